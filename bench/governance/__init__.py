@@ -1,0 +1,1 @@
+"""Benchmarks of the policy plane: decision latency, masking throughput, DP query latency."""

@@ -1,0 +1,110 @@
+"""Discovery latency: p50/p95/p99 of a product's discovery document with many products deployed.
+
+Baseline in the same run: the node's cached OpenAPI document (the HTTP stack's floor).
+Goal (issue 4): p95 under 10 ms with 1,000 products. Writes bench/results/node-discovery.json.
+Run: ``python -m bench.node.discovery [--products N] [--requests N]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from bench.node._node import quantiles, serve
+from bench.report import Result, show
+from hexmesh.lifecycle import Workspace
+
+SPEC = """\
+domain: {domain}
+name: {name}
+version: 1.0.0
+owner: team-{index}@example.com
+description: Generated product number {index}.
+inputPorts:
+  - name: raw
+    source: {{format: csv, path: data}}
+outputPorts:
+  - name: items
+    eventTime: day
+    properties:
+      - {{name: id, logicalType: integer, required: true}}
+      - {{name: day, logicalType: date, required: true}}
+      - {{name: label, logicalType: string, classification: internal}}
+    slo: {{freshness: 1d}}
+"""
+
+
+def _mesh(root: Path, products: int) -> Path:
+    folders = []
+    for index in range(products):
+        folder = root / f"p{index}"
+        (folder / "data").mkdir(parents=True)
+        (folder / "dataproduct.yaml").write_text(
+            SPEC.format(domain=f"domain{index % 20}", name=f"product{index}", index=index)
+        )
+        (folder / "data" / "day.csv").write_text("id,day,label\n1,2026-01-01,a\n")
+        folders.append(folder)
+    home = root / "home"
+    with Workspace.open(home) as workspace:
+        workspace.deploy(folders)
+    return home
+
+
+def _timed(http: httpx.Client, paths: list[str]) -> list[float]:
+    times = []
+    for path in paths:
+        started = time.perf_counter()
+        http.get(path).raise_for_status()
+        times.append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def run(products: int = 1_000, requests: int = 500) -> Result:
+    with tempfile.TemporaryDirectory() as tmp:
+        home = _mesh(Path(tmp), products)
+        rng = random.Random(7)
+        picks = [rng.randrange(products) for _ in range(requests)]
+        paths = [f"/products/domain{i % 20}/product{i}" for i in picks]
+        every = [f"/products/domain{i % 20}/product{i}" for i in range(products)]
+        with serve(home) as base, httpx.Client(base_url=base, timeout=60) as http:
+            baseline = quantiles(_timed(http, ["/openapi.json"] * requests))
+            # First request of each product (its spec parsed, its table located) ...
+            cold = quantiles(_timed(http, every))
+            # ... then the steady state, in a random order.
+            discovery = quantiles(_timed(http, paths))
+            catalog = quantiles(_timed(http, ["/"] * 20))
+    headline = [
+        ("discovery p50 / p95", f"{discovery['p50']:.1f} / {discovery['p95']:.1f} ms"),
+        ("first request p95", f"{cold['p95']:.1f} ms"),
+        ("baseline p95 (openapi.json)", f"{baseline['p95']:.1f} ms"),
+        ("ratio p95", f"{discovery['p95'] / baseline['p95']:.1f}×"),
+        ("catalog (GET /) p95", f"{catalog['p95']:.1f} ms"),
+    ]
+    return Result(
+        "node-discovery",
+        "p95 < 10 ms with 1,000 products",
+        headline,
+        {
+            "products": products,
+            "requests": requests,
+            "discovery_ms": discovery,
+            "first_request_ms": cold,
+            "baseline_ms": baseline,
+            "catalog_ms": catalog,
+        },
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--products", type=int, default=1_000)
+    parser.add_argument("--requests", type=int, default=500)
+    args = parser.parse_args()
+    result = run(args.products, args.requests)
+    print(result.write())
+    show([result])

@@ -1,0 +1,44 @@
+"""What every command shares: the --home option, the workspace, and the one error handler."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hexmesh.cli.render import err
+from hexmesh.errors import HexmeshError, SpecError
+from hexmesh.lifecycle import Workspace
+
+__all__ = ["Home", "errors", "workspace"]
+
+Home = Annotated[
+    Path | None,
+    typer.Option("--home", envvar="HEXMESH_HOME", help="Workspace folder (default ./.hexmesh)."),
+]
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """Map hexmesh errors to a clear message and the error's exit code, in one place."""
+    try:
+        yield
+    except SpecError as exc:
+        err.print(f"[bold red]invalid spec[/] — {len(exc.problems)} problem(s):", highlight=False)
+        for problem in exc.problems:
+            err.print(f"  {problem}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except HexmeshError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+
+
+def workspace(home: Path | None) -> Workspace:
+    """The workspace of this command; ``${HEXMESH_HOME}`` in specs then means this workspace."""
+    opened = Workspace.open(home)
+    os.environ["HEXMESH_HOME"] = str(opened.settings.home)
+    return opened

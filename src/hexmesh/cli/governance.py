@@ -1,0 +1,241 @@
+"""``hexmesh token``, ``hexmesh access``, ``hexmesh forget`` and ``hexmesh audit``: parse, call, render."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from hexmesh.cli import common
+from hexmesh.cli.render import console, err
+from hexmesh.errors import InputError
+from hexmesh.governance import Principal
+from hexmesh.infra.keys import KeyStore, master_key_from_env
+from hexmesh.infra.state import access_requests as requests_store
+from hexmesh.infra.state import audit, tokens
+from hexmesh.product.policy import PolicySidecar, decide_access, request_access
+from hexmesh.spec import parse_address
+
+__all__ = ["access_app", "forget", "register", "show_audit", "token_app"]
+
+token_app = typer.Typer(help="API tokens: who a caller is on every port.", no_args_is_help=True)
+access_app = typer.Typer(help="Access requests: ask for a port, owners decide.", no_args_is_help=True)
+
+Token = Annotated[str | None, typer.Option("--token", envvar="HEXMESH_TOKEN", help="Your API token (who is acting).")]
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS_US = {"s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000}
+
+
+def _duration_us(text: str) -> int:
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise InputError(f"duration {text!r} is not a number with a unit: 30d, 12h, 45m or 90s")
+    return int(match.group(1)) * _UNITS_US[match.group(2)]
+
+
+def _when(us: int | None) -> str:
+    return "-" if us is None else datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _sidecar(home: Path | None) -> PolicySidecar:
+    return PolicySidecar(common.workspace(home).runtime)
+
+
+def _acting(sidecar: PolicySidecar, token: str | None) -> Principal:
+    if not token:
+        raise InputError("this command acts as someone: pass --token or set HEXMESH_TOKEN")
+    return sidecar.authenticate(token)
+
+
+@token_app.command("create")
+def token_create(
+    principal: Annotated[str, typer.Argument(help="The principal's id (a user name, service account, product).")],
+    kind: Annotated[str, typer.Option(help="User, ServiceAccount or DataProduct.")] = "User",
+    group: Annotated[list[str] | None, typer.Option("--group", help="A group the principal is in (repeat).")] = None,
+    attribute: Annotated[list[str] | None, typer.Option("--attribute", help="key=value for row filters.")] = None,
+    name: Annotated[str, typer.Option(help="What the token is for (shown by list).")] = "",
+    ttl: Annotated[str | None, typer.Option(help="Lifetime: 30d, 12h, 45m (default: no expiry).")] = None,
+    home: common.Home = None,
+) -> None:
+    """Create a token; its secret is shown once, only its hash is kept."""
+    with common.errors():
+        attributes: dict[str, str | int | bool] = {}
+        for item in attribute or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise InputError(f"attribute {item!r} is not key=value")
+            attributes[key] = value
+        try:
+            who = Principal(principal, kind, frozenset(group or ()), attributes)  # type: ignore[arg-type]
+        except ValueError as exc:
+            raise InputError(str(exc)) from None
+        text, info = tokens.create_token(_sidecar(home).db, who, name=name, ttl_us=_duration_us(ttl) if ttl else None)
+    console.print(f"token {info.id} for {who.key} (expires {_when(info.expires_us)}); shown only now:")
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+@token_app.command("list")
+def token_list(
+    principal: Annotated[str | None, typer.Option(help="Only this principal's tokens.")] = None,
+    home: common.Home = None,
+) -> None:
+    """Tokens (never their secrets), newest first."""
+    with common.errors():
+        found = tokens.list_tokens(_sidecar(home).db, principal)
+    table = Table("id", "principal", "groups", "name", "created", "expires", "revoked")
+    for info in found:
+        groups = ", ".join(sorted(info.principal.groups))
+        created, expires, revoked = _when(info.created_us), _when(info.expires_us), _when(info.revoked_us)
+        table.add_row(info.id, info.principal.key, groups, info.name, created, expires, revoked)
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (see `hexmesh token list`).")],
+    home: common.Home = None,
+) -> None:
+    """Revoke a token at once, on every port."""
+    with common.errors():
+        info = tokens.revoke_token(_sidecar(home).db, token_id)
+    console.print(f"revoked token {info.id} of {info.principal.key}")
+
+
+@access_app.command("request")
+def access_request(
+    address: Annotated[str, typer.Argument(help="The port: dp://<domain>/<product>/<port>.")],
+    purpose: Annotated[str, typer.Option(help="What the data will be used for (the grant is bound to it).")],
+    note: Annotated[str, typer.Option(help="Anything the owner should know.")] = "",
+    token: Token = None,
+    home: common.Home = None,
+) -> None:
+    """Ask the owners for read access to a port, for a stated purpose."""
+    with common.errors():
+        parsed = parse_address(address)
+        if parsed.port is None:
+            raise InputError(f"{address!r} names no port; write dp://{parsed.product_key}/<port>")
+        sidecar = _sidecar(home)
+        request = request_access(sidecar, _acting(sidecar, token), parsed.product_key, parsed.port, purpose, note)
+    console.print(f"request {request.id} is pending: the owners of {request.product} decide")
+
+
+@access_app.command("list")
+def access_list(
+    product: Annotated[str | None, typer.Option(help="Only requests for this product (domain/name).")] = None,
+    status: Annotated[str | None, typer.Option(help="pending, approved, denied or revoked.")] = None,
+    home: common.Home = None,
+) -> None:
+    """Access requests, newest first."""
+    with common.errors():
+        found = requests_store.list_requests(_sidecar(home).db, product=product, status=status)
+    table = Table("id", "principal", "port", "purpose", "status", "decided by", "expires", "note")
+    for r in found:
+        table.add_row(
+            r.id, r.principal.key, f"{r.product}/{r.port}", r.purpose, r.status, r.decided_by or "-",
+            _when(r.expires_us), r.decision_note or r.note,
+        )  # fmt: skip
+    console.print(table)
+
+
+def _decide(request_id: str, verdict: str, note: str, token: str | None, home: Path | None, days: int) -> None:
+    with common.errors():
+        sidecar = _sidecar(home)
+        decided = decide_access(
+            sidecar, request_id, _acting(sidecar, token), verdict, note, duration_us=days * _UNITS_US["d"]
+        )
+    until = f" until {_when(decided.expires_us)}" if decided.status == "approved" else ""
+    console.print(f"request {decided.id} is {decided.status}{until}")
+
+
+@access_app.command("approve")
+def access_approve(
+    request_id: Annotated[str, typer.Argument(help="The request's id (see `hexmesh access list`).")],
+    note: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
+    days: Annotated[int, typer.Option(help="How long the grant lasts (at most 366).")] = 90,
+    token: Token = None,
+    home: common.Home = None,
+) -> None:
+    """Approve a request (owners only); the grant is bound to its purpose and expires."""
+    _decide(request_id, "approve", note, token, home, days)
+
+
+@access_app.command("deny")
+def access_deny(
+    request_id: Annotated[str, typer.Argument(help="The request's id.")],
+    note: Annotated[str, typer.Option(help="Why (required).")] = "",
+    token: Token = None,
+    home: common.Home = None,
+) -> None:
+    """Deny a request, saying why (owners only)."""
+    _decide(request_id, "deny", note, token, home, 90)
+
+
+@access_app.command("revoke")
+def access_revoke(
+    request_id: Annotated[str, typer.Argument(help="The request's id.")],
+    note: Annotated[str, typer.Option(help="Why.")] = "",
+    token: Token = None,
+    home: common.Home = None,
+) -> None:
+    """End an approved grant early (owners only)."""
+    _decide(request_id, "revoke", note, token, home, 90)
+
+
+def forget(
+    subject: Annotated[str, typer.Argument(help="The data subject whose key is destroyed.")],
+    token: Token = None,
+    home: common.Home = None,
+) -> None:
+    """Destroy a data subject's key: their encrypted values become unreadable in every snapshot."""
+    with common.errors():
+        sidecar = _sidecar(home)
+        actor = _acting(sidecar, token).key if token else "cli"
+        destroyed = KeyStore(sidecar.db, master_key_from_env()).forget(subject)
+        entry = audit.AuditEntry(actor, "control.forget", "keys", "forgotten" if destroyed else "no-key")
+        audit.append(sidecar.db, entry)
+    state = "destroyed" if destroyed else "had no key (nothing to destroy; new keys are refused)"
+    console.print(f"subject {subject!r}: key {state}")
+
+
+def show_audit(
+    resource: Annotated[str | None, typer.Option(help="A product or port (domain/name[/port]).")] = None,
+    actor: Annotated[str | None, typer.Option(help="A principal key, e.g. User:ann.")] = None,
+    action: Annotated[str | None, typer.Option(help="e.g. sql.read, access.approve.")] = None,
+    limit: Annotated[int, typer.Option(help="At most this many entries.")] = 100,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    home: common.Home = None,
+) -> None:
+    """The append-only audit log, oldest first; checks its hash chain."""
+    with common.errors():
+        db = _sidecar(home).db
+        entries = audit.query(db, resource_prefix=resource, actor=actor, action=action, limit=limit)
+        broken = audit.verify(db)
+    if as_json:
+        for e in entries:
+            line = {"seq": e.seq, "at_us": e.at_us, "actor": e.actor, "action": e.action, "resource": e.resource,
+                    "purpose": e.purpose, "decision": e.decision, "policy_ids": list(e.policy_ids)}  # fmt: skip
+            console.print(json.dumps(line), markup=False, highlight=False, soft_wrap=True)
+    else:
+        table = Table("seq", "at", "actor", "action", "resource", "purpose", "decision", "policies")
+        for e in entries:
+            table.add_row(
+                str(e.seq), _when(e.at_us), e.actor, e.action, e.resource, e.purpose, e.decision,
+                ", ".join(e.policy_ids),
+            )  # fmt: skip
+        console.print(table)
+    if broken is not None:
+        err.print(f"[bold red]error:[/] the audit log was altered at entry {broken}: the hash chain breaks there")
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the governance commands to the ``hexmesh`` command."""
+    app.add_typer(token_app, name="token")
+    app.add_typer(access_app, name="access")
+    app.command("forget")(forget)
+    app.command("audit")(show_audit)

@@ -1,0 +1,234 @@
+"""The ``hexmesh`` command."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from hexmesh import spec as specs
+from hexmesh.cli import common
+from hexmesh.cli.render import arrow_table, console, err, moment, parse_moment, run_outcome
+from hexmesh.errors import HexmeshError
+from hexmesh.lifecycle import init_product
+from hexmesh.product import ReadRequest
+
+app = typer.Typer(
+    name="hexmesh",
+    help="Data products as deployable units: declare, validate, deploy, run and read them.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+spec_app = typer.Typer(help="The dataproduct.yaml format.", no_args_is_help=True)
+app.add_typer(spec_app, name="spec")
+
+Home = common.Home
+_errors = common.errors
+_workspace = common.workspace
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="Folder to create the product in.")],
+    domain: Annotated[str, typer.Option(help="The owning domain.")] = "sales",
+    name: Annotated[str | None, typer.Option(help="Product name (default: the folder name).")] = None,
+    owner: Annotated[str, typer.Option(help="Owning team or e-mail.")] = "data-team@example.com",
+) -> None:
+    """Scaffold a product that validates, deploys and runs as it is."""
+    with _errors():
+        files = init_product(folder, domain=domain, name=name or folder.resolve().name, owner=owner)
+    for path in files:
+        console.print(f"  created {path}")
+    console.print(f"Next: [bold]hexmesh validate {folder}[/] then [bold]hexmesh deploy {folder}[/]")
+
+
+@app.command()
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Product folders, spec files or mesh folders.")],
+    home: Home = None,
+) -> None:
+    """Check specs alone and as a mesh; report every problem at once."""
+    with _errors():
+        loaded = _workspace(home).validate(paths)
+    for item in loaded:
+        console.print(f"[green]✓[/] {item.spec.key} {item.spec.version} ({item.file})")
+
+
+@app.command()
+def deploy(
+    paths: Annotated[list[Path], typer.Argument(help="Product folders, spec files or mesh folders.")],
+    home: Home = None,
+) -> None:
+    """Register product versions and create their tables; running it twice changes nothing."""
+    with _errors():
+        outcomes = _workspace(home).deploy(paths)
+    for outcome in outcomes:
+        mark = "[green]deployed[/]" if outcome.changed else "[dim]unchanged[/]"
+        console.print(f"{mark} {outcome.product} {outcome.version}: {outcome.message}")
+
+
+@app.command()
+def run(
+    product: Annotated[str | None, typer.Argument(help="domain/product; omit with --all.")] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Run every product in dependency order.")] = False,
+    wait: Annotated[float, typer.Option(help="Seconds to wait if the product is already running.")] = 0.0,
+    home: Home = None,
+) -> None:
+    """Run a product (or all): read inputs, transform, check quality, publish."""
+    if (product is None) == (not all_):
+        raise typer.BadParameter("give a product, or --all", param_hint="PRODUCT")
+    ws = _workspace(home)
+    with _errors(), _progress() as say:
+        if product is not None:
+            console.print(run_outcome(ws.run(product, progress=say, wait=wait)))
+            return
+        failures = 0
+        for outcome in ws.run_all(progress=say):
+            if isinstance(outcome, HexmeshError):
+                failures += 1
+                err.print(f"[bold red]failed:[/] {outcome}", highlight=False)
+            else:
+                console.print(run_outcome(outcome))
+        if failures:
+            raise typer.Exit(1)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str], None]]:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
+        task = bar.add_task("starting")
+        yield lambda message: bar.update(task, description=message)
+
+
+@app.command()
+def read(
+    address: Annotated[str, typer.Argument(help="dp://domain/product/port")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Processing time (ISO 8601); default now.")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="Event time from (inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="Event time until (exclusive).")] = None,
+    columns: Annotated[str | None, typer.Option(help="Comma-separated columns.")] = None,
+    where: Annotated[
+        str | None, typer.Option("--filter", help="Row filter, e.g. \"device = 'ios'\".")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
+    output: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 20,
+    home: Home = None,
+) -> None:
+    """Print or export a port as of a point in time."""
+    request = ReadRequest(
+        as_of=parse_moment(as_of, "--as-of"),
+        since=parse_moment(since, "--since"),
+        until=parse_moment(until, "--until"),
+        columns=tuple(c.strip() for c in columns.split(",")) if columns else None,
+        filter=where,
+    )
+    if fmt not in ("table", "csv", "json", "parquet"):
+        raise typer.BadParameter("use table, csv, json or parquet", param_hint="--format")
+    if fmt == "parquet" and output is None:
+        raise typer.BadParameter("parquet needs --output FILE", param_hint="--format")
+    with _errors():
+        table = _workspace(home).read(address, request)
+    if fmt == "table":
+        console.print(arrow_table(table, limit, address))
+    elif fmt == "parquet":
+        assert output is not None
+        pq.write_table(table, output)
+        console.print(f"wrote {table.num_rows} rows to {output}")
+    else:
+        _export(table, fmt, output)
+
+
+def _export(table: pa.Table, fmt: str, output: Path | None) -> None:
+    """Write CSV or JSON lines to a file, or to stdout (which must stay open)."""
+    with output.open("wb") if output else nullcontext(sys.stdout.buffer) as sink:
+        if fmt == "csv":
+            pcsv.write_csv(table, sink)
+            return
+        for batch in table.to_batches():
+            for row in batch.to_pylist():
+                sink.write(json.dumps(row, default=str).encode() + b"\n")
+        sink.flush()
+
+
+@app.command(name="list")
+def list_products(home: Home = None) -> None:
+    """List deployed products."""
+    from rich.table import Table
+
+    with _errors():
+        ws = _workspace(home)
+        products = ws.deployed()
+        states = {key: ws.lifecycle_state(key, p.record.major) for key, p in products.items()}
+    view = Table(header_style="bold cyan")
+    for column in ("product", "version", "status", "lifecycle", "owner", "output ports", "deployed"):
+        view.add_column(column)
+    for key, product in sorted(products.items()):
+        state = states[key]
+        lifecycle = state.status + (f" (sunset {state.sunset.isoformat()})" if state.sunset else "")
+        view.add_row(
+            key,
+            product.record.version,
+            product.spec.status,
+            lifecycle,
+            product.spec.owner,
+            ", ".join(p.name for p in product.spec.output_ports),
+            moment(product.record.deployed_us),
+        )
+    console.print(view if products else "no products deployed yet; run `hexmesh deploy <folder>`")
+
+
+@app.command()
+def status(product: Annotated[str, typer.Argument(help="domain/product")], home: Home = None) -> None:
+    """Show a product's versions, ports, snapshots and recent runs."""
+    from hexmesh.cli.status import show_status
+
+    with _errors():
+        report = _workspace(home).status(product)
+    show_status(report)
+
+
+@spec_app.command("schema")
+def spec_schema() -> None:
+    """Print the JSON Schema of dataproduct.yaml (for editor completion)."""
+    console.print_json(json.dumps(specs.json_schema()))
+
+
+@app.command()
+def demo(
+    scale: Annotated[float, typer.Option(help="Scale factor: SF1 is about 1M play events.")] = 0.1,
+    days: Annotated[int, typer.Option(help="Days of data to generate and run.")] = 2,
+    home: Home = None,
+) -> None:
+    """Build, deploy and run the example podcast mesh, then show where to look."""
+    from hexmesh.demo import run_demo
+
+    with _errors():
+        run_demo(_workspace(home), scale=scale, days=days, say=console.print)
+
+
+app.command()(__import__("hexmesh.cli.serve", fromlist=["serve"]).serve)  # hexmesh serve
+app.command()(__import__("hexmesh.cli.search", fromlist=["search"]).search)  # hexmesh search
+for _command in __import__("hexmesh.cli.lifecycle", fromlist=["COMMANDS"]).COMMANDS:
+    app.command()(_command)  # plan, deprecate, retire, backfill, notices, schedule
+__import__("hexmesh.cli.governance", fromlist=["register"]).register(app)  # token, access, forget, audit
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,114 @@
+"""``hexmesh serve``: start a node serving every deployed product."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from hexmesh.cli.render import console, err
+from hexmesh.errors import HexmeshError
+
+if TYPE_CHECKING:
+    from hexmesh.lifecycle import Workspace
+    from hexmesh.server.service import Service
+
+__all__ = ["serve"]
+
+
+def serve(
+    http_port: Annotated[int, typer.Option("--http-port", help="Port of the HTTP API.")] = 8080,
+    sql_port: Annotated[
+        int, typer.Option("--sql-port", help="Port of the SQL (PostgreSQL protocol) port; 0 turns it off.")
+    ] = 5433,
+    auth: Annotated[
+        bool,
+        typer.Option(
+            "--auth/--no-auth",
+            help="Enforce tokens and policies on the HTTP ports (bearer) and the SQL port (token as password, TLS).",
+        ),
+    ] = False,
+    tls_cert: Annotated[
+        Path | None, typer.Option(help="TLS certificate (PEM); default: a self-signed one in the workspace.")
+    ] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    schedule: Annotated[
+        bool, typer.Option("--schedule/--no-schedule", help="Run products when their triggers fire.")
+    ] = True,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    events: Annotated[
+        str | None,
+        typer.Option(
+            "--events",
+            envvar="HEXMESH_EVENTS_URL",
+            help="Event log: empty for the embedded log, or nats://host:port for NATS JetStream.",
+        ),
+    ] = None,
+    public_url: Annotated[
+        str | None,
+        typer.Option(help="The URL clients reach this node at (default http://HOST:PORT)."),
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            "--home", envvar="HEXMESH_HOME", help="Workspace folder (default ./.hexmesh)."
+        ),
+    ] = None,
+) -> None:
+    """Serve every deployed product: discovery, files, events, observability and control ports."""
+    from hexmesh.lifecycle import Workspace
+    from hexmesh.server import Node, NodeOptions, create_app, http_service, run_services
+
+    base_url = public_url or f"http://{host}:{http_port}"
+    sql_dsn = f"postgresql://{host}:{sql_port}/hexmesh" if sql_port else None
+    try:
+        workspace = Workspace.open(home)
+        node = Node(workspace, NodeOptions(base_url=base_url, events_url=events, sql_dsn=sql_dsn, auth=auth))
+    except HexmeshError as exc:
+        err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    products = workspace.deployed()
+    console.print(f"hexmesh node at [bold]{base_url}[/] serving {len(products)} product(s)")
+    for key in sorted(products):
+        console.print(f"  {base_url}/products/{key}")
+    console.print(f"  OpenAPI: {base_url}/docs   metrics: {base_url}/metrics   pid {os.getpid()}")
+    # Services start and stop together: when one ends, the others are told to stop.
+    services = [http_service(create_app(node), host, http_port, log_level=log_level)]
+    if sql_port:
+        services.append(_sql(workspace, host, sql_port, auth, tls_cert, tls_key))
+        console.print(f"  SQL: psql {sql_dsn}" + ("  (password: an API token; TLS)" if auth else ""))
+    scheduler = workspace.scheduler() if schedule else None
+    if scheduler is not None:
+        scheduler.start()
+        console.print("  scheduler: products run when their upstreams publish or their cron fires")
+    try:
+        asyncio.run(run_services(services))
+    finally:
+        if scheduler is not None:
+            scheduler.stop()
+
+
+def _sql(
+    workspace: Workspace, host: str, port: int, auth: bool, cert: Path | None, key: Path | None
+) -> Service:
+    """The SQL port; with ``auth``, tokens authenticate and the policy sidecar decides every query."""
+    from hexmesh.infra.tls import self_signed, server_context
+    from hexmesh.product.policy import PolicySidecar, SqlPolicy
+    from hexmesh.product.sql import sql_service
+    from hexmesh.product.sql.auth import TokenAuthenticator
+
+    if not auth:
+        return sql_service(workspace, host, port)
+    if (cert is None) != (key is None):
+        raise typer.BadParameter("give both --tls-cert and --tls-key, or neither", param_hint="--tls-cert")
+    if cert is None or key is None:
+        cert, key = self_signed(workspace.settings.home / "tls", host)
+    sidecar = PolicySidecar(workspace.runtime)
+    return sql_service(
+        workspace, host, port, TokenAuthenticator(sidecar), policy=SqlPolicy(sidecar),
+        ssl_context=server_context(cert, key),
+    )

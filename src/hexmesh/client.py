@@ -1,0 +1,269 @@
+"""The consumer's Python client: a node's products and ports, over the network only.
+
+    >>> import hexmesh
+    >>> node = hexmesh.connect("http://127.0.0.1:8080")
+    >>> orders = node.product("sales/shop").port("orders")
+    >>> orders.read(since="2026-01-01", columns=["order_id", "amount"])   # a pyarrow.Table
+    >>> for event in orders.subscribe(start="beginning"): ...            # CloudEvents (dicts)
+
+Errors are the server's problem documents raised as hexmesh errors: an unknown product is a
+:class:`~hexmesh.errors.NotFoundError`, a bad read a :class:`~hexmesh.errors.ReadError`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import Any, Literal
+
+import httpx
+import pyarrow as pa
+import pyarrow.ipc as ipc
+
+from hexmesh.errors import HexmeshError, NotFoundError, ReadError
+
+__all__ = ["Node", "Port", "Product", "RemoteError", "SqlUnavailableError", "connect"]
+
+Moment = datetime | date | str | None
+
+
+class RemoteError(HexmeshError):
+    """The node answered with an error; ``problem`` is its RFC 9457 document."""
+
+    def __init__(self, message: str, status: int, problem: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.http_status = status
+        self.problem = problem
+
+
+class SqlUnavailableError(HexmeshError):
+    """The node does not serve the SQL port (yet)."""
+
+
+def connect(url: str, *, token: str | None = None, timeout: float = 30.0) -> Node:
+    """A client for the node at ``url`` (for example ``http://127.0.0.1:8080``)."""
+    return Node(url, token=token, timeout=timeout)
+
+
+def _moment(value: Moment) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat()
+
+
+def _check(response: httpx.Response) -> httpx.Response:
+    if response.is_success:
+        return response
+    response.read()
+    try:
+        problem = response.json()
+        detail = str(problem.get("detail", response.text))
+    except ValueError:
+        problem, detail = {}, response.text or response.reason_phrase
+    message = (
+        f"{detail} ({response.request.method} {response.request.url.path} → {response.status_code})"
+    )
+    if response.status_code == 404:
+        raise NotFoundError(message)
+    if response.status_code == 400:
+        raise ReadError(message)
+    raise RemoteError(message, response.status_code, problem)
+
+
+class Node:
+    """A hexmesh node: its products."""
+
+    def __init__(self, url: str, *, token: str | None = None, timeout: float = 30.0) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+
+    def __enter__(self) -> Node:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.http.close()
+
+    def get(self, path: str, **params: Any) -> Any:
+        clean = {k: v for k, v in params.items() if v is not None}
+        return _check(self.http.get(path, params=clean)).json()
+
+    def products(self) -> list[str]:
+        """Keys (``domain/name``) of the products this node serves."""
+        return [s["dct:identifier"].removeprefix("dp://") for s in self.get("/")["dcat:service"]]
+
+    def product(self, key: str) -> Product:
+        domain, _, name = key.removeprefix("dp://").partition("/")
+        return Product(self, domain, name.split("/")[0])
+
+    def port(self, address: str) -> Port:
+        """A port by address: ``dp://domain/product/port``."""
+        parts = address.removeprefix("dp://").split("/")
+        if len(parts) != 3:
+            raise ReadError(f"{address!r} is not a port address; write dp://domain/product/port")
+        return self.product(f"{parts[0]}/{parts[1]}").port(parts[2])
+
+    def sql(self, query: str, params: Sequence[Any] | None = None) -> pa.Table:
+        """Run one query on the node's SQL port (PostgreSQL protocol) and return Arrow."""
+        dsn = self.get("/").get("hexmesh:sqlDsn")
+        if not dsn:
+            raise SqlUnavailableError(
+                f"the node at {self.url} serves no SQL port (it runs with --sql-port 0); read a "
+                "port with .read() or download its files instead"
+            )
+        import psycopg  # only needed for SQL
+
+        try:
+            with psycopg.connect(dsn, user="hexmesh", password=self.token or None, autocommit=True) as conn:
+                cursor = conn.execute(query, params)
+                names = [column.name for column in cursor.description or []]
+                rows = cursor.fetchall()
+        except psycopg.Error as exc:
+            state = getattr(exc, "sqlstate", None) or "?"
+            problem = {"title": "SQL error", "detail": str(exc).strip(), "sqlstate": state}
+            raise RemoteError(f"SQL failed on {dsn} (SQLSTATE {state}): {str(exc).strip()}", 400, problem) from None
+        return pa.table({name: [row[i] for row in rows] for i, name in enumerate(names)})
+
+
+class Product:
+    """A data product on a node."""
+
+    def __init__(self, node: Node, domain: str, name: str) -> None:
+        self.node, self.domain, self.name = node, domain, name
+        self.path = f"/products/{domain}/{name}"
+
+    def __repr__(self) -> str:
+        return f"Product(dp://{self.domain}/{self.name} at {self.node.url})"
+
+    def describe(self) -> dict[str, Any]:
+        """The discovery document (DCAT 3, JSON-LD)."""
+        return dict(self.node.get(self.path))
+
+    def ports(self) -> list[str]:
+        return [d["dct:title"] for d in self.describe()["dcat:servesDataset"]]
+
+    def port(self, name: str) -> Port:
+        return Port(self, name)
+
+    def observability(self) -> dict[str, Any]:
+        return dict(self.node.get(f"{self.path}/observability"))
+
+    def run(self) -> dict[str, Any]:
+        """Trigger a run (needs an owner or governance token)."""
+        return dict(_check(self.node.http.post(f"{self.path}/control/runs", timeout=None)).json())
+
+    def sql(self, query: str) -> pa.Table:
+        return self.node.sql(query)
+
+
+class Port:
+    """An output port: read it, download it, follow its events."""
+
+    def __init__(self, product: Product, name: str) -> None:
+        self.product, self.name = product, name
+        self.path = f"{product.path}/ports/{name}"
+        self.http = product.node.http
+
+    def __repr__(self) -> str:
+        return f"Port(dp://{self.product.domain}/{self.product.name}/{self.name})"
+
+    def snapshots(self) -> list[dict[str, Any]]:
+        return list(self.product.node.get(f"{self.path}/snapshots"))
+
+    def read(
+        self,
+        *,
+        as_of: Moment = None,
+        since: Moment = None,
+        until: Moment = None,
+        columns: list[str] | tuple[str, ...] | None = None,
+        filter: str | None = None,
+        to: Literal["arrow", "pandas", "polars"] = "arrow",
+    ) -> Any:
+        """Rows as of ``as_of`` for event time in ``[since, until)``, as Arrow, pandas or polars."""
+        params = {
+            "format": "arrow",
+            "as_of": _moment(as_of),
+            "since": _moment(since),
+            "until": _moment(until),
+            "columns": ",".join(columns) if columns else None,
+            "filter": filter,
+        }
+        clean = {k: v for k, v in params.items() if v is not None}
+        with self.http.stream("GET", f"{self.path}/data", params=clean) as response:
+            _check(response)
+            table = ipc.open_stream(pa.py_buffer(response.read())).read_all()
+        if to == "pandas":
+            return table.to_pandas()
+        if to == "polars":
+            import polars
+
+            return polars.from_arrow(table)
+        return table
+
+    def subscribe(
+        self,
+        start: Moment | int = None,
+        *,
+        consumer: str | None = None,
+        limit: int | None = None,
+        follow: bool = True,
+        retries: int = 5,
+    ) -> Iterator[dict[str, Any]]:
+        """CloudEvents of this port, over SSE; reconnects with Last-Event-ID (at least once).
+
+        ``start`` is ``"beginning"``, ``"end"``, an offset or a time; by default a named
+        ``consumer`` resumes from its stored offset.
+        """
+        last: str | None = None
+        delivered = 0
+        failures = 0
+        while limit is None or delivered < limit:
+            params: dict[str, Any] = {"follow": follow}
+            if last is None and start is not None:
+                params["start"] = str(start) if isinstance(start, int) else _moment(start)
+            if consumer:
+                params["consumer"] = consumer
+            if limit is not None:
+                params["limit"] = limit - delivered
+            headers = {"Last-Event-ID": last} if last else {}
+            try:
+                with self.http.stream(
+                    "GET", f"{self.path}/events", params=params, headers=headers, timeout=None
+                ) as response:
+                    _check(response)
+                    for seq, body in _sse(response.iter_lines()):
+                        last, failures = seq, 0
+                        delivered += 1
+                        yield body
+                return
+            except httpx.TransportError:
+                failures += 1
+                if failures > retries:
+                    raise
+
+    def sql(self, query: str) -> pa.Table:
+        return self.product.node.sql(query)
+
+
+def _sse(lines: Iterator[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+    seq, data = "", list[str]()
+    for line in lines:
+        if not line:
+            if data:
+                yield seq, json.loads("\n".join(data))
+            data = []
+            continue
+        if line.startswith(":"):
+            continue
+        field, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if field == "id":
+            seq = value
+        elif field == "data":
+            data.append(value)

@@ -1,0 +1,176 @@
+"""``hexmesh demo``: generate days of podcast data, deploy the example mesh, run it day by day."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from rich.console import Console
+
+from hexmesh.demo.generator import generate_day
+from hexmesh.demo.landing import Landing
+from hexmesh.demo.mesh import example_mesh
+from hexmesh.demo.summary import Summary, show_summary
+from hexmesh.errors import HexmeshError
+from hexmesh.lifecycle import Workspace
+from hexmesh.product import ReadRequest, RunResult
+
+__all__ = ["CHART", "DemoResult", "run_demo"]
+
+Say = Callable[[Any], None]
+#: The port the time-travel read uses: small, and it changes every day.
+CHART = "dp://podcasts/top-podcasts-daily/chart"
+SEED = 42
+
+
+@dataclass
+class DemoResult:
+    """What a demo run did, and the time-travel read it showed."""
+
+    home: Path
+    days: list[date] = field(default_factory=list)
+    """Days generated and run by this call (empty when every day was already there)."""
+    checkpoint: datetime | None = None
+    """When the runs of the day before the last one had finished."""
+    chart_then: pa.Table | None = None
+    """The chart as read right after that day's runs (only when this call ran that day)."""
+    chart_as_of: pa.Table | None = None
+    """The chart read now ``as_of`` the checkpoint: always equal to ``chart_then``."""
+    chart_now: pa.Table | None = None
+    unchanged: bool | None = None
+    """Whether the as-of read matches what was published then (by digest across calls)."""
+
+
+def run_demo(
+    workspace: Workspace,
+    *,
+    scale: float = 0.1,
+    days: int = 2,
+    say: Say | None = None,
+    seed: int = SEED,
+    today: date | None = None,
+) -> DemoResult:
+    """Generate ``days`` days ending yesterday, deploy the example mesh and run it once per day.
+
+    Running it again on the same workspace adds only the days not generated yet (none on the
+    same day), runs the mesh (incremental inputs skip files already read) and shows the summary.
+    """
+    say = say or Console().print
+    if days < 1:
+        raise HexmeshError(f"days {days!r} must be at least 1")
+    if not scale > 0:
+        raise HexmeshError(f"scale {scale!r} must be a positive number, for example 0.1 or 1")
+    home = workspace.settings.home
+    landing = Landing.open(home / "landing", scale=scale, seed=seed)
+    yesterday = (today or datetime.now(UTC).date()) - timedelta(days=1)
+    wanted = [yesterday - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    last = landing.last_day
+    todo = [d for d in wanted if last is None or d > last]
+    result = DemoResult(home)
+    with _home_variable(home):
+        mesh = example_mesh()
+        say(f"Example mesh: {mesh}")
+        for outcome in workspace.deploy([mesh]):
+            verb = "deployed" if outcome.changed else "unchanged"
+            say(f"  {verb} {outcome.product} {outcome.version}")
+        for day in todo:
+            started = time.perf_counter()
+            generated = generate_day(
+                landing.folder, scale=scale, day=day, seed=seed, start=landing.first_day or day
+            )
+            landing.record(day)
+            landing.save()
+            say(
+                f"Day {day}: generated {generated.registrations:,} registrations, "
+                f"{generated.plays:,} plays, {generated.podcasts:,} podcasts "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
+            chart = _process(workspace, landing, say)
+            result.days.append(day)
+            if len(todo) > 1 and day == todo[-2]:
+                result.chart_then = chart
+        if not todo and any(d.finished_at is None for d in landing.days):
+            say("Running the mesh on the days an earlier demo generated but did not finish.")
+            _process(workspace, landing, say)
+        elif not todo:
+            say(f"Every day up to {last} is generated and processed already; nothing to run.")
+        _time_travel(workspace, landing, result)
+        show_summary(Summary.collect(workspace, landing, result), say)
+    return result
+
+
+@contextmanager
+def _home_variable(home: Path) -> Iterator[None]:
+    """Set HEXMESH_HOME for the runs: the example specs read ``${HEXMESH_HOME}/landing``."""
+    previous = os.environ.get("HEXMESH_HOME")
+    os.environ["HEXMESH_HOME"] = str(home)
+    try:
+        yield
+    finally:
+        if previous is None:
+            del os.environ["HEXMESH_HOME"]
+        else:
+            os.environ["HEXMESH_HOME"] = previous
+
+
+def _process(workspace: Workspace, landing: Landing, say: Say) -> pa.Table:
+    """Run the mesh over what landed; mark the days done and remember the chart they gave."""
+    _run_all(workspace, say)
+    chart = workspace.read(CHART)
+    finished = datetime.now(UTC).isoformat()
+    for record in landing.days:
+        if record.finished_at is None:
+            record.finished_at = finished
+            record.chart_rows, record.chart_digest = chart.num_rows, digest(chart)
+    landing.save()
+    return chart
+
+
+def _run_all(workspace: Workspace, say: Say) -> list[RunResult]:
+    results: list[RunResult] = []
+    failures: list[HexmeshError] = []
+    for outcome in workspace.run_all():
+        if isinstance(outcome, HexmeshError):
+            failures.append(outcome)
+            continue
+        results.append(outcome)
+        rows = ", ".join(f"{port}: {n:,} rows" for port, n in outcome.rows.items())
+        say(
+            f"  {outcome.status} {outcome.product}"
+            + (f" ({rows})" if rows else f": {outcome.message}")
+        )
+    if failures:
+        raise HexmeshError(
+            f"{len(failures)} product(s) of the example mesh failed:\n"
+            + "\n".join(f"  - {failure}" for failure in failures)
+        )
+    return results
+
+
+def _time_travel(workspace: Workspace, landing: Landing, result: DemoResult) -> None:
+    """Read the chart as of the end of the day before the last, and now."""
+    finished = [d for d in landing.days if d.finished_at]
+    if len(finished) < 2:
+        return
+    before = finished[-2]
+    assert before.finished_at is not None
+    result.checkpoint = datetime.fromisoformat(before.finished_at)
+    result.chart_as_of = workspace.read(CHART, ReadRequest(as_of=result.checkpoint))
+    result.chart_now = workspace.read(CHART)
+    result.unchanged = digest(result.chart_as_of) == before.chart_digest
+
+
+def digest(table: pa.Table) -> str:
+    """A digest of a table's rows that does not depend on their order."""
+    ordered = table.sort_by([(name, "ascending") for name in table.column_names])
+    text = json.dumps(ordered.to_pylist(), default=str, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,145 @@
+"""Access requests and grants: a consumer asks for a port with a purpose; the owner decides.
+
+Only the rules live here (no storage): what a valid request is, who may decide it, and how an
+approved request becomes a purpose-bound, expiring Cedar grant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Literal
+
+from hexmesh.governance.access import Decision
+from hexmesh.governance.exceptions import AccessDeniedError, PolicyError
+from hexmesh.governance.identity import Principal
+from hexmesh.spec.policies import AccessRule, Selector
+
+__all__ = [
+    "MAX_GRANT_US",
+    "AccessRequest",
+    "RequestStatus",
+    "active_grants",
+    "approve",
+    "deny",
+    "new_request",
+    "revoke",
+]
+
+RequestStatus = Literal["pending", "approved", "denied", "revoked"]
+#: Grants expire: at most one year, so forgotten grants do not live forever.
+MAX_GRANT_US = 366 * 24 * 3600 * 1_000_000
+
+
+@dataclass(frozen=True)
+class AccessRequest:
+    """One request and, once decided, its outcome."""
+
+    id: str
+    principal: Principal
+    product: str
+    port: str
+    purpose: str
+    note: str
+    status: RequestStatus
+    requested_us: int
+    decided_by: str | None = None
+    decision_note: str = ""
+    decided_us: int | None = None
+    expires_us: int | None = None
+
+    def active(self, at_us: int) -> bool:
+        return self.status == "approved" and self.expires_us is not None and self.expires_us > at_us
+
+    def grant_rule(self) -> AccessRule:
+        """The Cedar-compiled rule an approved request stands for: this principal, port, purpose, until expiry."""
+        if self.status != "approved" or self.expires_us is None:
+            raise PolicyError(f"request {self.id} is {self.status}; only approved requests grant access")
+        kind = self.principal.kind
+        selector = (
+            Selector(user=self.principal.id)
+            if kind == "User"
+            else Selector(service_account=self.principal.id)
+            if kind == "ServiceAccount"
+            else Selector(product=self.principal.id)
+        )
+        return AccessRule(
+            id=self.id,
+            allow=selector,
+            ports=[self.port],
+            actions=["read"],
+            purposes=[self.purpose],
+            expires=datetime.fromtimestamp(self.expires_us / 1_000_000, tz=UTC),
+        )
+
+
+def new_request(
+    request_id: str,
+    principal: Principal,
+    product: str,
+    port: str,
+    purpose: str,
+    note: str,
+    decision: Decision,
+    at_us: int,
+) -> AccessRequest:
+    """A pending request; needs a purpose and a ``requestAccess`` permit."""
+    if not principal.authenticated or principal.kind not in ("User", "ServiceAccount", "DataProduct"):
+        raise AccessDeniedError("sign in to request access; anonymous callers cannot ask for grants")
+    if not purpose.strip():
+        raise PolicyError("an access request needs a purpose (what the data will be used for)")
+    if not decision.allowed or decision.action != "requestAccess":
+        raise AccessDeniedError("; ".join(decision.reasons) or "requestAccess is not permitted")
+    return AccessRequest(request_id, principal, product, port, purpose.strip(), note, "pending", at_us)
+
+
+def _decider(request: AccessRequest, decider: Principal, control: Decision) -> None:
+    if not control.allowed or control.action != "control":
+        raise AccessDeniedError(
+            f"{decider.key} may not decide access to {request.product}/{request.port}: only its owners can"
+        )
+    if decider.key == request.principal.key:
+        raise AccessDeniedError("a principal cannot approve its own request")
+
+
+def approve(
+    request: AccessRequest, decider: Principal, control: Decision, note: str, at_us: int, duration_us: int
+) -> AccessRequest:
+    """Approve a pending request for ``duration_us`` (at most a year)."""
+    _decider(request, decider, control)
+    if request.status != "pending":
+        raise PolicyError(f"request {request.id} is already {request.status}")
+    if not 0 < duration_us <= MAX_GRANT_US:
+        raise PolicyError(f"a grant lasts more than 0 and at most 366 days, not {duration_us / 86_400e6:.1f} days")
+    return replace(
+        request,
+        status="approved",
+        decided_by=decider.key,
+        decision_note=note,
+        decided_us=at_us,
+        expires_us=at_us + duration_us,
+    )
+
+
+def deny(request: AccessRequest, decider: Principal, control: Decision, note: str, at_us: int) -> AccessRequest:
+    """Deny a pending request; the note (why) is required."""
+    _decider(request, decider, control)
+    if request.status != "pending":
+        raise PolicyError(f"request {request.id} is already {request.status}")
+    if not note.strip():
+        raise PolicyError("say why the request is denied (a note)")
+    return replace(request, status="denied", decided_by=decider.key, decision_note=note, decided_us=at_us)
+
+
+def revoke(request: AccessRequest, decider: Principal, control: Decision, note: str, at_us: int) -> AccessRequest:
+    """End an approved grant early."""
+    _decider(request, decider, control)
+    if request.status != "approved":
+        raise PolicyError(f"request {request.id} is {request.status}; only approved grants can be revoked")
+    return replace(request, status="revoked", decided_by=decider.key, decision_note=note, decided_us=at_us)
+
+
+def active_grants(requests: Iterable[AccessRequest], at_us: int) -> list[tuple[str, AccessRule]]:
+    """(grant id, rule) pairs for :class:`~hexmesh.governance.access.AccessEngine`'s ``grants``."""
+    return [(r.id, r.grant_rule()) for r in requests if r.active(at_us)]

@@ -1,0 +1,160 @@
+"""NATS JetStream as the event log: one JetStream stream, one subject per hexmesh stream.
+
+Appends carry ``Nats-Msg-Id`` (the stream and event id), so JetStream drops a re-emitted event
+within its duplicate window. Reads create a short-lived ordered pull consumer at a sequence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from hexmesh.errors import WorkspaceError
+from hexmesh.infra.events.log import Event, StoredEvent
+
+__all__ = ["JetStreamLog"]
+
+_STREAM = "HEXMESH"
+_PREFIX = "hexmesh."
+#: Publishes in flight at once.
+_WINDOW = 500
+#: Consumers kept for subscribers that read on (each expires on the server when idle).
+_CURSORS = 256
+
+
+def subject(stream: str) -> str:
+    """``port:sales/shop/orders`` → ``hexmesh.port.sales.shop.orders`` (names hold no dots)."""
+    kind, _, key = stream.partition(":")
+    return _PREFIX + kind + "." + key.replace("/", ".")
+
+
+class JetStreamLog:
+    """Event log on a NATS server with JetStream enabled."""
+
+    def __init__(self, url: str, *, stream: str = _STREAM) -> None:
+        self.url = url
+        self.stream = stream
+        self._nc: Any = None
+        self._js: Any = None
+        self._cursors: dict[tuple[str, int], Any] = {}
+
+    async def _context(self) -> Any:
+        if self._js is None:
+            try:
+                import nats
+                from nats.js.api import StreamConfig
+            except ImportError as exc:  # pragma: no cover - nats-py ships with the server extra
+                raise WorkspaceError("NATS needs nats-py: pip install 'hexmesh[server]'") from exc
+            try:
+                self._nc = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=3)
+            except Exception as exc:
+                raise WorkspaceError(f"cannot reach NATS at {self.url}: {exc}") from exc
+            self._js = self._nc.jetstream()
+            config = StreamConfig(name=self.stream, subjects=[_PREFIX + ">"], duplicate_window=3600)
+            try:
+                await self._js.add_stream(config)
+            except Exception:
+                await self._js.update_stream(config)
+        return self._js
+
+    async def append(self, stream: str, events: Sequence[Event]) -> int:
+        js = await self._context()
+        new = 0
+        for first in range(0, len(events), _WINDOW):
+            # A window of publishes in flight at once; JetStream acks each (and flags duplicates).
+            acks = await asyncio.gather(
+                *(
+                    js.publish(
+                        subject(stream),
+                        json.dumps(event.body, separators=(",", ":")).encode(),
+                        stream=self.stream,
+                        headers={"Nats-Msg-Id": f"{stream}|{event.id}"},
+                    )
+                    for event in events[first : first + _WINDOW]
+                )
+            )
+            new += sum(0 if ack.duplicate else 1 for ack in acks)
+        return new
+
+    async def read(self, stream: str, after: int, limit: int) -> list[StoredEvent]:
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+        js = await self._context()
+        if await self.last_seq(stream) <= after:
+            return []
+        # A subscriber reads on from where its last read ended: reuse that read's consumer.
+        sub = self._cursors.pop((stream, after), None)
+        if sub is None:
+            config = ConsumerConfig(
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=after + 1,
+                ack_policy=AckPolicy.NONE,
+                inactive_threshold=30.0,
+                mem_storage=True,
+            )
+            sub = await js.pull_subscribe(subject(stream), stream=self.stream, config=config)
+        try:
+            messages = await sub.fetch(limit, timeout=0.25)
+        except TimeoutError:
+            messages = []
+        events = [
+            StoredEvent(
+                m.metadata.sequence.stream,
+                stream,
+                (m.headers or {}).get("Nats-Msg-Id", "").partition("|")[2],
+                int(m.metadata.timestamp.timestamp() * 1_000_000),
+                m.data.decode(),
+            )
+            for m in messages
+        ]
+        await self._keep(stream, events[-1].seq if events else after, sub)
+        return events
+
+    async def _keep(self, stream: str, after: int, sub: Any) -> None:
+        if len(self._cursors) >= _CURSORS:
+            _, oldest = self._cursors.popitem()
+            with contextlib.suppress(Exception):
+                await oldest.unsubscribe()
+        self._cursors[(stream, after)] = sub
+
+    async def seq_before(self, stream: str, appended_us: int) -> int:
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+        js = await self._context()
+        config = ConsumerConfig(
+            deliver_policy=DeliverPolicy.BY_START_TIME,
+            opt_start_time=datetime.fromtimestamp(appended_us / 1e6, UTC),
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=30.0,
+        )
+        sub = await js.pull_subscribe(subject(stream), stream=self.stream, config=config)
+        try:
+            messages = await sub.fetch(1, timeout=0.5)
+        except TimeoutError:
+            return await self.last_seq(stream)
+        finally:
+            await sub.unsubscribe()
+        return int(messages[0].metadata.sequence.stream) - 1 if messages else 0
+
+    async def last_seq(self, stream: str) -> int:
+        from nats.js.errors import NotFoundError
+
+        js = await self._context()
+        try:
+            message = await js.get_last_msg(self.stream, subject(stream))
+        except NotFoundError:
+            return 0
+        return int(message.seq or 0)
+
+    async def close(self) -> None:
+        for sub in self._cursors.values():
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        self._cursors.clear()
+        if self._nc is not None:
+            await self._nc.close()
+            self._nc = self._js = None

@@ -1,0 +1,189 @@
+"""The append-only audit log: access decisions and control actions, hash-chained against tampering.
+
+Each entry's hash covers its content and the previous entry's hash, so editing or deleting a
+row breaks the chain from there on (:func:`verify` says where). There is no update or delete
+function on purpose. The chain head is unique, so two writers cannot fork it: the loser retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+from sqlalchemy import JSON, BigInteger, Column, Engine, Index, Integer, String, Table, Text, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from hexmesh.infra.state.records import now_us
+from hexmesh.infra.state.schema import metadata
+
+__all__ = ["AuditEntry", "append", "audit_log", "query", "to_arrow", "verify"]
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("policy_ids", JSON, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False, unique=True),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_resource", "resource", "at_us"),
+    Index("ix_audit_actor", "actor", "at_us"),
+)
+
+_GENESIS = "0" * 64
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One audited event: who did what to which resource, for what purpose, and the outcome."""
+
+    actor: str
+    action: str
+    resource: str
+    decision: str
+    """allow, deny, or the outcome of a control action (approved, revoked, forgotten, ...)."""
+    purpose: str = ""
+    policy_ids: Sequence[str] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+    at_us: int = 0
+    seq: int = 0
+
+
+#: Engines whose table exists: checking the catalog on every call would cost a query each time.
+_READY: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _ensure(engine: Engine) -> None:
+    if engine not in _READY:
+        metadata.create_all(engine, tables=[audit_log])
+        _READY.add(engine)
+
+
+def _hash(prev: str, entry: AuditEntry, at_us: int) -> str:
+    body = json.dumps(
+        [
+            prev,
+            at_us,
+            entry.actor,
+            entry.action,
+            entry.resource,
+            entry.purpose,
+            entry.decision,
+            list(entry.policy_ids),
+            dict(entry.details),
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        default=str,
+    )
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append(engine: Engine, entry: AuditEntry) -> AuditEntry:
+    """Append one entry at the head of the chain; returns it with its time and sequence number."""
+    _ensure(engine)
+    for _ in range(20):
+        with engine.connect() as conn:
+            head = conn.execute(select(audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).scalar()
+        prev = head or _GENESIS
+        at = now_us()
+        try:
+            with engine.begin() as conn:
+                seq = conn.execute(
+                    insert(audit_log).values(
+                        at_us=at,
+                        actor=entry.actor,
+                        action=entry.action,
+                        resource=entry.resource,
+                        purpose=entry.purpose,
+                        decision=entry.decision,
+                        policy_ids=list(entry.policy_ids),
+                        details=dict(entry.details),
+                        prev_hash=prev,
+                        hash=_hash(prev, entry, at),
+                    )
+                ).inserted_primary_key[0]  # type: ignore[index]
+        except IntegrityError:
+            continue  # another writer extended the chain from the same head; rebase and retry
+        return AuditEntry(
+            entry.actor,
+            entry.action,
+            entry.resource,
+            entry.decision,
+            entry.purpose,
+            tuple(entry.policy_ids),
+            dict(entry.details),
+            at,
+            int(seq),
+        )
+    raise RuntimeError("the audit log is too busy: 20 attempts to append lost the race")
+
+
+def query(
+    engine: Engine,
+    *,
+    resource_prefix: str | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    since_us: int | None = None,
+    limit: int = 1000,
+) -> list[AuditEntry]:
+    """Entries, oldest first, filtered by resource prefix (a product or port address), actor, action, time."""
+    _ensure(engine)
+    stmt = select(audit_log).order_by(audit_log.c.seq).limit(limit)
+    if resource_prefix is not None:
+        stmt = stmt.where(audit_log.c.resource.startswith(resource_prefix, autoescape=True))
+    if actor is not None:
+        stmt = stmt.where(audit_log.c.actor == actor)
+    if action is not None:
+        stmt = stmt.where(audit_log.c.action == action)
+    if since_us is not None:
+        stmt = stmt.where(audit_log.c.at_us >= since_us)
+    with engine.connect() as conn:
+        return [
+            AuditEntry(
+                r.actor, r.action, r.resource, r.decision, r.purpose, tuple(r.policy_ids), r.details, r.at_us, r.seq
+            )
+            for r in conn.execute(stmt)
+        ]
+
+
+def to_arrow(entries: Sequence[AuditEntry]) -> pa.Table:
+    """Entries as an Arrow table, for owners who query the log as a table (SQL, files)."""
+    return pa.table(
+        {
+            "seq": pa.array([e.seq for e in entries], pa.int64()),
+            "at": pa.array([e.at_us for e in entries], pa.timestamp("us", tz="UTC")),
+            "actor": [e.actor for e in entries],
+            "action": [e.action for e in entries],
+            "resource": [e.resource for e in entries],
+            "purpose": [e.purpose for e in entries],
+            "decision": [e.decision for e in entries],
+            "policy_ids": pa.array([list(e.policy_ids) for e in entries], pa.list_(pa.string())),
+            "details": [json.dumps(dict(e.details), sort_keys=True, default=str) for e in entries],
+        }
+    )
+
+
+def verify(engine: Engine) -> int | None:
+    """Walk the chain; None when intact, else the sequence number of the first bad entry."""
+    _ensure(engine)
+    prev = _GENESIS
+    with engine.connect() as conn:
+        for r in conn.execute(select(audit_log).order_by(audit_log.c.seq)):
+            entry = AuditEntry(r.actor, r.action, r.resource, r.decision, r.purpose, tuple(r.policy_ids), r.details)
+            if r.prev_hash != prev or r.hash != _hash(prev, entry, r.at_us):
+                return int(r.seq)
+            prev = r.hash
+    return None

@@ -1,0 +1,98 @@
+"""The persistent privacy-budget ledger: ε spent per principal and port, with per-pair limits."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Engine,
+    Float,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from hexmesh.governance.exceptions import BudgetExhaustedError
+from hexmesh.governance.privacy import exhausted_message
+from hexmesh.infra.state.records import now_us
+from hexmesh.infra.state.schema import metadata
+
+__all__ = ["SqlLedger", "privacy_budget"]
+
+privacy_budget = Table(
+    "privacy_budget",
+    metadata,
+    Column("principal", Text, nullable=False),
+    Column("port", String(255), nullable=False),
+    Column("limit_epsilon", Float, nullable=False),
+    Column("spent_epsilon", Float, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("principal", "port", name="pk_privacy_budget"),
+)
+
+
+class SqlLedger:
+    """A :class:`~hexmesh.governance.privacy.BudgetLedger` in the state database."""
+
+    def __init__(self, engine: Engine, default_limit: float = 1.0) -> None:
+        self.engine = engine
+        self.default_limit = default_limit
+        metadata.create_all(engine, tables=[privacy_budget])
+
+    def _row(self, principal: str, port: str) -> None:
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    insert(privacy_budget).values(
+                        principal=principal,
+                        port=port,
+                        limit_epsilon=self.default_limit,
+                        spent_epsilon=0.0,
+                        updated_us=now_us(),
+                    )
+                )
+        except IntegrityError:
+            pass  # it exists
+
+    def set_limit(self, principal: str, port: str, limit: float) -> None:
+        """The owner's control action: the total ε this principal may ever spend on this port."""
+        if limit < 0:
+            raise ValueError(f"a privacy budget cannot be negative ({limit})")
+        self._row(principal, port)
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(privacy_budget)
+                .where(privacy_budget.c.principal == principal, privacy_budget.c.port == port)
+                .values(limit_epsilon=limit, updated_us=now_us())
+            )
+
+    def charge(self, principal: str, port: str, epsilon: float) -> float:
+        self._row(principal, port)
+        with self.engine.begin() as conn:
+            # One conditional UPDATE: two concurrent queries cannot both pass the check.
+            changed = conn.execute(
+                update(privacy_budget)
+                .where(
+                    privacy_budget.c.principal == principal,
+                    privacy_budget.c.port == port,
+                    privacy_budget.c.spent_epsilon + epsilon <= privacy_budget.c.limit_epsilon + 1e-9,
+                )
+                .values(spent_epsilon=privacy_budget.c.spent_epsilon + epsilon, updated_us=now_us())
+            ).rowcount
+        if not changed:
+            raise BudgetExhaustedError(exhausted_message(principal, port, epsilon, self.remaining(principal, port)))
+        return self.remaining(principal, port)
+
+    def remaining(self, principal: str, port: str) -> float:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(privacy_budget).where(privacy_budget.c.principal == principal, privacy_budget.c.port == port)
+            ).first()
+        if row is None:
+            return self.default_limit
+        return max(0.0, float(row.limit_epsilon) - float(row.spent_epsilon))

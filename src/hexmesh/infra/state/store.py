@@ -1,0 +1,325 @@
+"""The state store: one SQLAlchemy engine, SQLite by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psutil
+from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from hexmesh.infra.state import schema as t
+from hexmesh.infra.state.lifecycle import LifecycleRecords
+from hexmesh.infra.state.records import (
+    PortRecord,
+    Publication,
+    RunRecord,
+    VersionRecord,
+    now_us,
+)
+
+__all__ = ["LockHolder", "StateStore"]
+
+LockHolder = dict[str, Any]
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # WAL lets readers (the servers) work while a run writes; foreign keys are off by default.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+class StateStore(LifecycleRecords):
+    """Products, versions, ports, runs, publications and locks of one workspace (and lifecycle records)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _engine(url)
+        t.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        with self.engine.begin() as conn:
+            yield conn
+
+    # -- products and versions -------------------------------------------------------------
+
+    def add_version(self, conn: Connection, record: VersionRecord) -> None:
+        product_id = self.product_id(conn, record.product, create=True)
+        major, minor, patch = (int(p.split("-")[0]) for p in record.version.split(".")[:3])
+        conn.execute(
+            insert(t.versions).values(
+                product_id=product_id,
+                version=record.version,
+                major=major,
+                minor=minor,
+                patch=patch,
+                spec_text=record.spec_text,
+                spec_hash=record.spec_hash,
+                bundle=record.bundle,
+                origin=record.origin,
+                status=record.status,
+                deployed_us=record.deployed_us,
+            )
+        )
+
+    def versions(self, key: str | None = None) -> list[VersionRecord]:
+        """Deployed versions, newest first (of one product, or of all)."""
+        query = (
+            select(t.products.c.domain, t.products.c.name, t.versions)
+            .join(t.versions, t.versions.c.product_id == t.products.c.id)
+            .order_by(
+                t.products.c.domain,
+                t.products.c.name,
+                t.versions.c.major.desc(),
+                t.versions.c.minor.desc(),
+                t.versions.c.patch.desc(),
+                t.versions.c.id.desc(),
+            )
+        )
+        if key is not None:
+            domain, name = key.split("/", 1)
+            query = query.where(t.products.c.domain == domain, t.products.c.name == name)
+        with self.engine.connect() as conn:
+            return [
+                VersionRecord(
+                    product=f"{row.domain}/{row.name}",
+                    version=row.version,
+                    major=row.major,
+                    spec_text=row.spec_text,
+                    spec_hash=row.spec_hash,
+                    bundle=row.bundle,
+                    origin=row.origin,
+                    status=row.status,
+                    deployed_us=row.deployed_us,
+                )
+                for row in conn.execute(query)
+            ]
+
+    # -- ports and publications ------------------------------------------------------------
+
+    def add_port(
+        self, conn: Connection, key: str, major: int, name: str, table_id: Sequence[str], baseline: int
+    ) -> None:
+        conn.execute(
+            insert(t.ports).values(
+                product_id=self.product_id(conn, key, create=True),
+                major=major,
+                name=name,
+                table_id=".".join(table_id),
+                baseline_snapshot=baseline,
+                created_us=now_us(),
+            )
+        )
+
+    def port(self, key: str, major: int, name: str) -> PortRecord | None:
+        with self.engine.connect() as conn:
+            product_id = self.product_id(conn, key)
+            row = conn.execute(
+                select(t.ports).where(
+                    t.ports.c.product_id == product_id, t.ports.c.major == major, t.ports.c.name == name
+                )
+            ).first()
+        if row is None:
+            return None
+        return PortRecord(
+            row.id, key, row.major, row.name, tuple(row.table_id.split(".")), row.baseline_snapshot
+        )
+
+    def publications(self, port_id: int, *, as_of_us: int | None = None) -> list[Publication]:
+        """Publications of a port, oldest first, optionally only those at or before ``as_of_us``."""
+        query = (
+            select(t.publications, t.ports.c.name)
+            .join(t.ports, t.ports.c.id == t.publications.c.port_id)
+            .where(t.publications.c.port_id == port_id)
+            .order_by(t.publications.c.published_us, t.publications.c.id)
+        )
+        if as_of_us is not None:
+            query = query.where(t.publications.c.published_us <= as_of_us)
+        with self.engine.connect() as conn:
+            return [
+                Publication(r.run_id, r.name, r.snapshot_id, r.rows, r.published_us)
+                for r in conn.execute(query)
+            ]
+
+    def latest_publication(self, port_id: int, *, as_of_us: int | None = None) -> Publication | None:
+        found = self.publications(port_id, as_of_us=as_of_us)
+        return found[-1] if found else None
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def start_run(self, run_id: str, key: str, version: str, major: int, trigger: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                insert(t.runs).values(
+                    id=run_id,
+                    product_id=self.product_id(conn, key),
+                    version=version,
+                    major=major,
+                    status="running",
+                    trigger=trigger,
+                    started_us=now_us(),
+                    host=socket.gethostname(),
+                    pid=os.getpid(),
+                    details={},
+                )
+            )
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: str,
+        *,
+        error: str | None = None,
+        details: dict[str, Any] | None = None,
+        published: Sequence[tuple[int, int, int]] = (),
+    ) -> int:
+        """Close a run; with ``published`` (port id, snapshot, rows), publish atomically."""
+        finished = now_us()
+        with self.transaction() as conn:
+            for port_id, snapshot_id, rows in published:
+                conn.execute(
+                    insert(t.publications).values(
+                        run_id=run_id,
+                        port_id=port_id,
+                        snapshot_id=snapshot_id,
+                        rows=rows,
+                        published_us=finished,
+                    )
+                )
+            conn.execute(
+                update(t.runs)
+                .where(t.runs.c.id == run_id)
+                .values(status=status, finished_us=finished, error=error, details=details or {})
+            )
+        return finished
+
+    def runs(
+        self, key: str | None = None, *, limit: int = 20, status: str | None = None, run_id: str | None = None
+    ) -> list[RunRecord]:
+        """Runs, newest first."""
+        query = (
+            select(t.runs, t.products.c.domain, t.products.c.name)
+            .join(t.products, t.products.c.id == t.runs.c.product_id)
+            .order_by(t.runs.c.started_us.desc())
+            .limit(limit)
+        )
+        if key is not None:
+            domain, name = key.split("/", 1)
+            query = query.where(t.products.c.domain == domain, t.products.c.name == name)
+        if status is not None:
+            query = query.where(t.runs.c.status == status)
+        if run_id is not None:
+            query = query.where(t.runs.c.id == run_id)
+        with self.engine.connect() as conn:
+            return [
+                RunRecord(
+                    id=r.id,
+                    product=f"{r.domain}/{r.name}",
+                    version=r.version,
+                    major=r.major,
+                    status=r.status,
+                    trigger=r.trigger,
+                    started_us=r.started_us,
+                    finished_us=r.finished_us,
+                    host=r.host,
+                    pid=r.pid,
+                    error=r.error,
+                    details=r.details or {},
+                )
+                for r in conn.execute(query)
+            ]
+
+    def run(self, run_id: str) -> RunRecord | None:
+        found = self.runs(run_id=run_id, limit=1)
+        return found[0] if found else None
+
+    # -- locks -----------------------------------------------------------------------------
+
+    def acquire_lock(self, name: str, owner: str, ttl_us: int) -> LockHolder | None:
+        """Take lock ``name``; return None on success, else the live holder.
+
+        A holder whose process died on this host, or whose lease expired, is stale: its lock
+        is taken over (a run killed with SIGKILL must not block the product forever).
+        """
+        for _ in range(3):
+            now = now_us()
+            try:
+                with self.transaction() as conn:
+                    conn.execute(
+                        insert(t.locks).values(
+                            name=name,
+                            owner=owner,
+                            host=socket.gethostname(),
+                            pid=os.getpid(),
+                            acquired_us=now,
+                            expires_us=now + ttl_us,
+                        )
+                    )
+                return None
+            except IntegrityError:
+                pass
+            with self.transaction() as conn:
+                holder = conn.execute(select(t.locks).where(t.locks.c.name == name)).first()
+                if holder is None:
+                    continue
+                info = dict(holder._mapping)
+                if not _stale(info, now):
+                    return info
+                conn.execute(t.locks.delete().where(t.locks.c.name == name, t.locks.c.owner == info["owner"]))
+        return {"name": name, "owner": "?", "host": "?", "pid": 0, "acquired_us": 0}
+
+    def release_lock(self, name: str, owner: str) -> None:
+        with self.transaction() as conn:
+            conn.execute(t.locks.delete().where(t.locks.c.name == name, t.locks.c.owner == owner))
+
+    def abandon_runs(self, key: str, reason: str) -> int:
+        """Mark runs of ``key`` left 'running' by dead processes as failed; return how many."""
+        count = 0
+        for run in self.runs(key, status="running", limit=1000):
+            if _stale(
+                {"host": run.host, "pid": run.pid, "acquired_us": run.started_us, "expires_us": 2**62},
+                now_us(),
+            ):
+                self.finish_run(run.id, "failed", error=reason, details=run.details)
+                count += 1
+        return count
+
+    def counts(self) -> dict[str, int]:
+        with self.engine.connect() as conn:
+            return {
+                name: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
+                for name, table in (("products", t.products), ("runs", t.runs))
+            }
+
+
+def _stale(holder: dict[str, Any], now: int) -> bool:
+    if holder["expires_us"] < now:
+        return True
+    if holder["host"] != socket.gethostname():
+        return False
+    try:
+        process = psutil.Process(holder["pid"])
+        # A recycled pid belongs to a process that started after the lock was taken.
+        return bool(process.create_time() * 1_000_000 > holder["acquired_us"] + 1_000_000)
+    except psutil.NoSuchProcess:
+        return True

@@ -1,0 +1,195 @@
+"""Iceberg tables via pyiceberg: stage data files, then commit one snapshot per write.
+
+Writes happen in two steps so that a run with several output ports writes every port's data
+files first (the slow part) and only then commits, one snapshot per port. Which snapshots are
+*published* is decided by the state store (see ``docs/adr/0002-publication-log.md``): a snapshot
+committed by a run that died before publishing is never served, and the next write to the
+table starts again from the last published snapshot.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import pyarrow as pa
+from pyiceberg.catalog import Catalog
+from pyiceberg.catalog.sql import SqlCatalog
+from pyiceberg.exceptions import NoSuchTableError
+from pyiceberg.expressions import AlwaysTrue, BooleanExpression
+from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+from pyiceberg.manifest import DataFile
+from pyiceberg.schema import Schema
+from pyiceberg.table import Table
+
+from hexmesh.infra.settings import Settings
+
+__all__ = ["IcebergTables", "Snapshot", "StagedWrite", "TableId"]
+
+TableId = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One committed snapshot of a table."""
+
+    snapshot_id: int
+    timestamp_ms: int
+    operation: str
+    summary: dict[str, str]
+
+
+@dataclass
+class StagedWrite:
+    """Data files written for a table but not committed yet."""
+
+    table: Table
+    files: list[DataFile]
+    rows: int
+
+
+class IcebergTables:
+    """The tables of a workspace, in one Iceberg catalog."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @cached_property
+    def catalog(self) -> Catalog:
+        url = self._settings.catalog_url
+        if url.startswith("postgresql://"):
+            # psycopg 3 is the driver we ship; plain postgresql:// would ask SQLAlchemy for psycopg2.
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return SqlCatalog(self._settings.catalog_name, uri=url, warehouse=self._settings.warehouse)
+
+    def close(self) -> None:
+        """Release the catalog's database connections."""
+        catalog = self.__dict__.pop("catalog", None)
+        if isinstance(catalog, SqlCatalog):
+            catalog.engine.dispose()
+
+    def ensure(self, table_id: TableId, schema: Schema, properties: dict[str, str]) -> Table:
+        """Create the table, or add the schema's new optional fields to it; idempotent."""
+        self.catalog.create_namespace_if_not_exists(table_id[:-1])
+        try:
+            table = self.catalog.load_table(table_id)
+        except NoSuchTableError:
+            return self.catalog.create_table(table_id, schema, properties=properties)
+        if table.schema().as_struct() != schema.as_struct():
+            with table.update_schema() as update:
+                update.union_by_name(schema)
+            table = self.catalog.load_table(table_id)
+        return table
+
+    def load(self, table_id: TableId) -> Table:
+        return self.catalog.load_table(table_id)
+
+    def exists(self, table_id: TableId) -> bool:
+        return bool(self.catalog.table_exists(table_id))
+
+    def drop(self, table_id: TableId) -> None:
+        self.catalog.drop_table(table_id)
+
+    def commit_empty(self, table_id: TableId, properties: dict[str, str]) -> int:
+        """Commit an empty snapshot (the baseline a table starts from)."""
+        table = self.load(table_id)
+        with table.transaction() as tx, tx.update_snapshot(snapshot_properties=properties).fast_append():
+            pass
+        snapshot = self.load(table_id).current_snapshot()
+        assert snapshot is not None
+        return int(snapshot.snapshot_id)
+
+    def stage(self, table_id: TableId, data: pa.Table) -> StagedWrite:
+        """Write ``data`` as new Parquet files of the table, without committing them."""
+        table = self.load(table_id)
+        files: list[DataFile] = []
+        if data.num_rows:
+            files = list(
+                _dataframe_to_data_files(
+                    table_metadata=table.metadata, df=data, io=table.io, write_uuid=uuid.uuid4()
+                )
+            )
+        return StagedWrite(table, files, data.num_rows)
+
+    def commit(self, staged: StagedWrite, *, replace: bool, base: int, properties: dict[str, str]) -> int:
+        """Commit staged files as exactly one snapshot on top of snapshot ``base``.
+
+        ``replace`` removes the base snapshot's files in the same snapshot (an overwrite),
+        so the previous state stays readable by time travel and nothing is rewritten.
+        """
+        table = self.catalog.load_table(staged.table.name())
+        self.reset(table, base)
+        table = self.catalog.load_table(staged.table.name())
+        with table.transaction() as tx:
+            update = tx.update_snapshot(snapshot_properties=properties)
+            if replace:
+                with update.overwrite() as overwrite:
+                    for task in table.scan(snapshot_id=base).plan_files():
+                        overwrite.delete_data_file(task.file)
+                    for file in staged.files:
+                        overwrite.append_data_file(file)
+            else:
+                with update.fast_append() as append:
+                    for file in staged.files:
+                        append.append_data_file(file)
+        snapshot = self.catalog.load_table(staged.table.name()).current_snapshot()
+        assert snapshot is not None
+        return int(snapshot.snapshot_id)
+
+    def reset(self, table: Table, snapshot_id: int) -> None:
+        """Point the table's main branch back at ``snapshot_id`` if an unpublished commit moved it."""
+        current = table.current_snapshot()
+        if current is None or current.snapshot_id != snapshot_id:
+            table.manage_snapshots().set_current_snapshot(snapshot_id=snapshot_id).commit()
+
+    def snapshots(self, table_id: TableId) -> list[Snapshot]:
+        table = self.load(table_id)
+        return [
+            Snapshot(
+                s.snapshot_id,
+                s.timestamp_ms,
+                str(s.summary.operation.value) if s.summary else "",
+                dict(s.summary.additional_properties) if s.summary else {},
+            )
+            for s in table.snapshots()
+        ]
+
+    def scan(
+        self,
+        table_id: TableId,
+        snapshot_id: int,
+        *,
+        columns: Sequence[str] | None = None,
+        row_filter: BooleanExpression | None = None,
+        since_snapshot: int | None = None,
+    ) -> pa.Table:
+        """Rows of ``snapshot_id``; with ``since_snapshot``, only rows added after that snapshot."""
+        table = self.load(table_id)
+        scan = table.scan(
+            snapshot_id=snapshot_id,
+            row_filter=row_filter or AlwaysTrue(),
+            selected_fields=tuple(columns) if columns else ("*",),
+        )
+        if since_snapshot is None:
+            return scan.to_arrow()
+        seen = {t.file.file_path for t in table.scan(snapshot_id=since_snapshot).plan_files()}
+        tasks = [t for t in scan.plan_files() if t.file.file_path not in seen]
+        return ArrowScan(
+            table.metadata, table.io, scan.projection(), scan.row_filter, case_sensitive=True
+        ).to_table(tasks)
+
+    def scan_batches(self, table_id: TableId, snapshot_id: int, **kwargs: Any) -> Iterator[pa.RecordBatch]:
+        """Stream the rows of a snapshot in batches (constant memory)."""
+        table = self.load(table_id)
+        scan = table.scan(snapshot_id=snapshot_id, **kwargs)
+        yield from scan.to_arrow_batch_reader()
+
+    def data_files(self, table_id: TableId, snapshot_id: int) -> list[DataFile]:
+        table = self.load(table_id)
+        return [t.file for t in table.scan(snapshot_id=snapshot_id).plan_files()]
+
+    def location(self, table_id: TableId) -> str:
+        return str(self.load(table_id).metadata_location)

@@ -1,0 +1,23 @@
+"""Data product experience plane: one module per verb, behind the :class:`Workspace` facade."""
+
+from hexmesh.lifecycle.breaking import Change, compare_specs
+from hexmesh.lifecycle.deploy import DeployOutcome
+from hexmesh.lifecycle.deprecate import LifecycleState
+from hexmesh.lifecycle.init import init_product
+from hexmesh.lifecycle.plan import Plan
+from hexmesh.lifecycle.scheduler import Attempt, Scheduler
+from hexmesh.lifecycle.workspace import PortStatus, ProductStatus, Workspace
+
+__all__ = [
+    "Attempt",
+    "Change",
+    "DeployOutcome",
+    "LifecycleState",
+    "Plan",
+    "PortStatus",
+    "ProductStatus",
+    "Scheduler",
+    "Workspace",
+    "compare_specs",
+    "init_product",
+]

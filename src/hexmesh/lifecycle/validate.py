@@ -1,0 +1,133 @@
+"""Validate specs alone and as a mesh: every problem in every file, reported at once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hexmesh.errors import SpecError, SpecProblem
+from hexmesh.lifecycle.graph import find_cycle, upstreams
+from hexmesh.spec import SPEC_FILENAME, DataProductSpec, LoadedSpec, load_spec, parse_address, spec_problems
+
+if TYPE_CHECKING:
+    from hexmesh.lifecycle.rules import MeshRules
+
+__all__ = ["discover", "validate_specs"]
+
+_SKIP_DIRS = {".hexmesh", ".git", ".venv", "node_modules", "__pycache__"}
+
+
+def discover(paths: list[Path]) -> list[Path]:
+    """Spec files named by ``paths``: files, product folders, or folders searched recursively."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_file():
+            found.append(path)
+        elif (path / SPEC_FILENAME).is_file():
+            found.append(path / SPEC_FILENAME)
+        elif path.is_dir():
+            found.extend(
+                p
+                for p in sorted(path.rglob(SPEC_FILENAME))
+                if not any(part in _SKIP_DIRS for part in p.relative_to(path).parts)
+            )
+        else:
+            raise SpecError(
+                [
+                    SpecProblem(
+                        None,
+                        f"{path} does not exist",
+                        "pass a product folder, a dataproduct.yaml, or a mesh folder",
+                    )
+                ]
+            )
+    if not found:
+        raise SpecError(
+            [
+                SpecProblem(
+                    None,
+                    f"no {SPEC_FILENAME} found in {', '.join(map(str, paths))}",
+                    "run `hexmesh init` to create a product",
+                )
+            ]
+        )
+    return found
+
+
+def validate_specs(
+    paths: list[Path], deployed: dict[str, DataProductSpec], rules: MeshRules | None = None
+) -> list[LoadedSpec]:
+    """Load and check every spec (and the mesh's governance ``rules``), then the mesh they form."""
+    problems: list[SpecProblem] = []
+    loaded: list[LoadedSpec] = []
+    for file in discover(paths):
+        try:
+            spec = load_spec(file)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        problems.extend(spec_problems(spec))
+        if rules is not None:
+            problems.extend(rules.problems(spec.spec))
+        loaded.append(spec)
+    problems.extend(_mesh_problems(loaded, deployed))
+    if problems:
+        raise SpecError(problems)
+    return loaded
+
+
+def _mesh_problems(loaded: list[LoadedSpec], deployed: dict[str, DataProductSpec]) -> list[SpecProblem]:
+    problems: list[SpecProblem] = []
+    batch = {item.spec.key: item for item in loaded}
+    for item in loaded:
+        if batch[item.spec.key] is not item:
+            problems.append(
+                SpecProblem(
+                    item.marks.at(("name",)),
+                    f"product {item.spec.key} is defined twice (also in {batch[item.spec.key].file})",
+                    "give each product its own domain/name",
+                )
+            )
+    known: dict[str, DataProductSpec] = {**deployed, **{k: v.spec for k, v in batch.items()}}
+    for item in loaded:
+        for index, port in enumerate(item.spec.input_ports):
+            if port.from_ is None:
+                continue
+            try:
+                address = parse_address(port.from_, default_scheme=False)
+            except ValueError:
+                continue  # already reported by the spec's own rules
+            where = item.marks.at(("inputPorts", index, "from"))
+            upstream = known.get(address.product_key)
+            if upstream is None:
+                problems.append(
+                    SpecProblem(
+                        where,
+                        f"input {port.name!r} reads {port.from_}, but product "
+                        f"{address.product_key} is neither deployed nor in this batch",
+                        "deploy the upstream product first, or fix the address",
+                    )
+                )
+            elif address.port and upstream.output(address.port) is None:
+                names = ", ".join(p.name for p in upstream.output_ports)
+                problems.append(
+                    SpecProblem(
+                        where,
+                        f"input {port.name!r} reads {port.from_}, but "
+                        f"{address.product_key} has no output port {address.port!r}",
+                        f"its output ports are: {names}",
+                    )
+                )
+    graph = {key: upstreams(spec) for key, spec in known.items()}
+    cycle = find_cycle(graph)
+    if cycle:
+        culprit = next((batch[k] for k in cycle if k in batch), None)
+        where = culprit.marks.at(("inputPorts",)) if culprit else None
+        problems.append(
+            SpecProblem(
+                where,
+                "products depend on each other in a cycle: " + " → ".join(cycle),
+                "a product cannot read (directly or indirectly) from itself; remove one input",
+            )
+        )
+    return problems

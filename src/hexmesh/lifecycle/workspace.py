@@ -1,0 +1,214 @@
+"""The facade the surfaces (CLI, HTTP) call: one workspace, one verb per method."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from hexmesh.errors import HexmeshError, NotFoundError
+from hexmesh.infra.settings import Settings
+from hexmesh.infra.state import Notice, Publication, RunRecord, VersionRecord
+from hexmesh.lifecycle.deploy import DeployOutcome, deploy_product
+from hexmesh.lifecycle.deprecate import LifecycleState, deprecate, lifecycle_state
+from hexmesh.lifecycle.graph import topological_order, upstreams
+from hexmesh.lifecycle.plan import Plan, plan_product
+from hexmesh.lifecycle.retire import retire
+from hexmesh.lifecycle.rules import mesh_rules
+from hexmesh.lifecycle.scheduler import Scheduler
+from hexmesh.lifecycle.validate import validate_specs
+from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest, RunResult, Runtime, run_product
+from hexmesh.product.backfill import EventWindow
+from hexmesh.product.runner import Progress
+from hexmesh.spec import DataProductSpec, LoadedSpec, parse_address
+
+__all__ = ["PortStatus", "ProductStatus", "Workspace"]
+
+
+@dataclass
+class PortStatus:
+    name: str
+    address: str
+    table: str
+    publications: list[Publication]
+
+
+@dataclass
+class ProductStatus:
+    product: DeployedProduct
+    versions: list[VersionRecord]
+    ports: list[PortStatus]
+    runs: list[RunRecord] = field(default_factory=list)
+    majors: list[LifecycleState] = field(default_factory=list)
+    """The lifecycle of every deployed major, newest first."""
+
+
+class Workspace:
+    """A workspace: state, catalog and warehouse under one home (``./.hexmesh`` by default)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.runtime = Runtime(settings)
+
+    @classmethod
+    def open(cls, home: str | Path | None = None) -> Workspace:
+        return cls(Settings.load(home))
+
+    def close(self) -> None:
+        self.runtime.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def deployed(self) -> dict[str, DeployedProduct]:
+        """The newest deployed version of every product."""
+        newest: dict[str, DeployedProduct] = {}
+        for record in self.runtime.state.versions():
+            newest.setdefault(record.product, DeployedProduct(record))
+        return newest
+
+    def deployed_specs(self) -> dict[str, DataProductSpec]:
+        return {key: product.spec for key, product in self.deployed().items()}
+
+    def validate(self, paths: list[Path]) -> list[LoadedSpec]:
+        """Every spec under ``paths``, checked alone and against the deployed mesh."""
+        return validate_specs(paths, self.deployed_specs(), mesh_rules(self.settings))
+
+    def plan(self, paths: list[Path]) -> list[Plan]:
+        """What deploying ``paths`` would change, product by product, in dependency order."""
+        loaded = {item.spec.key: item for item in self.validate(paths)}
+        graph = {key: [u for u in upstreams(item.spec) if u in loaded] for key, item in loaded.items()}
+        return [plan_product(self.runtime, loaded[key]) for key in topological_order(graph)]
+
+    def deploy(self, paths: list[Path]) -> list[DeployOutcome]:
+        """Validate everything first, then deploy in dependency order."""
+        loaded = {item.spec.key: item for item in self.validate(paths)}
+        graph = {key: [u for u in upstreams(item.spec) if u in loaded] for key, item in loaded.items()}
+        rules = mesh_rules(self.settings)
+        return [deploy_product(self.runtime, loaded[key], rules) for key in topological_order(graph)]
+
+    def run(
+        self,
+        ref: str,
+        *,
+        major: int | None = None,
+        progress: Progress | None = None,
+        wait: float = 0.0,
+        trigger: str = "manual",
+    ) -> RunResult:
+        return run_product(self.runtime, ref, major=major, trigger=trigger, progress=progress, wait=wait)
+
+    def run_all(self, *, progress: Progress | None = None) -> list[RunResult | HexmeshError]:
+        """Run every product in dependency order; a failure skips only its dependents."""
+        specs = self.deployed_specs()
+        graph = {key: upstreams(spec) for key, spec in specs.items()}
+        outcomes: list[RunResult | HexmeshError] = []
+        failed: set[str] = set()
+        for key in topological_order(graph):
+            broken = [u for u in graph[key] if u in failed]
+            if broken:
+                failed.add(key)
+                outcomes.append(HexmeshError(f"{key} was not run because its upstream {broken[0]} failed"))
+                continue
+            try:
+                outcomes.append(self.run(key, progress=progress))
+            except HexmeshError as exc:
+                failed.add(key)
+                outcomes.append(exc)
+        return outcomes
+
+    def reader(self, address: str) -> OutputPortReader:
+        parsed = parse_address(address)
+        product = DeployedProduct.load(self.runtime, parsed.product_key, major=parsed.major)
+        if parsed.port is None:
+            ports = ", ".join(p.name for p in product.spec.output_ports)
+            raise NotFoundError(f"{address} names no port; add one of: {ports}")
+        return OutputPortReader(self.runtime, product, parsed.port)
+
+    def read(self, address: str, request: ReadRequest | None = None) -> pa.Table:
+        return self.reader(address).read(request)
+
+    def status(self, ref: str) -> ProductStatus:
+        try:
+            product = DeployedProduct.load(self.runtime, ref)
+        except NotFoundError:
+            # Every major retired: the record still has a status to show.
+            records = self.runtime.state.versions(parse_address(ref).product_key)
+            if not records:
+                raise
+            product = DeployedProduct(records[0])
+        ports = []
+        for port in product.spec.output_ports:
+            reader = OutputPortReader(self.runtime, product, port.name)
+            ports.append(PortStatus(port.name, reader.address, ".".join(reader.record.table_id), reader.publications()))
+        versions = self.runtime.state.versions(product.key)
+        majors = sorted({v.major for v in versions}, reverse=True)
+        return ProductStatus(
+            product,
+            versions,
+            ports,
+            self.runtime.state.runs(product.key, limit=10),
+            [self.lifecycle_state(product.key, major) for major in majors],
+        )
+
+    # -- lifecycle: deprecation, retirement, notices, backfill, scheduling ----------------------
+
+    def lifecycle_state(self, key: str, major: int | None = None) -> LifecycleState:
+        """Status (active | deprecated | retired), sunset, successor and consumers of a major.
+
+        For surfaces: the HTTP node adds ``Deprecation``/``Sunset``/``Link rel=successor-version``
+        headers from it, the SQL port a NOTICE. ``major`` defaults to the newest live major.
+        """
+        return lifecycle_state(self.runtime, parse_address(key).product_key, major)
+
+    def deprecate(
+        self,
+        ref: str,
+        *,
+        sunset: date,
+        successor: str | None = None,
+        major: int | None = None,
+        reason: str | None = None,
+    ) -> LifecycleState:
+        address = parse_address(ref)
+        return deprecate(
+            self.runtime,
+            address.product_key,
+            sunset=sunset,
+            successor=successor,
+            major=major if major is not None else address.major,
+            reason=reason,
+        )
+
+    def retire(self, ref: str, *, major: int | None = None, force: bool = False) -> LifecycleState:
+        return retire(self.runtime, ref, major=major, force=force)
+
+    def notices(self, consumer: str | None = None) -> list[Notice]:
+        """Notices to consumers (deprecations, retirements of what they read), oldest first."""
+        return self.runtime.state.notices(parse_address(consumer).product_key if consumer else None)
+
+    def backfill(
+        self,
+        ref: str,
+        *,
+        since: date | datetime,
+        until: date | datetime,
+        major: int | None = None,
+        progress: Progress | None = None,
+        wait: float = 0.0,
+    ) -> RunResult:
+        """Recompute the event-time window ``[since, until)`` and publish it as a new snapshot."""
+        window = EventWindow(since, until)
+        return run_product(
+            self.runtime, ref, major=major, trigger="backfill", progress=progress, wait=wait, backfill=window
+        )
+
+    def scheduler(self, **options: Any) -> Scheduler:
+        """A :class:`Scheduler` for this workspace (not started); options as in its constructor."""
+        return Scheduler(self.runtime, **options)

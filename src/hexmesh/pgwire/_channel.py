@@ -1,0 +1,120 @@
+"""Buffered message I/O over an asyncio stream, with size limits, timeouts and TLS upgrade."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ssl
+import struct
+
+from .errors import PgError, SqlState
+
+_FLUSH_AT = 64 * 1024
+
+
+class ClientGoneError(Exception):
+    """The client closed the connection or sent something we cannot frame."""
+
+
+class Channel:
+    """One client's byte stream: framed reads and buffered writes with backpressure."""
+
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_message: int
+    ) -> None:
+        self.reader = reader
+        self.writer = writer
+        self.max_message = max_message
+        self.tls = False
+        self._out = bytearray()
+
+    @property
+    def peer(self) -> str:
+        """Client address for logs."""
+        peer = self.writer.get_extra_info("peername")
+        return str(peer) if peer else "?"
+
+    async def _read(self, n: int, timeout: float | None) -> bytes:
+        try:
+            if timeout is None:
+                return await self.reader.readexactly(n)
+            return await asyncio.wait_for(self.reader.readexactly(n), timeout)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            raise ClientGoneError("connection closed by client") from exc
+
+    def _check_length(self, length: int, minimum: int) -> int:
+        if length < minimum:
+            raise PgError(
+                SqlState.PROTOCOL_VIOLATION, f"invalid message length {length}", severity="FATAL"
+            )
+        if length > self.max_message:
+            raise PgError(
+                SqlState.PROGRAM_LIMIT_EXCEEDED,
+                f"message of {length} bytes exceeds the limit of {self.max_message} bytes",
+                severity="FATAL",
+            )
+        return length
+
+    async def read_startup(self, timeout: float | None) -> tuple[int, bytes]:
+        """Read an untyped startup-phase packet: (request code, rest of payload)."""
+        (length,) = struct.unpack("!i", await self._read(4, timeout))
+        # Startup packets are small; PostgreSQL caps them at 10000 bytes.
+        if length < 8 or length > 10000:
+            raise PgError(
+                SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet", severity="FATAL"
+            )
+        body = await self._read(length - 4, timeout)
+        return struct.unpack("!i", body[:4])[0], body[4:]
+
+    async def read_message(self, timeout: float | None = None) -> tuple[bytes, bytes]:
+        """Read one typed message: (type byte, payload)."""
+        head = await self._read(5, timeout)
+        kind = head[:1]
+        (length,) = struct.unpack("!i", head[1:])
+        self._check_length(length, 4)
+        return kind, await self._read(length - 4, timeout)
+
+    def send(self, data: bytes) -> None:
+        """Queue bytes for the client."""
+        self._out += data
+
+    @property
+    def pending(self) -> int:
+        """Bytes queued but not yet handed to the transport."""
+        return len(self._out)
+
+    async def flush(self) -> None:
+        """Write the queued bytes and wait until the transport has room (backpressure)."""
+        if self._out:
+            data, self._out = bytes(self._out), bytearray()
+            self.writer.write(data)
+        try:
+            await self.writer.drain()
+        except ConnectionError as exc:
+            raise ClientGoneError("connection lost while writing") from exc
+
+    async def maybe_flush(self) -> None:
+        """Flush only when enough output has accumulated."""
+        if len(self._out) >= _FLUSH_AT:
+            await self.flush()
+
+    async def start_tls(self, context: ssl.SSLContext, timeout: float | None) -> None:
+        """Upgrade the connection to TLS after answering an SSLRequest with 'S'."""
+        await self.flush()
+        try:
+            await asyncio.wait_for(self.writer.start_tls(context), timeout)
+        except (ssl.SSLError, ConnectionError, OSError) as exc:
+            raise ClientGoneError(f"TLS handshake failed: {exc}") from exc
+        self.tls = True
+
+    async def close(self) -> None:
+        """Flush what we can and close the socket, never raising."""
+        # The peer may already be gone; closing must never raise.
+        with contextlib.suppress(Exception):
+            if self._out and not self.writer.is_closing():
+                self.writer.write(bytes(self._out))
+        self._out.clear()
+        # close() first and synchronously, so that even a cancelled task leaves no open transport.
+        self.writer.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.writer.wait_closed(), 2)

@@ -1,0 +1,158 @@
+"""Vectorized per-row byte strings: the primitive every result encoder is built on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+
+U8 = npt.NDArray[np.uint8]
+I64 = npt.NDArray[np.int64]
+Mask = npt.NDArray[np.bool_]
+
+
+@dataclass
+class Var:
+    """Row i is data[starts[i] : starts[i] + lens[i]]; width is set when all rows are contiguous."""
+
+    data: U8
+    starts: I64
+    lens: I64
+    width: int | None = None
+
+    def __len__(self) -> int:
+        return len(self.lens)
+
+    def row(self, i: int) -> bytes:
+        """Bytes of one row (for tests and slow paths)."""
+        s = int(self.starts[i])
+        return self.data[s : s + int(self.lens[i])].tobytes()
+
+
+def fixed(matrix: U8) -> Var:
+    """Wrap an (n, w) uint8 matrix, each row being one value of w bytes."""
+    n, w = matrix.shape
+    data = np.ascontiguousarray(matrix).reshape(-1)
+    return Var(data, np.arange(n, dtype=np.int64) * w, np.full(n, w, dtype=np.int64), w)
+
+
+def constant(value: bytes, n: int) -> Var:
+    """The same bytes for each of n rows."""
+    row = np.frombuffer(value, dtype=np.uint8)
+    return fixed(np.broadcast_to(row, (n, len(value))))
+
+
+def big_endian(values: npt.NDArray[np.generic], dtype: str) -> Var:
+    """Fixed-width big-endian encoding of a numeric numpy array, e.g. dtype '>i8'."""
+    raw = np.ascontiguousarray(values, dtype=np.dtype(dtype))
+    return fixed(raw.view(np.uint8).reshape(len(raw), -1))
+
+
+def from_arrow(arr: pa.Array) -> Var:
+    """Zero-copy view of a string/binary Arrow array's values (null rows get length 0)."""
+    if pa.types.is_string_view(arr.type) or pa.types.is_binary_view(arr.type):
+        arr = arr.cast(pa.large_binary())
+    large = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
+    n = len(arr)
+    bufs = arr.buffers()
+    raw_offsets = np.frombuffer(bufs[1], dtype=np.int64 if large else np.int32)
+    offsets: I64 = raw_offsets[arr.offset : arr.offset + n + 1].astype(np.int64)
+    data: U8 = (
+        np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
+    )
+    lens: I64 = np.diff(offsets).astype(np.int64)
+    if arr.null_count:
+        lens[valid_mask(arr) == 0] = 0
+    return Var(data, offsets[:-1], lens)
+
+
+def valid_mask(arr: pa.Array) -> Mask:
+    """Boolean numpy mask, True where the value is not null."""
+    if arr.null_count == 0:
+        return np.ones(len(arr), dtype=np.bool_)
+    mask: Mask = arr.is_valid().to_numpy(zero_copy_only=False)
+    return mask
+
+
+def to_numpy(arr: pa.Array, fill: object = 0) -> npt.NDArray[np.generic]:
+    """Values of a primitive Arrow array as numpy, nulls replaced by fill."""
+    if arr.null_count:
+        arr = arr.fill_null(fill)
+    out: npt.NDArray[np.generic] = arr.to_numpy(zero_copy_only=False)
+    return out
+
+
+def _contiguous(col: Var) -> bool:
+    if len(col) == 0:
+        return True
+    expected = np.empty(len(col), dtype=np.int64)
+    expected[0] = col.starts[0]
+    np.cumsum(col.lens[:-1], out=expected[1:])
+    expected[1:] += col.starts[0]
+    return bool(np.array_equal(expected, col.starts))
+
+
+def _scatter(out: U8, dst: I64, col: Var) -> None:
+    """Copy each row of col to out at its dst offset, using index arithmetic instead of loops."""
+    total = int(col.lens.sum())
+    if total == 0:
+        return
+    excl = np.cumsum(col.lens) - col.lens
+    within = np.arange(total, dtype=np.int64)
+    if _contiguous(col):
+        src = col.data[int(col.starts[0]) : int(col.starts[0]) + total]
+    else:
+        src = col.data[np.repeat(col.starts - excl, col.lens) + within]
+    out[np.repeat(dst - excl, col.lens) + within] = src
+
+
+def concat(cols: list[Var]) -> Var:
+    """Concatenate the columns row by row: row i is cols[0][i] + cols[1][i] + ..."""
+    n = len(cols[0])
+    if all(c.width is not None for c in cols):
+        # Every row has the same size: fill a 2-D matrix column slice by column slice.
+        widths = [c.width or 0 for c in cols]
+        matrix = np.empty((n, sum(widths)), dtype=np.uint8)
+        pos = 0
+        for c, w in zip(cols, widths, strict=True):
+            matrix[:, pos : pos + w] = c.data.reshape(n, w)
+            pos += w
+        return fixed(matrix)
+    total = np.zeros(n, dtype=np.int64)
+    for c in cols:
+        total += c.lens
+    starts = np.cumsum(total) - total
+    out = np.empty(int(total.sum()), dtype=np.uint8)
+    dst = starts.copy()
+    for c in cols:
+        _scatter(out, dst, c)
+        dst += c.lens
+    return Var(out, starts, total)
+
+
+def group(col: Var, offsets: I64) -> Var:
+    """Join consecutive rows: output row i is rows offsets[i]..offsets[i+1] of a contiguous col."""
+    packed = col if _contiguous(col) else concat([col])
+    base = int(packed.starts[0]) if len(packed) else 0
+    bounds = np.concatenate([[0], np.cumsum(packed.lens)]).astype(np.int64) + base
+    starts = bounds[offsets[:-1]]
+    return Var(packed.data, starts, bounds[offsets[1:]] - starts)
+
+
+def to_arrow_binary(col: Var, valid: Mask | None = None, dtype: object = None) -> pa.Array:
+    """Build an Arrow large_binary (or dtype, e.g. large_string) array from a Var."""
+    packed = concat([col]) if len(col) and not _contiguous(col) else col
+    offsets = np.zeros(len(col) + 1, dtype=np.int64)
+    np.cumsum(packed.lens, out=offsets[1:])
+    base = int(packed.starts[0]) if len(packed) else 0
+    data = packed.data[base : base + int(offsets[-1])]
+    bitmap = None
+    if valid is not None:
+        bitmap = pa.py_buffer(np.packbits(valid, bitorder="little").tobytes())
+    return pa.Array.from_buffers(
+        dtype or pa.large_binary(),
+        len(col),
+        [bitmap, pa.py_buffer(offsets), pa.py_buffer(data)],
+    )

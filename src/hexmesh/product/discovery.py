@@ -1,0 +1,248 @@
+"""The discovery port: everything needed to find, understand, trust and use a product, as DCAT 3.
+
+The document is JSON-LD: ``dcat:DataService`` for the product, a ``dcat:Dataset`` per output
+port and a ``dcat:Distribution`` per way to reach it, so generic catalogs can read it; hexmesh
+specifics (SLOs, lineage, schema classifications) use the ``hexmesh:`` vocabulary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from markdown_it import MarkdownIt
+
+from hexmesh.infra.state import from_us
+from hexmesh.product.deployed import DeployedProduct
+from hexmesh.product.files import FORMATS
+from hexmesh.product.observability import port_health
+from hexmesh.product.ports import OutputPortReader
+from hexmesh.product.runtime import Runtime
+from hexmesh.product.sql.catalog import port_table_name
+from hexmesh.spec import FieldSpec
+
+__all__ = ["CONTEXT", "Endpoints", "catalog_entry", "describe"]
+
+CONTEXT: dict[str, str] = {
+    "dcat": "http://www.w3.org/ns/dcat#",
+    "dct": "http://purl.org/dc/terms/",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "hexmesh": "https://hexmesh.dev/ns#",
+}
+_MARKDOWN = MarkdownIt("commonmark", {"html": False})
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where this node serves things (the discovery document links to them)."""
+
+    base_url: str
+    sql_dsn: str | None = None
+
+    def product(self, key: str) -> str:
+        return f"{self.base_url}/products/{key}"
+
+
+def catalog_entry(product: DeployedProduct, endpoints: Endpoints) -> dict[str, Any]:
+    spec = product.spec
+    return {
+        "@id": endpoints.product(product.key),
+        "@type": "dcat:DataService",
+        "dct:identifier": f"dp://{product.key}",
+        "dct:title": spec.name,
+        "dct:description": spec.description,
+        "hexmesh:domain": spec.domain,
+        "dcat:version": product.record.version,
+        "hexmesh:lifecycle": spec.status,
+        "dcat:endpointURL": endpoints.product(product.key),
+    }
+
+
+def describe(
+    runtime: Runtime, product: DeployedProduct, endpoints: Endpoints, lifecycle: str | None = None
+) -> dict[str, Any]:
+    """The discovery document of ``product`` (the newest deployed version)."""
+    spec = product.spec
+    document = {"@context": CONTEXT, **catalog_entry(product, endpoints)}
+    document.update(
+        {
+            "hexmesh:lifecycle": lifecycle or spec.status,
+            "dcat:keyword": spec.tags,
+            "dct:publisher": {"@type": "foaf:Agent", "foaf:name": spec.owner},
+            "dcat:contactPoint": [{"@type": "vcard:Kind", "vcard:hasEmail": c} for c in [spec.owner, *spec.contacts]],
+            "hexmesh:readme": _readme(product),
+            "hexmesh:versions": [
+                {
+                    "dcat:version": v.version,
+                    "hexmesh:status": v.status,
+                    "dct:issued": from_us(v.deployed_us).isoformat(),
+                }
+                for v in runtime.state.versions(product.key)
+            ],
+            "dcat:servesDataset": [_dataset(runtime, product, port.name, endpoints) for port in spec.output_ports],
+            "hexmesh:lineage": {
+                "hexmesh:inputPorts": [
+                    {
+                        "hexmesh:name": p.name,
+                        "hexmesh:window": p.window,
+                        "hexmesh:from": p.from_,
+                        "hexmesh:source": p.source.model_dump(by_alias=True) if p.source else None,
+                    }
+                    for p in spec.input_ports
+                ],
+                "hexmesh:upstream": sorted({p.from_ for p in spec.input_ports if p.from_}),
+            },
+            "hexmesh:quality": _quality(runtime, product),
+            "hexmesh:access": {
+                "hexmesh:policies": spec.policies.access,
+                "hexmesh:howTo": f"Ask the owner ({spec.owner}) for access; reads are checked "
+                "against the product's embedded access policies at every port.",
+            },
+            "hexmesh:observability": endpoints.product(product.key) + "/observability",
+            "hexmesh:control": endpoints.product(product.key) + "/control",
+        }
+    )
+    return document
+
+
+def _readme(product: DeployedProduct) -> str | None:
+    if not product.spec.docs:
+        return None
+    return _render(str(product.bundle / product.spec.docs))
+
+
+@lru_cache(maxsize=2048)
+def _render(path: str) -> str | None:
+    """README as HTML; cached, because a deployed bundle never changes."""
+    file = Path(path)
+    if not file.is_file():
+        return None
+    return str(_MARKDOWN.render(file.read_text(encoding="utf-8")))
+
+
+#: Table metadata locations by (table, newest published snapshot).
+_LOCATIONS: dict[tuple[tuple[str, ...], int | None], str] = {}
+
+
+def _location(runtime: Runtime, reader: OutputPortReader) -> str:
+    latest = reader.publication()
+    key = (tuple(reader.record.table_id), latest.snapshot_id if latest else None)
+    if key not in _LOCATIONS:
+        if len(_LOCATIONS) > 10_000:
+            _LOCATIONS.clear()
+        _LOCATIONS[key] = runtime.tables.location(reader.record.table_id)
+    return _LOCATIONS[key]
+
+
+def _quality(runtime: Runtime, product: DeployedProduct) -> list[dict[str, Any]]:
+    return [
+        {
+            "hexmesh:run": run.id,
+            "hexmesh:status": run.status,
+            "dct:issued": from_us(run.started_us).isoformat(),
+            "hexmesh:checks": [
+                {k: c.get(k) for k in ("port", "check", "passed", "detail")} for c in run.details.get("checks", [])
+            ],
+        }
+        for run in runtime.state.runs(product.key, limit=5)
+    ]
+
+
+def _field(field: FieldSpec) -> dict[str, Any]:
+    return {
+        "hexmesh:name": field.name,
+        "hexmesh:logicalType": field.logical_type,
+        "hexmesh:required": field.required,
+        "dct:description": field.description,
+        "hexmesh:classification": field.classification,
+        "hexmesh:concept": {"@id": field.concept} if field.concept else None,
+        "hexmesh:links": field.links,
+    }
+
+
+def _dataset(runtime: Runtime, product: DeployedProduct, port: str, endpoints: Endpoints) -> dict[str, Any]:
+    reader = OutputPortReader(runtime, product, port)
+    spec = reader.spec
+    url = f"{endpoints.product(product.key)}/ports/{port}"
+    table = ".".join(reader.record.table_id)
+    newest = runtime.state.versions(product.key)[0].major
+    sql_table = port_table_name(
+        product.spec.domain,
+        product.spec.name,
+        port,
+        major_suffix=None if product.record.major == newest else product.record.major,
+    )
+    health = port_health(reader)
+    distributions: list[dict[str, Any]] = [
+        {
+            "@type": "dcat:Distribution",
+            "dct:title": f"files ({fmt})",
+            "dcat:downloadURL": f"{url}/data?format={fmt}",
+            "dcat:mediaType": media,
+        }
+        for fmt, media in FORMATS.items()
+    ]
+    distributions += [
+        {
+            "@type": "dcat:Distribution",
+            "dct:title": "snapshots",
+            "dcat:accessURL": f"{url}/snapshots",
+        },
+        {
+            "@type": "dcat:Distribution",
+            "dct:title": "events (Server-Sent Events)",
+            "dcat:accessURL": f"{url}/events",
+            "dcat:mediaType": "text/event-stream",
+        },
+        {
+            "@type": "dcat:Distribution",
+            "dct:title": "events (WebSocket)",
+            "dcat:accessURL": url.replace("http", "ws", 1) + "/events/ws",
+        },
+        {
+            "@type": "dcat:Distribution",
+            "dct:title": "Python",
+            "hexmesh:snippet": f"import hexmesh\nport = hexmesh.connect({endpoints.base_url!r})"
+            f".product({product.key!r}).port({port!r})\ntable = port.read()",
+        },
+        {
+            "@type": "dcat:Distribution",
+            "dct:title": "Apache Iceberg table",
+            "dcat:accessURL": _location(runtime, reader),
+            "hexmesh:catalog": {
+                "hexmesh:type": "sql",
+                "hexmesh:name": runtime.settings.catalog_name,
+                "hexmesh:table": table,
+            },
+            "dct:description": f"Read published snapshots only: the snapshot ids are listed at {url}/snapshots",
+        },
+    ]
+    if endpoints.sql_dsn:
+        distributions.append(
+            {
+                "@type": "dcat:Distribution",
+                "dct:title": "SQL (PostgreSQL protocol)",
+                "dcat:accessURL": endpoints.sql_dsn,
+                "hexmesh:table": sql_table,
+            }
+        )
+    return {
+        "@id": url,
+        "@type": "dcat:Dataset",
+        "dct:identifier": reader.address,
+        "dct:title": port,
+        "dct:description": spec.description,
+        "hexmesh:mode": spec.mode,
+        "hexmesh:eventTime": spec.event_time,
+        "hexmesh:primaryKey": spec.primary_key,
+        "hexmesh:schema": [_field(f) for f in spec.properties],
+        "hexmesh:slo": spec.slo.model_dump(by_alias=True, exclude_none=True) if spec.slo else {},
+        "hexmesh:sloStatus": {
+            "hexmesh:status": health.status,
+            "hexmesh:checks": [c.__dict__ for c in health.checks],
+        },
+        "dcat:distribution": distributions,
+    }

@@ -1,0 +1,122 @@
+"""Read a product's input ports, each with its window, and remember how far each read got."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+
+from hexmesh.errors import HexmeshError, InputError, NotFoundError
+from hexmesh.product.deployed import DeployedProduct
+from hexmesh.product.landing import read_landed
+from hexmesh.product.ports import OutputPortReader, ReadRequest
+from hexmesh.product.postgres_source import read_postgres
+from hexmesh.product.runtime import Runtime
+from hexmesh.product.sources import read_source
+from hexmesh.spec import InputPort, PostgresSourceSpec, parse_address
+
+__all__ = ["InputRead", "read_inputs"]
+
+
+@dataclass
+class InputRead:
+    """The tables read for a run, the positions reached, and whether anything was new."""
+
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    positions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    nothing_new: bool = False
+
+
+def read_inputs(
+    runtime: Runtime, product: DeployedProduct, previous: dict[str, dict[str, Any]], started: datetime
+) -> InputRead:
+    """Read every input port as of ``started``; ``previous`` holds the last good run's positions."""
+    result = InputRead()
+    pins = runtime.state.pins(product.key, product.record.version)
+    fresh = []
+    for port in product.spec.input_ports:
+        try:
+            if port.from_ is not None:
+                table, position = _read_upstream(runtime, port, previous.get(port.name), started, pins)
+            else:
+                table, position = _read_source(product, port, previous.get(port.name))
+        except HexmeshError:
+            raise
+        except Exception as exc:  # a broken upstream must not look like a bug in this product
+            raise InputError(f"input port {port.name!r} failed: {type(exc).__name__}: {exc}") from exc
+        result.tables[port.name] = table
+        result.positions[port.name] = position
+        if port.window_spec.kind == "incremental":
+            fresh.append(table.num_rows > 0)
+        else:  # a whole-history input is news only when what it read changed
+            fresh.append(_changed(position, previous.get(port.name)))
+    result.nothing_new = bool(fresh) and not any(fresh)
+    return result
+
+
+def _changed(position: dict[str, Any], previous: dict[str, Any] | None) -> bool:
+    """Whether a whole-history read saw something the last good run did not."""
+    if previous is None or ("snapshot_id" not in position and "files" not in position):
+        return True  # a database table read whole has no cheap change marker: always news
+    return any(position.get(key) != previous.get(key) for key in ("snapshot_id", "major", "files", "stamps"))
+
+
+def _read_upstream(
+    runtime: Runtime,
+    port: InputPort,
+    previous: dict[str, Any] | None,
+    started: datetime,
+    pins: dict[str, tuple[str, int]],
+) -> tuple[pa.Table, dict[str, Any]]:
+    assert port.from_ is not None
+    address = parse_address(port.from_)
+    # The major fixed at deploy (lifecycle/pins.py): a new upstream major never reaches us silently.
+    pinned = pins.get(port.name)
+    major = address.major if address.major is not None else (pinned[1] if pinned else None)
+    try:
+        upstream = DeployedProduct.load(runtime, address.product_key, major=major)
+    except NotFoundError as exc:
+        raise InputError(f"input port {port.name!r} reads {port.from_}: {exc}") from exc
+    reader = OutputPortReader(runtime, upstream, address.port or "")
+    window = port.window_spec
+    position: dict[str, Any] = {"from": port.from_, "major": upstream.record.major}
+    if window.kind == "incremental" and previous and previous.get("major") == upstream.record.major:
+        table, snapshot = reader.read_since(int(previous["snapshot_id"]), ReadRequest(as_of=started))
+        position["snapshot_id"] = snapshot
+        return table, position
+    since = started - window.last if window.kind == "last" and window.last else None
+    publication = reader.publication(started)
+    position["snapshot_id"] = publication.snapshot_id if publication else reader.record.baseline_snapshot
+    return reader.read(ReadRequest(as_of=started, since=since)), position
+
+
+def _read_source(
+    product: DeployedProduct, port: InputPort, previous: dict[str, Any] | None
+) -> tuple[pa.Table, dict[str, Any]]:
+    assert port.source is not None
+    incremental = port.window_spec.kind == "incremental"
+    if isinstance(port.source, PostgresSourceSpec):
+        return read_postgres(port.name, port.source, previous, incremental=incremental)
+    if incremental:
+        landed = read_landed(port.source, product.origin, previous)
+        table, position = landed.table, landed.position
+    else:
+        batch = read_source(port.source, product.origin)
+        table, position = batch.table, {"files": batch.files, "stamps": batch.stamps}
+    if table is None and position.get("unreadable"):
+        problems = "; ".join(item["error"] for item in position["unreadable"])
+        raise InputError(f"input port {port.name!r}: {problems}; the file(s) will be retried by the next run")
+    if table is None:
+        known = (previous or {}).get("schema")
+        if not incremental or not known:
+            raise InputError(
+                f"input port {port.name!r} found no {port.source.format} files at {port.source.path!r}; "
+                "add data to the source before running"
+            )
+        # Nothing new: an empty table with the schema the files had last time.
+        table = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(known))).empty_table()
+    position["schema"] = base64.b64encode(table.schema.serialize().to_pybytes()).decode("ascii")
+    return table, position

@@ -1,0 +1,196 @@
+"""SLO observers of an output port: freshness, timeliness, completeness, volume, schema, shape.
+
+Each check is green, amber (close to its promise) or red (broken). Everything computed from a
+snapshot is cached by snapshot id: published snapshots never change.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hexmesh.infra.state import Publication, from_us, now_us
+from hexmesh.infra.tables import arrow_schema
+from hexmesh.product.ports import OutputPortReader
+from hexmesh.product.shape import drift, shape
+from hexmesh.spec import parse_duration
+
+__all__ = ["Check", "PortHealth", "port_health", "worst"]
+
+_ORDER = {"green": 0, "amber": 1, "red": 2}
+#: Share of a time promise after which a check turns amber.
+_AMBER = 0.8
+_HISTORY = 20
+
+
+@dataclass
+class Check:
+    name: str
+    status: str
+    actual: float | None
+    target: float | None
+    detail: str
+
+
+@dataclass
+class PortHealth:
+    address: str
+    status: str
+    checks: list[Check]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    shape: dict[str, Any] = field(default_factory=dict)
+    drift: dict[str, Any] = field(default_factory=dict)
+    timeliness: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def worst(statuses: list[str]) -> str:
+    return max(statuses, key=_ORDER.__getitem__, default="green")
+
+
+def _time_status(actual: float, limit: float) -> str:
+    return "red" if actual > limit else ("amber" if actual > _AMBER * limit else "green")
+
+
+@dataclass(frozen=True)
+class _Snap:
+    """What one publication added, summarised (cached per snapshot)."""
+
+    rows: int
+    shape: dict[str, Any]
+    lag: dict[str, float]
+
+
+#: Summaries by (table, snapshot, previous snapshot): immutable, so never invalidated.
+_CACHE: dict[tuple[tuple[str, ...], int, int], _Snap] = {}
+_CACHE_SIZE = 10_000
+
+
+def _summary(reader: OutputPortReader, publication: Publication, previous: int) -> _Snap:
+    key = (tuple(reader.record.table_id), publication.snapshot_id, previous)
+    found = _CACHE.get(key)
+    if found is None:
+        table = reader.runtime.tables.scan(
+            reader.record.table_id, publication.snapshot_id, since_snapshot=previous
+        )
+        found = _Snap(table.num_rows, shape(table), _lag(reader, table, publication))
+        if len(_CACHE) >= _CACHE_SIZE:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = found
+    return found
+
+
+def _lag(reader: OutputPortReader, table: pa.Table, publication: Publication) -> dict[str, float]:
+    """Processing time minus event time of the rows a snapshot added, in seconds."""
+    event = reader.spec.event_time
+    if not event or table.num_rows == 0:
+        return {}
+    times = pc.cast(table.column(event), pa.timestamp("us", tz="UTC"))
+    seconds = pc.divide(
+        pc.subtract(pa.scalar(publication.published_us), pc.cast(times, pa.int64())), 1e6
+    )
+    p50, p95, p99 = pc.quantile(seconds, q=[0.5, 0.95, 0.99]).to_pylist()
+    return {"p50_s": p50, "p95_s": p95, "p99_s": p99, "max_s": pc.max(seconds).as_py()}
+
+
+def port_health(reader: OutputPortReader) -> PortHealth:
+    """The current status of every observer of ``reader``'s port, with history."""
+    slo = reader.spec.slo
+    publications = reader.publications()
+    previous = [reader.record.baseline_snapshot] + [p.snapshot_id for p in publications]
+    snaps = [_summary(reader, p, previous[i]) for i, p in enumerate(publications)]
+    checks: list[Check] = []
+    now = now_us()
+    if slo and slo.freshness:
+        limit = parse_duration(slo.freshness).total_seconds()
+        if publications:
+            age = (now - publications[-1].published_us) / 1e6
+            checks.append(
+                Check(
+                    "freshness",
+                    _time_status(age, limit),
+                    age,
+                    limit,
+                    f"newest snapshot is {age:.0f}s old; promised at most {slo.freshness}",
+                )
+            )
+        else:
+            checks.append(Check("freshness", "red", None, limit, "nothing has been published yet"))
+    last = snaps[-1] if snaps else None
+    if slo and slo.timeliness and last and last.lag:
+        limit = parse_duration(slo.timeliness).total_seconds()
+        p95 = last.lag["p95_s"]
+        checks.append(
+            Check(
+                "timeliness",
+                _time_status(p95, limit),
+                p95,
+                limit,
+                f"p95 of processing minus event time is {p95:.0f}s; promised {slo.timeliness}",
+            )
+        )
+    if slo and slo.completeness is not None and slo.expected_rows and last:
+        ratio = last.rows / slo.expected_rows
+        status = "red" if ratio < slo.completeness else "green"
+        checks.append(
+            Check(
+                "completeness",
+                status,
+                ratio,
+                slo.completeness,
+                f"{last.rows} of {slo.expected_rows} expected rows",
+            )
+        )
+    if last is not None:
+        checks.append(_volume(snaps))
+        checks.append(_schema(reader, last))
+    history = [
+        {
+            "snapshot_id": p.snapshot_id,
+            "published_at": from_us(p.published_us).isoformat(),
+            "rows": s.rows,
+            "timeliness": s.lag,
+        }
+        for p, s in zip(publications[-_HISTORY:], snaps[-_HISTORY:], strict=True)
+    ]
+    return PortHealth(
+        reader.address,
+        worst([c.status for c in checks]),
+        checks,
+        history,
+        last.shape if last else {},
+        drift(snaps[-1].shape, snaps[-2].shape) if len(snaps) > 1 else {},
+        last.lag if last else {},
+    )
+
+
+def _volume(snaps: list[_Snap]) -> Check:
+    rows = snaps[-1].rows
+    before = [s.rows for s in snaps[-11:-1]]
+    if not before:
+        return Check("volume", "green", rows, None, f"{rows} rows in the first snapshot")
+    mean = statistics.fmean(before)
+    change = (rows - mean) / mean if mean else 0.0
+    status = "red" if rows == 0 and mean > 0 else ("amber" if abs(change) > 0.5 else "green")
+    return Check(
+        "volume", status, rows, mean, f"{rows} rows against a mean of {mean:.0f} ({change:+.0%})"
+    )
+
+
+def _schema(reader: OutputPortReader, last: _Snap) -> Check:
+    declared = arrow_schema(reader.spec)
+    missing = [f.name for f in declared if f.name not in last.shape]
+    nulls = [
+        f.name
+        for f in reader.spec.properties
+        if f.required and last.shape.get(f.name, {}).get("null_ratio", 0) > 0
+    ]
+    problems = [f"missing field {m}" for m in missing] + [f"nulls in required {n}" for n in nulls]
+    status = "red" if problems else "green"
+    return Check("schema", status, float(len(problems)), 0.0, "; ".join(problems) or "conforms")

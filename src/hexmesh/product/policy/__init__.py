@@ -1,0 +1,25 @@
+"""The policy sidecar: governance wired into the product runtime, for every port of a node.
+
+See :mod:`.sidecar` (engines, plans, tokens, audit), :mod:`.arrow` (files, events, client,
+discovery) and :mod:`.sql` (the SQL port's QueryPolicy).
+"""
+
+from hexmesh.product.policy.arrow import discoverable_schema, governed_batches, governed_table
+from hexmesh.product.policy.requests import decide_access, request_access
+from hexmesh.product.policy.secret import governance_folder, load_governance, mesh_secret
+from hexmesh.product.policy.sidecar import PolicySidecar
+from hexmesh.product.policy.sql import SqlPolicy, as_principal
+
+__all__ = [
+    "PolicySidecar",
+    "SqlPolicy",
+    "as_principal",
+    "decide_access",
+    "discoverable_schema",
+    "governance_folder",
+    "governed_batches",
+    "governed_table",
+    "load_governance",
+    "mesh_secret",
+    "request_access",
+]

@@ -1,0 +1,104 @@
+"""The policy sidecar of a node: access engines per deployed product, read plans, tokens, audit.
+
+One sidecar serves every port of a node (SQL, files, events, discovery, client). It parses each
+product's policies once per deployed version together with the mesh's governance folder and the
+live grants from the state store, and rebuilds that engine as soon as the set of grants changes
+(an approval, a revocation, an expiry), so a decision never lags behind the records.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+from sqlalchemy import Engine
+
+from hexmesh.governance import ANONYMOUS, AccessEngine, MeshGovernance, Principal, ReadPlan, plan_read
+from hexmesh.infra.state import access_requests, audit, tokens
+from hexmesh.infra.state.privacy_budget import SqlLedger
+from hexmesh.product.deployed import DeployedProduct
+from hexmesh.product.policy.secret import governance_folder, load_governance, mesh_secret
+from hexmesh.product.policy.variants import VariantCache
+from hexmesh.product.runtime import Runtime
+
+__all__ = ["PolicySidecar"]
+
+_EngineKey = tuple[str, str, str]
+
+
+class PolicySidecar:
+    """Decides and audits every read of a node's ports.
+
+    Args:
+        runtime: the node's runtime (its state store holds tokens, grants, audit and budgets).
+        governance: the mesh's governance folder, parsed; default: ``HEXMESH_GOVERNANCE`` or
+            ``<home>/governance`` if it exists.
+        secret: the mesh secret pseudonyms and tokens derive from; default: ``HEXMESH_SECRET``
+            or ``<home>/mesh.secret``.
+    """
+
+    def __init__(
+        self, runtime: Runtime, *, governance: MeshGovernance | None = None, secret: bytes | None = None
+    ) -> None:
+        self.runtime = runtime
+        self.governance = governance or load_governance(governance_folder(runtime.settings))
+        self.secret = secret if secret is not None else mesh_secret(runtime.settings)
+        self.ledger = SqlLedger(self.db)
+        self.variants = VariantCache(self.secret)
+        self._engines: dict[_EngineKey, tuple[tuple[str, ...], AccessEngine]] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def db(self) -> Engine:
+        """The state database (tokens, grants, audit log, privacy budgets)."""
+        return self.runtime.state.engine
+
+    def authenticate(self, token: str | None) -> Principal:
+        """The principal of an API token; no token is the anonymous caller.
+
+        Raises:
+            AuthenticationError: the token is unknown, wrong, expired or revoked.
+        """
+        if not token:
+            return ANONYMOUS
+        return tokens.authenticate(self.db, token)
+
+    def engine(self, product: DeployedProduct) -> AccessEngine:
+        """The access engine of a deployed version, rebuilt when its live grants change."""
+        live = access_requests.grants(self.db, product.key)
+        ids = tuple(sorted(grant_id for grant_id, _ in live))
+        key = (product.key, product.record.version, product.record.spec_hash)
+        with self._lock:
+            cached = self._engines.get(key)
+            if cached is not None and cached[0] == ids:
+                return cached[1]
+        built = AccessEngine(product.spec, mesh=self.governance.policies, grants=live)
+        with self._lock:
+            self._engines[key] = (ids, built)
+        return built
+
+    def plan(self, product: DeployedProduct, principal: Principal, port: str, *, purpose: str = "") -> ReadPlan:
+        """What ``principal`` may read of ``port`` (check ``plan.decision.allowed`` and ``plan.variant``)."""
+        return plan_read(self.engine(product), principal, port, purpose=purpose)
+
+    def record(self, plan: ReadPlan, *, via: str, details: Mapping[str, Any] | None = None) -> None:
+        """Append one audit entry for a decision taken on port surface ``via`` (sql, files, events, ...)."""
+        decision = plan.decision
+        audit.append(
+            self.db,
+            audit.AuditEntry(
+                actor=decision.principal,
+                action=f"{via}.{decision.action}",
+                resource=decision.address,
+                decision="allow" if decision.allowed else "deny",
+                purpose=decision.purpose,
+                policy_ids=plan.policy_ids if decision.allowed else decision.policy_ids,
+                details={
+                    "variant": plan.variant,
+                    "hidden": list(plan.hidden),
+                    "reasons": list(decision.reasons),
+                    **(details or {}),
+                },
+            ),
+        )

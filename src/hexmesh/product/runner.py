@@ -1,0 +1,217 @@
+"""Run one product: read inputs, transform, conform, check, and publish every port or none.
+
+A run holds the product's lock for its whole length. Publication is one state-store
+transaction recording a snapshot per output port: until it commits nothing of the run is
+served, so a run that fails (or is killed) at any step leaves every port at its last good
+snapshot (docs/adr/0002-publication-log.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hexmesh.errors import ConcurrentRunError, HexmeshError, QualityGateError
+from hexmesh.infra.state import from_us
+from hexmesh.product.backfill import EventWindow, merge_window
+from hexmesh.product.conform import conform
+from hexmesh.product.deployed import DeployedProduct
+from hexmesh.product.inputs import read_inputs
+from hexmesh.product.quality import CheckResult, run_checks
+from hexmesh.product.runtime import Runtime
+from hexmesh.product.transform import transform
+
+__all__ = ["RunResult", "run_product"]
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+_LOCK_TTL_US = 6 * 3600 * 1_000_000
+
+
+@dataclass
+class RunResult:
+    """What a run did."""
+
+    run_id: str
+    product: str
+    version: str
+    status: str
+    rows: dict[str, int] = field(default_factory=dict)
+    snapshots: dict[str, int] = field(default_factory=dict)
+    checks: list[CheckResult] = field(default_factory=list)
+    published_at: datetime | None = None
+    message: str = ""
+
+
+def run_product(
+    runtime: Runtime,
+    ref: str,
+    *,
+    major: int | None = None,
+    trigger: str = "manual",
+    progress: Progress | None = None,
+    wait: float = 0.0,
+    backfill: EventWindow | None = None,
+) -> RunResult:
+    """Run the newest deployed version of ``ref``; raise on failure after recording it.
+
+    With ``backfill``, recompute that event-time window from all input and publish it in place
+    of the window's published rows (product/backfill.py); input positions do not move.
+    """
+    say = progress or (lambda _message: None)
+    product = DeployedProduct.load(runtime, ref, major=major)
+    run_id = str(uuid.uuid4())
+    lock = f"run:{product.key}@{product.record.major}"
+    _acquire(runtime, lock, run_id, wait)
+    try:
+        runtime.state.abandon_runs(product.key, "abandoned: its process died before finishing")
+        runtime.state.start_run(run_id, product.key, product.record.version, product.record.major, trigger)
+        _notify(runtime, "run_started", product, run_id)
+        try:
+            result = _run(runtime, product, run_id, say, backfill)
+        except BaseException as exc:
+            _notify(runtime, "run_failed", product, run_id, exc)
+            raise
+        _notify(runtime, "run_finished", product, result)
+        return result
+    finally:
+        runtime.state.release_lock(lock, run_id)
+
+
+def _notify(runtime: Runtime, hook: str, *args: object) -> None:
+    for observer in runtime.observers:
+        try:
+            getattr(observer, hook)(*args)
+        except Exception:  # an observer must never fail a run or hide its outcome
+            log.exception("run observer %r failed in %s", observer, hook)
+
+
+def _acquire(runtime: Runtime, lock: str, run_id: str, wait: float) -> None:
+    deadline = time.monotonic() + wait
+    while True:
+        holder = runtime.state.acquire_lock(lock, run_id, _LOCK_TTL_US)
+        if holder is None:
+            return
+        if time.monotonic() >= deadline:
+            since = from_us(int(holder["acquired_us"])).isoformat(timespec="seconds")
+            raise ConcurrentRunError(
+                f"{lock.removeprefix('run:')} is already running (run {holder['owner']}, pid "
+                f"{holder['pid']} on {holder['host']}, since {since}); wait for it to finish "
+                "or pass --wait SECONDS"
+            )
+        time.sleep(0.2)
+
+
+def _previous_positions(runtime: Runtime, product: DeployedProduct) -> dict[str, dict[str, Any]]:
+    for run in runtime.state.runs(product.key, limit=50):
+        if run.major == product.record.major and run.status in ("succeeded", "skipped"):
+            return dict(run.details.get("inputs", {}))
+    return {}
+
+
+def _run(
+    runtime: Runtime, product: DeployedProduct, run_id: str, say: Progress, backfill: EventWindow | None = None
+) -> RunResult:
+    result = RunResult(run_id, product.key, product.record.version, "failed")
+    details: dict[str, Any] = {}
+    started = datetime.now(UTC)
+    try:
+        say("reading input ports")
+        previous = _previous_positions(runtime, product)
+        inputs = read_inputs(runtime, product, {} if backfill else previous, started)
+        details["inputs"] = previous if backfill else inputs.positions
+        details["input_rows"] = {name: t.num_rows for name, t in inputs.tables.items()}
+        if inputs.nothing_new and backfill is None:
+            result.status, result.message = "skipped", "no new input since the last successful run"
+            runtime.state.finish_run(run_id, "skipped", details=details)
+            return result
+        say("running the transformation")
+        outputs = transform(product, runtime.engine, inputs.tables)
+        say("checking the output against its schema")
+        candidates = {name: conform(product.output(name), table) for name, table in outputs.items()}
+        if backfill is not None:
+            details["backfill"] = backfill.as_dict()
+            candidates = merge_window(runtime, product, candidates, backfill)
+        say("running quality checks")
+        for name, table in candidates.items():
+            result.checks.extend(run_checks(product.output(name), table, runtime.engine, started))
+        details["checks"] = [c.as_dict() for c in result.checks]
+        failed = [c for c in result.checks if not c.passed]
+        if failed:
+            details["quarantine"] = _quarantine(runtime, run_id, candidates)
+            raise QualityGateError(_gate_message(product, failed, details["quarantine"]))
+        say("publishing")
+        published = _publish(runtime, product, run_id, candidates, replace_all=backfill is not None)
+        result.rows = {name: table.num_rows for name, table in candidates.items()}
+        result.snapshots = {name: snap for name, (_, snap, _) in published.items()}
+        details["rows"] = result.rows
+        finished = runtime.state.finish_run(
+            run_id, "succeeded", details=details, published=list(published.values())
+        )
+        result.status, result.published_at = "succeeded", from_us(finished)
+        return result
+    except HexmeshError as exc:
+        runtime.state.finish_run(run_id, "failed", error=str(exc), details=details)
+        raise
+    except BaseException as exc:
+        runtime.state.finish_run(
+            run_id, "failed", error=f"internal error: {type(exc).__name__}: {exc}", details=details
+        )
+        raise
+
+
+def _publish(
+    runtime: Runtime,
+    product: DeployedProduct,
+    run_id: str,
+    candidates: dict[str, pa.Table],
+    *,
+    replace_all: bool = False,
+) -> dict[str, tuple[int, int, int]]:
+    """Write every port's files first, then commit one snapshot per port (not yet published)."""
+    ports = {}
+    for name in candidates:
+        record = runtime.state.port(product.key, product.record.major, name)
+        if record is None:
+            raise HexmeshError(f"port {name!r} of {product.key} has no table; redeploy the product")
+        ports[name] = record
+    staged = {name: runtime.tables.stage(ports[name].table_id, table) for name, table in candidates.items()}
+    committed = {}
+    for name, write in staged.items():
+        record = ports[name]
+        latest = runtime.state.latest_publication(record.id)
+        base = latest.snapshot_id if latest else record.baseline_snapshot
+        snapshot = runtime.tables.commit(
+            write,
+            replace=replace_all or product.output(name).mode == "replace",
+            base=base,
+            properties={"hexmesh.run-id": run_id, "hexmesh.version": product.record.version},
+        )
+        committed[name] = (record.id, snapshot, write.rows)
+    return committed
+
+
+def _quarantine(runtime: Runtime, run_id: str, candidates: dict[str, pa.Table]) -> str:
+    folder = runtime.settings.quarantine / run_id
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, table in candidates.items():
+        pq.write_table(table, folder / f"{name}.parquet")
+    return str(folder)
+
+
+def _gate_message(product: DeployedProduct, failed: list[CheckResult], quarantine: str) -> str:
+    lines = [f"{len(failed)} quality check(s) failed for {product.key}; nothing was published:"]
+    for check in failed:
+        lines.append(f"  - {check.port}: {check.check}: {check.detail}")
+        for example in check.examples[:3]:
+            lines.append(f"      e.g. {example}")
+    lines.append(f"The candidate output is kept in {quarantine} for inspection.")
+    return "\n".join(lines)

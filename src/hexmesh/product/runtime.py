@@ -1,0 +1,48 @@
+"""What a product needs from the utility plane, opened lazily from the workspace settings."""
+
+from __future__ import annotations
+
+import logging
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from hexmesh.infra.compute import LockedDuckDB
+from hexmesh.infra.settings import Settings
+from hexmesh.infra.state import StateStore
+from hexmesh.infra.tables import IcebergTables
+
+if TYPE_CHECKING:
+    from hexmesh.product.events import RunObserver
+
+__all__ = ["Runtime"]
+
+log = logging.getLogger(__name__)
+
+
+class Runtime:
+    """State store, tables and compute engine of one workspace."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings.ensure()
+        self.observers: list[RunObserver] = []
+
+    def close(self) -> None:
+        """Release database connections (the runtime reopens them lazily if used again)."""
+        state = self.__dict__.pop("state", None)
+        if state is not None:
+            state.close()
+        tables = self.__dict__.pop("tables", None)
+        if tables is not None:
+            tables.close()
+
+    @cached_property
+    def state(self) -> StateStore:
+        return StateStore(self.settings.state_url)
+
+    @cached_property
+    def tables(self) -> IcebergTables:
+        return IcebergTables(self.settings)
+
+    @cached_property
+    def engine(self) -> LockedDuckDB:
+        return LockedDuckDB()

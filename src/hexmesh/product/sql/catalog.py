@@ -1,0 +1,104 @@
+"""Which tables the SQL port shows: one per output port of every deployed major version.
+
+Naming scheme (docs/sql.md): schema = the product's domain, table = ``<product>__<port>``, both
+with ``-`` turned into ``_`` so that psql and BI tools need no quoting. The newest deployed major
+version has the plain name; every other deployed major adds ``_v<major>``
+(``podcasts.play_events__plays_v1``).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from hexmesh.infra.state import PortRecord, VersionRecord
+from hexmesh.infra.tables import arrow_schema
+from hexmesh.product.deployed import DeployedProduct
+from hexmesh.product.runtime import Runtime
+from hexmesh.spec import OutputPort
+
+__all__ = ["PortTable", "TableCatalog", "port_table_name", "sql_identifier"]
+
+
+def sql_identifier(name: str) -> str:
+    """A lower-case identifier that needs no quotes: ``play-events`` → ``play_events``."""
+    return re.sub(r"[^a-z0-9_]", "_", name.lower())
+
+
+def port_table_name(domain: str, product: str, port: str, *, major_suffix: int | None = None) -> str:
+    """``schema.table`` of a port on the SQL port; older majors carry ``_v<major>``."""
+    suffix = f"_v{major_suffix}" if major_suffix is not None else ""
+    return f"{sql_identifier(domain)}.{sql_identifier(f'{product}__{port}')}{suffix}"
+
+
+@dataclass(frozen=True)
+class PortTable:
+    """One output port, as the SQL port shows it."""
+
+    schema: str
+    name: str
+    product: DeployedProduct
+    port: OutputPort
+    record: PortRecord
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.name}"
+
+    @property
+    def address(self) -> str:
+        return f"dp://{self.product.key}@{self.product.record.major}/{self.port.name}"
+
+    @property
+    def arrow_schema(self) -> pa.Schema:
+        return arrow_schema(self.port)
+
+
+class TableCatalog:
+    """Lists the port tables of a workspace; specs are parsed once per deployed version."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._products: dict[tuple[str, str, str], DeployedProduct] = {}
+        self._lock = threading.Lock()
+
+    def tables(self) -> list[PortTable]:
+        """Every port table, read fresh from the state store (new deployments show up)."""
+        newest: dict[str, int] = {}
+        seen: set[tuple[str, int]] = set()
+        out: list[PortTable] = []
+        # versions() is ordered newest first, so the first record of a major is its newest.
+        for record in self.runtime.state.versions():
+            if (record.product, record.major) in seen:
+                continue
+            seen.add((record.product, record.major))
+            newest.setdefault(record.product, record.major)
+            product = self._product(record)
+            suffix = "" if newest[record.product] == record.major else f"_v{record.major}"
+            for port in product.spec.output_ports:
+                port_record = self.runtime.state.port(product.key, record.major, port.name)
+                if port_record is None:
+                    continue
+                out.append(
+                    PortTable(
+                        sql_identifier(product.spec.domain),
+                        sql_identifier(f"{product.spec.name}__{port.name}") + suffix,
+                        product,
+                        port,
+                        port_record,
+                    )
+                )
+        return out
+
+    def _product(self, record: VersionRecord) -> DeployedProduct:
+        key = (record.product, record.version, record.spec_hash)
+        with self._lock:
+            cached = self._products.get(key)
+            if cached is None:
+                cached = DeployedProduct(record)
+                _ = cached.spec  # parse once, now
+                self._products[key] = cached
+            return cached

@@ -1,0 +1,173 @@
+"""PostgreSQL catalog shims on top of DuckDB's own pg_catalog views.
+
+DuckDB ships pg_class, pg_namespace, pg_attribute, pg_type... with most columns PostgreSQL
+clients read; what is missing here are a few functions and columns psql, pgjdbc, psqlODBC and
+SQLAlchemy use. Macros live in the session database's main schema, where DuckDB finds
+unqualified functions (the dialect rewrite drops ``pg_catalog.`` from calls).
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+__all__ = ["SHIMS", "SHIM_SCHEMA", "install_pg_catalog", "shim_name"]
+
+#: Where the shims live; catalog references are rewritten to it, and catalog views hide it.
+SHIM_SCHEMA = "hexmesh_pg"
+_HIDDEN = f"(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = '{SHIM_SCHEMA}')"
+
+# DuckDB's pg_attribute.atttypid holds DuckDB's own type ids; clients join it to pg_type by
+# PostgreSQL OID, so the view puts the PostgreSQL OID there (and numeric's typmod).
+_PG_OIDS = {
+    "BIGINT": 20, "INTEGER": 23, "SMALLINT": 21, "TINYINT": 21, "VARCHAR": 1043, "DOUBLE": 701,
+    "FLOAT": 700, "BOOLEAN": 16, "DATE": 1082, "TIME": 1083, "TIMESTAMP": 1114,
+    "TIMESTAMP WITH TIME ZONE": 1184, "BLOB": 17, "UUID": 2950, "JSON": 114, "INTERVAL": 1186,
+    "DECIMAL": 1700, "HUGEINT": 1700, "UBIGINT": 1700, "UINTEGER": 20, "USMALLINT": 23,
+}  # fmt: skip
+_TYPE_CASE = " ".join(f"WHEN '{name}' THEN {oid}" for name, oid in _PG_OIDS.items())
+_ARRAY_CASE = " ".join(
+    f"WHEN '{name}[]' THEN {array}"
+    for name, array in {"BIGINT": 1016, "INTEGER": 1007, "VARCHAR": 1015, "DOUBLE": 1022, "BOOLEAN": 1000}.items()
+)
+_ATTRIBUTES = (
+    "SELECT a.* REPLACE (coalesce(m.pg_oid, a.atttypid) AS atttypid, coalesce(m.pg_typmod, -1) AS atttypmod) "
+    "FROM pg_catalog.pg_attribute a LEFT JOIN (SELECT table_oid, column_index, "
+    f"CASE data_type {_ARRAY_CASE} ELSE CASE split_part(data_type, '(', 1) {_TYPE_CASE} ELSE 25 END END AS pg_oid, "
+    "CASE WHEN data_type LIKE 'DECIMAL(%' THEN ((numeric_precision << 16) | numeric_scale) + 4 END AS pg_typmod "
+    "FROM duckdb_columns()) m ON a.attrelid = m.table_oid AND a.attnum = m.column_index"
+)
+
+# Views over DuckDB's catalog: hide the shim schema, add columns clients read.
+_VIEWS = {
+    (
+        "pg_catalog",
+        "pg_class",
+    ): f"SELECT * REPLACE (CAST(reloptions AS VARCHAR[]) AS reloptions), false AS relforcerowsecurity "
+    f"FROM pg_catalog.pg_class WHERE relnamespace NOT IN {_HIDDEN}",
+    ("pg_catalog", "pg_attribute"): _ATTRIBUTES,
+    ("pg_catalog", "pg_namespace"): f"SELECT * FROM pg_catalog.pg_namespace WHERE nspname <> '{SHIM_SCHEMA}'",
+    ("pg_catalog", "pg_database"): "SELECT *, 0::BIGINT AS datdba, 6 AS encoding, 'C' AS datcollate, "
+    "'C' AS datctype, NULL::VARCHAR AS daticulocale, 'c' AS datlocprovider, NULL::VARCHAR[] AS datacl, "
+    "-1 AS datconnlimit, 0::BIGINT AS dattablespace FROM pg_catalog.pg_database "
+    "WHERE datname NOT IN ('system', 'temp')",
+    ("pg_catalog", "pg_tables"): f"SELECT * FROM pg_catalog.pg_tables WHERE schemaname <> '{SHIM_SCHEMA}'",
+    ("pg_catalog", "pg_roles"): "SELECT 10::BIGINT AS oid, 'hexmesh' AS rolname, false AS rolsuper, "
+    "true AS rolinherit, false AS rolcreaterole, false AS rolcreatedb, true AS rolcanlogin, "
+    "false AS rolreplication, -1 AS rolconnlimit, NULL::TIMESTAMP AS rolvaliduntil, false AS rolbypassrls, "
+    "NULL::VARCHAR[] AS rolconfig",
+    ("pg_catalog", "pg_collation"): "SELECT *, 11::BIGINT AS collnamespace, 10::BIGINT AS collowner, "
+    "'d' AS collprovider, true AS collisdeterministic, -1 AS collencoding FROM pg_catalog.pg_collation",
+    ("pg_catalog", "pg_index"): "SELECT *, false AS indnullsnotdistinct FROM pg_catalog.pg_index",
+    ("pg_catalog", "pg_user"): "SELECT 'hexmesh' AS usename, 10::BIGINT AS usesysid, false AS usesuper",
+    ("information_schema", "schemata"): f"SELECT * FROM information_schema.schemata "
+    f"WHERE schema_name <> '{SHIM_SCHEMA}'",
+    ("information_schema", "tables"): f"SELECT * FROM information_schema.tables WHERE table_schema <> '{SHIM_SCHEMA}'",
+    ("information_schema", "columns"): f"SELECT * FROM information_schema.columns "
+    f"WHERE table_schema <> '{SHIM_SCHEMA}'",
+    ("information_schema", "views"): f"SELECT * FROM information_schema.views WHERE table_schema <> '{SHIM_SCHEMA}'",
+}
+# Catalogs DuckDB lacks; always empty here (no inheritance, policies, triggers, publications).
+_EMPTY = {
+    "pg_inherits": "inhrelid BIGINT, inhparent BIGINT, inhseqno INT, inhdetachpending BOOLEAN",
+    "pg_policy": "oid BIGINT, polname VARCHAR, polrelid BIGINT, polcmd VARCHAR, polpermissive BOOLEAN, "
+    "polroles BIGINT[], polqual VARCHAR, polwithcheck VARCHAR",
+    "pg_statistic_ext": "oid BIGINT, stxrelid BIGINT, stxname VARCHAR, stxnamespace BIGINT, stxowner BIGINT, "
+    "stxstattarget INT, stxkeys INT[], stxkind VARCHAR[], stxexprs VARCHAR",
+    "pg_publication": "oid BIGINT, pubname VARCHAR, puballtables BOOLEAN, pubinsert BOOLEAN, pubupdate BOOLEAN, "
+    "pubdelete BOOLEAN, pubtruncate BOOLEAN, pubviaroot BOOLEAN",
+    "pg_publication_rel": "oid BIGINT, prpubid BIGINT, prrelid BIGINT, prqual VARCHAR, prattrs INT[]",
+    "pg_publication_namespace": "oid BIGINT, pnpubid BIGINT, pnnspid BIGINT",
+    "pg_trigger": "oid BIGINT, tgrelid BIGINT, tgparentid BIGINT, tgname VARCHAR, tgfoid BIGINT, tgtype INT, "
+    "tgenabled VARCHAR, tgisinternal BOOLEAN, tgconstraint BIGINT",
+    "pg_rewrite": "oid BIGINT, rulename VARCHAR, ev_class BIGINT, ev_type VARCHAR, ev_enabled VARCHAR, "
+    "is_instead BOOLEAN",
+    "pg_foreign_table": "ftrelid BIGINT, ftserver BIGINT, ftoptions VARCHAR[]",
+    "pg_partitioned_table": "partrelid BIGINT, partstrat VARCHAR, partnatts INT",
+    "pg_extension": "oid BIGINT, extname VARCHAR, extowner BIGINT, extnamespace BIGINT, extversion VARCHAR",
+    "pg_auth_members": "roleid BIGINT, member BIGINT, grantor BIGINT, admin_option BOOLEAN",
+    "pg_event_trigger": "oid BIGINT, evtname VARCHAR, evtevent VARCHAR",
+    "pg_range": "rngtypid BIGINT, rngsubtype BIGINT",
+    "pg_opclass": "oid BIGINT, opcmethod BIGINT, opcname VARCHAR, opcnamespace BIGINT, opcdefault BOOLEAN",
+    "pg_matviews": "schemaname VARCHAR, matviewname VARCHAR, matviewowner VARCHAR, definition VARCHAR",
+    "pg_stat_activity": "datid BIGINT, datname VARCHAR, pid INT, usename VARCHAR, application_name VARCHAR, "
+    "state VARCHAR, query VARCHAR",
+}
+#: Catalog relations a statement reads from the shim schema instead, keyed (schema, name).
+SHIMS = {*_VIEWS, *(("pg_catalog", name) for name in _EMPTY)}
+
+_MACROS = [
+    "pg_get_userbyid(oid) AS 'hexmesh'",
+    "pg_encoding_to_char(enc) AS 'UTF8'",
+    "pg_get_indexdef(a := 0, b := 0, c := false) AS ''",
+    "pg_get_statisticsobjdef_columns(oid) AS ''",
+    "pg_relation_is_publishable(oid) AS false",
+    "pg_get_partkeydef(oid) AS NULL",
+    "pg_get_triggerdef(a := 0, b := false) AS ''",
+    "pg_get_function_result(oid) AS ''",
+    "pg_get_function_arguments(oid) AS ''",
+    "pg_get_function_identity_arguments(oid) AS ''",
+    "pg_total_relation_size(oid) AS 0",
+    "pg_relation_size(oid) AS 0",
+    "pg_table_size(oid) AS 0",
+    "pg_indexes_size(oid) AS 0",
+    "pg_backend_pid() AS 0",
+    "array_upper(arr, dim) AS len(arr)",
+    "hexmesh_pg_get_expr(expr, rel, pretty) AS pg_get_expr(expr, rel)",
+    "hexmesh_pg_get_constraintdef(con, pretty) AS pg_get_constraintdef(con)",
+    "hexmesh_pg_get_viewdef(view, pretty) AS pg_get_viewdef(view)",
+    # PostgreSQL settings clients read with current_setting(); DuckDB's own ones are not theirs.
+    "hexmesh_current_setting(name, missing_ok := false) AS CASE lower(name) "
+    "WHEN 'default_table_access_method' THEN 'heap' WHEN 'server_version_num' THEN '150000' "
+    "WHEN 'server_version' THEN '15.0' WHEN 'search_path' THEN 'public' WHEN 'timezone' THEN 'UTC' "
+    "WHEN 'max_identifier_length' THEN '63' WHEN 'standard_conforming_strings' THEN 'on' "
+    "WHEN 'client_encoding' THEN 'UTF8' WHEN 'datestyle' THEN 'ISO, MDY' ELSE NULL END",
+    # format_type over PostgreSQL OIDs (the pg_attribute view's), in PostgreSQL's words, which
+    # SQLAlchemy's reflection maps to types.
+    "hexmesh_format_type(t, m) AS CASE t WHEN 20 THEN 'bigint' WHEN 23 THEN 'integer' "
+    "WHEN 21 THEN 'smallint' WHEN 1043 THEN 'character varying' WHEN 25 THEN 'text' "
+    "WHEN 701 THEN 'double precision' WHEN 700 THEN 'real' WHEN 16 THEN 'boolean' "
+    "WHEN 1184 THEN 'timestamp with time zone' WHEN 1114 THEN 'timestamp without time zone' "
+    "WHEN 1083 THEN 'time without time zone' WHEN 1082 THEN 'date' WHEN 17 THEN 'bytea' WHEN 2950 THEN 'uuid' "
+    "WHEN 114 THEN 'json' WHEN 1186 THEN 'interval' WHEN 1016 THEN 'bigint[]' WHEN 1007 THEN 'integer[]' "
+    "WHEN 1015 THEN 'character varying[]' WHEN 1022 THEN 'double precision[]' WHEN 1000 THEN 'boolean[]' "
+    "WHEN 1700 THEN CASE WHEN m > 4 THEN printf('numeric(%d,%d)', (m - 4) >> 16, (m - 4) & 65535) "
+    "ELSE 'numeric' END ELSE format_type(t, m) END",
+    "pg_get_serial_sequence(tbl, col) AS NULL::VARCHAR",
+    "to_regtype(name) AS (SELECT oid FROM pg_catalog.pg_type WHERE typname = name LIMIT 1)",
+    "array_lower(arr, dim) AS 1",
+    "txid_current() AS 0",
+    "current_user_name() AS 'hexmesh'",
+    "hexmesh_obj_description(o, catalog := NULL) AS "
+    "(SELECT description FROM pg_catalog.pg_description WHERE objoid = o AND objsubid = 0 LIMIT 1)",
+    "hexmesh_col_description(rel, num) AS "
+    "(SELECT description FROM pg_catalog.pg_description WHERE objoid = rel AND objsubid = num LIMIT 1)",
+    "hexmesh_regclass(x) AS coalesce(try_cast(x AS BIGINT), "
+    "(SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+    "WHERE c.relname = split_part(replace(x::VARCHAR, '\"', ''), '.', -1) "
+    "AND (x::VARCHAR NOT LIKE '%.%' OR n.nspname = split_part(replace(x::VARCHAR, '\"', ''), '.', 1)) LIMIT 1))",
+    "to_regclass(name) AS hexmesh_regclass(name)",
+]
+
+
+def install_pg_catalog(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the macros clients' catalog queries need and DuckDB lacks."""
+    con.execute(_SCRIPT)
+
+
+def _script() -> str:
+    # One script, executed at once: every session creates these, so it must be quick.
+    statements = [f"CREATE MACRO {macro}" for macro in _MACROS]
+    statements.append(f"CREATE SCHEMA {SHIM_SCHEMA}")
+    for (schema, name), query in _VIEWS.items():
+        prefix = "" if schema == "pg_catalog" else "is_"
+        statements.append(f"CREATE VIEW {SHIM_SCHEMA}.{prefix}{name} AS {query}")
+    statements += [f"CREATE TABLE {SHIM_SCHEMA}.{name} ({columns})" for name, columns in _EMPTY.items()]
+    return ";\n".join(statements)
+
+
+_SCRIPT = _script()
+
+
+def shim_name(schema: str, name: str) -> str:
+    """The shim relation standing in for a catalog relation."""
+    return name if schema == "pg_catalog" else f"is_{name}"

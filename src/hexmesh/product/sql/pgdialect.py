@@ -1,0 +1,137 @@
+"""PostgreSQL-only constructs that clients' catalog queries use, rewritten for DuckDB.
+
+``OPERATOR(pg_catalog.~)``, ``COLLATE pg_catalog.default``, ``pg_catalog.``-qualified function
+calls (DuckDB keeps its pg functions unqualified), ``::regclass`` and friends, and the
+PostgreSQL names of unaliased result columns (``count``, not ``count_star()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlglot import exp
+
+__all__ = ["VERSION", "to_duckdb"]
+
+# What version() answers; SQLAlchemy parses "PostgreSQL X.Y" out of it.
+VERSION = "PostgreSQL 15.0 (hexmesh) on x86_64-pc-linux-gnu, served by hexmesh over DuckDB, 64-bit"
+
+_OPERATORS: dict[str, Callable[[exp.Expr, exp.Expr], exp.Expr]] = {
+    "~": lambda a, b: exp.RegexpLike(this=a, expression=b),
+    "!~": lambda a, b: exp.Not(this=exp.RegexpLike(this=a, expression=b)),
+    "~*": lambda a, b: exp.RegexpILike(this=a, expression=b),
+    "!~*": lambda a, b: exp.Not(this=exp.RegexpILike(this=a, expression=b)),
+    "=": lambda a, b: exp.EQ(this=a, expression=b),
+    "<>": lambda a, b: exp.NEQ(this=a, expression=b),
+    "<": lambda a, b: exp.LT(this=a, expression=b),
+    ">": lambda a, b: exp.GT(this=a, expression=b),
+    "<=": lambda a, b: exp.LTE(this=a, expression=b),
+    ">=": lambda a, b: exp.GTE(this=a, expression=b),
+}
+_RENAMED = {
+    "json_build_object": "json_object",
+    "jsonb_build_object": "json_object",
+    "format_type": "hexmesh_format_type",
+    "current_setting": "hexmesh_current_setting",
+    "obj_description": "hexmesh_obj_description",
+    "col_description": "hexmesh_col_description",
+}
+_PRETTY = {"pg_get_expr": 2, "pg_get_constraintdef": 1, "pg_get_viewdef": 1}
+# Object-identifier types: DuckDB has none, an oid is a BIGINT there.
+_PLAIN = {
+    "TEXT": "TEXT", "NAME": "TEXT", "CHAR": "TEXT", "VARCHAR": "TEXT", "INT4": "INT", "INT2": "SMALLINT",
+    "INT8": "BIGINT", "BOOL": "BOOLEAN", "FLOAT8": "DOUBLE", "FLOAT4": "REAL", "TIMESTAMPTZ": "TIMESTAMPTZ",
+}  # fmt: skip
+_OID_TYPES = {"REGCLASS", "REGTYPE", "REGPROC", "REGPROCEDURE", "REGNAMESPACE", "REGROLE", "OID", "REGOPER"}
+
+
+def to_duckdb(tree: exp.Expr) -> str:
+    """DuckDB SQL for a statement parsed in the PostgreSQL dialect."""
+    _name_columns(tree)
+    tree = tree.transform(_oid_cast, copy=False).transform(_unqualify, copy=False).transform(_operator, copy=False)
+    return tree.sql(dialect="duckdb")
+
+
+def _unqualify(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.CurrentVersion) or (isinstance(node, exp.Anonymous) and node.name.lower() == "version"):
+        return exp.Literal.string(VERSION)
+    if isinstance(node, exp.Anonymous) and len(node.expressions) > _PRETTY.get(node.name.lower(), 99):
+        # PostgreSQL's pretty-print flag: DuckDB's versions lack it; a shim takes and ignores it
+        # (dropping it would leave a bound parameter without its placeholder).
+        name = "hexmesh_" + node.name.lower()
+        return exp.Anonymous(this=name, expressions=node.expressions).transform(_unqualify)
+    if isinstance(node, exp.Anonymous) and node.name.lower() in _RENAMED:
+        return exp.Anonymous(this=_RENAMED[node.name.lower()], expressions=node.expressions).transform(_unqualify)
+    if isinstance(node, exp.Collate):
+        # DuckDB has no pg_catalog."default" collation; the default is what was meant.
+        collated: exp.Expr = node.this.transform(_unqualify)
+        return collated
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func) and node.this.name.lower() == "pg_catalog":
+        # transform() does not descend into a replacement, so finish the subtree here.
+        return node.expression.transform(_unqualify)
+    if isinstance(node, exp.Column) and node.args.get("db") is not None:
+        # schema.table.column: tables are aliased by their bare name, so drop the schema.
+        node.set("db", None)
+        node.set("catalog", None)
+        return node
+    if isinstance(node, exp.Table) and isinstance(node.this, exp.Func) and node.db.lower() == "pg_catalog":
+        node.set("db", None)
+        return node
+    if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.USERDEFINED:
+        # pg_catalog.text and friends: the unqualified type is the same one.
+        kind = node.sql(dialect="postgres").split(".")[-1].strip('"').upper()
+        plain = _PLAIN.get(kind)
+        if plain is not None:
+            return exp.DataType.build(plain)
+    return node
+
+
+def _operator(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Operator):
+        build = _OPERATORS.get(str(node.args.get("operator", "")).split(".")[-1])
+        if build is not None:
+            return build(node.this.transform(_operator), node.expression.transform(_operator))
+    return node
+
+
+def _oid_cast(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Cast):
+        kind = node.to.sql(dialect="postgres").split(".")[-1].upper()
+        if kind == "REGCLASS":
+            return exp.Anonymous(this="hexmesh_regclass", expressions=[node.this.transform(_oid_cast)])
+        if kind in _OID_TYPES:
+            return exp.Cast(this=node.this.transform(_oid_cast), to=exp.DataType.build("BIGINT"))
+    return node
+
+
+def _name_columns(tree: exp.Expr) -> None:
+    """Alias unnamed result columns as PostgreSQL names them."""
+    select = tree
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return
+    for i, column in enumerate(select.expressions):
+        name = _pg_name(column)
+        if name is not None:
+            select.expressions[i] = exp.alias_(column, name, quoted=True)
+            select.expressions[i].parent = select
+
+
+def _pg_name(node: exp.Expr) -> str | None:
+    if isinstance(node, (exp.Alias, exp.Column, exp.Star)):
+        return None
+    if isinstance(node, exp.Cast):
+        inner = _pg_name(node.this)
+        if isinstance(node.this, exp.Column):
+            return node.this.name
+        return inner if inner not in (None, "?column?") else node.to.sql(dialect="postgres").split("(")[0].lower()
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
+        return _pg_name(node.expression)
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower()
+    if isinstance(node, exp.CurrentVersion):
+        return "version"
+    if isinstance(node, exp.Func):
+        return str(node.sql_name()).lower()
+    return "?column?"

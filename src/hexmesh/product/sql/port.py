@@ -1,0 +1,116 @@
+"""Starting the SQL port: a pgwire server whose sessions read a workspace's output ports."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from hexmesh.pgwire import Authenticator, Limits, PgServer, SessionContext
+from hexmesh.product.runtime import Runtime
+from hexmesh.product.sql.catalog import TableCatalog
+from hexmesh.product.sql.policy import AllowAll, QueryPolicy
+from hexmesh.product.sql.session import SqlSession
+from hexmesh.product.sql.snapshots import SnapshotSource
+
+__all__ = ["SqlPort", "SqlPortConfig", "sql_service", "start_sql_port"]
+
+
+@dataclass(frozen=True)
+class SqlPortConfig:
+    """Limits of the SQL port; None disables a limit."""
+
+    max_connections: int = 64
+    statement_timeout: float | None = 300.0
+    idle_session_timeout: float | None = 3600.0
+    memory_limit: str | None = "1GB"  # per session (DuckDB memory_limit)
+    threads: int | None = 2  # DuckDB threads per session
+    max_result_rows: int | None = 10_000_000
+    batch_rows: int = 65_536
+    server_version: str = "15.0 (hexmesh)"
+
+
+class SqlPort:
+    """The backend factory pgwire calls once per connection."""
+
+    def __init__(
+        self, runtime: Runtime, config: SqlPortConfig | None = None, policy: QueryPolicy | None = None
+    ) -> None:
+        self.runtime = runtime
+        self.config = config or SqlPortConfig()
+        self.policy: QueryPolicy = policy or AllowAll()
+        self.catalog = TableCatalog(runtime)
+        self.snapshots = SnapshotSource(runtime)
+
+    def __call__(self, ctx: SessionContext) -> SqlSession:
+        return SqlSession(self, ctx)
+
+    def server(
+        self,
+        host: str,
+        port: int,
+        authenticator: Authenticator | None = None,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> PgServer:
+        """A PgServer (not started) serving this port; with ``ssl_context`` clients may use TLS."""
+        limits = Limits(
+            max_connections=self.config.max_connections,
+            idle_session_timeout=self.config.idle_session_timeout,
+            statement_timeout=self.config.statement_timeout,
+        )
+        return PgServer(
+            self, host, port, authenticator, ssl_context, limits=limits, server_version=self.config.server_version
+        )
+
+
+async def start_sql_port(
+    runtime: Runtime | object,
+    host: str = "127.0.0.1",
+    port: int = 5433,
+    authenticator: Authenticator | None = None,
+    *,
+    config: SqlPortConfig | None = None,
+    policy: QueryPolicy | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> PgServer:
+    """Start serving every deployed product's output ports over the PostgreSQL protocol.
+
+    ``runtime`` is a product Runtime or anything holding one as ``.runtime`` (a Workspace).
+    The returned server is listening (``.port`` is the bound port); ``await server.close()``.
+    """
+    server = SqlPort(_runtime(runtime), config, policy).server(host, port, authenticator, ssl_context)
+    await server.start()
+    return server
+
+
+def sql_service(
+    runtime: Runtime | object,
+    host: str = "127.0.0.1",
+    port: int = 5433,
+    authenticator: Authenticator | None = None,
+    *,
+    config: SqlPortConfig | None = None,
+    policy: QueryPolicy | None = None,
+    ssl_context: ssl.SSLContext | None = None,
+) -> Callable[[asyncio.Event], Coroutine[Any, Any, None]]:
+    """The SQL port as a service of ``hexmesh.server.run_services``: serves until ``stop`` is set."""
+
+    async def serve(stop: asyncio.Event) -> None:
+        server = await start_sql_port(
+            runtime, host, port, authenticator, config=config, policy=policy, ssl_context=ssl_context
+        )
+        try:
+            await stop.wait()
+        finally:
+            await server.close()
+
+    return serve
+
+
+def _runtime(runtime: Runtime | object) -> Runtime:
+    resolved = runtime if isinstance(runtime, Runtime) else getattr(runtime, "runtime", None)
+    if not isinstance(resolved, Runtime):
+        raise TypeError(f"the SQL port needs a Runtime or a Workspace, got {type(runtime).__name__}")
+    return resolved

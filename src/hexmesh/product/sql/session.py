@@ -1,0 +1,316 @@
+"""SqlSession: the pgwire Session of one client, over its own locked-down DuckDB."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import duckdb
+import pyarrow as pa
+from sqlglot import exp
+
+from hexmesh.errors import HexmeshError
+from hexmesh.infra.state import from_us, now_us
+from hexmesh.pgwire import Description, PgError, Result, RowsResult, SessionContext, SqlState
+from hexmesh.product.deprecation import deprecated, notice_text
+from hexmesh.product.sql import rewrite
+from hexmesh.product.sql.catalog import PortTable
+from hexmesh.product.sql.commands import QUERIES, SessionSettings, classify, read_only_error, run_command
+from hexmesh.product.sql.engine import open_engine, translate
+from hexmesh.product.sql.params import parameter_types
+from hexmesh.product.sql.policy import CatalogFilter, PolicyDecision, QueryRequest, StatementKind, TableAccess
+
+if TYPE_CHECKING:
+    from hexmesh.product.sql.port import SqlPort
+
+__all__ = ["SqlSession"]
+
+log = logging.getLogger(__name__)
+
+_EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+ANALYZE)?\s+", re.IGNORECASE)
+_SYNTHETIC = "_synthetic"
+_MUTATIONS = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter, exp.Command)
+
+
+@dataclass
+class Prepared:
+    """A query ready for DuckDB: its SQL, the Arrow sources to register and its parsed form."""
+
+    sql: str
+    sources: dict[str, object]
+    tree: exp.Expr
+    columns: pa.Schema
+
+
+class SqlSession:
+    """Answers one connection's statements; never shares DuckDB state with other sessions."""
+
+    def __init__(self, port: SqlPort, ctx: SessionContext) -> None:
+        self.port = port
+        self.ctx = ctx
+        self.tables = port.catalog.tables()
+        self._by_name = {(t.schema, t.name): t for t in self.tables}
+        self.con = open_engine(self.tables, memory_limit=port.config.memory_limit, threads=port.config.threads)
+        if isinstance(port.policy, CatalogFilter):
+            self._restrict_catalog(port.policy)
+        self.settings = SessionSettings(server_version=port.config.server_version)
+        self._cursors: set[duckdb.DuckDBPyConnection] = set()
+        self._lock = threading.Lock()
+        # A cancel that arrives before the statement has a cursor (while it is parsed or its
+        # snapshots resolved) must not be lost; cleared when a statement's cursor is released.
+        self._cancel_pending = False
+
+    # -- pgwire Session ------------------------------------------------------------------
+
+    def describe(self, sql: str, param_types: Sequence[int]) -> Description:
+        keyword = classify(sql)
+        if keyword not in QUERIES:
+            self._check("describe", sql, None, ())
+            if keyword == "SHOW":
+                result = run_command(keyword, sql, self.settings, self._parse_time)
+                assert isinstance(result, RowsResult)
+                return Description(list(param_types), result.schema)
+            return Description(list(param_types), None)
+        prepared = self._prepare(sql, "describe")
+        types = parameter_types(prepared.tree, param_types, prepared.columns)
+        cursor = self._cursor(prepared)
+        try:
+            relation = cursor.sql(prepared.sql, params=[None] * len(types) or None)
+            schema = relation.limit(0).to_arrow_table().schema if relation is not None else None
+        except duckdb.Error as exc:
+            raise translate(exc) from None
+        finally:
+            self._release(cursor)
+        return Description(types, schema)
+
+    def execute(self, sql: str, params: Sequence[object]) -> Result:
+        keyword = classify(sql)
+        if keyword not in QUERIES:
+            self._check("command", sql, None, ())
+            result = run_command(keyword, sql, self.settings, self._parse_time)
+            if keyword in ("SET", "RESET", "DISCARD"):
+                self._apply_timeout()
+            return result
+        prepared = self._prepare(sql, "query")
+        cursor = self._cursor(prepared)
+        try:
+            reader = cursor.sql(prepared.sql, params=list(params) or None).to_arrow_reader(self.port.config.batch_rows)
+        except duckdb.Error as exc:
+            self._release(cursor)
+            raise translate(exc) from None
+        except BaseException:
+            self._release(cursor)
+            raise
+        return RowsResult(reader.schema, self._stream(reader, cursor))
+
+    def cancel(self) -> None:
+        with self._lock:
+            self._cancel_pending = True
+            cursors = list(self._cursors)
+        for cursor in cursors:
+            cursor.interrupt()
+
+    def close(self) -> None:
+        with self._lock:
+            cursors = list(self._cursors)
+        for cursor in cursors:
+            cursor.interrupt()
+        self.con.close()
+
+    def _apply_timeout(self) -> None:
+        """SET statement_timeout lowers the port's limit for this session; it cannot raise it."""
+        limit = self.port.config.statement_timeout
+        wanted = _seconds(self.settings.values["statement_timeout"])
+        if wanted is None:
+            self.ctx.statement_timeout = limit
+        else:
+            self.ctx.statement_timeout = wanted if limit is None else min(wanted, limit)
+
+    # -- the statement pipeline -----------------------------------------------------------
+
+    def _prepare(self, sql: str, kind: StatementKind) -> Prepared:
+        log.debug("%s: %s", kind, sql)
+        explain = _EXPLAIN.match(sql)
+        body = sql[explain.end() :] if explain else sql
+        tree = rewrite.parse(body)
+        for node in tree.find_all(*_MUTATIONS):
+            raise (
+                read_only_error(node.key.upper())
+                if not isinstance(node, exp.Command)
+                else PgError(SqlState.SYNTAX_ERROR, f"statement not supported by hexmesh: {body[:60]}")
+            )
+        if any(t.name.lower().startswith("hexmesh_src") for t in tree.find_all(exp.Table)):
+            raise PgError(SqlState.UNDEFINED_TABLE, "relations named hexmesh_src* are internal")
+        uses = rewrite.table_uses(tree, self._lookup)
+        moment = self._statement_time()
+        accesses: list[TableAccess] = []
+        for use in uses:
+            as_of = self._evaluate_time(use.as_of) if use.as_of is not None else moment
+            accesses.append(TableAccess(use.table, as_of, self._snapshot(use.table, as_of)))
+        decision = self._check(kind, sql, tree, tuple(accesses))
+        self._warn_deprecated(accesses)
+        # Unguessable names: a query must not reach a source around its policy rewrite.
+        token = secrets.token_hex(8)
+        if decision.answer is not None:
+            # The policy computed the result itself (DP aggregates): the query never reaches DuckDB.
+            name = f"hexmesh_src_{token}_answer"
+            return Prepared(f'SELECT * FROM "{name}"', {name: decision.answer}, tree, decision.answer.schema)
+        names = {i: f"hexmesh_src_{token}_{i}" for i in range(len(uses))}
+        duck = rewrite.apply(tree, uses, names, decision.rewrites)
+        if explain:
+            duck = explain.group(0) + duck
+        log.debug("as DuckDB SQL: %s", duck)
+        sources: dict[str, object] = {}
+        for i, access in enumerate(accesses):
+            replaced = decision.rewrites.get(access.table.qualified)
+            if replaced is not None and replaced.source is not None:
+                sources[names[i]] = replaced.source
+            else:
+                sources[names[i]] = self.port.snapshots.open(access.table, access.snapshot_id)
+        fields = {f.name: f for a in accesses for f in a.table.arrow_schema}
+        return Prepared(duck, sources, tree, pa.schema(list(fields.values())))
+
+    def _check(
+        self, kind: StatementKind, sql: str, tree: exp.Expr | None, tables: tuple[TableAccess, ...]
+    ) -> PolicyDecision:
+        settings = dict(self.settings.values)
+        request = QueryRequest(self.ctx.principal, self.ctx.user, sql, kind, tree, tables, settings)
+        decision = self.port.policy.decide(request)
+        if decision.refusal is not None:
+            raise PgError("42501", f"permission denied: {decision.refusal}")
+        return decision
+
+    def _warn_deprecated(self, accesses: list[TableAccess]) -> None:
+        """A NOTICE for every deprecated version the statement reads (psql prints it)."""
+        for product in {(a.table.product.key, a.table.product.record.major) for a in accesses}:
+            state = deprecated(self.port.runtime, *product)
+            if state is not None:
+                self.ctx.notice(notice_text(state), hint="see hexmesh status or the discovery document")
+
+    def _restrict_catalog(self, policy: CatalogFilter) -> None:
+        """Drop what the principal may not see from the catalog tables (information_schema, \\d)."""
+        for qualified, hidden in policy.catalog_view(self.ctx.principal, self.tables).items():
+            table = next((t for t in self.tables if t.qualified == qualified), None)
+            if table is None:
+                continue
+            target = f'"{table.schema}"."{table.name}"'
+            if hidden is None or hidden >= set(table.arrow_schema.names):
+                self.con.execute(f"DROP TABLE {target}")
+                continue
+            for column in sorted(hidden):
+                self.con.execute(f'ALTER TABLE {target} DROP COLUMN "{column}"')
+
+    def _lookup(self, schema: str | None, name: str) -> PortTable | None:
+        found = self._find(schema, name)
+        if found is None and name.endswith(_SYNTHETIC):
+            # The synthetic variant of a port: the same table under another name; the policy serves it.
+            base = self._find(schema, name.removesuffix(_SYNTHETIC))
+            return None if base is None else replace(base, name=base.name + _SYNTHETIC)
+        return found
+
+    def _find(self, schema: str | None, name: str) -> PortTable | None:
+        if schema is not None:
+            return self._by_name.get((schema, name))
+        path = [s.strip().strip('"') for s in self.settings.values["search_path"].split(",")]
+        for candidate in path:
+            if (candidate, name) in self._by_name:
+                return self._by_name[(candidate, name)]
+        matches = [t for (s, n), t in self._by_name.items() if n == name]
+        return matches[0] if len(matches) == 1 else None
+
+    def _statement_time(self) -> datetime:
+        """One processing time for the whole statement, or the whole transaction."""
+        if self.settings.as_of is not None:
+            return self.settings.as_of
+        moment = from_us(now_us())
+        if self.settings.in_transaction:
+            if self.settings.transaction_time is None:
+                self.settings.transaction_time = moment
+            return self.settings.transaction_time
+        return moment
+
+    def _snapshot(self, table: PortTable, as_of: datetime) -> int:
+        try:
+            return self.port.snapshots.snapshot_id(table, as_of)
+        except HexmeshError as exc:
+            raise PgError("22023", str(exc)) from None
+
+    def _evaluate_time(self, expression: exp.Expr) -> datetime:
+        return self._parse_time(expression.sql(dialect="duckdb"), literal=False)
+
+    def _parse_time(self, value: str, *, literal: bool = True) -> datetime:
+        text = "'" + value.replace("'", "''") + "'" if literal else value
+        try:
+            row = self.con.sql(f"SELECT epoch_us(CAST({text} AS TIMESTAMPTZ)) AS us").to_arrow_table()
+        except duckdb.Error as exc:
+            raise PgError("22007", f"invalid processing time {value!r} for as_of: {translate(exc).message}") from None
+        return from_us(int(row.column(0)[0].as_py()))
+
+    # -- cursors and streaming ------------------------------------------------------------
+
+    def _cursor(self, prepared: Prepared) -> duckdb.DuckDBPyConnection:
+        cursor = self.con.cursor()
+        for name, source in prepared.sources.items():
+            cursor.register(name, source)
+        with self._lock:
+            self._cursors.add(cursor)
+            cancelled = self._cancel_pending
+        if cancelled:
+            self._release(cursor)
+            raise PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
+        return cursor
+
+    def _release(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            self._cursors.discard(cursor)
+            self._cancel_pending = False
+        cursor.close()
+
+    def _stream(self, reader: pa.RecordBatchReader, cursor: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
+        cap = self.port.config.max_result_rows
+        sent = 0
+        try:
+            while True:
+                try:
+                    batch = reader.read_next_batch()
+                except StopIteration:
+                    return
+                except duckdb.Error as exc:
+                    raise translate(exc) from None
+                except pa.ArrowException as exc:
+                    raise _arrow_error(exc) from None
+                sent += batch.num_rows
+                if cap is not None and sent > cap:
+                    raise PgError(
+                        SqlState.PROGRAM_LIMIT_EXCEEDED,
+                        f"result exceeds the SQL port's cap of {cap} rows",
+                        hint="Aggregate, filter or add LIMIT; use the files port for bulk exports.",
+                    )
+                yield batch
+        finally:
+            self._release(cursor)
+
+
+_UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def _seconds(value: str) -> float | None:
+    """A PostgreSQL duration setting ('500', '5s', '1min'; milliseconds without unit); 0 = none."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-z]*)\s*", value.lower())
+    if match is None or match.group(2) not in ("", *_UNITS):
+        raise PgError("22023", f'invalid value for parameter "statement_timeout": "{value}"')
+    seconds = float(match.group(1)) * _UNITS.get(match.group(2) or "ms", 1e-3)
+    return seconds or None
+
+
+def _arrow_error(exc: pa.ArrowException) -> PgError:
+    text = str(exc)
+    if "interrupt" in text.lower():
+        return PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
+    return PgError("XX000", text)

@@ -1,0 +1,107 @@
+"""Run a product's transformation: SQL on locked-down DuckDB, a Python function, or a pass-through."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import traceback
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from hexmesh.errors import TransformError
+from hexmesh.infra.compute import LockedDuckDB, SqlError
+from hexmesh.product.deployed import DeployedProduct
+
+__all__ = ["transform"]
+
+
+def transform(
+    product: DeployedProduct, engine: LockedDuckDB, inputs: dict[str, pa.Table]
+) -> dict[str, pa.Table]:
+    """One Arrow table per output port, computed from the input tables."""
+    spec = product.spec
+    outputs = [p.name for p in spec.output_ports]
+    code = spec.transformation
+    if code is None:
+        (table,) = inputs.values()
+        return {outputs[0]: table}
+    if code.python is not None:
+        return _python(product, code.python, inputs, outputs)
+    files = {outputs[0]: code.sql} if isinstance(code.sql, str) else dict(code.sql or {})
+    return {port: _sql(product.bundle / file, engine, inputs) for port, file in files.items()}
+
+
+def _sql(file: Path, engine: LockedDuckDB, inputs: dict[str, pa.Table]) -> pa.Table:
+    sql = file.read_text(encoding="utf-8")
+    try:
+        return engine.query(sql, inputs)
+    except SqlError as exc:
+        where = f"{file.name}:{exc.line}" if exc.line else file.name
+        hint = (
+            " (file and network access are disabled: read data through input ports)"
+            if exc.kind == "PermissionException"
+            else ""
+        )
+        raise TransformError(f"{where}: {exc.message}{hint}") from None
+
+
+def _python(
+    product: DeployedProduct, target: str, inputs: dict[str, pa.Table], outputs: list[str]
+) -> dict[str, pa.Table]:
+    file_name, function_name = target.split(":", 1)
+    path = product.bundle / file_name
+    module_name = f"hexmesh_transform_{product.spec.domain}_{product.spec.name}".replace("-", "_")
+    loader_spec = importlib.util.spec_from_file_location(module_name, path)
+    if loader_spec is None or loader_spec.loader is None:
+        raise TransformError(f"cannot load Python transformation {path}")
+    module = importlib.util.module_from_spec(loader_spec)
+    sys.path.insert(0, str(product.bundle))  # so the module can import its siblings
+    try:
+        loader_spec.loader.exec_module(module)
+        function = getattr(module, function_name, None)
+        if not callable(function):
+            raise TransformError(f"{file_name} has no function {function_name!r}; define it or fix the spec")
+        result = function(dict(inputs))
+    except TransformError:
+        raise
+    except Exception as exc:
+        raise TransformError(_where(exc, path) + f"{type(exc).__name__}: {exc}") from exc
+    finally:
+        sys.path.remove(str(product.bundle))
+    return _as_outputs(result, outputs, target)
+
+
+def _where(exc: BaseException, path: Path) -> str:
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
+    if not frames:
+        return f"{path.name}: "
+    frame = frames[-1]
+    return f"{path.name}:{frame.lineno} in {frame.name}: "
+
+
+def _as_outputs(result: Any, outputs: list[str], target: str) -> dict[str, pa.Table]:
+    if not isinstance(result, dict):
+        if len(outputs) != 1:
+            raise TransformError(
+                f"{target} returned one table but the product has {len(outputs)} output ports; "
+                f"return a dict keyed by port name ({', '.join(outputs)})"
+            )
+        result = {outputs[0]: result}
+    missing = [p for p in outputs if p not in result]
+    unknown = [p for p in result if p not in outputs]
+    if missing or unknown:
+        raise TransformError(f"{target} returned tables for {sorted(result)}, expected exactly {outputs}")
+    return {port: _to_arrow(table, target, port) for port, table in result.items()}
+
+
+def _to_arrow(value: Any, target: str, port: str) -> pa.Table:
+    if isinstance(value, pa.Table):
+        return value
+    if hasattr(value, "__arrow_c_stream__"):  # pandas, polars and others speak the Arrow C stream
+        return pa.table(value)
+    raise TransformError(
+        f"{target} returned {type(value).__name__} for port {port!r}; return a pyarrow.Table "
+        "(or a pandas/polars DataFrame)"
+    )

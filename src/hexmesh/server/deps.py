@@ -1,0 +1,65 @@
+"""What routes share: the node, the caller, and the path parameters of products and ports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.responses import JSONResponse
+
+from hexmesh.governance import Principal
+from hexmesh.server.node import Node
+
+__all__ = [
+    "Caller",
+    "Domain",
+    "JsonLd",
+    "Name",
+    "NodeDep",
+    "PortName",
+    "bearer_token",
+    "get_node",
+    "get_principal",
+    "principal_of",
+]
+
+
+def get_node(request: Request) -> Node:
+    node = request.app.state.node
+    assert isinstance(node, Node)
+    return node
+
+
+NodeDep = Annotated[Node, Depends(get_node)]
+
+
+def principal_of(node: Node, token: str | None) -> Principal | None:
+    """The caller when the node enforces policies (``--auth``), else None (everything is served).
+
+    No token is the anonymous principal; a bad one raises AuthenticationError (401).
+    """
+    if node.sidecar is None:
+        return None
+    return node.sidecar.authenticate(token)
+
+
+def bearer_token(authorization: str | None) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header."""
+    scheme, _, token = (authorization or "").partition(" ")
+    return (token.strip() or None) if scheme.lower() == "bearer" else None
+
+
+def get_principal(request: Request, node: NodeDep) -> Principal | None:
+    # Read from the headers, not through HTTPBearer: without --auth, these routes need no credentials.
+    return principal_of(node, bearer_token(request.headers.get("authorization")))
+
+
+#: The authenticated caller, or None on a node without ``--auth``.
+Caller = Annotated[Principal | None, Depends(get_principal)]
+Domain = Annotated[str, Path(description="The owning domain, e.g. podcasts.", max_length=63)]
+Name = Annotated[str, Path(description="The product name, e.g. play-events.", max_length=63)]
+PortName = Annotated[str, Path(description="An output port name, e.g. plays.", max_length=63)]
+
+
+class JsonLd(JSONResponse):
+    media_type = "application/ld+json"

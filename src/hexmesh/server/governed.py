@@ -1,0 +1,144 @@
+"""The policy sidecar on the HTTP ports of a node served with ``--auth``.
+
+Routes call these functions with the caller from :data:`hexmesh.server.deps.Caller`; each one
+plans and audits through the sidecar (``governed_table``, ``governed_batches``,
+``discoverable_schema``, ``request_access``, ``decide_access``), so the routes hold no policy code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Any, Literal
+
+import pyarrow as pa
+
+from hexmesh.errors import HexmeshError, ReadError
+from hexmesh.governance import AuthenticationError, Principal, apply_plan
+from hexmesh.governance.grants import AccessRequest
+from hexmesh.infra.events import StoredEvent
+from hexmesh.product import OutputPortReader, ReadRequest
+from hexmesh.product import files as port_files
+from hexmesh.product.eventstream import ROW_EVENT
+from hexmesh.product.policy import (
+    PolicySidecar,
+    decide_access,
+    discoverable_schema,
+    governed_batches,
+    governed_table,
+    request_access,
+)
+from hexmesh.product.policy.requests import DAY_US
+from hexmesh.server.node import Node
+
+__all__ = ["ask", "check_stream", "decide", "download", "filter_events", "pinned_etag", "visible_document"]
+
+Variant = Literal["rows", "synthetic"]
+
+
+class AuthOffError(HexmeshError):
+    """The node serves without ``--auth``: there are no policies to ask or decide over HTTP."""
+
+    http_status = 409
+
+
+def _sidecar(node: Node) -> PolicySidecar:
+    if node.sidecar is None:
+        raise AuthOffError("this node serves without --auth; start it with hexmesh serve --auth")
+    return node.sidecar
+
+
+def download(
+    node: Node,
+    principal: Principal,
+    reader: OutputPortReader,
+    fmt: str,
+    req: ReadRequest,
+    snapshot: int | None,
+    *,
+    purpose: str = "",
+    variant: Variant = "rows",
+) -> Iterator[bytes]:
+    """The encoded rows of a read as ``principal`` may see them (403 before the first byte)."""
+    whole = replace(req, columns=None)  # policies see every declared column (row filters, masks)
+    schema = port_files.schema_of(reader, whole)
+    table = pa.Table.from_batches(list(port_files.batches(reader, whole, snapshot)), schema=schema)
+    key = (tuple(reader.record.table_id), snapshot, port_files.etag(reader, snapshot or 0, "rows", whole))
+    shown = governed_table(
+        _sidecar(node), reader.product, principal, reader.spec.name, table,
+        purpose=purpose, variant=variant, via="files", snapshot=key,
+    )
+    if req.columns:
+        missing = [c for c in req.columns if c not in shown.column_names]
+        if missing:
+            raise ReadError(f"no column {', '.join(missing)} is served to {principal.id} on {reader.address}")
+        shown = shown.select(list(req.columns))
+    return port_files.encode(fmt, shown.schema, iter(shown.to_batches()))
+
+
+def pinned_etag(
+    node: Node, principal: Principal, reader: OutputPortReader, tag: str, purpose: str, variant: str
+) -> str:
+    """A pinned download's ETag for this caller: the request's tag plus the plan's fingerprint."""
+    plan = _sidecar(node).plan(reader.product, principal, reader.spec.name, purpose=purpose)
+    if not plan.decision.allowed:
+        return ""  # never a cache hit: the governed read answers 403
+    mixed = f"{tag}|{plan.fingerprint()}|{variant}".encode()
+    return '"' + hashlib.sha256(mixed).hexdigest()[:32] + '"'
+
+
+def check_stream(node: Node, principal: Principal, reader: OutputPortReader, purpose: str = "") -> None:
+    """Refuse (AccessDeniedError, 403) a stream the principal may not read; audited once."""
+    for _ in governed_batches(_sidecar(node), reader.product, principal, reader.spec.name, (), purpose=purpose):
+        pass
+
+
+def filter_events(
+    node: Node, principal: Principal, reader: OutputPortReader, events: Sequence[StoredEvent], purpose: str = ""
+) -> list[tuple[int, str]]:
+    """``(seq, text)`` of the events the principal may see, row data masked; re-planned per batch."""
+    sidecar = _sidecar(node)
+    plan = sidecar.plan(reader.product, principal, reader.spec.name, purpose=purpose)
+    kept = []
+    for event in events:
+        body = event.body
+        data = body.get("data")
+        if body.get("type") != ROW_EVENT or not isinstance(data, dict):
+            kept.append((event.seq, event.text))
+            continue
+        rows = apply_plan(pa.Table.from_pylist([data]), plan, sidecar.secret).to_pylist()
+        if rows:
+            kept.append((event.seq, json.dumps({**body, "data": rows[0]}, separators=(",", ":"), default=str)))
+    return kept
+
+
+def visible_document(node: Node, principal: Principal, document: dict[str, Any]) -> dict[str, Any]:
+    """A discovery document without the ports and columns ``principal`` may not see."""
+    product = node.product(*document["dct:identifier"].removeprefix("dp://").split("/", 1))
+    datasets = []
+    for dataset in document.get("dcat:servesDataset", []):
+        schema = discoverable_schema(_sidecar(node), product, principal, dataset["dct:title"])
+        if schema is None:
+            continue
+        names = set(schema.names)
+        fields = [f for f in dataset.get("hexmesh:schema", []) if f["hexmesh:name"] in names]
+        datasets.append({**dataset, "hexmesh:schema": fields})
+    return {**document, "dcat:servesDataset": datasets}
+
+
+def ask(node: Node, principal: Principal | None, key: str, port: str, purpose: str, note: str) -> AccessRequest:
+    sidecar = _sidecar(node)
+    if principal is None or not principal.authenticated:
+        raise AuthenticationError("asking for access needs a token: Authorization: Bearer hxm_…")
+    return request_access(sidecar, principal, key, port, purpose, note)
+
+
+def decide(
+    node: Node, principal: Principal | None, request_id: str, verdict: str, note: str, days: int
+) -> AccessRequest:
+    sidecar = _sidecar(node)
+    if principal is None or not principal.authenticated:
+        raise AuthenticationError("deciding on access needs a token: Authorization: Bearer hxm_…")
+    return decide_access(sidecar, request_id, principal, verdict, note, duration_us=days * DAY_US)

@@ -1,0 +1,1 @@
+"""One router per port of a data product, plus the node's own routes."""

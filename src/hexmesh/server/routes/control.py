@@ -1,0 +1,149 @@
+"""The control port: privileged actions with an owner or governance token, all audited."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, Field
+
+from hexmesh.errors import HexmeshError
+from hexmesh.product.control import TRANSITIONS, PausedError, audited
+from hexmesh.server.deps import Domain, Name, NodeDep
+from hexmesh.server.node import Node
+from hexmesh.server.problems import responses
+
+router = APIRouter(prefix="/products/{domain}/{name}/control", tags=["control"])
+_bearer = HTTPBearer(auto_error=False, description="An owner or governance token.")
+Token = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+_ERRORS = responses(401, 403, 404, 409)
+
+
+class Policies(BaseModel):
+    access: list[dict[str, Any]] = []
+    privacy: list[dict[str, Any]] = []
+
+
+class Transition(BaseModel):
+    to: Literal["proposed", "draft", "active", "deprecated", "retired"]
+    sunset: date | None = Field(default=None, description="Deprecation: the day it stops serving.")
+    successor: str | None = Field(
+        default=None, description="Deprecation: the address consumers move to (dp://…).", max_length=300
+    )
+    force: bool = Field(default=False, description="Retirement: even while consumers still read it.")
+
+
+def _act(
+    node: Node, token: Token, domain: str, name: str, action: str, detail: Any = None
+) -> tuple[str, str]:
+    key = node.product(domain, name).key
+    principal = audited(
+        node.tokens, node.audit, token.credentials if token else None, key, action, detail
+    )
+    return key, principal.name
+
+
+@router.post("/runs", responses=_ERRORS)
+def trigger_run(domain: Domain, name: Name, node: NodeDep, token: Token) -> dict[str, Any]:
+    """Run the product now (waits for the run); refused while the product is paused."""
+    key, who = _act(node, token, domain, name, "run")
+    if node.control.paused(key):
+        node.audit.record(who, key, "run", "refused", "paused")
+        raise PausedError(f"{key} is paused; resume it first (POST .../control/resume)")
+    try:
+        result = node.workspace.run(key, trigger=f"control:{who}")
+    except HexmeshError as exc:
+        node.audit.record(who, key, "run", "failed", str(exc))
+        raise
+    node.audit.record(who, key, "run", "ok", {"run_id": result.run_id, "status": result.status})
+    return {
+        "run_id": result.run_id,
+        "status": result.status,
+        "rows": result.rows,
+        "snapshots": {k: str(v) for k, v in result.snapshots.items()},
+        "message": result.message,
+    }
+
+
+@router.post("/pause", responses=_ERRORS)
+def pause(domain: Domain, name: Name, node: NodeDep, token: Token) -> dict[str, Any]:
+    """Refuse runs from the control port until resumed."""
+    key, who = _act(node, token, domain, name, "pause")
+    node.control.update(key, paused=True)
+    node.audit.record(who, key, "pause", "ok")
+    return {"product": key, "paused": True}
+
+
+@router.post("/resume", responses=_ERRORS)
+def resume(domain: Domain, name: Name, node: NodeDep, token: Token) -> dict[str, Any]:
+    """Accept runs again."""
+    key, who = _act(node, token, domain, name, "resume")
+    node.control.update(key, paused=False)
+    node.audit.record(who, key, "resume", "ok")
+    return {"product": key, "paused": False}
+
+
+@router.get("/policies", responses=_ERRORS)
+def get_policies(domain: Domain, name: Name, node: NodeDep, token: Token) -> Policies:
+    """The product's policies in force (a replacement, else the deployed spec's)."""
+    key, who = _act(node, token, domain, name, "read-policies")
+    node.audit.record(who, key, "read-policies", "ok")
+    replaced = node.control.get(key).get("policies")
+    if replaced is not None:
+        return Policies.model_validate(replaced)
+    spec = node.product(domain, name).spec.policies
+    return Policies(access=spec.access, privacy=spec.privacy)
+
+
+@router.put("/policies", responses=_ERRORS)
+def put_policies(
+    domain: Domain, name: Name, policies: Policies, node: NodeDep, token: Token
+) -> Policies:
+    """Replace the product's policies (enforced by the policy engine once it lands)."""
+    key, who = _act(node, token, domain, name, "replace-policies", policies.model_dump())
+    node.control.update(key, policies=policies.model_dump())
+    node.audit.record(who, key, "replace-policies", "ok", policies.model_dump())
+    return policies
+
+
+@router.post("/lifecycle", responses=_ERRORS)
+def lifecycle(
+    domain: Domain, name: Name, body: Transition, node: NodeDep, token: Token
+) -> dict[str, Any]:
+    """Move the product along its lifecycle (draft → active → deprecated → retired)."""
+    key, who = _act(node, token, domain, name, "lifecycle", body.to)
+    declared = node.product(domain, name).spec.status
+    try:
+        # Deprecation and retirement are the lifecycle plane's: consumers are notified and retired
+        # versions stop serving on every port (as with `hexmesh deprecate` / `hexmesh retire`).
+        if body.to in TRANSITIONS.get(node.control.lifecycle(key, declared), ()):
+            if body.to == "deprecated":
+                node.workspace.deprecate(key, sunset=body.sunset or _in_days(90), successor=body.successor)
+            elif body.to == "retired":
+                major = node.product(domain, name).record.major
+                node.workspace.retire(f"{key}@{major}", force=body.force)
+        state = node.control.transition(key, declared, body.to)
+    except HexmeshError as exc:
+        node.audit.record(who, key, "lifecycle", "refused", str(exc))
+        raise
+    node.audit.record(who, key, "lifecycle", "ok", state)
+    return {"product": key, "lifecycle": state}
+
+
+def _in_days(days: int) -> date:
+    return date.today() + timedelta(days=days)
+
+
+@router.get("/audit", responses=_ERRORS)
+def audit(
+    domain: Domain,
+    name: Name,
+    node: NodeDep,
+    token: Token,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
+) -> list[dict[str, Any]]:
+    """The product's audit log, oldest first."""
+    key, _ = _act(node, token, domain, name, "read-audit")
+    return node.audit.entries(key, limit)

@@ -1,0 +1,251 @@
+"""The events port: a port's (or a product's) log over Server-Sent Events and WebSocket."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from hexmesh.errors import HexmeshError
+from hexmesh.governance import Principal
+from hexmesh.infra.events import StoredEvent
+from hexmesh.product.eventstream import port_stream, product_stream
+from hexmesh.product.subscription import follow as follow_stream
+from hexmesh.product.subscription import start_after
+from hexmesh.server import governed
+from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName, bearer_token, principal_of
+from hexmesh.server.node import Node
+from hexmesh.server.problems import responses
+
+router = APIRouter(tags=["events"])
+
+Start = Annotated[
+    str | None,
+    Query(
+        description="beginning, end, an offset (sequence number) or an ISO 8601 time; default: "
+        "the consumer's stored offset, else the beginning."
+    ),
+]
+Consumer = Annotated[
+    str | None,
+    Query(
+        description="A consumer name: its offset is stored on the node and survives restarts.",
+        pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+    ),
+]
+Limit = Annotated[int | None, Query(ge=1, description="Stop after this many events.")]
+Follow = Annotated[bool, Query(description="Keep the stream open for new events (default).")]
+Ack = Annotated[
+    Literal["auto", "manual"],
+    Query(
+        description="auto: a consumer's offset moves as events are sent; manual: only when acked."
+    ),
+]
+_SSE = {
+    200: {"description": "CloudEvents as Server-Sent Events", "content": {"text/event-stream": {}}},
+    **responses(400, 401, 403, 404),
+}
+Purpose = Annotated[str, Query(description="Why you read (nodes served with --auth check it against policies).")]
+#: What a caller may see of a batch of events: ``(seq, text)`` pairs.
+Govern = Callable[[Sequence[StoredEvent]], list[tuple[int, str]]]
+
+
+def _everything(events: Sequence[StoredEvent]) -> list[tuple[int, str]]:
+    return [(e.seq, e.text) for e in events]
+
+
+def _governor(node: Node, caller: Principal | None, domain: str, name: str, port: str, purpose: str) -> Govern:
+    """Refuse (403) a caller who may not read the port; else mask each batch as the caller may see it."""
+    if caller is None:
+        return _everything
+    reader = node.reader(domain, name, port)
+    governed.check_stream(node, caller, reader, purpose)
+    return lambda events: governed.filter_events(node, caller, reader, events, purpose)
+
+
+class Offset(BaseModel):
+    consumer: str
+    stream: str
+    offset: int | None
+
+
+async def _sse(
+    node: Node,
+    stream: str,
+    after: int,
+    consumer: str | None,
+    ack: str,
+    limit: int | None,
+    keep_open: bool,
+    govern: Govern = _everything,
+) -> AsyncIterator[bytes]:
+    node.open_streams += 1
+    try:
+        yield b"retry: 1000\n\n"
+        async for events in follow_stream(
+            node.log, stream, after, wait=node.wait_for_news, limit=limit, keep_open=keep_open
+        ):
+            if events is None:
+                yield b": idle\n\n"
+                continue
+            shown = await anyio.to_thread.run_sync(govern, events) if govern is not _everything else govern(events)
+            yield "".join(f"id: {seq}\ndata: {text}\n\n" for seq, text in shown).encode()
+            # The batch was handed to the socket: at least once, the offset may now move.
+            if consumer and ack == "auto":
+                node.offsets.commit(consumer, stream, events[-1].seq)
+    finally:
+        node.open_streams -= 1
+
+
+async def _open(
+    node: Node, stream: str, start: str | None, last_event_id: str | None, consumer: str | None
+) -> int:
+    return await start_after(
+        node.log, node.offsets, stream, start=start, last_event_id=last_event_id, consumer=consumer
+    )
+
+
+def _port_stream(node: Node, domain: str, name: str, port: str) -> str:
+    reader = node.reader(domain, name, port)
+    return port_stream(reader.product.key, reader.spec.name)
+
+
+@router.get(
+    "/products/{domain}/{name}/ports/{port}/events",
+    responses=_SSE,
+    response_class=StreamingResponse,
+)
+async def port_events(
+    domain: Domain,
+    name: Name,
+    port: PortName,
+    node: NodeDep,
+    caller: Caller,
+    start: Start = None,
+    consumer: Consumer = None,
+    limit: Limit = None,
+    follow: Follow = True,
+    ack: Ack = "auto",
+    purpose: Purpose = "",
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """Every row of every published snapshot, as CloudEvents 1.0; resume with Last-Event-ID."""
+    stream = await anyio.to_thread.run_sync(_port_stream, node, domain, name, port)
+    govern = await anyio.to_thread.run_sync(_governor, node, caller, domain, name, port, purpose)
+    after = await _open(node, stream, start, last_event_id, consumer)
+    body = _sse(node, stream, after, consumer, ack, limit, follow, govern)
+    return StreamingResponse(
+        body,
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get("/products/{domain}/{name}/events", responses=_SSE, response_class=StreamingResponse)
+async def product_events(
+    domain: Domain,
+    name: Name,
+    node: NodeDep,
+    start: Start = None,
+    consumer: Consumer = None,
+    limit: Limit = None,
+    follow: Follow = True,
+    ack: Ack = "auto",
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> StreamingResponse:
+    """The product's own events: SLO breaches."""
+    key = (await anyio.to_thread.run_sync(node.product, domain, name)).key
+    stream = product_stream(key)
+    after = await _open(node, stream, start, last_event_id, consumer)
+    body = _sse(node, stream, after, consumer, ack, limit, follow)
+    return StreamingResponse(
+        body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
+
+
+@router.get(
+    "/products/{domain}/{name}/ports/{port}/events/consumers/{consumer}", responses=responses(404)
+)
+def get_offset(domain: Domain, name: Name, port: PortName, consumer: str, node: NodeDep) -> Offset:
+    """A consumer's stored offset (the last sequence it processed)."""
+    stream = _port_stream(node, domain, name, port)
+    return Offset(consumer=consumer, stream=stream, offset=node.offsets.offset(consumer, stream))
+
+
+@router.put(
+    "/products/{domain}/{name}/ports/{port}/events/consumers/{consumer}",
+    responses=responses(400, 404),
+)
+def put_offset(
+    domain: Domain,
+    name: Name,
+    port: PortName,
+    consumer: str,
+    node: NodeDep,
+    offset: Annotated[int, Query(ge=0)],
+) -> Offset:
+    """Store a consumer's offset (an explicit ack, or a rewind)."""
+    stream = _port_stream(node, domain, name, port)
+    node.offsets.reset(consumer, stream, offset)
+    return Offset(consumer=consumer, stream=stream, offset=offset)
+
+
+@router.websocket("/products/{domain}/{name}/ports/{port}/events/ws")
+async def port_events_ws(
+    websocket: WebSocket,
+    domain: str,
+    name: str,
+    port: str,
+    start: str | None = None,
+    consumer: str | None = None,
+    limit: int | None = None,
+    ack: str = "auto",
+    purpose: str = "",
+) -> None:
+    """Messages are ``{"seq": n, "event": {...}}``; send ``{"ack": n}`` to store an offset."""
+    node: Node = websocket.app.state.node
+    await websocket.accept()
+    try:
+        caller = principal_of(node, bearer_token(websocket.headers.get("authorization")))
+        stream = await anyio.to_thread.run_sync(_port_stream, node, domain, name, port)
+        govern = await anyio.to_thread.run_sync(_governor, node, caller, domain, name, port, purpose)
+        after = await _open(node, stream, start, None, consumer)
+    except HexmeshError as exc:
+        await websocket.send_json({"error": str(exc), "status": exc.http_status})
+        await websocket.close(code=1008)
+        return
+    node.open_streams += 1
+    try:
+        async with anyio.create_task_group() as tasks:
+            tasks.start_soon(_acks, websocket, node, stream, consumer, tasks.cancel_scope)
+            async for events in follow_stream(
+                node.log, stream, after, wait=node.wait_for_news, limit=limit
+            ):
+                shown = await anyio.to_thread.run_sync(govern, events) if events else []
+                for seq, text in shown:
+                    await websocket.send_text(f'{{"seq":{seq},"event":{text}}}')
+                if events and consumer and ack == "auto":
+                    node.offsets.commit(consumer, stream, events[-1].seq)
+            tasks.cancel_scope.cancel()
+        await websocket.close()
+    except* (WebSocketDisconnect, OSError):
+        pass  # the client left; nothing is kept for it but its stored offset
+    finally:
+        node.open_streams -= 1
+
+
+async def _acks(
+    websocket: WebSocket, node: Node, stream: str, consumer: str | None, scope: anyio.CancelScope
+) -> None:
+    while True:
+        try:
+            message: Any = await websocket.receive_json()
+        except (WebSocketDisconnect, ValueError):
+            scope.cancel()  # stop sending: the client is gone (or speaks something else)
+            return
+        if consumer and isinstance(message, dict) and isinstance(message.get("ack"), int):
+            node.offsets.commit(consumer, stream, message["ack"])

@@ -1,0 +1,193 @@
+"""The files port: snapshots, and downloads in Parquet, JSON lines, CSV or Arrow IPC."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import anyio
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.responses import FileResponse, StreamingResponse
+
+from hexmesh.infra.state import from_us
+from hexmesh.product import OutputPortReader, ReadRequest
+from hexmesh.product import files as port_files
+from hexmesh.server import governed
+from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName
+from hexmesh.server.node import Node
+from hexmesh.server.problems import responses
+
+router = APIRouter(tags=["files"])
+Format = Literal["parquet", "jsonl", "csv", "arrow"]
+_DATA = {
+    200: {
+        "description": "The rows, streamed",
+        "content": {media.split(";")[0]: {} for media in port_files.FORMATS.values()},
+    },
+    **responses(400, 401, 403, 404),
+}
+Purpose = Annotated[str, Query(description="Why you read (nodes served with --auth check it against policies).")]
+Variant = Annotated[Literal["rows", "synthetic"], Query(description="synthetic: rows that belong to nobody.")]
+
+
+def _request(
+    as_of: Annotated[datetime | None, Query(description="Processing time (default now).")] = None,
+    since: Annotated[datetime | None, Query(description="Event time from (inclusive).")] = None,
+    until: Annotated[datetime | None, Query(description="Event time until (exclusive).")] = None,
+    columns: Annotated[str | None, Query(description="Comma-separated columns.")] = None,
+    filter: Annotated[str | None, Query(description="Row filter: \"status = 'placed'\".")] = None,
+) -> ReadRequest:
+    names = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else None
+    return ReadRequest(as_of=as_of, since=since, until=until, columns=names, filter=filter)
+
+
+@router.get("/products/{domain}/{name}/ports/{port}/snapshots", responses=responses(404))
+def snapshots(domain: Domain, name: Name, port: PortName, node: NodeDep) -> list[dict[str, Any]]:
+    """Published snapshots, oldest first: time, rows, files and size."""
+    reader = node.reader(domain, name, port)
+    base = f"{node.endpoints.product(reader.product.key)}/ports/{port}/snapshots"
+    return [
+        {
+            "snapshot_id": s.snapshot_id,
+            "run_id": s.run_id,
+            "published_at": from_us(s.published_us).isoformat(),
+            "rows_added": s.rows_added,
+            "rows": s.rows,
+            "files": s.files,
+            "size_bytes": s.size_bytes,
+            "data_url": f"{base}/{s.snapshot_id}/data",
+        }
+        for s in port_files.snapshots(reader)
+    ]
+
+
+async def _stream(node: Node, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Pull chunks in a worker thread one at a time; always close the scan, even on disconnect."""
+    node.open_streams += 1
+    try:
+        while (chunk := await anyio.to_thread.run_sync(next, chunks, None)) is not None:
+            yield chunk
+    finally:
+        node.open_streams -= 1
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+def _body(
+    node: NodeDep, reader: OutputPortReader, fmt: str, req: ReadRequest, snapshot: int | None
+) -> Iterator[bytes]:
+    rows = port_files.batches(reader, req, snapshot)  # validates before the response starts
+    return port_files.encode(fmt, port_files.schema_of(reader, req), rows)
+
+
+def _disposition(reader: OutputPortReader, fmt: str, snapshot: int | None) -> str:
+    suffix = f"-{snapshot}" if snapshot else ""
+    return f'attachment; filename="{reader.spec.name}{suffix}.{fmt}"'
+
+
+@router.get("/products/{domain}/{name}/ports/{port}/data", responses=_DATA, response_class=Response)
+async def data(
+    domain: Domain,
+    name: Name,
+    port: PortName,
+    node: NodeDep,
+    request: Request,
+    caller: Caller,
+    format: Format = "parquet",
+    as_of: datetime | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    columns: str | None = None,
+    filter: str | None = None,
+    purpose: Purpose = "",
+    variant: Variant = "rows",
+) -> Response:
+    """A port's data as of a processing time, for an event-time window, streamed."""
+    req = _request(as_of, since, until, columns, filter)
+    reader = await anyio.to_thread.run_sync(node.reader, domain, name, port)
+    publication = await anyio.to_thread.run_sync(reader.publication, req.as_of)
+    snapshot = publication.snapshot_id if publication else None
+    headers = {
+        "Cache-Control": "no-cache",
+        "Content-Disposition": _disposition(reader, format, None),
+    }
+    if snapshot is not None:
+        pinned = request.url.replace(
+            path=request.url.path.replace("/data", f"/snapshots/{snapshot}/data")
+        )
+        headers["Content-Location"] = str(pinned.remove_query_params("as_of"))
+        if caller is None and format == "parquet" and req == ReadRequest(as_of=req.as_of):
+            # A whole snapshot as Parquet is the common download: serve the pinned file.
+            tag = port_files.etag(reader, snapshot, format, ReadRequest())
+            path = await anyio.to_thread.run_sync(
+                port_files.parquet_file, reader, snapshot, ReadRequest(), tag
+            )
+            return FileResponse(path, media_type=port_files.FORMATS[format], headers=headers)
+    if caller is not None:
+        body = await anyio.to_thread.run_sync(
+            lambda: governed.download(node, caller, reader, format, req, snapshot, purpose=purpose, variant=variant)
+        )
+    else:
+        body = await anyio.to_thread.run_sync(_body, node, reader, format, req, snapshot)
+    return StreamingResponse(
+        _stream(node, body), media_type=port_files.FORMATS[format], headers=headers
+    )
+
+
+@router.get(
+    "/products/{domain}/{name}/ports/{port}/snapshots/{snapshot_id}/data",
+    responses={
+        **_DATA,
+        304: {"description": "Not modified"},
+        206: {"description": "Partial content (Parquet)"},
+    },
+    response_class=Response,
+)
+async def pinned_data(
+    domain: Domain,
+    name: Name,
+    port: PortName,
+    snapshot_id: int,
+    node: NodeDep,
+    caller: Caller,
+    format: Format = "parquet",
+    since: datetime | None = None,
+    until: datetime | None = None,
+    columns: str | None = None,
+    filter: str | None = None,
+    if_none_match: Annotated[str | None, Header()] = None,
+    purpose: Purpose = "",
+    variant: Variant = "rows",
+) -> Response:
+    """A published snapshot's data: immutable, with a strong ETag; Parquet supports Range."""
+    req = _request(None, since, until, columns, filter)
+    reader = await anyio.to_thread.run_sync(node.reader, domain, name, port)
+    await anyio.to_thread.run_sync(port_files.pinned, reader, snapshot_id)
+    tag = port_files.etag(reader, snapshot_id, format, req)
+    if caller is not None:  # the caller's view: its plan is part of the tag, never the raw cached file
+        tag = await anyio.to_thread.run_sync(governed.pinned_etag, node, caller, reader, tag, purpose, variant)
+    headers = {
+        "ETag": tag,
+        "Cache-Control": "public, max-age=31536000, immutable",
+        "Content-Disposition": _disposition(reader, format, snapshot_id),
+    }
+    if tag and if_none_match and tag in [t.strip() for t in if_none_match.split(",")]:
+        return Response(status_code=304, headers=headers)
+    if caller is not None:
+        if not tag:
+            headers.pop("ETag")
+        body = await anyio.to_thread.run_sync(
+            lambda: governed.download(node, caller, reader, format, req, snapshot_id, purpose=purpose, variant=variant)
+        )
+        return StreamingResponse(_stream(node, body), media_type=port_files.FORMATS[format], headers=headers)
+    if format == "parquet":
+        path = await anyio.to_thread.run_sync(
+            port_files.parquet_file, reader, snapshot_id, req, tag
+        )
+        return FileResponse(path, media_type=port_files.FORMATS[format], headers=headers)
+    body = await anyio.to_thread.run_sync(_body, node, reader, format, req, snapshot_id)
+    return StreamingResponse(
+        _stream(node, body), media_type=port_files.FORMATS[format], headers=headers
+    )

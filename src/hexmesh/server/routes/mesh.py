@@ -1,0 +1,169 @@
+"""The mesh API: search, registry and peers, knowledge graph, lineage; and the web UI's pages.
+
+Every route parses its input, calls :class:`~hexmesh.server.ui.hub.MeshHub` or the
+``hexmesh.mesh`` library and returns JSON; errors become problem+json in ``problems``.
+Including this router also starts the federation's refresh loop (its lifespan).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from hexmesh.mesh import KnowledgeGraph, ProductLineage, to_jsonld, to_turtle
+from hexmesh.mesh.federation import PeerState
+from hexmesh.server.deps import Domain, JsonLd, Name
+from hexmesh.server.problems import responses
+from hexmesh.server.ui.hub import MeshHub, concept_index, hub_of
+from hexmesh.server.ui.pages import router as pages_router
+
+__all__ = ["router"]
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    hub = MeshHub(app.state.node)
+    app.state.mesh = hub
+    async with hub.running():
+        yield
+
+
+router = APIRouter(lifespan=_lifespan)
+api = APIRouter(prefix="/api", tags=["mesh"])
+
+
+class Announcement(BaseModel):
+    url: str = Field(
+        description="Base URL of the announcing node, e.g. http://127.0.0.1:8081",
+        pattern=r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?/?$",
+        max_length=300,
+    )
+
+
+@api.get("/search", responses=responses(400))
+def search(
+    request: Request,
+    q: Annotated[str, Query(max_length=1000, description="e.g. listener domain:podcasts")] = "",
+    limit: Annotated[int, Query(ge=1, le=200)] = 20,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Ranked, typo-tolerant search over the whole mesh, with facets and corrections."""
+    return hub_of(request).federation.index.search(q, limit=limit, offset=offset).to_dict()
+
+
+@api.get("/registry")
+def registry(request: Request) -> dict[str, Any]:
+    """Every product this node knows (its own and its peers'), with staleness."""
+    federation = hub_of(request).federation
+    return {
+        "node": federation.node_url,
+        "products": federation.registry.to_dicts(),
+        "peers": [_peer(p) for p in federation.peers.values()],
+        "rejected": federation.local_rejected,
+    }
+
+
+@api.get("/peers")
+def peers(request: Request) -> list[dict[str, Any]]:
+    """Peers and what their last pull did (ok, unreachable, rejected documents)."""
+    return [_peer(p) for p in hub_of(request).federation.peers.values()]
+
+
+@api.post("/peers", status_code=202, responses=responses(400))
+def announce(body: Announcement, request: Request) -> dict[str, Any]:
+    """A node announces itself: it becomes a peer and is pulled now."""
+    return _peer(hub_of(request).federation.announce(body.url))
+
+
+@api.post("/registry/refresh")
+def refresh(request: Request) -> dict[str, Any]:
+    """Re-index this node's products and pull every peer now."""
+    hub_of(request).federation.refresh()
+    return registry(request)
+
+
+@api.get("/graph/concepts")
+def concepts(
+    request: Request,
+    concept: Annotated[str | None, Query(max_length=500, description="IRI or schema:name")] = None,
+) -> dict[str, Any]:
+    """Which products carry data about ``concept`` (all concepts and their products without it)."""
+    graph = KnowledgeGraph(hub_of(request).federation.registry)
+    if concept is None:
+        return {"concepts": concept_index(graph)}
+    uses = graph.products_about(concept)
+    return {
+        "concept": concept,
+        "products": [{"product": u.product, "fields": list(u.fields), "via": u.via} for u in uses],
+    }
+
+
+@api.get("/graph/join", responses=responses(400, 404))
+def join(
+    request: Request,
+    a: Annotated[str, Query(alias="from", max_length=200, description="domain/product")],
+    b: Annotated[str, Query(alias="to", max_length=200, description="domain/product")],
+    max_hops: Annotated[int, Query(ge=1, le=5)] = 3,
+) -> dict[str, Any]:
+    """How to join product ``from`` with product ``to``: field pairs, hop by hop."""
+    hub = hub_of(request)
+    left, right = hub.entry(a.removeprefix("dp://")), hub.entry(b.removeprefix("dp://"))
+    graph = KnowledgeGraph(hub.federation.registry)
+    paths = graph.join_paths(left.key, right.key, max_hops=max_hops)
+    return {"from": left.key, "to": right.key, "paths": [p.to_dict() for p in paths]}
+
+
+@api.get("/graph.ttl", response_class=Response)
+def turtle(request: Request) -> Response:
+    """The knowledge graph as RDF Turtle."""
+    text = to_turtle(KnowledgeGraph(hub_of(request).federation.registry))
+    return Response(text, media_type="text/turtle")
+
+
+@api.get("/graph.jsonld", response_class=JsonLd)
+def jsonld(request: Request) -> dict[str, Any]:
+    """The knowledge graph as JSON-LD."""
+    return to_jsonld(KnowledgeGraph(hub_of(request).federation.registry))
+
+
+@api.get("/lineage/{domain}/{name}", responses=responses(404))
+def lineage(domain: Domain, name: Name, request: Request) -> dict[str, Any]:
+    """Products upstream and downstream of a product, and the edges between them."""
+    hub = hub_of(request)
+    key = hub.entry(f"{domain}/{name}").key
+    graph = ProductLineage(hub.federation.registry)
+    up, down = graph.upstream(key), graph.downstream(key)
+    near = {key, *up, *down}
+    return {
+        "product": key,
+        "upstream": up,
+        "downstream": down,
+        "edges": [list(e) for e in graph.edges if e[0] in near and e[1] in near],
+    }
+
+
+@api.get("/lineage/{domain}/{name}/columns", responses=responses(404))
+def columns(domain: Domain, name: Name, request: Request) -> dict[str, Any]:
+    """Column lineage of each output port, from the product's SQL (products of this node)."""
+    return hub_of(request).column_lineage(f"{domain}/{name}")
+
+
+def _peer(state: PeerState) -> dict[str, Any]:
+    return {
+        "url": state.url,
+        "status": state.status,
+        "announced": state.announced,
+        "lastOk": state.last_ok,
+        "lastError": state.last_error,
+        "products": state.products,
+        "rejected": state.rejected,
+    }
+
+
+router.include_router(api)
+router.include_router(pages_router)

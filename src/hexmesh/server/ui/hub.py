@@ -1,0 +1,213 @@
+"""The node's view of the mesh: federation fed by this node's own discovery documents.
+
+The mesh API and the web UI both read through a :class:`MeshHub`. Products of this node are
+described in-process; products of peers are read from the peer's discovery and observability
+ports, and when the peer does not answer, from the cached index entry (flagged stale).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from fastapi import Request
+
+from hexmesh.errors import HexmeshError, NotFoundError
+from hexmesh.mesh import (
+    KnowledgeGraph,
+    LineageError,
+    ProductEntry,
+    entry_from_spec,
+    input_schemas,
+    product_column_lineage,
+)
+from hexmesh.mesh.federation import Federation, peers_from_env
+from hexmesh.product import DeployedProduct, OutputPortReader
+from hexmesh.product.discovery import describe
+from hexmesh.product.observability import port_health, worst
+from hexmesh.server.node import Node
+from hexmesh.spec import parse_address
+
+__all__ = ["MeshHub", "ProductView", "concept_index", "hub_of"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class ProductView:
+    """Everything a product page shows; ``document`` is None when its node is unreachable."""
+
+    entry: ProductEntry
+    local: bool
+    document: dict[str, Any] | None
+    observability: dict[str, Any] | None
+    problem: str | None = None
+
+
+class MeshHub:
+    """One per app: the federation, its refresh loop, and product views."""
+
+    def __init__(self, node: Node, *, interval: float | None = None) -> None:
+        self.node = node
+        self.federation_url = node.endpoints.base_url.rstrip("/")
+        self.interval = interval or float(os.environ.get("HEXMESH_MESH_REFRESH", "10"))
+        self.federation = Federation(
+            node.endpoints.base_url,
+            local=self.local_documents,
+            peers=peers_from_env(),
+            cache=node.workspace.settings.home / "mesh" / "registry.json",
+        )
+
+    # -- this node's own products ------------------------------------------------------------
+
+    def local_documents(self) -> list[dict[str, Any]]:
+        """This node's discovery documents; a product that cannot be described is indexed
+        from its spec instead (logged), so one broken port never hides the others."""
+        docs = []
+        for product in self.node.workspace.deployed().values():
+            try:
+                docs.append(self._local_doc(product.key))
+            except Exception as exc:
+                log.warning("describing %s failed (%s); indexed from its spec", product.key, exc)
+                docs.append(
+                    entry_from_spec(product.spec, docs=_docs_text(product), node_url=self.federation_url).to_dict()
+                )
+        return docs
+
+    def local_observability(self, key: str) -> dict[str, Any]:
+        domain, name = key.split("/", 1)
+        product = self.node.product(domain, name)
+        ports = [
+            port_health(OutputPortReader(self.node.runtime, product, p.name)).as_dict()
+            for p in product.spec.output_ports
+        ]
+        return {
+            "status": worst([p["status"] for p in ports]),
+            "ports": ports,
+            "runs": [
+                {"id": r.id, "status": r.status, "trigger": r.trigger, "error": r.error}
+                for r in self.node.runtime.state.runs(product.key, limit=10)
+            ],
+        }
+
+    # -- views -------------------------------------------------------------------------------
+
+    def entry(self, key: str) -> ProductEntry:
+        found = self.federation.registry.get(key)
+        if found is None:
+            known = ", ".join(e.key for e in self.federation.registry) or "none yet"
+            raise NotFoundError(f"no product {key!r} in the mesh index; known: {known}")
+        return found
+
+    def view(self, key: str) -> ProductView:
+        entry = self.entry(key)
+        if entry.node_url == self.federation.node_url:
+            return self._local_view(entry)
+        base = f"{entry.node_url}/products/{key}"
+        try:
+            with httpx.Client(timeout=self.federation.timeout) as client:
+                document = client.get(base).raise_for_status().json()
+                observed = client.get(base + "/observability")
+                observability = observed.json() if observed.is_success else None
+        except (httpx.HTTPError, ValueError) as exc:
+            return ProductView(entry, False, None, None, f"{entry.node_url} did not answer: {exc}")
+        return ProductView(entry, False, document, observability)
+
+    def _local_view(self, entry: ProductEntry) -> ProductView:
+        document = observability = problem = None
+        try:
+            document = self._local_doc(entry.key)
+            observability = self.local_observability(entry.key)
+        except NotFoundError:
+            raise
+        except Exception as exc:  # show what the index has, and say what failed
+            log.exception("describing %s failed", entry.key)
+            problem = f"this node could not describe the product ({type(exc).__name__}: {exc})"
+        return ProductView(entry, True, document, observability, problem)
+
+    def _local_doc(self, key: str) -> dict[str, Any]:
+        domain, name = key.split("/", 1)
+        product = self.node.product(domain, name)
+        lifecycle = self.node.control.lifecycle(product.key, product.spec.status)
+        return describe(self.node.runtime, product, self.node.endpoints, lifecycle)
+
+    def column_lineage(self, key: str) -> dict[str, Any]:
+        """Column lineage of a product of this node ({} for other nodes' products)."""
+        entry = self.entry(key)
+        if entry.node_url != self.federation.node_url:
+            return {"available": False, "reason": f"{key} is served by {entry.node_url}"}
+        domain, name = key.split("/", 1)
+        product = self.node.product(domain, name)
+        entries = {e.key: e for e in self.federation.registry}
+        try:
+            found = product_column_lineage(product.spec, product.bundle, input_schemas(product.spec, entries))
+        except (LineageError, HexmeshError) as exc:
+            return {"available": False, "reason": str(exc)}
+        if not found:
+            return {"available": False, "reason": "the transformation is not SQL"}
+        return {
+            "available": True,
+            "ports": {
+                port: [
+                    {
+                        "output": c.output,
+                        "kind": c.kind,
+                        "sources": [{"input": s.input, "column": s.column} for s in c.sources],
+                    }
+                    for c in columns
+                ]
+                for port, columns in found.items()
+            },
+        }
+
+    # -- background refresh ------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        # Own products are indexed before the first request; peers are pulled in the background.
+        await asyncio.to_thread(self.federation.refresh_local)
+        task = asyncio.create_task(self._refresh_forever(), name="hexmesh-federation")
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            try:
+                await asyncio.to_thread(self.federation.refresh)
+            except Exception:  # the loop must outlive one bad refresh
+                log.exception("refreshing the mesh index failed")
+            await asyncio.sleep(self.interval)
+
+
+def hub_of(request: Request) -> MeshHub:
+    """The app's hub (made on first use when the app runs without its lifespan)."""
+    hub = getattr(request.app.state, "mesh", None)
+    if not isinstance(hub, MeshHub):
+        hub = request.app.state.mesh = MeshHub(request.app.state.node)
+        hub.federation.refresh_local()
+    return hub
+
+
+def concept_index(graph: KnowledgeGraph) -> list[dict[str, Any]]:
+    """Every concept in the graph with the products whose fields carry it, most used first."""
+    found: dict[str, set[str]] = defaultdict(set)
+    for address, concept in graph.concept.items():
+        found[concept].add(parse_address(address).product_key)
+    rows = [{"concept": c, "products": sorted(p)} for c, p in found.items()]
+    return sorted(rows, key=lambda r: (-len(r["products"]), r["concept"]))
+
+
+def _docs_text(product: DeployedProduct) -> str:
+    path = product.bundle / product.spec.docs if product.spec.docs else None
+    return path.read_text(encoding="utf-8") if path is not None and path.is_file() else ""

@@ -1,0 +1,123 @@
+"""The web UI's pages: home and search, product, knowledge graph, SLO dashboard, nodes.
+
+Pages are rendered on the server with Jinja2 (autoescaped); the only script is a small local
+file for the copy buttons, and every page works without it. Errors the user can fix (a bad
+search, an unknown product) are shown on the page, with the HTTP status they deserve.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+import hexmesh
+from hexmesh.errors import HexmeshError, NotFoundError
+from hexmesh.mesh import KnowledgeGraph
+from hexmesh.server.deps import Domain, Name
+from hexmesh.server.ui import views
+from hexmesh.server.ui.hub import concept_index, hub_of
+from hexmesh.server.ui.icons import ICONS
+from hexmesh.server.ui.search import search_page
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+_env = Environment(
+    loader=PackageLoader("hexmesh.server.ui", "templates"),
+    autoescape=select_autoescape(default=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_env.globals.update(icon=ICONS.get, status=views.status, version=hexmesh.__version__)
+_STATIC = {"hexmesh.css": "text/css", "hexmesh.js": "text/javascript", "logo.svg": "image/svg+xml"}
+Text = Annotated[str, Query(max_length=1000)]
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    page = _env.get_template(template).render(request_path=request.url.path, **context)
+    return HTMLResponse(page, status_code=status_code)
+
+
+@router.get("", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse)
+def home(request: Request, q: Text = "") -> HTMLResponse:
+    hub = hub_of(request)
+    page = search_page(hub.federation.index, q)
+    entries = list(hub.federation.registry)
+    return render(
+        request,
+        "home.html",
+        400 if page["error"] else 200,
+        domains=views.domains(entries),
+        product_count=len(entries),
+        stale=sum(e.stale for e in entries),
+        **page,
+    )
+
+
+@router.get("/products/{domain}/{name}", response_class=HTMLResponse)
+def product(domain: Domain, name: Name, request: Request) -> HTMLResponse:
+    hub = hub_of(request)
+    try:
+        view = hub.view(f"{domain}/{name}")
+    except NotFoundError as exc:
+        return render(request, "missing.html", 404, message=str(exc))
+    return render(request, "product.html", **views.product_page(hub, view))
+
+
+@router.get("/graph", response_class=HTMLResponse)
+def graph(
+    request: Request,
+    concept: Text = "",
+    a: Annotated[str, Query(alias="from", max_length=200)] = "",
+    b: Annotated[str, Query(alias="to", max_length=200)] = "",
+) -> HTMLResponse:
+    hub = hub_of(request)
+    knowledge = KnowledgeGraph(hub.federation.registry)
+    context: dict[str, Any] = {
+        "concepts": concept_index(knowledge),
+        "concept": concept,
+        "uses": knowledge.products_about(concept) if concept.strip() else None,
+        "keys": [e.key for e in hub.federation.registry],
+        "a": a,
+        "b": b,
+        "paths": None,
+        "join_error": None,
+    }
+    if a and b:
+        try:
+            left, right = hub.entry(a.removeprefix("dp://")), hub.entry(b.removeprefix("dp://"))
+            context["paths"] = knowledge.join_paths(left.key, right.key)
+        except HexmeshError as exc:
+            context["join_error"] = str(exc)
+    return render(request, "graph.html", 400 if context["join_error"] else 200, **context)
+
+
+@router.get("/slo", response_class=HTMLResponse)
+def slo(request: Request) -> HTMLResponse:
+    return render(request, "slo.html", **views.slo_board(hub_of(request)))
+
+
+@router.get("/nodes", response_class=HTMLResponse)
+def nodes(request: Request) -> HTMLResponse:
+    federation = hub_of(request).federation
+    return render(
+        request,
+        "nodes.html",
+        node=federation.node_url,
+        peers=list(federation.peers.values()),
+        local=[e for e in federation.registry if e.node_url == federation.node_url],
+        local_rejected=federation.local_rejected,
+    )
+
+
+@router.get("/static/{name}")
+def static(name: str) -> Response:
+    if name not in _STATIC:
+        return Response("not found", status_code=404, media_type="text/plain")
+    body = files("hexmesh.server.ui").joinpath("static", name).read_bytes()
+    return Response(body, media_type=_STATIC[name], headers={"Cache-Control": "max-age=300"})

@@ -1,0 +1,179 @@
+"""What each page shows, computed from the mesh hub; templates only lay it out.
+
+Values come from discovery and observability documents, which may come from a peer: every
+lookup tolerates a missing or oddly shaped value and shows "not reported" instead of failing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from markupsafe import Markup
+
+from hexmesh.mesh import ProductEntry, ProductLineage
+from hexmesh.server.ui.drawing import bar_chart, lineage_svg
+from hexmesh.server.ui.hub import MeshHub, ProductView
+from hexmesh.server.ui.sanitize import safe_html
+from hexmesh.server.ui.snippets import port_access, snippets
+
+__all__ = ["STATUS", "domains", "product_page", "slo_board"]
+
+#: Health colours of the observability port and SLO statuses of the index, as one vocabulary.
+STATUS = {
+    "green": ("met", "Met"),
+    "amber": ("at-risk", "At risk"),
+    "red": ("breached", "Breached"),
+    "met": ("met", "Met"),
+    "at-risk": ("at-risk", "At risk"),
+    "breached": ("breached", "Breached"),
+}
+
+
+def status(value: Any) -> dict[str, str]:
+    css, label = STATUS.get(str(value), ("unknown", "Unknown"))
+    return {"css": css, "label": label}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict):
+        value = value.get("@id") or value.get("@value")
+    return value if isinstance(value, str) else ""
+
+
+def domains(entries: list[ProductEntry]) -> list[dict[str, Any]]:
+    counts = Counter(e.domain for e in entries)
+    return [{"name": d, "count": n} for d, n in sorted(counts.items())]
+
+
+def _history(port: dict[str, Any] | None, slo: dict[str, Any]) -> dict[str, Markup] | None:
+    history = _list(port.get("history")) if port else []
+    if not history:
+        return None
+    labels = [_text(h.get("published_at"))[:16].replace("T", " ") for h in history]
+    rows = [float(h["rows"]) if isinstance(h.get("rows"), int | float) else None for h in history]
+    charts = {"rows": bar_chart(rows, labels, title="Rows per published snapshot")}
+    lags = [
+        (h.get("timeliness") or {}).get("p95_s") if isinstance(h.get("timeliness"), dict) else None for h in history
+    ]
+    if any(isinstance(v, int | float) for v in lags):
+        target = port.get("checks") if port else None
+        limit = next((c.get("target") for c in _list(target) if c.get("name") == "timeliness"), None)
+        charts["lag"] = bar_chart(
+            [float(v) if isinstance(v, int | float) else None for v in lags],
+            labels,
+            title="Timeliness: p95 of processing minus event time, per snapshot",
+            unit="s",
+            target=float(limit) if isinstance(limit, int | float) else None,
+        )
+    return charts
+
+
+def _port(dataset: dict[str, Any], health: dict[str, Any] | None) -> dict[str, Any]:
+    slo = dataset.get("hexmesh:slo") if isinstance(dataset.get("hexmesh:slo"), dict) else {}
+    reported = dataset.get("hexmesh:sloStatus") or {}
+    checks = _list(health.get("checks")) if health else _list(reported.get("hexmesh:checks"))
+    return {
+        "name": _text(dataset.get("dct:title")),
+        "address": _text(dataset.get("dct:identifier")),
+        "description": _text(dataset.get("dct:description")),
+        "mode": _text(dataset.get("hexmesh:mode")),
+        "event_time": _text(dataset.get("hexmesh:eventTime")),
+        "primary_key": [str(k) for k in _list(dataset.get("hexmesh:primaryKey"))],
+        "fields": [
+            {
+                "name": _text(f.get("hexmesh:name")),
+                "type": _text(f.get("hexmesh:logicalType")),
+                "required": bool(f.get("hexmesh:required")),
+                "description": _text(f.get("dct:description")),
+                "classification": _text(f.get("hexmesh:classification")),
+                "concept": _text(f.get("hexmesh:concept")),
+                "links": [_text(v) for v in _list(f.get("hexmesh:links"))],
+            }
+            for f in _list(dataset.get("hexmesh:schema"))
+            if isinstance(f, dict)
+        ],
+        "slo": slo,
+        "status": status(health.get("status") if health else reported.get("hexmesh:status")),
+        "checks": [c for c in checks if isinstance(c, dict)],
+        "snippets": snippets(port_access(dataset)),
+        "access": port_access(dataset),
+        "charts": _history(health, slo or {}),
+    }
+
+
+def _ports_from_entry(entry: ProductEntry) -> list[dict[str, Any]]:
+    """The schema as the index last saw it (the product's node is not answering)."""
+    return [
+        {
+            "name": p.name,
+            "address": f"{entry.address}/{p.name}",
+            "description": p.description,
+            "mode": "",
+            "event_time": "",
+            "primary_key": list(p.primary_key),
+            "fields": [f.__dict__ | {"links": list(f.links)} for f in p.fields],
+            "slo": p.slo,
+            "status": status(None),
+            "checks": [],
+            "snippets": [],
+            "access": None,
+            "charts": None,
+        }
+        for p in entry.ports
+    ]
+
+
+def product_page(hub: MeshHub, view: ProductView) -> dict[str, Any]:
+    entry, doc, obs = view.entry, view.document or {}, view.observability or {}
+    health = {p.get("address"): p for p in _list(obs.get("ports")) if isinstance(p, dict)}
+    datasets = [d for d in _list(doc.get("dcat:servesDataset")) if isinstance(d, dict)]
+    ports = (
+        [_port(d, health.get(_text(d.get("dct:identifier")))) for d in datasets]
+        if view.document
+        else _ports_from_entry(entry)
+    )
+    registry = hub.federation.registry
+    lineage = ProductLineage(registry)
+    near = {entry.key, *lineage.upstream(entry.key), *lineage.downstream(entry.key)}
+    edges = [e for e in lineage.edges if e[0] in near and e[1] in near]
+    stale = {e.key for e in registry if e.stale}
+    readme = _text(doc.get("hexmesh:readme"))
+    return {
+        "entry": entry,
+        "view": view,
+        "overall": status(obs.get("status") or entry.slo_status),
+        "lifecycle": _text(doc.get("hexmesh:lifecycle")) or entry.status,
+        "docs": safe_html(readme) if readme else None,
+        "docs_text": entry.docs,
+        "ports": ports,
+        "inputs": entry.inputs,
+        "versions": [v for v in _list(doc.get("hexmesh:versions")) if isinstance(v, dict)],
+        "quality": [q for q in _list(doc.get("hexmesh:quality")) if isinstance(q, dict)],
+        "runs": [r for r in _list(obs.get("runs")) if isinstance(r, dict)],
+        "lineage": lineage_svg(entry.key, edges, stale) if edges else None,
+        "upstream": lineage.upstream(entry.key),
+        "downstream": lineage.downstream(entry.key),
+        "columns": hub.column_lineage(entry.key),
+        "access_howto": _text((doc.get("hexmesh:access") or {}).get("hexmesh:howTo")),
+    }
+
+
+def slo_board(hub: MeshHub) -> dict[str, Any]:
+    entries = list(hub.federation.registry)
+    counts = Counter(status(e.slo_status)["css"] for e in entries)
+    rows = [
+        {
+            "entry": e,
+            "status": status(e.slo_status),
+            "promises": {p.name: p.slo for p in e.ports if p.slo},
+        }
+        for e in entries
+    ]
+    order = {"breached": 0, "at-risk": 1, "unknown": 2, "met": 3}
+    rows.sort(key=lambda r: (order[r["status"]["css"]], r["entry"].key))  # type: ignore[index,attr-defined]
+    return {"rows": rows, "counts": counts, "total": len(entries)}

@@ -1,0 +1,50 @@
+"""The data product descriptor: models, loading with located errors, rules and JSON Schema."""
+
+from hexmesh.spec.address import Address, parse_address
+from hexmesh.spec.duration import format_duration, parse_duration
+from hexmesh.spec.loader import SPEC_FILENAME, LoadedSpec, load_spec, parse_spec
+from hexmesh.spec.model import (
+    DataProductSpec,
+    FieldSpec,
+    InputPort,
+    OutputPort,
+    PostgresSourceSpec,
+    QualityCheck,
+    Slo,
+    SourceSpec,
+    Transformation,
+    Window,
+)
+from hexmesh.spec.rules import check_spec, spec_problems
+
+__all__ = [
+    "SPEC_FILENAME",
+    "Address",
+    "DataProductSpec",
+    "FieldSpec",
+    "InputPort",
+    "LoadedSpec",
+    "OutputPort",
+    "PostgresSourceSpec",
+    "QualityCheck",
+    "Slo",
+    "SourceSpec",
+    "Transformation",
+    "Window",
+    "check_spec",
+    "format_duration",
+    "json_schema",
+    "load_spec",
+    "parse_address",
+    "parse_duration",
+    "parse_spec",
+    "spec_problems",
+]
+
+
+def json_schema() -> dict[str, object]:
+    """The JSON Schema of dataproduct.yaml, for editor completion (yaml-language-server)."""
+    schema = DataProductSpec.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "hexmesh data product (dataproduct.yaml)"
+    return schema

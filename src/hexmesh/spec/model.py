@@ -1,0 +1,422 @@
+"""The data product descriptor (``dataproduct.yaml``) as strict pydantic models.
+
+Keys are camelCase and reuse the names of the Open Data Product Standard (``inputPorts``,
+``outputPorts``, ``status``, ``tags``) and the Open Data Contract Standard (``properties``,
+``logicalType``, ``required``, ``primaryKey``, ``classification``, ``quality``) where the concept
+is the same, so import and export are lossless. Cross-field rules (an event-time field that
+exists, unique port names...) live in :mod:`hexmesh.spec.rules` so that every problem is
+reported at once with its ``file:line:col``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from hexmesh.spec.address import NAME_PATTERN, PORT_PATTERN
+from hexmesh.spec.duration import parse_duration
+from hexmesh.spec.policies import ProductPolicies as Policies
+
+__all__ = [
+    "CLASSIFICATIONS",
+    "LOGICAL_TYPES",
+    "Classification",
+    "CronTrigger",
+    "DataProductSpec",
+    "FieldSpec",
+    "InputPort",
+    "LogicalType",
+    "OutputPort",
+    "Policies",
+    "PostgresSourceSpec",
+    "QualityCheck",
+    "Slo",
+    "SourceSpec",
+    "Transformation",
+    "Trigger",
+    "Window",
+]
+
+LogicalType = Literal[
+    "string", "integer", "number", "decimal", "boolean", "date", "timestamp", "time", "binary"
+]
+LOGICAL_TYPES: tuple[str, ...] = get_args(LogicalType)
+#: Ordered from least to most sensitive; "tightening" means moving right.
+Classification = Literal["public", "internal", "confidential", "personal", "restricted"]
+CLASSIFICATIONS: tuple[str, ...] = get_args(Classification)
+Status = Literal["proposed", "draft", "active", "deprecated", "retired"]
+
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=63)]
+PortName = Annotated[str, StringConstraints(pattern=PORT_PATTERN, max_length=63)]
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
+SemVer = Annotated[
+    str, StringConstraints(pattern=r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")
+]
+DurationText = Annotated[str, StringConstraints(min_length=1)]
+
+
+class SpecModel(BaseModel):
+    """Shared base: unknown keys are errors, models are immutable, keys are camelCase."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        alias_generator=to_camel,
+        validate_by_alias=True,
+        validate_by_name=False,
+        serialize_by_alias=True,
+        use_attribute_docstrings=True,
+    )
+
+
+def _check_duration(value: str | None) -> str | None:
+    if value is not None:
+        parse_duration(value)
+    return value
+
+
+class FieldSpec(SpecModel):
+    """One field (ODCS: a property) of an output port."""
+
+    name: FieldName
+    """Column name; it is a SQL identifier."""
+    logical_type: LogicalType
+    """string, integer (64-bit), number (double), decimal, boolean, date, timestamp (UTC), time, binary."""
+    required: bool = False
+    """True when the field may never be null."""
+    description: str = ""
+    classification: Classification | None = None
+    """public < internal < confidential < personal < restricted."""
+    precision: int | None = Field(default=None, ge=1, le=38)
+    """Decimal precision (decimal only)."""
+    scale: int | None = Field(default=None, ge=0, le=38)
+    """Decimal scale (decimal only)."""
+    concept: str | None = None
+    """IRI of the business concept this field carries (for example https://schema.org/email)."""
+    links: list[str] = []
+    """Other products' fields this one refers to: dp://domain/product/port#field."""
+    tags: list[str] = []
+
+
+class Slo(SpecModel):
+    """Service-level objectives of an output port (promises the observers check)."""
+
+    freshness: DurationText | None = None
+    """Maximum age of the newest snapshot, for example 1d."""
+    timeliness: DurationText | None = None
+    """Maximum p95 of processing time minus event time, for example 2h."""
+    completeness: float | None = Field(default=None, ge=0, le=1)
+    """Minimum ratio of actual to expected rows per run."""
+    expected_rows: int | None = Field(default=None, ge=0)
+    """Expected rows per run, the denominator of completeness."""
+
+    @model_validator(mode="after")
+    def _durations(self) -> Slo:
+        _check_duration(self.freshness)
+        _check_duration(self.timeliness)
+        return self
+
+    def freshness_delta(self) -> timedelta | None:
+        return parse_duration(self.freshness) if self.freshness else None
+
+
+class AcceptedValues(SpecModel):
+    field: FieldName
+    values: list[str | int | float | bool]
+
+
+class RangeCheck(SpecModel):
+    field: FieldName
+    min: float | None = None
+    max: float | None = None
+
+
+class RowCount(SpecModel):
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0)
+
+
+class Freshness(SpecModel):
+    max_age: DurationText
+    """The newest event time must be at most this old when the run publishes."""
+    field: FieldName | None = None
+    """Defaults to the port's eventTime field."""
+
+
+QualityKind = Literal["notNull", "unique", "acceptedValues", "range", "rowCount", "freshness", "sql"]
+QUALITY_KINDS: tuple[str, ...] = get_args(QualityKind)
+
+
+class QualityCheck(SpecModel):
+    """One quality check: exactly one of the check keys, plus an optional name."""
+
+    name: str | None = None
+    not_null: list[FieldName] | None = None
+    unique: list[FieldName] | None = None
+    """The combination of these fields is unique within the run's output."""
+    accepted_values: AcceptedValues | None = None
+    range: RangeCheck | None = None
+    row_count: RowCount | None = None
+    freshness: Freshness | None = None
+    sql: str | None = None
+    """A query over the port (as a table named like the port) returning one true/false value."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> QualityCheck:
+        kinds = [kind for kind in QUALITY_KINDS if getattr(self, _snake(kind)) is not None]
+        if len(kinds) != 1:
+            raise ValueError(
+                "a quality check needs exactly one of "
+                + ", ".join(QUALITY_KINDS)
+                + (f"; found {', '.join(kinds)}" if kinds else "")
+            )
+        if self.freshness is not None:
+            _check_duration(self.freshness.max_age)
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(k for k in QUALITY_KINDS if getattr(self, _snake(k)) is not None)
+
+    @property
+    def label(self) -> str:
+        """A stable, human-readable name for reports."""
+        if self.name:
+            return self.name
+        value = getattr(self, _snake(self.kind))
+        if isinstance(value, list):
+            return f"{self.kind}({', '.join(value)})"
+        if isinstance(value, SpecModel) and hasattr(value, "field") and value.field:
+            return f"{self.kind}({value.field})"
+        return self.kind
+
+
+def _snake(camel: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
+
+
+class OutputPort(SpecModel):
+    """An output port: one temporal, immutable table."""
+
+    name: PortName
+    description: str = ""
+    mode: Literal["append", "replace"] = "append"
+    """append: each run adds rows; replace: each run publishes the complete current state."""
+    event_time: FieldName | None = None
+    """The date or timestamp field holding event time (for since/until reads)."""
+    primary_key: list[FieldName] = []
+    properties: list[FieldSpec] = Field(min_length=1)
+    """The schema (ODCS name)."""
+    slo: Slo | None = None
+    quality: list[QualityCheck] = []
+    tags: list[str] = []
+
+    def field(self, name: str) -> FieldSpec | None:
+        return next((f for f in self.properties if f.name == name), None)
+
+
+Format = Literal["csv", "parquet", "json"]
+
+
+class SourceSpec(SpecModel):
+    """An operational source: files (a file, or a folder of files) in CSV, Parquet or JSON lines."""
+
+    format: Format
+    path: str
+    """A file or folder; relative to the product folder; ${VAR} expands environment variables."""
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    header: bool = True
+    settle: DurationText | None = None
+    """Ignore files modified less than this long ago (still being written), for example 30s."""
+
+    @field_validator("settle")
+    @classmethod
+    def _settle(cls, value: str | None) -> str | None:
+        return _check_duration(value)
+
+
+class PostgresSourceSpec(SpecModel):
+    """A PostgreSQL table or query, read incrementally by a cursor column."""
+
+    postgres: str = Field(min_length=1)
+    """Connection URL, for example postgresql://app@db:5432/users; ${VAR} expands environment variables."""
+    table: str | None = None
+    """A table (or schema.table) to read."""
+    query: str | None = None
+    """A SELECT to read instead of a table."""
+    cursor: FieldName | None = None
+    """A column that only grows (an id, or an updated_at timestamp); incremental reads need one."""
+
+    @model_validator(mode="after")
+    def _one_relation(self) -> PostgresSourceSpec:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("a postgres source needs exactly one of 'table' or 'query'")
+        return self
+
+    @property
+    def format(self) -> str:
+        """``postgres``: lets code that describes file sources describe this one too."""
+        return "postgres"
+
+    @property
+    def path(self) -> str:
+        """The table, or ``query``: never the URL, which may carry a password."""
+        return self.table or "query"
+
+
+def _source_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "postgres" if "postgres" in value else "files"
+    return "postgres" if isinstance(value, PostgresSourceSpec) else "files"
+
+
+AnySource = Annotated[
+    Annotated[SourceSpec, Tag("files")] | Annotated[PostgresSourceSpec, Tag("postgres")],
+    Discriminator(_source_kind),
+]
+
+
+class Window:
+    """How much of an input to read: all history, the last N days of event time, or what is new."""
+
+    def __init__(self, kind: Literal["all", "incremental", "last"], days: timedelta | None = None):
+        self.kind = kind
+        self.last = days
+
+    @classmethod
+    def parse(cls, text: str) -> Window:
+        if text in ("all", "incremental"):
+            return cls(text)  # type: ignore[arg-type]
+        if text.startswith("last "):
+            return cls("last", parse_duration(text.removeprefix("last ")))
+        raise ValueError(
+            f"window {text!r} is not known; write all, incremental, or last <duration> (last 7d)"
+        )
+
+
+class InputPort(SpecModel):
+    """An input port: another product's output port (``from``) or an operational ``source``."""
+
+    name: PortName
+    description: str = ""
+    from_: str | None = Field(default=None, alias="from")
+    """Address of an upstream output port: dp://domain/product[@major]/port."""
+    source: AnySource | None = None
+    """Files (format + path) or a PostgreSQL table or query (postgres + table/query + cursor)."""
+    window: str = "all"
+    """all | incremental | last <duration>, for example last 7d."""
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: str) -> str:
+        Window.parse(value)
+        return value
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> InputPort:
+        if (self.from_ is None) == (self.source is None):
+            raise ValueError("an input port needs exactly one of 'from' (an upstream port) or 'source'")
+        if (
+            isinstance(self.source, PostgresSourceSpec)
+            and self.window == "incremental"
+            and self.source.cursor is None
+        ):
+            raise ValueError("an incremental postgres source needs a cursor column (cursor: updated_at)")
+        return self
+
+    @property
+    def window_spec(self) -> Window:
+        return Window.parse(self.window)
+
+
+class Transformation(SpecModel):
+    """The product's code: SQL (DuckDB dialect) or a Python function; omit for a pass-through."""
+
+    sql: str | dict[PortName, str] | None = None
+    """A .sql file (one output port), or a mapping of output port to .sql file."""
+    python: str | None = None
+    """file.py:function — called with a dict of input Arrow tables; returns one table per port."""
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Transformation:
+        if (self.sql is None) == (self.python is None):
+            raise ValueError("a transformation needs exactly one of 'sql' or 'python'")
+        if self.python is not None and ":" not in self.python:
+            raise ValueError(f"python {self.python!r} must be written file.py:function")
+        return self
+
+
+class CronTrigger(SpecModel):
+    """Run on a cron schedule (UTC), for example ``{cron: "0 * * * *"}`` for every hour."""
+
+    cron: str
+    upstream: bool = False
+    """Also run when an upstream publishes."""
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        from croniter import croniter  # type: ignore[import-untyped]
+
+        if not croniter.is_valid(value):
+            raise ValueError(
+                f"cron expression {value!r} is not valid; write five fields: minute hour day month "
+                "weekday, for example '0 * * * *' (every hour)"
+            )
+        return value
+
+
+#: ``upstream`` (the default): run when an input's upstream publishes; ``manual``: only on request.
+Trigger = Annotated[
+    Annotated[Literal["upstream", "manual"], Tag("named")] | Annotated[CronTrigger, Tag("cron")],
+    Discriminator(lambda value: "named" if isinstance(value, str) else "cron"),
+]
+
+
+class DataProductSpec(SpecModel):
+    """A data product: identity, ports, transformation, promises and policies."""
+
+    api_version: Literal["hexmesh/v1"] = "hexmesh/v1"
+    kind: Literal["DataProduct"] = "DataProduct"
+    domain: Name
+    name: Name
+    version: SemVer
+    status: Status = "active"
+    owner: str = Field(min_length=1)
+    """Owning team or person (an e-mail address or a team id)."""
+    contacts: list[str] = []
+    description: str = ""
+    docs: str | None = None
+    """A Markdown file in the product folder, shown by the discovery port."""
+    tags: list[str] = []
+    input_ports: list[InputPort] = []
+    transformation: Transformation | None = None
+    output_ports: list[OutputPort] = Field(min_length=1)
+    policies: Policies = Policies()
+    trigger: Trigger = "upstream"
+    """upstream (run when an input's upstream publishes), manual, or {cron: "0 * * * *"}."""
+    retention: Literal["keep", "delete"] = "keep"
+    """What happens to a major version's data when it is retired."""
+
+    @property
+    def key(self) -> str:
+        return f"{self.domain}/{self.name}"
+
+    @property
+    def major(self) -> int:
+        return int(self.version.split(".")[0])
+
+    def output(self, name: str) -> OutputPort | None:
+        return next((p for p in self.output_ports if p.name == name), None)

@@ -1,0 +1,203 @@
+"""Rules a single spec must follow beyond its shape: names that refer to things that exist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from hexmesh.errors import SpecError, SpecProblem
+from hexmesh.spec.address import parse_address
+from hexmesh.spec.loader import LoadedSpec, Path_
+from hexmesh.spec.model import DataProductSpec, OutputPort
+
+__all__ = ["check_spec", "spec_problems"]
+
+_TIME_TYPES = ("date", "timestamp")
+
+
+def check_spec(loaded: LoadedSpec) -> None:
+    """Raise :class:`SpecError` with every rule the spec breaks."""
+    problems = spec_problems(loaded)
+    if problems:
+        raise SpecError(problems)
+
+
+def spec_problems(loaded: LoadedSpec) -> list[SpecProblem]:
+    """Every rule the spec breaks, each located in the file."""
+    marks = loaded.marks
+    return [SpecProblem(marks.at(path), message, hint) for path, message, hint in _rules(loaded.spec, loaded)]
+
+
+Finding = tuple[Path_, str, str]
+
+
+def _rules(spec: DataProductSpec, loaded: LoadedSpec) -> Iterator[Finding]:
+    yield from _duplicates("inputPorts", [p.name for p in spec.input_ports], "input port")
+    yield from _duplicates("outputPorts", [p.name for p in spec.output_ports], "output port")
+    for index, port in enumerate(spec.input_ports):
+        if port.from_ is not None:
+            yield from _address(("inputPorts", index, "from"), port.from_, need_port=True)
+    for index, output in enumerate(spec.output_ports):
+        yield from _output(("outputPorts", index), output)
+    yield from _transformation(spec, loaded)
+    if spec.docs and not (loaded.folder / spec.docs).is_file():
+        yield (
+            ("docs",),
+            f"docs file {spec.docs!r} does not exist next to the spec",
+            "create it or remove the docs key",
+        )
+
+
+def _duplicates(where: str, names: Iterable[str], what: str) -> Iterator[Finding]:
+    seen: set[str] = set()
+    for index, name in enumerate(names):
+        if name in seen:
+            yield (
+                (where, index, "name"),
+                f"duplicate {what} name {name!r}",
+                f"each {what} needs its own name; rename or remove this one",
+            )
+        seen.add(name)
+
+
+def _address(
+    path: Path_, text: str, *, need_port: bool = False, need_field: bool = False
+) -> Iterator[Finding]:
+    try:
+        address = parse_address(text, default_scheme=False)
+    except ValueError as exc:
+        yield path, str(exc), ""
+        return
+    if need_port and (address.port is None or address.field is not None):
+        yield path, f"{text!r} must name an output port", "write dp://<domain>/<product>/<port>"
+    if need_field and (address.port is None or address.field is None):
+        yield path, f"{text!r} must name a field", "write dp://<domain>/<product>/<port>#<field>"
+
+
+def _output(path: Path_, port: OutputPort) -> Iterator[Finding]:
+    names = [f.name for f in port.properties]
+    yield from ((path + p[0][1:], p[1], p[2]) for p in _duplicates("properties", names, "field"))
+    known = set(names)
+    for index, spec_field in enumerate(port.properties):
+        field_path = (*path, "properties", index)
+        if spec_field.logical_type == "decimal" and spec_field.precision is None:
+            yield (
+                (*field_path, "logicalType"),
+                f"decimal field {spec_field.name!r} needs a precision",
+                "add precision: 18 and scale: 2 (for example)",
+            )
+        if spec_field.logical_type != "decimal" and (spec_field.precision or spec_field.scale):
+            yield (
+                field_path,
+                f"precision and scale apply to decimal fields only ({spec_field.name!r})",
+                "remove them or make the field a decimal",
+            )
+        for link_index, link in enumerate(spec_field.links):
+            yield from _address((*field_path, "links", link_index), link, need_field=True)
+    if port.event_time is not None:
+        event = port.field(port.event_time)
+        if event is None:
+            yield (
+                (*path, "eventTime"),
+                f"eventTime {port.event_time!r} is not a field of port {port.name!r}",
+                f"use one of: {', '.join(names)}",
+            )
+        elif event.logical_type not in _TIME_TYPES:
+            yield (
+                (*path, "eventTime"),
+                f"eventTime {port.event_time!r} is a {event.logical_type}, not a date or timestamp",
+                "point eventTime at a date or timestamp field",
+            )
+    for index, key in enumerate(port.primary_key):
+        if key not in known:
+            yield (
+                (*path, "primaryKey", index),
+                f"primary key field {key!r} is not a field of port {port.name!r}",
+                f"use one of: {', '.join(names)}",
+            )
+    for index, check in enumerate(port.quality):
+        yield from _check_fields((*path, "quality", index), check.kind, _fields_of(check), known, port)
+
+
+def _fields_of(check: object) -> list[str]:
+    fields: list[str] = []
+    for kind in ("not_null", "unique"):
+        fields.extend(getattr(check, kind) or [])
+    for kind in ("accepted_values", "range", "freshness"):
+        value = getattr(check, kind)
+        if value is not None and value.field:
+            fields.append(value.field)
+    return fields
+
+
+def _check_fields(
+    path: Path_, kind: str, fields: list[str], known: set[str], port: OutputPort
+) -> Iterator[Finding]:
+    for name in fields:
+        if name not in known:
+            yield (
+                path,
+                f"quality check {kind} names {name!r}, which is not a field of port {port.name!r}",
+                f"use one of: {', '.join(sorted(known))}",
+            )
+    if kind == "freshness" and not fields and port.event_time is None:
+        yield (
+            path,
+            f"a freshness check needs a field, and port {port.name!r} has no eventTime",
+            "add field: <timestamp field> to the check or eventTime to the port",
+        )
+
+
+def _transformation(spec: DataProductSpec, loaded: LoadedSpec) -> Iterator[Finding]:
+    transformation = spec.transformation
+    outputs = [p.name for p in spec.output_ports]
+    if transformation is None:
+        if len(spec.input_ports) != 1 or len(outputs) != 1:
+            yield (
+                ("outputPorts",),
+                "without a transformation a product must have one input and one output port",
+                "add transformation: {sql: transform.sql}",
+            )
+        return
+    folder = loaded.folder
+    if isinstance(transformation.sql, str):
+        if len(outputs) != 1:
+            yield (
+                ("transformation", "sql"),
+                f"one SQL file cannot fill {len(outputs)} output ports",
+                "map each output port to its own file: sql: {port: file.sql}",
+            )
+        if not (folder / transformation.sql).is_file():
+            yield (
+                ("transformation", "sql"),
+                f"SQL file {transformation.sql!r} does not exist",
+                "create it next to the spec",
+            )
+    elif isinstance(transformation.sql, dict):
+        for port, file in transformation.sql.items():
+            if port not in outputs:
+                yield (
+                    ("transformation", "sql", port),
+                    f"{port!r} is not an output port",
+                    f"use one of: {', '.join(outputs)}",
+                )
+            if not (folder / file).is_file():
+                yield (
+                    ("transformation", "sql", port),
+                    f"SQL file {file!r} does not exist",
+                    "create it next to the spec",
+                )
+        for port in outputs:
+            if port not in transformation.sql:
+                yield (
+                    ("transformation", "sql"),
+                    f"output port {port!r} has no SQL file",
+                    f"add {port}: {port}.sql",
+                )
+    elif transformation.python is not None:
+        file = transformation.python.split(":", 1)[0]
+        if not (folder / file).is_file():
+            yield (
+                ("transformation", "python"),
+                f"Python file {file!r} does not exist",
+                "create it next to the spec",
+            )

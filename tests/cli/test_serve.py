@@ -1,0 +1,137 @@
+"""``hexmesh serve`` as a user runs it: one process serving HTTP and SQL for the workspace."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from typer.testing import CliRunner
+
+from hexmesh.cli.main import app
+from hexmesh.lifecycle import Workspace, init_product
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def serving(tmp_path: Path, *options: str) -> Iterator[tuple[int, int]]:
+    home = tmp_path / "ws"
+    init_product(tmp_path / "shop", domain="sales", name="shop", owner="me@example.com")
+    with Workspace.open(home) as workspace:
+        workspace.deploy([tmp_path / "shop"])
+        workspace.run("sales/shop")
+    http_port, sql_port = free_port(), free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hexmesh.cli.main", "serve", "--http-port", str(http_port),
+         "--sql-port", str(sql_port), "--home", str(home), *options],
+        stdout=log, stderr=log, env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        for _ in range(300):
+            try:
+                if httpx.get(f"http://127.0.0.1:{http_port}/", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        yield http_port, sql_port
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[int, int]]:
+    with serving(tmp_path) as ports:
+        yield ports
+
+
+def token(home: Path, principal: str) -> str:
+    result = CliRunner().invoke(app, ["token", "create", principal, "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    return next(word for word in result.output.split() if word.startswith("hxm_"))
+
+
+def test_with_auth_the_sql_port_wants_a_token_over_tls(tmp_path: Path) -> None:
+    with serving(tmp_path, "--auth") as (_, sql_port):
+        dsn = f"postgresql://me@127.0.0.1:{sql_port}/hexmesh"
+        with pytest.raises(psycopg.OperationalError, match="TLS|SSL|ssl"):
+            psycopg.connect(dsn + "?sslmode=disable", password="whatever").close()
+        with pytest.raises(psycopg.OperationalError, match="not valid"):
+            psycopg.connect(dsn + "?sslmode=require", password="hxm_forged_token").close()
+        owner = token(tmp_path / "ws", "me@example.com")
+        stranger = token(tmp_path / "ws", "someone@example.com")
+        with psycopg.connect(dsn + "?sslmode=require", password=owner) as conn:
+            assert conn.execute("select count(*) from sales.shop__orders").fetchone() == (3,)
+        with (
+            psycopg.connect(dsn + "?sslmode=require", password=stranger) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege, match="access request"),
+        ):
+            conn.execute("select * from sales.shop__orders").fetchall()
+
+
+def test_one_node_serves_discovery_and_sql(served: tuple[int, int]) -> None:
+    http_port, sql_port = served
+    document = httpx.get(f"http://127.0.0.1:{http_port}/products/sales/shop", timeout=10).json()
+    assert document["dct:identifier"] == "dp://sales/shop"
+    assert f":{sql_port}/" in str(document)  # the SQL distribution names the node's SQL port
+    with psycopg.connect(f"postgresql://reader@127.0.0.1:{sql_port}/hexmesh") as conn:
+        rows = conn.execute("select order_id, status from sales.shop__orders order by order_id").fetchall()
+    assert rows == [(1, "placed"), (2, "shipped"), (3, "placed")]
+
+
+def test_the_python_client_runs_sql_through_the_node(served: tuple[int, int]) -> None:
+    import hexmesh
+
+    http_port, _ = served
+    with hexmesh.connect(f"http://127.0.0.1:{http_port}") as node:
+        table = node.sql("select status, count(*) as orders from sales.shop__orders group by status order by 1")
+        assert table.to_pylist() == [{"status": "placed", "orders": 2}, {"status": "shipped", "orders": 1}]
+        with pytest.raises(hexmesh.client.RemoteError, match="SQLSTATE 25006"):
+            node.sql("delete from sales.shop__orders")
+
+
+def test_a_deprecated_product_says_so_on_http_and_sql(tmp_path: Path) -> None:
+    from datetime import date
+
+    with serving(tmp_path) as (http_port, sql_port):
+        with Workspace.open(tmp_path / "ws") as workspace:
+            workspace.deprecate("sales/shop", sunset=date(2027, 3, 1), successor="dp://sales/shop-v2")
+        response = httpx.get(f"http://127.0.0.1:{http_port}/products/sales/shop", timeout=10)
+        assert response.headers["Sunset"] == "Mon, 01 Mar 2027 00:00:00 GMT"
+        assert response.headers["Deprecation"].startswith("@")
+        successor = f"http://127.0.0.1:{http_port}/products/sales/shop-v2"
+        assert response.headers["Link"] == f'<{successor}>; rel="successor-version"'
+        notices: list[str] = []
+        with psycopg.connect(f"postgresql://reader@127.0.0.1:{sql_port}/hexmesh") as conn:
+            conn.add_notice_handler(lambda diagnostic: notices.append(diagnostic.message_primary or ""))
+            conn.execute("select count(*) from sales.shop__orders").fetchone()
+        assert notices == ["dp://sales/shop@0 is deprecated and stops serving on 2027-03-01; move to dp://sales/shop-v2"]
+
+
+def test_without_auth_a_synthetic_table_is_refused_not_faked(served: tuple[int, int]) -> None:
+    _, sql_port = served
+    with (
+        psycopg.connect(f"postgresql://reader@127.0.0.1:{sql_port}/hexmesh") as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="only when started with `hexmesh serve --auth`"),
+    ):
+        conn.execute("select * from sales.shop__orders_synthetic").fetchall()

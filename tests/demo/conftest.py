@@ -1,0 +1,23 @@
+"""One tiny demo workspace shared by the tests that only read it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from hexmesh.demo import DemoResult, run_demo
+from hexmesh.lifecycle import Workspace
+
+SCALE = 0.01
+
+
+@pytest.fixture(scope="module")
+def demo(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[Workspace, DemoResult, list[Any]]]:
+    """A workspace after ``run_demo`` at a tiny scale, its result, and what it printed."""
+    workspace = Workspace.open(tmp_path_factory.mktemp("demo") / "home")
+    said: list[Any] = []
+    yield workspace, run_demo(workspace, scale=SCALE, days=2, say=said.append), said

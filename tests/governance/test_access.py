@@ -1,0 +1,178 @@
+"""Access decisions: default deny, grants by group/purpose/expiry, owners, global Cedar, clear errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from hexmesh.governance import ANONYMOUS, AccessDeniedError, AccessEngine, MeshPolicies, PolicyError, plan_read
+from hexmesh.spec.policies import ProductPolicies
+from tests.governance.conftest import ANALYST, OWNER, POLICIES, SELLER_EU, STATISTICIAN, STRANGER, STUDENT, make_spec
+
+
+def test_default_deny_names_no_policy(engine: AccessEngine) -> None:
+    decision = engine.decide(STRANGER, "read", "daily")
+    assert not decision.allowed and decision.policy_ids == ()
+    assert "default deny" in decision.reasons[0]
+    with pytest.raises(AccessDeniedError, match="default deny"):
+        decision.require()
+
+
+def test_group_rule_is_bound_to_its_purpose(engine: AccessEngine) -> None:
+    assert engine.decide(ANALYST, "read", "daily", purpose="reporting").policy_ids == ("product:analysts",)
+    assert not engine.decide(ANALYST, "read", "daily", purpose="marketing").allowed
+    assert not engine.decide(ANALYST, "read", "daily").allowed
+    assert not engine.decide(ANALYST, "read", "totals", purpose="reporting").allowed
+
+
+def test_owner_may_do_everything_and_anyone_may_discover(engine: AccessEngine) -> None:
+    for action in ("read", "control", "discover"):
+        assert engine.decide(OWNER, action, "totals").allowed
+    assert engine.decide(ANONYMOUS, "discover").allowed
+    assert not engine.decide(ANONYMOUS, "read", "totals").allowed
+    assert not engine.decide(ANONYMOUS, "requestAccess", "daily").allowed
+    assert engine.decide(STRANGER, "requestAccess", "daily").allowed
+
+
+def test_read_implies_weaker_actions_but_not_control(engine: AccessEngine) -> None:
+    assert engine.decide(SELLER_EU, "readAggregate", "daily").allowed
+    assert not engine.decide(SELLER_EU, "control", "daily").allowed
+    assert not engine.decide(STATISTICIAN, "read", "daily").allowed
+    assert engine.decide(STATISTICIAN, "readAggregate", "daily").allowed
+
+
+def test_expired_rule_denies() -> None:
+    rules = {"access": [{"id": "old", "allow": {"user": "eve"}, "expires": "2020-01-01"}]}
+    engine = AccessEngine(make_spec(**rules))
+    assert not engine.decide(STRANGER, "read", "daily").allowed
+    before = dt.datetime(2019, 6, 1, tzinfo=dt.UTC).timestamp()
+    assert engine.decide(STRANGER, "read", "daily", now=before).allowed
+
+
+def test_global_forbid_wins_and_is_named() -> None:
+    mesh = MeshPolicies(
+        cedar={
+            "no-restricted.cedar": """
+        @id("mesh:no-restricted-columns")
+        forbid(principal, action, resource is Column)
+        when { resource.classification == "restricted" } unless { principal in Group::"podcasts-team" };
+    """
+        }
+    )
+    engine = AccessEngine(make_spec(access=[{"id": "all", "allow": {"user": "eve"}}]), mesh=mesh)
+    columns = engine.decide_columns(STRANGER, "daily", ["email", "age"])
+    assert not columns["email"].allowed and columns["email"].policy_ids == ("mesh:no-restricted-columns",)
+    assert columns["age"].allowed
+    plan = plan_read(engine, STRANGER, "daily")
+    assert "email" in plan.hidden and "email" not in plan.columns
+    assert plan_read(engine, OWNER, "daily").columns["email"].kind == "keep"
+
+
+def test_mesh_rules_apply_to_every_product() -> None:
+    mesh = MeshPolicies(
+        rules=ProductPolicies.model_validate(
+            {"access": [{"id": "auditors", "allow": {"group": "audit"}, "actions": ["readAggregate"]}]}
+        )
+    )
+    engine = AccessEngine(make_spec(), mesh=mesh)
+    from hexmesh.governance import Principal
+
+    auditor = Principal("al", groups=frozenset({"audit"}))
+    assert engine.decide(auditor, "readAggregate", "daily").policy_ids == ("mesh:auditors",)
+
+
+def test_column_include_and_synthetic_variant(engine: AccessEngine) -> None:
+    plan = plan_read(engine, STUDENT, "daily")
+    assert plan.variant == "synthetic"
+    assert list(plan.columns) == ["age", "region", "minutes"]
+
+
+@pytest.mark.parametrize(
+    ("policies", "message"),
+    [
+        ({"access": [{"cedar": "permit(principal, action"}]}, "do not parse"),
+        ({"access": [{"allow": {"user": "a"}, "ports": ["nope"]}]}, "unknown port"),
+        (
+            {
+                "access": [
+                    {"cedar": '@id("x") permit(principal, action, resource);'},
+                    {"cedar": '@id("x") permit(principal, action, resource);'},
+                ]
+            },
+            "already used",
+        ),
+    ],
+)
+def test_bad_policies_are_clear_errors(policies: dict[str, object], message: str) -> None:
+    with pytest.raises(PolicyError, match=message):
+        AccessEngine(make_spec(**policies))
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ({"allow": {"user": "a", "group": "b"}}, "exactly one of user"),
+        ({"allow": {"user": "a"}, "cedar": "x"}, "exactly one of 'allow'"),
+        ({"allow": {"user": "a"}, "columns": {"include": ["a"], "exclude": ["b"]}}, "not both"),
+        ({"allow": {"user": "a"}, "actions": ["delete"]}, "actions"),
+    ],
+)
+def test_bad_rules_fail_validation(rule: dict[str, object], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        ProductPolicies.model_validate({"access": [rule]})
+
+
+def test_the_example_privacy_shorthands_validate() -> None:
+    parsed = ProductPolicies.model_validate(POLICIES)
+    kinds = [r.kind for r in parsed.privacy]
+    assert kinds == ["generalize", "pseudonymize", "generalize", "generalize", "tokenize"]
+    with pytest.raises(ValueError, match="mask 'blur'"):
+        ProductPolicies.model_validate({"privacy": [{"field": "a", "mask": "blur"}]})
+
+
+def test_quotes_in_names_cannot_inject_cedar() -> None:
+    sneaky = '" || true || "'
+    engine = AccessEngine(make_spec(access=[{"allow": {"group": sneaky}}]))
+    assert not engine.decide(STRANGER, "read", "daily").allowed
+    with pytest.raises(PolicyError, match="control character"):
+        AccessEngine(make_spec(access=[{"allow": {"group": "a\nb"}}]))
+
+
+def test_policies_survive_a_dump_and_reload() -> None:
+    parsed = ProductPolicies.model_validate(POLICIES)
+    assert ProductPolicies.model_validate(parsed.model_dump(by_alias=True)) == parsed
+    assert ProductPolicies.model_validate(parsed.model_dump(by_alias=True, exclude_defaults=True)) == parsed
+
+
+def test_decisions_name_their_resource_plainly(engine: AccessEngine) -> None:
+    assert engine.decide(ANALYST, "read", "daily").address == "podcasts/listens/daily"
+    assert engine.decide(ANONYMOUS, "discover").address == "podcasts/listens"
+
+
+def test_mesh_rules_naming_ports_skip_products_without_them() -> None:
+    from hexmesh.governance import Principal
+
+    rules = ProductPolicies.model_validate(
+        {
+            "access": [
+                {"id": "ops", "allow": {"group": "ops"}, "ports": ["daily", "elsewhere"]},
+                {"id": "far", "allow": {"group": "ops"}, "ports": ["elsewhere"]},
+            ]
+        }
+    )
+    engine = AccessEngine(make_spec(), mesh=MeshPolicies(rules=rules))
+    ops = Principal("o", groups=frozenset({"ops"}))
+    assert engine.decide(ops, "read", "daily").policy_ids == ("mesh:ops",)
+    assert not engine.decide(ops, "read", "totals").allowed
+
+
+def test_plans_are_cached_per_second_and_cannot_be_changed() -> None:
+    rules = {"access": [{"id": "short", "allow": {"user": "eve"}, "expires": "2026-01-01T00:00:10Z"}]}
+    engine = AccessEngine(make_spec(**rules))
+    start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()
+    first = plan_read(engine, STRANGER, "daily", now=start + 9.2)
+    assert plan_read(engine, STRANGER, "daily", now=start + 9.9) is first and first.decision.allowed
+    assert not plan_read(engine, STRANGER, "daily", now=start + 10.0).decision.allowed
+    with pytest.raises(TypeError):
+        first.columns["email"] = first.columns["age"]  # type: ignore[index]

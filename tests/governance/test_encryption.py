@@ -1,0 +1,118 @@
+"""Restricted fields sealed per subject; forgetting a subject shreds every snapshot without touching files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from sqlalchemy import Engine
+
+from hexmesh.governance import FORGOTTEN, PolicyError, decrypt_column, encrypt_column, subject_field
+from hexmesh.infra.keys import KeyStore, generate_master_key
+from hexmesh.infra.keys.store import KeyStoreError
+from hexmesh.spec.model import DataProductSpec
+
+MASTER = b"m" * 32
+
+
+def _seal(table: pa.Table, store: KeyStore) -> pa.Table:
+    keys = store.ensure(table.column("user_id").to_pylist())
+    sealed = encrypt_column(table.column("email"), table.column("user_id"), keys, "email")
+    return table.set_column(table.schema.get_field_index("email"), "email", sealed)
+
+
+def _open(table: pa.Table, store: KeyStore, marker: bool = False) -> pa.Array:
+    keys = store.keys(table.column("user_id").to_pylist())
+    return decrypt_column(table.column("email"), table.column("user_id"), keys, "email", pa.string(), marker=marker)
+
+
+def test_forget_shreds_past_snapshots_but_not_files(
+    db: Engine, table: pa.Table, tmp_path: Path, spec: DataProductSpec
+) -> None:
+    assert subject_field(spec.output_ports[0]) == "user_id"
+    store = KeyStore(db, MASTER)
+    snapshots = [tmp_path / "snap1.parquet", tmp_path / "snap2.parquet"]
+    for i, path in enumerate(snapshots):
+        pq.write_table(_seal(table.slice(i * 100, 100), store), path)
+    assert pa.types.is_binary(pq.read_table(snapshots[0]).schema.field("email").type)
+    digests = [hashlib.sha256(p.read_bytes()).hexdigest() for p in snapshots]
+    assert _open(pq.read_table(snapshots[0]), store).to_pylist() == table.column("email").to_pylist()[:100]
+
+    assert store.forget("u7") and store.is_forgotten("u7")
+    for i, path in enumerate(snapshots):
+        stored = pq.read_table(path)
+        opened = _open(stored, store, marker=True).to_pylist()
+        original = table.slice(i * 100, 100)
+        for subject, before, after in zip(
+            original.column("user_id").to_pylist(), original.column("email").to_pylist(), opened, strict=True
+        ):
+            assert after == (FORGOTTEN if subject == "u7" else before)
+    assert [hashlib.sha256(p.read_bytes()).hexdigest() for p in snapshots] == digests
+    assert _open(pq.read_table(snapshots[0]), store).to_pylist().count(None) == 2
+    with pytest.raises(KeyStoreError, match="forgotten"):
+        store.ensure(["u7"])
+    assert not store.forget("never-seen")
+
+
+def test_wrapped_keys_need_the_master_key(db: Engine) -> None:
+    KeyStore(db, MASTER).ensure(["a"])
+    with pytest.raises(KeyStoreError, match="does not unwrap"):
+        KeyStore(db, b"x" * 32)
+    assert len(generate_master_key()) >= 43
+
+
+def test_moved_ciphertext_does_not_open(db: Engine) -> None:
+    store = KeyStore(db, MASTER)
+    keys = store.ensure(["a", "b"])
+    sealed = encrypt_column(pa.array(["secret-a"]), pa.array(["a"]), keys, "email")
+    with pytest.raises(PolicyError, match="moved or tampered"):
+        decrypt_column(sealed, pa.array(["a"]), keys, "phone", pa.string())
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pa.array([1, None, 3], pa.int64()),
+        pa.array([1.5, 2.25, None]),
+        pa.array([dt.date(2026, 1, 2), None, dt.date(1999, 12, 31)], pa.date32()),
+        pa.array([dt.datetime(2026, 1, 2, 3, 4, 5, 6), None, None], pa.timestamp("us", tz="UTC")),
+        pa.array([True, False, None]),
+    ],
+)
+def test_types_round_trip(db: Engine, values: pa.Array) -> None:
+    keys = KeyStore(db, MASTER).ensure(["s"])
+    subjects = pa.array(["s"] * len(values))
+    sealed = encrypt_column(values, subjects, keys, "f")
+    assert decrypt_column(sealed, subjects, keys, "f", values.type).equals(values)
+
+
+def test_values_without_subject_are_refused(db: Engine) -> None:
+    keys = KeyStore(db, MASTER).ensure(["s"])
+    with pytest.raises(PolicyError, match="without a subject"):
+        encrypt_column(pa.array(["x"]), pa.array([None], pa.string()), keys, "f")
+
+
+def test_a_forgotten_key_leaves_no_bytes_in_the_database(tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from hexmesh.infra.keys.store import data_keys
+    from hexmesh.infra.state.store import StateStore
+
+    state = StateStore(f"sqlite:///{tmp_path / 'state.db'}")  # WAL mode, as a workspace runs it
+    store = KeyStore(state.engine, MASTER)
+    store.ensure([f"s{i}" for i in range(50)])
+    with state.engine.connect() as conn:
+        wrapped = {bytes(w) for (w,) in conn.execute(select(data_keys.c.wrapped))}
+    store.forget("s7")
+    remaining = set(store.keys([f"s{i}" for i in range(50)]).keys())
+    assert remaining == {f"s{i}" for i in range(50)} - {"s7"}
+    with state.engine.connect() as conn:
+        kept = {bytes(w) for (w,) in conn.execute(select(data_keys.c.wrapped))}
+    (gone,) = wrapped - kept
+    state.close()
+    on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("state.db*"))
+    assert gone not in on_disk and next(iter(kept)) in on_disk

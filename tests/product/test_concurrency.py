@@ -1,0 +1,111 @@
+"""Two runs at once, and a run killed with SIGKILL halfway, with real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hexmesh.errors import ConcurrentRunError
+from hexmesh.lifecycle import Workspace
+from tests.support import ORDERS_SPEC, ProductFactory, orders_csv
+
+# The transformation announces it started, then waits for a release file (or 120 s).
+SLOW = """
+import time
+from pathlib import Path
+
+def build(inputs):
+    here = Path(__file__).parent
+    (here.parent / "started").write_text("1")
+    for _ in range(1200):
+        if (here.parent / "release").exists():
+            break
+        time.sleep(0.1)
+    return inputs["raw"].select(["order_id", "customer", "ordered_at", "amount"])
+"""
+
+
+@pytest.fixture
+def slow(workspace: Workspace, make_product: ProductFactory, tmp_path: Path) -> Path:
+    folder = make_product(
+        "orders",
+        ORDERS_SPEC.replace("sql: transform.sql", "python: transform.py:build"),
+        {"transform.py": SLOW, "data/a.csv": orders_csv(1, 3)},
+    )
+    workspace.deploy([folder])
+    return folder
+
+
+def start_run(workspace: Workspace, bundle_root: Path) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "HEXMESH_HOME": str(workspace.settings.home)}
+    log = bundle_root / "run.log"
+    with log.open("wb") as sink:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hexmesh.cli.main", "run", "sales/orders"],
+            env=env,
+            stdout=sink,
+            stderr=sink,
+        )
+    marker = bundle_root / "started"
+    for _ in range(600):
+        if marker.exists() or process.poll() is not None:
+            break
+        time.sleep(0.1)
+    assert marker.exists(), log.read_text()
+    return process
+
+
+def bundles(workspace: Workspace) -> Path:
+    """The folder above the deployed bundle, where the slow transformation leaves its marker."""
+    return workspace.settings.bundles / "sales" / "orders"
+
+
+def test_a_second_run_fails_cleanly_while_the_first_holds_the_lock(workspace: Workspace, slow: Path) -> None:
+    process = start_run(workspace, bundles(workspace))
+    try:
+        with pytest.raises(ConcurrentRunError, match=rf"already running .*pid {process.pid}.*--wait"):
+            workspace.run("sales/orders")
+    finally:
+        (bundles(workspace) / "release").write_text("1")
+        process.wait(timeout=120)
+    assert process.returncode == 0, (bundles(workspace) / "run.log").read_text()
+    assert workspace.read("dp://sales/orders/orders").num_rows == 3
+    assert [r.status for r in workspace.runtime.state.runs("sales/orders")] == ["succeeded"]
+
+
+def test_a_waiting_run_goes_after_the_first(workspace: Workspace, slow: Path) -> None:
+    process = start_run(workspace, bundles(workspace))
+    (bundles(workspace) / "release").write_text("1")
+    second = workspace.run("sales/orders", wait=120)
+    assert process.wait(timeout=120) == 0
+    assert second.status == "skipped"  # the first run already read the only file
+    assert workspace.read("dp://sales/orders/orders").num_rows == 3
+
+
+def test_a_run_killed_halfway_leaves_the_last_snapshot_and_the_next_run_succeeds(
+    workspace: Workspace, slow: Path
+) -> None:
+    (bundles(workspace) / "release").write_text("1")
+    workspace.run("sales/orders")  # a first good snapshot
+    (bundles(workspace) / "release").unlink()
+    (bundles(workspace) / "started").unlink()
+    (slow / "data" / "b.csv").write_text(orders_csv(10, 4))
+    process = start_run(workspace, bundles(workspace))
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    reader = workspace.reader("dp://sales/orders/orders")
+    assert reader.read().num_rows == 3
+    assert len(reader.publications()) == 1
+    (bundles(workspace) / "release").write_text("1")
+    result = workspace.run("sales/orders")
+    assert result.status == "succeeded"
+    assert sorted(reader.read().column("order_id").to_pylist()) == [1, 2, 3, 10, 11, 12, 13]
+    statuses = {r.id: (r.status, r.error) for r in workspace.runtime.state.runs("sales/orders")}
+    killed = [s for s in statuses.values() if s[0] == "failed"]
+    assert killed and "abandoned" in (killed[0][1] or "")

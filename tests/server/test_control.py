@@ -1,0 +1,115 @@
+"""The control port: tokens, pause/resume, runs, policies, lifecycle and the audit log."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.server.nodes import OWNER_TOKEN, TOKEN, RunningNode, add_orders, build_workspace, serve
+
+CONTROL = "/products/sales/shop/control"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture(scope="module")
+def mesh(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    return build_workspace(tmp_path_factory.mktemp("control"), big=False)
+
+
+@pytest.fixture(scope="module")
+def control_node(mesh: tuple[Path, Path]) -> Iterator[RunningNode]:
+    with serve(mesh[0]) as running:
+        yield running
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        ({}, 401),
+        ({"Authorization": "Bearer wrong"}, 401),
+        ({"Authorization": f"Bearer {OWNER_TOKEN}"}, 403),
+    ],
+)
+def test_privileged_actions_need_the_right_token(
+    control_node: RunningNode, headers: dict[str, str], status: int
+) -> None:
+    with control_node.client() as http:
+        response = http.post(f"{CONTROL}/pause", headers=headers)
+        audit = http.get(f"{CONTROL}/audit", headers=AUTH).json()
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/problem+json"
+    assert audit[-1]["action"] == "pause" and audit[-1]["outcome"] == "refused"
+
+
+def test_pause_refuses_runs_until_resumed(
+    control_node: RunningNode, mesh: tuple[Path, Path]
+) -> None:
+    with control_node.client() as http:
+        assert http.post(f"{CONTROL}/pause", headers=AUTH).json()["paused"] is True
+        refused = http.post(f"{CONTROL}/runs", headers=AUTH)
+        assert http.post(f"{CONTROL}/resume", headers=AUTH).json()["paused"] is False
+        add_orders(mesh[1], "2026-01-03", 2, 500)
+        run = http.post(f"{CONTROL}/runs", headers=AUTH)
+        audit = http.get(f"{CONTROL}/audit", headers=AUTH).json()
+    assert refused.status_code == 409 and "paused" in refused.json()["detail"]
+    assert run.status_code == 200 and run.json()["status"] == "succeeded"
+    assert run.json()["rows"] == {"orders": 2}
+    actions = [(e["action"], e["outcome"]) for e in audit]
+    assert ("run", "refused") in actions and ("run", "ok") in actions
+
+
+def test_policies_can_be_read_and_replaced(control_node: RunningNode) -> None:
+    policies = {"access": [{"allow": {"group": "finance"}, "ports": ["orders"]}], "privacy": []}
+    with control_node.client() as http:
+        replaced = http.put(f"{CONTROL}/policies", headers=AUTH, json=policies)
+        read = http.get(f"{CONTROL}/policies", headers=AUTH).json()
+    assert replaced.status_code == 200 and read == policies
+
+
+def test_lifecycle_moves_only_along_allowed_transitions(control_node: RunningNode) -> None:
+    with control_node.client() as http:
+        active = http.post(f"{CONTROL}/lifecycle", headers=AUTH, json={"to": "active"})
+        jump = http.post(f"{CONTROL}/lifecycle", headers=AUTH, json={"to": "proposed"})
+        unknown = http.post(f"{CONTROL}/lifecycle", headers=AUTH, json={"to": "gone"})
+        described = http.get("/products/sales/shop").json()
+    assert active.json()["lifecycle"] == "active"
+    assert jump.status_code == 409 and "Allowed: deprecated" in jump.json()["detail"]
+    assert unknown.status_code == 400
+    assert described["hexmesh:lifecycle"] == "active"
+
+
+def test_audit_log_is_append_only_on_disk(
+    control_node: RunningNode, mesh: tuple[Path, Path]
+) -> None:
+    lines = (mesh[0] / "audit.jsonl").read_text().splitlines()
+    with control_node.client() as http:
+        http.post(f"{CONTROL}/resume", headers=AUTH)
+    after = (mesh[0] / "audit.jsonl").read_text().splitlines()
+    assert after[: len(lines)] == lines and len(after) == len(lines) + 1
+
+
+def test_deprecation_and_retirement_go_through_the_lifecycle_plane(
+    control_node: RunningNode, mesh: tuple[Path, Path]
+) -> None:
+    """Runs last in this module: it retires the product."""
+    from hexmesh.lifecycle import Workspace
+
+    with control_node.client() as http:
+        http.post(f"{CONTROL}/lifecycle", headers=AUTH, json={"to": "active"})
+        deprecated = http.post(
+            f"{CONTROL}/lifecycle", headers=AUTH,
+            json={"to": "deprecated", "sunset": "2027-03-01", "successor": "dp://sales/shop-v2"},
+        )
+        described = http.get("/products/sales/shop")
+    assert deprecated.json()["lifecycle"] == "deprecated"
+    assert described.headers["Sunset"] == "Mon, 01 Mar 2027 00:00:00 GMT"
+    with Workspace.open(mesh[0]) as workspace:
+        state = workspace.lifecycle_state("sales/shop")
+    assert (state.status, str(state.sunset), state.successor) == ("deprecated", "2027-03-01", "dp://sales/shop-v2")
+    with control_node.client() as http:
+        retired = http.post(f"{CONTROL}/lifecycle", headers=AUTH, json={"to": "retired"})
+        gone = http.get("/products/sales/shop/ports/orders/data", params={"format": "csv"})
+    assert retired.status_code == 200, retired.text
+    assert gone.status_code == 404 and "retired" in gone.text

@@ -1,0 +1,143 @@
+"""Landing folders: a file that lands twice or only partly is read exactly once, when complete."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from hexmesh.errors import InputError
+from hexmesh.lifecycle import Workspace
+from hexmesh.product.ingest import IngestError, ingest_events
+from tests.support import ProductFactory
+
+SPEC = """
+domain: ops
+name: events
+version: 1.0.0
+owner: ops@example.com
+inputPorts:
+  - name: raw
+    source: {{format: {fmt}, path: landing{extra}}}
+    window: incremental
+outputPorts:
+  - name: events
+    properties:
+      - {{name: id, logicalType: integer, required: true}}
+      - {{name: kind, logicalType: string}}
+"""
+
+
+def csv(ids: list[int]) -> str:
+    return "id,kind\n" + "".join(f"{i},k{i}\n" for i in ids)
+
+
+def ids(workspace: Workspace) -> list[int]:
+    return sorted(workspace.read("dp://ops/events/events").column("id").to_pylist())
+
+
+@pytest.fixture
+def landing(workspace: Workspace, make_product: ProductFactory) -> Path:
+    folder = make_product("events", SPEC.format(fmt="csv", extra=""), {"landing/a.csv": csv([1, 2])})
+    workspace.deploy([folder])
+    workspace.run("ops/events")
+    return folder / "landing"
+
+
+def test_the_same_content_under_another_name_is_read_once(workspace: Workspace, landing: Path) -> None:
+    (landing / "a-copy.csv").write_text(csv([1, 2]))
+    result = workspace.run("ops/events")
+    assert result.status == "skipped"
+    (run,) = workspace.runtime.state.runs("ops/events", limit=1)
+    assert run.details["inputs"]["raw"]["duplicates"] == ["a-copy.csv"]
+    assert ids(workspace) == [1, 2]
+
+
+def test_the_same_file_landing_again_unchanged_is_not_read_again(workspace: Workspace, landing: Path) -> None:
+    (landing / "a.csv").write_text(csv([1, 2]))  # re-delivered: new mtime, same bytes
+    os.utime(landing / "a.csv", ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    assert workspace.run("ops/events").status == "skipped"
+    assert ids(workspace) == [1, 2]
+
+
+def test_a_file_rewritten_with_new_content_is_a_new_delivery(workspace: Workspace, landing: Path) -> None:
+    (landing / "a.csv").write_text(csv([7]))
+    os.utime(landing / "a.csv", ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    workspace.run("ops/events")
+    assert ids(workspace) == [1, 2, 7]
+
+
+def test_a_partly_landed_file_is_retried_and_read_once_complete(workspace: Workspace, landing: Path) -> None:
+    (landing / "b.csv").write_text("id,kind\n3,k3\n4")  # cut short: the row has one field of two
+    (landing / "c.csv").write_text(csv([5]))
+    result = workspace.run("ops/events")
+    assert result.status == "succeeded"
+    (run,) = workspace.runtime.state.runs("ops/events", limit=1)
+    (unreadable,) = run.details["inputs"]["raw"]["unreadable"]
+    assert unreadable["file"] == "b.csv" and "b.csv" not in run.details["inputs"]["raw"]["files"]
+    assert ids(workspace) == [1, 2, 5]
+    (landing / "b.csv").write_text(csv([3, 4]))  # the writer finished
+    workspace.run("ops/events")
+    assert ids(workspace) == [1, 2, 3, 4, 5]
+
+
+def test_only_an_unreadable_file_fails_the_run_and_names_it(workspace: Workspace, landing: Path) -> None:
+    (landing / "b.csv").write_text("id,kind\n3,k3\n4")
+    with pytest.raises(InputError, match=r"b\.csv.*retried by the next run"):
+        workspace.run("ops/events")
+    (landing / "b.csv").write_text(csv([3]))
+    workspace.run("ops/events")
+    assert ids(workspace) == [1, 2, 3]
+
+
+def test_hidden_and_settling_files_are_left_alone(workspace: Workspace, make_product: ProductFactory) -> None:
+    folder = make_product("events", SPEC.format(fmt="csv", extra=", settle: 1h"), {"landing/a.csv": csv([1])})
+    old = time.time() - 7200
+    os.utime(folder / "landing" / "a.csv", (old, old))
+    (folder / "landing" / ".b.csv").write_text(csv([2]))  # a writer's temporary name
+    (folder / "landing" / "c.csv").write_text(csv([3]))  # just modified: may still grow
+    workspace.deploy([folder])
+    workspace.run("ops/events")
+    assert ids(workspace) == [1]
+
+
+def test_ingest_appends_json_events_durably_and_each_is_read_once(
+    workspace: Workspace, make_product: ProductFactory
+) -> None:
+    folder = make_product("events", SPEC.format(fmt="json", extra=""))
+    workspace.deploy([folder])
+    receipt = ingest_events(workspace.runtime, "ops/events", "raw", [{"id": 1, "kind": "a"}, {"id": 2}])
+    assert receipt.events == 2 and receipt.file.parent == folder / "landing" and receipt.file.suffix == ".jsonl"
+    assert not [p for p in receipt.file.parent.iterdir() if p.name.startswith(".")]
+    workspace.run("ops/events")
+    ingest_events(workspace.runtime, "ops/events", "raw", [{"id": 3, "kind": "b"}])
+    workspace.run("ops/events")
+    assert ids(workspace) == [1, 2, 3]
+    assert workspace.run("ops/events").status == "skipped"
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        ([], "no events"),
+        ([{"id": 1}, [1, 2]], "event 1 is a list, not a JSON object"),
+        ([{"id": float("nan")}], "event 0 is not valid JSON"),
+    ],
+)
+def test_ingest_refuses_bad_events_and_writes_nothing(
+    workspace: Workspace, make_product: ProductFactory, events: list[object], message: str
+) -> None:
+    folder = make_product("events", SPEC.format(fmt="json", extra=""))
+    workspace.deploy([folder])
+    with pytest.raises(IngestError, match=message):
+        ingest_events(workspace.runtime, "ops/events", "raw", events)  # type: ignore[arg-type]
+    assert not (folder / "landing").exists() or not list((folder / "landing").iterdir())
+
+
+def test_ingest_needs_a_json_folder_port(workspace: Workspace, landing: Path) -> None:
+    with pytest.raises(IngestError, match="reads csv files; ingest writes JSON lines"):
+        ingest_events(workspace.runtime, "ops/events", "raw", [{"id": 1}])
+    with pytest.raises(IngestError, match="no file input port 'nope'"):
+        ingest_events(workspace.runtime, "ops/events", "nope", [{"id": 1}])

@@ -1,0 +1,159 @@
+"""Real clients against the SQL port: psql, psycopg 3, psycopg2, SQLAlchemy + pandas, asyncpg."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+import asyncpg
+import pandas as pd
+import psycopg
+import psycopg2
+import pytest
+import sqlalchemy as sa
+
+from tests.sql.conftest import Port
+
+needs_psql = pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
+
+
+def psql(sql: Port, *commands: str) -> str:
+    args = ["psql", sql.dsn(), "-X", "-v", "ON_ERROR_STOP=1"]
+    for command in commands:
+        args += ["-c", command]
+    done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+@needs_psql
+def test_psql_lists_and_describes_port_tables(sql: Port) -> None:
+    listing = psql(sql, r"\dt", r"\dn")
+    rows = [[cell.strip() for cell in line.split("|")] for line in listing.splitlines() if "|" in line]
+    assert ["sales", "orders__orders", "table", "hexmesh"] in rows
+    assert ["lab", "every_type__values", "table", "hexmesh"] in rows
+    assert ["sales", "hexmesh"] in rows  # \dn
+    assert "dp://sales/orders@1/orders: Orders." in psql(sql, r"\dt+ sales.*")  # the port's address
+    described = psql(sql, r"\d sales.orders__orders")
+    assert "order_id   | bigint                   |           | not null |" in described
+    assert "ordered_at | timestamp with time zone" in described
+
+
+@needs_psql
+def test_psql_queries_and_copies_to_a_file(sql: Port, tmp_path: Path) -> None:
+    out = psql(sql, "select count(*) from sales.orders__orders")
+    assert " 9" in out
+    target = tmp_path / "orders.csv"
+    psql(sql, rf"\copy (select order_id, customer from sales.orders__orders order by 1) to '{target}' csv header")
+    lines = target.read_text().splitlines()
+    assert lines[:2] == ["order_id,customer", "1,c1"]
+    assert len(lines) == 10
+
+
+def test_psycopg3_parameters_prepared_and_binary(sql: Port) -> None:
+    with psycopg.connect(sql.dsn(), autocommit=True) as con:
+        rows = con.execute(
+            "select order_id, amount from sales.orders__orders where order_id > %s order by 1", [100], prepare=True
+        ).fetchall()
+        assert rows == [(101, 10.0), (102, 10.0), (103, 10.0)]
+        cur = con.cursor(binary=True)
+        one = cur.execute("select * from sales.orders__orders where order_id = %s", [1]).fetchone()
+        assert one == (1, "c1", datetime(2026, 1, 1, 1, tzinfo=UTC), 10.0)
+        assert con.execute("select pg_catalog.version()").fetchone()[0].startswith("PostgreSQL 15")  # type: ignore[index]
+
+
+def test_psycopg2_in_a_transaction(sql: Port) -> None:
+    con = psycopg2.connect(sql.dsn())
+    try:
+        cur = con.cursor()
+        cur.execute("select customer, count(*) from sales.orders__orders group by customer order by 1")
+        assert cur.fetchall()[0] == ("c1", 1)
+        cur.execute("show transaction_isolation")
+        assert cur.fetchone() == ("read committed",)
+        con.commit()
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("driver", ["psycopg2", "psycopg"])
+def test_sqlalchemy_inspector_and_pandas(sql: Port, driver: str) -> None:
+    engine = sa.create_engine(sql.url(f"postgresql+{driver}"))
+    try:
+        inspector = sa.inspect(engine)
+        assert "sales" in inspector.get_schema_names()
+        assert inspector.get_table_names(schema="sales") == ["orders__orders"]
+        columns = {c["name"]: c["type"] for c in inspector.get_columns("orders__orders", schema="sales")}
+        assert isinstance(columns["order_id"], sa.BigInteger)
+        assert inspector.has_table("orders__orders", schema="sales")
+        assert not inspector.has_table("nothing", schema="sales")
+        frame = pd.read_sql(
+            "select customer, sum(amount) as total from sales.orders__orders group by 1 order by 1", engine
+        )
+        assert list(frame.columns) == ["customer", "total"]
+        assert frame.total.sum() == 90.0
+        table = pd.read_sql_table("orders__orders", engine, schema="sales")  # full reflection
+        assert list(table.columns) == ["order_id", "customer", "ordered_at", "amount"]
+        assert len(table) == 9
+    finally:
+        engine.dispose()
+
+
+def test_asyncpg_named_statements_and_binary_results(sql: Port) -> None:
+    async def run() -> tuple[object, object]:
+        con = await asyncpg.connect(sql.url("postgresql"), ssl=False)
+        try:
+            row = await con.fetchrow("select * from sales.orders__orders where order_id = $1", 2)
+            total = await con.fetchval("select count(*) from sales.orders__orders where amount > $1", 5.0)
+            return row, total
+        finally:
+            await con.close()
+
+    row, total = asyncio.run(run())
+    assert row["customer"] == "c2"  # type: ignore[index]
+    assert total == 9
+
+
+JDBC_JAR = Path("/usr/share/java/postgresql.jar")
+PROBE = Path(__file__).parent / "clients" / "JdbcProbe.java"
+
+
+@pytest.mark.skipif(shutil.which("java") is None or not JDBC_JAR.exists(), reason="needs java and pgjdbc")
+def test_pgjdbc_metadata_and_prepared_statement(sql: Port) -> None:
+    url = f"jdbc:postgresql://127.0.0.1:{sql.port}/mesh?sslmode=disable"
+    done = subprocess.run(
+        ["java", "-cp", str(JDBC_JAR), str(PROBE), url], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("product PostgreSQL 15")
+    assert "table sales.orders__orders" in lines
+    columns = [line for line in lines if line.startswith("column ")]
+    assert columns == [
+        "column order_id int8",
+        "column customer varchar",
+        "column ordered_at timestamptz",
+        "column amount float8",
+    ]
+    assert "row c3 10.0" in lines
+
+
+@pytest.mark.skipif(shutil.which("isql") is None, reason="needs unixodbc and odbc-postgresql")
+def test_psqlodbc_connects_and_queries(sql: Port) -> None:
+    dsn = (
+        f"Driver={{PostgreSQL Unicode}};Server=127.0.0.1;Port={sql.port};"
+        "Database=mesh;Uid=analyst;Pwd=x;SSLmode=disable"
+    )
+    done = subprocess.run(
+        ["isql", "-v", "-k", dsn, "-b", "-d,"],
+        input="select customer, amount from sales.orders__orders where order_id = 4\nhelp\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "c4,10" in done.stdout
+    assert "orders__orders" in done.stdout  # SQLTables
