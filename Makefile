@@ -44,9 +44,12 @@ bench-all: bench ## Every benchmark: also the SQL port, node, search, governance
 	$(BIN)/python -m bench.node.events
 	$(BIN)/python -m bench.node.discovery
 	$(BIN)/python -m bench.mesh.search
+	$(BIN)/python -m bench.mesh.semantic
 	$(BIN)/python -m bench.governance
+	$(BIN)/python -m bench.governance.encryption
 	$(BIN)/python -m bench.lifecycle.propagation
 	$(BIN)/python -m bench.lifecycle.ingest
+	$(BIN)/python -m bench.lifecycle.cdc
 
 clean: ## Remove the environment, workspace and caches
 	rm -rf $(VENV) .hexmesh .pytest_cache .mypy_cache .ruff_cache

@@ -1,18 +1,34 @@
-"""The example mesh done by hand: the same SQL on plain DuckDB, reading files, writing Parquet.
+"""The example mesh done by hand: the same SQL on plain DuckDB, reading the sources, writing Parquet.
 
 This is what a team would write without hexmesh: no schema conformance, no quality gate, no
 snapshots or publication log. It is the yardstick for the publish benchmark.
+
+Like hexmesh, it reads user-profiles' input from the registration service's PostgreSQL table,
+the rows above the last ``id`` it read: DuckDB's postgres extension cannot be installed offline,
+so the rows come through ``COPY ... TO STDOUT`` into Arrow (hexmesh's own COPY reader, the
+fastest way we have) and are registered with DuckDB.
 """
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 import duckdb
+import psycopg
+import pyarrow as pa
+from psycopg import sql as pgsql
+from psycopg.conninfo import make_conninfo
 
-__all__ = ["ORDER", "run_day"]
+from hexmesh.demo.database import DEFAULT_POSTGRES, POSTGRES_VARIABLE
+from hexmesh.product.postgres_source import arrow_table
+
+__all__ = ["ORDER", "Registrations", "registration_database", "run_day"]
 
 #: Products in dependency order, with their output port.
 ORDER = [
@@ -31,6 +47,45 @@ from catalog_export
 """
 
 
+@dataclass
+class Registrations:
+    """The registration table and the last ``id`` read from it (a cursor, as hexmesh keeps one)."""
+
+    postgres: str
+    last_id: int = 0
+
+    def read_new(self) -> pa.Table:
+        """The rows added since the last read."""
+        with psycopg.connect(self.postgres, autocommit=True) as conn:
+            conn.execute("set timezone = 'UTC'; set datestyle = 'ISO, YMD'")
+            (high,) = conn.execute("select coalesce(max(id), 0) from registrations").fetchone() or (0,)
+            where = pgsql.SQL("id > {} and id <= {}").format(self.last_id, high)
+            table = arrow_table(conn, pgsql.Identifier("registrations"), where)
+        self.last_id = int(high)
+        return table
+
+
+@contextmanager
+def registration_database(bench: str) -> Iterator[str]:
+    """A registration database of this benchmark run's own, in ``$HEXMESH_DEMO_POSTGRES`` meanwhile; dropped after.
+
+    The demo's code creates it (on the server of ``$HEXMESH_DEMO_POSTGRES``, else the default).
+    """
+    name = f"hexmesh_bench_{bench}_{os.getpid()}"
+    previous = os.environ.get(POSTGRES_VARIABLE)
+    server = make_conninfo(previous or DEFAULT_POSTGRES, dbname="postgres")
+    os.environ[POSTGRES_VARIABLE] = make_conninfo(server, dbname=name)  # the sides' processes inherit it
+    try:
+        yield os.environ[POSTGRES_VARIABLE]
+    finally:
+        if previous is None:
+            del os.environ[POSTGRES_VARIABLE]
+        else:
+            os.environ[POSTGRES_VARIABLE] = previous
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(pgsql.SQL("drop database if exists {} with (force)").format(pgsql.Identifier(name)))
+
+
 def _q(path: Path | str) -> str:
     return "'" + str(path).replace("'", "''") + "'"
 
@@ -43,9 +98,7 @@ def _inputs(landing: Path, out: Path, day: date) -> dict[str, dict[str, str]]:
         "podcasts/play-events": {
             "player_logs": f"read_csv({_q(landing / 'player_logs' / f'{day}.csv')})"
         },
-        "users/user-profiles": {
-            "registrations": f"read_json({_q(landing / 'registrations' / f'{day}.jsonl')})"
-        },
+        "users/user-profiles": {"registrations": "registrations_arrow"},
         "podcasts/listener-demographics": {
             "plays": plays,
             "profiles": f"read_parquet({_q(out / 'users/user-profiles/profiles' / '*.parquet')})",
@@ -60,7 +113,7 @@ def _inputs(landing: Path, out: Path, day: date) -> dict[str, dict[str, str]]:
     }
 
 
-def run_day(mesh: Path, landing: Path, out: Path, day: date) -> dict[str, float]:
+def run_day(mesh: Path, landing: Path, out: Path, day: date, registrations: Registrations) -> dict[str, float]:
     """Run every product for ``day``; seconds per product."""
     timings: dict[str, float] = {}
     inputs = _inputs(landing, out, day)
@@ -76,6 +129,8 @@ def run_day(mesh: Path, landing: Path, out: Path, day: date) -> dict[str, float]
         target.parent.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect()
         try:
+            if key == "users/user-profiles":
+                con.register("registrations_arrow", registrations.read_new())
             for name, relation in inputs[key].items():
                 con.execute(f"create view {name} as select * from {relation}")
             con.execute(f"copy ({sql}) to {_q(target)} (format parquet, compression zstd)")

@@ -4,7 +4,7 @@ RSS is sampled every 20 ms with psutil over the process and its children:
 
 - the generator alone (two days of operational files);
 - ``hexmesh run --all`` over those two days landed at once (the mesh alone, worst case: one
-  run reads both days);
+  run reads both days; their registrations loaded into the registration database beforehand);
 - ``hexmesh demo`` end to end (generate, deploy, run day by day), what users run.
 
 No baseline ratio here: the figures to watch are how the peaks grow with the scale.
@@ -21,8 +21,10 @@ from pathlib import Path
 
 import psutil
 
+from bench.baseline import registration_database
 from bench.report import Result, bench_scale, work_dir
 from hexmesh.demo import example_mesh
+from hexmesh.demo.database import Registrations
 
 __all__ = ["run"]
 
@@ -61,7 +63,11 @@ def _peak_rss(command: list[str], home: Path | None = None) -> tuple[int, float]
 def run() -> Result:
     scale = bench_scale()
     hexmesh = str(Path(sys.executable).parent / "hexmesh")
-    with tempfile.TemporaryDirectory(prefix="hexmesh-bench-memory-", dir=work_dir()) as folder:
+    # A registration database of its own (in $HEXMESH_DEMO_POSTGRES for the subprocesses).
+    with (
+        tempfile.TemporaryDirectory(prefix="hexmesh-bench-memory-", dir=work_dir()) as folder,
+        registration_database("memory") as postgres,
+    ):
         root = Path(folder)
         mesh_home = root / "mesh"
         generator, generator_s = _peak_rss(
@@ -73,6 +79,9 @@ def run() -> Result:
         )  # fmt: skip
         if deployed.returncode:
             raise RuntimeError(f"deploy failed: {deployed.stderr[-2000:]}")
+        registrations = Registrations.prepare(postgres, fresh=True)
+        for day in sorted((mesh_home / "landing" / "registrations").glob("*.jsonl")):
+            registrations.load(day)
         mesh, mesh_s = _peak_rss([hexmesh, "run", "--all", "--home", str(mesh_home)], mesh_home)
         demo, demo_s = _peak_rss(
             [hexmesh, "demo", "--scale", str(scale), "--home", str(root / "home")]

@@ -1,6 +1,9 @@
 """Publish: the example mesh through hexmesh vs the same SQL on plain DuckDB, two days of data.
 
-Both read the same operational files. hexmesh deploys, then runs every product per day (read
+Both read the same operational sources: files, and the registration service's PostgreSQL table
+(a database of the benchmark's own; each side's repeat starts it afresh and loads each day's
+registrations into it before that day's run, untimed, as the service would have; both read the
+day's new rows by their ``id``). hexmesh deploys, then runs every product per day (read
 inputs, transform, conform, quality gate, one Iceberg snapshot per port); the baseline runs
 the same transformations and writes Parquet. Goal: hexmesh within 1.5x of the baseline.
 
@@ -23,9 +26,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
-from bench.baseline import ORDER, run_day
+from bench.baseline import ORDER, Registrations, registration_database, run_day
 from bench.report import Result, bench_scale, repeats, work_dir
 from hexmesh.demo import example_mesh, generate_day
+from hexmesh.demo.database import POSTGRES_VARIABLE
+from hexmesh.demo.database import Registrations as RegistrationTable
 from hexmesh.lifecycle import Workspace
 
 __all__ = ["run"]
@@ -33,8 +38,9 @@ __all__ = ["run"]
 _DAYS = 2
 
 
-def _land(staged: Path, landing: Path, day: date) -> None:
-    """Make a generated day appear in the landing folder, as the operational systems would."""
+def _land(staged: Path, landing: Path, day: date, registrations: RegistrationTable) -> None:
+    """Make a generated day appear in the landing folder and the database, as the operational systems would."""
+    registrations.load(staged / "registrations" / f"{day}.jsonl")
     for source in (f"registrations/{day}.jsonl", f"player_logs/{day}.csv"):
         target = landing / source
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -75,13 +81,14 @@ def _hexmesh(root: Path, staged: Path, days: list[date]) -> Timings:
     home = root / "hexmesh"
     shutil.rmtree(home, ignore_errors=True)  # each repeat starts from an empty workspace
     os.environ["HEXMESH_HOME"] = str(home)
+    registrations = RegistrationTable.prepare(os.environ[POSTGRES_VARIABLE], fresh=True)
     workspace = Workspace.open(home)
     timings = Timings()
     started = time.perf_counter()
     workspace.deploy([example_mesh()])
     timings.deploy = time.perf_counter() - started
     for day in days:
-        _land(staged, home / "landing", day)
+        _land(staged, home / "landing", day, registrations)
         started = time.perf_counter()
         failures = [o for o in workspace.run_all() if isinstance(o, Exception)]
         if failures:
@@ -100,10 +107,12 @@ def _baseline(root: Path, staged: Path, days: list[date]) -> Timings:
     shutil.rmtree(root / "baseline", ignore_errors=True)
     landing, out = root / "baseline" / "landing", root / "baseline" / "out"
     timings = Timings()
+    postgres = os.environ[POSTGRES_VARIABLE]
+    table, cursor = RegistrationTable.prepare(postgres, fresh=True), Registrations(postgres)
     for day in days:
-        _land(staged, landing, day)
+        _land(staged, landing, day, table)
         started = time.perf_counter()
-        products = run_day(example_mesh(), landing, out, day)
+        products = run_day(example_mesh(), landing, out, day, cursor)
         timings.per_day.append(time.perf_counter() - started)
         for key, seconds in products.items():
             timings.products[key] = timings.products.get(key, 0.0) + seconds
@@ -123,7 +132,10 @@ def run() -> Result:
     scale = bench_scale()
     yesterday = date.today() - timedelta(days=1)
     days = [yesterday - timedelta(days=n) for n in range(_DAYS - 1, -1, -1)]
-    with tempfile.TemporaryDirectory(prefix="hexmesh-bench-publish-", dir=work_dir()) as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="hexmesh-bench-publish-", dir=work_dir()) as folder,
+        registration_database("publish"),
+    ):
         root = Path(folder)
         generation, plays = _generate(root / "staged", scale, days)
         # Alternate the sides so that a burst of other load on the machine hits both alike.

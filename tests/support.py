@@ -30,6 +30,9 @@ outputPorts:
       - {name: amount, logicalType: number}
     quality:
       - range: {field: amount, min: 0}
+policies:
+  privacy:  # personal fields need a privacy rule (core.pii-transformed blocks deploys without one)
+    - {field: customer, for: {group: partners}, redact: true}
 """
 
 ORDERS_SQL = """

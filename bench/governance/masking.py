@@ -2,7 +2,9 @@
 
 Baseline in the same run: reading the same snapshot (in memory, so disks do not blur the ratio)
 and applying the owner's plan (every column kept, no filter).
-Also measures sealing and opening restricted values (AES-GCM per subject).
+Also measures the same through the SQL port (:mod:`bench.governance.sql_port`: real psycopg
+clients over TLS, a masked + row-filtered token against the owner's unrestricted one) and sealing
+and opening restricted values (AES-GCM per subject).
 Writes bench/results/governance-masking.json. Run: ``python -m bench.governance.masking [rows]``.
 """
 
@@ -19,6 +21,7 @@ from duckdb.func import ARROW
 from duckdb.sqltypes import VARCHAR
 
 from bench.governance import _data
+from bench.governance.sql_port import through_sql_port
 from bench.report import Result, median_time, show
 from hexmesh.governance import (
     ReadPlan,
@@ -35,6 +38,8 @@ from hexmesh.governance.pseudonym import _MEMO
 from tests.governance.conftest import ANALYST, OWNER, SECRET, SELLER_EU
 
 REPEAT = 5
+#: Rows of the SQL-port measurement (a product is deployed and run with them first).
+SQL_PORT_ROWS = 200_000
 
 
 def run(n: int = 1_000_000) -> Result:
@@ -61,6 +66,7 @@ def run(n: int = 1_000_000) -> Result:
         timings[name] = {"median_s": median, "cold_median_s": cold_median, "runs": runs, "rows_per_s": n / median}
     base = timings["owner (baseline)"]["median_s"]
     sql = _through_duckdb(table, plans)
+    port = through_sql_port(min(n, SQL_PORT_ROWS), REPEAT)
     # Sealing at rest: 100k values of 10k subjects (per-subject grouping, per-value AES-GCM).
     sample = table.slice(0, 100_000)
     keys = {s: bytes(32) for s in set(sample.column("user_id").to_pylist())}
@@ -80,6 +86,12 @@ def run(n: int = 1_000_000) -> Result:
         for name, t in per_plan.items()
         if not name.startswith("owner")
     ]
+    headline += [
+        (f"SQL port {q}: {role} vs owner ({port['rows']} rows)", f"{t['ratio']:.2f}×")
+        for q, per_token in port["timings"].items()
+        for role, t in per_token.items()
+        if role != "owner"
+    ]
     headline += [("seal / open 100k restricted values", f"{seal_s * 1000:.0f} / {open_s * 1000:.0f} ms")]
     return Result(
         "governance-masking",
@@ -91,6 +103,7 @@ def run(n: int = 1_000_000) -> Result:
             "ratio_to_baseline": {k: v["median_s"] / base for k, v in timings.items()},
             "cold_ratio_to_baseline": {k: v["cold_median_s"] / base for k, v in timings.items()},
             "duckdb": sql,
+            "sql_port": port,
             "seal_100k_s": seal_s,
             "open_100k_s": open_s,
         },

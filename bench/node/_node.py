@@ -66,7 +66,7 @@ def serve(home: Path, *extra: str) -> Iterator[str]:
             "--sql-port",
             "0",
             "--no-schedule",
-            *extra,
+            *(extra if "--auth" in extra else ("--no-auth", *extra)),
         ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

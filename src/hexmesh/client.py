@@ -78,7 +78,8 @@ class Node:
         self.url = url.rstrip("/")
         self.token = token
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout)
+        # follow_redirects: a whole-snapshot Parquet download redirects to its pinned URL.
+        self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout, follow_redirects=True)
 
     def __enter__(self) -> Node:
         return self

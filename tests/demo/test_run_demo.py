@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from hexmesh.demo.run import CHART
 from hexmesh.errors import HexmeshError
 from hexmesh.lifecycle import Workspace
 from hexmesh.product import ReadRequest
+from tests.demo.postgres import demo_database
 
 from .conftest import SCALE
 
@@ -110,11 +112,11 @@ def test_hexmesh_home_is_restored(demo: Demo) -> None:
     assert os.environ.get("HEXMESH_HOME") != str(demo[1].home)
 
 
-def test_running_again_adds_nothing_and_still_shows_time_travel(tmp_path: Path) -> None:
+def test_running_again_adds_nothing_and_still_shows_time_travel(tmp_path: Path, postgres: str) -> None:
     workspace = Workspace.open(tmp_path / "home")
-    run_demo(workspace, scale=SCALE, days=2, say=lambda _: None)
+    run_demo(workspace, scale=SCALE, days=2, say=lambda _: None, postgres=postgres)
     said: list[Any] = []
-    again = run_demo(Workspace.open(tmp_path / "home"), scale=SCALE, days=2, say=said.append)
+    again = run_demo(Workspace.open(tmp_path / "home"), scale=SCALE, days=2, say=said.append, postgres=postgres)
     assert again.days == []
     assert again.unchanged is True and again.chart_then is None
     assert any("nothing to run" in str(line) for line in said)
@@ -123,24 +125,25 @@ def test_running_again_adds_nothing_and_still_shows_time_travel(tmp_path: Path) 
             assert len(port.publications) == 2
 
 
-def test_a_later_day_adds_only_that_day(tmp_path: Path) -> None:
+def test_a_later_day_adds_only_that_day(tmp_path: Path, postgres: str) -> None:
     from datetime import date, timedelta
 
     today = date.today()
     workspace = Workspace.open(tmp_path / "home")
-    run_demo(workspace, scale=SCALE, days=1, say=lambda _: None, today=today - timedelta(days=1))
-    later = run_demo(workspace, scale=SCALE, days=2, say=lambda _: None, today=today)
+    run_demo(workspace, scale=SCALE, days=1, say=lambda _: None, today=today - timedelta(days=1), postgres=postgres)
+    later = run_demo(workspace, scale=SCALE, days=2, say=lambda _: None, today=today, postgres=postgres)
     assert later.days == [today - timedelta(days=1)]
     assert later.unchanged is True
     assert workspace.read(CHART).num_rows == 20
 
 
 @pytest.fixture(scope="module")
-def one_day(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, DemoResult, list[Any]]:
+def one_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Workspace, DemoResult, list[Any]]]:
     """A workspace after a one-day demo."""
     workspace = Workspace.open(tmp_path_factory.mktemp("one-day") / "home")
     said: list[Any] = []
-    return workspace, run_demo(workspace, scale=SCALE, days=1, say=said.append), said
+    with demo_database() as postgres:
+        yield workspace, run_demo(workspace, scale=SCALE, days=1, say=said.append, postgres=postgres), said
 
 
 def test_one_day_explains_that_time_travel_needs_two(one_day: Demo) -> None:

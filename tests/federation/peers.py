@@ -40,6 +40,8 @@ class FakePeer:
     port: int
     documents: dict[str, Any] = field(default_factory=dict)
     catalog_text: str | None = None
+    peers: list[str] = field(default_factory=list)
+    """What ``/api/peers`` lists (the gossip a real node would send)."""
 
     @property
     def url(self) -> str:
@@ -49,7 +51,9 @@ class FakePeer:
 def _handler(peer: FakePeer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path == "/":
+            if self.path == "/api/peers":
+                body = json.dumps([{"url": url} for url in peer.peers])
+            elif self.path == "/":
                 services = [{"@id": f"{peer.url}/products/{key}"} for key in peer.documents]
                 body = peer.catalog_text or json.dumps({"dcat:service": services})
             elif self.path.removeprefix("/products/") in peer.documents:

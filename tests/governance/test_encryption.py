@@ -60,7 +60,7 @@ def test_forget_shreds_past_snapshots_but_not_files(
 
 def test_wrapped_keys_need_the_master_key(db: Engine) -> None:
     KeyStore(db, MASTER).ensure(["a"])
-    with pytest.raises(KeyStoreError, match="does not unwrap"):
+    with pytest.raises(KeyStoreError, match="master key is not the one .* Nothing was changed"):
         KeyStore(db, b"x" * 32)
     assert len(generate_master_key()) >= 43
 
@@ -116,3 +116,26 @@ def test_a_forgotten_key_leaves_no_bytes_in_the_database(tmp_path: Path) -> None
     state.close()
     on_disk = b"".join(p.read_bytes() for p in tmp_path.glob("state.db*"))
     assert gone not in on_disk and next(iter(kept)) in on_disk
+
+
+def test_sealed_text_opens_and_forgotten_subjects_read_as_null() -> None:
+    from hexmesh.governance.encryption import SEALED, open_text, seal_text
+
+    keys = {"a": b"k" * 32, "b": b"j" * 32}
+    values, subjects = pa.array(["x@a", None, "y@b"]), pa.array(["a", "a", "b"])
+    sealed = seal_text(values, subjects, keys, "email")
+    assert sealed.type == pa.large_string() and sealed[0].as_py().startswith(SEALED) and sealed[1].as_py() is None
+    assert open_text(sealed, subjects, keys, "email").to_pylist() == ["x@a", None, "y@b"]
+    assert open_text(sealed, subjects, {"a": keys["a"]}, "email").to_pylist() == ["x@a", None, None]
+    # Values written before encryption at rest pass through, unless their subject was forgotten.
+    legacy = pa.array(["old@a", "old@b"], type=pa.large_string())
+    owners = pa.array(["a", "b"])
+    assert open_text(legacy, owners, {}, "email", forgotten={"b"}).to_pylist() == ["old@a", None]
+
+
+def test_a_damaged_sealed_value_is_an_error_not_data() -> None:
+    from hexmesh.governance.encryption import SEALED, open_text
+
+    damaged = pa.array([SEALED + "not base64!"], type=pa.large_string())
+    with pytest.raises(PolicyError, match="not a sealed value"):
+        open_text(damaged, pa.array(["a"]), {"a": b"k" * 32}, "email")

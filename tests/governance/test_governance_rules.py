@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from hexmesh.governance import CORE, PolicyError, evaluate, parse_rules
-from hexmesh.governance.ruleset import Rule, RuleSet
+from hexmesh.governance.ruleset import Rule, RuleSet, RuleSetError, parse_rules_text
 from hexmesh.spec.model import DataProductSpec
 from tests.governance.conftest import POLICIES, make_spec, spec_dict
 
@@ -135,7 +135,7 @@ def test_a_mesh_folder_parses_into_policies_and_rules(spec: DataProductSpec) -> 
     [
         ({"x.cedar": "permit("}, "governance/x.cedar"),
         ({"policies.yaml": "access: [{allow: {}}]"}, "policies.yaml"),
-        ({"rules.yaml": "- a"}, "must be a mapping"),
+        ({"rules.yaml": "- a"}, "governance/rules.yaml:1:1: a rule set must be a YAML mapping"),
         ({"rules.yaml": "a: ["}, "not valid YAML"),
     ],
 )
@@ -158,3 +158,50 @@ def test_the_example_mesh_policies_validate() -> None:
     assert specs
     for path in specs:
         ProductPolicies.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")).get("policies", {}))
+
+
+RULES_TEXT = """\
+name: acme
+version: "3"
+rules:
+  - id: acme.owner-email
+    message: owners are e-mail addresses
+    {on}: product
+    require: {{owner: {{pattern: ".+@.+"}}}}
+"""
+
+
+@pytest.mark.parametrize("key", ["on", '"on"', "'on'"])
+def test_a_bare_on_key_reads_like_a_quoted_one(spec: DataProductSpec, key: str) -> None:
+    rules = parse_rules_text(RULES_TEXT.format(on=key))
+    assert rules.label == "acme@3" and rules.digest == parse_rules_text(RULES_TEXT.format(on='"on"')).digest
+    assert [f.rule for f in evaluate(spec, CORE + rules).blocking] == ["acme.owner-email"]
+
+
+def test_on_given_bare_and_quoted_is_a_clear_error() -> None:
+    text = RULES_TEXT.format(on="on") + '    "on": field\n'
+    with pytest.raises(RuleSetError, match=r"rules.yaml:4:5: rule 1 gives `on` twice"):
+        parse_rules_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (RULES_TEXT.format(on="on").replace("product", "table"), r"rules.yaml:6:5: rules.0.on: Input should be"),
+        (RULES_TEXT.format(on="on").replace('"3"', "3"), r"rules.yaml:2:1: version: Input should be a valid string"),
+        (RULES_TEXT.format(on="on").replace('".+@.+"', '"("'), r"rules.yaml:7:\d+: rule 'acme.owner-email': pattern"),
+        (RULES_TEXT.format(on="on").replace("  - id:", "  - id: [", 1), r"rules.yaml:\d+:\d+: not valid YAML"),
+        ("- just\n- a list\n", r"rules.yaml:1:1: a rule set must be a YAML mapping"),
+    ],
+)
+def test_rule_set_text_errors_name_line_and_column(text: str, message: str) -> None:
+    with pytest.raises(RuleSetError, match=message) as caught:
+        parse_rules_text(text)
+    assert caught.value.http_status == 400
+
+
+def test_the_digest_tells_rule_sets_with_one_label_apart() -> None:
+    strict = parse_rules_text(RULES_TEXT.format(on="on"))
+    loose = parse_rules_text(RULES_TEXT.format(on="on").replace('".+@.+"', '".+"'))
+    assert strict.label == loose.label and strict.digest != loose.digest
+    assert (CORE + strict).digest != (CORE + loose).digest and CORE.digest.startswith("sha256:")

@@ -120,7 +120,7 @@ def test_a_major_bump_deploys_new_tables_beside_the_old(workspace: Workspace, or
 def test_plan_cli_json_and_check_gate_ci(tmp_path: Path, orders: Path) -> None:
     runner, home = CliRunner(), ["--home", str(tmp_path / "ws")]
     assert runner.invoke(app, ["deploy", str(orders), *home]).exit_code == 0
-    _bump(orders, "1.0.1", "classification: personal", "classification: restricted")
+    _bump(orders, "1.0.1", "classification: personal", "classification: restricted, tags: [subject]")
     result = runner.invoke(app, ["plan", str(orders), "--json", "--check", *home])
     assert result.exit_code == DeployError.exit_code
     (plan,) = json.loads(result.stdout)

@@ -37,6 +37,9 @@ SPECS = {
                  description: Contact address of the listener}
               - {name: region, logicalType: string, classification: internal}
               - {name: birth_year, logicalType: integer, classification: personal}
+        policies:
+          privacy:
+            - {classification: personal, for: {group: partners}, redact: true}
         """,
     "podcasts/podcast-catalog": """
         domain: podcasts

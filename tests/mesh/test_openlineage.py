@@ -167,6 +167,9 @@ def test_downstream_input_is_the_upstream_output_dataset(
                 properties:
                   - {name: customer_id, logicalType: integer, classification: personal}
                   - {name: total, logicalType: decimal, precision: 12, scale: 2}
+            policies:
+              privacy:
+                - {field: customer_id, for: {group: partners}, redact: true}
             """
         ),
         encoding="utf-8",

@@ -155,3 +155,22 @@ def test_vectorized_datarows_match_a_naive_encoder() -> None:
         assert brow[0] == (None if i % 7 == 0 else struct.pack("!q", i))
         assert brow[1] == expected_s
         assert float(trow[2] or b"") == pytest.approx(i / 3)
+
+
+def test_times_print_only_their_significant_fractional_digits() -> None:
+    base = 1_763_900_000  # 2025-11-23 12:13:20 UTC
+    micros = pa.array([base * 10**6, base * 10**6 + 500_000, base * 10**6 + 123_456, None], pa.timestamp("us", "UTC"))
+    assert encode_text(micros).to_pylist() == [
+        "2025-11-23 12:13:20+00",
+        "2025-11-23 12:13:20.5+00",
+        "2025-11-23 12:13:20.123456+00",
+        None,
+    ]
+    # Whole seconds: the minute's zeros are digits, not a fraction to trim.
+    seconds = pa.array([base, base + 40], pa.timestamp("s"))
+    assert encode_text(seconds).to_pylist() == ["2025-11-23 12:13:20", "2025-11-23 12:14:00"]
+    millis = pa.array([base * 1000 + 10], pa.timestamp("ms"))
+    assert encode_text(millis).to_pylist() == ["2025-11-23 12:13:20.01"]
+    clock = pa.array([36_000 * 10**6, 36_000_500_000], pa.time64("us"))
+    assert encode_text(clock).to_pylist() == ["10:00:00", "10:00:00.5"]
+    assert encode_text(pa.array([36_000], pa.time32("s"))).to_pylist() == ["10:00:00"]

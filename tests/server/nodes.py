@@ -73,6 +73,11 @@ class RunningNode:
         return httpx.Client(base_url=self.url, timeout=30, **kwargs)  # type: ignore[arg-type]
 
 
+def _auth_default(extra: tuple[str, ...]) -> tuple[str, ...]:
+    """Tests that do not ask for ``--auth`` exercise the open node (``--no-auth``, off by default)."""
+    return extra if "--auth" in extra or "--no-auth" in extra else ("--no-auth", *extra)
+
+
 @contextmanager
 def serve(home: Path, *extra: str, port: int | None = None) -> Iterator[RunningNode]:
     """Run ``hexmesh serve`` until the block ends; wait until it answers."""
@@ -92,7 +97,7 @@ def serve(home: Path, *extra: str, port: int | None = None) -> Iterator[RunningN
             "--sql-port",
             "0",
             "--no-schedule",
-            *extra,
+            *_auth_default(extra),
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -32,7 +32,7 @@ def node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[http
     def with_policies(folder: Path, **kwargs: str) -> None:
         original(folder, **kwargs)
         spec = folder / "dataproduct.yaml"
-        spec.write_text(spec.read_text() + PRIVACY)
+        spec.write_text(spec.read_text().split("\npolicies:")[0] + PRIVACY)  # replaces the scaffold's
 
     monkeypatch.setattr("tests.cli.test_serve.init_product", with_policies)
     with serving(tmp_path, "--auth") as (http_port, _), httpx.Client(

@@ -35,7 +35,8 @@ def test_snapshots_have_time_rows_and_size(node: RunningNode) -> None:
 def test_every_format_returns_what_a_local_read_returns(node: RunningNode, fmt: str) -> None:
     local = Workspace.open(node.home).read("dp://sales/shop/orders")
     with node.client() as http:
-        response = http.get(f"{SHOP}/data", params={"format": fmt})
+        # A whole snapshot as Parquet is a redirect to its pinned URL: follow it, as clients do.
+        response = http.get(f"{SHOP}/data", params={"format": fmt}, follow_redirects=True)
     assert response.status_code == 200
     data = response.content
     if fmt == "parquet":
@@ -91,6 +92,44 @@ def test_unpinned_download_points_at_its_pinned_url(node: RunningNode) -> None:
         response = http.get(f"{SHOP}/data", params={"format": "csv"})
         pinned = http.get(response.headers["content-location"])
     assert pinned.content == response.content
+
+
+def test_whole_parquet_download_redirects_to_the_pinned_immutable_url(node: RunningNode) -> None:
+    with node.client() as http:
+        snapshot = _snapshot(http)
+        moved = http.get(f"{SHOP}/data", params={"format": "parquet"})
+        followed = http.get(f"{SHOP}/data", follow_redirects=True)
+        pinned = http.get(f"{SHOP}/snapshots/{snapshot}/data", params={"format": "parquet"})
+    assert moved.status_code == 307
+    # The redirect names today's snapshot, so it must not be cached; its target is immutable.
+    assert moved.headers["cache-control"] == "no-cache"
+    assert moved.headers["location"] == f"{node.url}{SHOP}/snapshots/{snapshot}/data?format=parquet"
+    assert followed.content == pinned.content
+    assert followed.headers["etag"] == pinned.headers["etag"]
+    assert "immutable" in followed.headers["cache-control"]
+
+
+def test_pandas_and_polars_read_the_unpinned_parquet_url(node: RunningNode) -> None:
+    import pandas
+    import polars
+
+    url = f"{node.url}{SHOP}/data?format=parquet"
+    with Workspace.open(node.home) as workspace:
+        local = workspace.read("dp://sales/shop/orders")
+    assert pandas.read_parquet(url)["order_id"].tolist() == local.column("order_id").to_pylist()
+    assert polars.read_parquet(url)["order_id"].to_list() == local.column("order_id").to_pylist()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"columns": "order_id"}, {"filter": "amount > 10"}, {"since": "2026-01-01T10:00:00Z"}],
+)
+def test_a_narrowed_parquet_read_is_streamed_not_redirected(node: RunningNode, params: dict[str, str]) -> None:
+    with node.client() as http:
+        response = http.get(f"{SHOP}/data", params={"format": "parquet", **params})
+    assert response.status_code == 200
+    assert "/snapshots/" in response.headers["content-location"]
+    assert pq.read_table(io.BytesIO(response.content)).num_rows >= 1
 
 
 @pytest.mark.parametrize(

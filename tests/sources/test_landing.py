@@ -139,5 +139,5 @@ def test_ingest_refuses_bad_events_and_writes_nothing(
 def test_ingest_needs_a_json_folder_port(workspace: Workspace, landing: Path) -> None:
     with pytest.raises(IngestError, match="reads csv files; ingest writes JSON lines"):
         ingest_events(workspace.runtime, "ops/events", "raw", [{"id": 1}])
-    with pytest.raises(IngestError, match="no file input port 'nope'"):
+    with pytest.raises(IngestError, match="has no input port 'nope'"):
         ingest_events(workspace.runtime, "ops/events", "nope", [{"id": 1}])

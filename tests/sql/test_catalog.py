@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from hexmesh.lifecycle import Workspace
+from hexmesh.product.sql import start_sql_port
 from tests.sql.conftest import Loop, Port, serve
 from tests.support import orders_csv
 
@@ -35,6 +37,27 @@ def test_search_path_and_unique_names_resolve_unqualified_tables(sql: Port) -> N
         assert con.execute("select count(*) from orders__orders").fetchone() == (9,)
         con.execute("set search_path = lab")
         assert con.execute("select count(*) from every_type__values").fetchone() == (2,)
+
+
+def test_a_product_deployed_while_serving_appears_in_the_next_connection(
+    workspace: Workspace, orders: Path, loop: Loop
+) -> None:
+    port = Port(loop.run(start_sql_port(workspace, "127.0.0.1", 0)), loop.loop, [])
+    try:
+        with psycopg.connect(port.dsn(), autocommit=True) as before:
+            tables = "select table_name from information_schema.tables where table_schema = 'sales'"
+            assert before.execute(tables).fetchall() == []
+            workspace.deploy([orders])
+            workspace.run("sales/orders")
+            with psycopg.connect(port.dsn(), autocommit=True) as after:
+                assert after.execute(tables).fetchall() == [("orders__orders",)]
+                assert after.execute("select count(*) from sales.orders__orders").fetchone() == (5,)
+            # The older session keeps its catalog and keeps working.
+            assert before.execute("select 1").fetchone() == (1,)
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                before.execute("select count(*) from sales.orders__orders")
+    finally:
+        loop.run(port.server.close())
 
 
 def test_catalog_views_hide_the_engine_shims(sql: Port) -> None:
@@ -69,3 +92,10 @@ def test_a_transaction_reads_one_snapshot_set_while_runs_publish(
             assert con.execute("select count(*) from sales.orders__orders").fetchone() == (9,)
     finally:
         loop.run(port.server.close())
+
+
+def test_limit_across_data_files_is_exact(sql: Port) -> None:
+    with psycopg.connect(sql.dsn(), autocommit=True) as con:
+        # Two runs wrote two data files: a LIMIT across them returns exactly what it asks for.
+        assert len(con.execute("select * from sales.orders__orders limit 7").fetchall()) == 7
+        assert con.execute("select count(*) from (select * from sales.orders__orders limit 100) t").fetchone() == (9,)

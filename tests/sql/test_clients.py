@@ -43,6 +43,16 @@ def test_psql_lists_and_describes_port_tables(sql: Port) -> None:
 
 
 @needs_psql
+def test_psql_lists_the_domains_as_schemas(sql: Port) -> None:
+    listing = psql(sql, r"\dn")
+    names = [line.split("|")[0].strip() for line in listing.splitlines()[3:] if "|" in line]
+    # The product domains, and nothing of the engine (DuckDB's main, the catalog shims).
+    assert names == ["lab", "sales"]
+    every = psql(sql, r"\dnS")  # with system schemas, as PostgreSQL lists them
+    assert "pg_catalog" in every and "information_schema" in every and "main" not in every
+
+
+@needs_psql
 def test_psql_queries_and_copies_to_a_file(sql: Port, tmp_path: Path) -> None:
     out = psql(sql, "select count(*) from sales.orders__orders")
     assert " 9" in out

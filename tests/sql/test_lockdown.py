@@ -87,6 +87,17 @@ def test_row_cap_statement_timeout_and_max_connections(tight: Port) -> None:
     still_serves(tight)
 
 
+def test_a_timed_out_statement_never_cancels_the_next_one(tight: Port) -> None:
+    # The server repeats its cancel while a statement runs; a repeat still queued when the
+    # statement ends must not land on the session's next statement.
+    with psycopg.connect(tight.dsn(), autocommit=True) as con:
+        for _ in range(5):
+            with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+                con.execute("select count(*) from range(1000000000000) a")
+            assert con.execute("select count(*) from sales.orders__orders").fetchone() == (9,)
+            assert con.execute("select 1").fetchone() == (1,)
+
+
 @pytest.fixture
 def small_memory(mesh: Workspace, loop: Loop) -> Iterator[Port]:
     # A statement timeout far beyond what the query needs: the memory cap, not the clock, must stop it,

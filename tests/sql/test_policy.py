@@ -76,3 +76,39 @@ def test_rewrites_hide_transform_and_filter(policed: tuple[Port, Recording]) -> 
         # The engine's name for the raw source is internal and not reachable around the policy.
         with pytest.raises(psycopg.errors.UndefinedTable):
             con.execute("select amount from sales.orders__orders, hexmesh_src_0")
+
+
+def test_a_repeated_statement_is_decided_every_time_for_its_own_principal(policed: tuple[Port, Recording]) -> None:
+    port, policy = policed
+    query = "select customer, count(*) from sales.orders__orders group by 1 order by 1"
+    with (
+        psycopg.connect(port.dsn(), autocommit=True) as analyst,
+        psycopg.connect(port.dsn(user="partner"), autocommit=True) as partner,
+        psycopg.connect(port.dsn(user="mallory"), autocommit=True) as mallory,
+    ):
+        before = len(policy.seen)
+        for _ in range(3):
+            # The same text on three sessions: parsed once, but each run is decided and rewritten anew.
+            assert len(analyst.execute(query).fetchall()) > 1
+            assert partner.execute(query).fetchall() == [("***", 5)]
+            with pytest.raises(psycopg.errors.InsufficientPrivilege, match="mallory may not"):
+                mallory.execute(query)
+        decided = [r.user for r in policy.seen[before:] if r.sql == query]
+        assert sorted(decided) == sorted(["analyst", "partner", "mallory"] * 3)
+
+
+def test_a_described_statement_shows_each_principal_its_own_columns(policed: tuple[Port, Recording]) -> None:
+    port, _ = policed
+    # Parameters make psycopg describe before it binds: the row description must follow the policy too.
+    query = "select * from sales.orders__orders where order_id < %s order by order_id"
+    with (
+        psycopg.connect(port.dsn(), autocommit=True) as analyst,
+        psycopg.connect(port.dsn(user="partner"), autocommit=True) as partner,
+    ):
+        for _ in range(2):
+            seen = analyst.execute(query, [1000])
+            assert seen.description is not None and "amount" in [c.name for c in seen.description]
+            assert len(seen.fetchall()) == 9
+            masked = partner.execute(query, [1000])
+            assert masked.description is not None and "amount" not in [c.name for c in masked.description]
+            assert [row[1] for row in masked.fetchall()] == ["***"] * 5

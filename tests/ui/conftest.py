@@ -8,7 +8,9 @@ from typing import Any
 import pytest
 
 from hexmesh.demo import run_demo
+from hexmesh.demo.database import POSTGRES_VARIABLE
 from hexmesh.lifecycle import Workspace, init_product
+from tests.demo.postgres import demo_database
 from tests.ui.nodes import ThreadNode, thread_node
 
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -26,14 +28,18 @@ def _docless_product(root: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     root = tmp_path_factory.mktemp("ui")
     home = root / "home"
-    with Workspace.open(home) as workspace:
-        run_demo(workspace, scale=0.01, days=2, say=lambda *_: None)
-        workspace.deploy([_docless_product(root)])
-        workspace.run("sales/shop")
-    return home
+    # The session's own registration database; the variable stays set so that a node's scheduler
+    # running users/user-profiles later reads it, not the default demo database.
+    with demo_database() as postgres, pytest.MonkeyPatch.context() as env:
+        env.setenv(POSTGRES_VARIABLE, postgres)
+        with Workspace.open(home) as workspace:
+            run_demo(workspace, scale=0.01, days=2, say=lambda *_: None, postgres=postgres)
+            workspace.deploy([_docless_product(root)])
+            workspace.run("sales/shop")
+        yield home
 
 
 @pytest.fixture(scope="session")

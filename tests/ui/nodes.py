@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -60,12 +65,16 @@ def thread_node(home: Path, *, sql: bool = True) -> Iterator[ThreadNode]:
     thread = threading.Thread(target=run, name="ui-node", daemon=True)
     thread.start()
     try:
-        for _ in range(300):
+        deadline = time.monotonic() + 180  # generous: the machine is shared and slow
+        while True:
             try:
-                if httpx.get(url + "/api/registry", timeout=1).status_code == 200:
+                if httpx.get(url + "/api/registry", timeout=5).status_code == 200:
                     break
             except httpx.TransportError:
-                threading.Event().wait(0.1)
+                pass
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise AssertionError(f"the UI test node at {url} did not answer within 180 s")
+            time.sleep(0.2)
         yield ThreadNode(url, dsn, workspace)
     finally:
         if stop:
@@ -73,3 +82,45 @@ def thread_node(home: Path, *, sql: bool = True) -> Iterator[ThreadNode]:
         thread.join(timeout=20)
         loop.close()
         workspace.close()
+
+
+@dataclass
+class ServedNode:
+    """``hexmesh serve`` in its own process, as a user runs it."""
+
+    url: str
+    sql_port: int
+    home: Path
+
+
+@contextmanager
+def served(home: Path, *options: str, env: dict[str, str] | None = None) -> Iterator[ServedNode]:
+    """Run ``hexmesh serve --home home *options`` until the block ends; wait until it answers."""
+    http_port, sql_port = free_port(), free_port()
+    log = (home.parent / f"serve-{http_port}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hexmesh.cli.main", "serve", "--http-port", str(http_port),
+         "--sql-port", str(sql_port), "--home", str(home),
+         *(options if "--auth" in options or "--no-auth" in options else ("--no-auth", *options))],
+        stdout=log, stderr=log, env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+    url = f"http://127.0.0.1:{http_port}"
+    try:
+        deadline = time.monotonic() + 120  # generous: the machine is shared and slow
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                if httpx.get(url + "/api/registry", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            raise AssertionError(f"hexmesh serve did not start; see {log.name}")
+        yield ServedNode(url, sql_port, home)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+        log.close()

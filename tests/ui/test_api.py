@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import httpx
 import pytest
 
@@ -112,3 +115,40 @@ def test_pages_handle_bad_input(node: ThreadNode, path: str, status: int, text: 
     answer = httpx.get(node.url + path, timeout=30)
     assert answer.status_code == status
     assert text in answer.text
+
+
+def semantic(node: ThreadNode, q: str) -> dict[str, Any]:
+    """A semantic search, once the node has loaded the model (keyword results until then)."""
+    deadline = time.monotonic() + 300  # loading the model takes seconds, more on a loaded machine
+    while True:
+        body: dict[str, Any] = get(node, "/api/search", q=q, mode="semantic").json()
+        if body["mode"] == "hybrid":
+            return body
+        assert body["mode"] == "keyword" and "warming up" in body["notice"]
+        assert time.monotonic() < deadline, "the node never finished loading the embedding model"
+        time.sleep(1)
+
+
+@pytest.mark.slow
+def test_semantic_search_finds_by_meaning(node: ThreadNode) -> None:
+    question = "how old are the people listening"
+    body = semantic(node, question)
+    assert body["hits"][0]["key"] == "podcasts/listener-demographics"
+    only = semantic(node, question + " domain:users")
+    assert {h["entry"]["domain"] for h in only["hits"]} == {"users"}
+    bad = get(node, "/api/search", q="x", mode="vibes")
+    assert bad.status_code == 400 and bad.headers["content-type"] == "application/problem+json"
+    assert "mode" in bad.json()["detail"] and "'semantic'" in bad.json()["detail"]
+
+
+@pytest.mark.slow
+def test_the_discover_page_searches_by_meaning(node: ThreadNode) -> None:
+    semantic(node, "warm up")  # the page shows keyword results, and says so, until the model is loaded
+    page = get(node, "/ui", q="how old are the people listening", mode="semantic")
+    assert page.status_code == 200 and "warming up" not in page.text
+    assert 'name="mode" value="semantic" checked' in page.text
+    first = page.text.index('class="card-title"')
+    assert page.text[first:].startswith('class="card-title" href="/ui/products/podcasts/listener-demographics"')
+    assert "&amp;mode=semantic" in page.text  # facet links keep the mode
+    plain = get(node, "/ui", q="how old are the people listening")
+    assert 'name="mode" value="semantic" checked' not in plain.text

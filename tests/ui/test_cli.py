@@ -8,6 +8,7 @@ from pathlib import Path
 
 from tests.server.nodes import HEXMESH
 from tests.ui.nodes import ThreadNode
+from tests.ui.test_api import semantic
 
 
 def hexmesh(*args: str) -> subprocess.CompletedProcess[str]:
@@ -39,3 +40,11 @@ def test_an_unreachable_node_is_a_clear_error() -> None:
     done = hexmesh("search", "x", "--node", "http://127.0.0.1:9")
     assert done.returncode == 12
     assert "did not answer" in done.stderr and "hexmesh serve" in done.stderr
+
+
+def test_semantic_search_in_the_terminal(demo_home: Path, node: ThreadNode) -> None:
+    semantic(node, "warm up")  # the node answers keyword results until its model is loaded
+    for where in (["--home", str(demo_home)], ["--node", node.url]):
+        done = hexmesh("search", "the most played shows", "--semantic", "--json", *where)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["hits"][0]["key"] == "podcasts/top-podcasts-daily"

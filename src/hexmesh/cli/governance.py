@@ -15,7 +15,7 @@ from hexmesh.cli import common
 from hexmesh.cli.render import console, err
 from hexmesh.errors import InputError
 from hexmesh.governance import Principal
-from hexmesh.infra.keys import KeyStore, master_key_from_env
+from hexmesh.infra.keys import KeyStore, master_key
 from hexmesh.infra.state import access_requests as requests_store
 from hexmesh.infra.state import audit, tokens
 from hexmesh.product.policy import PolicySidecar, decide_access, request_access
@@ -195,7 +195,7 @@ def forget(
     with common.errors():
         sidecar = _sidecar(home)
         actor = _acting(sidecar, token).key if token else "cli"
-        destroyed = KeyStore(sidecar.db, master_key_from_env()).forget(subject)
+        destroyed = KeyStore(sidecar.db, master_key(sidecar.runtime.settings.home)).forget(subject)
         entry = audit.AuditEntry(actor, "control.forget", "keys", "forgotten" if destroyed else "no-key")
         audit.append(sidecar.db, entry)
     state = "destroyed" if destroyed else "had no key (nothing to destroy; new keys are refused)"

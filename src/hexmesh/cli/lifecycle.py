@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from hexmesh.cli.common import Home, errors, workspace
@@ -97,13 +98,20 @@ def retire(
     force: Annotated[bool, typer.Option(help="Retire even while products still read it.")] = False,
     home: Home = None,
 ) -> None:
-    """Stop serving a product major; keep or delete its data as its spec's retention says."""
+    """Stop serving a product major; keep or delete its data as its spec's retention says.
+
+    The replication slots and publications of its CDC inputs (mode: cdc) are dropped.
+    """
     with errors():
         state = workspace(home).retire(product, force=force)
     _show_state(state)
     forced = state.details.get("dependents") or []
     if forced:
         err.print(f"[yellow]retired while still read by:[/] {', '.join(forced)}", highlight=False)
+    for slot in state.details.get("dropped_slots") or []:
+        console.print(f"dropped replication slot and publication {slot}", highlight=False)
+    for problem in state.details.get("slot_errors") or []:  # a slot left behind keeps WAL on its server
+        err.print(f"[yellow]warning:[/] {escape(problem)}", highlight=False)
 
 
 def backfill(

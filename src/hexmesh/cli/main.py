@@ -81,15 +81,16 @@ def run(
     product: Annotated[str | None, typer.Argument(help="domain/product; omit with --all.")] = None,
     all_: Annotated[bool, typer.Option("--all", help="Run every product in dependency order.")] = False,
     wait: Annotated[float, typer.Option(help="Seconds to wait if the product is already running.")] = 0.0,
+    force: Annotated[bool, typer.Option("--force", help="Run a paused product once (it stays paused).")] = False,
     home: Home = None,
 ) -> None:
-    """Run a product (or all): read inputs, transform, check quality, publish."""
+    """Run a product (or all): read inputs, transform, check quality, publish. Paused products are refused."""
     if (product is None) == (not all_):
         raise typer.BadParameter("give a product, or --all", param_hint="PRODUCT")
     ws = _workspace(home)
     with _errors(), _progress() as say:
         if product is not None:
-            console.print(run_outcome(ws.run(product, progress=say, wait=wait)))
+            console.print(run_outcome(ws.run(product, progress=say, wait=wait, force=force)))
             return
         failures = 0
         for outcome in ws.run_all(progress=say):
@@ -210,13 +211,35 @@ def spec_schema() -> None:
 def demo(
     scale: Annotated[float, typer.Option(help="Scale factor: SF1 is about 1M play events.")] = 0.1,
     days: Annotated[int, typer.Option(help="Days of data to generate and run.")] = 2,
+    story: Annotated[
+        bool, typer.Option(help="Then play the lifecycle scene: breaking change, two majors, a day flowing down.")
+    ] = True,
+    governance: Annotated[
+        bool, typer.Option(help="Then show the policies at work: masking, an access request, a synthetic variant.")
+    ] = True,
     home: Home = None,
+    postgres: Annotated[
+        str | None,
+        typer.Option(
+            help="The registration service's PostgreSQL database, created and filled by the demo "
+            "(default: $HEXMESH_DEMO_POSTGRES, else postgresql://postgres@127.0.0.1:5432/hexmesh_demo).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Build, deploy and run the example podcast mesh, then show where to look."""
     from hexmesh.demo import run_demo
 
     with _errors():
-        run_demo(_workspace(home), scale=scale, days=days, say=console.print)
+        run_demo(
+            _workspace(home),
+            scale=scale,
+            days=days,
+            say=console.print,
+            story=story,
+            governance=governance,
+            postgres=postgres,
+        )
 
 
 app.command()(__import__("hexmesh.cli.serve", fromlist=["serve"]).serve)  # hexmesh serve

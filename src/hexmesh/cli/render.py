@@ -50,6 +50,8 @@ def arrow_table(table: pa.Table, limit: int, title: str) -> Table:
 
 
 def run_outcome(result: RunResult) -> str:
+    if result.status == "paused":
+        return f"[yellow]paused[/] {result.product} {result.version}: {result.message}"
     if result.status == "skipped":
         return f"[yellow]skipped[/] {result.product} {result.version}: {result.message}"
     rows = ", ".join(f"{port}: {n} rows" for port, n in result.rows.items())

@@ -24,20 +24,31 @@ def search(
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=200, help="Results to show.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
+    semantic: Annotated[
+        bool,
+        typer.Option("--semantic", help="Rank by meaning and keywords together (needs the semantic extra)."),
+    ] = False,
     home: common.Home = None,
 ) -> None:
     """Search data products: this workspace and the peers its node has cached, or a node's index."""
     from hexmesh.mesh import SearchIndex, entry_from_spec
     from hexmesh.mesh.federation import cached_registry, search_node
+    from hexmesh.mesh.semantic import Embeddings
+    from hexmesh.mesh.semantic import search as semantic_search
 
     with common.errors():
         if node:
-            result = search_node(node, query, limit=limit)
+            result = search_node(node, query, limit=limit, mode="semantic" if semantic else "keyword")
         else:
             ws = common.workspace(home)
             local = [entry_from_spec(p.spec, docs=_docs(p.bundle, p.spec.docs)) for p in ws.deployed().values()]
-            registry = cached_registry(ws.settings.home / "mesh" / "registry.json", local)
-            result = SearchIndex(registry).search(query, limit=limit).to_dict()
+            mesh = ws.settings.home / "mesh"
+            index = SearchIndex(cached_registry(mesh / "registry.json", local))
+            if semantic:
+                embeddings = Embeddings(cache=mesh / "embeddings.npz")
+                result = semantic_search(index, embeddings, query, mode="hybrid", limit=limit).to_dict()
+            else:
+                result = index.search(query, limit=limit).to_dict()
     if as_json:
         console.print_json(json.dumps(result))
         return
@@ -50,6 +61,8 @@ def _docs(bundle: Any, docs: str | None) -> str:
 
 
 def _show(result: dict[str, Any]) -> None:
+    if result.get("notice"):
+        console.print(f"[yellow]{result['notice']}[/]", highlight=False)
     for word, fixes in result.get("corrections", {}).items():
         console.print(f"[dim]showing matches for[/] {word} → [bold]{', '.join(fixes)}[/]", highlight=False)
     if result.get("relaxed"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from hexmesh.lifecycle import Workspace
     from hexmesh.server.service import Service
 
-__all__ = ["serve"]
+__all__ = ["enforce_auth", "is_loopback", "serve"]
 
 
 def serve(
@@ -25,12 +26,14 @@ def serve(
         int, typer.Option("--sql-port", help="Port of the SQL (PostgreSQL protocol) port; 0 turns it off.")
     ] = 5433,
     auth: Annotated[
-        bool,
+        bool | None,
         typer.Option(
             "--auth/--no-auth",
-            help="Enforce tokens and policies on the HTTP ports (bearer) and the SQL port (token as password, TLS).",
+            help="Enforce tokens and policies on the HTTP ports (bearer) and the SQL port (token as password, TLS). "
+            "Default: on unless the node listens on loopback only.",
+            show_default=False,
         ),
-    ] = False,
+    ] = None,
     tls_cert: Annotated[
         Path | None, typer.Option(help="TLS certificate (PEM); default: a self-signed one in the workspace.")
     ] = None,
@@ -63,6 +66,7 @@ def serve(
     from hexmesh.lifecycle import Workspace
     from hexmesh.server import Node, NodeOptions, create_app, http_service, run_services
 
+    auth = enforce_auth(host, auth)
     base_url = public_url or f"http://{host}:{http_port}"
     sql_dsn = f"postgresql://{host}:{sql_port}/hexmesh" if sql_port else None
     try:
@@ -76,6 +80,10 @@ def serve(
     for key in sorted(products):
         console.print(f"  {base_url}/products/{key}")
     console.print(f"  OpenAPI: {base_url}/docs   metrics: {base_url}/metrics   pid {os.getpid()}")
+    if not auth:
+        where = "anyone on this machine" if is_loopback(host) else f"anyone who can reach {host}"
+        err.print(f"[yellow]warning:[/] no authentication: every port serves every row and column to {where}; "
+                  "policies are not enforced (pass --auth to enforce them)", highlight=False)  # fmt: skip
     # Services start and stop together: when one ends, the others are told to stop.
     services = [http_service(create_app(node), host, http_port, log_level=log_level)]
     if sql_port:
@@ -90,6 +98,21 @@ def serve(
     finally:
         if scheduler is not None:
             scheduler.stop()
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names only this machine (``localhost``, 127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def enforce_auth(host: str, flag: bool | None) -> bool:
+    """Auth is on unless asked off, or the node listens on loopback only (a developer's own machine)."""
+    return (not is_loopback(host)) if flag is None else flag
 
 
 def _sql(

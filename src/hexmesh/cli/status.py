@@ -15,6 +15,12 @@ def show_status(report: ProductStatus) -> None:
     console.print(f"[bold]{spec.key}[/] {report.product.record.version} ({spec.status}) — {spec.owner}")
     if spec.description:
         console.print(spec.description)
+    if report.paused:
+        console.print(
+            "[yellow]paused[/]: the scheduler skips it and `hexmesh run` refuses it until it is resumed "
+            "(POST .../control/resume)",
+            highlight=False,
+        )
     versions = ", ".join(v.version for v in report.versions)
     console.print(f"versions: {versions}")
     for state in report.majors:

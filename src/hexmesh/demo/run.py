@@ -16,9 +16,12 @@ from typing import Any
 import pyarrow as pa
 from rich.console import Console
 
+from hexmesh.demo.database import POSTGRES_VARIABLE, Registrations, demo_postgres
 from hexmesh.demo.generator import generate_day
+from hexmesh.demo.governance import governance_tour
 from hexmesh.demo.landing import Landing
 from hexmesh.demo.mesh import example_mesh
+from hexmesh.demo.story import tell_story
 from hexmesh.demo.summary import Summary, show_summary
 from hexmesh.errors import HexmeshError
 from hexmesh.lifecycle import Workspace
@@ -58,11 +61,20 @@ def run_demo(
     say: Say | None = None,
     seed: int = SEED,
     today: date | None = None,
+    story: bool = False,
+    governance: bool = False,
+    postgres: str | None = None,
 ) -> DemoResult:
     """Generate ``days`` days ending yesterday, deploy the example mesh and run it once per day.
 
     Running it again on the same workspace adds only the days not generated yet (none on the
-    same day), runs the mesh (incremental inputs skip files already read) and shows the summary.
+    same day), runs the mesh (incremental inputs skip what they read already) and shows the summary.
+    With ``governance``, the policy tour follows (:mod:`hexmesh.demo.governance`: masking, an access
+    request, a synthetic variant); with ``story``, the lifecycle scene (:mod:`hexmesh.demo.story`).
+
+    ``postgres`` is the registration service's database, which the demo creates and fills
+    (default: ``$HEXMESH_DEMO_POSTGRES``, else :data:`~hexmesh.demo.database.DEFAULT_POSTGRES`);
+    for a fresh workspace its ``registrations`` table starts empty.
     """
     say = say or Console().print
     if days < 1:
@@ -76,7 +88,9 @@ def run_demo(
     last = landing.last_day
     todo = [d for d in wanted if last is None or d > last]
     result = DemoResult(home)
-    with _home_variable(home):
+    url = demo_postgres(postgres)
+    registrations = Registrations.prepare(url, fresh=not landing.days)
+    with _variables(home, url):
         mesh = example_mesh()
         say(f"Example mesh: {mesh}")
         for outcome in workspace.deploy([mesh]):
@@ -87,6 +101,8 @@ def run_demo(
             generated = generate_day(
                 landing.folder, scale=scale, day=day, seed=seed, start=landing.first_day or day
             )
+            # Loaded before the day is recorded: a demo stopped in between generates and loads it again.
+            registrations.load(landing.folder / "registrations" / f"{day}.jsonl")
             landing.record(day)
             landing.save()
             say(
@@ -100,26 +116,39 @@ def run_demo(
                 result.chart_then = chart
         if not todo and any(d.finished_at is None for d in landing.days):
             say("Running the mesh on the days an earlier demo generated but did not finish.")
+            for record in landing.days:
+                if record.finished_at is None:
+                    registrations.load(landing.folder / "registrations" / f"{record.day}.jsonl")
             _process(workspace, landing, say)
         elif not todo:
             say(f"Every day up to {last} is generated and processed already; nothing to run.")
         _time_travel(workspace, landing, result)
         show_summary(Summary.collect(workspace, landing, result), say)
+        if governance:
+            governance_tour(workspace, say)
+        if story:
+            tell_story(workspace, landing, say, today=today, registrations=registrations)
     return result
 
 
 @contextmanager
-def _home_variable(home: Path) -> Iterator[None]:
-    """Set HEXMESH_HOME for the runs: the example specs read ``${HEXMESH_HOME}/landing``."""
-    previous = os.environ.get("HEXMESH_HOME")
-    os.environ["HEXMESH_HOME"] = str(home)
+def _variables(home: Path, postgres: str) -> Iterator[None]:
+    """Set the variables the example specs read for the runs.
+
+    ``${HEXMESH_HOME}/landing`` holds the files; ``${HEXMESH_DEMO_POSTGRES}`` is the registration
+    database (a scheduler started later without it falls back to the default URL).
+    """
+    values = {"HEXMESH_HOME": str(home), POSTGRES_VARIABLE: postgres}
+    previous = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if previous is None:
-            del os.environ["HEXMESH_HOME"]
-        else:
-            os.environ["HEXMESH_HOME"] = previous
+        for name, value in previous.items():
+            if value is None:
+                del os.environ[name]
+            else:
+                os.environ[name] = value
 
 
 def _process(workspace: Workspace, landing: Landing, say: Say) -> pa.Table:

@@ -8,8 +8,9 @@ stored files never change. Work is grouped per subject: one cipher object per su
 
 from __future__ import annotations
 
+import binascii
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import TypeAlias
 
 import numpy as np
@@ -21,11 +22,23 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from hexmesh.governance.exceptions import PolicyError
 from hexmesh.spec.model import OutputPort
 
-__all__ = ["FORGOTTEN", "decrypt_column", "encrypt_column", "restricted_fields", "subject_field"]
+__all__ = [
+    "FORGOTTEN",
+    "SEALED",
+    "decrypt_column",
+    "encrypt_column",
+    "open_text",
+    "restricted_fields",
+    "seal_text",
+    "sealed_mask",
+    "subject_field",
+]
 
 #: pyarrow ships no type information, so this alias documents intent only.
 Column: TypeAlias = "pa.Array | pa.ChunkedArray"
 FORGOTTEN = "[forgotten]"
+#: The prefix of a sealed value stored in a string column: ``hxm1:`` + base64(nonce || ciphertext).
+SEALED = "hxm1:"
 _NONCE = 12
 
 
@@ -81,6 +94,8 @@ def encrypt_column(values: Column, subjects: Column, keys: Mapping[str, bytes], 
         if subject is None:
             continue  # rows without a subject: checked below, they may only hold nulls
         if subject not in keys:
+            if all(texts[row] is None for row in groups[group]):
+                continue  # nothing to seal: a subject without values needs no key
             raise PolicyError(f"no data key for subject {subject!r}; create keys before encrypting")
         cipher = AESGCM(keys[subject])
         aad = f"{field}\0{subject}".encode()
@@ -90,7 +105,10 @@ def encrypt_column(values: Column, subjects: Column, keys: Mapping[str, bytes], 
                 nonce = os.urandom(_NONCE)
                 out[row] = nonce + cipher.encrypt(nonce, text.encode(), aad)
     if any(t is not None for t, i in zip(texts, indices, strict=True) if i < 0):
-        raise PolicyError(f"{field}: rows without a subject cannot hold restricted values")
+        raise PolicyError(
+            f"{field}: rows without a subject cannot hold restricted values (nobody's key could seal them); "
+            "fill the subject field or null the restricted value in the transformation"
+        )
     return pa.array(out, type=pa.binary())
 
 
@@ -133,3 +151,96 @@ def decrypt_column(
     if marker and pa.types.is_string(to_type) and forgotten.any():
         result = pc.if_else(pa.array(forgotten), pa.scalar(FORGOTTEN), result)
     return result
+
+
+def seal_text(values: Column, subjects: Column, keys: Mapping[str, bytes], field: str) -> pa.Array:
+    """Seal text values like :func:`encrypt_column`, as text a string column can hold.
+
+    Each value becomes ``hxm1:`` + base64(nonce || AES-GCM ciphertext), with the field and the
+    subject as associated data; nulls stay null. One pass, one cipher object per subject.
+    """
+    texts = _to_text(values)
+    owners = pc.cast(subjects, pa.string()).to_pylist()
+    ciphers: dict[str, tuple[AESGCM, bytes]] = {}
+    out: list[str | None] = []
+    for text, owner in zip(texts, owners, strict=True):
+        if text is None:
+            out.append(None)
+            continue
+        if owner is None:
+            raise PolicyError(
+                f"{field}: rows without a subject cannot hold restricted values (nobody's key could seal them); "
+                "fill the subject field or null the restricted value in the transformation"
+            )
+        found = ciphers.get(owner)
+        if found is None:
+            if owner not in keys:
+                raise PolicyError(f"no data key for subject {owner!r}; create keys before encrypting")
+            found = ciphers[owner] = (AESGCM(keys[owner]), f"{field}\0{owner}".encode())
+        nonce = os.urandom(_NONCE)
+        blob = nonce + found[0].encrypt(nonce, text.encode(), found[1])
+        out.append(SEALED + binascii.b2a_base64(blob, newline=False).decode())
+    return pa.array(out, type=pa.large_string())
+
+
+def open_text(
+    stored: Column,
+    subjects: Column,
+    keys: Mapping[str, bytes],
+    field: str,
+    *,
+    forgotten: Collection[str] = (),
+) -> pa.Array:
+    """Open a column written by :func:`seal_text`; forgotten subjects (no key) read as null.
+
+    A value without the ``hxm1:`` prefix was written before encryption at rest: it is returned as
+    it is, unless its subject is in ``forgotten``. One pass, one cipher object per subject.
+    """
+    texts = stored.to_pylist()
+    owners = pc.cast(subjects, pa.string()).to_pylist()
+    ciphers: dict[str, tuple[AESGCM, bytes]] = {}
+    skip = len(SEALED)
+    out: list[str | None] = []
+    for text, owner in zip(texts, owners, strict=True):
+        if text is None:
+            out.append(None)
+        elif not text.startswith(SEALED):
+            out.append(None if owner in forgotten else text)
+        elif owner is None or owner not in keys:
+            out.append(None)  # forgotten: the key is gone
+        else:
+            found = ciphers.get(owner)
+            if found is None:
+                found = ciphers[owner] = (AESGCM(keys[owner]), f"{field}\0{owner}".encode())
+            try:
+                blob = binascii.a2b_base64(text[skip:], strict_mode=True)
+            except (binascii.Error, ValueError) as exc:
+                raise PolicyError(f"{field}: a stored value is not a sealed value (damaged file?)") from exc
+            try:
+                out.append(found[0].decrypt(blob[:_NONCE], blob[_NONCE:], found[1]).decode())
+            except (InvalidTag, ValueError) as exc:
+                raise PolicyError(
+                    f"{field}: a value does not open with its subject's key (moved or tampered)"
+                ) from exc
+    return pa.array(out, type=pa.large_string())
+
+
+def sealed_mask(stored: Column, subjects: Column, keys: Mapping[str, bytes], field: str) -> list[bool]:
+    """Which values are sealed values of their own row: they open with the subject's key for ``field``."""
+    texts = stored.to_pylist()
+    owners = pc.cast(subjects, pa.string()).to_pylist()
+    ciphers = {subject: AESGCM(key) for subject, key in keys.items()}
+    skip = len(SEALED)
+    out = []
+    for text, owner in zip(texts, owners, strict=True):
+        cipher = ciphers.get(owner) if owner is not None else None
+        ok = False
+        if cipher is not None and isinstance(text, str) and text.startswith(SEALED):
+            try:
+                blob = binascii.a2b_base64(text[skip:], strict_mode=True)
+                cipher.decrypt(blob[:_NONCE], blob[_NONCE:], f"{field}\0{owner}".encode())
+                ok = True
+            except (binascii.Error, ValueError, InvalidTag):
+                ok = False
+        out.append(ok)
+    return out

@@ -17,7 +17,7 @@ from hexmesh.governance.access import MeshPolicies
 from hexmesh.governance.cedar import parse_cedar
 from hexmesh.governance.core import CORE
 from hexmesh.governance.exceptions import PolicyError
-from hexmesh.governance.ruleset import RuleSet, parse_rules
+from hexmesh.governance.ruleset import RuleSet, parse_rules_text
 from hexmesh.spec.policies import ProductPolicies
 
 __all__ = ["MeshGovernance", "parse_folder"]
@@ -51,8 +51,5 @@ def parse_folder(files: Mapping[str, str]) -> MeshGovernance:
             raise PolicyError(f"governance/policies.yaml: {exc}") from exc
     ruleset = CORE
     if "rules.yaml" in files:
-        data = _yaml("rules.yaml", files["rules.yaml"])
-        if not isinstance(data, Mapping):
-            raise PolicyError("governance/rules.yaml must be a mapping with version and rules")
-        ruleset = CORE + parse_rules(data, "governance/rules.yaml")
+        ruleset = CORE + parse_rules_text(files["rules.yaml"], "governance/rules.yaml")
     return MeshGovernance(MeshPolicies(cedar=cedar, rules=rules), ruleset)

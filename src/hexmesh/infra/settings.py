@@ -19,6 +19,7 @@ _KEYS = {
     "catalog_url": "HEXMESH_CATALOG_URL",
     "warehouse": "HEXMESH_WAREHOUSE",
     "catalog_name": "HEXMESH_CATALOG_NAME",
+    "files_cache_mb": "HEXMESH_FILES_CACHE_MB",
 }
 
 
@@ -36,6 +37,22 @@ class Settings:
     catalog_url: str
     warehouse: str
     catalog_name: str = "hexmesh"
+    #: Megabytes of pinned Parquet downloads a node keeps in ``<home>/cache/files`` (LRU).
+    files_cache_mb: int = 1024
+
+    def __post_init__(self) -> None:
+        # Files and the environment give strings: check and convert here, with a helpful error.
+        value = str(self.files_cache_mb).strip()
+        if not (value.isascii() and value.isdigit()):
+            raise WorkspaceError(
+                f"files_cache_mb {self.files_cache_mb!r} is not a whole number of megabytes; "
+                "set it in settings.yaml or HEXMESH_FILES_CACHE_MB, e.g. 1024 (0 keeps only files in use)"
+            )
+        object.__setattr__(self, "files_cache_mb", int(value))
+
+    @property
+    def files_cache_bytes(self) -> int:
+        return self.files_cache_mb * 1024 * 1024
 
     @classmethod
     def load(cls, home: str | Path | None = None) -> Settings:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING
 
 from hexmesh.errors import DeployError
 from hexmesh.infra.state import VersionRecord, now_us
-from hexmesh.infra.state.rulesets import record_ruleset
 from hexmesh.infra.tables import iceberg_schema
 from hexmesh.lifecycle.bundle import bundle_digest, bundle_files
 from hexmesh.lifecycle.pins import resolve_pins
@@ -111,10 +110,8 @@ def deploy_product(runtime: Runtime, loaded: LoadedSpec, rules: MeshRules | None
         )
     message = f"deployed to {bundle}"
     if rules is not None:
-        warnings = rules.warnings(spec)
-        ruleset = rules.check(spec).ruleset
-        record_ruleset(runtime.state.engine, spec.key, spec.version, ruleset, warnings)
-        message += f"; passed {ruleset}" + "".join(f"\n  warning: {w}" for w in warnings)
+        check = rules.record(runtime.state.engine, spec)
+        message += f"; passed {check.ruleset}" + "".join(f"\n  warning: {w}" for w in check.warnings)
     return DeployOutcome(spec.key, spec.version, True, message)
 
 

@@ -49,6 +49,12 @@ outputPorts:
       - acceptedValues: {{field: status, values: [placed, shipped, returned]}}
       - range: {{field: amount, min: 0}}
       - rowCount: {{min: 1}}
+
+# Personal fields need a privacy rule (a blocking rule of the mesh checks it). Readers other than
+# the owner see a keyed pseudonym, equal within the domain so joins still work.
+policies:
+  privacy:
+    - {{field: customer_id, pseudonymize: {{scope: domain}}}}
 """
 
 _SQL = """\

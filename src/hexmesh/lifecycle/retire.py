@@ -6,14 +6,18 @@ serving their last good snapshot). A retired major is never served again: reads 
 :class:`NotFoundError` saying it is retired. The spec's ``retention`` decides the data:
 ``keep`` leaves the tables as they are (readable by engines that go to Iceberg directly),
 ``delete`` purges them. Publications and runs stay in the state store as the record.
+The replication slots and publications of its ``mode: cdc`` inputs are dropped (a slot keeps
+WAL on the source database for as long as it exists); a slot that cannot be dropped (the
+database is down) is named in the retirement's details with the SQL to drop it by hand.
 """
 
 from __future__ import annotations
 
-from hexmesh.errors import ConcurrentRunError, DeployError, NotFoundError
+from hexmesh.errors import ConcurrentRunError, DeployError, HexmeshError, NotFoundError
 from hexmesh.infra.state import MajorState, now_us
 from hexmesh.lifecycle.deprecate import LifecycleState, consumers_of, lifecycle_state
 from hexmesh.product import DeployedProduct, Runtime
+from hexmesh.product.cdc import cdc_ports, drop_slot, port_slot
 from hexmesh.spec import parse_address
 
 __all__ = ["retire"]
@@ -47,7 +51,14 @@ def retire(runtime: Runtime, ref: str, *, major: int | None = None, force: bool 
     try:
         retention = DeployedProduct(versions[0]).spec.retention
         deleted = _apply_retention(runtime, DeployedProduct(versions[0]), retention)
-        details = {"retention": retention, "deleted_tables": deleted, "forced": force, "dependents": dependents}
+        slots = _drop_slots(DeployedProduct(versions[0]))
+        details = {
+            "retention": retention,
+            "deleted_tables": deleted,
+            "forced": force,
+            "dependents": dependents,
+            **slots,
+        }
         message = f"dp://{key}@{major} is retired and no longer serves"
         message += f"; move to {current.successor}" if current.successor else ""
         with runtime.state.transaction() as conn:
@@ -72,3 +83,16 @@ def _apply_retention(runtime: Runtime, product: DeployedProduct, retention: str)
             runtime.tables.catalog.purge_table(ident)
             deleted.append(".".join(ident))
     return deleted
+
+
+def _drop_slots(product: DeployedProduct) -> dict[str, list[str]]:
+    """Drop the CDC slots of a major that will never run again; report what could not be dropped."""
+    dropped, kept = [], []
+    for port, spec in cdc_ports(product.spec.input_ports):
+        slot = port_slot(product.key, product.record.major, port)
+        try:
+            if drop_slot(spec, slot):
+                dropped.append(slot)
+        except HexmeshError as exc:
+            kept.append(str(exc))
+    return {"dropped_slots": dropped, "slot_errors": kept} if dropped or kept else {}

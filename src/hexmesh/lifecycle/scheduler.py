@@ -9,6 +9,9 @@ runs those that are due:
 - ``trigger: {cron: "..."}``: the next fire time after the last cron run has passed (UTC).
 - ``trigger: manual``: never.
 
+A product paused by its control port is skipped until it is resumed (``hexmesh status`` says so);
+its dependents still run on its last good snapshot when their other upstreams publish.
+
 A failed run is retried with exponential backoff (``backoff`` · 2^(n-1), at most
 ``max_attempts`` times until an upstream publishes again); its dependents are not run, so they
 go on serving their last good snapshot. Runs never overlap: one thread runs them one at a
@@ -34,6 +37,7 @@ from hexmesh.infra.state import from_us
 from hexmesh.lifecycle.consumers import edges, live_versions
 from hexmesh.lifecycle.graph import topological_order
 from hexmesh.product import DeployedProduct, RunResult, Runtime, run_product
+from hexmesh.product.control import ControlState
 from hexmesh.spec.model import CronTrigger
 
 __all__ = ["Attempt", "Scheduler"]
@@ -104,6 +108,7 @@ class Scheduler:
         self.on_attempt = on_attempt
         self.node = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.started_at = clock()
+        self.control = ControlState(runtime.settings.home)
         self._failures: dict[str, _Failure] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -173,6 +178,8 @@ class Scheduler:
         for node in topological_order(graph):
             if self._stop.is_set():
                 break
+            if self.control.paused(products[node].key):
+                continue
             due = self._due(products[node])
             if due is not None:
                 attempt = self._attempt(products[node], *due)

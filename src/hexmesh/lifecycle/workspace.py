@@ -22,6 +22,7 @@ from hexmesh.lifecycle.scheduler import Scheduler
 from hexmesh.lifecycle.validate import validate_specs
 from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest, RunResult, Runtime, run_product
 from hexmesh.product.backfill import EventWindow
+from hexmesh.product.control import ControlState, PausedError
 from hexmesh.product.runner import Progress
 from hexmesh.spec import DataProductSpec, LoadedSpec, parse_address
 
@@ -44,6 +45,8 @@ class ProductStatus:
     runs: list[RunRecord] = field(default_factory=list)
     majors: list[LifecycleState] = field(default_factory=list)
     """The lifecycle of every deployed major, newest first."""
+    paused: bool = False
+    """Paused by its control port: the scheduler skips it and ``hexmesh run`` refuses it."""
 
 
 class Workspace:
@@ -101,8 +104,20 @@ class Workspace:
         progress: Progress | None = None,
         wait: float = 0.0,
         trigger: str = "manual",
+        force: bool = False,
     ) -> RunResult:
+        """Run ``ref``; a paused product is refused unless ``force`` (one run; it stays paused)."""
+        key = parse_address(ref).product_key
+        if not force and self.paused(key):
+            raise PausedError(
+                f"{key} is paused (by POST /products/{key}/control/pause), so runs are refused; resume it with "
+                f"POST /products/{key}/control/resume, or pass --force to run it once while it stays paused"
+            )
         return run_product(self.runtime, ref, major=major, trigger=trigger, progress=progress, wait=wait)
+
+    def paused(self, key: str) -> bool:
+        """Whether the control port paused ``key`` (state under ``<home>/control``, shared with the node)."""
+        return ControlState(self.settings.home).paused(key)
 
     def run_all(self, *, progress: Progress | None = None) -> list[RunResult | HexmeshError]:
         """Run every product in dependency order; a failure skips only its dependents."""
@@ -115,6 +130,11 @@ class Workspace:
             if broken:
                 failed.add(key)
                 outcomes.append(HexmeshError(f"{key} was not run because its upstream {broken[0]} failed"))
+                continue
+            if self.paused(key):  # not a failure: its dependents read its last good snapshot
+                version = self.deployed()[key].record.version
+                message = "paused by its control port; resume it to run it again"
+                outcomes.append(RunResult("", key, version, "paused", message=message))
                 continue
             try:
                 outcomes.append(self.run(key, progress=progress))
@@ -155,6 +175,7 @@ class Workspace:
             ports,
             self.runtime.state.runs(product.key, limit=10),
             [self.lifecycle_state(product.key, major) for major in majors],
+            self.paused(product.key),
         )
 
     # -- lifecycle: deprecation, retirement, notices, backfill, scheduling ----------------------

@@ -11,26 +11,32 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
 from hexmesh.errors import HexmeshError
+from hexmesh.mesh import semantic
+from hexmesh.mesh.admission import AnnounceLimitError, PeerError, PeerPolicy, peer_url
 from hexmesh.mesh.catalog import ProductEntry
 from hexmesh.mesh.documents import DocumentError, entry_from_document
 from hexmesh.mesh.registry import Registry
-from hexmesh.mesh.search import SearchIndex
+from hexmesh.mesh.search import SearchIndex, SearchResult
+from hexmesh.mesh.semantic import Embeddings, Mode
 
 __all__ = [
+    "AnnounceLimitError",
     "Federation",
     "PeerError",
+    "PeerPolicy",
     "PeerState",
     "RemoteSearchError",
     "cached_registry",
@@ -43,24 +49,6 @@ log = logging.getLogger(__name__)
 
 #: Where a node's discovery documents come from: a callable, so tests and servers choose.
 LocalDocuments = Callable[[], Iterable[Any]]
-
-
-class PeerError(HexmeshError):
-    """A peer URL that cannot be a hexmesh node."""
-
-    http_status = 400
-    exit_code = 2
-
-
-def peer_url(text: str) -> str:
-    """``text`` as a peer base URL (scheme and host, no trailing slash), or PeerError."""
-    url = text.strip().rstrip("/")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PeerError(
-            f"peer {text!r} is not an http(s) URL; give the node's base URL, for example http://127.0.0.1:8081"
-        )
-    return url
 
 
 def peers_from_env(value: str | None = None) -> list[str]:
@@ -98,10 +86,20 @@ class Federation:
         peers: Iterable[str] = (),
         cache: Path | None = None,
         timeout: float = 3.0,
+        policy: PeerPolicy | None = None,
+        token: str | None = None,
+        semantic: bool = False,
     ) -> None:
         self.node_url = node_url.rstrip("/")
         self.cache = cache
         self.timeout = timeout
+        self.policy = policy or PeerPolicy()
+        #: Sent when this node introduces itself to a peer (the peer's governance token).
+        self.token = token
+        self._announced_at: dict[str, float] = {}
+        #: Product vectors for semantic search, made by the first semantic search (or at start
+        #: with ``semantic=True``) in the background, then kept up to date by :meth:`embed`.
+        self.embeddings: Embeddings | None = None
         self._local = local
         self._lock = threading.RLock()
         self.registry = Registry()
@@ -112,6 +110,8 @@ class Federation:
             self.peers.setdefault(peer_url(url), PeerState(peer_url(url)))
         self.peers.pop(self.node_url, None)
         self.index = SearchIndex(self.registry)
+        if semantic:
+            self.semantic_ready()
 
     # -- pulling ---------------------------------------------------------------------------
 
@@ -171,10 +171,14 @@ class Federation:
 
     def _gossip(self, url: str, *, introduce: bool) -> None:
         """Learn the peer's peers; introduce this node to it (best effort: errors are logged)."""
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             with httpx.Client(timeout=self.timeout) as client:
                 if introduce:
-                    client.post(url + "/api/peers", json={"url": self.node_url})
+                    said = client.post(url + "/api/peers", json={"url": self.node_url}, headers=headers)
+                    if said.status_code in (401, 403):
+                        log.warning("peer %s refused this node's introduction (%s); set HEXMESH_MESH_TOKEN to "
+                                    "a governance token of that node", url, said.status_code)
                 known = client.get(url + "/api/peers")
                 listed = known.json() if known.is_success else []
         except (httpx.HTTPError, ValueError) as exc:
@@ -183,18 +187,44 @@ class Federation:
         for item in listed if isinstance(listed, list) else []:
             try:
                 other = peer_url(str(item.get("url", ""))) if isinstance(item, dict) else None
-            except PeerError:
+                if other and other not in self.peers and other != self.node_url:
+                    other = self.policy.admit(other)  # a peer's list is as untrusted as an announcement
+            except PeerError as exc:
+                log.info("peer %s listed a peer this node will not fetch: %s", url, exc)
                 continue
             if other and other != self.node_url:
                 with self._lock:
                     self.peers.setdefault(other, PeerState(other))
 
     def announce(self, url: str) -> PeerState:
-        """A node announced itself: remember it as a peer and pull it now."""
-        url = peer_url(url)
+        """A node announced itself: check its URL, remember it as a peer and pull it now.
+
+        Raises:
+            PeerError: the URL is malformed, this node itself, or outside the allowed networks.
+            AnnounceLimitError: the same URL was announced less than ``policy.min_interval``
+                seconds ago, or this node already follows ``policy.max_announced`` announced peers.
+        """
+        url = self.policy.admit(url)
         if url == self.node_url:
             raise PeerError(f"{url!r} is this node itself; announce another node's URL")
         with self._lock:
+            now = time.monotonic()
+            last = self._announced_at.get(url)
+            if last is not None and now - last < self.policy.min_interval:
+                wait = max(1, math.ceil(self.policy.min_interval - (now - last)))
+                raise AnnounceLimitError(
+                    f"{url} was announced {now - last:.0f} s ago and was pulled then; announce again in "
+                    f"{wait} s (this node refreshes its peers every few seconds anyway)",
+                    retry_after=wait,
+                )
+            announced = sum(p.announced for p in self.peers.values())
+            if url not in self.peers and announced >= self.policy.max_announced:
+                raise AnnounceLimitError(
+                    f"this node already follows {announced} announced peers (HEXMESH_MAX_ANNOUNCED="
+                    f"{self.policy.max_announced}); {url} was not added. Configure it in HEXMESH_PEERS instead",
+                    retry_after=int(self.policy.min_interval) or 1,
+                )
+            self._announced_at[url] = now
             self.peers.setdefault(url, PeerState(url)).announced = True
         # No introduction back: the announcing node already knows this one.
         return self.pull(url, introduce=False)
@@ -228,6 +258,41 @@ class Federation:
     def _changed(self) -> None:
         self.index = SearchIndex(self.registry)
         self._save()
+
+    # -- semantic search (the optional extra) ------------------------------------------------
+
+    def semantic_ready(self, *, wait: float = 0.0) -> bool:
+        """Start loading the model and embedding the index (once); True when done.
+
+        Raises:
+            SemanticUnavailableError: the ``semantic`` extra is not installed, or did not load.
+        """
+        semantic.require()
+        with self._lock:
+            if self.embeddings is None:
+                cache = self.cache.with_name("embeddings.npz") if self.cache is not None else None
+                self.embeddings = Embeddings(cache=cache)
+            embeddings = self.embeddings
+        return embeddings.warm_up(self._entries, wait=wait)
+
+    def embed(self) -> int:
+        """Embed products that are new or changed since the last call (once warmed up)."""
+        if self.embeddings is None or not self.embeddings.ready:
+            return 0
+        return self.embeddings.index(self._entries())
+
+    def _entries(self) -> list[ProductEntry]:
+        with self._lock:
+            return list(self.registry)
+
+    def search(self, text: str, *, mode: Mode = "keyword", limit: int = 20, offset: int = 0) -> SearchResult:
+        """Search the index; ``mode`` embedding or hybrid needs the ``semantic`` extra (and,
+        until :meth:`semantic_ready`, embeds in the caller's thread)."""
+        if mode == "keyword":
+            return self.index.search(text, limit=limit, offset=offset)
+        self.semantic_ready()
+        assert self.embeddings is not None
+        return semantic.search(self.index, self.embeddings, text, mode=mode, limit=limit, offset=offset)
 
     def _save(self) -> None:
         if self.cache is None:
@@ -295,11 +360,14 @@ def cached_registry(cache: Path, local: Iterable[ProductEntry]) -> Registry:
     return registry
 
 
-def search_node(url: str, query: str, *, limit: int = 20, timeout: float = 10.0) -> dict[str, Any]:
+def search_node(
+    url: str, query: str, *, limit: int = 20, mode: str = "keyword", timeout: float = 10.0
+) -> dict[str, Any]:
     """Search through a node's ``/api/search``; its problem documents become errors."""
     base = peer_url(url)
+    params: dict[str, str | int] = {"q": query, "limit": limit, "mode": mode}
     try:
-        response = httpx.get(base + "/api/search", params={"q": query, "limit": limit}, timeout=timeout)
+        response = httpx.get(base + "/api/search", params=params, timeout=timeout)
     except httpx.HTTPError as exc:
         raise RemoteSearchError(f"node {base} did not answer ({exc}); is `hexmesh serve` running?") from None
     try:

@@ -48,6 +48,8 @@ class Connection:
         self.portals: dict[str, Portal] = {}
         self.skip_until_sync = False
         self.busy = False
+        #: Counts statements; a cancel is delivered only to the statement it was meant for.
+        self.statement_seq = 0
         self.cancel_reason: str | None = None
         self.deadline: float | None = None
 
@@ -143,6 +145,7 @@ class Connection:
     def begin_statement(self) -> None:
         """Mark a statement as running and arm the statement timeout."""
         self.busy = True
+        self.statement_seq += 1
         self.cancel_reason = None
         timeout = self.ctx.statement_timeout if self.ctx is not None else None
         loop = asyncio.get_running_loop()
@@ -161,11 +164,18 @@ class Connection:
         self._send_cancel()
 
     def _send_cancel(self) -> None:
-        if self.session is None:
+        session = self.session
+        if session is None:
             return
-        future = asyncio.get_running_loop().run_in_executor(
-            self.server.executor, self.session.cancel
-        )
+        seq = self.statement_seq
+
+        def cancel() -> None:
+            # The call waits in the executor's queue: by the time it runs, the statement it was
+            # sent for may have ended, and a late cancel must not hit the session's next one.
+            if self.busy and self.statement_seq == seq:
+                session.cancel()
+
+        future = asyncio.get_running_loop().run_in_executor(self.server.executor, cancel)
         future.add_done_callback(_log_failure)
 
     def check_cancelled(self) -> None:

@@ -51,16 +51,26 @@ def _uuid(arr: pa.Array) -> pa.Array:
 
 def _strip_fraction(strings: pa.Array) -> pa.Array:
     # PostgreSQL prints only the significant fractional-second digits ("12:00:00", "12:00:00.5").
-    trimmed = pc.replace_substring_regex(strings, pattern=r"(\.\d*?)0+$", replacement=r"\1")
-    return pc.replace_substring_regex(trimmed, pattern=r"\.$", replacement="")
+    # Only for casts with a fraction (every unit but seconds): trimming "0" stops at the ".".
+    return pc.utf8_rtrim(pc.utf8_rtrim(strings, "0"), ".")
+
+
+def _fraction_unit(dtype: pa.DataType) -> bool:
+    return str(getattr(dtype, "unit", "s")) != "s"
+
+
+def _clock(arr: pa.Array) -> pa.Array:
+    """A time or naive timestamp as text, without insignificant fractional digits."""
+    text = pc.cast(arr, pa.string())
+    return _strip_fraction(text) if _fraction_unit(arr.type) else text
 
 
 def _timestamp(arr: pa.Array) -> pa.Array:
     if arr.type.tz is None:
-        return _strip_fraction(pc.cast(arr, pa.string()))
+        return _clock(arr)
     # Values are UTC instants; the session TimeZone is UTC, so print them with "+00".
     naive = arr.view(pa.timestamp(arr.type.unit))
-    return pc.binary_join_element_wise(_strip_fraction(pc.cast(naive, pa.string())), "+00", "")
+    return pc.binary_join_element_wise(_clock(naive), "+00", "")
 
 
 def _float(arr: pa.Array) -> pa.Array:
@@ -156,7 +166,7 @@ def _renderer(dtype: pa.DataType) -> Callable[[pa.Array], pa.Array]:
         (t.is_fixed_size_binary(dtype), _bytea),
         (t.is_date32(dtype), lambda a: pc.cast(a, pa.string())),
         (t.is_date64(dtype), lambda a: pc.cast(a.cast(pa.date32()), pa.string())),
-        (t.is_time(dtype), lambda a: _strip_fraction(pc.cast(a, pa.string()))),
+        (t.is_time(dtype), _clock),
         (t.is_timestamp(dtype), _timestamp),
         (t.is_interval(dtype) or t.is_duration(dtype), _interval),
         (t.is_list(dtype) or t.is_large_list(dtype) or t.is_fixed_size_list(dtype), _list),

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -113,13 +114,55 @@ def concat(cols: list[Var]) -> Var:
     n = len(cols[0])
     if all(c.width is not None for c in cols):
         # Every row has the same size: fill a 2-D matrix column slice by column slice.
-        widths = [c.width or 0 for c in cols]
-        matrix = np.empty((n, sum(widths)), dtype=np.uint8)
-        pos = 0
-        for c, w in zip(cols, widths, strict=True):
-            matrix[:, pos : pos + w] = c.data.reshape(n, w)
-            pos += w
-        return fixed(matrix)
+        return _matrix(cols)
+    if len(cols) == 1 or n == 0:
+        return _pack(cols)
+    # Arrow's binary_join_element_wise interleaves variable-length pieces row by row in C++;
+    # runs of fixed-width pieces are merged into one matrix first, so fewer pieces are joined.
+    pieces: list[pa.Array] = []
+    run: list[Var] = []
+    for c in [*cols, None]:
+        if c is not None and c.width is not None:
+            run.append(c)
+            continue
+        if run:
+            pieces.append(_large_binary(_matrix(run)))
+            run = []
+        if c is not None:
+            pieces.append(_large_binary(c))
+    joined = pc.binary_join_element_wise(*pieces, pa.scalar(b"", pa.large_binary()))
+    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + n + 1]
+    buffer = joined.buffers()[2]
+    data: U8 = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.empty(0, np.uint8)
+    first = int(offsets[0])
+    return Var(data[first : int(offsets[-1])], offsets[:-1] - first, np.diff(offsets))
+
+
+def _matrix(cols: list[Var]) -> Var:
+    n = len(cols[0])
+    widths = [c.width or 0 for c in cols]
+    matrix = np.empty((n, sum(widths)), dtype=np.uint8)
+    pos = 0
+    for c, w in zip(cols, widths, strict=True):
+        matrix[:, pos : pos + w] = c.data.reshape(n, w)
+        pos += w
+    return fixed(matrix)
+
+
+def _large_binary(col: Var) -> pa.Array:
+    """A Var as an Arrow large_binary array (zero-copy when its rows are contiguous)."""
+    if col.width is not None:
+        n, width = len(col), col.width
+        if width == 0:
+            return pa.array([b""] * n, pa.large_binary())
+        values = pa.py_buffer(np.ascontiguousarray(col.data[: n * width]))
+        return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), n, [None, values]).cast(pa.large_binary())
+    return to_arrow_binary(col)
+
+
+def _pack(cols: list[Var]) -> Var:
+    """Concatenate by index arithmetic in numpy: for one column (to make it contiguous) or no rows."""
+    n = len(cols[0])
     total = np.zeros(n, dtype=np.int64)
     for c in cols:
         total += c.lens
@@ -134,7 +177,7 @@ def concat(cols: list[Var]) -> Var:
 
 def group(col: Var, offsets: I64) -> Var:
     """Join consecutive rows: output row i is rows offsets[i]..offsets[i+1] of a contiguous col."""
-    packed = col if _contiguous(col) else concat([col])
+    packed = col if _contiguous(col) else _pack([col])
     base = int(packed.starts[0]) if len(packed) else 0
     bounds = np.concatenate([[0], np.cumsum(packed.lens)]).astype(np.int64) + base
     starts = bounds[offsets[:-1]]
@@ -143,7 +186,7 @@ def group(col: Var, offsets: I64) -> Var:
 
 def to_arrow_binary(col: Var, valid: Mask | None = None, dtype: object = None) -> pa.Array:
     """Build an Arrow large_binary (or dtype, e.g. large_string) array from a Var."""
-    packed = concat([col]) if len(col) and not _contiguous(col) else col
+    packed = _pack([col]) if len(col) and not _contiguous(col) else col
     offsets = np.zeros(len(col) + 1, dtype=np.int64)
     np.cumsum(packed.lens, out=offsets[1:])
     base = int(packed.starts[0]) if len(packed) else 0

@@ -68,7 +68,8 @@ def merge_window(
                 "window to backfill; add eventTime to the port, or run the product normally"
             )
         fresh = table.filter(_inside(table, event, window))
-        current = OutputPortReader(runtime, product, name).read()
+        # Restricted fields stay sealed as stored: a forgotten subject's values are carried, unreadable.
+        current = OutputPortReader(runtime, product, name).read(opened=False)
         kept = current.filter(pc.invert(_inside(current, event, window)))
         kept = kept.select(table.column_names).cast(table.schema)
         merged[name] = pa.concat_tables([kept, fresh])

@@ -7,14 +7,18 @@ specifics (SLOs, lineage, schema classifications) use the ``hexmesh:`` vocabular
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
+from sqlalchemy import Engine, func, select
 
 from hexmesh.infra.state import from_us
+from hexmesh.infra.state import schema as t
+from hexmesh.infra.state.rulesets import check_of, rule_checks
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.files import FORMATS
 from hexmesh.product.observability import port_health
@@ -23,7 +27,7 @@ from hexmesh.product.runtime import Runtime
 from hexmesh.product.sql.catalog import port_table_name
 from hexmesh.spec import FieldSpec
 
-__all__ = ["CONTEXT", "Endpoints", "catalog_entry", "describe"]
+__all__ = ["CONTEXT", "Endpoints", "catalog_entry", "describe", "document_version"]
 
 CONTEXT: dict[str, str] = {
     "dcat": "http://www.w3.org/ns/dcat#",
@@ -101,11 +105,29 @@ def describe(
                 "hexmesh:howTo": f"Ask the owner ({spec.owner}) for access; reads are checked "
                 "against the product's embedded access policies at every port.",
             },
+            "hexmesh:governance": _governance(runtime, product),
             "hexmesh:observability": endpoints.product(product.key) + "/observability",
             "hexmesh:control": endpoints.product(product.key) + "/control",
         }
     )
     return document
+
+
+def _governance(runtime: Runtime, product: DeployedProduct) -> dict[str, Any] | None:
+    """The rule set this version was last checked against (at deploy, or when a new rule set arrived)."""
+    check = check_of(runtime.state.engine, product.key, product.record.version)
+    if check is None:
+        return None
+    return {
+        "@type": "hexmesh:RuleCheck",
+        "hexmesh:ruleset": check.ruleset,
+        "hexmesh:rulesetDigest": check.digest or None,
+        "hexmesh:rulesetRevision": check.revision,
+        "hexmesh:passed": check.passed,
+        "dct:issued": from_us(check.checked_us).isoformat(),
+        "hexmesh:blocking": check.blocking,
+        "hexmesh:warnings": check.warnings,
+    }
 
 
 def _readme(product: DeployedProduct) -> str | None:
@@ -246,3 +268,49 @@ def _dataset(runtime: Runtime, product: DeployedProduct, port: str, endpoints: E
         },
         "dcat:distribution": distributions,
     }
+
+
+def document_version(runtime: Runtime, key: str) -> tuple[Any, ...] | None:
+    """What the discovery document of ``key`` is built from, in one query; None for no such product.
+
+    The key changes on every deploy (versions), deprecation or retirement (majors), publication,
+    run start or end (quality), and governance check; a cache of documents compares it to know
+    whether a document is still true. Time-based SLO status and the control port's state
+    (lifecycle, policies) are the caller's to add.
+    """
+    domain, _, name = key.partition("/")
+    product = (
+        select(t.products.c.id).where(t.products.c.domain == domain, t.products.c.name == name).scalar_subquery()
+    )
+    versions, majors, ports, runs, pubs = t.versions, t.majors, t.ports, t.runs, t.publications
+
+    def scalar(column: Any, table: Any, *where: Any) -> Any:
+        return select(column).select_from(table).where(*where).scalar_subquery()
+
+    query = select(
+        product,
+        scalar(func.count(), versions, versions.c.product_id == product),
+        scalar(func.max(versions.c.id), versions, versions.c.product_id == product),
+        scalar(func.count(), majors, majors.c.product_id == product),
+        scalar(func.max(majors.c.updated_us), majors, majors.c.product_id == product),
+        scalar(func.max(pubs.c.id), pubs.join(ports, ports.c.id == pubs.c.port_id), ports.c.product_id == product),
+        scalar(func.count(), runs, runs.c.product_id == product),
+        scalar(func.max(runs.c.started_us), runs, runs.c.product_id == product),
+        scalar(func.max(runs.c.finished_us), runs, runs.c.product_id == product),
+        scalar(func.max(rule_checks.c.checked_us), rule_checks, rule_checks.c.product == key),
+    )
+    _ensure_checks(runtime)
+    with runtime.state.engine.connect() as conn:
+        row = conn.execute(query).one()
+    return None if row[0] is None else tuple(row)
+
+
+_CHECKED: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _ensure_checks(runtime: Runtime) -> None:
+    # A workspace made before governance checks existed has no rule_checks table yet.
+    engine = runtime.state.engine
+    if engine not in _CHECKED:
+        rule_checks.create(engine, checkfirst=True)
+        _CHECKED.add(engine)

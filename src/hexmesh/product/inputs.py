@@ -10,6 +10,8 @@ from typing import Any
 import pyarrow as pa
 
 from hexmesh.errors import HexmeshError, InputError, NotFoundError
+from hexmesh.infra.tables.schema import arrow_type
+from hexmesh.product.cdc import port_slot, read_cdc
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.landing import read_landed
 from hexmesh.product.ports import OutputPortReader, ReadRequest
@@ -98,6 +100,8 @@ def _read_source(
 ) -> tuple[pa.Table, dict[str, Any]]:
     assert port.source is not None
     incremental = port.window_spec.kind == "incremental"
+    if isinstance(port.source, PostgresSourceSpec) and port.source.mode == "cdc":
+        return read_cdc(port.name, port.source, previous, port_slot(product.key, product.record.major, port))
     if isinstance(port.source, PostgresSourceSpec):
         return read_postgres(port.name, port.source, previous, incremental=incremental)
     if incremental:
@@ -119,4 +123,12 @@ def _read_source(
         # Nothing new: an empty table with the schema the files had last time.
         table = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(known))).empty_table()
     position["schema"] = base64.b64encode(table.schema.serialize().to_pybytes()).decode("ascii")
-    return table, position
+    return _declared(port, table), position
+
+
+def _declared(port: InputPort, table: pa.Table) -> pa.Table:
+    """Declared ``properties`` that no record carried (optional event fields) become null columns."""
+    for spec in port.properties:
+        if spec.name not in table.column_names:
+            table = table.append_column(spec.name, pa.nulls(table.num_rows, arrow_type(spec)))
+    return table

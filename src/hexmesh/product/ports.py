@@ -25,6 +25,7 @@ from hexmesh.infra.state import PortRecord, Publication, from_us, now_us, to_us
 from hexmesh.infra.tables import arrow_schema, iceberg_schema
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.runtime import Runtime
+from hexmesh.product.sealing import check_filter, open_table, scan_columns, served_schema
 from hexmesh.spec import OutputPort
 
 __all__ = ["OutputPortReader", "ReadRequest"]
@@ -72,17 +73,22 @@ class OutputPortReader:
     def publications(self) -> list[Publication]:
         return self.runtime.state.publications(self.record.id)
 
-    def read(self, request: ReadRequest | None = None) -> pa.Table:
-        """Rows as of ``request.as_of`` within its event-time window, as Arrow."""
+    def read(self, request: ReadRequest | None = None, *, opened: bool = True) -> pa.Table:
+        """Rows as of ``request.as_of`` within its event-time window, as Arrow.
+
+        ``opened=False`` leaves restricted fields sealed as stored (a backfill republishes them so).
+        """
         request = request or ReadRequest()
         columns = self._columns(request.columns)
         row_filter = self._filter(request)
         publication = self.publication(request.as_of)
         if publication is None:
             return self._empty(columns)
-        return self.runtime.tables.scan(
-            self.record.table_id, publication.snapshot_id, columns=columns, row_filter=row_filter
+        scanned = scan_columns(self.spec, columns) if opened else columns
+        table = self.runtime.tables.scan(
+            self.record.table_id, publication.snapshot_id, columns=scanned, row_filter=row_filter
         )
+        return open_table(self.runtime, self.spec, table, columns) if opened else table
 
     def read_since(self, snapshot_id: int, request: ReadRequest | None = None) -> tuple[pa.Table, int]:
         """Rows published after ``snapshot_id``, up to the latest publication; and that snapshot."""
@@ -98,10 +104,10 @@ class OutputPortReader:
             row_filter=self._filter(request),
             since_snapshot=snapshot_id,
         )
-        return table, publication.snapshot_id
+        return open_table(self.runtime, self.spec, table), publication.snapshot_id
 
     def _empty(self, columns: list[str] | None) -> pa.Table:
-        schema = arrow_schema(self.spec)
+        schema = served_schema(self.spec, arrow_schema(self.spec))
         if columns:
             schema = pa.schema([schema.field(c) for c in columns])
         return schema.empty_table()
@@ -156,6 +162,7 @@ class OutputPortReader:
             raise ReadError(
                 f"filter {request.filter!r} cannot apply to {self.address}: {exc}; columns: {known}"
             ) from None
+        check_filter(self.spec, expression)
         return expression
 
 

@@ -25,7 +25,7 @@ from hexmesh.errors import InputError
 from hexmesh.product.sources import expand_vars
 from hexmesh.spec import PostgresSourceSpec
 
-__all__ = ["read_postgres"]
+__all__ = ["arrow_table", "read_postgres", "redact"]
 
 # PostgreSQL type OIDs → Arrow; anything else (json, uuid, arrays, ...) arrives as text.
 _TYPES: dict[int, pa.DataType] = {
@@ -58,7 +58,7 @@ def _relation(spec: PostgresSourceSpec) -> sql.Composable:
     return sql.Identifier(*spec.table.split("."))
 
 
-def _redact(url: str) -> str:
+def redact(url: str) -> str:
     """The URL without its password, for messages."""
     head, sep, tail = url.rpartition("@")
     if not sep or "://" not in head:
@@ -76,7 +76,7 @@ def read_postgres(
         return _read(port, url, spec, previous if incremental else None)
     except psycopg.Error as exc:
         raise InputError(
-            f"input port {port!r}: reading PostgreSQL {_redact(url)} ({spec.path}) failed: "
+            f"input port {port!r}: reading PostgreSQL {redact(url)} ({spec.path}) failed: "
             f"{type(exc).__name__}: {' '.join(str(exc).split())}; nothing was consumed and the position did "
             "not move, so the next run retries from the same point"
         ) from None
@@ -92,23 +92,34 @@ def _read(
         conn.read_only = True
         with conn.transaction(), conn.cursor() as cur:
             cur.execute("set local timezone = 'UTC'; set local datestyle = 'ISO, YMD'")
-            cur.execute(sql.SQL("select * from {} as src limit 0").format(relation))
-            columns = list(cur.description or [])
             where: sql.Composable = sql.SQL("true")
             if spec.cursor is not None:
                 where, position = _window(cur, relation, spec.cursor, previous, position)
-            query = sql.SQL("copy (select * from {} as src where {}) to stdout (format csv, header)").format(
-                relation, where
-            )
-            buffer = io.BytesIO()
-            with cur.copy(query) as copy:
-                for chunk in copy:
-                    buffer.write(chunk)
+            table = arrow_table(conn, relation, where)
+    position["rows"] = table.num_rows
+    return table, position
+
+
+def arrow_table(conn: psycopg.Connection[Any], relation: sql.Composable, where: sql.Composable) -> pa.Table:
+    """``select * from relation where ...`` streamed with COPY and typed from the columns' PostgreSQL types.
+
+    The session should use ``timezone = 'UTC'`` and ``datestyle = 'ISO, YMD'``.
+    """
+    with conn.cursor() as cur:
+        cur.execute(sql.SQL("select * from {} as src limit 0").format(relation))
+        columns = list(cur.description or [])
+        query = sql.SQL("copy (select * from {} as src where {}) to stdout (format csv, header)").format(
+            relation, where
+        )
+        buffer = io.BytesIO()
+        with cur.copy(query) as copy:
+            for chunk in copy:
+                buffer.write(chunk)
     types = {c.name: _arrow_type(c) for c in columns}
     if buffer.tell() == 0:
-        return pa.schema(list(types.items())).empty_table(), position
+        return pa.schema(list(types.items())).empty_table()
     buffer.seek(0)
-    table = pcsv.read_csv(
+    return pcsv.read_csv(
         buffer,
         convert_options=pcsv.ConvertOptions(
             column_types=types,
@@ -118,8 +129,6 @@ def _read(
             false_values=["f"],
         ),
     )
-    position["rows"] = table.num_rows
-    return table, position
 
 
 def _window(

@@ -22,11 +22,13 @@ import pyarrow.parquet as pq
 from hexmesh.errors import ConcurrentRunError, HexmeshError, QualityGateError
 from hexmesh.infra.state import from_us
 from hexmesh.product.backfill import EventWindow, merge_window
+from hexmesh.product.cdc import confirm_positions
 from hexmesh.product.conform import conform
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.inputs import read_inputs
 from hexmesh.product.quality import CheckResult, run_checks
 from hexmesh.product.runtime import Runtime
+from hexmesh.product.sealing import seal_outputs
 from hexmesh.product.transform import transform
 
 __all__ = ["RunResult", "run_product"]
@@ -132,6 +134,7 @@ def _run(
         if inputs.nothing_new and backfill is None:
             result.status, result.message = "skipped", "no new input since the last successful run"
             runtime.state.finish_run(run_id, "skipped", details=details)
+            confirm_positions(product.spec.input_ports, details["inputs"])
             return result
         say("running the transformation")
         outputs = transform(product, runtime.engine, inputs.tables)
@@ -146,10 +149,12 @@ def _run(
         details["checks"] = [c.as_dict() for c in result.checks]
         failed = [c for c in result.checks if not c.passed]
         if failed:
-            details["quarantine"] = _quarantine(runtime, run_id, candidates)
+            details["quarantine"] = _quarantine(runtime, run_id, seal_outputs(runtime, product, candidates))
             raise QualityGateError(_gate_message(product, failed, details["quarantine"]))
         say("publishing")
-        published = _publish(runtime, product, run_id, candidates, replace_all=backfill is not None)
+        # Restricted fields are sealed after the checks (they see plaintext) and before any file is written.
+        sealed = seal_outputs(runtime, product, candidates)
+        published = _publish(runtime, product, run_id, sealed, replace_all=backfill is not None)
         result.rows = {name: table.num_rows for name, table in candidates.items()}
         result.snapshots = {name: snap for name, (_, snap, _) in published.items()}
         details["rows"] = result.rows
@@ -157,6 +162,8 @@ def _run(
             run_id, "succeeded", details=details, published=list(published.values())
         )
         result.status, result.published_at = "succeeded", from_us(finished)
+        # Only now, with the positions stored beside the publication, may CDC slots move on.
+        confirm_positions(product.spec.input_ports, details["inputs"])
         return result
     except HexmeshError as exc:
         runtime.state.finish_run(run_id, "failed", error=str(exc), details=details)

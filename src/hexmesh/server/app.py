@@ -12,7 +12,7 @@ import hexmesh
 from hexmesh.server import deprecation, problems
 from hexmesh.server.metrics import NodeCollector
 from hexmesh.server.node import Node
-from hexmesh.server.routes import access, control, discovery, events, files, observability
+from hexmesh.server.routes import access, control, discovery, events, files, ingest, observability
 
 __all__ = ["create_app"]
 
@@ -25,6 +25,7 @@ A hexmesh node: every deployed data product, with its ports over HTTP.
 * **observability**: SLO status with history, and Prometheus `/metrics`.
 * **access**: access requests and owners' decisions (nodes served with `--auth`; bearer token).
 * **control**: runs, pause/resume, policies, lifecycle, audit (bearer token).
+* **ingest**: `POST /products/{domain}/{name}/ingest/{input}` stores JSON events for the next run.
 
 Errors are RFC 9457 problem documents (`application/problem+json`).
 """
@@ -53,7 +54,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.registry = registry
     problems.install(app)
     deprecation.install(app, node)
-    for module in (discovery, files, events, observability, control, access):
+    for module in (discovery, files, events, observability, control, access, ingest):
         app.include_router(module.router)
     app.include_router(__import__("hexmesh.server.routes.mesh", fromlist=["router"]).router)
     app.openapi = lambda: problems.document(app)  # type: ignore[method-assign]

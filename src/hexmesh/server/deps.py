@@ -18,6 +18,7 @@ __all__ = [
     "NodeDep",
     "PortName",
     "bearer_token",
+    "etag_matches",
     "get_node",
     "get_principal",
     "principal_of",
@@ -59,6 +60,15 @@ Caller = Annotated[Principal | None, Depends(get_principal)]
 Domain = Annotated[str, Path(description="The owning domain, e.g. podcasts.", max_length=63)]
 Name = Annotated[str, Path(description="The product name, e.g. play-events.", max_length=63)]
 PortName = Annotated[str, Path(description="An output port name, e.g. plays.", max_length=63)]
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """Whether an ``If-None-Match`` header names ``etag`` (weak comparison, RFC 9110 13.1.2)."""
+    if not if_none_match or not etag:
+        return False
+    if if_none_match.strip() == "*":
+        return True
+    return etag.removeprefix("W/") in [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
 
 
 class JsonLd(JSONResponse):

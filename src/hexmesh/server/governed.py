@@ -31,6 +31,7 @@ from hexmesh.product.policy import (
     request_access,
 )
 from hexmesh.product.policy.requests import DAY_US
+from hexmesh.product.sealing import open_events
 from hexmesh.server.node import Node
 
 __all__ = ["ask", "check_stream", "decide", "download", "filter_events", "pinned_etag", "visible_document"]
@@ -102,7 +103,7 @@ def filter_events(
     sidecar = _sidecar(node)
     plan = sidecar.plan(reader.product, principal, reader.spec.name, purpose=purpose)
     kept = []
-    for event in events:
+    for event in open_events(reader.runtime, reader.spec, events):  # restricted fields opened first
         body = event.body
         data = body.get("data")
         if body.get("type") != ROW_EVENT or not isinstance(data, dict):

@@ -11,10 +11,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import difflib
+import hashlib
+import json
 import logging
 import re
+import threading
 import time
 from dataclasses import dataclass
+from typing import Any
+
+from fastapi.encoders import jsonable_encoder
 
 from hexmesh.errors import HexmeshError, NotFoundError
 from hexmesh.infra.events import EventLog, OffsetStore, open_event_log
@@ -23,18 +29,25 @@ from hexmesh.lifecycle import Workspace
 from hexmesh.product import DeployedProduct, OutputPortReader, RunResult, Runtime
 from hexmesh.product.control import AuditLog, ControlState, Tokens
 from hexmesh.product.deployed import live_versions
-from hexmesh.product.discovery import Endpoints
-from hexmesh.product.eventstream import emit_publications, publication_marker
+from hexmesh.product.discovery import Endpoints, describe, document_version
+from hexmesh.product.eventstream import emit_publications, published_since
 from hexmesh.product.observability import port_health
 from hexmesh.product.policy import PolicySidecar
 from hexmesh.product.slo_events import breach_events
 
-__all__ = ["Node", "NodeOptions"]
+__all__ = ["Document", "Node", "NodeOptions"]
 
 log = logging.getLogger(__name__)
-#: SLO checks per emitter pass of ports that published nothing new.
-_CHECKS = 20
+#: SLO checks per second, at most, of ports that published nothing new (spread over passes).
+_CHECKS_PER_S = 200
+#: Seconds between two emissions over every port (a safety net: normally only ports with new
+#: publications are visited, e.g. after a commit the publication ids did not order).
+_FULL_EMIT_S = 300.0
+#: Seconds after a port's emission before its SLOs are checked.
+_SLO_AFTER_EMIT_S = 1.0
 _KEY = re.compile(r"^[a-z][a-z0-9-]*/[a-z][a-z0-9-]*$")
+#: Discovery documents kept (one per product); beyond it the oldest built is dropped.
+_DOCUMENTS = 10_000
 
 
 @dataclass(frozen=True)
@@ -42,12 +55,24 @@ class NodeOptions:
     base_url: str = "http://127.0.0.1:8080"
     events_url: str | None = None
     sql_dsn: str | None = None
-    #: Seconds between two looks at the publication log (a run on this node wakes it at once).
-    emit_interval: float = 0.1
+    #: Seconds between two looks at the publication log (a run on this node wakes it at once);
+    #: one indexed query per look, and half of it is the average delay of a new event.
+    emit_interval: float = 0.05
     #: Seconds between two SLO evaluations of a port that published nothing new (freshness).
     slo_interval: float = 30.0
     #: Enforce tokens and policies on the HTTP ports (``hexmesh serve --auth``).
     auth: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    """A product's discovery document, built once per version of what it says, as served bytes."""
+
+    version: tuple[Any, ...]
+    built: float
+    content: dict[str, Any]
+    body: bytes
+    etag: str
 
 
 class Node:
@@ -68,7 +93,12 @@ class Node:
         self.sidecar = PolicySidecar(workspace.runtime) if self.options.auth else None
         self._checked: dict[str, float] = {}
         self._products: dict[str, DeployedProduct] = {}
+        self._documents: dict[str, Document] = {}
+        self._documents_lock = threading.Lock()
         self._readers: list[OutputPortReader] = []
+        self._reader_cache: dict[tuple[str, str], OutputPortReader] = {}
+        #: Ports whose emission failed: visited again on the next pass.
+        self._retry: set[tuple[str, str]] = set()
         self._news = asyncio.Event()
         self._poke = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -107,15 +137,58 @@ class Node:
         """The newest serving version of every product (cached specs: the emitter keeps them warm)."""
         return {key: self._cached(record) for key, record in live_versions(self.runtime).items()}
 
+    def discovery(self, domain: str, name: str) -> Document:
+        """The discovery document of a product, rebuilt only when what it says may have changed.
+
+        The version is one query (versions, majors, publications, runs, governance checks) plus
+        the control port's state (lifecycle, replaced policies). SLO status also moves with the
+        clock, so a document is rebuilt at least every ``slo_interval`` seconds, the cadence at
+        which the emitter checks SLOs.
+        """
+        key = f"{domain}/{name}"
+        found = document_version(self.runtime, key) if _KEY.match(key) else None
+        if found is None:
+            self.product(domain, name)  # the 404 that names the closest products
+            raise NotFoundError(f"no product {key!r} on this node")
+        version = (*found, json.dumps(self.control.get(key), sort_keys=True, default=str))
+        cached = self._documents.get(key)
+        if (
+            cached is not None
+            and cached.version == version
+            and time.monotonic() - cached.built < self.options.slo_interval
+        ):
+            return cached
+        product = self.product(domain, name)
+        lifecycle = self.control.lifecycle(product.key, product.spec.status)
+        content = jsonable_encoder(describe(self.runtime, product, self.endpoints, lifecycle))
+        body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+        document = Document(version, time.monotonic(), content, body, etag)
+        with self._documents_lock:
+            self._documents.pop(key, None)
+            self._documents[key] = document
+            while len(self._documents) > _DOCUMENTS:
+                self._documents.pop(next(iter(self._documents)))
+        return document
+
     def reader(self, domain: str, name: str, port: str) -> OutputPortReader:
         return OutputPortReader(self.workspace.runtime, self.product(domain, name), port)
 
     def readers(self) -> list[OutputPortReader]:
-        found = []
+        """A reader per output port of every serving product (kept while the version stays)."""
+        found, cache = [], {}
         for product in self.deployed().values():
             for port in product.spec.output_ports:
-                with contextlib.suppress(HexmeshError):
-                    found.append(OutputPortReader(self.workspace.runtime, product, port.name))
+                key = (product.key, port.name)
+                reader = self._reader_cache.get(key)
+                if reader is None or reader.product is not product:
+                    try:
+                        reader = OutputPortReader(self.workspace.runtime, product, port.name)
+                    except HexmeshError:
+                        continue
+                cache[key] = reader
+                found.append(reader)
+        self._reader_cache = cache
         return found
 
     # -- news for subscribers ----------------------------------------------------------------
@@ -142,20 +215,28 @@ class Node:
 
     # -- the emitter ------------------------------------------------------------------------
 
-    async def emit_once(self) -> int:
-        """Append what is new on every port, then check those ports' SLOs; return new events."""
+    async def emit_once(self, only: set[tuple[str, str]] | None = None) -> int:
+        """Append what is new on every port (or ``only`` these); return new events (SLO checks follow)."""
         new = 0
         self._readers = await asyncio.to_thread(self.readers)
         for reader in self._readers:
+            key = (reader.product.key, reader.spec.name)
+            if only is not None and key not in only:
+                continue
+            self._retry.discard(key)
             try:
-                added = await emit_publications(reader, self.log, self.offsets)
+                # Subscribers are woken after every append, not once the whole snapshot is on the log.
+                added = await emit_publications(reader, self.log, self.offsets, lambda _: self._announce())
             except Exception:  # one broken port must not stop the others' events
                 log.exception("emitting the events of %s failed", reader.address)
+                self._retry.add(key)
                 continue
             if added:
                 new += added
-                self._announce()  # subscribers first: SLO checks can wait a moment
-                new += await self._check(reader)
+                self._announce()
+                # Subscribers first: the port's SLO check (which may summarise the whole new
+                # snapshot) runs in a later pass, once the events were delivered.
+                self._checked[reader.address] = time.monotonic() - self.options.slo_interval + _SLO_AFTER_EMIT_S
         return new
 
     async def check_slos(self, budget: int = 20) -> int:
@@ -183,16 +264,28 @@ class Node:
         return time.monotonic() - self._checked.get(address, -1e9) >= self.options.slo_interval
 
     async def _emit_forever(self) -> None:
-        marker, scanned = -1, 0.0
+        marker, emitted_all, listed = -1, -1e9, -1e9
         while True:
-            # Probing for a new publication is one query; scanning every port is not, so scan
-            # only when something was published (or a run here poked us), or for SLO checks.
-            latest = await asyncio.to_thread(publication_marker, self.runtime)
-            if latest != marker or time.monotonic() - scanned > self.options.slo_interval:
+            # Probing for new publications is one query; visiting every port is not, so visit
+            # only the ports that published (and any that failed), and all of them rarely.
+            latest, changed = await asyncio.to_thread(published_since, self.runtime, max(marker, 0))
+            now = time.monotonic()
+            if marker < 0 or now - emitted_all > _FULL_EMIT_S:
                 await self.emit_once()
-                marker, scanned = latest, time.monotonic()
+                emitted_all = listed = now
+            elif changed:
+                await self.emit_once(changed | self._retry)
+                listed = now
+            elif now - listed > self.options.slo_interval:
+                # Ports that failed are tried again now and then; new deployments join SLO checks.
+                if self._retry:
+                    await self.emit_once(set(self._retry))
+                else:
+                    self._readers = await asyncio.to_thread(self.readers)
+                listed = now
+            marker = latest
             # A few SLO checks per pass, so a node with many products never stalls.
-            await self.check_slos(_CHECKS)
+            await self.check_slos(max(1, round(_CHECKS_PER_S * self.options.emit_interval)))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._poke.wait(), self.options.emit_interval)
             self._poke.clear()

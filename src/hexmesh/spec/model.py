@@ -247,8 +247,11 @@ class SourceSpec(SpecModel):
         return _check_duration(value)
 
 
+SourceMode = Literal["cursor", "cdc"]
+
+
 class PostgresSourceSpec(SpecModel):
-    """A PostgreSQL table or query, read incrementally by a cursor column."""
+    """A PostgreSQL table or query, read incrementally by a cursor column or by logical replication."""
 
     postgres: str = Field(min_length=1)
     """Connection URL, for example postgresql://app@db:5432/users; ${VAR} expands environment variables."""
@@ -257,12 +260,28 @@ class PostgresSourceSpec(SpecModel):
     query: str | None = None
     """A SELECT to read instead of a table."""
     cursor: FieldName | None = None
-    """A column that only grows (an id, or an updated_at timestamp); incremental reads need one."""
+    """A column that only grows (an id, or an updated_at timestamp); incremental cursor reads need one."""
+    mode: SourceMode = "cursor"
+    """cursor (compare a growing column) or cdc (logical replication: inserts, updates and deletes)."""
+    slot: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]+$", max_length=63)] | None = None
+    """cdc: the replication slot and publication name; default hexmesh_<domain>_<product>_<major>_<port>."""
 
     @model_validator(mode="after")
     def _one_relation(self) -> PostgresSourceSpec:
         if (self.table is None) == (self.query is None):
             raise ValueError("a postgres source needs exactly one of 'table' or 'query'")
+        if self.mode == "cdc" and self.table is None:
+            raise ValueError(
+                "mode: cdc reads a table's changes by logical replication, and a query cannot be replicated; "
+                "name the table (table: users), or read the query with mode: cursor"
+            )
+        if self.mode != "cdc" and self.slot is not None:
+            raise ValueError("'slot' names the replication slot of mode: cdc; remove it, or set mode: cdc")
+        if self.mode == "cdc" and self.cursor is not None:
+            raise ValueError(
+                "mode: cdc reads every change in commit order and needs no cursor column; remove 'cursor' "
+                "or use mode: cursor"
+            )
         return self
 
     @property
@@ -317,6 +336,8 @@ class InputPort(SpecModel):
     """Files (format + path) or a PostgreSQL table or query (postgres + table/query + cursor)."""
     window: str = "all"
     """all | incremental | last <duration>, for example last 7d."""
+    properties: list[FieldSpec] = []
+    """Optional: the fields each record must have; HTTP ingest refuses events that do not match."""
 
     @field_validator("window")
     @classmethod
@@ -331,9 +352,15 @@ class InputPort(SpecModel):
         if (
             isinstance(self.source, PostgresSourceSpec)
             and self.window == "incremental"
+            and self.source.mode == "cursor"
             and self.source.cursor is None
         ):
             raise ValueError("an incremental postgres source needs a cursor column (cursor: updated_at)")
+        if isinstance(self.source, PostgresSourceSpec) and self.source.mode == "cdc" and self.window != "incremental":
+            raise ValueError(
+                "a postgres source with mode: cdc reads each change once; declare window: incremental, "
+                f"not {self.window!r}"
+            )
         return self
 
     @property

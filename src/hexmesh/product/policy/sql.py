@@ -37,6 +37,7 @@ from hexmesh.governance import (
 from hexmesh.governance.rowfilter import quote_identifier
 from hexmesh.product.policy.dp import DpSyntaxError, parse_dp
 from hexmesh.product.policy.sidecar import PolicySidecar
+from hexmesh.product.sealing import epoch, open_table
 from hexmesh.product.sql.catalog import PortTable, sql_identifier
 from hexmesh.product.sql.policy import PolicyDecision, QueryRequest, TableAccess, TableRewrite
 from hexmesh.product.sql.snapshots import SnapshotSource
@@ -146,11 +147,14 @@ class SqlPolicy:
         return PolicyDecision(answer=pa.Table.from_arrays(arrays, schema=schema))
 
     def _key(self, access: TableAccess) -> tuple[str, ...]:
-        return (*access.table.record.table_id, str(access.snapshot_id))
+        # A forget changes what a sealed port's rows open to: cached variants must not outlive it.
+        shredded = [str(n) for n in epoch(self.sidecar.runtime, access.table.port)]
+        return (*access.table.record.table_id, str(access.snapshot_id), *shredded)
 
     def _load(self, access: TableAccess) -> pa.Table:
         source = self.snapshots.open(access.table, access.snapshot_id)
-        return source if isinstance(source, pa.Table) else source.to_table()
+        table = source if isinstance(source, pa.Table) else source.to_table()
+        return open_table(self.sidecar.runtime, access.table.port, table)  # restricted fields, as plaintext
 
     # -- CatalogFilter ------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 
 import pyarrow as pa
 
@@ -52,8 +53,9 @@ class PortTable:
     def address(self) -> str:
         return f"dp://{self.product.key}@{self.product.record.major}/{self.port.name}"
 
-    @property
+    @cached_property
     def arrow_schema(self) -> pa.Schema:
+        # Read on every statement; the port's declared fields never change for this table.
         return arrow_schema(self.port)
 
 

@@ -1,12 +1,22 @@
-"""One locked-down DuckDB database per SQL session, laid out like the port catalog.
+"""Locked-down DuckDB databases laid out like the port catalog, shared by the SQL sessions.
 
 Every port table exists in DuckDB as an *empty* table of the right schema, so that catalog
 queries (pg_catalog, information_schema, psql's \\d) describe it; its rows are never stored
 there. A query reads rows only through the Arrow source the session registers for it, on a
 cursor of its own, after the policy step.
+
+Building a database (tables, comments, catalog shims) takes ~50 ms, so one is built per
+catalog state (the deployed port tables) and catalog view (what a principal may see), and
+every session with the same state and view gets a cursor of it. Cursors share nothing a
+client can reach: registered sources are private to a cursor, SQL cannot change settings,
+and the session answers SET itself.
 """
 
 from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
 
 import duckdb
 
@@ -15,11 +25,61 @@ from hexmesh.pgwire import PgError, SqlState
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.pgcatalog import install_pg_catalog
 
-__all__ = ["open_engine", "translate"]
+__all__ = ["Engines", "catalog_key", "open_engine", "translate"]
+
+#: Hidden columns per ``schema.table`` (None: the whole table), as a CatalogFilter answers.
+CatalogView = Mapping[str, frozenset[str] | None]
 
 
-def open_engine(tables: list[PortTable], *, memory_limit: str | None, threads: int | None) -> duckdb.DuckDBPyConnection:
-    """A fresh in-memory database with the port tables' shapes and the PostgreSQL catalog shims."""
+def catalog_key(tables: list[PortTable]) -> Hashable:
+    """What identifies a catalog state: the port tables, their port records and spec versions."""
+    return tuple((t.qualified, t.record.id, t.product.record.spec_hash) for t in tables)
+
+
+def _view_key(view: CatalogView) -> Hashable:
+    return tuple(sorted((name, None if hidden is None else tuple(sorted(hidden))) for name, hidden in view.items()))
+
+
+class Engines:
+    """The databases of one SQL port, by catalog state and view; the newest few are kept."""
+
+    def __init__(self, *, memory_limit: str | None, threads: int | None, keep: int = 8) -> None:
+        self.memory_limit = memory_limit
+        self.threads = threads
+        self._keep = keep
+        self._engines: OrderedDict[Hashable, duckdb.DuckDBPyConnection] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def cursor(self, tables: list[PortTable], view: CatalogView) -> duckdb.DuckDBPyConnection:
+        """A new connection (cursor) to the database of this catalog state and view.
+
+        A dropped database stays open while cursors of it are: sessions that started on an
+        older catalog state keep working until they end.
+        """
+        key = (catalog_key(tables), _view_key(view))
+        # One lock: many clients connecting at once wait for one build instead of each building.
+        with self._lock:
+            con = self._engines.get(key)
+            if con is None:
+                con = open_engine(tables, memory_limit=self.memory_limit, threads=self.threads, view=view)
+                self._engines[key] = con
+                while len(self._engines) > self._keep:
+                    self._engines.popitem(last=False)
+            self._engines.move_to_end(key)
+            return con.cursor()
+
+
+def open_engine(
+    tables: list[PortTable],
+    *,
+    memory_limit: str | None,
+    threads: int | None,
+    view: CatalogView | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """A fresh in-memory database with the port tables' shapes and the PostgreSQL catalog shims.
+
+    ``view`` drops the tables and columns a principal may not see from the catalog.
+    """
     config: dict[str, str | bool | int | float | list[str]] = {
         k: v for k, v in LOCKDOWN.items() if k != "lock_configuration"
     }
@@ -28,7 +88,8 @@ def open_engine(tables: list[PortTable], *, memory_limit: str | None, threads: i
     if threads:
         config["threads"] = threads
     con = duckdb.connect(":memory:", config=config)
-    con.execute("SET TimeZone = 'UTC'")
+    # GLOBAL: every cursor of the database prints and parses times in UTC.
+    con.execute("SET GLOBAL TimeZone = 'UTC'")
     for schema in sorted({t.schema for t in tables}):
         con.execute(f'CREATE SCHEMA "{schema}"')
     for table in tables:
@@ -47,10 +108,26 @@ def open_engine(tables: list[PortTable], *, memory_limit: str | None, threads: i
             if field.required:
                 # Shown as NOT NULL by \d, information_schema and SQLAlchemy's reflection.
                 con.execute(f'ALTER TABLE "{table.schema}"."{table.name}" ALTER COLUMN "{field.name}" SET NOT NULL')
+    _restrict(con, tables, view or {})
     install_pg_catalog(con)
     # From here on SQL cannot change any setting, including the ones above.
     con.execute("SET lock_configuration = true")
     return con
+
+
+def _restrict(con: duckdb.DuckDBPyConnection, tables: list[PortTable], view: CatalogView) -> None:
+    """Drop what the principal may not see from the catalog tables (information_schema, \\d)."""
+    by_name = {t.qualified: t for t in tables}
+    for qualified, hidden in view.items():
+        table = by_name.get(qualified)
+        if table is None:
+            continue
+        target = f'"{table.schema}"."{table.name}"'
+        if hidden is None or hidden >= set(table.arrow_schema.names):
+            con.execute(f"DROP TABLE {target}")
+            continue
+        for column in sorted(hidden):
+            con.execute(f'ALTER TABLE {target} DROP COLUMN "{column}"')
 
 
 def _literal(text: str) -> str:

@@ -11,9 +11,11 @@ from typing import Any
 from hexmesh.pgwire import Authenticator, Limits, PgServer, SessionContext
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sql.catalog import TableCatalog
+from hexmesh.product.sql.engine import Engines
 from hexmesh.product.sql.policy import AllowAll, QueryPolicy
 from hexmesh.product.sql.session import SqlSession
 from hexmesh.product.sql.snapshots import SnapshotSource
+from hexmesh.product.sql.statements import StatementCache
 
 __all__ = ["SqlPort", "SqlPortConfig", "sql_service", "start_sql_port"]
 
@@ -25,8 +27,8 @@ class SqlPortConfig:
     max_connections: int = 64
     statement_timeout: float | None = 300.0
     idle_session_timeout: float | None = 3600.0
-    memory_limit: str | None = "1GB"  # per session (DuckDB memory_limit)
-    threads: int | None = 2  # DuckDB threads per session
+    memory_limit: str | None = "1GB"  # DuckDB memory_limit of the engine the sessions share
+    threads: int | None = 2  # DuckDB threads of the engine the sessions share
     max_result_rows: int | None = 10_000_000
     batch_rows: int = 65_536
     server_version: str = "15.0 (hexmesh)"
@@ -43,6 +45,8 @@ class SqlPort:
         self.policy: QueryPolicy = policy or AllowAll()
         self.catalog = TableCatalog(runtime)
         self.snapshots = SnapshotSource(runtime)
+        self.engines = Engines(memory_limit=self.config.memory_limit, threads=self.config.threads)
+        self.statements = StatementCache()
 
     def __call__(self, ctx: SessionContext) -> SqlSession:
         return SqlSession(self, ctx)
@@ -59,6 +63,8 @@ class SqlPort:
             max_connections=self.config.max_connections,
             idle_session_timeout=self.config.idle_session_timeout,
             statement_timeout=self.config.statement_timeout,
+            # Encode and send what DuckDB hands over in one go: fewer thread hops per row.
+            batch_rows=self.config.batch_rows,
         )
         return PgServer(
             self, host, port, authenticator, ssl_context, limits=limits, server_version=self.config.server_version

@@ -1,4 +1,4 @@
-"""SqlSession: the pgwire Session of one client, over its own locked-down DuckDB."""
+"""SqlSession: the pgwire Session of one client, on a cursor of a shared, locked-down DuckDB."""
 
 from __future__ import annotations
 
@@ -19,12 +19,13 @@ from hexmesh.errors import HexmeshError
 from hexmesh.infra.state import from_us, now_us
 from hexmesh.pgwire import Description, PgError, Result, RowsResult, SessionContext, SqlState
 from hexmesh.product.deprecation import deprecated, notice_text
-from hexmesh.product.sql import rewrite
+from hexmesh.product.sealing import open_source
 from hexmesh.product.sql.catalog import PortTable
-from hexmesh.product.sql.commands import QUERIES, SessionSettings, classify, read_only_error, run_command
-from hexmesh.product.sql.engine import open_engine, translate
+from hexmesh.product.sql.commands import QUERIES, SessionSettings, classify, run_command
+from hexmesh.product.sql.engine import catalog_key, translate
 from hexmesh.product.sql.params import parameter_types
 from hexmesh.product.sql.policy import CatalogFilter, PolicyDecision, QueryRequest, StatementKind, TableAccess
+from hexmesh.product.sql.statements import Statement
 
 if TYPE_CHECKING:
     from hexmesh.product.sql.port import SqlPort
@@ -33,9 +34,7 @@ __all__ = ["SqlSession"]
 
 log = logging.getLogger(__name__)
 
-_EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+ANALYZE)?\s+", re.IGNORECASE)
 _SYNTHETIC = "_synthetic"
-_MUTATIONS = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter, exp.Command)
 
 
 @dataclass
@@ -46,19 +45,23 @@ class Prepared:
     sources: dict[str, object]
     tree: exp.Expr
     columns: pa.Schema
+    statement: Statement | None
+    """The cached statement it came from; None when the policy answered it."""
 
 
 class SqlSession:
-    """Answers one connection's statements; never shares DuckDB state with other sessions."""
+    """Answers one connection's statements; shares no DuckDB state a client can reach with other sessions."""
 
     def __init__(self, port: SqlPort, ctx: SessionContext) -> None:
         self.port = port
         self.ctx = ctx
         self.tables = port.catalog.tables()
         self._by_name = {(t.schema, t.name): t for t in self.tables}
-        self.con = open_engine(self.tables, memory_limit=port.config.memory_limit, threads=port.config.threads)
-        if isinstance(port.policy, CatalogFilter):
-            self._restrict_catalog(port.policy)
+        self._catalog = catalog_key(self.tables)
+        policy = port.policy
+        view = policy.catalog_view(ctx.principal, self.tables) if isinstance(policy, CatalogFilter) else {}
+        # A cursor of the database shared by sessions with the same catalog and view.
+        self.con = port.engines.cursor(self.tables, view)
         self.settings = SessionSettings(server_version=port.config.server_version)
         self._cursors: set[duckdb.DuckDBPyConnection] = set()
         self._lock = threading.Lock()
@@ -69,6 +72,7 @@ class SqlSession:
     # -- pgwire Session ------------------------------------------------------------------
 
     def describe(self, sql: str, param_types: Sequence[int]) -> Description:
+        self._new_call()
         keyword = classify(sql)
         if keyword not in QUERIES:
             self._check("describe", sql, None, ())
@@ -79,7 +83,15 @@ class SqlSession:
             return Description(list(param_types), None)
         prepared = self._prepare(sql, "describe")
         types = parameter_types(prepared.tree, param_types, prepared.columns)
-        cursor = self._cursor(prepared)
+        if prepared.statement is None:
+            return Description(types, prepared.columns)  # the policy's own answer
+        # The row description depends on the SQL and its sources' schemas, not on their rows:
+        # work it out once, over empty tables (DuckDB binds the query but reads nothing).
+        shapes = {name: _schema_of(source) for name, source in prepared.sources.items()}
+        key = (prepared.sql, tuple(types), tuple(shapes.values()))
+        if key in prepared.statement.schemas:
+            return Description(types, prepared.statement.schemas[key])
+        cursor = self._cursor(replace(prepared, sources={n: shape.empty_table() for n, shape in shapes.items()}))
         try:
             relation = cursor.sql(prepared.sql, params=[None] * len(types) or None)
             schema = relation.limit(0).to_arrow_table().schema if relation is not None else None
@@ -87,9 +99,11 @@ class SqlSession:
             raise translate(exc) from None
         finally:
             self._release(cursor)
+        prepared.statement.schemas[key] = schema
         return Description(types, schema)
 
     def execute(self, sql: str, params: Sequence[object]) -> Result:
+        self._new_call()
         keyword = classify(sql)
         if keyword not in QUERIES:
             self._check("command", sql, None, ())
@@ -108,6 +122,15 @@ class SqlSession:
             self._release(cursor)
             raise
         return RowsResult(reader.schema, self._stream(reader, cursor))
+
+    def _new_call(self) -> None:
+        """Forget a cancel left over from an earlier call: it was meant for a statement that has ended.
+
+        A cancel meant for this call and run before it started is not lost: the server repeats
+        cancel() while the call runs.
+        """
+        with self._lock:
+            self._cancel_pending = False
 
     def cancel(self) -> None:
         with self._lock:
@@ -136,45 +159,35 @@ class SqlSession:
 
     def _prepare(self, sql: str, kind: StatementKind) -> Prepared:
         log.debug("%s: %s", kind, sql)
-        explain = _EXPLAIN.match(sql)
-        body = sql[explain.end() :] if explain else sql
-        tree = rewrite.parse(body)
-        for node in tree.find_all(*_MUTATIONS):
-            raise (
-                read_only_error(node.key.upper())
-                if not isinstance(node, exp.Command)
-                else PgError(SqlState.SYNTAX_ERROR, f"statement not supported by hexmesh: {body[:60]}")
-            )
-        if any(t.name.lower().startswith("hexmesh_src") for t in tree.find_all(exp.Table)):
-            raise PgError(SqlState.UNDEFINED_TABLE, "relations named hexmesh_src* are internal")
-        uses = rewrite.table_uses(tree, self._lookup)
+        context = (self.settings.values["search_path"], self._catalog)
+        statement = self.port.statements.get(sql, context, self._lookup)
         moment = self._statement_time()
         accesses: list[TableAccess] = []
-        for use in uses:
-            as_of = self._evaluate_time(use.as_of) if use.as_of is not None else moment
-            accesses.append(TableAccess(use.table, as_of, self._snapshot(use.table, as_of)))
-        decision = self._check(kind, sql, tree, tuple(accesses))
-        self._warn_deprecated(accesses)
-        # Unguessable names: a query must not reach a source around its policy rewrite.
-        token = secrets.token_hex(8)
+        for read in statement.reads:
+            as_of = self._evaluate_time(read.as_of) if read.as_of is not None else moment
+            accesses.append(TableAccess(read.table, as_of, self._snapshot(read.table, as_of)))
+        decision = self._check(kind, sql, statement.tree, tuple(accesses))
+        if kind == "query":  # once per run, not again when a client describes first
+            self._warn_deprecated(accesses)
         if decision.answer is not None:
             # The policy computed the result itself (DP aggregates): the query never reaches DuckDB.
-            name = f"hexmesh_src_{token}_answer"
-            return Prepared(f'SELECT * FROM "{name}"', {name: decision.answer}, tree, decision.answer.schema)
-        names = {i: f"hexmesh_src_{token}_{i}" for i in range(len(uses))}
-        duck = rewrite.apply(tree, uses, names, decision.rewrites)
-        if explain:
-            duck = explain.group(0) + duck
+            name = f"hexmesh_src_{secrets.token_hex(8)}_answer"
+            answer = decision.answer
+            return Prepared(f'SELECT * FROM "{name}"', {name: answer}, statement.tree, answer.schema, None)
+        duck = statement.duckdb_sql(decision.rewrites, self._lookup)
         log.debug("as DuckDB SQL: %s", duck)
         sources: dict[str, object] = {}
         for i, access in enumerate(accesses):
             replaced = decision.rewrites.get(access.table.qualified)
             if replaced is not None and replaced.source is not None:
-                sources[names[i]] = replaced.source
+                sources[statement.names[i]] = replaced.source
             else:
-                sources[names[i]] = self.port.snapshots.open(access.table, access.snapshot_id)
+                source = self.port.snapshots.open(access.table, access.snapshot_id)
+                # Restricted fields are stored sealed: open the ones the view may show (sealing.py).
+                hide = replaced.hide if replaced is not None else ()
+                sources[statement.names[i]] = open_source(self.port.runtime, access.table.port, source, hide=hide)
         fields = {f.name: f for a in accesses for f in a.table.arrow_schema}
-        return Prepared(duck, sources, tree, pa.schema(list(fields.values())))
+        return Prepared(duck, sources, statement.tree, pa.schema(list(fields.values())), statement)
 
     def _check(
         self, kind: StatementKind, sql: str, tree: exp.Expr | None, tables: tuple[TableAccess, ...]
@@ -192,19 +205,6 @@ class SqlSession:
             state = deprecated(self.port.runtime, *product)
             if state is not None:
                 self.ctx.notice(notice_text(state), hint="see hexmesh status or the discovery document")
-
-    def _restrict_catalog(self, policy: CatalogFilter) -> None:
-        """Drop what the principal may not see from the catalog tables (information_schema, \\d)."""
-        for qualified, hidden in policy.catalog_view(self.ctx.principal, self.tables).items():
-            table = next((t for t in self.tables if t.qualified == qualified), None)
-            if table is None:
-                continue
-            target = f'"{table.schema}"."{table.name}"'
-            if hidden is None or hidden >= set(table.arrow_schema.names):
-                self.con.execute(f"DROP TABLE {target}")
-                continue
-            for column in sorted(hidden):
-                self.con.execute(f'ALTER TABLE {target} DROP COLUMN "{column}"')
 
     def _lookup(self, schema: str | None, name: str) -> PortTable | None:
         found = self._find(schema, name)
@@ -307,6 +307,14 @@ def _seconds(value: str) -> float | None:
         raise PgError("22023", f'invalid value for parameter "statement_timeout": "{value}"')
     seconds = float(match.group(1)) * _UNITS.get(match.group(2) or "ms", 1e-3)
     return seconds or None
+
+
+def _schema_of(source: object) -> pa.Schema:
+    """The schema of an Arrow source (a table or a dataset)."""
+    schema = getattr(source, "schema", None)
+    if not isinstance(schema, pa.Schema):
+        raise TypeError(f"a SQL port source must be an Arrow table or dataset, got {type(source).__name__}")
+    return schema
 
 
 def _arrow_error(exc: pa.ArrowException) -> PgError:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import datetime
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -77,5 +77,20 @@ class SnapshotSource:
         filesystem, first = pafs.FileSystem.from_uri(files[0].file_path)
         paths = [first] + [pafs.FileSystem.from_uri(f.file_path)[1] for f in files[1:]]
         # The declared schema fills columns that older files lack (added later) with nulls.
-        dataset: ArrowSource = ds.dataset(paths, schema=schema, format="parquet", filesystem=filesystem)
+        opened = ds.dataset(paths, schema=schema, format="parquet", filesystem=filesystem)
+        dataset: ArrowSource = _ScanOnDemand(list(opened.get_fragments()), schema, opened.format, filesystem)
         return dataset
+
+
+class _ScanOnDemand(ds.FileSystemDataset):  # type: ignore[misc]  # pyarrow is untyped
+    """A dataset whose scans read ahead one file and one batch, not pyarrow's 4 files and 16 batches.
+
+    DuckDB scans a registered dataset through ``scanner()`` and stops pulling at a LIMIT, but
+    pyarrow's default read-ahead keeps decoding files in the background: a ``LIMIT 1000000``
+    over SF10 decoded several times the rows it returned. Full scans (aggregates) are as fast.
+    """
+
+    def scanner(self, **options: Any) -> ds.Scanner:
+        options.setdefault("fragment_readahead", 1)
+        options.setdefault("batch_readahead", 1)
+        return ds.Scanner.from_dataset(self, **options)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Body, Depends, Query
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from hexmesh.errors import HexmeshError
-from hexmesh.product.control import TRANSITIONS, PausedError, audited
+from hexmesh.lifecycle.rules import accept_ruleset
+from hexmesh.product.control import TRANSITIONS, ForbiddenError, PausedError, audited
 from hexmesh.server.deps import Domain, Name, NodeDep
 from hexmesh.server.node import Node
 from hexmesh.server.problems import responses
@@ -147,3 +148,44 @@ def audit(
     """The product's audit log, oldest first."""
     key, _ = _act(node, token, domain, name, "read-audit")
     return node.audit.entries(key, limit)
+
+
+# -- the mesh's rule set ---------------------------------------------------------------------------
+
+_mesh = APIRouter(prefix="/control", tags=["control"])
+
+
+@_mesh.put("/rules", responses=responses(400, 401, 403))
+def put_rules(
+    node: NodeDep,
+    token: Token,
+    body: Annotated[str, Body(media_type="application/yaml", description="The mesh rule set (rules.yaml).")],
+) -> dict[str, Any]:
+    """Accept a new mesh rule set (governance token): store it as a new revision, re-check every product.
+
+    Products that fail it keep serving; their discovery documents show the revision they failed.
+    """
+    principal = audited(node.tokens, node.audit, token.credentials if token else None, "mesh", "replace-rules")
+    if principal.role != "governance":
+        node.audit.record(principal.name, "mesh", "replace-rules", "refused", "not a governance token")
+        raise ForbiddenError(
+            f"token {principal.name!r} ({principal.role}) may not change the mesh's rule set; use a governance token"
+        )
+    try:
+        change = accept_ruleset(node.workspace, body, principal.name)
+    except HexmeshError as exc:
+        node.audit.record(principal.name, "mesh", "replace-rules", "refused", str(exc))
+        raise
+    result = {
+        "revision": change.revision,
+        "ruleset": change.ruleset,
+        "digest": change.digest,
+        "created": change.created,
+        "products": [v.__dict__ for v in change.products],
+    }
+    node.audit.record(principal.name, "mesh", "replace-rules", "ok", result)
+    return result
+
+
+# The mesh-wide route lives beside the per-product ones; its path is already complete.
+router.routes.extend(_mesh.routes)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Response
 
-from hexmesh.product.discovery import CONTEXT, catalog_entry, describe
+from hexmesh.product.discovery import CONTEXT, catalog_entry
 from hexmesh.server import governed
-from hexmesh.server.deps import Caller, Domain, JsonLd, Name, NodeDep
+from hexmesh.server.deps import Caller, Domain, JsonLd, Name, NodeDep, etag_matches
 from hexmesh.server.problems import responses
 
 router = APIRouter(tags=["discovery"])
@@ -31,10 +31,21 @@ def catalog(node: NodeDep) -> dict[str, Any]:
     "/products/{domain}/{name}",
     response_class=JsonLd,
     summary="Everything needed to find, understand, trust and use a product (DCAT 3, JSON-LD)",
-    responses=responses(401, 404),
+    responses={**responses(401, 404), 304: {"description": "Not modified (If-None-Match)"}},
 )
-def product(domain: Domain, name: Name, node: NodeDep, caller: Caller) -> dict[str, Any]:
-    found = node.product(domain, name)
-    lifecycle = node.control.lifecycle(found.key, found.spec.status)
-    document = describe(node.runtime, found, node.endpoints, lifecycle)
-    return document if caller is None else governed.visible_document(node, caller, document)
+def product(
+    domain: Domain,
+    name: Name,
+    node: NodeDep,
+    caller: Caller,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The document is cached per version of what it says: revalidate with ``If-None-Match``."""
+    document = node.discovery(domain, name)
+    if caller is not None:  # the caller's view: ports and columns it may not see are left out
+        visible = governed.visible_document(node, caller, document.content)
+        return JsonLd(visible, headers={"Cache-Control": "no-cache", "Vary": "Authorization"})
+    headers = {"ETag": document.etag, "Cache-Control": "no-cache"}
+    if etag_matches(if_none_match, document.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(document.body, media_type=JsonLd.media_type, headers=headers)

@@ -14,6 +14,7 @@ from hexmesh.errors import HexmeshError
 from hexmesh.governance import Principal
 from hexmesh.infra.events import StoredEvent
 from hexmesh.product.eventstream import port_stream, product_stream
+from hexmesh.product.sealing import is_sealed, open_events
 from hexmesh.product.subscription import follow as follow_stream
 from hexmesh.product.subscription import start_after
 from hexmesh.server import governed
@@ -60,9 +61,12 @@ def _everything(events: Sequence[StoredEvent]) -> list[tuple[int, str]]:
 
 def _governor(node: Node, caller: Principal | None, domain: str, name: str, port: str, purpose: str) -> Govern:
     """Refuse (403) a caller who may not read the port; else mask each batch as the caller may see it."""
-    if caller is None:
-        return _everything
     reader = node.reader(domain, name, port)
+    if caller is None:
+        if not is_sealed(reader.spec):
+            return _everything
+        # The log keeps restricted fields sealed; they are opened as they are served.
+        return lambda events: [(e.seq, e.text) for e in open_events(reader.runtime, reader.spec, events)]
     governed.check_stream(node, caller, reader, purpose)
     return lambda events: governed.filter_events(node, caller, reader, events, purpose)
 

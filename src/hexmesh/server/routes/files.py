@@ -8,13 +8,14 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Header, Query, Request, Response
-from fastapi.responses import FileResponse, StreamingResponse
+from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
 from hexmesh.infra.state import from_us
 from hexmesh.product import OutputPortReader, ReadRequest
 from hexmesh.product import files as port_files
+from hexmesh.product.sealing import is_sealed
 from hexmesh.server import governed
-from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName
+from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName, etag_matches
 from hexmesh.server.node import Node
 from hexmesh.server.problems import responses
 
@@ -87,7 +88,14 @@ def _disposition(reader: OutputPortReader, fmt: str, snapshot: int | None) -> st
     return f'attachment; filename="{reader.spec.name}{suffix}.{fmt}"'
 
 
-@router.get("/products/{domain}/{name}/ports/{port}/data", responses=_DATA, response_class=Response)
+@router.get(
+    "/products/{domain}/{name}/ports/{port}/data",
+    responses={
+        **_DATA,
+        307: {"description": "A whole snapshot as Parquet: its immutable pinned URL (Location)"},
+    },
+    response_class=Response,
+)
 async def data(
     domain: Domain,
     name: Name,
@@ -114,17 +122,16 @@ async def data(
         "Content-Disposition": _disposition(reader, format, None),
     }
     if snapshot is not None:
-        pinned = request.url.replace(
-            path=request.url.path.replace("/data", f"/snapshots/{snapshot}/data")
-        )
-        headers["Content-Location"] = str(pinned.remove_query_params("as_of"))
-        if caller is None and format == "parquet" and req == ReadRequest(as_of=req.as_of):
-            # A whole snapshot as Parquet is the common download: serve the pinned file.
-            tag = port_files.etag(reader, snapshot, format, ReadRequest())
-            path = await anyio.to_thread.run_sync(
-                port_files.parquet_file, reader, snapshot, ReadRequest(), tag
-            )
-            return FileResponse(path, media_type=port_files.FORMATS[format], headers=headers)
+        # Built on the node's public URL, so it is right behind a proxy too; as_of is now pinned.
+        query = request.url.remove_query_params("as_of").query
+        pinned = f"{node.endpoints.product(reader.product.key)}/ports/{reader.spec.name}/snapshots/{snapshot}/data"
+        pinned += f"?{query}" if query else ""
+        headers["Content-Location"] = pinned
+        if caller is None and format == "parquet" and variant == "rows" and req == ReadRequest(as_of=req.as_of):
+            # The whole snapshot as Parquet: send the client to the immutable URL, which is a
+            # cached file with an ETag and Range support. Clients that read Parquet over HTTP
+            # (pandas, polars, DuckDB, fsspec, curl -L) follow redirects.
+            return RedirectResponse(pinned, status_code=307, headers={"Cache-Control": "no-cache"})
     if caller is not None:
         body = await anyio.to_thread.run_sync(
             lambda: governed.download(node, caller, reader, format, req, snapshot, purpose=purpose, variant=variant)
@@ -170,10 +177,11 @@ async def pinned_data(
         tag = await anyio.to_thread.run_sync(governed.pinned_etag, node, caller, reader, tag, purpose, variant)
     headers = {
         "ETag": tag,
-        "Cache-Control": "public, max-age=31536000, immutable",
+        # A forget changes a sealed port's bytes (and ETag): caches must revalidate.
+        "Cache-Control": "no-cache" if is_sealed(reader.spec) else "public, max-age=31536000, immutable",
         "Content-Disposition": _disposition(reader, format, snapshot_id),
     }
-    if tag and if_none_match and tag in [t.strip() for t in if_none_match.split(",")]:
+    if etag_matches(if_none_match, tag):
         return Response(status_code=304, headers=headers)
     if caller is not None:
         if not tag:
@@ -182,7 +190,7 @@ async def pinned_data(
             lambda: governed.download(node, caller, reader, format, req, snapshot_id, purpose=purpose, variant=variant)
         )
         return StreamingResponse(_stream(node, body), media_type=port_files.FORMATS[format], headers=headers)
-    if format == "parquet":
+    if format == "parquet" and not is_sealed(reader.spec):  # plaintext of restricted fields is never cached
         path = await anyio.to_thread.run_sync(
             port_files.parquet_file, reader, snapshot_id, req, tag
         )

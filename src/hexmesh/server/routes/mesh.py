@@ -9,18 +9,21 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from hexmesh.mesh import KnowledgeGraph, ProductLineage, to_jsonld, to_turtle
-from hexmesh.mesh.federation import PeerState
+from hexmesh.mesh.federation import AnnounceLimitError, PeerState
+from hexmesh.mesh.semantic import MODES
 from hexmesh.server.deps import Domain, JsonLd, Name
-from hexmesh.server.problems import responses
+from hexmesh.server.problems import problem_response, responses
+from hexmesh.server.ui.access import router as access_router
 from hexmesh.server.ui.hub import MeshHub, concept_index, hub_of
 from hexmesh.server.ui.pages import router as pages_router
+from hexmesh.server.ui.peering import authorize_announcement
 
 __all__ = ["router"]
 
@@ -37,23 +40,50 @@ router = APIRouter(lifespan=_lifespan)
 api = APIRouter(prefix="/api", tags=["mesh"])
 
 
+_WARM_WAIT = 5.0
+_PORT = r"(:([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?"
+
+
 class Announcement(BaseModel):
+    # The pattern is documented for clients, but checked by PeerPolicy.admit, whose errors say
+    # what is wrong (credentials, a path, the scheme), which a failed regex could not.
     url: str = Field(
         description="Base URL of the announcing node, e.g. http://127.0.0.1:8081",
-        pattern=r"^https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?/?$",
         max_length=300,
+        json_schema_extra={"pattern": rf"^https?://[A-Za-z0-9.\-]+{_PORT}/?$"},
     )
 
 
-@api.get("/search", responses=responses(400))
+@api.get("/search", responses=responses(400, 501))
 def search(
     request: Request,
     q: Annotated[str, Query(max_length=1000, description="e.g. listener domain:podcasts")] = "",
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     offset: Annotated[int, Query(ge=0)] = 0,
+    mode: Annotated[
+        Literal["keyword", "semantic", "hybrid", "embedding"],
+        Query(description="keyword; semantic (= hybrid: keywords and meaning fused); embedding (meaning only)"),
+    ] = "keyword",
 ) -> dict[str, Any]:
-    """Ranked, typo-tolerant search over the whole mesh, with facets and corrections."""
-    return hub_of(request).federation.index.search(q, limit=limit, offset=offset).to_dict()
+    """Ranked, typo-tolerant search over the whole mesh, with facets and corrections.
+
+    ``mode=semantic`` needs the node's ``semantic`` extra (501 without it). Until the node has
+    loaded the model, it answers keyword results with ``"mode": "keyword"`` and a ``notice``.
+    """
+    federation = hub_of(request).federation
+    used = MODES[mode]
+    # The first semantic search loads the model (seconds): answer with keywords meanwhile.
+    warming = used != "keyword" and not federation.semantic_ready(wait=_WARM_WAIT)
+    if warming:
+        used = "keyword"
+    body = federation.search(q, mode=used, limit=limit, offset=offset).to_dict()
+    body["mode"] = used
+    if warming:
+        body["notice"] = (
+            "semantic search is warming up (loading the model, embedding the products); these are keyword "
+            "results. Try again in a few seconds."
+        )
+    return body
 
 
 @api.get("/registry")
@@ -74,10 +104,21 @@ def peers(request: Request) -> list[dict[str, Any]]:
     return [_peer(p) for p in hub_of(request).federation.peers.values()]
 
 
-@api.post("/peers", status_code=202, responses=responses(400))
-def announce(body: Announcement, request: Request) -> dict[str, Any]:
-    """A node announces itself: it becomes a peer and is pulled now."""
-    return _peer(hub_of(request).federation.announce(body.url))
+@api.post("/peers", status_code=202, responses=responses(400, 401, 403, 429), response_model=None)
+def announce(body: Announcement, request: Request) -> dict[str, Any] | Response:
+    """A node announces itself: it becomes a peer and is pulled now.
+
+    Announcing makes this node fetch the URL, so it needs a governance token (``Authorization:
+    Bearer``) unless it comes from this machine to a node served without ``--auth``.
+    """
+    hub = hub_of(request)
+    authorize_announcement(hub.node, request.client.host if request.client else "", request.headers)
+    try:
+        return _peer(hub.federation.announce(body.url))
+    except AnnounceLimitError as exc:
+        answer = problem_response(request, 429, "announce-limit", str(exc))
+        answer.headers["Retry-After"] = str(exc.retry_after)
+        return answer
 
 
 @api.post("/registry/refresh")
@@ -167,3 +208,4 @@ def _peer(state: PeerState) -> dict[str, Any]:
 
 router.include_router(api)
 router.include_router(pages_router)
+router.include_router(access_router)

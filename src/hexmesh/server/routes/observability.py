@@ -35,6 +35,11 @@ def observability(domain: Domain, name: Name, node: NodeDep) -> dict[str, Any]:
     }
 
 
+@router.get("/healthz", summary="Liveness: the node answers (no I/O, for probes and load balancers)")
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
 @router.get(
     "/metrics",
     response_class=Response,

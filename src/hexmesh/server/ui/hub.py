@@ -28,7 +28,7 @@ from hexmesh.mesh import (
     input_schemas,
     product_column_lineage,
 )
-from hexmesh.mesh.federation import Federation, peers_from_env
+from hexmesh.mesh.federation import Federation, PeerPolicy, peers_from_env
 from hexmesh.product import DeployedProduct, OutputPortReader
 from hexmesh.product.discovery import describe
 from hexmesh.product.observability import port_health, worst
@@ -63,6 +63,9 @@ class MeshHub:
             local=self.local_documents,
             peers=peers_from_env(),
             cache=node.workspace.settings.home / "mesh" / "registry.json",
+            policy=PeerPolicy.from_env(),
+            token=os.environ.get("HEXMESH_MESH_TOKEN") or None,
+            semantic=os.environ.get("HEXMESH_SEMANTIC", "") in ("1", "true", "yes"),
         )
 
     # -- this node's own products ------------------------------------------------------------
@@ -185,6 +188,7 @@ class MeshHub:
         while True:
             try:
                 await asyncio.to_thread(self.federation.refresh)
+                await asyncio.to_thread(self.federation.embed)  # new products, for semantic search
             except Exception:  # the loop must outlive one bad refresh
                 log.exception("refreshing the mesh index failed")
             await asyncio.sleep(self.interval)

@@ -44,10 +44,19 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 
 @router.get("", response_class=HTMLResponse)
 @router.get("/", response_class=HTMLResponse)
-def home(request: Request, q: Text = "") -> HTMLResponse:
+def home(request: Request, q: Text = "", mode: Annotated[str, Query(max_length=20)] = "keyword") -> HTMLResponse:
     hub = hub_of(request)
-    page = search_page(hub.federation.index, q)
-    entries = list(hub.federation.registry)
+    federation = hub.federation
+    semantic, notice = mode == "semantic" and bool(q.strip()), None
+    if semantic:
+        try:
+            if not federation.semantic_ready(wait=5.0):
+                semantic, notice = False, "Search by meaning is warming up (loading its model): keyword results."
+        except HexmeshError as exc:  # the extra is not installed on this node
+            semantic, notice = False, f"{exc}. These are keyword results."
+    run = (lambda query, limit: federation.search(query.text, mode="hybrid", limit=limit)) if semantic else None
+    page = search_page(federation.index, q, mode="semantic" if mode == "semantic" else "keyword", run=run)
+    entries = list(federation.registry)
     return render(
         request,
         "home.html",
@@ -55,6 +64,7 @@ def home(request: Request, q: Text = "") -> HTMLResponse:
         domains=views.domains(entries),
         product_count=len(entries),
         stale=sum(e.stale for e in entries),
+        notice=notice,
         **page,
     )
 
@@ -66,7 +76,9 @@ def product(domain: Domain, name: Name, request: Request) -> HTMLResponse:
         view = hub.view(f"{domain}/{name}")
     except NotFoundError as exc:
         return render(request, "missing.html", 404, message=str(exc))
-    return render(request, "product.html", **views.product_page(hub, view))
+    # Peers' products are asked for through their own node, which may enforce policies.
+    access_form = not view.local or hub.node.sidecar is not None
+    return render(request, "product.html", access_form=access_form, **views.product_page(hub, view))
 
 
 @router.get("/graph", response_class=HTMLResponse)

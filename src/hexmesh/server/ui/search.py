@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from hexmesh.mesh import SearchIndex, SearchSyntaxError, parse_query
+from hexmesh.mesh import Query, SearchIndex, SearchResult, SearchSyntaxError, parse_query
 
 __all__ = ["FACET_LABELS", "search_page"]
 
@@ -19,8 +20,10 @@ FACET_LABELS = {
 }
 
 
-def _href(q: str) -> str:
-    return "/ui?" + urlencode({"q": q.strip()}) if q.strip() else "/ui"
+def _href(q: str, mode: str = "keyword") -> str:
+    if not q.strip():
+        return "/ui"
+    return "/ui?" + urlencode({"q": q.strip(), **({"mode": mode} if mode != "keyword" else {})})
 
 
 def _term(key: str, value: str) -> str:
@@ -34,10 +37,21 @@ def _without(q: str, key: str, value: str) -> str:
     return " ".join(q.split())
 
 
-def search_page(index: SearchIndex, q: str, *, limit: int = 50) -> dict[str, Any]:
-    """Everything the home page shows for query ``q``; a syntax error is shown, not raised."""
+def search_page(
+    index: SearchIndex,
+    q: str,
+    *,
+    limit: int = 50,
+    mode: str = "keyword",
+    run: Callable[[Query, int], SearchResult] | None = None,
+) -> dict[str, Any]:
+    """Everything the home page shows for query ``q``; a syntax error is shown, not raised.
+
+    ``run`` searches instead of ``index`` (semantic search); ``mode`` is kept in the facet links.
+    """
     page: dict[str, Any] = {
         "q": q,
+        "mode": mode,
         "error": None,
         "hits": [],
         "total": 0,
@@ -48,7 +62,7 @@ def search_page(index: SearchIndex, q: str, *, limit: int = 50) -> dict[str, Any
     }
     try:
         query = parse_query(q)
-        result = index.search(query, limit=limit)
+        result = run(query, limit) if run is not None else index.search(query, limit=limit)
     except SearchSyntaxError as exc:
         page["error"] = {
             "problem": exc.problem,
@@ -60,7 +74,7 @@ def search_page(index: SearchIndex, q: str, *, limit: int = 50) -> dict[str, Any
         return page
     active = {(k, v) for k, values in query.include.items() for v in values}
     page["active"] = [
-        {"key": k, "value": v, "label": FACET_LABELS.get(k, k), "href": _href(_without(q, k, v))}
+        {"key": k, "value": v, "label": FACET_LABELS.get(k, k), "href": _href(_without(q, k, v), mode)}
         for k, v in sorted(active)
     ]
     for key, label in FACET_LABELS.items():
@@ -77,7 +91,7 @@ def search_page(index: SearchIndex, q: str, *, limit: int = 50) -> dict[str, Any
                         "value": v,
                         "count": n,
                         "active": (key, v) in active,
-                        "href": _href(_without(q, key, v) if (key, v) in active else f"{q} {_term(key, v)}"),
+                        "href": _href(_without(q, key, v) if (key, v) in active else f"{q} {_term(key, v)}", mode),
                     }
                     for v, n in values
                 ],

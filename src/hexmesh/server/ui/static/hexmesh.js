@@ -1,4 +1,4 @@
-/* hexmesh UI: copy buttons and snippet tabs. Progressive enhancement: every page works without it. */
+/* hexmesh UI: copy buttons, snippet tabs and the access forms' token. Progressive enhancement: every page works without it. */
 (function () {
   "use strict";
   var live = document.createElement("div");
@@ -73,7 +73,25 @@
     if (tabs.length) { select(tabs[0], false); }
   }
 
+  // The API token of access-request forms: typed once per tab, kept in sessionStorage (gone with
+  // the tab, never sent as a cookie), and put back into empty token fields.
+  var TOKEN = "hexmesh-token";
+  function remember(form) {
+    var field = form.querySelector("[data-token]");
+    try { if (field && field.value) { sessionStorage.setItem(TOKEN, field.value); } } catch (e) { /* storage off */ }
+  }
+  document.addEventListener("submit", function (event) {
+    if (event.target.matches && event.target.matches("[data-token-form]")) { remember(event.target); }
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
     Array.prototype.forEach.call(document.querySelectorAll("[data-tabs]"), setupTabs);
+    var saved = null;
+    try { saved = sessionStorage.getItem(TOKEN); } catch (e) { saved = null; }
+    if (saved) {
+      Array.prototype.forEach.call(document.querySelectorAll("input[data-token]"), function (field) {
+        if (!field.value) { field.value = saved; }
+      });
+    }
   });
 })();

@@ -1,0 +1,46 @@
+"""Where the master key comes from: ``HEXMESH_MASTER_KEY``, else a key file in the workspace.
+
+The file default (``<home>/keys/master.key``, mode 0600, created once) makes encryption at rest
+work out of the box on one machine. It sits next to the state database that holds the wrapped
+data keys, so it protects against a leaked warehouse (files, backups of tables), not against a
+leaked workspace: production sets ``HEXMESH_MASTER_KEY`` from a secret manager or KMS.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from hexmesh.infra.keys.store import MASTER_KEY_ENV, KeyStoreError, decode_master_key, generate_master_key
+
+__all__ = ["MASTER_KEY_FILE", "master_key"]
+
+MASTER_KEY_FILE = Path("keys") / "master.key"
+
+
+def master_key(home: Path) -> bytes:
+    """The master key: ``HEXMESH_MASTER_KEY`` when set, else ``<home>/keys/master.key`` (created on first use)."""
+    value = os.environ.get(MASTER_KEY_ENV)
+    if value:
+        return decode_master_key(value, MASTER_KEY_ENV)
+    path = home / MASTER_KEY_FILE
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # O_EXCL: two processes starting at once must not each write a different key.
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(fd, "w", encoding="ascii") as out:
+                out.write(generate_master_key() + "\n")
+    try:
+        text = path.read_text(encoding="ascii").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KeyStoreError(f"cannot read the master key file {path}: {exc}") from exc
+    if not text:
+        raise KeyStoreError(
+            f"the master key file {path} is empty; restore it from your backup (a new key cannot open "
+            f"existing data), or set {MASTER_KEY_ENV}"
+        )
+    return decode_master_key(text, str(path))

@@ -1,0 +1,356 @@
+"""Encryption at rest wired into the runtime: restricted fields are sealed at publish and opened at every read.
+
+A restricted field keeps its declared ``string`` column; each value is stored sealed with its
+data subject's key as ``hxm1:`` + base64(nonce || AES-GCM ciphertext) (docs/adr/0006). Every
+port reads through :func:`open_table` (or :func:`open_batches`, :func:`open_events`,
+:func:`open_source`) before policies mask anything, so no surface serves ciphertext as if it
+were data, and a forgotten subject's values read as null in every snapshot, past ones included.
+Opened data must never be cached past a forget: caches of opened rows carry :func:`epoch`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import weakref
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TypeAlias
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+from pyiceberg.expressions import BooleanExpression
+from pyiceberg.expressions.visitors import bind, extract_field_ids
+
+from hexmesh.errors import ReadError, SchemaMismatchError
+from hexmesh.governance.encryption import SEALED, open_text, restricted_fields, seal_text, sealed_mask, subject_field
+from hexmesh.infra.events import StoredEvent
+from hexmesh.infra.keys import KeyStore, KeyStoreError, master_key
+from hexmesh.infra.tables import iceberg_schema
+from hexmesh.product.deployed import DeployedProduct
+from hexmesh.product.runtime import Runtime
+from hexmesh.spec import OutputPort
+
+__all__ = [
+    "Sealing",
+    "check_filter",
+    "epoch",
+    "is_sealed",
+    "open_batches",
+    "open_events",
+    "open_source",
+    "open_table",
+    "scan_columns",
+    "seal_outputs",
+    "seal_table",
+    "served_schema",
+]
+
+ArrowSource: TypeAlias = "ds.Dataset | pa.Table"
+_ROW_EVENT = "dev.hexmesh.row.published"
+#: At most this many unwrapped keys are remembered per runtime (32 bytes each).
+_REMEMBERED = 1_000_000
+_stores: weakref.WeakKeyDictionary[Runtime, Keys] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+class Keys:
+    """A key store with a memory of the keys it unwrapped, emptied whenever a subject is forgotten.
+
+    Every open asks the state database for its forget epoch first (one small query), so a
+    forget in any process takes effect on the next read here, and a destroyed key never
+    outlives it in this memory.
+    """
+
+    def __init__(self, store: KeyStore) -> None:
+        self.store = store
+        self._known: dict[str, bytes] = {}
+        self._epoch: tuple[int, int] | None = None
+        self._lock = threading.Lock()
+
+    def current(self) -> tuple[int, int]:
+        """The forget epoch; clears the remembered keys when it moved."""
+        now = self.store.epoch()
+        with self._lock:
+            if now != self._epoch:
+                self._known.clear()
+                self._epoch = now
+        return now
+
+    def keys(self, subjects: Iterable[str]) -> dict[str, bytes]:
+        wanted = set(subjects)
+        self.current()
+        with self._lock:
+            found = {s: self._known[s] for s in wanted if s in self._known}
+        missing = wanted - found.keys()
+        if missing:
+            fetched = self.store.keys(missing)
+            with self._lock:
+                if len(self._known) > _REMEMBERED:
+                    self._known.clear()
+                self._known.update(fetched)
+            found.update(fetched)
+        return found
+
+
+@dataclass(frozen=True)
+class Sealing:
+    """Which fields of a port are sealed, and the field whose value names each row's subject."""
+
+    fields: tuple[str, ...]
+    subject: str
+
+    @classmethod
+    def of(cls, port: OutputPort, *, strict: bool = True) -> Sealing | None:
+        """The port's sealing, None when it has no restricted field.
+
+        ``strict`` (publishing): a clear error when the port cannot be sealed; otherwise (reading)
+        only what can have been sealed: string fields of a port that names its subject.
+        """
+        fields = restricted_fields(port)
+        subject = subject_field(port)
+        if not strict:
+            fields = [f for f in fields if port.field(f).logical_type == "string"]  # type: ignore[union-attr]
+            return cls(tuple(fields), subject) if fields and subject is not None else None
+        if not fields:
+            return None
+        if subject is None:
+            raise SchemaMismatchError(
+                f"port {port.name!r} has restricted field(s) {', '.join(fields)}, which are encrypted per "
+                "data subject, but no field names the subject: tag it with `tags: [subject]`"
+            )
+        for name in fields:
+            kind = port.field(name).logical_type  # type: ignore[union-attr]
+            if kind != "string":
+                raise SchemaMismatchError(
+                    f"restricted field {name!r} of port {port.name!r} is {kind}; restricted values are "
+                    "stored sealed as text, so declare it `logicalType: string` (cast it in the transformation)"
+                )
+        return cls(tuple(fields), subject)
+
+
+def is_sealed(port: OutputPort) -> bool:
+    return bool(restricted_fields(port))
+
+
+def key_store(runtime: Runtime) -> Keys:
+    """The workspace's keys, opened once per runtime (the master key is checked when opened)."""
+    engine = runtime.state.engine
+    with _lock:
+        keys = _stores.get(runtime)
+        if keys is not None and keys.store.engine is engine:
+            return keys
+    keys = Keys(KeyStore(engine, master_key(runtime.settings.home)))
+    with _lock:
+        _stores[runtime] = keys
+    return keys
+
+
+def epoch(runtime: Runtime, port: OutputPort) -> list[int]:
+    """What a cache of ``port``'s opened rows must be keyed with: changes with every forget ([] if unsealed)."""
+    return list(key_store(runtime).current()) if is_sealed(port) else []
+
+
+# -- publish -------------------------------------------------------------------------------
+
+
+def seal_outputs(runtime: Runtime, product: DeployedProduct, tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
+    """Every output of a run with its restricted fields sealed."""
+    return {name: seal_table(runtime, product.output(name), table) for name, table in tables.items()}
+
+
+def seal_table(runtime: Runtime, port: OutputPort, table: pa.Table) -> pa.Table:
+    """``table`` (conformed to ``port``) with each restricted value sealed with its subject's key.
+
+    Values that are already sealed for their row's subject and field (rows a backfill carries
+    over as they are stored) are kept; anything else, even text that looks sealed, is sealed.
+
+    Raises:
+        KeyStoreError: a row with a restricted value belongs to a forgotten subject (nothing is published).
+    """
+    sealing = Sealing.of(port)
+    if sealing is None or not table.num_rows:
+        return table
+    store = key_store(runtime).store
+    subjects = table.column(sealing.subject)
+    owners = subjects.cast(pa.string()).to_pylist()
+    carried = _carried(store, sealing, table, owners)
+    needed: set[str] = set()
+    for name in sealing.fields:
+        values = table.column(name).to_pylist()
+        fresh = zip(owners, values, carried[name], strict=True)
+        needed.update(o for o, v, c in fresh if o is not None and v is not None and not c)
+    try:
+        keys = key_store(runtime).keys(needed)  # remembered ones first: most subjects come back
+        if len(keys) < len(needed):
+            keys.update(store.ensure(needed - keys.keys()))
+    except KeyStoreError:
+        gone = store.forgotten(needed)
+        if not gone:
+            raise  # another key store problem (a wrong master key): its own message says what to do
+        rows = sum(
+            1
+            for i, owner in enumerate(owners)
+            if owner in gone and any(table.column(n)[i].is_valid and not carried[n][i] for n in sealing.fields)
+        )
+        raise KeyStoreError(
+            f"port {port.name!r}: {rows} row(s) hold restricted values ({', '.join(sealing.fields)}) of "
+            f"{len(gone)} subject(s) forgotten with `hexmesh forget`; their keys are destroyed and are never "
+            f"made again. Nothing was published. Drop those subjects' rows (or null their "
+            f"{', '.join(sealing.fields)}) in the transformation, then run again."
+        ) from None
+    for name in sealing.fields:
+        index = table.schema.get_field_index(name)
+        column = table.column(name)
+        mask = pa.array(carried[name], type=pa.bool_())
+        fresh = pc.if_else(mask, pa.scalar(None, column.type), column)
+        sealed = seal_text(fresh, subjects, keys, name).cast(column.type)
+        table = table.set_column(index, table.schema.field(index), pc.if_else(mask, column, sealed))
+    return table
+
+
+def _carried(store: KeyStore, sealing: Sealing, table: pa.Table, owners: list[str | None]) -> dict[str, list[bool]]:
+    """Per field, which values are genuine sealed values of their row (they open with the subject's key).
+
+    A forgotten subject's sealed values cannot be checked, and need not be: they never open again.
+    """
+    marked = {
+        name: [isinstance(v, str) and v.startswith(SEALED) for v in table.column(name).to_pylist()]
+        for name in sealing.fields
+    }
+    suspects = {o for name in sealing.fields for o, m in zip(owners, marked[name], strict=True) if m and o is not None}
+    if not suspects:
+        return marked
+    keys = store.keys(suspects)
+    gone = store.forgotten(suspects - keys.keys())
+    out = {}
+    for name in sealing.fields:
+        opens = sealed_mask(table.column(name), table.column(sealing.subject), keys, name)
+        out[name] = [
+            m and (o in gone or ok) for m, o, ok in zip(marked[name], owners, opens, strict=True)
+        ]
+    return out
+
+
+# -- read ----------------------------------------------------------------------------------
+
+
+def check_filter(port: OutputPort, expression: BooleanExpression) -> None:
+    """Refuse a row filter on a sealed field: the stored values are ciphertext, so it could never match."""
+    sealed = set(restricted_fields(port))
+    if not sealed:
+        return
+    schema = iceberg_schema(port)
+    used = {schema.find_column_name(i) for i in extract_field_ids(bind(schema, expression, case_sensitive=True))}
+    refused = sorted(n for n in used if n in sealed)
+    if refused:
+        raise ReadError(
+            f"cannot filter port {port.name!r} on restricted field(s) {', '.join(refused)}: they are stored "
+            "encrypted per subject, so a filter cannot compare them; read the rows and filter the result"
+        )
+
+
+def served_schema(port: OutputPort, schema: pa.Schema) -> pa.Schema:
+    """The schema reads serve: a restricted field may be null (its subject was forgotten) even if required."""
+    sealed = set(restricted_fields(port))
+    return pa.schema([f.with_nullable(True) if f.name in sealed else f for f in schema], metadata=schema.metadata)
+
+
+def scan_columns(port: OutputPort, columns: Sequence[str] | None) -> list[str] | None:
+    """The columns to scan for a projection: a sealed column needs its row's subject to open."""
+    sealing = Sealing.of(port, strict=False) if columns else None
+    if sealing is None or columns is None or sealing.subject in columns:
+        return None if columns is None else list(columns)
+    if any(c in sealing.fields for c in columns):
+        return [*columns, sealing.subject]
+    return list(columns)
+
+
+def open_table(
+    runtime: Runtime,
+    port: OutputPort,
+    table: pa.Table,
+    columns: Sequence[str] | None = None,
+    *,
+    hide: Iterable[str] = (),
+) -> pa.Table:
+    """``table`` as stored (scanned with :func:`scan_columns`) with its sealed columns opened.
+
+    ``columns``: the projection asked for (the subject column added for opening is dropped
+    again); ``hide``: columns the caller may not see, left sealed (a policy drops them anyway).
+    """
+    sealing = Sealing.of(port, strict=False)
+    if sealing is not None and table.num_rows and sealing.subject in table.column_names:
+        hidden = set(hide)
+        wanted = [f for f in sealing.fields if f in table.column_names and f not in hidden]
+        if wanted:
+            table = _open(key_store(runtime), sealing, table, wanted)
+    if columns is not None and table.column_names != list(columns):
+        table = table.select(list(columns))
+    return table
+
+
+def _open(store: Keys, sealing: Sealing, table: pa.Table, fields: Sequence[str]) -> pa.Table:
+    subjects = table.column(sealing.subject)
+    names = {s for s in pc.unique(subjects.cast(pa.string())).to_pylist() if s is not None}
+    keys = store.keys(names)
+    missing = names - keys.keys()
+    # Subjects without a key either were forgotten or never had a sealed value (legacy rows).
+    forgotten = store.store.forgotten(missing) if missing else set()
+    for name in fields:
+        index = table.schema.get_field_index(name)
+        field = table.schema.field(index)
+        opened = open_text(table.column(name), subjects, keys, name, forgotten=forgotten)
+        # A forgotten value is null, even in a field declared required.
+        table = table.set_column(index, field.with_nullable(True), opened.cast(field.type))
+    return table
+
+
+def open_batches(
+    runtime: Runtime, port: OutputPort, batches: Iterable[pa.RecordBatch], columns: Sequence[str] | None = None
+) -> Iterator[pa.RecordBatch]:
+    """:func:`open_table` batch by batch (constant memory)."""
+    if not is_sealed(port):
+        yield from batches
+        return
+    for batch in batches:
+        opened = open_table(runtime, port, pa.Table.from_batches([batch]), columns)
+        yield from opened.to_batches()
+
+
+def open_source(runtime: Runtime, port: OutputPort, source: ArrowSource, *, hide: Iterable[str] = ()) -> ArrowSource:
+    """A SQL source with its sealed columns opened (read into memory); unsealed ports pass through lazily."""
+    if not is_sealed(port):
+        return source
+    table = source if isinstance(source, pa.Table) else source.to_table()
+    # Hidden columns stay sealed: the policy's view never selects them.
+    return open_table(runtime, port, table, hide=hide)
+
+
+def open_events(runtime: Runtime, port: OutputPort, events: Sequence[StoredEvent]) -> list[StoredEvent]:
+    """Row events of ``port`` with their sealed fields opened (the log keeps them sealed)."""
+    sealing = Sealing.of(port, strict=False)
+    if sealing is None:
+        return list(events)
+    rows = [(i, e.body) for i, e in enumerate(events) if e.body.get("type") == _ROW_EVENT]
+    data = [body.get("data") for _, body in rows]
+    usable = [(i, body, d) for (i, body), d in zip(rows, data, strict=True) if isinstance(d, dict)]
+    if not usable:
+        return list(events)
+    names = [sealing.subject, *sealing.fields]
+    table = pa.table(
+        {n: pa.array([_text(d.get(n)) for _, _, d in usable], type=pa.large_string()) for n in names}
+    )
+    opened = open_table(runtime, port, table).to_pylist()
+    out = list(events)
+    for (i, body, d), values in zip(usable, opened, strict=True):
+        shown = {**d, **{n: values[n] for n in sealing.fields if n in d}}
+        text = json.dumps({**body, "data": shown}, separators=(",", ":"))
+        out[i] = replace(events[i], text=text)
+    return out
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+

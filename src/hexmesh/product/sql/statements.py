@@ -1,0 +1,134 @@
+"""Parsed and rewritten statements, cached: sqlglot takes milliseconds and clients repeat their SQL.
+
+A statement's parse tree and the port tables it reads depend only on its text, the session's
+``search_path`` and the catalog state, so they are kept per (text, search_path, catalog) and
+shared by every session. The policy still decides every execution (it may answer differently
+each time); only the DuckDB SQL that results from a decision's rewrites is cached, per entry
+and per set of rewrites.
+
+Each entry names its Arrow sources with a random token of its own. The names exist only on
+the cursor of one execution of that very text, so no other statement can reach them.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from sqlglot import exp
+
+from hexmesh.pgwire import PgError, SqlState
+from hexmesh.product.sql import rewrite
+from hexmesh.product.sql.catalog import PortTable
+from hexmesh.product.sql.commands import read_only_error
+from hexmesh.product.sql.policy import TableRewrite
+
+__all__ = ["Statement", "StatementCache", "TableRead"]
+
+_EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+ANALYZE)?\s+", re.IGNORECASE)
+_MUTATIONS = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter, exp.Command)
+
+
+@dataclass(frozen=True)
+class TableRead:
+    """A port table a statement reads, and its own processing time if it gives one."""
+
+    table: PortTable
+    as_of: exp.Expr | None
+
+
+@dataclass
+class Statement:
+    """A checked, parsed query and the port tables it reads.
+
+    ``tree`` is shared by every session that runs the same text: read it, never change it.
+    """
+
+    sql: str
+    tree: exp.Expr
+    reads: tuple[TableRead, ...]
+    names: dict[int, str]
+    """The Arrow source name of each read, unique to this entry."""
+    schemas: dict[Hashable, pa.Schema | None] = field(default_factory=dict)
+    """Row descriptions worked out for this statement, by DuckDB SQL, parameter types and source schemas."""
+    _duckdb: dict[Hashable, str] = field(default_factory=dict)
+
+    def duckdb_sql(self, rewrites: Mapping[str, TableRewrite], lookup: rewrite.Lookup) -> str:
+        """The DuckDB SQL reading this entry's sources, with the policy's rewrites applied.
+
+        ``lookup`` resolves table names as when the entry was made (same search_path and catalog).
+        """
+        key = _rewrites_key(rewrites)
+        found = self._duckdb.get(key)
+        if found is None:
+            # apply() rewrites the tree in place: work on a fresh parse, keep the shared one.
+            explain, body = _split_explain(self.sql)
+            tree = rewrite.parse(body)
+            uses = rewrite.table_uses(tree, lookup)
+            found = explain + rewrite.apply(tree, uses, self.names, rewrites)
+            self._duckdb[key] = found
+        return found
+
+
+def parse_statement(sql: str, lookup: rewrite.Lookup) -> Statement:
+    """Parse and check a query: refuse writes and internal names, resolve its port tables."""
+    _, body = _split_explain(sql)
+    tree = rewrite.parse(body)
+    for node in tree.find_all(*_MUTATIONS):
+        raise (
+            read_only_error(node.key.upper())
+            if not isinstance(node, exp.Command)
+            else PgError(SqlState.SYNTAX_ERROR, f"statement not supported by hexmesh: {body[:60]}")
+        )
+    if any(t.name.lower().startswith("hexmesh_src") for t in tree.find_all(exp.Table)):
+        raise PgError(SqlState.UNDEFINED_TABLE, "relations named hexmesh_src* are internal")
+    uses = rewrite.table_uses(tree, lookup)
+    token = secrets.token_hex(8)
+    names = {i: f"hexmesh_src_{token}_{i}" for i in range(len(uses))}
+    return Statement(sql, tree, tuple(TableRead(u.table, u.as_of) for u in uses), names)
+
+
+class StatementCache:
+    """The most recently used statements of one SQL port, shared by its sessions."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, Statement] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, sql: str, context: Hashable, lookup: rewrite.Lookup) -> Statement:
+        """The statement for ``sql`` in ``context`` (search_path and catalog state), parsed once."""
+        key = (sql, context)
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                return found
+        # Parse outside the lock; errors are raised every time, never cached.
+        parsed = parse_statement(sql, lookup)
+        with self._lock:
+            self._entries[key] = parsed
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return parsed
+
+
+def _split_explain(sql: str) -> tuple[str, str]:
+    match = _EXPLAIN.match(sql)
+    return (match.group(0), sql[match.end() :]) if match else ("", sql)
+
+
+def _rewrites_key(rewrites: Mapping[str, TableRewrite]) -> Hashable:
+    # The SQL depends on what is hidden, transformed and filtered, not on a rewrite's source rows.
+    return tuple(
+        sorted(
+            (name, tuple(sorted(r.hide)), tuple(sorted(r.transform.items())), r.row_filter)
+            for name, r in rewrites.items()
+        )
+    )
+

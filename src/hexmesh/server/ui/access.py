@@ -1,0 +1,238 @@
+"""The web UI's access requests: a consumer asks for a port, an owner approves or denies.
+
+Pages have no sessions and no cookies. The caller's API token travels in the body of each
+form (a password field; ``hexmesh.js`` keeps it in ``sessionStorage`` so it is typed once per
+tab), and the node authenticates it like the HTTP API's bearer token. With no ambient
+credential there is nothing for a cross-site form to borrow; a POST whose ``Origin`` is another
+site is refused all the same. Pages that carry the token (the owner's list) are ``no-store``.
+Products of other nodes are asked for through their own node's HTTP API, with the same token.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from hexmesh.errors import HexmeshError, NotFoundError
+from hexmesh.governance import Principal
+from hexmesh.governance.grants import AccessRequest
+from hexmesh.infra.state import access_requests
+from hexmesh.server import governed
+from hexmesh.server.deps import Domain, Name, PortName
+from hexmesh.server.node import Node
+from hexmesh.server.ui.hub import MeshHub, hub_of
+from hexmesh.server.ui.pages import render
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+_MAX_FORM = 16_384
+_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+
+
+class FormError(HexmeshError):
+    """A form the user can fix; ``http_status`` says how the page answers."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.http_status = status
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """The urlencoded body (every field once; the last value wins); refuses other sites' posts."""
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        mine = f"{request.url.scheme}://{request.headers.get('host', '')}"
+        if origin.rstrip("/") != mine:
+            raise FormError(f"this form was sent from {origin}, not from this node ({mine}); refused", 403)
+    kind = request.headers.get("content-type", "").split(";")[0].strip()
+    if kind != "application/x-www-form-urlencoded":
+        raise FormError(f"send the form as application/x-www-form-urlencoded, not {kind or 'no content type'}", 415)
+    body = await request.body()
+    if len(body) > _MAX_FORM:
+        raise FormError(f"the form is {len(body)} bytes; at most {_MAX_FORM} are accepted (shorten the note)", 413)
+    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
+    return {name: values[-1] for name, values in fields.items()}
+
+
+def _principal(node: Node, token: str) -> Principal:
+    if node.sidecar is None:
+        raise FormError(
+            "this node serves without --auth: everyone may read its ports, so there is nothing to request "
+            "or decide. Start it with hexmesh serve --auth to enforce policies",
+            409,
+        )
+    if not token.strip():
+        raise FormError(
+            "paste your API token (hxm_…) into the token field; `hexmesh token create <you>` makes one", 401
+        )
+    return node.sidecar.authenticate(token.strip())
+
+
+def _when(us: int | None) -> str:
+    return datetime.fromtimestamp(us / 1e6, tz=UTC).strftime("%Y-%m-%d %H:%M UTC") if us else ""
+
+
+def _shown(found: AccessRequest | dict[str, Any]) -> dict[str, Any]:
+    if isinstance(found, AccessRequest):
+        return {"id": found.id, "status": found.status, "purpose": found.purpose, "expires": _when(found.expires_us)}
+    expires = found.get("expires_us")
+    return {
+        "id": str(found.get("id", "")),
+        "status": str(found.get("status", "")),
+        "purpose": str(found.get("purpose", "")),
+        "expires": _when(expires if isinstance(expires, int) else None),
+    }
+
+
+# -- a consumer asks --------------------------------------------------------------------------
+
+
+@router.post("/products/{domain}/{name}/ports/{port}/access-requests", response_class=HTMLResponse)
+async def ask(domain: Domain, name: Name, port: PortName, request: Request) -> HTMLResponse:
+    hub = hub_of(request)
+    context: dict[str, Any] = {"key": f"{domain}/{name}", "port": port, "purpose": "", "note": "", "ports": []}
+    try:
+        form = await _form(request)
+        context.update(purpose=form.get("purpose", ""), note=form.get("note", ""))
+        entry = hub.entry(context["key"])
+        context["ports"] = [p.name for p in entry.ports]
+        if port not in context["ports"]:
+            raise FormError(
+                f"{entry.key} has no output port {port!r}; its ports are {', '.join(context['ports']) or 'none'}", 404
+            )
+        if not context["purpose"].strip():
+            raise FormError("say what the data will be used for (purpose): grants are bound to it", 400)
+        if entry.node_url == hub.federation.node_url:
+            created = _shown(_ask_here(hub.node, entry.key, port, form))
+        else:
+            created = _shown(_ask_there(hub, entry.node_url or "", entry.key, port, form))
+    except HexmeshError as exc:
+        return render(request, "access.html", exc.http_status, error=str(exc), **context)
+    return render(request, "access.html", 201, created=created, **context)
+
+
+def _ask_here(node: Node, key: str, port: str, form: dict[str, str]) -> AccessRequest:
+    principal = _principal(node, form.get("token", ""))
+    purpose = form["purpose"].strip()
+    if principal.authenticated:
+        assert node.sidecar is not None
+        product = node.product(*key.split("/", 1))
+        if node.sidecar.engine(product).decide(principal, "read", port, purpose=purpose).allowed:
+            raise FormError(
+                f"{principal.id} can already read {key}/{port} for {purpose!r}; no request is needed "
+                "(connect with the snippets above, stating this purpose)",
+                409,
+            )
+        pending = access_requests.list_requests(
+            node.sidecar.db, product=key, status="pending", principal_id=principal.id
+        )
+        same = [r for r in pending if r.port == port and r.purpose == purpose]
+        if same:
+            raise FormError(f"you already asked for {key}/{port} for {purpose!r}: request {same[0].id} is pending", 409)
+    return governed.ask(node, principal, key, port, purpose, form.get("note", ""))
+
+
+def _ask_there(hub: MeshHub, node_url: str, key: str, port: str, form: dict[str, str]) -> dict[str, Any]:
+    token = form.get("token", "").strip()
+    if not token:
+        raise FormError(f"paste your API token for {node_url} into the token field", 401)
+    url = f"{node_url}/products/{key}/ports/{port}/access-requests"
+    try:
+        answer = httpx.post(
+            url,
+            json={"purpose": form["purpose"], "note": form.get("note", "")},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=hub.federation.timeout * 3,
+        )
+        body = answer.json()
+    except (httpx.HTTPError, ValueError) as exc:
+        raise FormError(f"{node_url}, which serves {key}, did not answer ({exc}); try again later", 502) from None
+    if not answer.is_success:
+        detail = body.get("detail") if isinstance(body, dict) else None
+        raise FormError(f"{node_url} refused: {detail or f'HTTP {answer.status_code}'}", answer.status_code)
+    return dict(body) if isinstance(body, dict) else {}
+
+
+# -- an owner decides ----------------------------------------------------------------------------
+
+
+@router.get("/access-requests", response_class=HTMLResponse)
+def inbox_form(request: Request) -> HTMLResponse:
+    return render(request, "requests.html", signed_in=False, auth=hub_of(request).node.sidecar is not None)
+
+
+@router.post("/access-requests", response_class=HTMLResponse)
+async def inbox(request: Request) -> HTMLResponse:
+    hub = hub_of(request)
+    try:
+        form = await _form(request)
+        return _inbox(request, hub.node, form.get("token", ""), 200)
+    except HexmeshError as exc:
+        return _inbox_error(request, hub.node, exc)
+
+
+@router.post("/access-requests/{request_id}/decision", response_class=HTMLResponse)
+async def decide(request_id: str, request: Request) -> HTMLResponse:
+    hub = hub_of(request)
+    form: dict[str, str] = {}
+    try:
+        form = await _form(request)
+        token = form.get("token", "")
+        principal = _principal(hub.node, token)
+        verdict = form.get("verdict", "")
+        if verdict not in ("approve", "deny"):
+            raise FormError(f"choose Approve or Deny (got {verdict!r})")
+        try:
+            days = int(form.get("duration", "90"))
+        except ValueError:
+            raise FormError(f"the duration is a whole number of days, not {form.get('duration')!r}") from None
+        if not 1 <= days <= 366:
+            raise FormError(f"a grant lasts 1 to 366 days, not {days}")
+        decided = governed.decide(hub.node, principal, request_id, verdict, form.get("note", ""), days)
+    except HexmeshError as exc:
+        if not form.get("token"):
+            return _inbox_error(request, hub.node, exc)
+        try:
+            return _inbox(request, hub.node, form["token"], exc.http_status, error=str(exc), failed=request_id,
+                          note=form.get("note", ""))
+        except HexmeshError:
+            return _inbox_error(request, hub.node, exc)
+    done = f"request {decided.id} by {decided.principal.id} for {decided.product}/{decided.port}: {decided.status}"
+    return _inbox(request, hub.node, form["token"], 200, message=done)
+
+
+def _inbox(request: Request, node: Node, token: str, status: int, **extra: Any) -> HTMLResponse:
+    """The pending requests of the products ``token``'s holder controls."""
+    principal = _principal(node, token)
+    assert node.sidecar is not None
+    if not principal.authenticated:
+        raise FormError("sign in with your token to see the requests you decide", 401)
+    mine = []
+    engines: dict[str, Any] = {}
+    for found in access_requests.list_requests(node.sidecar.db, status="pending"):
+        try:
+            if found.product not in engines:
+                engines[found.product] = node.sidecar.engine(node.product(*found.product.split("/", 1)))
+        except NotFoundError:
+            continue  # retired since the request
+        if engines[found.product].decide(principal, "control", found.port).allowed:
+            mine.append({**_shown(found), "who": found.principal.id, "product": found.product, "port": found.port,
+                         "note": found.note, "requested": _when(found.requested_us)})
+    page = render(request, "requests.html", status, signed_in=True, auth=True, token=token.strip(),
+                  who=principal.id, pending=mine, **extra)
+    page.headers.update(_PRIVATE)
+    return page
+
+
+def _inbox_error(request: Request, node: Node, exc: HexmeshError) -> HTMLResponse:
+    page = render(request, "requests.html", exc.http_status, signed_in=False, auth=node.sidecar is not None,
+                  error=str(exc))
+    page.headers.update(_PRIVATE)
+    return page
+

@@ -1,0 +1,47 @@
+"""Who may announce a peer to this node: announcing makes the node fetch a URL (SSRF risk).
+
+From this machine, to a node served without ``--auth``, anyone may (the local demo mesh and
+tests). From anywhere else, or whenever ``--auth`` is on, only holders of a governance token
+(``role: governance`` in ``<home>/tokens.yaml`` or ``HEXMESH_TOKENS=<secret>=governance``).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+
+from hexmesh.product.control import ForbiddenError, UnauthorizedError
+from hexmesh.server.deps import bearer_token
+from hexmesh.server.node import Node
+
+__all__ = ["authorize_announcement", "is_loopback"]
+
+#: No product has this key, so only governance tokens (which may act on every product) pass.
+_MESH = "mesh:peers"
+
+
+def is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def authorize_announcement(node: Node, client_host: str, headers: Mapping[str, str]) -> None:
+    """Raise UnauthorizedError (401) or ForbiddenError (403) unless the announcer may announce."""
+    if is_loopback(client_host) and not node.options.auth:
+        return
+    where = client_host or "an unknown address"
+    why = "this node serves with --auth" if node.options.auth else f"it comes from {where}"
+    token = bearer_token(headers.get("authorization"))
+    if token is None:
+        raise UnauthorizedError(
+            f"announcing a peer needs a governance token because {why}: send 'Authorization: Bearer <token>' "
+            "(announcing nodes send HEXMESH_MESH_TOKEN), or list the peer in HEXMESH_PEERS"
+        )
+    try:
+        node.tokens.authorize(token, _MESH)
+    except ForbiddenError:
+        raise ForbiddenError(
+            "announcing a peer needs a governance token; this token is an owner token, which acts on its products only"
+        ) from None

@@ -1,0 +1,40 @@
+"""The demo's lifecycle scene: a breaking change refused, two majors serving, a day flowing down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from hexmesh.demo import run_demo
+from hexmesh.demo.landing import Landing
+from hexmesh.demo.story import PRODUCT, tell_story
+from hexmesh.lifecycle import Workspace
+
+from .conftest import SCALE
+
+
+def test_the_scene_refuses_a_breaking_change_serves_two_majors_and_flows_a_day_down(
+    tmp_path: Path, postgres: str
+) -> None:
+    said: list[Any] = []
+    with Workspace.open(tmp_path / "home") as workspace:
+        result = run_demo(workspace, scale=SCALE, days=2, say=said.append, story=True, postgres=postgres)
+        text = "\n".join(str(line) for line in said)
+        assert "breaking[/] outputPorts.titles.properties.plays: field 'plays' removed" in text
+        assert "deploy 1.1.0: [red]refused[/]" in text and "deploy it as 2.0.0" in text
+        versions = sorted(v.version for v in workspace.runtime.state.versions(PRODUCT))
+        assert versions == ["1.0.0", "2.0.0"]  # 1.1.0 was never deployed
+        one = workspace.read(f"dp://{PRODUCT}@1/titles")
+        two = workspace.read(f"dp://{PRODUCT}@2/titles")
+        assert "plays" in one.column_names and "plays" not in two.column_names
+        assert one.num_rows == two.num_rows > 0
+        # The new day reached every dependent, upstreams first, in one scheduler pass.
+        flow = [line for line in text.splitlines() if line.startswith("    succeeded ") and "@" in line]
+        order = [line.split()[1] for line in flow]
+        assert order.index("podcasts/top-podcasts-daily@1") < order.index(f"{PRODUCT}@1")
+        assert {f"{PRODUCT}@1", f"{PRODUCT}@2", "podcasts/listener-demographics@1"} <= set(order)
+        days = {d.isoformat() for d in result.days}
+        assert len(set(one.column("day").to_pylist()) - {None}) == len(days) + 1
+        landing = Landing.open(workspace.settings.home / "landing", scale=SCALE, seed=42)
+        assert len(landing.days) == 3 and all(d.finished_at for d in landing.days)
+        assert tell_story(workspace, landing, said.append) is False  # told once per workspace
