@@ -38,8 +38,7 @@ def serving(tmp_path: Path, *options: str) -> Iterator[tuple[int, int]]:
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "hexmesh.cli.main", "serve", "--http-port", str(http_port),
-         "--sql-port", str(sql_port), "--home", str(home),
-         *(options if "--auth" in options or "--no-auth" in options else ("--no-auth", *options))],
+         "--sql-port", str(sql_port), "--home", str(home), *options],
         stdout=log, stderr=log, env={**os.environ, "COLUMNS": "200"},
     )
     try:

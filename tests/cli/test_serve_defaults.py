@@ -32,7 +32,7 @@ def test_auth_is_on_by_default_off_loopback(host: str, flag: bool | None, enforc
 
 def test_a_node_on_every_interface_wants_tokens_without_being_asked(tmp_path: Path) -> None:
     with serving(tmp_path, "--host", "0.0.0.0") as (http_port, sql_port):
-        files = f"http://127.0.0.1:{http_port}/products/sales/shop/ports/orders/data?format=json"
+        files = f"http://127.0.0.1:{http_port}/products/sales/shop/ports/orders/data?format=jsonl"
         response = httpx.get(files, timeout=30, headers={"Authorization": "Bearer hxm_forged_token"})
         assert response.status_code == 401, response.text
         dsn = f"postgresql://me@127.0.0.1:{sql_port}/hexmesh"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +15,7 @@ from hexmesh.errors import InputError, SpecError
 from hexmesh.lifecycle import Workspace
 from hexmesh.product.cdc import slot_name
 from hexmesh.spec import parse_spec
+from tests.sources.killer import terminating
 from tests.support import ProductFactory
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -198,28 +197,13 @@ def test_a_database_lost_in_the_middle_of_a_read_moves_nothing(
     # A transaction left open elsewhere makes creating the slot wait: the read is in progress.
     holder = psycopg.connect(database)
     holder.execute("insert into users values (2, 'bob', null, null)")
-    killed = threading.Event()
-
-    def kill_the_read() -> None:
-        with psycopg.connect(database, autocommit=True) as conn:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline and not killed.is_set():
-                found = conn.execute(
-                    "select pg_terminate_backend(pid) from pg_stat_activity "
-                    "where application_name = 'hexmesh:registrations' and state = 'active' "
-                    "and query ilike '%pg_create_logical_replication_slot%'"
-                ).fetchall()
-                if found:
-                    killed.set()
-                time.sleep(0.05)
-
-    killer = threading.Thread(target=kill_the_read)
-    killer.start()
     try:
-        with pytest.raises(InputError, match="nothing was consumed and the slot did not move"):
+        with (
+            terminating(database, "%pg_create_logical_replication_slot%") as killed,
+            pytest.raises(InputError, match="nothing was consumed and the slot did not move"),
+        ):
             workspace.run(f"cdc/{name}")
     finally:
-        killer.join()
         holder.commit()
         holder.close()
     assert killed.is_set()

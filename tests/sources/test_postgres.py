@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +11,7 @@ import pytest
 
 from hexmesh.errors import InputError
 from hexmesh.lifecycle import Workspace
+from tests.sources.killer import terminating
 from tests.support import ProductFactory
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -141,28 +140,11 @@ def test_a_database_lost_in_the_middle_of_a_read_moves_no_position(
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute("create view slow_users as select u.* from users u, lateral (select pg_sleep(30)) s")
     workspace.deploy([product(make_product, database, relation="table: slow_users")])
-    killed = threading.Event()
-
-    def kill_the_read() -> None:
-        with psycopg.connect(database, autocommit=True) as conn:
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline and not killed.is_set():
-                found = conn.execute(
-                    "select pg_terminate_backend(pid) from pg_stat_activity "
-                    "where application_name = 'hexmesh:registrations' and state = 'active' "
-                    "and query ilike '%slow_users%'"
-                ).fetchall()
-                if found:
-                    killed.set()
-                time.sleep(0.05)
-
-    killer = threading.Thread(target=kill_the_read)
-    killer.start()
-    try:
-        with pytest.raises(InputError, match="nothing was consumed and the position did not move"):
-            workspace.run("users/profiles")
-    finally:
-        killer.join()
+    with (
+        terminating(database, "%slow_users%", within=60) as killed,
+        pytest.raises(InputError, match="nothing was consumed and the position did not move"),
+    ):
+        workspace.run("users/profiles")
     assert killed.is_set()
     assert workspace.read("dp://users/profiles/profiles").num_rows == 0
     with psycopg.connect(database, autocommit=True) as conn:

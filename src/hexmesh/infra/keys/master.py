@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 from hexmesh.infra.keys.store import MASTER_KEY_ENV, KeyStoreError, decode_master_key, generate_master_key
+from hexmesh.infra.secretfile import create_once
 
 __all__ = ["MASTER_KEY_FILE", "master_key"]
 
@@ -24,16 +25,7 @@ def master_key(home: Path) -> bytes:
     if value:
         return decode_master_key(value, MASTER_KEY_ENV)
     path = home / MASTER_KEY_FILE
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        # O_EXCL: two processes starting at once must not each write a different key.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as out:
-                out.write(generate_master_key() + "\n")
+    create_once(path, lambda: generate_master_key() + "\n")
     try:
         text = path.read_text(encoding="ascii").strip()
     except (OSError, UnicodeDecodeError) as exc:

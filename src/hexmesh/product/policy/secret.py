@@ -14,6 +14,7 @@ from pathlib import Path
 
 from hexmesh.errors import WorkspaceError
 from hexmesh.governance import CORE, MeshGovernance, MeshPolicies, parse_folder
+from hexmesh.infra.secretfile import create_once
 from hexmesh.infra.settings import Settings
 
 __all__ = ["SECRET_ENV", "governance_folder", "load_governance", "mesh_secret"]
@@ -31,16 +32,7 @@ def mesh_secret(settings: Settings) -> bytes:
             raise WorkspaceError(f"{SECRET_ENV} is {len(value.encode())} bytes long; it needs at least 16")
         return value.encode()
     path = settings.home / _FILE
-    if not path.exists():
-        settings.home.mkdir(parents=True, exist_ok=True)
-        # O_EXCL: two processes starting at once must not each write a different secret.
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "w", encoding="ascii") as out:
-                out.write(secrets.token_urlsafe(32))
+    create_once(path, lambda: secrets.token_urlsafe(32))
     text = path.read_text(encoding="ascii").strip()
     if len(text) < 16:
         raise WorkspaceError(f"{path} holds a secret shorter than 16 bytes; delete it to create a new one")
