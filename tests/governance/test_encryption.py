@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -139,3 +140,44 @@ def test_a_damaged_sealed_value_is_an_error_not_data() -> None:
     damaged = pa.array([SEALED + "not base64!"], type=pa.large_string())
     with pytest.raises(PolicyError, match="not a sealed value"):
         open_text(damaged, pa.array(["a"]), {"a": b"k" * 32}, "email")
+
+
+def test_many_new_subjects_get_one_key_each_in_batches(db: Engine) -> None:
+    store = KeyStore(db, MASTER)
+    subjects = [f"u{i}" for i in range(12_001)]  # more than two insert batches
+    first = store.ensure(subjects)
+    assert len(first) == len(subjects) and len(set(first.values())) == len(subjects)
+    assert KeyStore(db, MASTER).ensure(subjects) == first  # a second process finds the same keys
+
+
+class _LateReader(KeyStore):
+    """Another writer creates some keys between this store's lookup and its insert."""
+
+    def __init__(self, engine: Engine, master: bytes, rival: KeyStore, taken: list[str]) -> None:
+        super().__init__(engine, master)
+        self.rival, self.taken, self.raced = rival, taken, False
+
+    def keys(self, subjects: Iterable[str]) -> dict[str, bytes]:
+        found = super().keys(subjects)
+        if not self.raced:
+            self.raced = True
+            self.rival.ensure(self.taken)
+        return found
+
+
+def test_keys_a_racing_writer_created_first_are_kept_not_replaced(db: Engine) -> None:
+    rival = KeyStore(db, MASTER)
+    store = _LateReader(db, MASTER, rival, ["b", "d"])
+    keys = store.ensure(["a", "b", "c", "d"])
+    assert set(keys) == {"a", "b", "c", "d"}
+    assert {s: keys[s] for s in ("b", "d")} == rival.keys(["b", "d"])  # theirs, not a second key
+    assert KeyStore(db, MASTER).keys(["a", "b", "c", "d"]) == keys
+
+
+def test_a_forgotten_subject_among_many_new_ones_gets_no_key(db: Engine) -> None:
+    store = KeyStore(db, MASTER)
+    store.ensure(["gone"])
+    assert store.forget("gone")
+    with pytest.raises(KeyStoreError, match="1 subject\\(s\\) were forgotten"):
+        store.ensure([f"n{i}" for i in range(1_200)] + ["gone"])
+    assert store.keys([f"n{i}" for i in range(1_200)]) == {}  # refused before any key was made
