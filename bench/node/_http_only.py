@@ -16,7 +16,7 @@ from hexmesh.server.node import Node, NodeOptions
 
 def main(home: str, port: int) -> None:
     with Workspace.open(home) as workspace:
-        node = Node(workspace, NodeOptions(base_url=f"http://127.0.0.1:{port}"))
+        node = Node(workspace, NodeOptions(base_url=f"http://127.0.0.1:{port}", auth=False))
         # lifespan off: the emitter never starts, so serving files is all the node does.
         uvicorn.run(create_app(node), host="127.0.0.1", port=port, log_level="warning", lifespan="off")
 

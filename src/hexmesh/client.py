@@ -13,6 +13,7 @@ Errors are the server's problem documents raised as hexmesh errors: an unknown p
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, Literal
@@ -23,9 +24,11 @@ import pyarrow.ipc as ipc
 
 from hexmesh.errors import HexmeshError, NotFoundError, ReadError
 
-__all__ = ["Node", "Port", "Product", "RemoteError", "SqlUnavailableError", "connect"]
+__all__ = ["TOKEN_ENV", "Node", "Port", "Product", "RemoteError", "SqlUnavailableError", "connect"]
 
 Moment = datetime | date | str | None
+#: The variable holding the caller's API token (the CLI's ``--token`` reads it too).
+TOKEN_ENV = "HEXMESH_TOKEN"
 
 
 class RemoteError(HexmeshError):
@@ -42,7 +45,11 @@ class SqlUnavailableError(HexmeshError):
 
 
 def connect(url: str, *, token: str | None = None, timeout: float = 30.0) -> Node:
-    """A client for the node at ``url`` (for example ``http://127.0.0.1:8080``)."""
+    """A client for the node at ``url`` (for example ``http://127.0.0.1:8080``).
+
+    ``token`` is your API token (``hxm_…``); by default ``$HEXMESH_TOKEN``, like the CLI. Without
+    one you are anonymous: you see only what a policy grants to anyone.
+    """
     return Node(url, token=token, timeout=timeout)
 
 
@@ -76,8 +83,8 @@ class Node:
 
     def __init__(self, url: str, *, token: str | None = None, timeout: float = 30.0) -> None:
         self.url = url.rstrip("/")
-        self.token = token
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.token = token if token is not None else (os.environ.get(TOKEN_ENV) or None)
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         # follow_redirects: a whole-snapshot Parquet download redirects to its pinned URL.
         self.http = httpx.Client(base_url=self.url, headers=headers, timeout=timeout, follow_redirects=True)
 

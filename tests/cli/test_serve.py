@@ -44,7 +44,7 @@ def serving(tmp_path: Path, *options: str) -> Iterator[tuple[int, int]]:
     try:
         for _ in range(300):
             try:
-                if httpx.get(f"http://127.0.0.1:{http_port}/", timeout=1).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{http_port}/healthz", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
@@ -59,16 +59,16 @@ def serving(tmp_path: Path, *options: str) -> Iterator[tuple[int, int]]:
         log.close()
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[int, int]]:
-    with serving(tmp_path) as ports:
-        yield ports
-
-
 def token(home: Path, principal: str) -> str:
-    result = CliRunner().invoke(app, ["token", "create", principal, "--home", str(home)])
+    result = CliRunner().invoke(app, ["token", "create", principal, "--home", str(home), "--quiet"])
     assert result.exit_code == 0, result.output
-    return next(word for word in result.output.split() if word.startswith("hxm_"))
+    secret = result.output.strip()
+    assert secret.startswith("hxm_") and len(secret.split()) == 1, result.output  # only the secret: $(...) works
+    return secret
+
+
+def bearer(secret: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {secret}"}
 
 
 def test_with_auth_the_sql_port_wants_a_token_over_tls(tmp_path: Path) -> None:
@@ -89,48 +89,79 @@ def test_with_auth_the_sql_port_wants_a_token_over_tls(tmp_path: Path) -> None:
             conn.execute("select * from sales.shop__orders").fetchall()
 
 
-def test_one_node_serves_discovery_and_sql(served: tuple[int, int]) -> None:
-    http_port, sql_port = served
-    document = httpx.get(f"http://127.0.0.1:{http_port}/products/sales/shop", timeout=10).json()
-    assert document["dct:identifier"] == "dp://sales/shop"
-    assert f":{sql_port}/" in str(document)  # the SQL distribution names the node's SQL port
-    with psycopg.connect(f"postgresql://reader@127.0.0.1:{sql_port}/hexmesh") as conn:
-        rows = conn.execute("select order_id, status from sales.shop__orders order by order_id").fetchall()
+def test_by_default_every_port_wants_a_token(tmp_path: Path) -> None:
+    with serving(tmp_path) as (http_port, sql_port):
+        base = f"http://127.0.0.1:{http_port}"
+        catalog = httpx.get(base + "/", timeout=10)
+        assert catalog.status_code == 200 and catalog.json()["dcat:service"] == []  # nothing is public
+        for path in ("/products/sales/shop", "/products/sales/shop/observability",
+                     "/products/sales/shop/ports/orders/data?format=csv"):
+            response = httpx.get(base + path, timeout=10)
+            assert response.status_code == 401, (path, response.text)
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+            assert "order" not in response.json()["detail"].replace("orders", "")  # no data in the refusal
+        with pytest.raises(psycopg.OperationalError, match="password|token"):
+            psycopg.connect(f"postgresql://reader@127.0.0.1:{sql_port}/hexmesh?sslmode=require").close()
+    log = (tmp_path / "serve.log").read_text()
+    assert "policies enforced" in log and "no authentication" not in log and "--no-auth" not in log
+
+
+def test_one_node_serves_discovery_and_sql(tmp_path: Path) -> None:
+    with serving(tmp_path) as (http_port, sql_port):
+        owner = token(tmp_path / "ws", "me@example.com")
+        base = f"http://127.0.0.1:{http_port}"
+        document = httpx.get(f"{base}/products/sales/shop", headers=bearer(owner), timeout=10).json()
+        assert document["dct:identifier"] == "dp://sales/shop"
+        assert f":{sql_port}/" in str(document)  # the SQL distribution names the node's SQL port
+        assert [s["dct:identifier"] for s in httpx.get(base + "/", headers=bearer(owner), timeout=10).json()[
+            "dcat:service"]] == ["dp://sales/shop"]
+        dsn = f"postgresql://me@127.0.0.1:{sql_port}/hexmesh?sslmode=require"
+        with psycopg.connect(dsn, password=owner) as conn:
+            rows = conn.execute("select order_id, status from sales.shop__orders order by order_id").fetchall()
     assert rows == [(1, "placed"), (2, "shipped"), (3, "placed")]
 
 
-def test_the_python_client_runs_sql_through_the_node(served: tuple[int, int]) -> None:
+def test_the_python_client_takes_its_token_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import hexmesh
 
-    http_port, _ = served
-    with hexmesh.connect(f"http://127.0.0.1:{http_port}") as node:
-        table = node.sql("select status, count(*) as orders from sales.shop__orders group by status order by 1")
-        assert table.to_pylist() == [{"status": "placed", "orders": 2}, {"status": "shipped", "orders": 1}]
-        with pytest.raises(hexmesh.client.RemoteError, match="SQLSTATE 25006"):
-            node.sql("delete from sales.shop__orders")
+    with serving(tmp_path) as (http_port, _):
+        with hexmesh.connect(f"http://127.0.0.1:{http_port}") as anonymous, pytest.raises(
+            hexmesh.client.RemoteError, match="not public"
+        ):
+            anonymous.product("sales/shop").describe()
+        monkeypatch.setenv("HEXMESH_TOKEN", token(tmp_path / "ws", "me@example.com"))
+        with hexmesh.connect(f"http://127.0.0.1:{http_port}") as node:
+            table = node.sql("select status, count(*) as orders from sales.shop__orders group by status order by 1")
+            assert table.to_pylist() == [{"status": "placed", "orders": 2}, {"status": "shipped", "orders": 1}]
+            with pytest.raises(hexmesh.client.RemoteError, match="SQLSTATE 25006"):
+                node.sql("delete from sales.shop__orders")
 
 
 def test_a_deprecated_product_says_so_on_http_and_sql(tmp_path: Path) -> None:
     from datetime import date
 
     with serving(tmp_path) as (http_port, sql_port):
+        owner = token(tmp_path / "ws", "me@example.com")
         with Workspace.open(tmp_path / "ws") as workspace:
             workspace.deprecate("sales/shop", sunset=date(2027, 3, 1), successor="dp://sales/shop-v2")
-        response = httpx.get(f"http://127.0.0.1:{http_port}/products/sales/shop", timeout=10)
+        response = httpx.get(f"http://127.0.0.1:{http_port}/products/sales/shop", headers=bearer(owner), timeout=10)
         assert response.headers["Sunset"] == "Mon, 01 Mar 2027 00:00:00 GMT"
         assert response.headers["Deprecation"].startswith("@")
         successor = f"http://127.0.0.1:{http_port}/products/sales/shop-v2"
         assert response.headers["Link"] == f'<{successor}>; rel="successor-version"'
         notices: list[str] = []
-        with psycopg.connect(f"postgresql://reader@127.0.0.1:{sql_port}/hexmesh") as conn:
+        dsn = f"postgresql://me@127.0.0.1:{sql_port}/hexmesh?sslmode=require"
+        with psycopg.connect(dsn, password=owner) as conn:
             conn.add_notice_handler(lambda diagnostic: notices.append(diagnostic.message_primary or ""))
             conn.execute("select count(*) from sales.shop__orders").fetchone()
         assert notices == ["dp://sales/shop@0 is deprecated and stops serving on 2027-03-01; move to dp://sales/shop-v2"]
 
 
-def test_without_auth_a_synthetic_table_is_refused_not_faked(served: tuple[int, int]) -> None:
-    _, sql_port = served
+def test_without_auth_a_synthetic_table_is_refused_not_faked(tmp_path: Path) -> None:
     with (
+        serving(tmp_path, "--no-auth") as (_, sql_port),
         psycopg.connect(f"postgresql://reader@127.0.0.1:{sql_port}/hexmesh") as conn,
         pytest.raises(psycopg.errors.InsufficientPrivilege, match="only when started with `hexmesh serve --auth`"),
     ):

@@ -1,4 +1,4 @@
-"""A node reachable from other machines enforces tokens unless its operator says otherwise."""
+"""A node enforces tokens and policies by default, on every interface; ``--no-auth`` says loudly what it gives up."""
 
 from __future__ import annotations
 
@@ -8,26 +8,17 @@ import httpx
 import psycopg
 import pytest
 
-from hexmesh.cli.serve import enforce_auth, is_loopback
+from hexmesh.cli.serve import is_loopback
 from tests.cli.test_serve import serving
 
 
 @pytest.mark.parametrize(
-    ("host", "flag", "enforced"),
-    [
-        ("127.0.0.1", None, False),
-        ("localhost", None, False),
-        ("::1", None, False),
-        ("0.0.0.0", None, True),
-        ("10.1.2.3", None, True),
-        ("node.example.com", None, True),
-        ("127.0.0.1", True, True),
-        ("0.0.0.0", False, False),
-    ],
+    ("host", "loopback"),
+    [("127.0.0.1", True), ("localhost", True), ("::1", True), ("0.0.0.0", False), ("10.1.2.3", False),
+     ("node.example.com", False)],
 )
-def test_auth_is_on_by_default_off_loopback(host: str, flag: bool | None, enforced: bool) -> None:
-    assert enforce_auth(host, flag) is enforced
-    assert is_loopback(host) is (host in {"127.0.0.1", "localhost", "::1"})
+def test_loopback_hosts_are_recognised(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
 
 
 def test_a_node_on_every_interface_wants_tokens_without_being_asked(tmp_path: Path) -> None:
@@ -38,10 +29,15 @@ def test_a_node_on_every_interface_wants_tokens_without_being_asked(tmp_path: Pa
         dsn = f"postgresql://me@127.0.0.1:{sql_port}/hexmesh"
         with pytest.raises(psycopg.OperationalError, match="TLS|SSL|ssl"):
             psycopg.connect(dsn + "?sslmode=disable", password="whatever").close()
-    assert "no authentication" not in (tmp_path / "serve.log").read_text()
+    assert "--no-auth" not in (tmp_path / "serve.log").read_text()
 
 
-def test_a_loopback_node_without_auth_warns_that_everything_is_served(tmp_path: Path) -> None:
-    with serving(tmp_path, "--no-schedule"):
-        pass
-    assert "no authentication: every port serves every row and column" in (tmp_path / "serve.log").read_text()
+@pytest.mark.parametrize(
+    ("host", "who"), [("127.0.0.1", "anyone on this machine"), ("0.0.0.0", "anyone who can reach 0.0.0.0")]
+)
+def test_no_auth_warns_that_everything_is_served_and_to_whom(tmp_path: Path, host: str, who: str) -> None:
+    with serving(tmp_path, "--no-schedule", "--no-auth", "--host", host) as (http_port, _):
+        rows = httpx.get(f"http://127.0.0.1:{http_port}/products/sales/shop/ports/orders/data?format=jsonl", timeout=30)
+        assert rows.status_code == 200 and rows.text.count("\n") == 3  # no token, every row
+    log = " ".join((tmp_path / "serve.log").read_text().split())
+    assert f"--no-auth: every port serves every row and column to {who}" in log

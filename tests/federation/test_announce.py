@@ -80,7 +80,7 @@ def test_from_another_machine_announcing_needs_a_token_even_without_auth(
 ) -> None:
     monkeypatch.setenv("HEXMESH_TOKENS", TOKENS["HEXMESH_TOKENS"])
     workspace = Workspace.open(tmp_path / "ws")
-    app = create_app(Node(workspace, NodeOptions(base_url="http://10.0.0.1:8080")))
+    app = create_app(Node(workspace, NodeOptions(base_url="http://10.0.0.1:8080", auth=False)))
 
     async def send(headers: dict[str, str], url: str) -> httpx.Response:
         # A real client address from another machine: the ASGI scope carries it as uvicorn would.

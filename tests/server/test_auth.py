@@ -78,15 +78,18 @@ def test_a_stranger_is_refused_and_told_how_to_ask(node: tuple[httpx.Client, Pat
     owner = bearer(token(home, "me@example.com"))
     stranger = bearer(token(home, "someone@example.com"))
     pinned = client.get(f"{PORT}/data", headers=owner).headers["Content-Location"]
-    for response in (
-        client.get(f"{PORT}/data", headers=stranger),
-        client.get(pinned, headers=stranger),
-        client.get(pinned),  # anonymous: the cached Parquet file is not served raw
-        events(client, stranger),
+    for response, status in (
+        (client.get(f"{PORT}/data", headers=stranger), 403),
+        (client.get(pinned, headers=stranger), 403),
+        (client.get(pinned), 401),  # anonymous: the cached Parquet file is not served raw; sign in first
+        (events(client, stranger), 403),
     ):
-        assert response.status_code == 403, response.text
+        assert response.status_code == status, response.text
         assert response.headers["content-type"].startswith("application/problem+json")
         assert "hexmesh access request dp://sales/shop/orders" in response.json()["detail"]
+        if status == 401:
+            assert response.headers["WWW-Authenticate"] == "Bearer"
+            assert "Sign in: send an API token" in response.json()["detail"]
     assert client.get("/products/sales/shop", headers=stranger).json()["dcat:servesDataset"] == []
 
 

@@ -60,6 +60,10 @@ def token_create(
     attribute: Annotated[list[str] | None, typer.Option("--attribute", help="key=value for row filters.")] = None,
     name: Annotated[str, typer.Option(help="What the token is for (shown by list).")] = "",
     ttl: Annotated[str | None, typer.Option(help="Lifetime: 30d, 12h, 45m (default: no expiry).")] = None,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print only the secret: export HEXMESH_TOKEN=$(hexmesh token create … -q)"),
+    ] = False,
     home: common.Home = None,
 ) -> None:
     """Create a token; its secret is shown once, only its hash is kept."""
@@ -75,7 +79,8 @@ def token_create(
         except ValueError as exc:
             raise InputError(str(exc)) from None
         text, info = tokens.create_token(_sidecar(home).db, who, name=name, ttl_us=_duration_us(ttl) if ttl else None)
-    console.print(f"token {info.id} for {who.key} (expires {_when(info.expires_us)}); shown only now:")
+    if not quiet:
+        console.print(f"token {info.id} for {who.key} (expires {_when(info.expires_us)}); shown only now:")
     console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 

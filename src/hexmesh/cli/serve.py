@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import os
+import shlex
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from hexmesh.lifecycle import Workspace
     from hexmesh.server.service import Service
 
-__all__ = ["enforce_auth", "is_loopback", "serve"]
+__all__ = ["is_loopback", "serve"]
 
 
 def serve(
@@ -26,14 +27,13 @@ def serve(
         int, typer.Option("--sql-port", help="Port of the SQL (PostgreSQL protocol) port; 0 turns it off.")
     ] = 5433,
     auth: Annotated[
-        bool | None,
+        bool,
         typer.Option(
             "--auth/--no-auth",
-            help="Enforce tokens and policies on the HTTP ports (bearer) and the SQL port (token as password, TLS). "
-            "Default: on unless the node listens on loopback only.",
-            show_default=False,
+            help="Enforce tokens and policies on every port: HTTP (bearer), SQL (token as password, TLS), "
+            "events, the client. --no-auth serves every row and column to anyone who can reach the node.",
         ),
-    ] = None,
+    ] = True,
     tls_cert: Annotated[
         Path | None, typer.Option(help="TLS certificate (PEM); default: a self-signed one in the workspace.")
     ] = None,
@@ -66,7 +66,6 @@ def serve(
     from hexmesh.lifecycle import Workspace
     from hexmesh.server import Node, NodeOptions, create_app, http_service, run_services
 
-    auth = enforce_auth(host, auth)
     base_url = public_url or f"http://{host}:{http_port}"
     sql_dsn = f"postgresql://{host}:{sql_port}/hexmesh" if sql_port else None
     try:
@@ -80,10 +79,13 @@ def serve(
     for key in sorted(products):
         console.print(f"  {base_url}/products/{key}")
     console.print(f"  OpenAPI: {base_url}/docs   metrics: {base_url}/metrics   pid {os.getpid()}")
-    if not auth:
+    if auth:
+        console.print(f"  policies enforced: sign in with an API token (hexmesh token create{_home(home)} --help); "
+                      "anonymous callers see only what a policy grants to anyone", highlight=False)  # fmt: skip
+    else:
         where = "anyone on this machine" if is_loopback(host) else f"anyone who can reach {host}"
-        err.print(f"[yellow]warning:[/] no authentication: every port serves every row and column to {where}; "
-                  "policies are not enforced (pass --auth to enforce them)", highlight=False)  # fmt: skip
+        err.print(f"[yellow]warning:[/] --no-auth: every port serves every row and column to {where}; "
+                  "policies are not enforced", highlight=False)  # fmt: skip
     # Services start and stop together: when one ends, the others are told to stop.
     services = [http_service(create_app(node), host, http_port, log_level=log_level)]
     if sql_port:
@@ -110,9 +112,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def enforce_auth(host: str, flag: bool | None) -> bool:
-    """Auth is on unless asked off, or the node listens on loopback only (a developer's own machine)."""
-    return (not is_loopback(host)) if flag is None else flag
+def _home(home: Path | None) -> str:
+    return f" --home {shlex.quote(str(home))}" if home is not None else ""
 
 
 def _sql(

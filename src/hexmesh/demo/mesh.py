@@ -1,14 +1,19 @@
-"""Find the example podcast mesh: inside the wheel, or in a source checkout."""
+"""Find the example podcast mesh (inside the wheel, or in a source checkout) and install its governance."""
 
 from __future__ import annotations
 
+import os
+import shutil
 from importlib import resources
 from pathlib import Path
 
 import hexmesh
 from hexmesh.errors import HexmeshError
+from hexmesh.infra.settings import Settings
+from hexmesh.product.policy import governance_folder
+from hexmesh.product.policy.secret import GOVERNANCE_ENV
 
-__all__ = ["example_mesh"]
+__all__ = ["example_mesh", "install_governance"]
 
 
 def example_mesh() -> Path:
@@ -24,3 +29,16 @@ def example_mesh() -> Path:
         f"the example mesh is in neither {shipped} nor {checkout}; reinstall hexmesh "
         "(the wheel ships it) or run from a source checkout"
     )
+
+
+def install_governance(settings: Settings, mesh: Path) -> tuple[Path, bool]:
+    """Make the mesh's ``governance`` folder the workspace's, unless the workspace has one.
+
+    Returns the folder the workspace uses and whether it was installed now. A folder already
+    there (or ``$HEXMESH_GOVERNANCE``) is the operator's and is left as it is.
+    """
+    target = governance_folder(settings)
+    if os.environ.get(GOVERNANCE_ENV) or target.exists():
+        return target, False
+    shutil.copytree(mesh / "governance", target)
+    return target, True

@@ -20,7 +20,7 @@ from hexmesh.demo.database import POSTGRES_VARIABLE, Registrations, demo_postgre
 from hexmesh.demo.generator import generate_day
 from hexmesh.demo.governance import governance_tour
 from hexmesh.demo.landing import Landing
-from hexmesh.demo.mesh import example_mesh
+from hexmesh.demo.mesh import example_mesh, install_governance
 from hexmesh.demo.story import tell_story
 from hexmesh.demo.summary import Summary, show_summary
 from hexmesh.errors import HexmeshError
@@ -93,6 +93,8 @@ def run_demo(
     with _variables(home, url):
         mesh = example_mesh()
         say(f"Example mesh: {mesh}")
+        folder, installed = install_governance(workspace.settings, mesh)
+        say(f"  {'installed' if installed else 'kept'} the mesh's governance folder {folder}")
         for outcome in workspace.deploy([mesh]):
             verb = "deployed" if outcome.changed else "unchanged"
             say(f"  {verb} {outcome.product} {outcome.version}")

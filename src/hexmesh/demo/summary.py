@@ -101,21 +101,32 @@ def show_summary(summary: Summary, say: Say) -> None:
 
 
 def _show_serving(summary: Summary, home: str, say: Say) -> None:
-    """How to reach every port once the node runs (default ports of ``hexmesh serve``)."""
+    """How to reach every port once the node runs (default ports of ``hexmesh serve``), with a token."""
     base = "http://127.0.0.1:8080"
     port = f"{base}/products/podcasts/play-events/ports/plays"
-    say("\n[bold]Serve the mesh[/] (one node: HTTP, SQL, events, scheduler), then open the web UI:")
+    auth = '-H "Authorization: Bearer $HEXMESH_TOKEN"'
+    say("\n[bold]Serve the mesh[/] (one node: HTTP, SQL, events, scheduler; every port enforces the policies):")
+    _command(say, f"hexmesh serve{home}")
+    say("Discovery is public in this mesh, and so is the daily chart; anything else needs an API token. "
+        "Make one for an analyst (group podcasts-analytics may read the plays, IP addresses redacted):")
+    _command(say, f"export HEXMESH_TOKEN=$(hexmesh token create ana@example.com --group podcasts-analytics "
+                  f"--ttl 7d --quiet{home})")
     for line in (
-        f"hexmesh serve{home}",
-        f"web UI:         {base}/ui",
-        f"discovery:      {base}/products/podcasts/play-events",
-        "SQL:            psql postgresql://127.0.0.1:5433/hexmesh -c 'table podcasts.play_events__plays limit 5'",
-        f"files:          {port}/data?format=parquet",
-        f"events (SSE):   {port}/events",
-        f"observability:  {base}/products/podcasts/play-events/observability",
-        f"Python:         hexmesh.connect('{base}').port('dp://podcasts/play-events/plays').read()",
+        f"web UI:         {base}/ui   (sign in with the token to see what it may read)",
+        f"discovery:      curl {base}/products/podcasts/play-events",
+        f"public chart:   curl '{base}/products/podcasts/top-podcasts-daily/ports/chart/data?format=csv'",
+        'SQL:            PGPASSWORD=$HEXMESH_TOKEN psql "postgresql://ana@127.0.0.1:5433/hexmesh?sslmode=require" '
+        "-c 'table podcasts.play_events__plays limit 5'",
+        f"files:          curl {auth} '{port}/data?format=parquet' -o plays.parquet",
+        f"events (SSE):   curl -N {auth} {port}/events",
+        f"observability:  curl {auth} {base}/products/podcasts/play-events/observability",
+        f"Python:         hexmesh.connect('{base}').port('dp://podcasts/play-events/plays').read()  "
+        "# uses $HEXMESH_TOKEN",
     ):
         _command(say, line)
+    say("The owner sees every column: hexmesh token create player-team@example.com --ttl 1d"
+        f"{home}. Without tokens: hexmesh serve --no-auth (everything to anyone on this machine).")
+
 
 
 def _show_time_travel(summary: Summary, home: str, say: Say) -> None:

@@ -11,6 +11,7 @@ from hexmesh.governance import Principal
 from hexmesh.server.node import Node
 
 __all__ = [
+    "SIGN_IN_COOKIE",
     "Caller",
     "Domain",
     "JsonLd",
@@ -22,6 +23,7 @@ __all__ = [
     "get_node",
     "get_principal",
     "principal_of",
+    "request_token",
 ]
 
 
@@ -50,9 +52,26 @@ def bearer_token(authorization: str | None) -> str | None:
     return (token.strip() or None) if scheme.lower() == "bearer" else None
 
 
+#: The web UI's sign-in cookie (HttpOnly, SameSite=Strict): an API token, as a bearer header would carry it.
+SIGN_IN_COOKIE = "hexmesh_token"
+_SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def request_token(request: Request) -> str | None:
+    """The caller's token: the bearer header, else (for reads only) the web UI's sign-in cookie.
+
+    A cookie never authorizes a change: writes need the header (or, for the UI's forms, the
+    token in the form), so a page on another site cannot act with a signed-in user's cookie.
+    """
+    header = bearer_token(request.headers.get("authorization"))
+    if header is not None or request.method not in _SAFE:
+        return header
+    return request.cookies.get(SIGN_IN_COOKIE) or None
+
+
 def get_principal(request: Request, node: NodeDep) -> Principal | None:
     # Read from the headers, not through HTTPBearer: without --auth, these routes need no credentials.
-    return principal_of(node, bearer_token(request.headers.get("authorization")))
+    return principal_of(node, request_token(request))
 
 
 #: The authenticated caller, or None on a node without ``--auth``.

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from hexmesh.infra.state import now_us
+from hexmesh.product import DeployedProduct
 from hexmesh.product.observability import port_health
 from hexmesh.server.node import Node
 
@@ -19,8 +20,10 @@ _LEVEL = {"green": 0, "amber": 1, "red": 2}
 class NodeCollector(Collector):
     """Gauges per port: rows, snapshots, age, and SLO status (0 green, 1 amber, 2 red)."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, shown: Callable[[DeployedProduct], bool] | None = None) -> None:
         self.node = node
+        #: Which products' gauges to collect (policies enforced: those the scraper runs); None: all.
+        self.shown = shown
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         labels = ["product", "port"]
@@ -36,7 +39,13 @@ class NodeCollector(Collector):
         slo = GaugeMetricFamily(
             "hexmesh_slo_status", "SLO status: 0 green, 1 amber, 2 red", labels=[*labels, "slo"]
         )
+        allowed: dict[str, bool] = {}
         for reader in self.node.readers():
+            if self.shown is not None:
+                if reader.product.key not in allowed:
+                    allowed[reader.product.key] = self.shown(reader.product)
+                if not allowed[reader.product.key]:
+                    continue
             key = [reader.product.key, reader.spec.name]
             publications = reader.publications()
             snapshots.add_metric(key, len(publications))

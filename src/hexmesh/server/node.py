@@ -61,7 +61,7 @@ class NodeOptions:
     #: Seconds between two SLO evaluations of a port that published nothing new (freshness).
     slo_interval: float = 30.0
     #: Enforce tokens and policies on the HTTP ports (``hexmesh serve --auth``).
-    auth: bool = False
+    auth: bool = True
 
 
 @dataclass(frozen=True)

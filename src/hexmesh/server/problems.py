@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
 from hexmesh.errors import HexmeshError
+from hexmesh.governance import AccessDeniedError
+from hexmesh.server.deps import request_token
 
 __all__ = ["PROBLEM_TYPE", "Problem", "install", "problem_response", "responses"]
 
@@ -75,10 +77,14 @@ def problem_response(
 
 async def _hexmesh(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HexmeshError)
-    status = exc.http_status
+    status, detail = exc.http_status, str(exc)
     if status >= 500:
         log.error("%s on %s: %s", type(exc).__name__, request.url.path, exc)
-    response = problem_response(request, status, _slug(type(exc).__name__), str(exc))
+    if isinstance(exc, AccessDeniedError) and request_token(request) is None:
+        # Refused because nobody signed in: say how to (RFC 9110: 401 means "authenticate").
+        status = 401
+        detail += " Sign in: send an API token (Authorization: Bearer hxm_…)."
+    response = problem_response(request, status, _slug(type(exc).__name__), detail)
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
     return response

@@ -116,10 +116,19 @@ def discoverable_schema(
     """The port's schema as the principal would read it, or None when it may read nothing of it.
 
     Use it in the discovery document and the client's ``schema()``: hidden columns are left out
-    and transformed ones carry their served type (pseudonyms and bands are strings).
+    and transformed ones carry their served type (pseudonyms and bands are strings). A principal
+    granted only ``discover`` sees the declared type of each column it may discover.
     """
     plan = sidecar.plan(product, principal, port, purpose=purpose)
-    if not plan.decision.allowed:
-        return None
     output = product.output(port)
-    return plan_schema(port_schema(output), plan)
+    if plan.decision.allowed:
+        return plan_schema(port_schema(output), plan)
+    # ``discover`` alone (e.g. public metadata for anyone) shows the declared columns it reaches, no data.
+    engine = sidecar.engine(product)
+    if not engine.decide(principal, "discover", port, purpose=purpose).allowed:
+        return None
+    names = [f.name for f in output.properties]
+    shown = {n for n, d in engine.decide_columns(principal, port, names, action="discover", purpose=purpose).items()
+             if d.allowed}
+    schema = port_schema(output)
+    return pa.schema([f for f in schema if f.name in shown], metadata=schema.metadata)

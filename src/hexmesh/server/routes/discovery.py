@@ -14,9 +14,14 @@ from hexmesh.server.problems import responses
 router = APIRouter(tags=["discovery"])
 
 
-@router.get("/", response_class=JsonLd, summary="The products this node serves (dcat:Catalog)")
-def catalog(node: NodeDep) -> dict[str, Any]:
+@router.get(
+    "/", response_class=JsonLd, summary="The products this node serves (dcat:Catalog)", responses=responses(401)
+)
+def catalog(node: NodeDep, caller: Caller) -> dict[str, Any]:
+    """With policies enforced, the products the caller may discover (anonymous: the public ones)."""
     products = sorted(node.deployed().values(), key=lambda p: p.key)
+    if caller is not None:
+        products = [p for p in products if governed.may_discover(node, caller, p)]
     return {
         "@context": CONTEXT,
         "@id": node.endpoints.base_url + "/",
@@ -31,7 +36,7 @@ def catalog(node: NodeDep) -> dict[str, Any]:
     "/products/{domain}/{name}",
     response_class=JsonLd,
     summary="Everything needed to find, understand, trust and use a product (DCAT 3, JSON-LD)",
-    responses={**responses(401, 404), 304: {"description": "Not modified (If-None-Match)"}},
+    responses={**responses(401, 403, 404), 304: {"description": "Not modified (If-None-Match)"}},
 )
 def product(
     domain: Domain,
@@ -43,6 +48,7 @@ def product(
     """The document is cached per version of what it says: revalidate with ``If-None-Match``."""
     document = node.discovery(domain, name)
     if caller is not None:  # the caller's view: ports and columns it may not see are left out
+        governed.require_discovery(node, caller, node.product(domain, name))
         visible = governed.visible_document(node, caller, document.content)
         return JsonLd(visible, headers={"Cache-Control": "no-cache", "Vary": "Authorization"})
     headers = {"ETag": document.etag, "Cache-Control": "no-cache"}

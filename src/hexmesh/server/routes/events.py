@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Annotated, Any, Literal
 
@@ -140,6 +141,7 @@ async def port_events(
     """Every row of every published snapshot, as CloudEvents 1.0; resume with Last-Event-ID."""
     stream = await anyio.to_thread.run_sync(_port_stream, node, domain, name, port)
     govern = await anyio.to_thread.run_sync(_governor, node, caller, domain, name, port, purpose)
+    consumer = governed.consumer_name(caller, consumer)
     after = await _open(node, stream, start, last_event_id, consumer)
     body = _sse(node, stream, after, consumer, ack, limit, follow, govern)
     return StreamingResponse(
@@ -154,6 +156,7 @@ async def product_events(
     domain: Domain,
     name: Name,
     node: NodeDep,
+    caller: Caller,
     start: Start = None,
     consumer: Consumer = None,
     limit: Limit = None,
@@ -161,11 +164,16 @@ async def product_events(
     ack: Ack = "auto",
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
-    """The product's own events: SLO breaches."""
-    key = (await anyio.to_thread.run_sync(node.product, domain, name)).key
-    stream = product_stream(key)
+    """The product's own events: SLO breaches (with policies enforced: of the ports the caller may discover)."""
+    product = await anyio.to_thread.run_sync(node.product, domain, name)
+    stream = product_stream(product.key)
+    govern: Govern = _everything
+    if caller is not None:
+        principal = await anyio.to_thread.run_sync(governed.require_discovery, node, caller, product)
+        govern = functools.partial(governed.filter_breaches, node, principal, product)
+    consumer = governed.consumer_name(caller, consumer)
     after = await _open(node, stream, start, last_event_id, consumer)
-    body = _sse(node, stream, after, consumer, ack, limit, follow)
+    body = _sse(node, stream, after, consumer, ack, limit, follow, govern)
     return StreamingResponse(
         body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
@@ -174,10 +182,12 @@ async def product_events(
 @router.get(
     "/products/{domain}/{name}/ports/{port}/events/consumers/{consumer}", responses=responses(404)
 )
-def get_offset(domain: Domain, name: Name, port: PortName, consumer: str, node: NodeDep) -> Offset:
-    """A consumer's stored offset (the last sequence it processed)."""
+def get_offset(domain: Domain, name: Name, port: PortName, consumer: str, node: NodeDep, caller: Caller) -> Offset:
+    """A consumer's stored offset (the last sequence it processed); with policies enforced, the caller's own."""
     stream = _port_stream(node, domain, name, port)
-    return Offset(consumer=consumer, stream=stream, offset=node.offsets.offset(consumer, stream))
+    _may_consume(node, caller, domain, name, port)
+    stored = node.offsets.offset(governed.consumer_name(caller, consumer) or consumer, stream)
+    return Offset(consumer=consumer, stream=stream, offset=stored)
 
 
 @router.put(
@@ -190,12 +200,20 @@ def put_offset(
     port: PortName,
     consumer: str,
     node: NodeDep,
+    caller: Caller,
     offset: Annotated[int, Query(ge=0)],
 ) -> Offset:
-    """Store a consumer's offset (an explicit ack, or a rewind)."""
+    """Store a consumer's offset (an explicit ack, or a rewind); with policies enforced, the caller's own."""
     stream = _port_stream(node, domain, name, port)
-    node.offsets.reset(consumer, stream, offset)
+    _may_consume(node, caller, domain, name, port)
+    node.offsets.reset(governed.consumer_name(caller, consumer) or consumer, stream, offset)
     return Offset(consumer=consumer, stream=stream, offset=offset)
+
+
+def _may_consume(node: Node, caller: Principal | None, domain: str, name: str, port: str) -> None:
+    """Offsets belong to readers of the port: anyone else is refused (401 anonymous, 403 signed in)."""
+    if caller is not None:
+        governed.check_stream(node, caller, node.reader(domain, name, port))
 
 
 @router.websocket("/products/{domain}/{name}/ports/{port}/events/ws")
@@ -217,6 +235,7 @@ async def port_events_ws(
         caller = principal_of(node, bearer_token(websocket.headers.get("authorization")))
         stream = await anyio.to_thread.run_sync(_port_stream, node, domain, name, port)
         govern = await anyio.to_thread.run_sync(_governor, node, caller, domain, name, port, purpose)
+        consumer = governed.consumer_name(caller, consumer)
         after = await _open(node, stream, start, None, consumer)
     except HexmeshError as exc:
         await websocket.send_json({"error": str(exc), "status": exc.http_status})

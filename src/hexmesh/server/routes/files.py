@@ -43,20 +43,28 @@ def _request(
     return ReadRequest(as_of=as_of, since=since, until=until, columns=names, filter=filter)
 
 
-@router.get("/products/{domain}/{name}/ports/{port}/snapshots", responses=responses(404))
-def snapshots(domain: Domain, name: Name, port: PortName, node: NodeDep) -> list[dict[str, Any]]:
-    """Published snapshots, oldest first: time, rows, files and size."""
+@router.get("/products/{domain}/{name}/ports/{port}/snapshots", responses=responses(401, 403, 404))
+def snapshots(domain: Domain, name: Name, port: PortName, node: NodeDep, caller: Caller) -> list[dict[str, Any]]:
+    """Published snapshots, oldest first: time, rows, files and size.
+
+    With policies enforced: for callers who may discover the port; counts and sizes only for those
+    who read every row (or run the product).
+    """
     reader = node.reader(domain, name, port)
+    counts = True
+    if caller is not None:
+        governed.require_port(node, caller, reader.product, port)
+        counts = governed.may_see_counts(node, caller, reader.product, port)
     base = f"{node.endpoints.product(reader.product.key)}/ports/{port}/snapshots"
     return [
         {
             "snapshot_id": s.snapshot_id,
             "run_id": s.run_id,
             "published_at": from_us(s.published_us).isoformat(),
-            "rows_added": s.rows_added,
-            "rows": s.rows,
-            "files": s.files,
-            "size_bytes": s.size_bytes,
+            "rows_added": s.rows_added if counts else None,
+            "rows": s.rows if counts else None,
+            "files": s.files if counts else None,
+            "size_bytes": s.size_bytes if counts else None,
             "data_url": f"{base}/{s.snapshot_id}/data",
         }
         for s in port_files.snapshots(reader)

@@ -5,31 +5,44 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
+from hexmesh.governance import AuthenticationError
 from hexmesh.product import OutputPortReader
 from hexmesh.product.observability import port_health, worst
-from hexmesh.server.deps import Domain, Name, NodeDep
+from hexmesh.server import governed
+from hexmesh.server.deps import Caller, Domain, Name, NodeDep
+from hexmesh.server.metrics import NodeCollector
 from hexmesh.server.problems import responses
 
 router = APIRouter(tags=["observability"])
 
 
-@router.get("/products/{domain}/{name}/observability", responses=responses(404))
-def observability(domain: Domain, name: Name, node: NodeDep) -> dict[str, Any]:
-    """Per port: freshness, timeliness, completeness, volume, schema, shape and drift."""
+@router.get("/products/{domain}/{name}/observability", responses=responses(401, 404))
+def observability(domain: Domain, name: Name, node: NodeDep, caller: Caller) -> dict[str, Any]:
+    """Per port: freshness, timeliness, completeness, volume, schema, shape and drift.
+
+    With policies enforced, callers see the ports they may discover; row counts and column
+    statistics only where they read every row (column statistics: the columns they read in clear).
+    """
     product = node.product(domain, name)
     ports = [
         port_health(OutputPortReader(node.runtime, product, p.name)).as_dict()
         for p in product.spec.output_ports
     ]
+    if caller is not None:
+        discoverable = governed.discoverable_ports(node, governed.require_discovery(node, caller, product), product)
+        ports = [governed.visible_health(node, caller, product, p) for p in ports
+                 if p["address"].rsplit("/", 1)[-1] in discoverable]
+    # A run's error may quote data (a failed quality check): for those who run the product.
+    owner = caller is None or governed.may_control(node, caller, product)
     return {
         "product": f"dp://{product.key}",
         "status": worst([p["status"] for p in ports]),
         "paused": node.control.paused(product.key),
         "ports": ports,
         "runs": [
-            {"id": r.id, "status": r.status, "trigger": r.trigger, "error": r.error}
+            {"id": r.id, "status": r.status, "trigger": r.trigger, "error": r.error if owner else None}
             for r in node.runtime.state.runs(product.key, limit=10)
         ],
     }
@@ -43,8 +56,20 @@ def healthz() -> dict[str, str]:
 @router.get(
     "/metrics",
     response_class=Response,
-    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}, **responses(401)},
 )
-def metrics(request: Request) -> Response:
-    """Prometheus metrics of every port of the node."""
-    return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
+def metrics(request: Request, node: NodeDep, caller: Caller) -> Response:
+    """Prometheus metrics of every port of the node.
+
+    With policies enforced the scraper needs an API token (Prometheus: ``authorization:
+    {credentials: hxm_…}``) and sees the products its principal runs (``control``).
+    """
+    if caller is None:
+        return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
+    if not caller.authenticated:
+        raise AuthenticationError(
+            "metrics need an API token: a principal that runs the products (Authorization: Bearer hxm_…)"
+        )
+    registry = CollectorRegistry()
+    registry.register(NodeCollector(node, shown=lambda product: governed.may_control(node, caller, product)))
+    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
