@@ -11,6 +11,7 @@ import pytest
 
 from hexmesh.errors import SpecError
 from hexmesh.infra.settings import Settings
+from hexmesh.infra.state import audit as audit_log
 from hexmesh.infra.state.rulesets import check_of, current_ruleset
 from hexmesh.lifecycle import Workspace
 from tests.policy.conftest import SPEC, SQL, rows_csv
@@ -84,7 +85,8 @@ def test_only_a_governance_token_may_change_the_rule_set(
     assert current_ruleset(workspace.runtime.state.engine) == before  # nothing stored
     audit = http.get("/products/sales/orders/control/audit", headers={"Authorization": f"Bearer {GOVERNANCE}"})
     assert audit.status_code == 200
-    assert (Path(workspace.settings.home) / "audit.jsonl").read_text().count('"replace-rules"') >= 1
+    refusals = audit_log.query(workspace.runtime.state.engine, action="control.replace-rules")
+    assert refusals and refusals[-1].decision == "refused" and refusals[-1].resource == "mesh"
 
 
 @pytest.mark.parametrize(
@@ -153,5 +155,5 @@ def test_a_new_rule_set_is_a_new_revision_and_failing_products_keep_serving(
     assert check is not None and check.passed and check.revision == revision + 1
     governance = _governance(http)
     assert governance["hexmesh:passed"] is True and governance["hexmesh:ruleset"] == "hexmesh-core@1.0.0+acme@2"
-    log = (Path(workspace.settings.home) / "audit.jsonl").read_text()
-    assert '"action": "replace-rules", "outcome": "ok"' in log and '"principal": "env-token-1"' in log
+    log = audit_log.query(workspace.runtime.state.engine, action="control.replace-rules")
+    assert ("env-token-1", "ok") in [(e.actor, e.decision) for e in log]

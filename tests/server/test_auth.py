@@ -90,7 +90,8 @@ def test_a_stranger_is_refused_and_told_how_to_ask(node: tuple[httpx.Client, Pat
         if status == 401:
             assert response.headers["WWW-Authenticate"] == "Bearer"
             assert "Sign in: send an API token" in response.json()["detail"]
-    assert client.get("/products/sales/shop", headers=stranger).json()["dcat:servesDataset"] == []
+    [stub] = client.get("/products/sales/shop", headers=stranger).json()["dcat:servesDataset"]
+    assert stub["dct:title"] == "orders" and stub["hexmesh:access"] == "request" and "hexmesh:schema" not in stub
 
 
 def test_a_bad_token_is_a_401_with_a_bearer_challenge(node: tuple[httpx.Client, Path]) -> None:

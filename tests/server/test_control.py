@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from tests.server.nodes import OWNER_TOKEN, TOKEN, RunningNode, add_orders, build_workspace, serve
@@ -40,7 +42,8 @@ def test_privileged_actions_need_the_right_token(
         audit = http.get(f"{CONTROL}/audit", headers=AUTH).json()
     assert response.status_code == status
     assert response.headers["content-type"] == "application/problem+json"
-    assert audit[-1]["action"] == "pause" and audit[-1]["outcome"] == "refused"
+    assert audit[-2]["action"] == "control.pause" and audit[-2]["decision"] == "refused"
+    assert audit[-1]["action"] == "control.read-audit"  # the read itself, last
 
 
 def test_pause_refuses_runs_until_resumed(
@@ -56,8 +59,8 @@ def test_pause_refuses_runs_until_resumed(
     assert refused.status_code == 409 and "paused" in refused.json()["detail"]
     assert run.status_code == 200 and run.json()["status"] == "succeeded"
     assert run.json()["rows"] == {"orders": 2}
-    actions = [(e["action"], e["outcome"]) for e in audit]
-    assert ("run", "refused") in actions and ("run", "ok") in actions
+    actions = [(e["action"], e["decision"]) for e in audit]
+    assert ("control.run", "refused") in actions and ("control.run", "ok") in actions
 
 
 def test_policies_can_be_read_and_replaced(control_node: RunningNode) -> None:
@@ -80,14 +83,57 @@ def test_lifecycle_moves_only_along_allowed_transitions(control_node: RunningNod
     assert described["hexmesh:lifecycle"] == "active"
 
 
-def test_audit_log_is_append_only_on_disk(
+def test_control_actions_join_access_decisions_in_the_hash_chained_log(
     control_node: RunningNode, mesh: tuple[Path, Path]
 ) -> None:
-    lines = (mesh[0] / "audit.jsonl").read_text().splitlines()
+    from hexmesh.infra.state import audit
+    from hexmesh.lifecycle import Workspace
+
     with control_node.client() as http:
+        before = http.get(f"{CONTROL}/audit", headers=AUTH, params={"limit": 100_000}).json()
         http.post(f"{CONTROL}/resume", headers=AUTH)
-    after = (mesh[0] / "audit.jsonl").read_text().splitlines()
-    assert after[: len(lines)] == lines and len(after) == len(lines) + 1
+        after = http.get(f"{CONTROL}/audit", headers=AUTH, params={"limit": 100_000}).json()
+        table = pq.read_table(pa.BufferReader(http.get(f"{CONTROL}/audit", headers=AUTH,
+                                                       params={"format": "parquet"}).content))
+        csv = http.get(f"{CONTROL}/audit", headers=AUTH, params={"format": "csv", "limit": 1})
+    assert after[: len(before)] == before  # nothing before is rewritten
+    resumed, read = after[len(before):][:2]
+    assert (resumed["action"], resumed["actor"], resumed["resource"]) == ("control.resume", "env-token-1", "dp://sales/shop")
+    assert read["action"] == "control.read-audit"  # reading the log is audited too
+    assert {"seq", "at", "actor", "action", "resource", "purpose", "decision", "policy_ids"} <= set(table.column_names)
+    assert csv.headers["content-type"].startswith("text/csv") and len(csv.text.strip().splitlines()) == 2
+    with Workspace.open(mesh[0]) as workspace:
+        engine = workspace.runtime.state.engine
+        assert audit.verify(engine) is None
+        logged = [e.seq for e in audit.query(engine, under="dp://sales/shop")]
+        assert logged[: len(after)] == [e["seq"] for e in after]  # the port reads the one log hexmesh audit reads
+
+
+def test_an_api_token_acts_where_a_policy_lets_its_principal_control(
+    control_node: RunningNode, mesh: tuple[Path, Path]
+) -> None:
+    from hexmesh.governance import Principal
+    from hexmesh.infra.state import tokens
+    from hexmesh.lifecycle import Workspace
+
+    with Workspace.open(mesh[0]) as workspace:
+        db = workspace.runtime.state.engine
+        owner, _ = tokens.create_token(db, Principal("shop-team@example.com", "User"), name="the owner")
+        stranger, _ = tokens.create_token(db, Principal("eve@example.com", "User"), name="not the owner")
+        revoked, info = tokens.create_token(db, Principal("shop-team@example.com", "User"), name="revoked")
+        tokens.revoke_token(db, info.id)
+    with control_node.client() as http:
+        paused = http.post(f"{CONTROL}/pause", headers={"Authorization": f"Bearer {owner}"})
+        refused = http.post(f"{CONTROL}/pause", headers={"Authorization": f"Bearer {stranger}"})
+        gone = http.post(f"{CONTROL}/pause", headers={"Authorization": f"Bearer {revoked}"})
+        http.post(f"{CONTROL}/resume", headers={"Authorization": f"Bearer {owner}"})
+        log = http.get(f"{CONTROL}/audit", headers={"Authorization": f"Bearer {owner}"}).json()
+    assert paused.status_code == 200 and paused.json()["paused"] is True
+    assert refused.status_code == 403 and "only its owner (shop-team@example.com)" in refused.json()["detail"]
+    assert gone.status_code == 401 and "revoked" in gone.json()["detail"]
+    who = [(e["actor"], e["action"], e["decision"]) for e in log]
+    assert ("User:shop-team@example.com", "control.pause", "ok") in who
+    assert ("User:eve@example.com", "control.pause", "refused") in who
 
 
 def test_deprecation_and_retirement_go_through_the_lifecycle_plane(

@@ -43,10 +43,10 @@ def node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[http
         original(folder, **kwargs)
         spec = folder / "dataproduct.yaml"
         spec.write_text(spec.read_text().split("\npolicies:")[0] + POLICIES)
-        # The amount check would name the hidden column in quality results: keep it out of this product.
-        spec.write_text(spec.read_text().replace("      - range: {field: amount, min: 0}\n", "")
-                        # The orders are from January: a one-hour timeliness promise is breached at once.
-                        .replace("      freshness: 1d\n", "      freshness: 1d\n      timeliness: 1h\n"))
+        # The orders are from January: a one-hour timeliness promise is breached at once. (The scaffold's
+        # quality checks include one on amount: its results must not name it to anyone but the owner.)
+        slo = "      freshness: 1d\n"
+        spec.write_text(spec.read_text().replace(slo, slo + "      timeliness: 1h\n"))
 
     monkeypatch.setattr("tests.cli.test_serve.init_product", with_policies)
     with serving(tmp_path) as (http_port, _), httpx.Client(
@@ -124,6 +124,7 @@ def test_the_owner_sees_everything(node: tuple[httpx.Client, Path]) -> None:
     document = client.get("/products/sales/shop", headers=owner).json()
     assert "amount" in [f["hexmesh:name"] for f in document["dcat:servesDataset"][0]["hexmesh:schema"]]
     assert document["hexmesh:access"]["hexmesh:policies"]
+    assert "amount" in json.dumps(document["hexmesh:quality"])  # the check the others must not see
 
 
 def test_a_product_without_public_metadata_is_a_401_for_anonymous_callers(tmp_path: Path) -> None:
@@ -134,9 +135,12 @@ def test_a_product_without_public_metadata_is_a_401_for_anonymous_callers(tmp_pa
             refused = httpx.get(base + path, timeout=10)
             assert refused.status_code == 401 and "is not public" in refused.json()["detail"]
         someone = {"Authorization": f"Bearer {token(tmp_path / 'ws', 'someone@example.com')}"}
-        # Signed in, anyone may learn that the product exists (to ask for access), but no port.
+        # Signed in, anyone may learn that the product exists and what to ask for: port names, no columns.
         document = httpx.get(base + "/products/sales/shop", headers=someone, timeout=10).json()
-        assert document["dct:identifier"] == "dp://sales/shop" and document["dcat:servesDataset"] == []
+        assert document["dct:identifier"] == "dp://sales/shop"
+        [stub] = document["dcat:servesDataset"]
+        assert stub["dct:title"] == "orders" and stub["hexmesh:access"] == "request" and "hexmesh:schema" not in stub
+        assert "customer_id" not in json.dumps(document)
         assert httpx.get(base + "/products/sales/shop/observability", headers=someone, timeout=10).json()["ports"] == []
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from hexmesh.governance import Principal
+from hexmesh.infra.state import audit, tokens
 from hexmesh.lifecycle import Workspace
 from hexmesh.server.routes.ingest import MAX_BODY_BYTES
 from tests.server.nodes import OWNER_TOKEN, TOKEN, RunningNode, serve
@@ -144,5 +146,21 @@ def test_with_auth_on_ingest_needs_the_owners_or_a_governance_token(home: Path) 
         allowed = http.post(URL, json=[{"id": 1}], headers={"authorization": f"Bearer {TOKEN}"})
     assert anonymous.status_code == 401 and other.status_code == 403
     assert allowed.status_code == 202
-    audit = [json.loads(line) for line in (home / "audit.jsonl").read_text().splitlines()]
-    assert [(e["action"], e["outcome"]) for e in audit] == [("ingest", "refused")] * 2 + [("ingest", "ok")]
+    with Workspace.open(home) as workspace:
+        logged = audit.query(workspace.runtime.state.engine, action="control.ingest")
+    assert [e.decision for e in logged] == ["refused", "refused", "ok"]
+    assert [e.actor for e in logged] == ["anonymous", "env-token-2", "env-token-1"]
+
+
+def test_with_auth_on_the_owners_api_token_ingests(home: Path) -> None:
+    with Workspace.open(home) as workspace:
+        db = workspace.runtime.state.engine
+        owner = workspace.deployed()["ops/events"].spec.owner
+        secret, _ = tokens.create_token(db, Principal(owner, "User"), name="the owner's pipeline")
+        reader, _ = tokens.create_token(db, Principal("ann@example.com", "User"), name="not the owner")
+    with serve(home, "--auth") as running, running.client() as http:
+        refused = http.post(URL, json=[{"id": 1}], headers={"authorization": f"Bearer {reader}"})
+        assert landed(home) == []
+        accepted = http.post(URL, json=[{"id": 1}], headers={"authorization": f"Bearer {secret}"})
+    assert refused.status_code == 403 and accepted.status_code == 202, (refused.text, accepted.text)
+    assert len(landed(home)) == 1

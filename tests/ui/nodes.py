@@ -44,13 +44,16 @@ def _sql_service(workspace: Workspace, port: int) -> Service:
 
 
 @contextmanager
-def thread_node(home: Path, *, sql: bool = True) -> Iterator[ThreadNode]:
-    """Serve ``home`` over HTTP (and SQL) until the block ends; wait until it answers."""
+def thread_node(home: Path, *, sql: bool = True, auth: bool = False) -> Iterator[ThreadNode]:
+    """Serve ``home`` over HTTP (and SQL) until the block ends; wait until it answers.
+
+    Without ``auth`` (``hexmesh serve --no-auth``) every product is shown to everyone.
+    """
     http_port, sql_port = free_port(), free_port()
     url = f"http://127.0.0.1:{http_port}"
     dsn = f"postgresql://analyst@127.0.0.1:{sql_port}/mesh?sslmode=disable" if sql else None
     workspace = Workspace.open(home)
-    node = Node(workspace, NodeOptions(base_url=url, sql_dsn=dsn))
+    node = Node(workspace, NodeOptions(base_url=url, sql_dsn=dsn, auth=auth))
     services = [http_service(create_app(node), "127.0.0.1", http_port, log_level="warning")]
     if dsn:
         services.append(_sql_service(workspace, sql_port))

@@ -18,6 +18,8 @@ from tests.ui.nodes import ServedNode, ThreadNode, served
 
 PRIVACY = """
 policies:
+  access:
+    - {allow: {anyone: true}, actions: [discover]}   # public metadata: anyone may see what to ask for
   privacy:
     - {field: customer_id, redact: true, exempt: {user: me@example.com}}
 """

@@ -1,9 +1,12 @@
 """The control port's core: who may act (tokens), what is paused, lifecycle, policies, audit.
 
-Tokens are a simple check until the policy issue brings the full model: a governance token may
-act on every product, an owner token on the products it names. They come from
-``HEXMESH_TOKENS`` (``secret=governance,other=owner:sales/shop``) and ``<home>/tokens.yaml``.
-Every action, allowed or refused, is appended to ``<home>/audit.jsonl`` (never rewritten).
+Two kinds of credential act here. API tokens (``hexmesh token create``; hashed at rest, expiring,
+revocable) act when a policy lets their principal ``control`` the product — its owner does by
+the built-in policy. Operator tokens come from ``HEXMESH_TOKENS``
+(``secret=governance,other=owner:sales/shop``) and ``<home>/tokens.yaml``: a governance token may
+act on every product and on the mesh's rule set, an owner token on the products it names. Every
+action, allowed or refused, is appended to the state store's hash-chained audit log (the one
+access decisions go to), as ``control.<action>`` on ``dp://<product>``.
 """
 
 from __future__ import annotations
@@ -16,11 +19,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 import yaml
+from sqlalchemy import Engine
 
 from hexmesh.errors import HexmeshError, WorkspaceError
 from hexmesh.governance import AccessDeniedError, AuthenticationError
-from hexmesh.infra.state import from_us, now_us
+from hexmesh.infra.state import audit, from_us
 
 __all__ = [
     "TRANSITIONS",
@@ -107,21 +112,28 @@ class Tokens:
             )
         return cls(entries)
 
+    def known(self, token: str | None) -> Principal | None:
+        """The principal of a known token, else None (compared in constant time)."""
+        for known, principal in self._entries.items():
+            if token and hmac.compare_digest(known.encode(), token.encode()):
+                return principal
+        return None
+
     def authorize(self, token: str | None, key: str) -> Principal:
         if not token:
             raise UnauthorizedError(
-                "this action needs a token: send 'Authorization: Bearer <token>' with an owner "
-                "or governance token (configured in HEXMESH_TOKENS or <home>/tokens.yaml)"
+                "this action needs a token: send 'Authorization: Bearer <token>' with the owner's API token "
+                "(hexmesh token create) or an operator token (HEXMESH_TOKENS or <home>/tokens.yaml)"
             )
-        for known, principal in self._entries.items():
-            if hmac.compare_digest(known.encode(), token.encode()):
-                if not principal.may_act_on(key):
-                    raise ForbiddenError(
-                        f"token {principal.name!r} ({principal.role}) may not act on {key}; "
-                        "use the product owner's token or a governance token"
-                    )
-                return principal
-        raise UnauthorizedError("the token is not known to this node; check HEXMESH_TOKENS")
+        principal = self.known(token)
+        if principal is None:
+            raise UnauthorizedError("the token is not known to this node; check HEXMESH_TOKENS")
+        if not principal.may_act_on(key):
+            raise ForbiddenError(
+                f"token {principal.name!r} ({principal.role}) may not act on {key}; "
+                "use the product owner's token or a governance token"
+            )
+        return principal
 
 
 class ControlState:
@@ -165,39 +177,56 @@ class ControlState:
 
 
 class AuditLog:
-    """An append-only JSON-lines file of every privileged action."""
+    """Control actions in the append-only, hash-chained audit log of the state store."""
 
-    def __init__(self, home: Path) -> None:
-        self.path = home / "audit.jsonl"
-        self._lock = threading.Lock()
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
 
     def record(
         self, principal: str, product: str, action: str, outcome: str, detail: Any = None
     ) -> dict[str, Any]:
-        entry = {
-            "time": from_us(now_us()).isoformat(),
-            "principal": principal,
-            "product": product,
-            "action": action,
-            "outcome": outcome,
-            "detail": detail,
-        }
-        with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as out:
-                out.write(json.dumps(entry, default=str) + "\n")
-                out.flush()
-                os.fsync(out.fileno())
-        return entry
+        """Append one control action; ``product`` is a product key, or ``mesh`` for mesh-wide actions."""
+        entry = audit.append(
+            self.engine,
+            audit.AuditEntry(
+                actor=principal,
+                action=f"control.{action}",
+                resource=_resource(product),
+                decision=outcome,
+                details={} if detail is None else {"detail": json.loads(json.dumps(detail, default=str))},
+            ),
+        )
+        return _shown(entry)
 
     def entries(self, product: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        if not self.path.is_file():
-            return []
-        with self.path.open(encoding="utf-8") as lines:
-            found = [json.loads(line) for line in lines if line.strip()]
-        if product is not None:
-            found = [e for e in found if e["product"] == product]
-        return found[-limit:]
+        """The newest ``limit`` entries (oldest first) about ``product`` and its ports: control and access."""
+        return [_shown(e) for e in self._query(product, limit)]
+
+    def table(self, product: str | None = None, limit: int = 100) -> pa.Table:
+        """The same entries as an Arrow table (seq, at, actor, action, resource, purpose, decision, …)."""
+        return audit.to_arrow(self._query(product, limit))
+
+    def _query(self, product: str | None, limit: int) -> list[audit.AuditEntry]:
+        under = None if product is None else _resource(product)
+        return audit.query(self.engine, under=under, limit=limit, newest=True)
+
+
+def _resource(product: str) -> str:
+    return "mesh" if product == "mesh" else f"dp://{product}"
+
+
+def _shown(entry: audit.AuditEntry) -> dict[str, Any]:
+    return {
+        "seq": entry.seq,
+        "time": from_us(entry.at_us).isoformat(),
+        "actor": entry.actor,
+        "action": entry.action,
+        "resource": entry.resource,
+        "purpose": entry.purpose,
+        "decision": entry.decision,
+        "policy_ids": list(entry.policy_ids),
+        "details": dict(entry.details),
+    }
 
 
 def audited(
@@ -207,7 +236,7 @@ def audited(
     try:
         return tokens.authorize(token, key)
     except HexmeshError as exc:
-        audit.record(
-            "anonymous" if not token else "unknown-token", key, action, "refused", str(exc)
-        )
+        known = tokens.known(token)
+        who = known.name if known is not None else ("anonymous" if not token else "unknown-token")
+        audit.record(who, key, action, "refused", str(exc))
         raise

@@ -86,11 +86,12 @@ class Node:
         self.offsets = OffsetStore(home / "offsets.db")
         self.tokens = Tokens.load(home)
         self.control = ControlState(home)
-        self.audit = AuditLog(home)
+        self.audit = AuditLog(workspace.runtime.state.engine)
         self.endpoints = Endpoints(self.options.base_url.rstrip("/"), self.options.sql_dsn)
         self.open_streams = 0
         #: Decides every read when ``auth`` is on; None serves everything to everyone.
         self.sidecar = PolicySidecar(workspace.runtime) if self.options.auth else None
+        self._policies = self.sidecar
         self._checked: dict[str, float] = {}
         self._products: dict[str, DeployedProduct] = {}
         self._documents: dict[str, Document] = {}
@@ -110,6 +111,14 @@ class Node:
     @property
     def runtime(self) -> Runtime:
         return self.workspace.runtime
+
+    @property
+    def policies(self) -> PolicySidecar:
+        """The products' policies and API tokens, even on a node that does not enforce them on reads
+        (the control port always wants a credential)."""
+        if self._policies is None:
+            self._policies = PolicySidecar(self.workspace.runtime)
+        return self._policies
 
     def product(self, domain: str, name: str) -> DeployedProduct:
         key = f"{domain}/{name}"

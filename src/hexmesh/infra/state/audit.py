@@ -134,16 +134,28 @@ def query(
     engine: Engine,
     *,
     resource_prefix: str | None = None,
+    under: str | None = None,
     actor: str | None = None,
     action: str | None = None,
     since_us: int | None = None,
     limit: int = 1000,
+    newest: bool = False,
 ) -> list[AuditEntry]:
-    """Entries, oldest first, filtered by resource prefix (a product or port address), actor, action, time."""
+    """Entries, oldest first, filtered by resource prefix (a product or port address), actor, action, time.
+
+    ``under`` is a resource and everything below it: ``dp://sales/shop`` matches the product and
+    ``dp://sales/shop/orders`` (its port), not ``dp://sales/shop-v2``. With ``newest`` the limit
+    keeps the newest entries (still returned oldest first).
+    """
     _ensure(engine)
-    stmt = select(audit_log).order_by(audit_log.c.seq).limit(limit)
+    order = audit_log.c.seq.desc() if newest else audit_log.c.seq
+    stmt = select(audit_log).order_by(order).limit(limit)
     if resource_prefix is not None:
         stmt = stmt.where(audit_log.c.resource.startswith(resource_prefix, autoescape=True))
+    if under is not None:
+        stmt = stmt.where(
+            (audit_log.c.resource == under) | audit_log.c.resource.startswith(under.rstrip("/") + "/", autoescape=True)
+        )
     if actor is not None:
         stmt = stmt.where(audit_log.c.actor == actor)
     if action is not None:
@@ -151,12 +163,13 @@ def query(
     if since_us is not None:
         stmt = stmt.where(audit_log.c.at_us >= since_us)
     with engine.connect() as conn:
-        return [
+        found = [
             AuditEntry(
                 r.actor, r.action, r.resource, r.decision, r.purpose, tuple(r.policy_ids), r.details, r.at_us, r.seq
             )
             for r in conn.execute(stmt)
         ]
+    return found[::-1] if newest else found
 
 
 def to_arrow(entries: Sequence[AuditEntry]) -> pa.Table:

@@ -5,19 +5,25 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query
+import pyarrow.compute as pc
+from fastapi import APIRouter, Body, Depends, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from hexmesh.errors import HexmeshError
 from hexmesh.lifecycle.rules import accept_ruleset
+from hexmesh.product import files as port_files
 from hexmesh.product.control import TRANSITIONS, ForbiddenError, PausedError, audited
+from hexmesh.server.acting import acting
 from hexmesh.server.deps import Domain, Name, NodeDep
 from hexmesh.server.node import Node
 from hexmesh.server.problems import responses
 
 router = APIRouter(prefix="/products/{domain}/{name}/control", tags=["control"])
-_bearer = HTTPBearer(auto_error=False, description="An owner or governance token.")
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token (hxm_…) of a principal allowed to control the product, or an operator token.",
+)
 Token = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 _ERRORS = responses(401, 403, 404, 409)
 
@@ -39,11 +45,9 @@ class Transition(BaseModel):
 def _act(
     node: Node, token: Token, domain: str, name: str, action: str, detail: Any = None
 ) -> tuple[str, str]:
-    key = node.product(domain, name).key
-    principal = audited(
-        node.tokens, node.audit, token.credentials if token else None, key, action, detail
-    )
-    return key, principal.name
+    """(product key, who acts): an API token whose principal may control it, or an operator token."""
+    product = node.product(domain, name)
+    return product.key, acting(node, token.credentials if token else None, product, action, detail)
 
 
 @router.post("/runs", responses=_ERRORS)
@@ -137,17 +141,37 @@ def _in_days(days: int) -> date:
     return date.today() + timedelta(days=days)
 
 
-@router.get("/audit", responses=_ERRORS)
+@router.get(
+    "/audit",
+    responses={**_ERRORS, 200: {"content": {"application/json": {}, **{m: {} for m in port_files.FORMATS.values()}},
+                                "description": "The entries, oldest first"}},
+)
 def audit(
     domain: Domain,
     name: Name,
     node: NodeDep,
     token: Token,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 100,
-) -> list[dict[str, Any]]:
-    """The product's audit log, oldest first."""
-    key, _ = _act(node, token, domain, name, "read-audit")
-    return node.audit.entries(key, limit)
+    limit: Annotated[int, Query(ge=1, le=100_000, description="The newest entries to return.")] = 100,
+    format: Annotated[
+        Literal["json", "parquet", "csv", "jsonl", "arrow"],
+        Query(description="json (a list), or a table: parquet, csv, jsonl, arrow."),
+    ] = "json",
+) -> Any:
+    """The product's audit log, oldest first: every access decision on its ports and every control action.
+
+    The same hash-chained log ``hexmesh audit`` reads; ask for ``format=parquet`` (or csv, jsonl,
+    arrow) to query it as a table (pandas, DuckDB, a spreadsheet).
+    """
+    key, who = _act(node, token, domain, name, "read-audit")
+    node.audit.record(who, key, "read-audit", "ok", {"format": format, "limit": limit})
+    if format == "json":
+        return node.audit.entries(key, limit)
+    table = node.audit.table(key, limit)
+    if format == "csv":  # CSV has no lists: the deciding policies as one space-separated cell
+        ids = table.schema.get_field_index("policy_ids")
+        table = table.set_column(ids, "policy_ids", pc.binary_join(table["policy_ids"], " "))
+    body = b"".join(port_files.encode(format, table.schema, iter(table.to_batches())))
+    return Response(body, media_type=port_files.FORMATS[format])
 
 
 # -- the mesh's rule set ---------------------------------------------------------------------------

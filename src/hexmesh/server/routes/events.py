@@ -18,7 +18,7 @@ from hexmesh.product.eventstream import port_stream, product_stream
 from hexmesh.product.sealing import is_sealed, open_events
 from hexmesh.product.subscription import follow as follow_stream
 from hexmesh.product.subscription import start_after
-from hexmesh.server import governed
+from hexmesh.server import disclosure, governed
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName, bearer_token, principal_of
 from hexmesh.server.node import Node
 from hexmesh.server.problems import responses
@@ -169,8 +169,8 @@ async def product_events(
     stream = product_stream(product.key)
     govern: Govern = _everything
     if caller is not None:
-        principal = await anyio.to_thread.run_sync(governed.require_discovery, node, caller, product)
-        govern = functools.partial(governed.filter_breaches, node, principal, product)
+        principal = await anyio.to_thread.run_sync(disclosure.require_discovery, node, caller, product)
+        govern = functools.partial(disclosure.filter_breaches, node, principal, product)
     consumer = governed.consumer_name(caller, consumer)
     after = await _open(node, stream, start, last_event_id, consumer)
     body = _sse(node, stream, after, consumer, ack, limit, follow, govern)

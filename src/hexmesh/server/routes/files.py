@@ -14,7 +14,7 @@ from hexmesh.infra.state import from_us
 from hexmesh.product import OutputPortReader, ReadRequest
 from hexmesh.product import files as port_files
 from hexmesh.product.sealing import is_sealed
-from hexmesh.server import governed
+from hexmesh.server import disclosure, governed
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName, etag_matches
 from hexmesh.server.node import Node
 from hexmesh.server.problems import responses
@@ -53,8 +53,8 @@ def snapshots(domain: Domain, name: Name, port: PortName, node: NodeDep, caller:
     reader = node.reader(domain, name, port)
     counts = True
     if caller is not None:
-        governed.require_port(node, caller, reader.product, port)
-        counts = governed.may_see_counts(node, caller, reader.product, port)
+        disclosure.require_port(node, caller, reader.product, port)
+        counts = disclosure.may_see_counts(node, caller, reader.product, port)
     base = f"{node.endpoints.product(reader.product.key)}/ports/{port}/snapshots"
     return [
         {

@@ -5,8 +5,9 @@ as ``application/json``, or JSON lines as ``application/x-ndjson`` / ``applicati
 events are checked against the input port's declared ``properties`` and stored durably in its
 landing folder (:func:`hexmesh.product.ingest.ingest_events`) before the 202 answer; the
 product's next run reads each stored batch exactly once. The path names the *input* port, the
-same way ``/ports/{port}`` names output ports. On a node served with ``--auth`` the call needs
-the product owner's (or a governance) token, like the control port, and is audited.
+same way ``/ports/{port}`` names output ports. When the node enforces policies (the default) the
+call needs a credential that may control the product, like the control port (an API token of its
+owner or of a principal a policy grants ``control``, or an operator token), and is audited.
 """
 
 from __future__ import annotations
@@ -20,15 +21,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from hexmesh.product.control import audited
 from hexmesh.product.ingest import MAX_EVENTS, ingest_events, landing_folder
+from hexmesh.server.acting import acting
 from hexmesh.server.deps import Domain, Name, NodeDep
 from hexmesh.server.problems import problem_response, responses
 
 __all__ = ["MAX_BODY_BYTES", "router"]
 
 router = APIRouter(prefix="/products/{domain}/{name}/ingest", tags=["ingest"])
-_bearer = HTTPBearer(auto_error=False, description="An owner or governance token (nodes served with --auth).")
+_bearer = HTTPBearer(auto_error=False, description="An API token that may control the product, or an operator token.")
 Token = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 InputName = Annotated[str, Path(description="An input port reading JSON files, e.g. raw.", max_length=63)]
 
@@ -121,7 +122,7 @@ async def ingest(domain: Domain, name: Name, port: InputName, request: Request, 
     landing_folder(product, port)  # an unknown port (404) or one that cannot take events (409), before the body
     who = None
     if node.options.auth:
-        who = audited(node.tokens, node.audit, token.credentials if token else None, key, "ingest", {"input": port})
+        who = acting(node, token.credentials if token else None, product, "ingest", {"input": port})
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         if media not in _ARRAY + _LINES:
@@ -136,7 +137,7 @@ async def ingest(domain: Domain, name: Name, port: InputName, request: Request, 
         return problem_response(request, bad.status, bad.kind, bad.detail)
     receipt = await run_in_threadpool(ingest_events, node.workspace.runtime, key, port, events)
     if who is not None:
-        node.audit.record(who.name, key, "ingest", "ok", {"input": port, "events": receipt.events})
+        node.audit.record(who, key, "ingest", "ok", {"input": port, "events": receipt.events})
     body = Receipt(
         product=receipt.product,
         input=receipt.port,

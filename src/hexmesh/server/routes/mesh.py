@@ -3,6 +3,10 @@
 Every route parses its input, calls :class:`~hexmesh.server.ui.hub.MeshHub` or the
 ``hexmesh.mesh`` library and returns JSON; errors become problem+json in ``problems``.
 Including this router also starts the federation's refresh loop (its lifespan).
+
+Answers show the mesh as the caller may see it (:mod:`hexmesh.server.ui.visibility`): on a node
+served with ``--auth``, this node's products, ports and columns the caller's token (a bearer
+header, or the web UI's sign-in cookie) may not discover are left out.
 """
 
 from __future__ import annotations
@@ -11,11 +15,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from hexmesh.mesh import KnowledgeGraph, ProductLineage, to_jsonld, to_turtle
+from hexmesh.mesh import to_jsonld, to_turtle
 from hexmesh.mesh.federation import AnnounceLimitError, PeerState
 from hexmesh.mesh.semantic import MODES
 from hexmesh.server.deps import Domain, JsonLd, Name
@@ -24,6 +28,9 @@ from hexmesh.server.ui.access import router as access_router
 from hexmesh.server.ui.hub import MeshHub, concept_index, hub_of
 from hexmesh.server.ui.pages import router as pages_router
 from hexmesh.server.ui.peering import authorize_announcement
+from hexmesh.server.ui.search import seen_search
+from hexmesh.server.ui.signin import router as signin_router
+from hexmesh.server.ui.visibility import seen_by
 
 __all__ = ["router"]
 
@@ -36,8 +43,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
 
 
+def _per_caller(response: Response) -> None:
+    # Answers depend on who asks (bearer header or sign-in cookie): no shared cache may mix them up.
+    response.headers["Vary"] = "Authorization, Cookie"
+
+
 router = APIRouter(lifespan=_lifespan)
-api = APIRouter(prefix="/api", tags=["mesh"])
+api = APIRouter(prefix="/api", tags=["mesh"], dependencies=[Depends(_per_caller)])
 
 
 _WARM_WAIT = 5.0
@@ -70,13 +82,14 @@ def search(
     ``mode=semantic`` needs the node's ``semantic`` extra (501 without it). Until the node has
     loaded the model, it answers keyword results with ``"mode": "keyword"`` and a ``notice``.
     """
-    federation = hub_of(request).federation
+    seen = seen_by(request)
+    federation = seen.hub.federation
     used = MODES[mode]
     # The first semantic search loads the model (seconds): answer with keywords meanwhile.
     warming = used != "keyword" and not federation.semantic_ready(wait=_WARM_WAIT)
     if warming:
         used = "keyword"
-    body = federation.search(q, mode=used, limit=limit, offset=offset).to_dict()
+    body = seen_search(seen, q, used, limit, offset).to_dict()
     body["mode"] = used
     if warming:
         body["notice"] = (
@@ -88,13 +101,14 @@ def search(
 
 @api.get("/registry")
 def registry(request: Request) -> dict[str, Any]:
-    """Every product this node knows (its own and its peers'), with staleness."""
-    federation = hub_of(request).federation
+    """Every product this node knows (its own and its peers') that the caller may see, with staleness."""
+    seen = seen_by(request)
+    federation = seen.hub.federation
     return {
         "node": federation.node_url,
-        "products": federation.registry.to_dicts(),
+        "products": seen.registry.to_dicts(),
         "peers": [_peer(p) for p in federation.peers.values()],
-        "rejected": federation.local_rejected,
+        "rejected": seen.rejected(federation.local_rejected),
     }
 
 
@@ -134,7 +148,7 @@ def concepts(
     concept: Annotated[str | None, Query(max_length=500, description="IRI or schema:name")] = None,
 ) -> dict[str, Any]:
     """Which products carry data about ``concept`` (all concepts and their products without it)."""
-    graph = KnowledgeGraph(hub_of(request).federation.registry)
+    graph = seen_by(request).graph
     if concept is None:
         return {"concepts": concept_index(graph)}
     uses = graph.products_about(concept)
@@ -152,32 +166,31 @@ def join(
     max_hops: Annotated[int, Query(ge=1, le=5)] = 3,
 ) -> dict[str, Any]:
     """How to join product ``from`` with product ``to``: field pairs, hop by hop."""
-    hub = hub_of(request)
-    left, right = hub.entry(a.removeprefix("dp://")), hub.entry(b.removeprefix("dp://"))
-    graph = KnowledgeGraph(hub.federation.registry)
-    paths = graph.join_paths(left.key, right.key, max_hops=max_hops)
+    seen = seen_by(request)
+    left, right = seen.entry(a.removeprefix("dp://")), seen.entry(b.removeprefix("dp://"))
+    paths = seen.graph.join_paths(left.key, right.key, max_hops=max_hops)
     return {"from": left.key, "to": right.key, "paths": [p.to_dict() for p in paths]}
 
 
 @api.get("/graph.ttl", response_class=Response)
 def turtle(request: Request) -> Response:
     """The knowledge graph as RDF Turtle."""
-    text = to_turtle(KnowledgeGraph(hub_of(request).federation.registry))
+    text = to_turtle(seen_by(request).graph)
     return Response(text, media_type="text/turtle")
 
 
 @api.get("/graph.jsonld", response_class=JsonLd)
 def jsonld(request: Request) -> dict[str, Any]:
     """The knowledge graph as JSON-LD."""
-    return to_jsonld(KnowledgeGraph(hub_of(request).federation.registry))
+    return to_jsonld(seen_by(request).graph)
 
 
 @api.get("/lineage/{domain}/{name}", responses=responses(404))
 def lineage(domain: Domain, name: Name, request: Request) -> dict[str, Any]:
     """Products upstream and downstream of a product, and the edges between them."""
-    hub = hub_of(request)
-    key = hub.entry(f"{domain}/{name}").key
-    graph = ProductLineage(hub.federation.registry)
+    seen = seen_by(request)
+    key = seen.entry(f"{domain}/{name}").key
+    graph = seen.lineage
     up, down = graph.upstream(key), graph.downstream(key)
     near = {key, *up, *down}
     return {
@@ -191,7 +204,8 @@ def lineage(domain: Domain, name: Name, request: Request) -> dict[str, Any]:
 @api.get("/lineage/{domain}/{name}/columns", responses=responses(404))
 def columns(domain: Domain, name: Name, request: Request) -> dict[str, Any]:
     """Column lineage of each output port, from the product's SQL (products of this node)."""
-    return hub_of(request).column_lineage(f"{domain}/{name}")
+    seen = seen_by(request)
+    return seen.hub.column_lineage(f"{domain}/{name}", seen)
 
 
 def _peer(state: PeerState) -> dict[str, Any]:
@@ -209,3 +223,4 @@ def _peer(state: PeerState) -> dict[str, Any]:
 router.include_router(api)
 router.include_router(pages_router)
 router.include_router(access_router)
+router.include_router(signin_router)

@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from hexmesh.governance import AuthenticationError
 from hexmesh.product import OutputPortReader
 from hexmesh.product.observability import port_health, worst
-from hexmesh.server import governed
+from hexmesh.server import disclosure
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep
 from hexmesh.server.metrics import NodeCollector
 from hexmesh.server.problems import responses
@@ -31,11 +31,11 @@ def observability(domain: Domain, name: Name, node: NodeDep, caller: Caller) -> 
         for p in product.spec.output_ports
     ]
     if caller is not None:
-        discoverable = governed.discoverable_ports(node, governed.require_discovery(node, caller, product), product)
-        ports = [governed.visible_health(node, caller, product, p) for p in ports
+        discoverable = disclosure.discoverable_ports(node, disclosure.require_discovery(node, caller, product), product)
+        ports = [disclosure.visible_health(node, caller, product, p) for p in ports
                  if p["address"].rsplit("/", 1)[-1] in discoverable]
     # A run's error may quote data (a failed quality check): for those who run the product.
-    owner = caller is None or governed.may_control(node, caller, product)
+    owner = caller is None or disclosure.may_control(node, caller, product)
     return {
         "product": f"dp://{product.key}",
         "status": worst([p["status"] for p in ports]),
@@ -71,5 +71,5 @@ def metrics(request: Request, node: NodeDep, caller: Caller) -> Response:
             "metrics need an API token: a principal that runs the products (Authorization: Bearer hxm_…)"
         )
     registry = CollectorRegistry()
-    registry.register(NodeCollector(node, shown=lambda product: governed.may_control(node, caller, product)))
+    registry.register(NodeCollector(node, shown=lambda product: disclosure.may_control(node, caller, product)))
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,18 +1,18 @@
 """The web UI's access requests: a consumer asks for a port, an owner approves or denies.
 
-Pages have no sessions and no cookies. The caller's API token travels in the body of each
-form (a password field; ``hexmesh.js`` keeps it in ``sessionStorage`` so it is typed once per
-tab), and the node authenticates it like the HTTP API's bearer token. With no ambient
-credential there is nothing for a cross-site form to borrow; a POST whose ``Origin`` is another
-site is refused all the same. Pages that carry the token (the owner's list) are ``no-store``.
-Products of other nodes are asked for through their own node's HTTP API, with the same token.
+Who asks or decides is the visitor signed in to the UI (:mod:`hexmesh.server.ui.signin`), or,
+without a sign-in, the API token in the form's body (a password field; ``hexmesh.js`` keeps it
+in ``sessionStorage`` so it is typed once per tab). The sign-in cookie stands in for the token
+only on a post that the browser says comes from this node's own page (``Origin``); a post from
+another site is refused whatever it carries (:mod:`hexmesh.server.ui.forms`). Pages that carry
+the token (the owner's list without a sign-in) are ``no-store``. Products of other nodes are
+asked for through their own node's HTTP API, with the token typed in the form.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs
 
 import httpx
 from fastapi import APIRouter, Request
@@ -22,42 +22,30 @@ from hexmesh.errors import HexmeshError, NotFoundError
 from hexmesh.governance import Principal
 from hexmesh.governance.grants import AccessRequest
 from hexmesh.infra.state import access_requests
+from hexmesh.mesh import ProductEntry
 from hexmesh.server import governed
-from hexmesh.server.deps import Domain, Name, PortName
+from hexmesh.server.deps import SIGN_IN_COOKIE, Domain, Name, PortName
 from hexmesh.server.node import Node
+from hexmesh.server.ui.forms import FormError, from_this_node, read_form
 from hexmesh.server.ui.hub import MeshHub, hub_of
 from hexmesh.server.ui.pages import render
+from hexmesh.server.ui.session import visitor_of
+from hexmesh.server.ui.visibility import visibility
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-_MAX_FORM = 16_384
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 
 
-class FormError(HexmeshError):
-    """A form the user can fix; ``http_status`` says how the page answers."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.http_status = status
-
-
 async def _form(request: Request) -> dict[str, str]:
-    """The urlencoded body (every field once; the last value wins); refuses other sites' posts."""
-    origin = request.headers.get("origin")
-    if origin and origin != "null":
-        mine = f"{request.url.scheme}://{request.headers.get('host', '')}"
-        if origin.rstrip("/") != mine:
-            raise FormError(f"this form was sent from {origin}, not from this node ({mine}); refused", 403)
-    kind = request.headers.get("content-type", "").split(";")[0].strip()
-    if kind != "application/x-www-form-urlencoded":
-        raise FormError(f"send the form as application/x-www-form-urlencoded, not {kind or 'no content type'}", 415)
-    body = await request.body()
-    if len(body) > _MAX_FORM:
-        raise FormError(f"the form is {len(body)} bytes; at most {_MAX_FORM} are accepted (shorten the note)", 413)
-    fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
-    return {name: values[-1] for name, values in fields.items()}
+    """The form's fields; an empty token is the sign-in cookie's when this node's own page sent it."""
+    form = await read_form(request)
+    cookie = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not form.get("token", "").strip() and cookie and from_this_node(request):
+        form["token"] = cookie
+        form["_signed_in"] = "1"
+    return form
 
 
 def _principal(node: Node, token: str) -> Principal:
@@ -100,12 +88,12 @@ async def ask(domain: Domain, name: Name, port: PortName, request: Request) -> H
     try:
         form = await _form(request)
         context.update(purpose=form.get("purpose", ""), note=form.get("note", ""))
-        entry = hub.entry(context["key"])
-        context["ports"] = [p.name for p in entry.ports]
+        entry, context["ports"] = _askable(hub, context["key"], form.get("token", ""))
+        context["local"] = entry.node_url == hub.federation.node_url
         if port not in context["ports"]:
-            raise FormError(
-                f"{entry.key} has no output port {port!r}; its ports are {', '.join(context['ports']) or 'none'}", 404
-            )
+            shown = [p.name for p in entry.ports]
+            listed = f"its ports are {', '.join(shown)}" if shown else "it shows you no port"
+            raise FormError(f"{entry.key} has no output port {port!r}; {listed}", 404)
         if not context["purpose"].strip():
             raise FormError("say what the data will be used for (purpose): grants are bound to it", 400)
         if entry.node_url == hub.federation.node_url:
@@ -113,8 +101,41 @@ async def ask(domain: Domain, name: Name, port: PortName, request: Request) -> H
         else:
             created = _shown(_ask_there(hub, entry.node_url or "", entry.key, port, form))
     except HexmeshError as exc:
-        return render(request, "access.html", exc.http_status, error=str(exc), **context)
-    return render(request, "access.html", 201, created=created, **context)
+        return render(request, "access.html", exc.http_status, error=str(exc), **_form_context(request, context))
+    return render(request, "access.html", 201, created=created, **_form_context(request, context))
+
+
+def _form_context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
+    return {**context, "use_cookie": visitor_of(request).by_cookie and context.get("local", False)}
+
+
+def _caller(hub: MeshHub, token: str) -> Principal | None:
+    """Who ``token`` is, for what this node shows it (None without --auth; anonymous if it is bad)."""
+    sidecar = hub.node.sidecar
+    if sidecar is None:
+        return None
+    try:
+        return sidecar.authenticate(token.strip() or None)
+    except HexmeshError:
+        return sidecar.authenticate(None)
+
+
+def _askable(hub: MeshHub, key: str, token: str) -> tuple[ProductEntry, list[str]]:
+    """The product asked for as the asker sees it, and the ports it may ask for.
+
+    A hidden product is as unknown as a missing one; a visitor who is not signed in is told to
+    sign in first (the product may be there for them). Someone signed in may ask for any port
+    of a product it sees (the owner may have told it the name); others only for visible ones.
+    """
+    principal = _caller(hub, token)
+    seen = visibility(hub, principal)
+    found = hub.federation.registry.get(key)
+    if principal is not None and not principal.authenticated and (found is None or key in seen.hidden):
+        _principal(hub.node, token)  # raises the 401 that says what is wrong with the token
+    entry = seen.entry(key)
+    signed_in = principal is not None and principal.authenticated
+    every = found if found is not None and signed_in and entry.node_url == hub.federation.node_url else entry
+    return entry, [p.name for p in every.ports]
 
 
 def _ask_here(node: Node, key: str, port: str, form: dict[str, str]) -> AccessRequest:
@@ -139,7 +160,8 @@ def _ask_here(node: Node, key: str, port: str, form: dict[str, str]) -> AccessRe
 
 
 def _ask_there(hub: MeshHub, node_url: str, key: str, port: str, form: dict[str, str]) -> dict[str, Any]:
-    token = form.get("token", "").strip()
+    # The sign-in cookie holds this node's token: it is never sent to another node.
+    token = "" if "_signed_in" in form else form.get("token", "").strip()
     if not token:
         raise FormError(f"paste your API token for {node_url} into the token field", 401)
     url = f"{node_url}/products/{key}/ports/{port}/access-requests"
@@ -164,7 +186,13 @@ def _ask_there(hub: MeshHub, node_url: str, key: str, port: str, form: dict[str,
 
 @router.get("/access-requests", response_class=HTMLResponse)
 def inbox_form(request: Request) -> HTMLResponse:
-    return render(request, "requests.html", signed_in=False, auth=hub_of(request).node.sidecar is not None)
+    node = hub_of(request).node
+    if visitor_of(request).by_cookie:  # a read: the sign-in cookie shows the list, the page never holds the token
+        try:
+            return _inbox(request, node, request.cookies.get(SIGN_IN_COOKIE, ""), 200, embed=False)
+        except HexmeshError as exc:
+            return _inbox_error(request, node, exc)
+    return render(request, "requests.html", signed_in=False, auth=node.sidecar is not None)
 
 
 @router.post("/access-requests", response_class=HTMLResponse)
@@ -172,7 +200,7 @@ async def inbox(request: Request) -> HTMLResponse:
     hub = hub_of(request)
     try:
         form = await _form(request)
-        return _inbox(request, hub.node, form.get("token", ""), 200)
+        return _inbox(request, hub.node, form.get("token", ""), 200, embed="_signed_in" not in form)
     except HexmeshError as exc:
         return _inbox_error(request, hub.node, exc)
 
@@ -199,16 +227,19 @@ async def decide(request_id: str, request: Request) -> HTMLResponse:
         if not form.get("token"):
             return _inbox_error(request, hub.node, exc)
         try:
-            return _inbox(request, hub.node, form["token"], exc.http_status, error=str(exc), failed=request_id,
-                          note=form.get("note", ""))
+            return _inbox(request, hub.node, form["token"], exc.http_status, embed="_signed_in" not in form,
+                          error=str(exc), failed=request_id, note=form.get("note", ""))
         except HexmeshError:
             return _inbox_error(request, hub.node, exc)
     done = f"request {decided.id} by {decided.principal.id} for {decided.product}/{decided.port}: {decided.status}"
-    return _inbox(request, hub.node, form["token"], 200, message=done)
+    return _inbox(request, hub.node, form["token"], 200, embed="_signed_in" not in form, message=done)
 
 
-def _inbox(request: Request, node: Node, token: str, status: int, **extra: Any) -> HTMLResponse:
-    """The pending requests of the products ``token``'s holder controls."""
+def _inbox(request: Request, node: Node, token: str, status: int, *, embed: bool, **extra: Any) -> HTMLResponse:
+    """The pending requests of the products ``token``'s holder controls.
+
+    Without a sign-in, the decision forms carry the token (``embed``); signed in, the cookie does.
+    """
     principal = _principal(node, token)
     assert node.sidecar is not None
     if not principal.authenticated:
@@ -224,7 +255,7 @@ def _inbox(request: Request, node: Node, token: str, status: int, **extra: Any) 
         if engines[found.product].decide(principal, "control", found.port).allowed:
             mine.append({**_shown(found), "who": found.principal.id, "product": found.product, "port": found.port,
                          "note": found.note, "requested": _when(found.requested_us)})
-    page = render(request, "requests.html", status, signed_in=True, auth=True, token=token.strip(),
+    page = render(request, "requests.html", status, signed_in=True, auth=True, token=token.strip() if embed else "",
                   who=principal.id, pending=mine, **extra)
     page.headers.update(_PRIVATE)
     return page

@@ -3,24 +3,31 @@
 The mesh API and the web UI both read through a :class:`MeshHub`. Products of this node are
 described in-process; products of peers are read from the peer's discovery and observability
 ports, and when the peer does not answer, from the cached index entry (flagged stale).
+
+The index holds this node's products in full; views take the caller's
+:class:`~hexmesh.server.ui.visibility.Visibility`, which leaves out what it may not discover.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 import os
+import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from fastapi import Request
 
 from hexmesh.errors import HexmeshError, NotFoundError
 from hexmesh.mesh import (
+    ColumnSource,
     KnowledgeGraph,
     LineageError,
     ProductEntry,
@@ -29,15 +36,20 @@ from hexmesh.mesh import (
     product_column_lineage,
 )
 from hexmesh.mesh.federation import Federation, PeerPolicy, peers_from_env
+from hexmesh.mesh.search import SearchIndex
 from hexmesh.product import DeployedProduct, OutputPortReader
-from hexmesh.product.discovery import describe
 from hexmesh.product.observability import port_health, worst
 from hexmesh.server.node import Node
 from hexmesh.spec import parse_address
 
+if TYPE_CHECKING:
+    from hexmesh.server.ui.visibility import Visibility
+
 __all__ = ["MeshHub", "ProductView", "concept_index", "hub_of"]
 
 log = logging.getLogger(__name__)
+#: Search indexes of filtered entries kept (callers who see the same share one).
+_INDEXES = 16
 
 
 @dataclass
@@ -67,6 +79,8 @@ class MeshHub:
             token=os.environ.get("HEXMESH_MESH_TOKEN") or None,
             semantic=os.environ.get("HEXMESH_SEMANTIC", "") in ("1", "true", "yes"),
         )
+        self._lock = threading.Lock()
+        self._indexes: dict[str, SearchIndex] = {}
 
     # -- this node's own products ------------------------------------------------------------
 
@@ -100,19 +114,26 @@ class MeshHub:
             ],
         }
 
-    # -- views -------------------------------------------------------------------------------
+    # -- views (as one caller may see them) ----------------------------------------------------
 
-    def entry(self, key: str) -> ProductEntry:
-        found = self.federation.registry.get(key)
+    def index_of(self, entries: list[ProductEntry]) -> SearchIndex:
+        """A search index of ``entries``, shared by every caller who sees exactly these."""
+        text = json.dumps([e.to_dict() for e in entries], sort_keys=True, default=str)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        with self._lock:
+            found = self._indexes.pop(digest, None)
         if found is None:
-            known = ", ".join(e.key for e in self.federation.registry) or "none yet"
-            raise NotFoundError(f"no product {key!r} in the mesh index; known: {known}")
+            found = SearchIndex(entries)
+        with self._lock:
+            self._indexes[digest] = found  # most recently used last
+            while len(self._indexes) > _INDEXES:
+                self._indexes.pop(next(iter(self._indexes)))
         return found
 
-    def view(self, key: str) -> ProductView:
-        entry = self.entry(key)
+    def view(self, key: str, seen: Visibility) -> ProductView:
+        entry = seen.entry(key)
         if entry.node_url == self.federation.node_url:
-            return self._local_view(entry)
+            return self._local_view(entry, seen)
         base = f"{entry.node_url}/products/{key}"
         try:
             with httpx.Client(timeout=self.federation.timeout) as client:
@@ -121,13 +142,17 @@ class MeshHub:
                 observability = observed.json() if observed.is_success else None
         except (httpx.HTTPError, ValueError) as exc:
             return ProductView(entry, False, None, None, f"{entry.node_url} did not answer: {exc}")
-        return ProductView(entry, False, document, observability)
+        if not isinstance(document, dict):
+            return ProductView(entry, False, None, None, f"{entry.node_url} did not answer a discovery document")
+        return ProductView(entry, False, seen.without_hidden_links(document), observability)
 
-    def _local_view(self, entry: ProductEntry) -> ProductView:
+    def _local_view(self, entry: ProductEntry, seen: Visibility) -> ProductView:
         document = observability = problem = None
         try:
             document = self._local_doc(entry.key)
             observability = self.local_observability(entry.key)
+            if seen.principal is not None:
+                document, observability = seen.documents(entry, document, observability)
         except NotFoundError:
             raise
         except Exception as exc:  # show what the index has, and say what failed
@@ -137,13 +162,11 @@ class MeshHub:
 
     def _local_doc(self, key: str) -> dict[str, Any]:
         domain, name = key.split("/", 1)
-        product = self.node.product(domain, name)
-        lifecycle = self.node.control.lifecycle(product.key, product.spec.status)
-        return describe(self.node.runtime, product, self.node.endpoints, lifecycle)
+        return dict(self.node.discovery(domain, name).content)  # cached by the node, rebuilt on change
 
-    def column_lineage(self, key: str) -> dict[str, Any]:
-        """Column lineage of a product of this node ({} for other nodes' products)."""
-        entry = self.entry(key)
+    def column_lineage(self, key: str, seen: Visibility) -> dict[str, Any]:
+        """Column lineage of a product of this node, without columns hidden from the caller."""
+        entry = seen.entry(key)
         if entry.node_url != self.federation.node_url:
             return {"available": False, "reason": f"{key} is served by {entry.node_url}"}
         domain, name = key.split("/", 1)
@@ -152,23 +175,34 @@ class MeshHub:
         try:
             found = product_column_lineage(product.spec, product.bundle, input_schemas(product.spec, entries))
         except (LineageError, HexmeshError) as exc:
-            return {"available": False, "reason": str(exc)}
+            # Filtered callers get the reason without the SQL it may quote.
+            return {"available": False, "reason": str(exc).split(":")[0] if seen.filtered else str(exc)}
         if not found:
             return {"available": False, "reason": "the transformation is not SQL"}
-        return {
-            "available": True,
-            "ports": {
-                port: [
-                    {
-                        "output": c.output,
-                        "kind": c.kind,
-                        "sources": [{"input": s.input, "column": s.column} for s in c.sources],
-                    }
-                    for c in columns
-                ]
-                for port, columns in found.items()
-            },
-        }
+        reads = {p.name: p.from_ for p in product.spec.input_ports}
+
+        def shown(source: ColumnSource) -> bool:
+            upstream = reads.get(source.input)
+            return upstream is None or seen.sees(f"{upstream}#{source.column}")
+
+        ports: dict[str, Any] = {}
+        for port, columns in found.items():
+            rows = []
+            for c in columns:
+                if not seen.sees_column(key, port, c.output):
+                    continue
+                sources = [s for s in c.sources if shown(s)]
+                row: dict[str, Any] = {
+                    "output": c.output,
+                    "kind": c.kind,
+                    "sources": [{"input": s.input, "column": s.column} for s in sources],
+                }
+                if len(sources) < len(c.sources):  # how many input columns the caller may not see
+                    row["hidden"] = len(c.sources) - len(sources)
+                rows.append(row)
+            if seen.sees(f"{entry.address}/{port}"):
+                ports[port] = rows
+        return {"available": True, "ports": ports}
 
     # -- background refresh ------------------------------------------------------------------
 

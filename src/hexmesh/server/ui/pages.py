@@ -16,12 +16,13 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 
 import hexmesh
 from hexmesh.errors import HexmeshError, NotFoundError
-from hexmesh.mesh import KnowledgeGraph
 from hexmesh.server.deps import Domain, Name
 from hexmesh.server.ui import views
 from hexmesh.server.ui.hub import concept_index, hub_of
 from hexmesh.server.ui.icons import ICONS
-from hexmesh.server.ui.search import search_page
+from hexmesh.server.ui.search import search_page, seen_search
+from hexmesh.server.ui.session import clear_cookie, visitor_of
+from hexmesh.server.ui.visibility import seen_by
 
 __all__ = ["router"]
 
@@ -38,8 +39,18 @@ Text = Annotated[str, Query(max_length=1000)]
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    page = _env.get_template(template).render(request_path=request.url.path, **context)
-    return HTMLResponse(page, status_code=status_code)
+    """A page; its header shows who is signed in, and a dropped sign-in cookie is cleared."""
+    visitor = visitor_of(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    page = _env.get_template(template).render(request_path=request.url.path, visitor=visitor, here=here, **context)
+    response = HTMLResponse(page, status_code=status_code)
+    if visitor.drop_cookie:
+        clear_cookie(request, response)
+    if visitor.auth:  # what a page shows depends on who asks
+        response.headers["Vary"] = "Authorization, Cookie"
+    if visitor.signed_in or visitor.drop_cookie:
+        response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @router.get("", response_class=HTMLResponse)
@@ -47,6 +58,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 def home(request: Request, q: Text = "", mode: Annotated[str, Query(max_length=20)] = "keyword") -> HTMLResponse:
     hub = hub_of(request)
     federation = hub.federation
+    seen = seen_by(request)
     semantic, notice = mode == "semantic" and bool(q.strip()), None
     if semantic:
         try:
@@ -54,9 +66,9 @@ def home(request: Request, q: Text = "", mode: Annotated[str, Query(max_length=2
                 semantic, notice = False, "Search by meaning is warming up (loading its model): keyword results."
         except HexmeshError as exc:  # the extra is not installed on this node
             semantic, notice = False, f"{exc}. These are keyword results."
-    run = (lambda query, limit: federation.search(query.text, mode="hybrid", limit=limit)) if semantic else None
-    page = search_page(federation.index, q, mode="semantic" if mode == "semantic" else "keyword", run=run)
-    entries = list(federation.registry)
+    run = (lambda query, limit: seen_search(seen, query.text, "hybrid", limit)) if semantic else None
+    page = search_page(seen.index, q, mode="semantic" if mode == "semantic" else "keyword", run=run)
+    entries = seen.entries
     return render(
         request,
         "home.html",
@@ -71,14 +83,14 @@ def home(request: Request, q: Text = "", mode: Annotated[str, Query(max_length=2
 
 @router.get("/products/{domain}/{name}", response_class=HTMLResponse)
 def product(domain: Domain, name: Name, request: Request) -> HTMLResponse:
-    hub = hub_of(request)
+    hub, seen = hub_of(request), seen_by(request)
     try:
-        view = hub.view(f"{domain}/{name}")
+        view = hub.view(f"{domain}/{name}", seen)
     except NotFoundError as exc:
         return render(request, "missing.html", 404, message=str(exc))
     # Peers' products are asked for through their own node, which may enforce policies.
     access_form = not view.local or hub.node.sidecar is not None
-    return render(request, "product.html", access_form=access_form, **views.product_page(hub, view))
+    return render(request, "product.html", access_form=access_form, **views.product_page(seen, view))
 
 
 @router.get("/graph", response_class=HTMLResponse)
@@ -88,13 +100,13 @@ def graph(
     a: Annotated[str, Query(alias="from", max_length=200)] = "",
     b: Annotated[str, Query(alias="to", max_length=200)] = "",
 ) -> HTMLResponse:
-    hub = hub_of(request)
-    knowledge = KnowledgeGraph(hub.federation.registry)
+    seen = seen_by(request)
+    knowledge = seen.graph
     context: dict[str, Any] = {
         "concepts": concept_index(knowledge),
         "concept": concept,
         "uses": knowledge.products_about(concept) if concept.strip() else None,
-        "keys": [e.key for e in hub.federation.registry],
+        "keys": [e.key for e in seen.entries],
         "a": a,
         "b": b,
         "paths": None,
@@ -102,7 +114,7 @@ def graph(
     }
     if a and b:
         try:
-            left, right = hub.entry(a.removeprefix("dp://")), hub.entry(b.removeprefix("dp://"))
+            left, right = seen.entry(a.removeprefix("dp://")), seen.entry(b.removeprefix("dp://"))
             context["paths"] = knowledge.join_paths(left.key, right.key)
         except HexmeshError as exc:
             context["join_error"] = str(exc)
@@ -111,19 +123,19 @@ def graph(
 
 @router.get("/slo", response_class=HTMLResponse)
 def slo(request: Request) -> HTMLResponse:
-    return render(request, "slo.html", **views.slo_board(hub_of(request)))
+    return render(request, "slo.html", **views.slo_board(seen_by(request)))
 
 
 @router.get("/nodes", response_class=HTMLResponse)
 def nodes(request: Request) -> HTMLResponse:
-    federation = hub_of(request).federation
+    federation, seen = hub_of(request).federation, seen_by(request)
     return render(
         request,
         "nodes.html",
         node=federation.node_url,
         peers=list(federation.peers.values()),
-        local=[e for e in federation.registry if e.node_url == federation.node_url],
-        local_rejected=federation.local_rejected,
+        local=[e for e in seen.entries if e.node_url == federation.node_url],
+        local_rejected=seen.rejected(federation.local_rejected),
     )
 
 

@@ -11,11 +11,12 @@ from typing import Any
 
 from markupsafe import Markup
 
-from hexmesh.mesh import ProductEntry, ProductLineage
+from hexmesh.mesh import ProductEntry
 from hexmesh.server.ui.drawing import bar_chart, lineage_svg
-from hexmesh.server.ui.hub import MeshHub, ProductView
+from hexmesh.server.ui.hub import ProductView
 from hexmesh.server.ui.sanitize import safe_html
 from hexmesh.server.ui.snippets import port_access, snippets
+from hexmesh.server.ui.visibility import Visibility
 
 __all__ = ["STATUS", "domains", "product_page", "slo_board"]
 
@@ -103,6 +104,8 @@ def _port(dataset: dict[str, Any], health: dict[str, Any] | None) -> dict[str, A
         "snippets": snippets(port_access(dataset)),
         "access": port_access(dataset),
         "charts": _history(health, slo or {}),
+        # A port the visitor may only ask for: its name and description, nothing of its contents.
+        "requestable": dataset.get("hexmesh:access") == "request",
     }
 
 
@@ -128,7 +131,7 @@ def _ports_from_entry(entry: ProductEntry) -> list[dict[str, Any]]:
     ]
 
 
-def product_page(hub: MeshHub, view: ProductView) -> dict[str, Any]:
+def product_page(seen: Visibility, view: ProductView) -> dict[str, Any]:
     entry, doc, obs = view.entry, view.document or {}, view.observability or {}
     health = {p.get("address"): p for p in _list(obs.get("ports")) if isinstance(p, dict)}
     datasets = [d for d in _list(doc.get("dcat:servesDataset")) if isinstance(d, dict)]
@@ -137,8 +140,8 @@ def product_page(hub: MeshHub, view: ProductView) -> dict[str, Any]:
         if view.document
         else _ports_from_entry(entry)
     )
-    registry = hub.federation.registry
-    lineage = ProductLineage(registry)
+    registry = seen.registry
+    lineage = seen.lineage
     near = {entry.key, *lineage.upstream(entry.key), *lineage.downstream(entry.key)}
     edges = [e for e in lineage.edges if e[0] in near and e[1] in near]
     stale = {e.key for e in registry if e.stale}
@@ -158,13 +161,13 @@ def product_page(hub: MeshHub, view: ProductView) -> dict[str, Any]:
         "lineage": lineage_svg(entry.key, edges, stale) if edges else None,
         "upstream": lineage.upstream(entry.key),
         "downstream": lineage.downstream(entry.key),
-        "columns": hub.column_lineage(entry.key),
+        "columns": seen.hub.column_lineage(entry.key, seen),
         "access_howto": _text((doc.get("hexmesh:access") or {}).get("hexmesh:howTo")),
     }
 
 
-def slo_board(hub: MeshHub) -> dict[str, Any]:
-    entries = list(hub.federation.registry)
+def slo_board(seen: Visibility) -> dict[str, Any]:
+    entries = seen.entries
     counts = Counter(status(e.slo_status)["css"] for e in entries)
     rows = [
         {
