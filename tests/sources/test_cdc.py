@@ -15,6 +15,7 @@ from hexmesh.errors import InputError, SpecError
 from hexmesh.lifecycle import Workspace
 from hexmesh.product.cdc import slot_name
 from hexmesh.spec import parse_spec
+from tests.sources.cluster import cluster
 from tests.sources.killer import terminating
 from tests.support import ProductFactory
 
@@ -254,3 +255,19 @@ def test_slot_names_are_deterministic_and_fit_postgres() -> None:
     long = slot_name("a-very-long-domain-name/an-even-longer-product-name", 12, "a_port_with_a_long_name")
     again = slot_name("a-very-long-domain-name/an-even-longer-product-name", 12, "a_port_with_a_long_name")
     assert len(long) == 63 and long == again
+
+
+def test_a_server_without_logical_replication_is_a_clear_error(
+    workspace: Workspace, make_product: ProductFactory, name: str
+) -> None:
+    with cluster(wal_level="replica") as url:
+        execute(url, "create table users (id bigint primary key, name text, score numeric(8, 2), born date)",
+                "insert into users values (1, 'ann', null, null)")
+        workspace.deploy([product(make_product, name, url)])
+        with pytest.raises(InputError, match="wal_level is 'replica'") as caught:
+            workspace.run(f"cdc/{name}")
+        assert "ALTER SYSTEM SET wal_level = logical" in str(caught.value) and "mode: cursor" in str(caught.value)
+        with psycopg.connect(url) as conn:  # nothing was left on the server
+            assert conn.execute("select count(*) from pg_replication_slots").fetchone() == (0,)
+            assert conn.execute("select count(*) from pg_publication").fetchone() == (0,)
+    assert workspace.status(f"cdc/{name}").ports[0].publications == []
