@@ -3,6 +3,8 @@
 Baselines in the same run: ``GET /healthz`` (the server stack's floor: no I/O at all) and the
 node's cached OpenAPI document. Documents are cached per product and revalidated with ETags, so
 the run also measures a conditional request (``If-None-Match`` → 304).
+Then the same with policies enforced (the default): an anonymous caller allowed to discover by a
+mesh policy (each document shaped for it) and an owner (the cached document).
 Goal (issue 4): p95 under 10 ms with 1,000 products. Writes bench/results/node-discovery.json.
 Run: ``python -m bench.node.discovery [--products N] [--requests N]``.
 """
@@ -19,6 +21,8 @@ import httpx
 
 from bench.node._node import quantiles, serve
 from bench.report import Result, show
+from hexmesh.governance import Principal
+from hexmesh.infra.state import tokens
 from hexmesh.lifecycle import Workspace
 
 SPEC = """\
@@ -86,6 +90,20 @@ def run(products: int = 1_000, requests: int = 500) -> Result:
             etags = {p: http.get(p).headers["etag"] for p in set(paths)}
             revalidated = quantiles(_timed(http, paths, etags))
             catalog = quantiles(_timed(http, ["/"] * 20))
+        # Policies enforced (the default): the owner's document is the cached one; anyone else gets a
+        # document shaped for them (a public-discovery mesh policy lets anonymous callers see metadata).
+        (home / "governance").mkdir()
+        (home / "governance" / "policies.yaml").write_text(
+            "access:\n  - {id: public-discovery, allow: {anyone: true}, actions: [discover]}\n"
+        )
+        with Workspace.open(home) as workspace:
+            owner, _ = tokens.create_token(workspace.runtime.state.engine, Principal("team-0@example.com", "User"))
+        owned = [f"/products/domain0/product{i}" for i in range(0, products, 20)]
+        with serve(home, "--auth") as base, httpx.Client(base_url=base, timeout=60) as http:
+            _timed(http, every)  # warm: parse every spec and engine once
+            shaped = quantiles(_timed(http, paths))
+            http.headers["Authorization"] = f"Bearer {owner}"
+            as_owner = quantiles(_timed(http, [owned[i % len(owned)] for i in range(requests)]))
     headline = [
         ("discovery p50 / p95", f"{discovery['p50']:.1f} / {discovery['p95']:.1f} ms"),
         ("first request p95", f"{cold['p95']:.1f} ms"),
@@ -94,6 +112,8 @@ def run(products: int = 1_000, requests: int = 500) -> Result:
         ("openapi.json p50 / p95", f"{baseline['p50']:.1f} / {baseline['p95']:.1f} ms"),
         ("ratio p95 vs floor", f"{discovery['p95'] / floor['p95']:.1f}×"),
         ("catalog (GET /) p95", f"{catalog['p95']:.1f} ms"),
+        ("policies enforced: anonymous (shaped) p50 / p95", f"{shaped['p50']:.1f} / {shaped['p95']:.1f} ms"),
+        ("policies enforced: owner p50 / p95", f"{as_owner['p50']:.1f} / {as_owner['p95']:.1f} ms"),
     ]
     return Result(
         "node-discovery",
@@ -108,6 +128,8 @@ def run(products: int = 1_000, requests: int = 500) -> Result:
             "floor_healthz_ms": floor,
             "baseline_ms": baseline,
             "catalog_ms": catalog,
+            "auth_anonymous_shaped_ms": shaped,
+            "auth_owner_ms": as_owner,
         },
     )
 
