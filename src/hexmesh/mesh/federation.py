@@ -88,6 +88,7 @@ class Federation:
         timeout: float = 3.0,
         policy: PeerPolicy | None = None,
         token: str | None = None,
+        read_token: str | None = None,
         semantic: bool = False,
     ) -> None:
         self.node_url = node_url.rstrip("/")
@@ -96,6 +97,9 @@ class Federation:
         self.policy = policy or PeerPolicy()
         #: Sent when this node introduces itself to a peer (the peer's governance token).
         self.token = token
+        #: Sent when this node reads peers' catalogs and documents: an API token of a principal the
+        #: peers' policies let discover. Without it a peer that enforces policies shares its public ones.
+        self.read_token = read_token
         self._announced_at: dict[str, float] = {}
         #: Product vectors for semantic search, made by the first semantic search (or at start
         #: with ``semantic=True``) in the background, then kept up to date by :meth:`embed`.
@@ -229,8 +233,12 @@ class Federation:
         # No introduction back: the announcing node already knows this one.
         return self.pull(url, introduce=False)
 
+    def read_headers(self) -> dict[str, str]:
+        """What this node sends when it reads a peer: its read token, if it has one."""
+        return {"Authorization": f"Bearer {self.read_token}"} if self.read_token else {}
+
     def _fetch(self, url: str) -> list[Any]:
-        with httpx.Client(timeout=self.timeout, follow_redirects=False) as client:
+        with httpx.Client(timeout=self.timeout, follow_redirects=False, headers=self.read_headers()) as client:
             catalog = client.get(url + "/", headers={"Accept": "application/ld+json"})
             catalog.raise_for_status()
             services = catalog.json().get("dcat:service", [])

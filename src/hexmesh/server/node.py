@@ -14,6 +14,7 @@ import difflib
 import hashlib
 import json
 import logging
+import math
 import re
 import threading
 import time
@@ -268,6 +269,12 @@ class Node:
             self._announce()
         return breaches
 
+    def _slo_budget(self) -> int:
+        """SLO checks per pass: every port once per ``slo_interval``, at most ``_CHECKS_PER_S`` a second."""
+        passes = max(1.0, self.options.slo_interval / self.options.emit_interval)
+        ceiling = max(1, round(_CHECKS_PER_S * self.options.emit_interval))
+        return min(ceiling, max(1, math.ceil(len(self._readers) / passes)))
+
     def _due(self, address: str) -> bool:
         """SLO checks run on every new snapshot, and otherwise every ``slo_interval`` seconds."""
         return time.monotonic() - self._checked.get(address, -1e9) >= self.options.slo_interval
@@ -293,8 +300,9 @@ class Node:
                     self._readers = await asyncio.to_thread(self.readers)
                 listed = now
             marker = latest
-            # A few SLO checks per pass, so a node with many products never stalls.
-            await self.check_slos(max(1, round(_CHECKS_PER_S * self.options.emit_interval)))
+            # A few SLO checks per pass, spread evenly over the SLO interval: a node with many
+            # products never stalls, and never checks in bursts that slow every request down.
+            await self.check_slos(self._slo_budget())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._poke.wait(), self.options.emit_interval)
             self._poke.clear()

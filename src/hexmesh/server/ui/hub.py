@@ -77,6 +77,7 @@ class MeshHub:
             cache=node.workspace.settings.home / "mesh" / "registry.json",
             policy=PeerPolicy.from_env(),
             token=os.environ.get("HEXMESH_MESH_TOKEN") or None,
+            read_token=os.environ.get("HEXMESH_PEER_TOKEN") or None,
             semantic=os.environ.get("HEXMESH_SEMANTIC", "") in ("1", "true", "yes"),
         )
         self._lock = threading.Lock()
@@ -136,7 +137,7 @@ class MeshHub:
             return self._local_view(entry, seen)
         base = f"{entry.node_url}/products/{key}"
         try:
-            with httpx.Client(timeout=self.federation.timeout) as client:
+            with httpx.Client(timeout=self.federation.timeout, headers=self.federation.read_headers()) as client:
                 document = client.get(base).raise_for_status().json()
                 observed = client.get(base + "/observability")
                 observability = observed.json() if observed.is_success else None
