@@ -54,9 +54,9 @@ def discoverable_ports(node: Node, principal: Principal, product: DeployedProduc
 def may_discover(node: Node, principal: Principal | None, product: DeployedProduct) -> bool:
     """Whether the caller may learn that the product exists and what it is about.
 
-    Always on a node without ``--auth``; else when a policy lets it discover one of the ports
-    (``discover`` for ``anyone`` makes a product public), or lets it ask for access (the built-in
-    policy lets anyone signed in ask: they must see what there is to ask for).
+    Always on a node that does not enforce policies (``--no-auth``); else when a policy lets it
+    discover one of the ports (``discover`` for ``anyone`` makes a product public), or lets it ask
+    for access (the built-in policy lets anyone signed in ask: they must see what to ask for).
     """
     if principal is None:
         return True
@@ -105,13 +105,14 @@ def filter_breaches(
 ) -> list[tuple[int, str]]:
     """The product's SLO breach events of the ports the principal may discover; counts only for those who may."""
     sidecar = sidecar_of(node)
-    counts: dict[str, bool | None] = {}  # port -> may see counts; None: may not discover it
+    ports = {p.name for p in product.spec.output_ports}
+    counts: dict[str, bool | None] = {}  # port -> may see counts; None: may not discover it (or gone)
     kept = []
     for event in events:
         body = event.body
         port = str(body.get("source", "")).rsplit("/", 1)[-1]
         if port not in counts:
-            discoverable = discoverable_schema(sidecar, product, principal, port) is not None
+            discoverable = port in ports and discoverable_schema(sidecar, product, principal, port) is not None
             counts[port] = may_see_counts(node, principal, product, port) if discoverable else None
         if counts[port] is None:
             continue
