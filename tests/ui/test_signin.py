@@ -423,3 +423,19 @@ def test_peers_products_stay_as_their_node_disclosed_them(tmp_path: Path, mesh_h
         page = get(node, "/ui/products/crm/contacts")
         assert page.status_code == 200 and "<code>customer_id</code>" in page.text
         assert "ledger" not in page.text
+
+
+def test_hexmesh_search_through_a_node_sees_what_its_token_may(auth_node: ServedNode) -> None:
+    import json
+    import subprocess
+
+    from tests.server.nodes import HEXMESH
+
+    def search(env: dict[str, str]) -> list[str]:
+        done = subprocess.run([HEXMESH, "search", "margin", "--node", auth_node.url, "--json"], capture_output=True,
+                              text=True, env={"COLUMNS": "200", "PATH": "", **env}, timeout=60)
+        assert done.returncode == 0, done.stderr
+        return [hit["key"] for hit in json.loads(done.stdout)["hits"]]
+
+    assert "finance/ledger" not in search({})  # anonymously: what anyone may see
+    assert "finance/ledger" in search({"HEXMESH_TOKEN": token(auth_node.home, "cfo@example.com")})

@@ -22,6 +22,10 @@ def search(
         str | None,
         typer.Option("--node", envvar="HEXMESH_NODE", help="Search through this node (http://host:port)."),
     ] = None,
+    token: Annotated[
+        str | None,
+        typer.Option("--token", envvar="HEXMESH_TOKEN", help="Your API token, for --node (else: what anyone may see)."),
+    ] = None,
     limit: Annotated[int, typer.Option(min=1, max=200, help="Results to show.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,
     semantic: Annotated[
@@ -38,7 +42,7 @@ def search(
 
     with common.errors():
         if node:
-            result = search_node(node, query, limit=limit, mode="semantic" if semantic else "keyword")
+            result = search_node(node, query, limit=limit, mode="semantic" if semantic else "keyword", token=token)
         else:
             ws = common.workspace(home)
             local = [entry_from_spec(p.spec, docs=_docs(p.bundle, p.spec.docs)) for p in ws.deployed().values()]

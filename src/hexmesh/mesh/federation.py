@@ -369,13 +369,15 @@ def cached_registry(cache: Path, local: Iterable[ProductEntry]) -> Registry:
 
 
 def search_node(
-    url: str, query: str, *, limit: int = 20, mode: str = "keyword", timeout: float = 10.0
+    url: str, query: str, *, limit: int = 20, mode: str = "keyword", timeout: float = 10.0, token: str | None = None
 ) -> dict[str, Any]:
-    """Search through a node's ``/api/search``; its problem documents become errors."""
+    """Search through a node's ``/api/search`` (as ``token``'s principal, else anonymously); its
+    problem documents become errors."""
     base = peer_url(url)
     params: dict[str, str | int] = {"q": query, "limit": limit, "mode": mode}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     try:
-        response = httpx.get(base + "/api/search", params=params, timeout=timeout)
+        response = httpx.get(base + "/api/search", params=params, headers=headers, timeout=timeout)
     except httpx.HTTPError as exc:
         raise RemoteSearchError(f"node {base} did not answer ({exc}); is `hexmesh serve` running?") from None
     try:
