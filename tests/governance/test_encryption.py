@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable
 from pathlib import Path
 
 import pyarrow as pa
@@ -157,8 +156,8 @@ class _LateReader(KeyStore):
         super().__init__(engine, master)
         self.rival, self.taken, self.raced = rival, taken, False
 
-    def keys(self, subjects: Iterable[str]) -> dict[str, bytes]:
-        found = super().keys(subjects)
+    def _lookup(self, hashes: dict[str, str]) -> dict[str, bytes]:
+        found = super()._lookup(hashes)
         if not self.raced:
             self.raced = True
             self.rival.ensure(self.taken)

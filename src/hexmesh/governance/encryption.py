@@ -3,7 +3,12 @@
 Each value is sealed with its data subject's key and bound (as associated data) to the field
 and the subject, so a ciphertext moved to another row or column does not open. A subject whose
 key was destroyed reads as null (or a marker) in every snapshot, past ones included, while the
-stored files never change. Work is grouped per subject: one cipher object per subject.
+stored files never change.
+
+Work is done in batches: rows are visited in subject order so that each subject's cipher is
+made once, all nonces come from one call to the random source, and everything around the
+AES-GCM calls themselves (which must stay one per value: each value is opened on its own) is
+Arrow work over whole columns.
 """
 
 from __future__ import annotations
@@ -39,7 +44,13 @@ Column: TypeAlias = "pa.Array | pa.ChunkedArray"
 FORGOTTEN = "[forgotten]"
 #: The prefix of a sealed value stored in a string column: ``hxm1:`` + base64(nonce || ciphertext).
 SEALED = "hxm1:"
+_PREFIX = SEALED.encode()
 _NONCE = 12
+_NO_SUBJECT = (
+    "{field}: rows without a subject cannot hold restricted values (nobody's key could seal them); "
+    "fill the subject field or null the restricted value in the transformation"
+)
+_MOVED = "{field}: a value does not open with its subject's key (moved or tampered)"
 
 
 def subject_field(port: OutputPort) -> str | None:
@@ -63,53 +74,100 @@ def _storage(kind: pa.DataType) -> pa.DataType | None:
     return None
 
 
-def _to_text(column: Column) -> list[str | None]:
+def _array(column: Column) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def _as_bytes(column: Column) -> list[bytes | None]:
+    """Each value's text as UTF-8 bytes (temporal values as their integer storage), nulls as None."""
+    column = _array(column)
     storage = _storage(column.type)
     if storage is not None:
         column = column.cast(storage)
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        column = pc.cast(column, pa.string())
-    return column.to_pylist()  # type: ignore[no-any-return]
+    return pc.cast(column, pa.large_string()).cast(pa.large_binary()).to_pylist()  # type: ignore[no-any-return]
 
 
-def _groups(subjects: Column) -> tuple[list[str | None], np.ndarray, list[np.ndarray]]:
-    """Distinct subjects, each row's subject index (-1: none), and the rows of each subject."""
-    encoded = pc.dictionary_encode(pc.cast(subjects, pa.string()))
-    if isinstance(encoded, pa.ChunkedArray):
-        encoded = encoded.combine_chunks()
-    indices = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
-    # One stable sort splits rows by subject in O(n log n); a mask per subject would be O(n × subjects).
-    order = np.argsort(indices, kind="stable")
-    bounds = np.searchsorted(indices[order], np.arange(len(encoded.dictionary) + 1))
-    rows = [order[bounds[g] : bounds[g + 1]] for g in range(len(encoded.dictionary))]
-    return encoded.dictionary.to_pylist(), indices, rows
+class _Subjects:
+    """Each row's subject as an index into the distinct subjects (-1: none)."""
+
+    def __init__(self, subjects: Column) -> None:
+        encoded = pc.dictionary_encode(pc.cast(_array(subjects), pa.string()))
+        self.names: list[str | None] = encoded.dictionary.to_pylist()
+        self.indices: np.ndarray = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
+
+    def ordered(self, rows: np.ndarray) -> zip[tuple[int, int]]:
+        """``(row, subject index)`` of ``rows`` in subject order (stable): each subject's rows come together."""
+        ordered = rows[np.argsort(self.indices[rows], kind="stable")]
+        return zip(ordered.tolist(), self.indices[ordered].tolist(), strict=True)
+
+    def each(self, keyed: np.ndarray) -> np.ndarray:
+        """A per-subject boolean spread over the rows; rows without a subject get False."""
+        return np.append(keyed, False)[self.indices]  # type: ignore[no-any-return]
+
+
+def _rows(values: list[bytes | None]) -> np.ndarray:
+    return np.flatnonzero(np.fromiter((v is not None for v in values), dtype=bool, count=len(values)))
+
+
+def _seal(
+    values: list[bytes | None], subjects: Column, keys: Mapping[str, bytes], field: str, *, b64: bool
+) -> list[bytes | None]:
+    """nonce || AES-GCM(value) per non-null value, with its subject's key and ``field\\0subject`` as AAD.
+
+    ``b64``: each as ``hxm1:`` + base64 of that, the form a string column stores.
+    """
+    owners = _Subjects(subjects)
+    rows = _rows(values)
+    if (owners.indices[rows] < 0).any():
+        raise PolicyError(_NO_SUBJECT.format(field=field))
+    nonces = os.urandom(_NONCE * len(rows))  # one call to the random source, a fresh nonce per value
+    out: list[bytes | None] = [None] * len(values)
+    names, label, b2a = owners.names, f"{field}\0".encode(), binascii.b2a_base64
+    last, start = -1, 0
+    for row, group in owners.ordered(rows):
+        if group != last:
+            subject = names[group]
+            key = keys.get(subject) if subject is not None else None
+            if key is None:
+                raise PolicyError(f"no data key for subject {subject!r}; create keys before encrypting")
+            encrypt, aad, last = AESGCM(key).encrypt, label + subject.encode(), group  # type: ignore[union-attr]
+        nonce = nonces[start : start + _NONCE]
+        start += _NONCE
+        blob = nonce + encrypt(nonce, values[row], aad)  # type: ignore[arg-type]
+        out[row] = _PREFIX + b2a(blob, newline=False) if b64 else blob
+    return out
+
+
+def _open(
+    values: list[bytes | None], rows: np.ndarray, owners: _Subjects, keys: Mapping[str, bytes], field: str, *, b64: bool
+) -> list[bytes | None]:
+    """The values at ``rows`` opened with their subject's key; ``b64``: they are base64 text of the blob.
+
+    Rows whose subject has no key (forgotten) and all other rows stay None.
+    """
+    out: list[bytes | None] = [None] * len(values)
+    names, label, a2b = owners.names, f"{field}\0".encode(), binascii.a2b_base64
+    last, decrypt = -1, None
+    try:
+        for row, group in owners.ordered(rows):
+            if group != last:
+                subject = names[group] if group >= 0 else None
+                key = keys.get(subject) if subject is not None else None
+                decrypt = AESGCM(key).decrypt if key is not None else None
+                aad, last = label + (subject or "").encode(), group
+            if decrypt is not None:
+                blob = a2b(values[row], strict_mode=True) if b64 else values[row]  # type: ignore[arg-type]
+                out[row] = decrypt(blob[:_NONCE], blob[_NONCE:], aad)  # type: ignore[index]
+    except binascii.Error as exc:
+        raise PolicyError(f"{field}: a stored value is not a sealed value (damaged file?)") from exc
+    except (InvalidTag, ValueError) as exc:
+        raise PolicyError(_MOVED.format(field=field)) from exc
+    return out
 
 
 def encrypt_column(values: Column, subjects: Column, keys: Mapping[str, bytes], field: str) -> pa.Array:
     """Seal each value with its subject's key: nonce || AES-GCM(value), a binary column; nulls stay null."""
-    texts = _to_text(values)
-    names, indices, groups = _groups(subjects)
-    out: list[bytes | None] = [None] * len(texts)
-    for group, subject in enumerate(names):
-        if subject is None:
-            continue  # rows without a subject: checked below, they may only hold nulls
-        if subject not in keys:
-            if all(texts[row] is None for row in groups[group]):
-                continue  # nothing to seal: a subject without values needs no key
-            raise PolicyError(f"no data key for subject {subject!r}; create keys before encrypting")
-        cipher = AESGCM(keys[subject])
-        aad = f"{field}\0{subject}".encode()
-        for row in groups[group]:
-            text = texts[row]
-            if text is not None:
-                nonce = os.urandom(_NONCE)
-                out[row] = nonce + cipher.encrypt(nonce, text.encode(), aad)
-    if any(t is not None for t, i in zip(texts, indices, strict=True) if i < 0):
-        raise PolicyError(
-            f"{field}: rows without a subject cannot hold restricted values (nobody's key could seal them); "
-            "fill the subject field or null the restricted value in the transformation"
-        )
-    return pa.array(out, type=pa.binary())
+    return pa.array(_seal(_as_bytes(values), subjects, keys, field, b64=False), type=pa.binary())
 
 
 def decrypt_column(
@@ -122,65 +180,45 @@ def decrypt_column(
     marker: bool = False,
 ) -> pa.Array:
     """Open sealed values; subjects without a key (forgotten) read as null, or ``[forgotten]`` for text."""
-    blobs = sealed.to_pylist()
-    names, _, groups = _groups(subjects)
-    out: list[str | None] = [None] * len(blobs)
-    forgotten = np.zeros(len(blobs), dtype=bool)
-    for group, subject in enumerate(names):
-        rows = groups[group]
-        key = keys.get(subject) if subject is not None else None
-        if key is None:
-            forgotten[rows] = True
-            continue
-        cipher = AESGCM(key)
-        aad = f"{field}\0{subject}".encode()
-        for row in rows:
-            blob = blobs[row]
-            if blob is not None:
-                try:
-                    out[row] = cipher.decrypt(blob[:_NONCE], blob[_NONCE:], aad).decode()
-                except InvalidTag as exc:
-                    raise PolicyError(
-                        f"{field}: a value does not open with its subject's key (moved or tampered)"
-                    ) from exc
-    text = pa.array(out, type=pa.string())
+    owners = _Subjects(subjects)
+    blobs = _array(sealed).to_pylist()
+    text = _text(_open(blobs, _rows(blobs), owners, keys, field, b64=False), field)
     storage = _storage(to_type)
     result = pc.cast(text, storage).cast(to_type) if storage is not None else pc.cast(text, to_type)
-    # A value that was null before sealing stays null; only shredded values get the marker.
-    forgotten &= np.array([b is not None for b in blobs], dtype=bool)
-    if marker and pa.types.is_string(to_type) and forgotten.any():
-        result = pc.if_else(pa.array(forgotten), pa.scalar(FORGOTTEN), result)
+    if marker and pa.types.is_string(to_type):
+        # A value that was null before sealing stays null; only shredded values get the marker.
+        keyless = np.array([s is None or s not in keys for s in owners.names], dtype=bool)
+        forgotten = owners.each(keyless) | (owners.indices < 0)
+        forgotten &= pc.is_valid(_array(sealed)).to_numpy(zero_copy_only=False)
+        if forgotten.any():
+            result = pc.if_else(pa.array(forgotten), pa.scalar(FORGOTTEN), result)
     return result
+
+
+def _text(values: list[bytes | None], field: str) -> pa.Array:
+    try:
+        return pa.array(values, type=pa.large_binary()).cast(pa.large_string())
+    except pa.ArrowInvalid as exc:  # authenticated, yet not UTF-8: not something we sealed
+        raise PolicyError(_MOVED.format(field=field)) from exc
 
 
 def seal_text(values: Column, subjects: Column, keys: Mapping[str, bytes], field: str) -> pa.Array:
     """Seal text values like :func:`encrypt_column`, as text a string column can hold.
 
     Each value becomes ``hxm1:`` + base64(nonce || AES-GCM ciphertext), with the field and the
-    subject as associated data; nulls stay null. One pass, one cipher object per subject.
+    subject as associated data; nulls stay null.
     """
-    texts = _to_text(values)
-    owners = pc.cast(subjects, pa.string()).to_pylist()
-    ciphers: dict[str, tuple[AESGCM, bytes]] = {}
-    out: list[str | None] = []
-    for text, owner in zip(texts, owners, strict=True):
-        if text is None:
-            out.append(None)
-            continue
-        if owner is None:
-            raise PolicyError(
-                f"{field}: rows without a subject cannot hold restricted values (nobody's key could seal them); "
-                "fill the subject field or null the restricted value in the transformation"
-            )
-        found = ciphers.get(owner)
-        if found is None:
-            if owner not in keys:
-                raise PolicyError(f"no data key for subject {owner!r}; create keys before encrypting")
-            found = ciphers[owner] = (AESGCM(keys[owner]), f"{field}\0{owner}".encode())
-        nonce = os.urandom(_NONCE)
-        blob = nonce + found[0].encrypt(nonce, text.encode(), found[1])
-        out.append(SEALED + binascii.b2a_base64(blob, newline=False).decode())
-    return pa.array(out, type=pa.large_string())
+    sealed = _seal(_as_bytes(values), subjects, keys, field, b64=True)
+    return pa.array(sealed, type=pa.large_binary()).cast(pa.large_string())
+
+
+def _stored(stored: Column) -> tuple[np.ndarray, list[bytes | None]]:
+    """Which values are sealed (``hxm1:`` prefix), and the base64 text of each sealed value (None elsewhere)."""
+    column = pc.cast(_array(stored), pa.large_string())
+    marked = pc.fill_null(pc.starts_with(column, SEALED), False)
+    sliced = pc.utf8_slice_codeunits(column, len(SEALED)).cast(pa.large_binary())
+    bodies = pc.if_else(marked, sliced, pa.scalar(None, pa.large_binary()))
+    return marked.to_numpy(zero_copy_only=False), bodies.to_pylist()
 
 
 def open_text(
@@ -194,53 +232,39 @@ def open_text(
     """Open a column written by :func:`seal_text`; forgotten subjects (no key) read as null.
 
     A value without the ``hxm1:`` prefix was written before encryption at rest: it is returned as
-    it is, unless its subject is in ``forgotten``. One pass, one cipher object per subject.
+    it is, unless its subject is in ``forgotten``.
     """
-    texts = stored.to_pylist()
-    owners = pc.cast(subjects, pa.string()).to_pylist()
-    ciphers: dict[str, tuple[AESGCM, bytes]] = {}
-    skip = len(SEALED)
-    out: list[str | None] = []
-    for text, owner in zip(texts, owners, strict=True):
-        if text is None:
-            out.append(None)
-        elif not text.startswith(SEALED):
-            out.append(None if owner in forgotten else text)
-        elif owner is None or owner not in keys:
-            out.append(None)  # forgotten: the key is gone
-        else:
-            found = ciphers.get(owner)
-            if found is None:
-                found = ciphers[owner] = (AESGCM(keys[owner]), f"{field}\0{owner}".encode())
-            try:
-                blob = binascii.a2b_base64(text[skip:], strict_mode=True)
-            except (binascii.Error, ValueError) as exc:
-                raise PolicyError(f"{field}: a stored value is not a sealed value (damaged file?)") from exc
-            try:
-                out.append(found[0].decrypt(blob[:_NONCE], blob[_NONCE:], found[1]).decode())
-            except (InvalidTag, ValueError) as exc:
-                raise PolicyError(
-                    f"{field}: a value does not open with its subject's key (moved or tampered)"
-                ) from exc
-    return pa.array(out, type=pa.large_string())
+    owners = _Subjects(subjects)
+    marked, bodies = _stored(stored)
+    opened = _text(_open(bodies, np.flatnonzero(marked), owners, keys, field, b64=True), field)
+    if marked.all():
+        return opened
+    shredded = owners.each(np.array([s in forgotten for s in owners.names], dtype=bool))
+    nothing = pa.scalar(None, pa.large_string())
+    legacy = pc.if_else(pa.array(shredded), nothing, pc.cast(_array(stored), pa.large_string()))
+    return pc.if_else(pa.array(marked), opened, legacy)
 
 
 def sealed_mask(stored: Column, subjects: Column, keys: Mapping[str, bytes], field: str) -> list[bool]:
     """Which values are sealed values of their own row: they open with the subject's key for ``field``."""
-    texts = stored.to_pylist()
-    owners = pc.cast(subjects, pa.string()).to_pylist()
-    ciphers = {subject: AESGCM(key) for subject, key in keys.items()}
-    skip = len(SEALED)
-    out = []
-    for text, owner in zip(texts, owners, strict=True):
-        cipher = ciphers.get(owner) if owner is not None else None
-        ok = False
-        if cipher is not None and isinstance(text, str) and text.startswith(SEALED):
-            try:
-                blob = binascii.a2b_base64(text[skip:], strict_mode=True)
-                cipher.decrypt(blob[:_NONCE], blob[_NONCE:], f"{field}\0{owner}".encode())
-                ok = True
-            except (binascii.Error, ValueError, InvalidTag):
-                ok = False
-        out.append(ok)
-    return out
+    owners = _Subjects(subjects)
+    marked, bodies = _stored(stored)
+    try:
+        _open(bodies, np.flatnonzero(marked), owners, keys, field, b64=True)
+    except PolicyError:  # a damaged or moved value among them: check them one by one
+        texts, names = _array(stored).to_pylist(), _array(subjects).to_pylist()
+        return [_opens(t, s, keys, field) for t, s in zip(texts, names, strict=True)]
+    keyed = owners.each(np.array([s in keys for s in owners.names], dtype=bool))
+    return (marked & keyed).tolist()  # type: ignore[no-any-return]
+
+
+def _opens(text: object, owner: object, keys: Mapping[str, bytes], field: str) -> bool:
+    key = keys.get(owner) if isinstance(owner, str) else None
+    if key is None or not isinstance(text, str) or not text.startswith(SEALED):
+        return False
+    try:
+        blob = binascii.a2b_base64(text[len(SEALED) :], strict_mode=True)
+        AESGCM(key).decrypt(blob[:_NONCE], blob[_NONCE:], f"{field}\0{owner}".encode())
+    except (binascii.Error, ValueError, InvalidTag):
+        return False
+    return True

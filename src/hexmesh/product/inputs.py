@@ -17,7 +17,9 @@ from hexmesh.product.landing import read_landed
 from hexmesh.product.ports import OutputPortReader, ReadRequest
 from hexmesh.product.postgres_source import read_postgres
 from hexmesh.product.runtime import Runtime
+from hexmesh.product.sealing import unopened
 from hexmesh.product.sources import read_source
+from hexmesh.product.sql.references import sql_references
 from hexmesh.spec import InputPort, PostgresSourceSpec, parse_address
 
 __all__ = ["InputRead", "read_inputs"]
@@ -38,11 +40,12 @@ def read_inputs(
     """Read every input port as of ``started``; ``previous`` holds the last good run's positions."""
     result = InputRead()
     pins = runtime.state.pins(product.key, product.record.version)
+    referenced = _referenced(product) if any(p.from_ is not None for p in product.spec.input_ports) else None
     fresh = []
     for port in product.spec.input_ports:
         try:
             if port.from_ is not None:
-                table, position = _read_upstream(runtime, port, previous.get(port.name), started, pins)
+                table, position = _read_upstream(runtime, port, previous.get(port.name), started, pins, referenced)
             else:
                 table, position = _read_source(product, port, previous.get(port.name))
         except HexmeshError:
@@ -72,6 +75,7 @@ def _read_upstream(
     previous: dict[str, Any] | None,
     started: datetime,
     pins: dict[str, tuple[str, int]],
+    referenced: frozenset[str] | None,
 ) -> tuple[pa.Table, dict[str, Any]]:
     assert port.from_ is not None
     address = parse_address(port.from_)
@@ -83,16 +87,33 @@ def _read_upstream(
     except NotFoundError as exc:
         raise InputError(f"input port {port.name!r} reads {port.from_}: {exc}") from exc
     reader = OutputPortReader(runtime, upstream, address.port or "")
+    # Restricted columns the transformation never names are not read: opening them costs an AES-GCM call per value.
+    columns = unopened(reader.spec, referenced)
     window = port.window_spec
     position: dict[str, Any] = {"from": port.from_, "major": upstream.record.major}
     if window.kind == "incremental" and previous and previous.get("major") == upstream.record.major:
-        table, snapshot = reader.read_since(int(previous["snapshot_id"]), ReadRequest(as_of=started))
+        table, snapshot = reader.read_since(int(previous["snapshot_id"]), ReadRequest(as_of=started, columns=columns))
         position["snapshot_id"] = snapshot
         return table, position
     since = started - window.last if window.kind == "last" and window.last else None
     publication = reader.publication(started)
     position["snapshot_id"] = publication.snapshot_id if publication else reader.record.baseline_snapshot
-    return reader.read(ReadRequest(as_of=started, since=since)), position
+    return reader.read(ReadRequest(as_of=started, since=since, columns=columns)), position
+
+
+def _referenced(product: DeployedProduct) -> frozenset[str] | None:
+    """The names the product's SQL transformation uses; None (everything) for Python or a pass-through."""
+    code = product.spec.transformation
+    if code is None or code.sql is None:
+        return None
+    files = [code.sql] if isinstance(code.sql, str) else list(code.sql.values())
+    names: set[str] = set()
+    for file in files:
+        found = sql_references((product.bundle / file).read_text(encoding="utf-8"), "duckdb")
+        if found is None:
+            return None
+        names |= found
+    return frozenset(names)
 
 
 def _read_source(

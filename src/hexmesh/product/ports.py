@@ -95,16 +95,18 @@ class OutputPortReader:
         request = request or ReadRequest()
         publication = self.publication(request.as_of)
         if publication is None:
-            return self._empty(None), self.record.baseline_snapshot
+            return self._empty(self._columns(request.columns)), self.record.baseline_snapshot
+        columns = self._columns(request.columns)
         if publication.snapshot_id == snapshot_id:
-            return self._empty(None), snapshot_id
+            return self._empty(columns), snapshot_id
         table = self.runtime.tables.scan(
             self.record.table_id,
             publication.snapshot_id,
+            columns=scan_columns(self.spec, columns),
             row_filter=self._filter(request),
             since_snapshot=snapshot_id,
         )
-        return open_table(self.runtime, self.spec, table), publication.snapshot_id
+        return open_table(self.runtime, self.spec, table, columns), publication.snapshot_id
 
     def _empty(self, columns: list[str] | None) -> pa.Table:
         schema = served_schema(self.spec, arrow_schema(self.spec))

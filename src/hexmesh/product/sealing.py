@@ -2,10 +2,14 @@
 
 A restricted field keeps its declared ``string`` column; each value is stored sealed with its
 data subject's key as ``hxm1:`` + base64(nonce || AES-GCM ciphertext) (docs/adr/0006). Every
-port reads through :func:`open_table` (or :func:`open_batches`, :func:`open_events`,
-:func:`open_source`) before policies mask anything, so no surface serves ciphertext as if it
-were data, and a forgotten subject's values read as null in every snapshot, past ones included.
+port reads through :func:`open_table` (or :func:`open_batches`, :func:`open_events`, the SQL
+port's ``sql/sealed.py``) before policies mask anything, so no surface serves ciphertext as if
+it were data, and a forgotten subject's values read as null in every snapshot, past ones included.
 Opened data must never be cached past a forget: caches of opened rows carry :func:`epoch`.
+
+Opening costs one AES-GCM call per value, so readers open only the sealed columns they use: a
+projection's, the ones a transformation's SQL names (:func:`unopened`), a SQL statement's.
+Sealing makes or finds every subject's key in one bulk call, remembered in :class:`Keys`.
 """
 
 from __future__ import annotations
@@ -13,13 +17,12 @@ from __future__ import annotations
 import json
 import threading
 import weakref
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TypeAlias
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 from pyiceberg.expressions import BooleanExpression
 from pyiceberg.expressions.visitors import bind, extract_field_ids
 
@@ -39,15 +42,14 @@ __all__ = [
     "is_sealed",
     "open_batches",
     "open_events",
-    "open_source",
     "open_table",
     "scan_columns",
     "seal_outputs",
     "seal_table",
     "served_schema",
+    "unopened",
 ]
 
-ArrowSource: TypeAlias = "ds.Dataset | pa.Table"
 _ROW_EVENT = "dev.hexmesh.row.published"
 #: At most this many unwrapped keys are remembered per runtime (32 bytes each).
 _REMEMBERED = 1_000_000
@@ -79,19 +81,36 @@ class Keys:
         return now
 
     def keys(self, subjects: Iterable[str]) -> dict[str, bytes]:
+        """The existing keys of ``subjects``: remembered ones, the rest in one bulk lookup."""
+        found, missing = self._remembered(subjects)
+        if missing:
+            found.update(self._remember(self.store.keys(missing)))
+        return found
+
+    def ensure(self, subjects: Iterable[str]) -> dict[str, bytes]:
+        """The keys of ``subjects``, remembered ones first, the rest looked up or made in one bulk call.
+
+        Raises:
+            KeyStoreError: a subject was forgotten (its key is never made again).
+        """
+        found, missing = self._remembered(subjects)
+        if missing:
+            found.update(self._remember(self.store.ensure(missing)))
+        return found
+
+    def _remembered(self, subjects: Iterable[str]) -> tuple[dict[str, bytes], set[str]]:
         wanted = set(subjects)
         self.current()
         with self._lock:
             found = {s: self._known[s] for s in wanted if s in self._known}
-        missing = wanted - found.keys()
-        if missing:
-            fetched = self.store.keys(missing)
-            with self._lock:
-                if len(self._known) > _REMEMBERED:
-                    self._known.clear()
-                self._known.update(fetched)
-            found.update(fetched)
-        return found
+        return found, wanted - found.keys()
+
+    def _remember(self, keys: dict[str, bytes]) -> dict[str, bytes]:
+        with self._lock:
+            if len(self._known) + len(keys) > _REMEMBERED:
+                self._known.clear()
+            self._known.update(keys)
+        return keys
 
 
 @dataclass(frozen=True)
@@ -165,6 +184,7 @@ def seal_table(runtime: Runtime, port: OutputPort, table: pa.Table) -> pa.Table:
 
     Values that are already sealed for their row's subject and field (rows a backfill carries
     over as they are stored) are kept; anything else, even text that looks sealed, is sealed.
+    The subjects' keys are fetched or made in one bulk call (remembered for later runs).
 
     Raises:
         KeyStoreError: a row with a restricted value belongs to a forgotten subject (nothing is published).
@@ -172,30 +192,23 @@ def seal_table(runtime: Runtime, port: OutputPort, table: pa.Table) -> pa.Table:
     sealing = Sealing.of(port)
     if sealing is None or not table.num_rows:
         return table
-    store = key_store(runtime).store
+    keys = key_store(runtime)
     subjects = table.column(sealing.subject)
-    owners = subjects.cast(pa.string()).to_pylist()
-    carried = _carried(store, sealing, table, owners)
-    needed: set[str] = set()
-    for name in sealing.fields:
-        values = table.column(name).to_pylist()
-        fresh = zip(owners, values, carried[name], strict=True)
-        needed.update(o for o, v, c in fresh if o is not None and v is not None and not c)
+    carried = _carried(keys.store, sealing, table)
+    fresh = {name: _valid(table.column(name)) & ~carried[name] for name in sealing.fields}
+    owners = pc.cast(subjects, pa.string())
+    rows = np.logical_or.reduce(list(fresh.values()))
+    needed = {s for s in pc.unique(owners.filter(pa.array(rows))).to_pylist() if s is not None}
     try:
-        keys = key_store(runtime).keys(needed)  # remembered ones first: most subjects come back
-        if len(keys) < len(needed):
-            keys.update(store.ensure(needed - keys.keys()))
+        made = keys.ensure(needed)
     except KeyStoreError:
-        gone = store.forgotten(needed)
+        gone = keys.store.forgotten(needed)
         if not gone:
             raise  # another key store problem (a wrong master key): its own message says what to do
-        rows = sum(
-            1
-            for i, owner in enumerate(owners)
-            if owner in gone and any(table.column(n)[i].is_valid and not carried[n][i] for n in sealing.fields)
-        )
+        shredded = pc.fill_null(pc.is_in(owners, pa.array(sorted(gone), pa.string())), False)
+        count = int(np.count_nonzero(rows & shredded.to_numpy(zero_copy_only=False)))
         raise KeyStoreError(
-            f"port {port.name!r}: {rows} row(s) hold restricted values ({', '.join(sealing.fields)}) of "
+            f"port {port.name!r}: {count} row(s) hold restricted values ({', '.join(sealing.fields)}) of "
             f"{len(gone)} subject(s) forgotten with `hexmesh forget`; their keys are destroyed and are never "
             f"made again. Nothing was published. Drop those subjects' rows (or null their "
             f"{', '.join(sealing.fields)}) in the transformation, then run again."
@@ -203,33 +216,42 @@ def seal_table(runtime: Runtime, port: OutputPort, table: pa.Table) -> pa.Table:
     for name in sealing.fields:
         index = table.schema.get_field_index(name)
         column = table.column(name)
-        mask = pa.array(carried[name], type=pa.bool_())
-        fresh = pc.if_else(mask, pa.scalar(None, column.type), column)
-        sealed = seal_text(fresh, subjects, keys, name).cast(column.type)
-        table = table.set_column(index, table.schema.field(index), pc.if_else(mask, column, sealed))
+        if not carried[name].any():
+            sealed = seal_text(column, subjects, made, name).cast(column.type)
+        else:
+            mask = pa.array(carried[name], type=pa.bool_())
+            values = pc.if_else(mask, pa.scalar(None, column.type), column)
+            sealed = pc.if_else(mask, column, seal_text(values, subjects, made, name).cast(column.type))
+        table = table.set_column(index, table.schema.field(index), sealed)
     return table
 
 
-def _carried(store: KeyStore, sealing: Sealing, table: pa.Table, owners: list[str | None]) -> dict[str, list[bool]]:
+def _valid(column: pa.ChunkedArray) -> np.ndarray:
+    return pc.is_valid(column).to_numpy(zero_copy_only=False)  # type: ignore[no-any-return]
+
+
+def _carried(store: KeyStore, sealing: Sealing, table: pa.Table) -> dict[str, np.ndarray]:
     """Per field, which values are genuine sealed values of their row (they open with the subject's key).
 
     A forgotten subject's sealed values cannot be checked, and need not be: they never open again.
     """
     marked = {
-        name: [isinstance(v, str) and v.startswith(SEALED) for v in table.column(name).to_pylist()]
+        name: pc.fill_null(pc.starts_with(pc.cast(table.column(name), pa.large_string()), SEALED), False)
+        .to_numpy(zero_copy_only=False)
         for name in sealing.fields
     }
-    suspects = {o for name in sealing.fields for o, m in zip(owners, marked[name], strict=True) if m and o is not None}
-    if not suspects:
+    rows = np.logical_or.reduce(list(marked.values()))
+    if not rows.any():
         return marked
+    owners = pc.cast(table.column(sealing.subject), pa.string())
+    suspects = {s for s in pc.unique(owners.filter(pa.array(rows))).to_pylist() if s is not None}
     keys = store.keys(suspects)
     gone = store.forgotten(suspects - keys.keys())
+    shredded = pc.fill_null(pc.is_in(owners, pa.array(sorted(gone), pa.string())), False).to_numpy(zero_copy_only=False)
     out = {}
     for name in sealing.fields:
-        opens = sealed_mask(table.column(name), table.column(sealing.subject), keys, name)
-        out[name] = [
-            m and (o in gone or ok) for m, o, ok in zip(marked[name], owners, opens, strict=True)
-        ]
+        opens = np.array(sealed_mask(table.column(name), table.column(sealing.subject), keys, name), dtype=bool)
+        out[name] = marked[name] & (shredded | opens)
     return out
 
 
@@ -255,6 +277,21 @@ def served_schema(port: OutputPort, schema: pa.Schema) -> pa.Schema:
     """The schema reads serve: a restricted field may be null (its subject was forgotten) even if required."""
     sealed = set(restricted_fields(port))
     return pa.schema([f.with_nullable(True) if f.name in sealed else f for f in schema], metadata=schema.metadata)
+
+
+def unopened(port: OutputPort, referenced: Collection[str] | None) -> tuple[str, ...] | None:
+    """The columns to read for a reader that names only ``referenced``: all but the sealed ones it never names.
+
+    ``referenced``: lower-cased names (product/sql/references.py), None when the reader may use
+    any column. Returns None when nothing can be left out, so the read stays a plain one.
+    """
+    sealing = Sealing.of(port, strict=False)
+    if sealing is None or referenced is None:
+        return None
+    skipped = {f for f in sealing.fields if f.lower() not in referenced}
+    if not skipped:
+        return None
+    return tuple(f.name for f in port.properties if f.name not in skipped)
 
 
 def scan_columns(port: OutputPort, columns: Sequence[str] | None) -> list[str] | None:
@@ -317,15 +354,6 @@ def open_batches(
     for batch in batches:
         opened = open_table(runtime, port, pa.Table.from_batches([batch]), columns)
         yield from opened.to_batches()
-
-
-def open_source(runtime: Runtime, port: OutputPort, source: ArrowSource, *, hide: Iterable[str] = ()) -> ArrowSource:
-    """A SQL source with its sealed columns opened (read into memory); unsealed ports pass through lazily."""
-    if not is_sealed(port):
-        return source
-    table = source if isinstance(source, pa.Table) else source.to_table()
-    # Hidden columns stay sealed: the policy's view never selects them.
-    return open_table(runtime, port, table, hide=hide)
 
 
 def open_events(runtime: Runtime, port: OutputPort, events: Sequence[StoredEvent]) -> list[StoredEvent]:

@@ -9,11 +9,25 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
-from collections.abc import Iterable, Iterator
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
-from sqlalchemy import BigInteger, Column, Engine, LargeBinary, String, Table, delete, func, insert, select, text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    LargeBinary,
+    String,
+    Table,
+    delete,
+    func,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.exc import IntegrityError
 
 from hexmesh.errors import HexmeshError
@@ -83,10 +97,57 @@ def decode_master_key(value: str, origin: str) -> bytes:
     return key
 
 
-def _chunks(items: list[str], size: int = 500) -> Iterator[list[str]]:
-    """Slices of ``items``: ``IN (...)`` lists stay under SQLite's bound-parameter limit."""
+#: Hashes per ``IN (...)`` list: under SQLite's bound-parameter limit (32,766 since 3.32, 999 before).
+_IN_LIST = 10_000 if sqlite3.sqlite_version_info >= (3, 32) else 500
+#: From this many hashes on, a table with at most _SCAN_SHARE times as many rows is scanned whole.
+_SCAN_FROM, _SCAN_SHARE = 20_000, 4
+
+
+def _chunks(items: list[str], size: int = _IN_LIST) -> Iterator[list[str]]:
+    """Slices of ``items``, each one ``IN (...)`` list or one insert batch."""
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _matching(conn: Connection, table: Table, hashes: list[str], *columns: Column[Any]) -> Iterator[Sequence[Any]]:
+    """Rows of ``table`` (subject_hash, ``columns``) whose subject hash is in ``hashes``.
+
+    Many hashes against a table not much larger (a first run's million new subjects, the few
+    forgotten ones) are matched in one scan of the table; otherwise by ``IN`` lists.
+    """
+    key = table.c.subject_hash
+    if len(hashes) >= _SCAN_FROM:
+        total = conn.execute(select(func.count()).select_from(table)).scalar_one()
+        if total <= _SCAN_SHARE * len(hashes):
+            wanted = set(hashes)
+            yield from (row for row in conn.execute(select(key, *columns)) if row[0] in wanted)
+            return
+    for chunk in _chunks(hashes):
+        yield from conn.execute(select(key, *columns).where(key.in_(chunk)))
+
+
+def _insert(conn: Connection, rows: list[tuple[str, bytes, int]]) -> None:
+    """Insert ``(subject_hash, wrapped, created_us)`` rows through the driver.
+
+    SQLAlchemy's per-row parameter processing would cost as much as the inserts themselves. On
+    SQLite, multi-row INSERTs of 300 rows (900 parameters, under every version's limit) take a
+    third less time than executemany; other drivers batch executemany themselves.
+    """
+    names = ("subject_hash", "wrapped", "created_us")
+    if conn.dialect.name == "sqlite":
+        head = f"INSERT INTO {data_keys.name} ({', '.join(names)}) VALUES "
+        for start in range(0, len(rows), 300):
+            part = rows[start : start + 300]
+            conn.exec_driver_sql(head + ", ".join(["(?, ?, ?)"] * len(part)), tuple(v for row in part for v in row))
+        return
+    compiled = insert(data_keys).compile(dialect=conn.dialect)
+    if not compiled.positional:
+        conn.exec_driver_sql(compiled.string, [dict(zip(names, row, strict=True)) for row in rows])
+    elif tuple(compiled.positiontup or ()) == names:
+        conn.exec_driver_sql(compiled.string, rows)
+    else:
+        order = [names.index(name) for name in compiled.positiontup or ()]
+        conn.exec_driver_sql(compiled.string, [tuple(row[i] for i in order) for row in rows])
 
 
 class KeyStore:
@@ -98,8 +159,12 @@ class KeyStore:
         if len(master_key) != 32:
             raise KeyStoreError("the master key must be 32 bytes")
         self.engine = engine
-        self._master = master_key
         self._wrap = AESGCM(master_key)
+        # HMAC-SHA256 with the key's inner and outer hash states made once: a million subjects
+        # are hashed in a fraction of the time hmac.new() takes for each.
+        padded = master_key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
         metadata.create_all(engine, tables=[data_keys, forgotten_subjects])
         self._check_master()
 
@@ -129,7 +194,19 @@ class KeyStore:
             self._check_master()  # another process wrote it first: verify theirs
 
     def _hash(self, subject: str) -> str:
-        return hmac.new(self._master, subject.encode(), hashlib.sha256).hexdigest()
+        return next(iter(self._hashes([subject])))
+
+    def _hashes(self, subjects: Iterable[str]) -> dict[str, str]:
+        """HMAC-SHA256(master, subject) in hex → subject (RFC 2104, from the precomputed pad states)."""
+        inner, outer = self._inner.copy, self._outer.copy
+        out: dict[str, str] = {}
+        for subject in subjects:
+            hashed = inner()
+            hashed.update(subject.encode())
+            keyed = outer()
+            keyed.update(hashed.digest())
+            out[keyed.hexdigest()] = subject
+        return out
 
     def _unwrap(self, subject_hash: str, wrapped: bytes) -> bytes:
         from cryptography.exceptions import InvalidTag
@@ -146,49 +223,58 @@ class KeyStore:
     def ensure(self, subjects: Iterable[str]) -> dict[str, bytes]:
         """The keys of ``subjects``, creating missing ones; a forgotten subject is an error.
 
-        New keys are written in one transaction per batch (a run may meet a million new subjects);
-        a batch that races another writer falls back to one insert per key and reads theirs.
+        One lookup, then new keys are written in one transaction per batch (a run may meet a
+        million new subjects) and returned as made, without reading them back; a batch that
+        races another writer falls back to one insert per key and reads theirs.
         """
-        wanted = sorted(set(subjects))
-        found = self.keys(wanted)
-        missing = [s for s in wanted if s not in found]
+        hashes = self._hashes(set(subjects))
+        found = self._lookup(hashes)
+        missing = {h: s for h, s in hashes.items() if s not in found}
         if not missing:
             return found
-        hashes = [self._hash(s) for s in missing]
-        forgotten = forgotten_subjects.c.subject_hash
         with self.engine.connect() as conn:
-            gone = sum(len(conn.execute(select(forgotten).where(forgotten.in_(c))).all()) for c in _chunks(hashes))
+            gone = sum(1 for _ in _matching(conn, forgotten_subjects, list(missing)))
         if gone:
             raise KeyStoreError(
                 f"{gone} subject(s) were forgotten and cannot get new keys; drop their rows in the transformation"
             )
-        for chunk in _chunks(hashes, 5000):
-            rows = [{"subject_hash": h, "wrapped": self._new_wrapped_key(h), "created_us": now_us()} for h in chunk]
+        # In hash order: each batch lands in one region of the primary key's B-tree, not all over it.
+        for chunk in _chunks(sorted(missing), 5000):
+            # One call to the random source per batch: 32 bytes of key and a 12-byte nonce per subject.
+            material, wrap, created = os.urandom(44 * len(chunk)), self._wrap.encrypt, now_us()
+            made = {h: material[44 * i : 44 * i + 32] for i, h in enumerate(chunk)}
+            nonces = [material[44 * i + 32 : 44 * i + 44] for i in range(len(chunk))]
+            rows = [
+                (h, nonce + wrap(nonce, key, h.encode()), created)
+                for (h, key), nonce in zip(made.items(), nonces, strict=True)
+            ]
             try:
                 with self.engine.begin() as conn:
-                    conn.execute(insert(data_keys), rows)
+                    _insert(conn, rows)
             except IntegrityError:
+                raced = []
                 for row in rows:  # another writer created some of them first: keep theirs
                     try:
                         with self.engine.begin() as conn:
-                            conn.execute(insert(data_keys).values(**row))
+                            _insert(conn, [row])
                     except IntegrityError:
-                        pass
-        found.update(self.keys(missing))
+                        raced.append(row[0])
+                for subject_hash in raced:
+                    del made[subject_hash]
+                found.update(self._lookup({h: missing[h] for h in raced}))
+            found.update({missing[h]: key for h, key in made.items()})
         return found
-
-    def _new_wrapped_key(self, subject_hash: str) -> bytes:
-        key, nonce = os.urandom(32), os.urandom(12)
-        return nonce + self._wrap.encrypt(nonce, key, subject_hash.encode())
 
     def keys(self, subjects: Iterable[str]) -> dict[str, bytes]:
         """The existing keys of ``subjects``; forgotten or unknown subjects are absent."""
-        hashes = {self._hash(s): s for s in set(subjects)}
+        return self._lookup(self._hashes(set(subjects)))
+
+    def _lookup(self, hashes: dict[str, str]) -> dict[str, bytes]:
+        """The keys stored under ``hashes`` (subject hash → subject), by subject."""
         out: dict[str, bytes] = {}
         with self.engine.connect() as conn:
-            for chunk in _chunks(list(hashes)):
-                for row in conn.execute(select(data_keys).where(data_keys.c.subject_hash.in_(chunk))):
-                    out[hashes[row.subject_hash]] = self._unwrap(row.subject_hash, row.wrapped)
+            for row in _matching(conn, data_keys, list(hashes), data_keys.c.wrapped):
+                out[hashes[row[0]]] = self._unwrap(row[0], row[1])
         return out
 
     def forget(self, subject: str) -> bool:
@@ -213,18 +299,9 @@ class KeyStore:
 
     def forgotten(self, subjects: Iterable[str]) -> set[str]:
         """Which of ``subjects`` were forgotten."""
-        hashes = {self._hash(s): s for s in set(subjects)}
-        items = list(hashes)
-        out: set[str] = set()
+        hashes = self._hashes(set(subjects))
         with self.engine.connect() as conn:
-            for start in range(0, len(items), 500):
-                found = conn.execute(
-                    select(forgotten_subjects.c.subject_hash).where(
-                        forgotten_subjects.c.subject_hash.in_(items[start : start + 500])
-                    )
-                ).scalars()
-                out.update(hashes[h] for h in found)
-        return out
+            return {hashes[row[0]] for row in _matching(conn, forgotten_subjects, list(hashes))}
 
     def epoch(self) -> tuple[int, int]:
         """Changes whenever a subject is forgotten: part of every cache key of opened data."""

@@ -19,6 +19,7 @@ from hexmesh.infra.state import PortRecord, VersionRecord
 from hexmesh.infra.tables import arrow_schema
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.runtime import Runtime
+from hexmesh.product.sealing import served_schema
 from hexmesh.spec import OutputPort
 
 __all__ = ["PortTable", "TableCatalog", "port_table_name", "sql_identifier"]
@@ -56,7 +57,8 @@ class PortTable:
     @cached_property
     def arrow_schema(self) -> pa.Schema:
         # Read on every statement; the port's declared fields never change for this table.
-        return arrow_schema(self.port)
+        # As served: a restricted field reads as null once its subject is forgotten, even if required.
+        return served_schema(self.port, arrow_schema(self.port))
 
 
 class TableCatalog:

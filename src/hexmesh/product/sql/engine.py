@@ -105,7 +105,8 @@ def open_engine(
             if field.description:
                 target = f'"{table.schema}"."{table.name}"."{field.name}"'
                 con.execute(f"COMMENT ON COLUMN {target} IS {_literal(field.description)}")
-            if field.required:
+            # A restricted field reads as null once its subject is forgotten: never NOT NULL (served_schema).
+            if field.required and table.arrow_schema.field(field.name).nullable is False:
                 # Shown as NOT NULL by \d, information_schema and SQLAlchemy's reflection.
                 con.execute(f'ALTER TABLE "{table.schema}"."{table.name}" ALTER COLUMN "{field.name}" SET NOT NULL')
     _restrict(con, tables, view or {})

@@ -13,6 +13,7 @@ from hexmesh.product.runtime import Runtime
 from hexmesh.product.sql.catalog import TableCatalog
 from hexmesh.product.sql.engine import Engines
 from hexmesh.product.sql.policy import AllowAll, QueryPolicy
+from hexmesh.product.sql.sealed import OpenedTables
 from hexmesh.product.sql.session import SqlSession
 from hexmesh.product.sql.snapshots import SnapshotSource
 from hexmesh.product.sql.statements import StatementCache
@@ -31,6 +32,8 @@ class SqlPortConfig:
     threads: int | None = 2  # DuckDB threads of the engine the sessions share
     max_result_rows: int | None = 10_000_000
     batch_rows: int = 65_536
+    # Memory for sealed snapshots kept opened between statements (sql/sealed.py); 0 opens per statement.
+    opened_cache_bytes: int = 512 * 1024 * 1024
     server_version: str = "15.0 (hexmesh)"
 
 
@@ -45,6 +48,7 @@ class SqlPort:
         self.policy: QueryPolicy = policy or AllowAll()
         self.catalog = TableCatalog(runtime)
         self.snapshots = SnapshotSource(runtime)
+        self.opened = OpenedTables(runtime, self.config.opened_cache_bytes)
         self.engines = Engines(memory_limit=self.config.memory_limit, threads=self.config.threads)
         self.statements = StatementCache()
 

@@ -19,12 +19,19 @@ from hexmesh.errors import HexmeshError
 from hexmesh.infra.state import from_us, now_us
 from hexmesh.pgwire import Description, PgError, Result, RowsResult, SessionContext, SqlState
 from hexmesh.product.deprecation import deprecated, notice_text
-from hexmesh.product.sealing import open_source
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.commands import QUERIES, SessionSettings, classify, run_command
 from hexmesh.product.sql.engine import catalog_key, translate
 from hexmesh.product.sql.params import parameter_types
-from hexmesh.product.sql.policy import CatalogFilter, PolicyDecision, QueryRequest, StatementKind, TableAccess
+from hexmesh.product.sql.policy import (
+    CatalogFilter,
+    PolicyDecision,
+    QueryRequest,
+    StatementKind,
+    TableAccess,
+    TableRewrite,
+)
+from hexmesh.product.sql.references import sql_references
 from hexmesh.product.sql.statements import Statement
 
 if TYPE_CHECKING:
@@ -183,9 +190,9 @@ class SqlSession:
                 sources[statement.names[i]] = replaced.source
             else:
                 source = self.port.snapshots.open(access.table, access.snapshot_id)
-                # Restricted fields are stored sealed: open the ones the view may show (sealing.py).
-                hide = replaced.hide if replaced is not None else ()
-                sources[statement.names[i]] = open_source(self.port.runtime, access.table.port, source, hide=hide)
+                # Restricted fields are stored sealed: open the ones the statement uses and the view shows.
+                shown = _shown(access.table, statement.references, replaced)
+                sources[statement.names[i]] = self.port.opened.source(access.table, access.snapshot_id, source, shown)
         fields = {f.name: f for a in accesses for f in a.table.arrow_schema}
         return Prepared(duck, sources, statement.tree, pa.schema(list(fields.values())), statement)
 
@@ -307,6 +314,26 @@ def _seconds(value: str) -> float | None:
         raise PgError("22023", f'invalid value for parameter "statement_timeout": "{value}"')
     seconds = float(match.group(1)) * _UNITS.get(match.group(2) or "ms", 1e-3)
     return seconds or None
+
+
+def _shown(table: PortTable, references: frozenset[str] | None, rewrite: TableRewrite | None) -> set[str]:
+    """The columns of ``table`` a statement can show, so the sealed ones among them are opened.
+
+    The ones it names (all if it may read columns it does not name), the ones the policy's row
+    filter and its masks of those read; never the ones the policy hides.
+    """
+    columns = set(table.arrow_schema.names)
+    hidden = rewrite.hide if rewrite is not None else frozenset()
+    if references is None:
+        return columns - hidden
+    names = set(references)
+    if rewrite is not None:
+        for expression in [rewrite.row_filter, *(v for k, v in rewrite.transform.items() if k.lower() in names)]:
+            found = sql_references(expression, "duckdb") if expression else frozenset()
+            if found is None:
+                return columns - hidden
+            names |= found
+    return {c for c in columns if c.lower() in names} - hidden
 
 
 def _schema_of(source: object) -> pa.Schema:

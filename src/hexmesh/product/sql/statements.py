@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import pyarrow as pa
 from sqlglot import exp
@@ -27,6 +28,7 @@ from hexmesh.product.sql import rewrite
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.commands import read_only_error
 from hexmesh.product.sql.policy import TableRewrite
+from hexmesh.product.sql.references import referenced_names
 
 __all__ = ["Statement", "StatementCache", "TableRead"]
 
@@ -57,6 +59,11 @@ class Statement:
     schemas: dict[Hashable, pa.Schema | None] = field(default_factory=dict)
     """Row descriptions worked out for this statement, by DuckDB SQL, parameter types and source schemas."""
     _duckdb: dict[Hashable, str] = field(default_factory=dict)
+
+    @cached_property
+    def references(self) -> frozenset[str] | None:
+        """The names the statement uses, lower-cased; None when it may read columns it does not name."""
+        return referenced_names(self.tree)
 
     def duckdb_sql(self, rewrites: Mapping[str, TableRewrite], lookup: rewrite.Lookup) -> str:
         """The DuckDB SQL reading this entry's sources, with the policy's rewrites applied.
