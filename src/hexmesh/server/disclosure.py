@@ -150,7 +150,9 @@ def visible_health(node: Node, principal: Principal, product: DeployedProduct, p
     }
 
 
-def visible_document(node: Node, principal: Principal, document: dict[str, Any]) -> dict[str, Any]:
+def visible_document(
+    node: Node, principal: Principal, document: dict[str, Any], product: DeployedProduct | None = None
+) -> dict[str, Any]:
     """A discovery document as ``principal`` may see it (a new dict: the node caches the original).
 
     Owners (and other ``control`` principals) see all of it. Anyone else sees the ports it may
@@ -159,7 +161,8 @@ def visible_document(node: Node, principal: Principal, document: dict[str, Any])
     upstream products it may not discover, quality checks naming hidden columns, access rules,
     source settings, the Iceberg location, rule-finding details, and counts unless it reads every row.
     """
-    product = node.product(*document["dct:identifier"].removeprefix("dp://").split("/", 1))
+    if product is None:
+        product = node.product(*document["dct:identifier"].removeprefix("dp://").split("/", 1))
     if may_control(node, principal, product):
         return document
     sidecar = sidecar_of(node)

@@ -7,7 +7,7 @@ discovery) and :mod:`.sql` (the SQL port's QueryPolicy).
 from hexmesh.product.policy.arrow import discoverable_schema, governed_batches, governed_table
 from hexmesh.product.policy.requests import decide_access, request_access
 from hexmesh.product.policy.secret import governance_folder, load_governance, mesh_secret
-from hexmesh.product.policy.sidecar import PolicySidecar
+from hexmesh.product.policy.sidecar import PolicySidecar, one_request
 from hexmesh.product.policy.sql import SqlPolicy, as_principal
 
 __all__ = [
@@ -21,5 +21,6 @@ __all__ = [
     "governed_table",
     "load_governance",
     "mesh_secret",
+    "one_request",
     "request_access",
 ]

@@ -4,12 +4,18 @@ One sidecar serves every port of a node (SQL, files, events, discovery, client).
 product's policies once per deployed version together with the mesh's governance folder and the
 live grants from the state store, and rebuilds that engine as soon as the set of grants changes
 (an approval, a revocation, an expiry), so a decision never lags behind the records.
+
+Looking the grants up is one query; a request that decides many times (a shaped discovery
+document, a web page over many products) runs inside :func:`one_request`, where each product's
+engine is looked up once: a grant approved meanwhile applies from the next request on.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import Engine
@@ -22,9 +28,22 @@ from hexmesh.product.policy.secret import governance_folder, load_governance, me
 from hexmesh.product.policy.variants import VariantCache
 from hexmesh.product.runtime import Runtime
 
-__all__ = ["PolicySidecar"]
+__all__ = ["PolicySidecar", "one_request"]
 
 _EngineKey = tuple[str, str, str]
+#: Engines already looked up by the current request (see :func:`one_request`); None outside one.
+_REQUEST: ContextVar[dict[_EngineKey, AccessEngine] | None] = ContextVar("hexmesh_request_engines", default=None)
+
+
+@contextmanager
+def one_request() -> Iterator[None]:
+    """Within the block (one request, in this context and the tasks and threads it starts), each
+    product's engine — and so its live grants — is looked up once."""
+    token = _REQUEST.set({})
+    try:
+        yield
+    finally:
+        _REQUEST.reset(token)
 
 
 class PolicySidecar:
@@ -66,17 +85,23 @@ class PolicySidecar:
 
     def engine(self, product: DeployedProduct) -> AccessEngine:
         """The access engine of a deployed version, rebuilt when its live grants change."""
+        key = (product.key, product.record.version, product.record.spec_hash)
+        seen = _REQUEST.get()
+        if seen is not None and key in seen:
+            return seen[key]
         live = access_requests.grants(self.db, product.key)
         ids = tuple(sorted(grant_id for grant_id, _ in live))
-        key = (product.key, product.record.version, product.record.spec_hash)
         with self._lock:
             cached = self._engines.get(key)
-            if cached is not None and cached[0] == ids:
-                return cached[1]
-        built = AccessEngine(product.spec, mesh=self.governance.policies, grants=live)
-        with self._lock:
-            self._engines[key] = (ids, built)
-        return built
+        if cached is not None and cached[0] == ids:
+            found = cached[1]
+        else:
+            found = AccessEngine(product.spec, mesh=self.governance.policies, grants=live)
+            with self._lock:
+                self._engines[key] = (ids, found)
+        if seen is not None:
+            seen[key] = found
+        return found
 
     def plan(self, product: DeployedProduct, principal: Principal, port: str, *, purpose: str = "") -> ReadPlan:
         """What ``principal`` may read of ``port`` (check ``plan.decision.allowed`` and ``plan.variant``)."""

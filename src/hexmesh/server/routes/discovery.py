@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Response
 
 from hexmesh.product.discovery import CONTEXT, catalog_entry
+from hexmesh.product.policy import one_request
 from hexmesh.server import disclosure
 from hexmesh.server.deps import Caller, Domain, JsonLd, Name, NodeDep, etag_matches
 from hexmesh.server.problems import responses
@@ -21,7 +22,8 @@ def catalog(node: NodeDep, caller: Caller) -> dict[str, Any]:
     """With policies enforced, the products the caller may discover (anonymous: the public ones)."""
     products = sorted(node.deployed().values(), key=lambda p: p.key)
     if caller is not None:
-        products = [p for p in products if disclosure.may_discover(node, caller, p)]
+        with one_request():
+            products = [p for p in products if disclosure.may_discover(node, caller, p)]
     return {
         "@context": CONTEXT,
         "@id": node.endpoints.base_url + "/",
@@ -48,8 +50,10 @@ def product(
     """The document is cached per version of what it says: revalidate with ``If-None-Match``."""
     document = node.discovery(domain, name)
     if caller is not None:  # the caller's view: ports and columns it may not see are left out
-        disclosure.require_discovery(node, caller, node.product(domain, name))
-        visible = disclosure.visible_document(node, caller, document.content)
+        with one_request():
+            found = node.product(domain, name)
+            disclosure.require_discovery(node, caller, found)
+            visible = disclosure.visible_document(node, caller, document.content, found)
         return JsonLd(visible, headers={"Cache-Control": "no-cache", "Vary": "Authorization"})
     headers = {"ETag": document.etag, "Cache-Control": "no-cache"}
     if etag_matches(if_none_match, document.etag):

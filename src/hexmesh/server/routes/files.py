@@ -13,6 +13,7 @@ from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 from hexmesh.infra.state import from_us
 from hexmesh.product import OutputPortReader, ReadRequest
 from hexmesh.product import files as port_files
+from hexmesh.product.policy import one_request
 from hexmesh.product.sealing import is_sealed
 from hexmesh.server import disclosure, governed
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName, etag_matches
@@ -53,8 +54,9 @@ def snapshots(domain: Domain, name: Name, port: PortName, node: NodeDep, caller:
     reader = node.reader(domain, name, port)
     counts = True
     if caller is not None:
-        disclosure.require_port(node, caller, reader.product, port)
-        counts = disclosure.may_see_counts(node, caller, reader.product, port)
+        with one_request():
+            disclosure.require_port(node, caller, reader.product, port)
+            counts = disclosure.may_see_counts(node, caller, reader.product, port)
     base = f"{node.endpoints.product(reader.product.key)}/ports/{port}/snapshots"
     return [
         {

@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from hexmesh.governance import AuthenticationError
 from hexmesh.product import OutputPortReader
 from hexmesh.product.observability import port_health, worst
+from hexmesh.product.policy import one_request
 from hexmesh.server import disclosure
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep
 from hexmesh.server.metrics import NodeCollector
@@ -30,12 +31,14 @@ def observability(domain: Domain, name: Name, node: NodeDep, caller: Caller) -> 
         port_health(OutputPortReader(node.runtime, product, p.name)).as_dict()
         for p in product.spec.output_ports
     ]
+    owner = True  # a run's error may quote data (a failed quality check): for those who run the product
     if caller is not None:
-        discoverable = disclosure.discoverable_ports(node, disclosure.require_discovery(node, caller, product), product)
-        ports = [disclosure.visible_health(node, caller, product, p) for p in ports
-                 if p["address"].rsplit("/", 1)[-1] in discoverable]
-    # A run's error may quote data (a failed quality check): for those who run the product.
-    owner = caller is None or disclosure.may_control(node, caller, product)
+        with one_request():
+            principal = disclosure.require_discovery(node, caller, product)
+            discoverable = disclosure.discoverable_ports(node, principal, product)
+            ports = [disclosure.visible_health(node, caller, product, p) for p in ports
+                     if p["address"].rsplit("/", 1)[-1] in discoverable]
+            owner = disclosure.may_control(node, caller, product)
     return {
         "product": f"dp://{product.key}",
         "status": worst([p["status"] for p in ports]),

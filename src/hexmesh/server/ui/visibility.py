@@ -26,6 +26,7 @@ from hexmesh.errors import NotFoundError
 from hexmesh.governance import Principal
 from hexmesh.mesh import FieldEntry, InputEntry, KnowledgeGraph, PortEntry, ProductEntry, ProductLineage, Registry
 from hexmesh.mesh.search import SearchIndex
+from hexmesh.product.policy import one_request
 from hexmesh.server.disclosure import discoverable_ports, may_discover, visible_document
 from hexmesh.server.ui.hub import MeshHub, hub_of
 from hexmesh.server.ui.session import visitor_of
@@ -163,10 +164,12 @@ def visibility(hub: MeshHub, principal: Principal | None) -> Visibility:
         return Visibility(hub, None, hub.federation.registry)
     node = hub.node
     hidden, columns = set(), {}
-    for key, product in node.deployed().items():
-        ports = discoverable_ports(node, principal, product)
+    with one_request():
+        decided = {key: (discoverable_ports(node, principal, product), may_discover(node, principal, product))
+                   for key, product in node.deployed().items()}
+    for key, (ports, may) in decided.items():
         # A port it may discover shows the product; else it may still see it exists, to ask for access.
-        if not ports and not may_discover(node, principal, product):
+        if not ports and not may:
             hidden.add(key)
             continue
         columns[key] = {port: frozenset(schema.names) for port, schema in ports.items()}
