@@ -54,8 +54,10 @@ def product(
             found = node.product(domain, name)
             disclosure.require_discovery(node, caller, found)
             visible = disclosure.visible_document(node, caller, document.content, found)
-        return JsonLd(visible, headers={"Cache-Control": "no-cache", "Vary": "Authorization"})
-    headers = {"ETag": document.etag, "Cache-Control": "no-cache"}
+        if visible is not document.content:
+            return JsonLd(visible, headers={"Cache-Control": "no-cache", "Vary": "Authorization"})
+        # The caller sees all of it (an owner): the cached bytes, revalidated like everyone's on an open node.
+    headers = {"ETag": document.etag, "Cache-Control": "no-cache", **({"Vary": "Authorization"} if caller else {})}
     if etag_matches(if_none_match, document.etag):
         return Response(status_code=304, headers=headers)
     return Response(document.body, media_type=JsonLd.media_type, headers=headers)
