@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,9 +28,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(tmp_path: Path, *options: str) -> Iterator[tuple[int, int]]:
+def serving(tmp_path: Path, *options: str, spec: Callable[[str], str] | None = None) -> Iterator[tuple[int, int]]:
+    """``hexmesh serve`` over the scaffolded sales/shop (its spec text rewritten by ``spec``), run once."""
     home = tmp_path / "ws"
     init_product(tmp_path / "shop", domain="sales", name="shop", owner="me@example.com")
+    if spec is not None:
+        descriptor = tmp_path / "shop" / "dataproduct.yaml"
+        descriptor.write_text(spec(descriptor.read_text()))
     with Workspace.open(home) as workspace:
         workspace.deploy([tmp_path / "shop"])
         workspace.run("sales/shop")
@@ -57,6 +61,20 @@ def serving(tmp_path: Path, *options: str) -> Iterator[tuple[int, int]]:
             process.kill()
             process.wait()
         log.close()
+
+
+@contextmanager
+def client(tmp_path: Path, *options: str, spec: Callable[[str], str] | None = None) -> Iterator[httpx.Client]:
+    """An HTTP client of :func:`serving`'s node."""
+    with serving(tmp_path, *options, spec=spec) as (http_port, _), httpx.Client(
+        base_url=f"http://127.0.0.1:{http_port}", timeout=30
+    ) as http:
+        yield http
+
+
+def with_policies(policies: str) -> Callable[[str], str]:
+    """A ``spec`` rewrite for :func:`serving`: the scaffold's ``policies`` replaced by ``policies``."""
+    return lambda text: text.split("\npolicies:")[0] + policies
 
 
 def token(home: Path, principal: str) -> str:
@@ -163,6 +181,6 @@ def test_without_auth_a_synthetic_table_is_refused_not_faked(tmp_path: Path) -> 
     with (
         serving(tmp_path, "--no-auth") as (_, sql_port),
         psycopg.connect(f"postgresql://reader@127.0.0.1:{sql_port}/hexmesh") as conn,
-        pytest.raises(psycopg.errors.InsufficientPrivilege, match="only when started with `hexmesh serve --auth`"),
+        pytest.raises(psycopg.errors.InsufficientPrivilege, match="only when it enforces policies"),
     ):
         conn.execute("select * from sales.shop__orders_synthetic").fetchall()

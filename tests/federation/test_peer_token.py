@@ -59,6 +59,10 @@ def _read(url: str, peer: str) -> bool:
     return any(p["url"] == peer and p["lastOk"] for p in registry(url)["peers"])
 
 
+def _peer(url: str, peer: str) -> dict[str, object]:
+    return next((p for p in registry(url)["peers"] if p["url"] == peer), {})
+
+
 def _keys(url: str) -> list[str]:
     return sorted(p["key"] for p in registry(url)["products"])
 
@@ -82,3 +86,7 @@ def test_a_peer_token_indexes_what_the_peer_lets_it_discover(tmp_path: Path) -> 
             assert page.status_code == 200 and "invoices" in page.text
             # B disclosed its columns to the indexer (discover), but no reading: no connection details.
             assert "customer_id" in page.text
+        # A wrong peer token is not a silent empty index: the peer is listed with B's refusal.
+        with node(a_home, "--no-auth", env={"HEXMESH_PEERS": b_url, "HEXMESH_PEER_TOKEN": "hxm_0_wrong"}) as wrong:
+            eventually(lambda: "401" in str(_peer(wrong, b_url).get("lastError")), "the refusal is shown")
+            assert _keys(wrong) == ["sales/shop"]

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from websockets.sync.client import connect as ws_connect
 
-from tests.cli.test_serve import serving, token
+from tests.cli.test_serve import client, token, with_policies
 
 PRIVACY = """
 policies:
@@ -24,21 +24,9 @@ PORT = "/products/sales/shop/ports/orders"
 
 
 @pytest.fixture
-def node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[httpx.Client, Path]]:
-    import hexmesh.lifecycle
-
-    original = hexmesh.lifecycle.init_product
-
-    def with_policies(folder: Path, **kwargs: str) -> None:
-        original(folder, **kwargs)
-        spec = folder / "dataproduct.yaml"
-        spec.write_text(spec.read_text().split("\npolicies:")[0] + PRIVACY)  # replaces the scaffold's
-
-    monkeypatch.setattr("tests.cli.test_serve.init_product", with_policies)
-    with serving(tmp_path, "--auth") as (http_port, _), httpx.Client(
-        base_url=f"http://127.0.0.1:{http_port}", timeout=30
-    ) as client:
-        yield client, tmp_path / "ws"
+def node(tmp_path: Path) -> Iterator[tuple[httpx.Client, Path]]:
+    with client(tmp_path, "--auth", spec=with_policies(PRIVACY)) as http:
+        yield http, tmp_path / "ws"
 
 
 def bearer(secret: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hexmesh.cli.main import app
-from tests.cli.test_serve import serving, token
+from tests.cli.test_serve import client, serving, token, with_policies
 
 POLICIES = """
 policies:
@@ -34,26 +34,17 @@ policies:
 AMOUNTS = (5.0, 19.9, 42.5, (5.0 + 19.9 + 42.5) / 3)
 
 
+def _spec(text: str) -> str:
+    # The orders are from January: a one-hour timeliness promise is breached at once. (The scaffold's
+    # quality checks include one on amount: its results must not name it to anyone but the owner.)
+    slo = "      freshness: 1d\n"
+    return with_policies(POLICIES)(text).replace(slo, slo + "      timeliness: 1h\n")
+
+
 @pytest.fixture
-def node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[httpx.Client, Path]]:
-    import hexmesh.lifecycle
-
-    original = hexmesh.lifecycle.init_product
-
-    def with_policies(folder: Path, **kwargs: str) -> None:
-        original(folder, **kwargs)
-        spec = folder / "dataproduct.yaml"
-        spec.write_text(spec.read_text().split("\npolicies:")[0] + POLICIES)
-        # The orders are from January: a one-hour timeliness promise is breached at once. (The scaffold's
-        # quality checks include one on amount: its results must not name it to anyone but the owner.)
-        slo = "      freshness: 1d\n"
-        spec.write_text(spec.read_text().replace(slo, slo + "      timeliness: 1h\n"))
-
-    monkeypatch.setattr("tests.cli.test_serve.init_product", with_policies)
-    with serving(tmp_path) as (http_port, _), httpx.Client(
-        base_url=f"http://127.0.0.1:{http_port}", timeout=30
-    ) as client:
-        yield client, tmp_path / "ws"
+def node(tmp_path: Path) -> Iterator[tuple[httpx.Client, Path]]:
+    with client(tmp_path, spec=_spec) as http:
+        yield http, tmp_path / "ws"
 
 
 def member(home: Path, principal: str, group: str) -> dict[str, str]:

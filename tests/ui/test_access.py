@@ -165,7 +165,7 @@ def test_without_auth_there_is_nothing_to_request(node: ThreadNode) -> None:
     page = httpx.get(node.url + "/ui/products/podcasts/play-events", timeout=60)
     assert "everyone may read this port, no request is needed" in page.text
     asked = post(node, "/ui/products/podcasts/play-events/ports/plays/access-requests", purpose="x", token="t")
-    assert asked.status_code == 409 and "serves without --auth" in alert(asked)
+    assert asked.status_code == 409 and "serves with --no-auth" in alert(asked)
     assert "there are no requests to decide" in httpx.get(node.url + "/ui/access-requests", timeout=60).text
 
 

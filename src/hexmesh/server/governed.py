@@ -56,12 +56,8 @@ class AuthOffError(HexmeshError):
 
 def sidecar_of(node: Node) -> PolicySidecar:
     """The node's policy sidecar; AuthOffError (409) on a node that does not enforce policies."""
-    return _sidecar(node)
-
-
-def _sidecar(node: Node) -> PolicySidecar:
     if node.sidecar is None:
-        raise AuthOffError("this node serves without --auth; start it with hexmesh serve --auth")
+        raise AuthOffError("this node serves with --no-auth; start it without --no-auth to enforce policies")
     return node.sidecar
 
 
@@ -82,7 +78,7 @@ def download(
     table = pa.Table.from_batches(list(port_files.batches(reader, whole, snapshot)), schema=schema)
     key = (tuple(reader.record.table_id), snapshot, port_files.etag(reader, snapshot or 0, "rows", whole))
     shown = governed_table(
-        _sidecar(node), reader.product, principal, reader.spec.name, table,
+        sidecar_of(node), reader.product, principal, reader.spec.name, table,
         purpose=purpose, variant=variant, via="files", snapshot=key,
     )
     if req.columns:
@@ -97,7 +93,7 @@ def pinned_etag(
     node: Node, principal: Principal, reader: OutputPortReader, tag: str, purpose: str, variant: str
 ) -> str:
     """A pinned download's ETag for this caller: the request's tag plus the plan's fingerprint."""
-    plan = _sidecar(node).plan(reader.product, principal, reader.spec.name, purpose=purpose)
+    plan = sidecar_of(node).plan(reader.product, principal, reader.spec.name, purpose=purpose)
     if not plan.decision.allowed:
         return ""  # never a cache hit: the governed read answers 403
     mixed = f"{tag}|{plan.fingerprint()}|{variant}".encode()
@@ -106,7 +102,7 @@ def pinned_etag(
 
 def check_stream(node: Node, principal: Principal, reader: OutputPortReader, purpose: str = "") -> None:
     """Refuse (AccessDeniedError, 403) a stream the principal may not read; audited once."""
-    for _ in governed_batches(_sidecar(node), reader.product, principal, reader.spec.name, (), purpose=purpose):
+    for _ in governed_batches(sidecar_of(node), reader.product, principal, reader.spec.name, (), purpose=purpose):
         pass
 
 
@@ -114,7 +110,7 @@ def filter_events(
     node: Node, principal: Principal, reader: OutputPortReader, events: Sequence[StoredEvent], purpose: str = ""
 ) -> list[tuple[int, str]]:
     """``(seq, text)`` of the events the principal may see, row data masked; re-planned per batch."""
-    sidecar = _sidecar(node)
+    sidecar = sidecar_of(node)
     plan = sidecar.plan(reader.product, principal, reader.spec.name, purpose=purpose)
     kept = []
     for event in open_events(reader.runtime, reader.spec, events):  # restricted fields opened first
@@ -137,7 +133,7 @@ def consumer_name(principal: Principal | None, consumer: str | None) -> str | No
 
 
 def ask(node: Node, principal: Principal | None, key: str, port: str, purpose: str, note: str) -> AccessRequest:
-    sidecar = _sidecar(node)
+    sidecar = sidecar_of(node)
     if principal is None or not principal.authenticated:
         raise AuthenticationError("asking for access needs a token: Authorization: Bearer hxm_…")
     return request_access(sidecar, principal, key, port, purpose, note)
@@ -146,7 +142,7 @@ def ask(node: Node, principal: Principal | None, key: str, port: str, purpose: s
 def decide(
     node: Node, principal: Principal | None, request_id: str, verdict: str, note: str, days: int
 ) -> AccessRequest:
-    sidecar = _sidecar(node)
+    sidecar = sidecar_of(node)
     if principal is None or not principal.authenticated:
         raise AuthenticationError("deciding on access needs a token: Authorization: Bearer hxm_…")
     return decide_access(sidecar, request_id, principal, verdict, note, duration_us=days * DAY_US)

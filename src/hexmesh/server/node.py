@@ -61,7 +61,7 @@ class NodeOptions:
     emit_interval: float = 0.05
     #: Seconds between two SLO evaluations of a port that published nothing new (freshness).
     slo_interval: float = 30.0
-    #: Enforce tokens and policies on the HTTP ports (``hexmesh serve --auth``).
+    #: Enforce tokens and policies on the HTTP ports (``hexmesh serve``; off with ``--no-auth``).
     auth: bool = True
 
 

@@ -114,7 +114,7 @@ class AllowAll:
         synthetic = [a.table.qualified for a in request.tables if a.table.name.endswith("_synthetic")]
         if synthetic:
             return PolicyDecision.refuse(
-                f"{synthetic[0]} is a synthetic variant, which this node serves only when started "
-                "with `hexmesh serve --auth` (the policy sidecar fits it)"
+                f"{synthetic[0]} is a synthetic variant, which this node serves only when it enforces "
+                "policies (`hexmesh serve` without --no-auth; the policy sidecar fits it)"
             )
         return PolicyDecision.allow()

@@ -51,7 +51,7 @@ _SSE = {
     200: {"description": "CloudEvents as Server-Sent Events", "content": {"text/event-stream": {}}},
     **responses(400, 401, 403, 404),
 }
-Purpose = Annotated[str, Query(description="Why you read (nodes served with --auth check it against policies).")]
+Purpose = Annotated[str, Query(description="Why you read (nodes that enforce policies check it against them).")]
 #: What a caller may see of a batch of events: ``(seq, text)`` pairs.
 Govern = Callable[[Sequence[StoredEvent]], list[tuple[int, str]]]
 

@@ -29,7 +29,7 @@ _DATA = {
     },
     **responses(400, 401, 403, 404),
 }
-Purpose = Annotated[str, Query(description="Why you read (nodes served with --auth check it against policies).")]
+Purpose = Annotated[str, Query(description="Why you read (nodes that enforce policies check it against them).")]
 Variant = Annotated[Literal["rows", "synthetic"], Query(description="synthetic: rows that belong to nobody.")]
 
 

@@ -51,8 +51,8 @@ async def _form(request: Request) -> dict[str, str]:
 def _principal(node: Node, token: str) -> Principal:
     if node.sidecar is None:
         raise FormError(
-            "this node serves without --auth: everyone may read its ports, so there is nothing to request "
-            "or decide. Start it with hexmesh serve --auth to enforce policies",
+            "this node serves with --no-auth: everyone may read its ports, so there is nothing to request "
+            "or decide. Start it without --no-auth to enforce policies",
             409,
         )
     if not token.strip():

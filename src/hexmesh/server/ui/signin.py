@@ -61,7 +61,7 @@ async def sign_in(request: Request) -> Response:
             raise FormError(f"you were not signed in: {refused}. Sign in again from this page", 400)
         target = form.get("next") or _HOME
         if node.sidecar is None:
-            raise FormError("this node serves without --auth: there is nothing to sign in to", 409)
+            raise FormError("this node serves with --no-auth: there is nothing to sign in to", 409)
         token = form.get("token", "").strip()
         if not token:
             raise FormError("paste your API token (hxm_…) into the token field", 401)
