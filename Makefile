@@ -23,8 +23,9 @@ demo: install ## Build, deploy and run the example podcast mesh into ./.hexmesh
 
 test: install lint typecheck contracts pytest ## Run every check and every test
 
-lint: install ## Ruff
+lint: install ## Ruff: the rules and the format
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 typecheck: install ## mypy --strict
 	$(BIN)/mypy

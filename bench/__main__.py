@@ -18,9 +18,7 @@ BENCHMARKS: dict[str, Callable[[], Result]] = {
 def main(names: list[str]) -> int:
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
-        console.print(
-            f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}"
-        )
+        console.print(f"unknown benchmark(s) {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
         return 2
     results = []
     for name in names or list(BENCHMARKS):

@@ -95,17 +95,13 @@ def _inputs(landing: Path, out: Path, day: date) -> dict[str, dict[str, str]]:
     plays = f"read_parquet({_q(out / 'podcasts/play-events/plays' / f'{day}.parquet')})"
     catalog = out / "podcasts/podcast-catalog/podcasts" / f"{day}.parquet"
     return {
-        "podcasts/play-events": {
-            "player_logs": f"read_csv({_q(landing / 'player_logs' / f'{day}.csv')})"
-        },
+        "podcasts/play-events": {"player_logs": f"read_csv({_q(landing / 'player_logs' / f'{day}.csv')})"},
         "users/user-profiles": {"registrations": "registrations_arrow"},
         "podcasts/listener-demographics": {
             "plays": plays,
             "profiles": f"read_parquet({_q(out / 'users/user-profiles/profiles' / '*.parquet')})",
         },
-        "podcasts/podcast-catalog": {
-            "catalog_export": f"read_parquet({_q(landing / 'catalog' / 'podcasts.parquet')})"
-        },
+        "podcasts/podcast-catalog": {"catalog_export": f"read_parquet({_q(landing / 'catalog' / 'podcasts.parquet')})"},
         "podcasts/top-podcasts-daily": {
             "plays": plays,
             "catalog": f"read_parquet({_q(catalog)})",

@@ -70,9 +70,7 @@ def run() -> Result:
     ):
         root = Path(folder)
         mesh_home = root / "mesh"
-        generator, generator_s = _peak_rss(
-            [sys.executable, "-c", _GENERATE, str(mesh_home / "landing"), str(scale)]
-        )
+        generator, generator_s = _peak_rss([sys.executable, "-c", _GENERATE, str(mesh_home / "landing"), str(scale)])
         deployed = subprocess.run(
             [hexmesh, "deploy", str(example_mesh()), "--home", str(mesh_home)],
             capture_output=True, text=True, check=False,
@@ -83,9 +81,7 @@ def run() -> Result:
         for day in sorted((mesh_home / "landing" / "registrations").glob("*.jsonl")):
             registrations.load(day)
         mesh, mesh_s = _peak_rss([hexmesh, "run", "--all", "--home", str(mesh_home)], mesh_home)
-        demo, demo_s = _peak_rss(
-            [hexmesh, "demo", "--scale", str(scale), "--home", str(root / "home")]
-        )
+        demo, demo_s = _peak_rss([hexmesh, "demo", "--scale", str(scale), "--home", str(root / "home")])
         logs = sum(p.stat().st_size for p in (root / "home" / "landing" / "player_logs").iterdir())
     mib = 1024 * 1024
     result = Result("memory", "report the peak; watch its growth with the scale")

@@ -139,10 +139,7 @@ def run() -> Result:
         root = Path(folder)
         generation, plays = _generate(root / "staged", scale, days)
         # Alternate the sides so that a burst of other load on the machine hits both alike.
-        runs = [
-            (_measure("baseline", root, days), _measure("hexmesh", root, days))
-            for _ in range(repeats())
-        ]
+        runs = [(_measure("baseline", root, days), _measure("hexmesh", root, days)) for _ in range(repeats())]
     # Paired ratios (each repeat's two sides ran back to back); the median resists bursts.
     ratios = [h.total / b.total for b, h in runs]
     ratio = statistics.median(ratios)
@@ -156,9 +153,7 @@ def run() -> Result:
         ("hexmesh deploy (once)", f"{hexmesh.deploy:.2f} s"),
     ]
     for key, _ in ORDER:
-        result.headline.append(
-            (f"  {key}", f"{hexmesh.products[key]:.2f} s vs {baseline.products[key]:.2f} s")
-        )
+        result.headline.append((f"  {key}", f"{hexmesh.products[key]:.2f} s vs {baseline.products[key]:.2f} s"))
     result.data = {
         "scale": scale,
         "days": [str(d) for d in days],

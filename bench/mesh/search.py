@@ -168,9 +168,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--products", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument(
-        "--out", type=Path, default=Path(__file__).parents[1] / "results" / "search.json"
-    )
+    parser.add_argument("--out", type=Path, default=Path(__file__).parents[1] / "results" / "search.json")
     args = parser.parse_args()
     entries = generate(args.products)
     started = time.perf_counter()

@@ -31,9 +31,7 @@ def _consume(base: str, expected: int) -> tuple[float, int]:
     """Read ``expected`` events of the port from the beginning over SSE; return seconds, count."""
     started = time.perf_counter()
     count = 0
-    with httpx.stream(
-        "GET", base + PATH, params={"start": "beginning", "limit": expected}, timeout=None
-    ) as response:
+    with httpx.stream("GET", base + PATH, params={"start": "beginning", "limit": expected}, timeout=None) as response:
         for line in response.iter_lines():
             if line.startswith("data: "):
                 count += 1
@@ -43,9 +41,7 @@ def _consume(base: str, expected: int) -> tuple[float, int]:
 def _latency(base: str, home: Path, shop: Path, rows: int) -> dict[str, float]:
     """Follow from the end, publish ``rows`` new rows with a run, time each event's arrival."""
     lags: list[float] = []
-    with httpx.stream(
-        "GET", base + PATH, params={"start": "end", "limit": rows}, timeout=None
-    ) as response:
+    with httpx.stream("GET", base + PATH, params={"start": "end", "limit": rows}, timeout=None) as response:
         lines = response.iter_lines()
         next(lines)  # the stream is open: now publish
         write_orders(shop, "2026-01-02", rows, 10_000_000)
@@ -145,9 +141,7 @@ def run(events: int = 100_000, latency_rows: int = 1_000) -> Result:
             k,
             f"{v.get('delivered_per_s', v.get('consume_per_s', 0)):,.0f} ev/s"
             + (
-                f", p50 {v['latency_p50_ms']:.0f} ms, p99 {v['latency_p99_ms']:.0f} ms"
-                if "latency_p99_ms" in v
-                else ""
+                f", p50 {v['latency_p50_ms']:.0f} ms, p99 {v['latency_p99_ms']:.0f} ms" if "latency_p99_ms" in v else ""
             ),
         )
         for k, v in figures.items()

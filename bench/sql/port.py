@@ -193,9 +193,7 @@ def concurrency(dsn: str, table: str, listeners: list[str], clients: int, per_cl
     return {"queries_per_s": len(latencies) / elapsed, **{k: v * 1000 for k, v in quantiles(latencies).items()}}
 
 
-def run(
-    scale: float | None = None, transfer_rows: int = 1_000_000, clients: int = 64, per_client: int = 2
-) -> Result:
+def run(scale: float | None = None, transfer_rows: int = 1_000_000, clients: int = 64, per_client: int = 2) -> Result:
     scale = bench_scale() if scale is None else scale
     load_at_start = os.getloadavg()[0]
     workspace, table = play_events(scale)

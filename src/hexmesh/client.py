@@ -68,9 +68,7 @@ def _check(response: httpx.Response) -> httpx.Response:
         detail = str(problem.get("detail", response.text))
     except ValueError:
         problem, detail = {}, response.text or response.reason_phrase
-    message = (
-        f"{detail} ({response.request.method} {response.request.url.path} → {response.status_code})"
-    )
+    message = f"{detail} ({response.request.method} {response.request.url.path} → {response.status_code})"
     if response.status_code == 404:
         raise NotFoundError(message)
     if response.status_code == 400:

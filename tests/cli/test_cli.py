@@ -49,9 +49,7 @@ def test_the_whole_life_of_a_product(cli: CliRunner, tmp_path: Path) -> None:
 def test_validate_reports_every_problem_with_its_location(cli: CliRunner, tmp_path: Path) -> None:
     invoke(cli, "init", "shop")
     spec = tmp_path / "shop" / "dataproduct.yaml"
-    spec.write_text(
-        spec.read_text().replace("owner:", "ownr:").replace("logicalType: integer", "logicalType: int")
-    )
+    spec.write_text(spec.read_text().replace("owner:", "ownr:").replace("logicalType: integer", "logicalType: int"))
     output = invoke(cli, "validate", "shop", code=2)
     assert "invalid spec" in output
     assert "shop/dataproduct.yaml:7:1: unknown key 'ownr' (did you mean 'owner'?)" in output

@@ -41,9 +41,22 @@ def serving(tmp_path: Path, *options: str, spec: Callable[[str], str] | None = N
     http_port, sql_port = free_port(), free_port()
     log = (tmp_path / "serve.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "hexmesh.cli.main", "serve", "--http-port", str(http_port),
-         "--sql-port", str(sql_port), "--home", str(home), *options],
-        stdout=log, stderr=log, env={**os.environ, "COLUMNS": "200"},
+        [
+            sys.executable,
+            "-m",
+            "hexmesh.cli.main",
+            "serve",
+            "--http-port",
+            str(http_port),
+            "--sql-port",
+            str(sql_port),
+            "--home",
+            str(home),
+            *options,
+        ],
+        stdout=log,
+        stderr=log,
+        env={**os.environ, "COLUMNS": "200"},
     )
     try:
         for _ in range(300):
@@ -66,9 +79,10 @@ def serving(tmp_path: Path, *options: str, spec: Callable[[str], str] | None = N
 @contextmanager
 def client(tmp_path: Path, *options: str, spec: Callable[[str], str] | None = None) -> Iterator[httpx.Client]:
     """An HTTP client of :func:`serving`'s node."""
-    with serving(tmp_path, *options, spec=spec) as (http_port, _), httpx.Client(
-        base_url=f"http://127.0.0.1:{http_port}", timeout=30
-    ) as http:
+    with (
+        serving(tmp_path, *options, spec=spec) as (http_port, _),
+        httpx.Client(base_url=f"http://127.0.0.1:{http_port}", timeout=30) as http,
+    ):
         yield http
 
 
@@ -112,8 +126,11 @@ def test_by_default_every_port_wants_a_token(tmp_path: Path) -> None:
         base = f"http://127.0.0.1:{http_port}"
         catalog = httpx.get(base + "/", timeout=10)
         assert catalog.status_code == 200 and catalog.json()["dcat:service"] == []  # nothing is public
-        for path in ("/products/sales/shop", "/products/sales/shop/observability",
-                     "/products/sales/shop/ports/orders/data?format=csv"):
+        for path in (
+            "/products/sales/shop",
+            "/products/sales/shop/observability",
+            "/products/sales/shop/ports/orders/data?format=csv",
+        ):
             response = httpx.get(base + path, timeout=10)
             assert response.status_code == 401, (path, response.text)
             assert response.headers["WWW-Authenticate"] == "Bearer"
@@ -131,8 +148,9 @@ def test_one_node_serves_discovery_and_sql(tmp_path: Path) -> None:
         document = httpx.get(f"{base}/products/sales/shop", headers=bearer(owner), timeout=10).json()
         assert document["dct:identifier"] == "dp://sales/shop"
         assert f":{sql_port}/" in str(document)  # the SQL distribution names the node's SQL port
-        assert [s["dct:identifier"] for s in httpx.get(base + "/", headers=bearer(owner), timeout=10).json()[
-            "dcat:service"]] == ["dp://sales/shop"]
+        assert [
+            s["dct:identifier"] for s in httpx.get(base + "/", headers=bearer(owner), timeout=10).json()["dcat:service"]
+        ] == ["dp://sales/shop"]
         dsn = f"postgresql://me@127.0.0.1:{sql_port}/hexmesh?sslmode=require"
         with psycopg.connect(dsn, password=owner) as conn:
             rows = conn.execute("select order_id, status from sales.shop__orders order by order_id").fetchall()
@@ -145,8 +163,9 @@ def test_the_python_client_takes_its_token_from_the_environment(
     import hexmesh
 
     with serving(tmp_path) as (http_port, _):
-        with hexmesh.connect(f"http://127.0.0.1:{http_port}") as anonymous, pytest.raises(
-            hexmesh.client.RemoteError, match="not public"
+        with (
+            hexmesh.connect(f"http://127.0.0.1:{http_port}") as anonymous,
+            pytest.raises(hexmesh.client.RemoteError, match="not public"),
         ):
             anonymous.product("sales/shop").describe()
         monkeypatch.setenv("HEXMESH_TOKEN", token(tmp_path / "ws", "me@example.com"))
@@ -174,7 +193,9 @@ def test_a_deprecated_product_says_so_on_http_and_sql(tmp_path: Path) -> None:
         with psycopg.connect(dsn, password=owner) as conn:
             conn.add_notice_handler(lambda diagnostic: notices.append(diagnostic.message_primary or ""))
             conn.execute("select count(*) from sales.shop__orders").fetchone()
-        assert notices == ["dp://sales/shop@0 is deprecated and stops serving on 2027-03-01; move to dp://sales/shop-v2"]
+        assert notices == [
+            "dp://sales/shop@0 is deprecated and stops serving on 2027-03-01; move to dp://sales/shop-v2"
+        ]
 
 
 def test_without_auth_a_synthetic_table_is_refused_not_faked(tmp_path: Path) -> None:

@@ -20,9 +20,7 @@ def _hexmesh(*args: str, postgres: str | None = None) -> subprocess.CompletedPro
     env = {k: v for k, v in os.environ.items() if k not in ("HEXMESH_HOME", POSTGRES_VARIABLE)}
     if postgres is not None:
         env[POSTGRES_VARIABLE] = postgres
-    return subprocess.run(
-        [str(HEXMESH), *args], capture_output=True, text=True, env=env, timeout=120, check=False
-    )
+    return subprocess.run([str(HEXMESH), *args], capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
 @pytest.mark.slow

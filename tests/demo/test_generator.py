@@ -19,16 +19,12 @@ START = date(2026, 3, 1)
 
 
 def _files(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
 def _generate(folder: Path, days: int, scale: float = 0.01, seed: int = 42) -> None:
     for offset in range(days):
-        generate_day(
-            folder, scale=scale, day=START + timedelta(days=offset), seed=seed, start=START
-        )
+        generate_day(folder, scale=scale, day=START + timedelta(days=offset), seed=seed, start=START)
 
 
 def test_same_arguments_give_identical_bytes(tmp_path: Path) -> None:
@@ -49,25 +45,18 @@ def test_a_day_does_not_depend_on_the_days_generated_before_it(tmp_path: Path) -
     _generate(tmp_path / "all", 2)
     alone = tmp_path / "alone"
     generate_day(alone, scale=0.01, day=START + timedelta(days=1), seed=42, start=START)
-    assert _files(alone) == {
-        k: v for k, v in _files(tmp_path / "all").items() if "03-02" in k or "catalog" in k
-    }
+    assert _files(alone) == {k: v for k, v in _files(tmp_path / "all").items() if "03-02" in k or "catalog" in k}
 
 
 def test_another_seed_gives_other_data(tmp_path: Path) -> None:
     _generate(tmp_path / "a", 1, seed=1)
     _generate(tmp_path / "b", 1, seed=2)
-    assert (
-        _files(tmp_path / "a")["player_logs/2026-03-01.csv"]
-        != _files(tmp_path / "b")["player_logs/2026-03-01.csv"]
-    )
+    assert _files(tmp_path / "a")["player_logs/2026-03-01.csv"] != _files(tmp_path / "b")["player_logs/2026-03-01.csv"]
 
 
 def test_every_play_refers_to_a_registered_user_and_a_catalog_podcast(tmp_path: Path) -> None:
     _generate(tmp_path, 3)
-    users = pa.concat_tables(
-        pjson.read_json(p) for p in sorted((tmp_path / "registrations").iterdir())
-    )
+    users = pa.concat_tables(pjson.read_json(p) for p in sorted((tmp_path / "registrations").iterdir()))
     plays = pa.concat_tables(pcsv.read_csv(p) for p in sorted((tmp_path / "player_logs").iterdir()))
     catalog = pq.read_table(tmp_path / "catalog" / "podcasts.parquet")
     assert pc.all(pc.is_in(plays["listener_id"], users["user_id"])).as_py()

@@ -159,9 +159,7 @@ def test_another_scale_on_the_same_workspace_is_refused(one_day: Demo) -> None:
 
 
 @pytest.mark.parametrize(("scale", "days"), [(0.0, 2), (0.01, 0)])
-def test_bad_arguments_are_refused_before_anything_is_written(
-    tmp_path: Path, scale: float, days: int
-) -> None:
+def test_bad_arguments_are_refused_before_anything_is_written(tmp_path: Path, scale: float, days: int) -> None:
     workspace = Workspace.open(tmp_path / "home")
     with pytest.raises(HexmeshError, match="must be"):
         run_demo(workspace, scale=scale, days=days, say=lambda _: None)

@@ -37,8 +37,14 @@ def test_the_printed_token_psql_and_curl_lines_work_against_the_served_mesh(demo
     make_token = _line(said, "export HEXMESH_TOKEN=")
     assert f"--home {result.home}" in make_token
     env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
-    shell = subprocess.run(["bash", "-c", f"{make_token} && echo $HEXMESH_TOKEN"], env=env, capture_output=True,
-                           text=True, timeout=120, check=True)
+    shell = subprocess.run(
+        ["bash", "-c", f"{make_token} && echo $HEXMESH_TOKEN"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     token = shell.stdout.strip()
     assert token.startswith("hxm_") and len(token.split()) == 1, shell.stdout
     with served(result.home, "--auth", "--no-schedule") as node:
@@ -55,8 +61,13 @@ def test_the_printed_token_psql_and_curl_lines_work_against_the_served_mesh(demo
         assert "ip_address" in [f["hexmesh:name"] for f in dataset["hexmesh:schema"]]  # public metadata
         # The analyst's token, as the summary's psql line uses it: rows, IP addresses redacted.
         psql = _line(said, "SQL:").removeprefix("SQL:").strip().replace(":5433/", f":{node.sql_port}/")
-        shown = subprocess.run(["bash", "-c", psql.replace("-c 'table", "-A -F '|' -c 'table")],
-                               env={**env, "HEXMESH_TOKEN": token}, capture_output=True, text=True, timeout=120)
+        shown = subprocess.run(
+            ["bash", "-c", psql.replace("-c 'table", "-A -F '|' -c 'table")],
+            env={**env, "HEXMESH_TOKEN": token},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert shown.returncode == 0, shown.stderr
         header, *rows = shown.stdout.strip().splitlines()
         assert "ip_address" in header.split("|") and rows[-1] == "(5 rows)"

@@ -37,9 +37,7 @@ async def _exercise(log: EventLog) -> None:
 
 
 @pytest.mark.parametrize("backend", ["embedded", "nats"])
-def test_append_dedupes_by_id_and_reads_in_order(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
-) -> None:
+def test_append_dedupes_by_id_and_reads_in_order(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     url = request.getfixturevalue("nats_url") if backend == "nats" else None
 
     async def scenario() -> None:

@@ -23,8 +23,9 @@ LOCAL = "http://127.0.0.1:1"
 
 
 def federation(tmp_path: Path, policy: PeerPolicy) -> Federation:
-    return Federation(LOCAL, local=lambda: [entry_document("home", "own")], cache=tmp_path / "r.json", timeout=5,
-                      policy=policy)
+    return Federation(
+        LOCAL, local=lambda: [entry_document("home", "own")], cache=tmp_path / "r.json", timeout=5, policy=policy
+    )
 
 
 def test_credentials_in_a_peer_url_are_refused_without_echoing_them() -> None:

@@ -70,8 +70,18 @@ def nodes(specs: dict[str, tuple[Path, int, str]]) -> Iterator[dict[str, subproc
             env = {**os.environ, "HEXMESH_PEERS": peers, "HEXMESH_MESH_REFRESH": "1"}
             log = (home / f"serve-{port}.log").open("wb")
             processes[name] = subprocess.Popen(
-                [HEXMESH, "serve", "--http-port", str(port), "--sql-port", "0", "--no-schedule", "--no-auth", *QUIET,
-                 str(home)],
+                [
+                    HEXMESH,
+                    "serve",
+                    "--http-port",
+                    str(port),
+                    "--sql-port",
+                    "0",
+                    "--no-schedule",
+                    "--no-auth",
+                    *QUIET,
+                    str(home),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=env,

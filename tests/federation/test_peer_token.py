@@ -33,9 +33,23 @@ def node(home: Path, *options: str, env: dict[str, str] | None = None) -> Iterat
     port = free_port()
     log = (home / f"serve-{port}.log").open("wb")
     process = subprocess.Popen(
-        [HEXMESH, "serve", "--http-port", str(port), "--sql-port", "0", "--no-schedule", "--log-level", "warning",
-         "--home", str(home), *options],
-        stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HEXMESH_MESH_REFRESH": "1", **(env or {})},
+        [
+            HEXMESH,
+            "serve",
+            "--http-port",
+            str(port),
+            "--sql-port",
+            "0",
+            "--no-schedule",
+            "--log-level",
+            "warning",
+            "--home",
+            str(home),
+            *options,
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "HEXMESH_MESH_REFRESH": "1", **(env or {})},
     )
     log.close()
     url = f"http://127.0.0.1:{port}"
@@ -76,9 +90,10 @@ def test_a_peer_token_indexes_what_the_peer_lets_it_discover(tmp_path: Path) -> 
     a_home, indexer_home = workspace(tmp_path / "a", "sales", "shop"), workspace(tmp_path / "a2", "sales", "shop")
     with node(b_home) as b_url:
         assert httpx.get(b_url + "/", timeout=10).json()["dcat:service"] == []  # nothing public on B
-        with node(a_home, "--no-auth", env={"HEXMESH_PEERS": b_url}) as anonymous, node(
-            indexer_home, "--no-auth", env={"HEXMESH_PEERS": b_url, "HEXMESH_PEER_TOKEN": secret}
-        ) as indexer:
+        with (
+            node(a_home, "--no-auth", env={"HEXMESH_PEERS": b_url}) as anonymous,
+            node(indexer_home, "--no-auth", env={"HEXMESH_PEERS": b_url, "HEXMESH_PEER_TOKEN": secret}) as indexer,
+        ):
             eventually(lambda: _keys(indexer) == ["billing/invoices", "sales/shop"], "A' indexes B's product")
             eventually(lambda: _read(anonymous, b_url), "A reads B's catalog")
             assert _keys(anonymous) == ["sales/shop"]  # read anonymously, B shares nothing

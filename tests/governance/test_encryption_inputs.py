@@ -156,7 +156,7 @@ def test_sql_that_can_reach_columns_without_naming_them_opens_everything(sql: st
 def test_names_are_collected_wherever_they_appear() -> None:
     found = sql_references(
         "with counted as (select user_id from profiles where counted) "
-        "select count(*), max(upper(\"EMAIL\")) from counted join others using (user_id)",
+        'select count(*), max(upper("EMAIL")) from counted join others using (user_id)',
         "duckdb",
     )
     assert found is not None and {"user_id", "email", "counted"} <= found

@@ -47,9 +47,7 @@ def test_catalog_and_state_on_postgresql(database: str, tmp_path: Path, orders: 
     finally:
         workspace.close()
     with psycopg.connect(database) as conn:
-        tables = {
-            row[0] for row in conn.execute("select tablename from pg_tables where schemaname = 'public'")
-        }
+        tables = {row[0] for row in conn.execute("select tablename from pg_tables where schemaname = 'public'")}
         runs = conn.execute("select count(*) from runs where status = 'succeeded'").fetchone()
     assert {"iceberg_tables", "products", "runs", "publications"} <= tables
     assert runs == (2,)

@@ -11,9 +11,7 @@ from hexmesh.lifecycle import Workspace
 from hexmesh.product import ReadRequest
 
 
-def test_deploy_creates_one_table_per_output_port_and_is_idempotent(
-    workspace: Workspace, orders: Path
-) -> None:
+def test_deploy_creates_one_table_per_output_port_and_is_idempotent(workspace: Workspace, orders: Path) -> None:
     (first,) = workspace.deploy([orders])
     assert first.changed
     tables = workspace.runtime.tables
@@ -62,7 +60,5 @@ def test_a_minor_version_adds_an_optional_field_and_old_snapshots_still_read(
     )
     (outcome,) = workspace.deploy([orders])
     assert outcome.changed and outcome.version == "1.1.0"
-    assert (
-        workspace.read("dp://sales/orders/orders", ReadRequest(columns=("order_id", "amount"))).num_rows == 5
-    )
+    assert workspace.read("dp://sales/orders/orders", ReadRequest(columns=("order_id", "amount"))).num_rows == 5
     assert before.num_rows == 5

@@ -29,9 +29,7 @@ def product(make: ProductFactory, name: str, origin: str) -> Path:
     return make(name, UPSTREAM.format(name=name, origin=origin))
 
 
-def test_an_input_naming_an_unknown_product_is_reported(
-    workspace: Workspace, make_product: ProductFactory
-) -> None:
+def test_an_input_naming_an_unknown_product_is_reported(workspace: Workspace, make_product: ProductFactory) -> None:
     folder = product(make_product, "b", "from: dp://sales/nowhere/rows")
     with pytest.raises(SpecError) as caught:
         workspace.validate([folder])

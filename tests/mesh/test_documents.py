@@ -133,9 +133,7 @@ _DELETE = object()
         (["dct:description"], "x" * 300_000, "the limit is"),
     ],
 )
-def test_malformed_documents_are_rejected_with_the_path(
-    path: list[Any], value: Any, reason: str
-) -> None:
+def test_malformed_documents_are_rejected_with_the_path(path: list[Any], value: Any, reason: str) -> None:
     with pytest.raises(DocumentError) as caught:
         entry_from_document(_broken(path, value), source="http://node-b:8000")
     assert reason in str(caught.value)

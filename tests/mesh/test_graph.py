@@ -43,9 +43,7 @@ def test_join_through_a_shared_identifier_and_over_two_hops(entries: list[Produc
     two = graph.join_paths("artists/royalties", "users/user-profiles")
     assert two, "royalties joins users through a product that has both identifiers"
     assert [len(p.steps) for p in two] == sorted(len(p.steps) for p in two)
-    assert (
-        two[0].products[0] == "artists/royalties" and two[0].products[-1] == "users/user-profiles"
-    )
+    assert two[0].products[0] == "artists/royalties" and two[0].products[-1] == "users/user-profiles"
     assert all(len(p.steps) >= 2 for p in two)
     assert two[0].to_dict()["steps"][0]["left"].startswith("dp://artists/royalties")
 
@@ -58,9 +56,7 @@ def test_no_join_path_between_unrelated_products(entries: list[ProductEntry]) ->
         "meteo@example.com",
         ports=(PortEntry("days", fields=(FieldEntry("day", "date"),)),),
     )
-    assert (
-        KnowledgeGraph([*entries, lonely]).join_paths("weather/daily", "users/user-profiles") == []
-    )
+    assert KnowledgeGraph([*entries, lonely]).join_paths("weather/daily", "users/user-profiles") == []
 
 
 _TOKEN = re.compile(
@@ -93,15 +89,11 @@ def parse_turtle(text: str) -> list[tuple[str, str, str]]:
 
 
 def test_turtle_export_parses_back_with_escapes(entries: list[ProductEntry]) -> None:
-    tricky = dataclasses.replace(
-        entries[0], description='Quotes " and \\ back\nslash\tand a bell \x07 and ünïcode'
-    )
+    tricky = dataclasses.replace(entries[0], description='Quotes " and \\ back\nslash\tand a bell \x07 and ünïcode')
     turtle = to_turtle(KnowledgeGraph([tricky, *entries[1:]]))
     assert turtle.startswith("@prefix hm: <https://hexmesh.dev/ns#> .")
     triples = parse_turtle(turtle)
-    described = [
-        o for s, p, o in triples if p == "dct:description" and s == "<dp://users/user-profiles>"
-    ]
+    described = [o for s, p, o in triples if p == "dct:description" and s == "<dp://users/user-profiles>"]
     assert described == ['"Quotes \\" and \\\\ back\\nslash\\tand a bell \\u0007 and ünïcode"']
     assert (
         "<dp://podcasts/play-events/plays#listener_id>",
@@ -137,9 +129,7 @@ def _keyed(domain: str, name: str, field: str, concept: str) -> ProductEntry:
 
 def test_keys_with_the_same_specific_concept_join_but_generic_ones_do_not() -> None:
     isbn = "https://schema.org/isbn"
-    books = KnowledgeGraph(
-        [_keyed("shop", "books", "isbn", isbn), _keyed("lib", "loans", "book", isbn)]
-    )
+    books = KnowledgeGraph([_keyed("shop", "books", "isbn", isbn), _keyed("lib", "loans", "book", isbn)])
     (path,) = books.join_paths("shop/books", "lib/loans")
     assert path.steps[0].reason == "shared concept"
     generic = "https://schema.org/identifier"

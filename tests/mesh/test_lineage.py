@@ -24,20 +24,13 @@ SCHEMA = {
 }
 
 
-def by_output(
-    sql: str, schema: dict[str, list[str]] | None = SCHEMA
-) -> dict[str, tuple[set[str], str]]:
-    return {
-        c.output: ({f"{s.input}.{s.column}" for s in c.sources}, c.kind)
-        for c in column_lineage(sql, schema)
-    }
+def by_output(sql: str, schema: dict[str, list[str]] | None = SCHEMA) -> dict[str, tuple[set[str], str]]:
+    return {c.output: ({f"{s.input}.{s.column}" for s in c.sources}, c.kind) for c in column_lineage(sql, schema)}
 
 
 def test_product_lineage_upstream_and_downstream(entries: list[ProductEntry]) -> None:
     lineage = ProductLineage(entries)
-    assert lineage.upstream("artists/royalties", transitive=False) == [
-        "podcasts/listener-demographics"
-    ]
+    assert lineage.upstream("artists/royalties", transitive=False) == ["podcasts/listener-demographics"]
     assert lineage.upstream("artists/royalties") == [
         "podcasts/listener-demographics",
         "podcasts/play-events",
@@ -83,9 +76,7 @@ def test_expression_over_columns_of_two_inputs() -> None:
 def test_star_is_expanded_from_the_input_schemas() -> None:
     lineage = column_lineage("select * from profiles", SCHEMA)
     assert [c.output for c in lineage] == SCHEMA["profiles"]
-    assert (
-        lineage[1].sources == (ColumnSource("profiles", "email"),) and lineage[1].kind == "IDENTITY"
-    )
+    assert lineage[1].sources == (ColumnSource("profiles", "email"),) and lineage[1].kind == "IDENTITY"
 
 
 def test_star_through_a_cte_and_a_subquery() -> None:

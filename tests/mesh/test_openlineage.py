@@ -81,9 +81,7 @@ def test_a_failed_run_emits_fail_with_the_error(
     validate_event(fail)
     assert fail["eventType"] == "FAIL" and fail["run"]["runId"] == start["run"]["runId"]
     error = fail["run"]["facets"]["errorMessage"]
-    assert (
-        "quality check(s) failed" in error["message"] and error["programmingLanguage"] == "python"
-    )
+    assert "quality check(s) failed" in error["message"] and error["programmingLanguage"] == "python"
 
 
 class _Collector(BaseHTTPRequestHandler):
@@ -185,16 +183,10 @@ def test_downstream_input_is_the_upstream_output_dataset(
     events = read_events(events_file)
     for event in events:
         validate_event(event)
-    upstream = next(
-        e for e in events if e["job"]["name"] == "shop/orders" and e["eventType"] == "COMPLETE"
-    )
-    downstream = next(
-        e for e in events if e["job"]["name"] == "finance/revenue" and e["eventType"] == "COMPLETE"
-    )
+    upstream = next(e for e in events if e["job"]["name"] == "shop/orders" and e["eventType"] == "COMPLETE")
+    downstream = next(e for e in events if e["job"]["name"] == "finance/revenue" and e["eventType"] == "COMPLETE")
     output = upstream["outputs"][0]
-    assert downstream["inputs"] == [
-        {"namespace": output["namespace"], "name": output["name"], "facets": {}}
-    ]
+    assert downstream["inputs"] == [{"namespace": output["namespace"], "name": output["name"], "facets": {}}]
     total = downstream["outputs"][0]["facets"]["columnLineage"]["fields"]["total"]["inputFields"]
     assert total == [
         {

@@ -106,9 +106,7 @@ def test_results_serialize_and_page(index: SearchIndex) -> None:
         ('list"ener', "a quote inside a word", 4),
     ],
 )
-def test_syntax_errors_point_at_the_problem(
-    index: SearchIndex, query: str, message: str, column: int
-) -> None:
+def test_syntax_errors_point_at_the_problem(index: SearchIndex, query: str, message: str, column: int) -> None:
     with pytest.raises(SearchSyntaxError) as caught:
         index.search(query)
     error = caught.value

@@ -74,9 +74,7 @@ def generated(rows: int, batch: int = 10_000) -> Iterator[pa.RecordBatch]:
     for start in range(0, rows, batch):
         n = min(batch, rows - start)
         ids = pa.array(range(start, start + n), pa.int64())
-        yield pa.record_batch(
-            {"id": ids, "label": pa.array([f"row {i}" for i in range(start, start + n)])}
-        )
+        yield pa.record_batch({"id": ids, "label": pa.array([f"row {i}" for i in range(start, start + n)])})
 
 
 class ArrowSession:
@@ -118,9 +116,7 @@ class ArrowSession:
     def describe(self, sql: str, param_types: Sequence[int]) -> Description:
         """Schema of the answer, without running the generator."""
         result = self._result(sql)
-        return Description(
-            list(param_types), result.schema if isinstance(result, RowsResult) else None
-        )
+        return Description(list(param_types), result.schema if isinstance(result, RowsResult) else None)
 
     def execute(self, sql: str, params: Sequence[object]) -> Result:
         """Return the table or generator."""

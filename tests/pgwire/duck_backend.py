@@ -159,9 +159,7 @@ class DuckBackend:
 
     def __init__(self) -> None:
         self.root = duckdb.connect(":memory:")
-        self.root.execute(
-            "CREATE TABLE items AS SELECT range AS id, 'item ' || range AS name FROM range(100)"
-        )
+        self.root.execute("CREATE TABLE items AS SELECT range AS id, 'item ' || range AS name FROM range(100)")
         self.sessions: list[DuckSession] = []
 
     def __call__(self, ctx: SessionContext) -> DuckSession:

@@ -75,9 +75,7 @@ def test_scram_wrong_password_is_28p01(make_server: Callable[..., ServerThread])
         psycopg.connect(server.dsn("alice", "wrong"))
 
     async def main() -> None:
-        await asyncpg.connect(
-            host="127.0.0.1", port=server.port, user="mallory", password="x", ssl=False
-        )
+        await asyncpg.connect(host="127.0.0.1", port=server.port, user="mallory", password="x", ssl=False)
 
     with pytest.raises(asyncpg.InvalidPasswordError) as info:
         asyncio.run(main())
@@ -118,23 +116,15 @@ def test_cleartext_allowed_by_flag(make_server: Callable[..., ServerThread]) -> 
         psycopg.connect(server.dsn("bob", "nope"))
 
 
-def test_tls_with_cleartext_token(
-    make_server: Callable[..., ServerThread], tls_context: ssl.SSLContext
-) -> None:
+def test_tls_with_cleartext_token(make_server: Callable[..., ServerThread], tls_context: ssl.SSLContext) -> None:
     server = make_server(authenticator=TokenAuth(), ssl_context=tls_context)
-    with psycopg.connect(
-        server.dsn("bob", "token-123", sslmode="require"), autocommit=True
-    ) as conn:
+    with psycopg.connect(server.dsn("bob", "token-123", sslmode="require"), autocommit=True) as conn:
         assert conn.pgconn.ssl_in_use
         assert conn.execute("select id from items order by id limit 2").fetchall() == [(0,), (1,)]
 
 
-def test_tls_with_scram(
-    make_server: Callable[..., ServerThread], tls_context: ssl.SSLContext
-) -> None:
-    server = make_server(
-        authenticator=PasswordAuthenticator({"alice": "pw"}), ssl_context=tls_context
-    )
+def test_tls_with_scram(make_server: Callable[..., ServerThread], tls_context: ssl.SSLContext) -> None:
+    server = make_server(authenticator=PasswordAuthenticator({"alice": "pw"}), ssl_context=tls_context)
     with psycopg.connect(server.dsn("alice", "pw", sslmode="require"), autocommit=True) as conn:
         assert conn.pgconn.ssl_in_use
         assert conn.execute("select 5").fetchone() == (5,)

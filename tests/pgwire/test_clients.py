@@ -63,9 +63,7 @@ def test_psycopg_stream_rows(duck: ServerThread) -> None:
 def test_psycopg_notice(duck: ServerThread) -> None:
     received: list[str] = []
     with psycopg.connect(duck.dsn(), autocommit=True) as conn:
-        conn.add_notice_handler(
-            lambda diag: received.append(f"{diag.sqlstate}:{diag.message_primary}")
-        )
+        conn.add_notice_handler(lambda diag: received.append(f"{diag.sqlstate}:{diag.message_primary}"))
         conn.execute("notice")
     assert received == ["01P01:this is a deprecation notice"]
 
@@ -100,10 +98,7 @@ def test_asyncpg_prepared_cursor_and_portal_suspension(duck: ServerThread) -> No
             first = [r["id"] for r in await stmt.fetch(5)]
             async with conn.transaction():
                 # prefetch=7 makes asyncpg Execute with a row limit: PortalSuspended, resume.
-                ids = [
-                    r["id"]
-                    async for r in conn.cursor("select id from items order by id", prefetch=7)
-                ]
+                ids = [r["id"] async for r in conn.cursor("select id from items order by id", prefetch=7)]
             value = await conn.fetchval("select $1::bigint * 3", 14)
             return first, ids, value
         finally:
@@ -137,9 +132,7 @@ def test_sqlalchemy_text_queries(duck: ServerThread) -> None:
             # SQLAlchemy warns when it cannot parse an unexpected version string; it must not.
             warnings.simplefilter("error")
             with engine.connect() as conn:
-                rows = conn.execute(
-                    sa.text("select id, name from items where id < :n order by id"), {"n": 2}
-                )
+                rows = conn.execute(sa.text("select id, name from items where id < :n order by id"), {"n": 2})
                 assert [tuple(r) for r in rows] == [(0, "item 0"), (1, "item 1")]
                 info = conn.dialect.server_version_info
                 assert info is not None and info[:2] == (15, 0)

@@ -84,15 +84,11 @@ def test_protocol_level_statement_errors(duck: ServerThread) -> None:
     raw.until(b"Z")
     for message, state in [
         (
-            b"P"
-            + struct.pack("!i", 4 + len(_parse("dup", "select 2")))
-            + _parse("dup", "select 2"),
+            b"P" + struct.pack("!i", 4 + len(_parse("dup", "select 2"))) + _parse("dup", "select 2"),
             "42P05",
         ),
         (
-            b"P"
-            + struct.pack("!i", 4 + len(_parse("", "select 1; select 2")))
-            + _parse("", "select 1; select 2"),
+            b"P" + struct.pack("!i", 4 + len(_parse("", "select 1; select 2"))) + _parse("", "select 1; select 2"),
             "42601",
         ),
         (b"B" + struct.pack("!i", 4 + len(_bind("", "nope", []))) + _bind("", "nope", []), "26000"),

@@ -43,9 +43,7 @@ def test_psql_error_shows_sqlstate(duck: ServerThread) -> None:
 
 
 def test_psql_copy_query_to_stdout_csv(duck: ServerThread) -> None:
-    out = psql(
-        duck, "-c", r"\copy (select id, name from items order by id limit 3) to stdout csv header"
-    )
+    out = psql(duck, "-c", r"\copy (select id, name from items order by id limit 3) to stdout csv header")
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["id,name", "0,item 0", "1,item 1", "2,item 2"]
 

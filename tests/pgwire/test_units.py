@@ -43,12 +43,9 @@ def test_scram_rfc7677_vector() -> None:
     verifier = ScramVerifier.from_password("pencil", salt=salt, iterations=4096)
     exchange = ScramExchange(verifier, server_nonce="%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0")
     first = exchange.server_first(b"n,,n=user,r=rOprNGfwEbeRWgbNEkqO")
-    assert first == (
-        b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096"
-    )
+    assert first == (b"r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096")
     final = exchange.server_final(
-        b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,"
-        b"p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
+        b"c=biws,r=rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0,p=dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ="
     )
     assert final == b"v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4="
     assert ScramVerifier.parse(verifier.to_string()) == verifier
@@ -64,9 +61,7 @@ def test_scram_rejects_bad_proof_and_channel_binding() -> None:
         exchange.server_final(b"c=biws,r=wrong,p=AAAA")
 
 
-@pytest.mark.parametrize(
-    "text", ["0", "-1.5", "12345.6789", "0.000001", "1e30", "-99999999.0001", "NaN"]
-)
+@pytest.mark.parametrize("text", ["0", "-1.5", "12345.6789", "0.000001", "1e30", "-99999999.0001", "NaN"])
 def test_numeric_binary_round_trip(text: str) -> None:
     value = Decimal(text)
     back = numeric_from_bytes(numeric_to_bytes(value))
@@ -75,9 +70,7 @@ def test_numeric_binary_round_trip(text: str) -> None:
 
 def test_numeric_binary_known_encoding() -> None:
     # 12345.678 = digits [1, 2345, 6780], weight 1, dscale 3.
-    assert numeric_to_bytes(Decimal("12345.678")) == struct.pack(
-        "!hhHh3h", 3, 1, 0, 3, 1, 2345, 6780
-    )
+    assert numeric_to_bytes(Decimal("12345.678")) == struct.pack("!hhHh3h", 3, 1, 0, 3, 1, 2345, 6780)
 
 
 def test_parse_copy_variants() -> None:

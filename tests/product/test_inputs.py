@@ -46,9 +46,7 @@ def seen(workspace: Workspace, window: str) -> list[int]:
     return sorted(workspace.read(f"dp://sales/totals-{name}/seen").column("order_id").to_pylist())
 
 
-def test_windows_over_an_upstream_product(
-    workspace: Workspace, orders: Path, make_product: ProductFactory
-) -> None:
+def test_windows_over_an_upstream_product(workspace: Workspace, orders: Path, make_product: ProductFactory) -> None:
     folders = [downstream(make_product, w) for w in ("all", "incremental")]
     workspace.deploy([orders, *folders])
     workspace.run_all()
@@ -61,9 +59,7 @@ def test_windows_over_an_upstream_product(
     assert skipped.status == "skipped"
 
 
-def test_last_n_days_reads_recent_event_time(
-    workspace: Workspace, orders: Path, make_product: ProductFactory
-) -> None:
+def test_last_n_days_reads_recent_event_time(workspace: Workspace, orders: Path, make_product: ProductFactory) -> None:
     recent = (datetime.now(UTC) - timedelta(hours=30)).strftime("%Y-%m-%d")
     (orders / "data" / "recent.csv").write_text(orders_csv(500, 2, day=recent))
     workspace.deploy([orders, downstream(make_product, "last 3d")])
@@ -100,9 +96,7 @@ def write(folder: Path, fmt: str, name: str, ids: list[int]) -> None:
 
 
 @pytest.mark.parametrize("fmt", ["csv", "json", "parquet"])
-def test_file_sources_read_each_file_once(
-    workspace: Workspace, make_product: ProductFactory, fmt: str
-) -> None:
+def test_file_sources_read_each_file_once(workspace: Workspace, make_product: ProductFactory, fmt: str) -> None:
     folder = make_product("events", SOURCE.format(fmt=fmt))
     write(folder / "landing", fmt, "a", [1, 2])
     workspace.deploy([folder])
@@ -142,9 +136,7 @@ def test_source_paths_expand_environment_variables(
     workspace: Workspace, make_product: ProductFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("LANDING_ROOT", str(tmp_path / "elsewhere"))
-    folder = make_product(
-        "events", SOURCE.format(fmt="csv").replace("path: landing", 'path: "${LANDING_ROOT}/in"')
-    )
+    folder = make_product("events", SOURCE.format(fmt="csv").replace("path: landing", 'path: "${LANDING_ROOT}/in"'))
     write(tmp_path / "elsewhere" / "in", "csv", "a", [7])
     workspace.deploy([folder])
     workspace.run("ops/events")

@@ -36,9 +36,7 @@ def snapshot_count(workspace: Workspace, port: tuple[str, ...]) -> int:
     return len(workspace.runtime.tables.snapshots(port))
 
 
-def test_each_run_adds_exactly_one_snapshot_per_port(
-    workspace: Workspace, make_product: ProductFactory
-) -> None:
+def test_each_run_adds_exactly_one_snapshot_per_port(workspace: Workspace, make_product: ProductFactory) -> None:
     folder = make_product(
         "split",
         TWO_PORTS,
@@ -94,9 +92,7 @@ def test_published_data_files_never_change(workspace: Workspace, orders: Path) -
     assert reader.read(ReadRequest(as_of=from_us(first.published_us))).num_rows == 5
 
 
-def test_an_unpublished_commit_is_never_served_and_the_next_run_recovers(
-    workspace: Workspace, orders: Path
-) -> None:
+def test_an_unpublished_commit_is_never_served_and_the_next_run_recovers(workspace: Workspace, orders: Path) -> None:
     """A run killed between its Iceberg commit and its publication leaves an orphan snapshot."""
     workspace.deploy([orders])
     workspace.run("sales/orders")
@@ -138,9 +134,7 @@ def test_replace_mode_publishes_the_whole_state_and_keeps_history(
     assert reader.read(ReadRequest(as_of=from_us(first.published_us))).num_rows == 3
 
 
-def test_an_empty_output_still_publishes_one_snapshot(
-    workspace: Workspace, make_product: ProductFactory
-) -> None:
+def test_an_empty_output_still_publishes_one_snapshot(workspace: Workspace, make_product: ProductFactory) -> None:
     folder = make_product(
         "split",
         TWO_PORTS,

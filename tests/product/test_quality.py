@@ -29,9 +29,7 @@ def product(make: ProductFactory, check: str, csv: str) -> Path:
 
 
 @pytest.mark.parametrize("kind", sorted(CHECKS))
-def test_each_check_kind_blocks_publication(
-    workspace: Workspace, make_product: ProductFactory, kind: str
-) -> None:
+def test_each_check_kind_blocks_publication(workspace: Workspace, make_product: ProductFactory, kind: str) -> None:
     check, csv = CHECKS[kind]
     workspace.deploy([product(make_product, check, csv)])
     with pytest.raises(QualityGateError, match="nothing was published") as caught:

@@ -94,9 +94,7 @@ def test_an_exception_in_python_names_the_line(workspace: Workspace, make_produc
     assert_nothing_published(workspace)
 
 
-def test_a_python_function_returning_the_wrong_thing(
-    workspace: Workspace, make_product: ProductFactory
-) -> None:
+def test_a_python_function_returning_the_wrong_thing(workspace: Workspace, make_product: ProductFactory) -> None:
     folder = make_product(
         "orders",
         PYTHON_SPEC,
@@ -110,9 +108,7 @@ def test_a_python_function_returning_the_wrong_thing(
         workspace.run("sales/orders")
 
 
-def test_a_missing_function_is_named(
-    workspace: Workspace, make_product: ProductFactory, tmp_path: Path
-) -> None:
+def test_a_missing_function_is_named(workspace: Workspace, make_product: ProductFactory, tmp_path: Path) -> None:
     folder = make_product("orders", PYTHON_SPEC, {"transform.py": "x = 1\n", "data/a.csv": orders_csv(1, 3)})
     workspace.deploy([folder])
     with pytest.raises(TransformError, match="has no function 'build'"):
@@ -124,10 +120,14 @@ def test_sql_runs_in_utc_and_cannot_change_settings(
 ) -> None:
     monkeypatch.setenv("TZ", "America/New_York")
     sql = "select order_id, customer, cast(cast(ordered_at as timestamptz) as date) as ordered_at, amount from raw"
-    folder = make_product("orders", ORDERS_SPEC.replace("logicalType: timestamp", "logicalType: date"), {
-        "transform.sql": sql,
-        "data/a.csv": "order_id,customer,ordered_at,amount\n1,c,2026-11-22 02:00:00+00,1\n",
-    })
+    folder = make_product(
+        "orders",
+        ORDERS_SPEC.replace("logicalType: timestamp", "logicalType: date"),
+        {
+            "transform.sql": sql,
+            "data/a.csv": "order_id,customer,ordered_at,amount\n1,c,2026-11-22 02:00:00+00,1\n",
+        },
+    )
     workspace.deploy([folder])
     workspace.run("sales/orders")
     assert str(workspace.read("dp://sales/orders/orders").column("ordered_at")[0]) == "2026-11-22"

@@ -46,9 +46,7 @@ def test_privileged_actions_need_the_right_token(
     assert audit[-1]["action"] == "control.read-audit"  # the read itself, last
 
 
-def test_pause_refuses_runs_until_resumed(
-    control_node: RunningNode, mesh: tuple[Path, Path]
-) -> None:
+def test_pause_refuses_runs_until_resumed(control_node: RunningNode, mesh: tuple[Path, Path]) -> None:
     with control_node.client() as http:
         assert http.post(f"{CONTROL}/pause", headers=AUTH).json()["paused"] is True
         refused = http.post(f"{CONTROL}/runs", headers=AUTH)
@@ -93,12 +91,17 @@ def test_control_actions_join_access_decisions_in_the_hash_chained_log(
         before = http.get(f"{CONTROL}/audit", headers=AUTH, params={"limit": 100_000}).json()
         http.post(f"{CONTROL}/resume", headers=AUTH)
         after = http.get(f"{CONTROL}/audit", headers=AUTH, params={"limit": 100_000}).json()
-        table = pq.read_table(pa.BufferReader(http.get(f"{CONTROL}/audit", headers=AUTH,
-                                                       params={"format": "parquet"}).content))
+        table = pq.read_table(
+            pa.BufferReader(http.get(f"{CONTROL}/audit", headers=AUTH, params={"format": "parquet"}).content)
+        )
         csv = http.get(f"{CONTROL}/audit", headers=AUTH, params={"format": "csv", "limit": 1})
     assert after[: len(before)] == before  # nothing before is rewritten
-    resumed, read = after[len(before):][:2]
-    assert (resumed["action"], resumed["actor"], resumed["resource"]) == ("control.resume", "env-token-1", "dp://sales/shop")
+    resumed, read = after[len(before) :][:2]
+    assert (resumed["action"], resumed["actor"], resumed["resource"]) == (
+        "control.resume",
+        "env-token-1",
+        "dp://sales/shop",
+    )
     assert read["action"] == "control.read-audit"  # reading the log is audited too
     assert {"seq", "at", "actor", "action", "resource", "purpose", "decision", "policy_ids"} <= set(table.column_names)
     assert csv.headers["content-type"].startswith("text/csv") and len(csv.text.strip().splitlines()) == 2
@@ -145,7 +148,8 @@ def test_deprecation_and_retirement_go_through_the_lifecycle_plane(
     with control_node.client() as http:
         http.post(f"{CONTROL}/lifecycle", headers=AUTH, json={"to": "active"})
         deprecated = http.post(
-            f"{CONTROL}/lifecycle", headers=AUTH,
+            f"{CONTROL}/lifecycle",
+            headers=AUTH,
             json={"to": "deprecated", "sunset": "2027-03-01", "successor": "dp://sales/shop-v2"},
         )
         described = http.get("/products/sales/shop")

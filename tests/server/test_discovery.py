@@ -43,9 +43,7 @@ def test_product_document_has_everything_to_find_trust_and_use_it(node: RunningN
         "Python",
         "Apache Iceberg table",
     } <= titles
-    iceberg = next(
-        d for d in dataset["dcat:distribution"] if d["dct:title"] == "Apache Iceberg table"
-    )
+    iceberg = next(d for d in dataset["dcat:distribution"] if d["dct:title"] == "Apache Iceberg table")
     assert iceberg["dcat:accessURL"].endswith(".metadata.json")
 
 

@@ -20,9 +20,7 @@ def sse(
 ) -> list[tuple[int, dict[str, object]]]:
     """Read a (finite) SSE response into (id, CloudEvent) pairs."""
     events, seq, data = [], 0, []
-    with http.stream(
-        "GET", path, params={"follow": False, **params}, headers=headers or {}
-    ) as response:
+    with http.stream("GET", path, params={"follow": False, **params}, headers=headers or {}) as response:
         assert response.status_code == 200, response.read()
         assert response.headers["content-type"].startswith("text/event-stream")
         for line in response.iter_lines():
@@ -47,9 +45,7 @@ def events_node(mesh: tuple[Path, Path]) -> Iterator[RunningNode]:
         yield running
 
 
-def _wait_for(
-    http: httpx.Client, count: int, **params: object
-) -> list[tuple[int, dict[str, object]]]:
+def _wait_for(http: httpx.Client, count: int, **params: object) -> list[tuple[int, dict[str, object]]]:
     found: list[tuple[int, dict[str, object]]] = []
     for _ in range(300):  # the emitter runs in the background; follow until it caught up
         found = sse(http, **params)
@@ -102,9 +98,7 @@ def test_resume_with_last_event_id_and_offsets(events_node: RunningNode) -> None
         ({"start": "2999-01-01T00:00:00+00:00"}, "future"),
     ],
 )
-def test_bad_starts_are_400_problems(
-    events_node: RunningNode, params: dict[str, str], words: str
-) -> None:
+def test_bad_starts_are_400_problems(events_node: RunningNode, params: dict[str, str], words: str) -> None:
     with events_node.client() as http:
         response = http.get(EVENTS, params=params)
     assert response.status_code == 400 and words in response.json()["detail"]
@@ -135,9 +129,7 @@ def test_new_snapshot_reaches_a_follower_and_offsets_survive_a_restart(tmp_path:
         run_cli("run", "sales/shop", "--home", str(home))  # another process publishes
         # A follower started before sees the new rows without reconnecting.
         with http.stream("GET", EVENTS, params={"consumer": "billing", "limit": 4}) as response:
-            fresh = [
-                json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")
-            ]
+            fresh = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: ")]
     assert [e["data"]["order_id"] for e in fresh] == [100, 101, 102, 103]
     with serve(home) as node, node.client() as http:
         stored = http.get(f"{EVENTS}/consumers/billing").json()["offset"]
@@ -160,11 +152,7 @@ def test_a_node_on_nats_jetstream_serves_the_same_events(tmp_path: Path) -> None
             again = _wait_for(http, 3, start="beginning")
             http.get("/")
             replayed = sse(http, start="beginning")
-    assert (
-        [b["id"] for _, b in events]
-        == [b["id"] for _, b in again]
-        == [b["id"] for _, b in replayed]
-    )
+    assert [b["id"] for _, b in events] == [b["id"] for _, b in again] == [b["id"] for _, b in replayed]
 
 
 def test_a_subscriber_leaving_leaks_no_stream(events_node: RunningNode) -> None:

@@ -60,9 +60,7 @@ def test_projection_filter_and_window_apply(node: RunningNode) -> None:
         "until": "2026-01-02",
     }
     with node.client() as http:
-        rows = [
-            json.loads(line) for line in http.get(f"{SHOP}/data", params=params).text.splitlines()
-        ]
+        rows = [json.loads(line) for line in http.get(f"{SHOP}/data", params=params).text.splitlines()]
     assert rows == [{"order_id": 3, "amount": "42.50"}]
 
 
@@ -70,9 +68,7 @@ def test_pinned_url_is_immutable_with_a_strong_etag(node: RunningNode) -> None:
     with node.client() as http:
         url = f"{SHOP}/snapshots/{_snapshot(http)}/data"
         first = http.get(url, params={"format": "csv"})
-        again = http.get(
-            url, params={"format": "csv"}, headers={"If-None-Match": first.headers["etag"]}
-        )
+        again = http.get(url, params={"format": "csv"}, headers={"If-None-Match": first.headers["etag"]})
     assert "immutable" in first.headers["cache-control"]
     assert not first.headers["etag"].startswith("W/")
     assert again.status_code == 304
@@ -143,9 +139,7 @@ def test_a_narrowed_parquet_read_is_streamed_not_redirected(node: RunningNode, p
         ({"as_of": "yesterday"}, 400, "as_of"),
     ],
 )
-def test_bad_reads_are_400_problems(
-    node: RunningNode, params: dict[str, str], status: int, words: str
-) -> None:
+def test_bad_reads_are_400_problems(node: RunningNode, params: dict[str, str], status: int, words: str) -> None:
     with node.client() as http:
         response = http.get(f"{SHOP}/data", params=params)
     assert response.status_code == status

@@ -164,7 +164,7 @@ def _breaches(client: httpx.Client, headers: dict[str, str]) -> list[dict[str, o
     for _ in range(100):  # the emitter checks SLOs shortly after the node starts
         response = client.get("/products/sales/shop/events", params={"follow": "false"}, headers=headers)
         assert response.status_code == 200, response.text
-        found = [json.loads(line[len("data: "):]) for line in response.text.splitlines() if line.startswith("data: ")]
+        found = [json.loads(line[len("data: ") :]) for line in response.text.splitlines() if line.startswith("data: ")]
         if found:
             return found
         time.sleep(0.2)

@@ -30,10 +30,7 @@ def test_metrics_are_prometheus_text(node: RunningNode) -> None:
         response = http.get("/metrics")
     assert response.headers["content-type"].startswith("text/plain")
     assert 'hexmesh_port_rows_added{port="orders",product="sales/big"} 200000.0' in response.text
-    assert (
-        'hexmesh_slo_status{port="orders",product="sales/shop",slo="freshness"} 0.0'
-        in response.text
-    )
+    assert 'hexmesh_slo_status{port="orders",product="sales/shop",slo="freshness"} 0.0' in response.text
 
 
 def test_drift_and_breaches(tmp_path: Path) -> None:
@@ -58,9 +55,7 @@ def test_drift_and_breaches(tmp_path: Path) -> None:
             with http.stream(
                 "GET", "/products/sales/shop/events", params={"start": "beginning", "follow": False}
             ) as response:
-                breaches = [
-                    json.loads(x[6:]) for x in response.iter_lines() if x.startswith("data: ")
-                ]
+                breaches = [json.loads(x[6:]) for x in response.iter_lines() if x.startswith("data: ")]
             if breaches:
                 break
             time.sleep(0.1)

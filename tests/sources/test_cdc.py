@@ -261,8 +261,11 @@ def test_a_server_without_logical_replication_is_a_clear_error(
     workspace: Workspace, make_product: ProductFactory, name: str
 ) -> None:
     with cluster(wal_level="replica") as url:
-        execute(url, "create table users (id bigint primary key, name text, score numeric(8, 2), born date)",
-                "insert into users values (1, 'ann', null, null)")
+        execute(
+            url,
+            "create table users (id bigint primary key, name text, score numeric(8, 2), born date)",
+            "insert into users values (1, 'ann', null, null)",
+        )
         workspace.deploy([product(make_product, name, url)])
         with pytest.raises(InputError, match="wal_level is 'replica'") as caught:
             workspace.run(f"cdc/{name}")

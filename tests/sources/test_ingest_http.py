@@ -76,9 +76,7 @@ def ids(home: Path) -> list[int]:
         return sorted(workspace.read("dp://ops/events/events").column("id").to_pylist())
 
 
-def test_posted_events_are_accepted_stored_and_read_exactly_once(
-    node: RunningNode, home: Path
-) -> None:
+def test_posted_events_are_accepted_stored_and_read_exactly_once(node: RunningNode, home: Path) -> None:
     with node.client() as http:
         first = http.post(URL, json=[{"id": 1, "kind": "a", "at": "2026-01-01T10:00:00Z"}, {"id": 2}])
         lines = "\n".join(json.dumps({"id": n, "kind": "b"}) for n in (3, 4)) + "\n"
@@ -101,14 +99,14 @@ def test_posted_events_are_accepted_stored_and_read_exactly_once(
 @pytest.mark.parametrize(
     ("body", "headers", "status", "says"),
     [
-        (b"[{\"id\": 1}", {"content-type": "application/json"}, 400, "not valid JSON"),
-        (b"{\"id\": 1}\nnot json\n", {"content-type": "application/x-ndjson"}, 400, "line 2 is not valid JSON"),
+        (b'[{"id": 1}', {"content-type": "application/json"}, 400, "not valid JSON"),
+        (b'{"id": 1}\nnot json\n', {"content-type": "application/x-ndjson"}, 400, "line 2 is not valid JSON"),
         (b"", {"content-type": "application/json"}, 400, "the body is empty"),
         (b"[]", {"content-type": "application/json"}, 400, "no events to ingest"),
         (b"[1, 2]", {"content-type": "application/json"}, 400, "event 0 is a int, not a JSON object"),
-        (b"[{\"kind\": \"a\"}]", {"content-type": "application/json"}, 400, "event 0: 'id' is required and missing"),
-        (b"[{\"id\": \"one\"}]", {"content-type": "application/json"}, 400, "'id' is 'one', not a integer"),
-        (b"[{\"id\": 1, \"at\": \"soon\"}]", {"content-type": "application/json"}, 400, "not an ISO 8601 timestamp"),
+        (b'[{"kind": "a"}]', {"content-type": "application/json"}, 400, "event 0: 'id' is required and missing"),
+        (b'[{"id": "one"}]', {"content-type": "application/json"}, 400, "'id' is 'one', not a integer"),
+        (b'[{"id": 1, "at": "soon"}]', {"content-type": "application/json"}, 400, "not an ISO 8601 timestamp"),
         (b"id,kind\n1,a\n", {"content-type": "text/csv"}, 415, "content type 'text/csv' is not accepted"),
     ],
 )

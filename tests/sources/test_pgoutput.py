@@ -75,8 +75,10 @@ def test_lsn_text_round_trips() -> None:
         ([b"I" + struct.pack("!I", 1) + b"N" + row("1")], "before its Relation message"),
         ([relation(), b"I" + struct.pack("!I", 16384) + b"N" + row("1", "x")], "outside a transaction"),
         ([b"Z"], "message kind 'Z' is not known"),
-        ([relation(), b"B" + struct.pack("!QqI", 1, 0, 1), b"I" + struct.pack("!I", 16384) + b"N" + row("1")],
-         "has 1 columns, its relation 2"),
+        (
+            [relation(), b"B" + struct.pack("!QqI", 1, 0, 1), b"I" + struct.pack("!I", 16384) + b"N" + row("1")],
+            "has 1 columns, its relation 2",
+        ),
     ],
 )
 def test_messages_it_cannot_read_are_clear_errors(messages: list[bytes], says: str) -> None:

@@ -56,6 +56,7 @@ def browser() -> Iterator[Any]:
             "Debian's chromium is not installed (apt-get install chromium)"
         )
     import playwright.sync_api as playwright
+
     with playwright.sync_playwright() as p:
         launched = p.chromium.launch(
             executable_path=str(CHROMIUM),

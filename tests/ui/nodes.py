@@ -102,10 +102,22 @@ def served(home: Path, *options: str, env: dict[str, str] | None = None) -> Iter
     http_port, sql_port = free_port(), free_port()
     log = (home.parent / f"serve-{http_port}.log").open("wb")
     process = subprocess.Popen(
-        [sys.executable, "-m", "hexmesh.cli.main", "serve", "--http-port", str(http_port),
-         "--sql-port", str(sql_port), "--home", str(home),
-         *(options if "--auth" in options or "--no-auth" in options else ("--no-auth", *options))],
-        stdout=log, stderr=log, env={**os.environ, "COLUMNS": "200", **(env or {})},
+        [
+            sys.executable,
+            "-m",
+            "hexmesh.cli.main",
+            "serve",
+            "--http-port",
+            str(http_port),
+            "--sql-port",
+            str(sql_port),
+            "--home",
+            str(home),
+            *(options if "--auth" in options or "--no-auth" in options else ("--no-auth", *options)),
+        ],
+        stdout=log,
+        stderr=log,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
     )
     url = f"http://127.0.0.1:{http_port}"
     try:

@@ -117,8 +117,12 @@ def test_someone_who_can_already_read_is_told_so(auth_node: ServedNode) -> None:
 
 def test_a_form_posted_from_another_site_is_refused(auth_node: ServedNode) -> None:
     consumer = token(auth_node.home, "eve@example.com")
-    page = httpx.post(auth_node.url + ASK, data={"purpose": "x", "token": consumer},
-                      headers={"Origin": "https://evil.example"}, timeout=60)
+    page = httpx.post(
+        auth_node.url + ASK,
+        data={"purpose": "x", "token": consumer},
+        headers={"Origin": "https://evil.example"},
+        timeout=60,
+    )
     assert page.status_code == 403 and "not from this node" in alert(page)
 
 
@@ -128,7 +132,7 @@ def test_the_owner_approves_and_denials_need_a_note(auth_node: ServedNode) -> No
     post(auth_node, ASK, purpose="forecasting", note="for Q3", token=bob)
     listed = post(auth_node, "/ui/access-requests", token=owner)
     assert listed.status_code == 200 and listed.headers["cache-control"] == "no-store"
-    request_id = re.search(r'/ui/access-requests/([0-9a-f-]{36})/decision', listed.text.split("bob@example.com")[1])
+    request_id = re.search(r"/ui/access-requests/([0-9a-f-]{36})/decision", listed.text.split("bob@example.com")[1])
     assert request_id and "for Q3" in listed.text
     decide = f"/ui/access-requests/{request_id.group(1)}/decision"
 
@@ -148,8 +152,12 @@ def test_the_owner_approves_and_denials_need_a_note(auth_node: ServedNode) -> No
     assert twice.status_code == 422 and "already approved" in alert(twice)
     granted = post(auth_node, ASK, purpose="forecasting", token=bob)
     assert granted.status_code == 409 and "bob@example.com can already read" in alert(granted)
-    read = httpx.get(auth_node.url + "/products/sales/shop/ports/orders/data", params={"purpose": "forecasting"},
-                     headers={"Authorization": f"Bearer {bob}"}, timeout=60)
+    read = httpx.get(
+        auth_node.url + "/products/sales/shop/ports/orders/data",
+        params={"purpose": "forecasting"},
+        headers={"Authorization": f"Bearer {bob}"},
+        timeout=60,
+    )
     assert read.status_code == 200, read.text
 
 
@@ -170,9 +178,7 @@ def test_without_auth_there_is_nothing_to_request(node: ThreadNode) -> None:
 
 
 @pytest.mark.slow
-def test_in_the_browser_a_consumer_asks_the_owner_approves_and_psql_reads(
-    browser: Any, auth_node: ServedNode
-) -> None:
+def test_in_the_browser_a_consumer_asks_the_owner_approves_and_psql_reads(browser: Any, auth_node: ServedNode) -> None:
     import psycopg
 
     consumer, owner = token(auth_node.home, "carol@example.com"), token(auth_node.home, "me@example.com")

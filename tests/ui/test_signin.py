@@ -54,14 +54,29 @@ outputPorts:
 #: Nothing of these may reach an anonymous visitor.
 HIDDEN = ("ledger", "finance", "customer_id", "cfo@example.com")
 PUBLIC_PAGES = [
-    "/ui", "/ui?q=orders", "/ui?q=margin", "/ui?q=customer", "/ui/products/sales/shop", "/ui/graph",
-    "/ui/graph?concept=schema:price", "/ui/graph?from=sales/shop&to=sales/shop", "/ui/slo", "/ui/nodes",
-    "/ui/access-requests", "/ui/sign-in",
+    "/ui",
+    "/ui?q=orders",
+    "/ui?q=margin",
+    "/ui?q=customer",
+    "/ui/products/sales/shop",
+    "/ui/graph",
+    "/ui/graph?concept=schema:price",
+    "/ui/graph?from=sales/shop&to=sales/shop",
+    "/ui/slo",
+    "/ui/nodes",
+    "/ui/access-requests",
+    "/ui/sign-in",
 ]
 PUBLIC_API = [
-    "/api/registry", "/api/search?q=orders", "/api/search?q=margin", "/api/graph/concepts",
-    "/api/graph/concepts?concept=schema:price", "/api/graph.ttl", "/api/graph.jsonld",
-    "/api/lineage/sales/shop", "/api/lineage/sales/shop/columns",
+    "/api/registry",
+    "/api/search?q=orders",
+    "/api/search?q=margin",
+    "/api/graph/concepts",
+    "/api/graph/concepts?concept=schema:price",
+    "/api/graph.ttl",
+    "/api/graph.jsonld",
+    "/api/lineage/sales/shop",
+    "/api/lineage/sales/shop/columns",
 ]
 
 
@@ -78,8 +93,11 @@ def mesh_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec = root / "shop" / "dataproduct.yaml"
     text = spec.read_text().split("\npolicies:")[0] + SHOP_POLICIES
     # The shop's key links to the ledger's: anonymous visitors must not see that edge.
-    spec.write_text(text.replace("description: Order number}", 'description: Order number, '
-                                 'links: ["dp://finance/ledger/entries#order_id"]}'))
+    spec.write_text(
+        text.replace(
+            "description: Order number}", 'description: Order number, links: ["dp://finance/ledger/entries#order_id"]}'
+        )
+    )
     (root / "ledger").mkdir()
     (root / "ledger" / "dataproduct.yaml").write_text(LEDGER)
     (root / "ledger" / "transform.sql").write_text(
@@ -102,8 +120,9 @@ def get(node: ServedNode | ThreadNode, path: str, **kwargs: Any) -> httpx.Respon
 
 
 def signed_in(node: ServedNode, secret: str, next_page: str = "/ui") -> httpx.Cookies:
-    answer = httpx.post(node.url + "/ui/sign-in", data={"token": secret, "next": next_page},
-                        headers={"Origin": node.url}, timeout=60)
+    answer = httpx.post(
+        node.url + "/ui/sign-in", data={"token": secret, "next": next_page}, headers={"Origin": node.url}, timeout=60
+    )
     assert answer.status_code == 303, answer.text
     return answer.cookies
 
@@ -143,8 +162,11 @@ def test_a_hidden_product_is_as_unknown_as_a_missing_one(auth_node: ServedNode) 
     missing = get(auth_node, "/ui/products/finance/nope")
     assert page.status_code == missing.status_code == 404
     assert alert(page) == "no product &#39;finance/ledger&#39; in the mesh index; known: sales/shop"
-    for path in ("/api/lineage/finance/ledger", "/api/lineage/finance/ledger/columns",
-                 "/api/graph/join?from=sales/shop&to=finance/ledger"):
+    for path in (
+        "/api/lineage/finance/ledger",
+        "/api/lineage/finance/ledger/columns",
+        "/api/graph/join?from=sales/shop&to=finance/ledger",
+    ):
         answer = get(auth_node, path)
         assert answer.status_code == 404 and "known: sales/shop" in answer.json()["detail"]
 
@@ -175,8 +197,12 @@ def test_the_sign_in_form_is_labelled_and_says_how_to_get_a_token(auth_node: Ser
 
 def test_signing_in_sets_a_strict_cookie_and_goes_back(auth_node: ServedNode) -> None:
     secret = token(auth_node.home, "bob@example.com", "--ttl", "1h")
-    answer = httpx.post(auth_node.url + "/ui/sign-in", data={"token": secret, "next": "/ui/products/sales/shop"},
-                        headers={"Origin": auth_node.url}, timeout=60)
+    answer = httpx.post(
+        auth_node.url + "/ui/sign-in",
+        data={"token": secret, "next": "/ui/products/sales/shop"},
+        headers={"Origin": auth_node.url},
+        timeout=60,
+    )
     assert answer.status_code == 303
     assert answer.headers["location"] == "/ui/products/sales/shop"
     cookie = answer.headers["set-cookie"]
@@ -191,15 +217,23 @@ def test_signing_in_sets_a_strict_cookie_and_goes_back(auth_node: ServedNode) ->
 def test_behind_an_https_proxy_the_cookie_is_secure(auth_node: ServedNode) -> None:
     # uvicorn trusts X-Forwarded-Proto from this machine, as from a TLS-terminating proxy in front of it.
     https = auth_node.url.replace("http://", "https://")
-    answer = httpx.post(auth_node.url + "/ui/sign-in", data={"token": token(auth_node.home, "dan@example.com")},
-                        headers={"Origin": https, "X-Forwarded-Proto": "https"}, timeout=60)
+    answer = httpx.post(
+        auth_node.url + "/ui/sign-in",
+        data={"token": token(auth_node.home, "dan@example.com")},
+        headers={"Origin": https, "X-Forwarded-Proto": "https"},
+        timeout=60,
+    )
     assert answer.status_code == 303, answer.text
     assert "; Secure" in answer.headers["set-cookie"]
 
 
 def test_a_token_without_expiry_signs_in_for_twelve_hours_at_most(auth_node: ServedNode) -> None:
-    answer = httpx.post(auth_node.url + "/ui/sign-in", data={"token": token(auth_node.home, "dan@example.com")},
-                        headers={"Origin": auth_node.url}, timeout=60)
+    answer = httpx.post(
+        auth_node.url + "/ui/sign-in",
+        data={"token": token(auth_node.home, "dan@example.com")},
+        headers={"Origin": auth_node.url},
+        timeout=60,
+    )
     assert answer.status_code == 303 and answer.headers["location"] == "/ui"
     assert "Max-Age=43200" in answer.headers["set-cookie"]
 
@@ -239,8 +273,12 @@ def test_the_mesh_api_takes_a_bearer_token_too(auth_node: ServedNode) -> None:
 
 @pytest.mark.parametrize("secret", ["", "hxm_forged_token"])
 def test_a_bad_token_is_a_401_page_and_sets_no_cookie(auth_node: ServedNode, secret: str) -> None:
-    answer = httpx.post(auth_node.url + "/ui/sign-in", data={"token": secret, "next": "/ui/slo"},
-                        headers={"Origin": auth_node.url}, timeout=60)
+    answer = httpx.post(
+        auth_node.url + "/ui/sign-in",
+        data={"token": secret, "next": "/ui/slo"},
+        headers={"Origin": auth_node.url},
+        timeout=60,
+    )
     assert answer.status_code == 401 and "set-cookie" not in answer.headers
     assert ("paste your API token" if not secret else "the token is not valid") in alert(answer)
     assert 'name="next" value="/ui/slo"' in answer.text and "hxm_forged" not in answer.text
@@ -251,8 +289,9 @@ def test_a_revoked_token_cannot_sign_in(auth_node: ServedNode) -> None:
     token_id = secret.removeprefix("hxm_").split("_")[0]
     revoked = CliRunner().invoke(app, ["token", "revoke", token_id, "--home", str(auth_node.home)])
     assert revoked.exit_code == 0, revoked.output
-    answer = httpx.post(auth_node.url + "/ui/sign-in", data={"token": secret}, headers={"Origin": auth_node.url},
-                        timeout=60)
+    answer = httpx.post(
+        auth_node.url + "/ui/sign-in", data={"token": secret}, headers={"Origin": auth_node.url}, timeout=60
+    )
     assert answer.status_code == 401 and "set-cookie" not in answer.headers
     assert f"token {token_id} was revoked" in alert(answer)
 
@@ -263,15 +302,23 @@ def test_a_revoked_token_cannot_sign_in(auth_node: ServedNode) -> None:
 def test_signing_in_never_sends_the_browser_to_another_site(auth_node: ServedNode, target: str) -> None:
     form = get(auth_node, "/ui/sign-in", params={"next": target})
     assert 'name="next" value="/ui"' in form.text and "is not a page of this web UI" in form.text
-    answer = httpx.post(auth_node.url + "/ui/sign-in", data={"token": token(auth_node.home, "eve@example.com"),
-                        "next": target}, headers={"Origin": auth_node.url}, timeout=60)
+    answer = httpx.post(
+        auth_node.url + "/ui/sign-in",
+        data={"token": token(auth_node.home, "eve@example.com"), "next": target},
+        headers={"Origin": auth_node.url},
+        timeout=60,
+    )
     assert answer.status_code == 400 and "set-cookie" not in answer.headers and "location" not in answer.headers
     assert "only paths starting with /ui are followed" in alert(answer)
 
 
 def test_a_sign_in_posted_from_another_site_is_refused(auth_node: ServedNode) -> None:
-    answer = httpx.post(auth_node.url + "/ui/sign-in", data={"token": token(auth_node.home, "eve@example.com")},
-                        headers={"Origin": "https://evil.example"}, timeout=60)
+    answer = httpx.post(
+        auth_node.url + "/ui/sign-in",
+        data={"token": token(auth_node.home, "eve@example.com")},
+        headers={"Origin": "https://evil.example"},
+        timeout=60,
+    )
     assert answer.status_code == 403 and "set-cookie" not in answer.headers
 
 
@@ -286,8 +333,9 @@ def test_signing_out_clears_the_cookie(auth_node: ServedNode) -> None:
 
 def test_a_sign_out_posted_from_another_site_is_refused(auth_node: ServedNode) -> None:
     bob = signed_in(auth_node, token(auth_node.home, "bob@example.com"))
-    answer = httpx.post(auth_node.url + "/ui/sign-out", cookies=bob, headers={"Origin": "https://evil.example"},
-                        timeout=60)
+    answer = httpx.post(
+        auth_node.url + "/ui/sign-out", cookies=bob, headers={"Origin": "https://evil.example"}, timeout=60
+    )
     assert answer.status_code == 403 and "set-cookie" not in answer.headers
 
 
@@ -319,24 +367,33 @@ def test_signed_in_the_request_form_needs_no_token(auth_node: ServedNode) -> Non
     ann = signed_in(auth_node, token(auth_node.home, "ann@example.com"))
     page = get(auth_node, "/ui/products/sales/shop", cookies=ann)
     assert "Asked as <strong>ann@example.com</strong>" in page.text and 'name="token"' not in page.text
-    asked = httpx.post(auth_node.url + ASK, data={"purpose": "reporting"}, cookies=ann,
-                       headers={"Origin": auth_node.url}, timeout=60)
+    asked = httpx.post(
+        auth_node.url + ASK, data={"purpose": "reporting"}, cookies=ann, headers={"Origin": auth_node.url}, timeout=60
+    )
     assert asked.status_code == 201, asked.text
     assert "is pending" in asked.text
 
 
 def test_the_cookie_never_acts_for_a_post_from_another_site(auth_node: ServedNode) -> None:
     ann = signed_in(auth_node, token(auth_node.home, "ann@example.com"))
-    forged = httpx.post(auth_node.url + ASK, data={"purpose": "exfiltration"}, cookies=ann,
-                        headers={"Origin": "https://evil.example"}, timeout=60)
+    forged = httpx.post(
+        auth_node.url + ASK,
+        data={"purpose": "exfiltration"},
+        cookies=ann,
+        headers={"Origin": "https://evil.example"},
+        timeout=60,
+    )
     assert forged.status_code == 403 and "not from this node" in alert(forged)
     unproven = httpx.post(auth_node.url + ASK, data={"purpose": "exfiltration"}, cookies=ann, timeout=60)
     assert unproven.status_code == 401 and "paste your API token" in alert(unproven)  # no Origin: no cookie
 
 
 def test_signed_in_owners_decide_without_pasting_their_token(auth_node: ServedNode) -> None:
-    httpx.post(auth_node.url + ASK, data={"purpose": "forecasting", "token": token(auth_node.home, "fay@example.com")},
-               timeout=60)
+    httpx.post(
+        auth_node.url + ASK,
+        data={"purpose": "forecasting", "token": token(auth_node.home, "fay@example.com")},
+        timeout=60,
+    )
     owner_secret = token(auth_node.home, "me@example.com")
     owner = signed_in(auth_node, owner_secret)
     inbox = get(auth_node, "/ui/access-requests", cookies=owner)
@@ -344,9 +401,13 @@ def test_signed_in_owners_decide_without_pasting_their_token(auth_node: ServedNo
     assert owner_secret not in inbox.text  # the page never holds the token
     request_id = re.search(r"/ui/access-requests/([0-9a-f-]{36})/decision", inbox.text.split("fay@example.com")[1])
     assert request_id
-    decided = httpx.post(auth_node.url + f"/ui/access-requests/{request_id.group(1)}/decision",
-                         data={"verdict": "approve", "duration": "30", "note": "ok"}, cookies=owner,
-                         headers={"Origin": auth_node.url}, timeout=60)
+    decided = httpx.post(
+        auth_node.url + f"/ui/access-requests/{request_id.group(1)}/decision",
+        data={"verdict": "approve", "duration": "30", "note": "ok"},
+        cookies=owner,
+        headers={"Origin": auth_node.url},
+        timeout=60,
+    )
     assert decided.status_code == 200 and "fay@example.com for sales/shop/orders: approved" in decided.text
 
 
@@ -403,14 +464,17 @@ def test_peers_products_stay_as_their_node_disclosed_them(tmp_path: Path, mesh_h
     init_product(tmp_path / "contacts", domain="crm", name="contacts", owner="crm@example.com")
     spec = tmp_path / "contacts" / "dataproduct.yaml"
     # The peer's key links to this node's hidden ledger: the link is cut, the rest is the peer's to show.
-    spec.write_text(spec.read_text().replace(
-        "description: Order number}", 'description: Order number, links: ["dp://finance/ledger/entries#order_id"]}'
-    ))
+    spec.write_text(
+        spec.read_text().replace(
+            "description: Order number}", 'description: Order number, links: ["dp://finance/ledger/entries#order_id"]}'
+        )
+    )
     with Workspace.open(tmp_path / "peer") as workspace:
         workspace.deploy([tmp_path / "contacts"])
-    with served(tmp_path / "peer", "--no-auth") as peer, served(
-        mesh_home, "--auth", env={"HEXMESH_PEERS": peer.url, "HEXMESH_MESH_REFRESH": "0.5"}
-    ) as node:
+    with (
+        served(tmp_path / "peer", "--no-auth") as peer,
+        served(mesh_home, "--auth", env={"HEXMESH_PEERS": peer.url, "HEXMESH_MESH_REFRESH": "0.5"}) as node,
+    ):
         for _ in range(120):
             products = get(node, "/api/registry").json()["products"]
             if any(p["key"] == "crm/contacts" for p in products):
@@ -432,8 +496,13 @@ def test_hexmesh_search_through_a_node_sees_what_its_token_may(auth_node: Served
     from tests.server.nodes import HEXMESH
 
     def search(env: dict[str, str]) -> list[str]:
-        done = subprocess.run([HEXMESH, "search", "margin", "--node", auth_node.url, "--json"], capture_output=True,
-                              text=True, env={"COLUMNS": "200", "PATH": "", **env}, timeout=60)
+        done = subprocess.run(
+            [HEXMESH, "search", "margin", "--node", auth_node.url, "--json"],
+            capture_output=True,
+            text=True,
+            env={"COLUMNS": "200", "PATH": "", **env},
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         return [hit["key"] for hit in json.loads(done.stdout)["hits"]]
 

@@ -114,15 +114,11 @@ def _progress() -> Iterator[Callable[[str], None]]:
 @app.command()
 def read(
     address: Annotated[str, typer.Argument(help="dp://domain/product/port")],
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Processing time (ISO 8601); default now.")
-    ] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Processing time (ISO 8601); default now.")] = None,
     since: Annotated[str | None, typer.Option(help="Event time from (inclusive).")] = None,
     until: Annotated[str | None, typer.Option(help="Event time until (exclusive).")] = None,
     columns: Annotated[str | None, typer.Option(help="Comma-separated columns.")] = None,
-    where: Annotated[
-        str | None, typer.Option("--filter", help="Row filter, e.g. \"device = 'ios'\".")
-    ] = None,
+    where: Annotated[str | None, typer.Option("--filter", help="Row filter, e.g. \"device = 'ios'\".")] = None,
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
     output: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
     limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 20,

@@ -57,9 +57,7 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     home: Annotated[
         Path | None,
-        typer.Option(
-            "--home", envvar="HEXMESH_HOME", help="Workspace folder (default ./.hexmesh)."
-        ),
+        typer.Option("--home", envvar="HEXMESH_HOME", help="Workspace folder (default ./.hexmesh)."),
     ] = None,
 ) -> None:
     """Serve every deployed product: discovery, files, events, observability and control ports."""
@@ -116,9 +114,7 @@ def _home(home: Path | None) -> str:
     return f" --home {shlex.quote(str(home))}" if home is not None else ""
 
 
-def _sql(
-    workspace: Workspace, host: str, port: int, auth: bool, cert: Path | None, key: Path | None
-) -> Service:
+def _sql(workspace: Workspace, host: str, port: int, auth: bool, cert: Path | None, key: Path | None) -> Service:
     """The SQL port; with ``auth``, tokens authenticate and the policy sidecar decides every query."""
     from hexmesh.infra.tls import self_signed, server_context
     from hexmesh.product.policy import PolicySidecar, SqlPolicy
@@ -133,6 +129,10 @@ def _sql(
         cert, key = self_signed(workspace.settings.home / "tls", host)
     sidecar = PolicySidecar(workspace.runtime)
     return sql_service(
-        workspace, host, port, TokenAuthenticator(sidecar), policy=SqlPolicy(sidecar),
+        workspace,
+        host,
+        port,
+        TokenAuthenticator(sidecar),
+        policy=SqlPolicy(sidecar),
         ssl_context=server_context(cert, key),
     )

@@ -40,9 +40,7 @@ create table if not exists registrations (
     marketing_opt_in boolean
 )
 """
-_COLUMNS = (
-    "event_id, event_type, user_id, registered_at, email, birth_year, country, plan, platform, marketing_opt_in"
-)
+_COLUMNS = "event_id, event_type, user_id, registered_at, email, birth_year, country, plan, platform, marketing_opt_in"
 # JSON lines pass through COPY untouched as one jsonb value per line: neither byte occurs in them.
 _COPY_LINES = "copy incoming (line) from stdin (format csv, quote e'\\x01', delimiter e'\\x02')"
 

@@ -70,9 +70,7 @@ class GeneratedDay:
     podcasts: int = 0
 
 
-def generate_day(
-    folder: Path, *, scale: float, day: date, seed: int = 42, start: date | None = None
-) -> GeneratedDay:
+def generate_day(folder: Path, *, scale: float, day: date, seed: int = 42, start: date | None = None) -> GeneratedDay:
     """Write ``day``'s registrations, player logs and catalog export under ``folder``.
 
     ``start`` is the first day of the world's recorded history (default: ``day``): its
@@ -94,9 +92,7 @@ def generate_day(
         _write_json_lines(folder / "registrations" / f"{day}.jsonl", registrations),
         _write_parquet(folder / "catalog" / "podcasts.parquet", catalog),
     ]
-    logs, plays = _write_csv(
-        folder / "player_logs" / f"{day}.csv", _plays(users, podcasts, size, day, offset, seed)
-    )
+    logs, plays = _write_csv(folder / "player_logs" / f"{day}.csv", _plays(users, podcasts, size, day, offset, seed))
     written.append(logs)
     return GeneratedDay(day, written, registrations.num_rows, plays, catalog.num_rows)
 
@@ -130,9 +126,7 @@ def _registrations(users: Users, size: Sizes, day: date, offset: int) -> pa.Tabl
             "event_type": pa.repeat("user_registered", len(index)),
             "user_id": user_ids(index),
             "registered_at": pa.array(seconds, pa.timestamp("s", tz="UTC")),
-            "email": pc.binary_join_element_wise(
-                "listener", pc.cast(pa.array(index), pa.string()), "@example.com", ""
-            ),
+            "email": pc.binary_join_element_wise("listener", pc.cast(pa.array(index), pa.string()), "@example.com", ""),
             "birth_year": pa.array(years, mask=~known),
             "country": labels(users.country(index), COUNTRIES),
             "plan": labels(users.plan(index), PLANS),
@@ -156,9 +150,7 @@ class _Day:
     """Cumulative popularity of the podcasts today (their popularity with daily noise)."""
 
 
-def _plays(
-    users: Users, podcasts: Podcasts, size: Sizes, day: date, offset: int, seed: int
-) -> Iterator[pa.Table]:
+def _plays(users: Users, podcasts: Podcasts, size: Sizes, day: date, offset: int, seed: int) -> Iterator[pa.Table]:
     """Player log lines of ``day`` in time order, an hour at a time (memory stays small)."""
     rng = np.random.default_rng([seed, day.toordinal(), 2])
     weekend = day.weekday() >= 5
@@ -195,9 +187,7 @@ def _hour(shared: _Day, hour: int, n: int, first_id: int) -> pa.Table:
     length = podcasts.episode_minutes(podcast) * 60
     played = np.minimum(np.round(rng.lognormal(np.log(_MEDIAN_SECONDS), 1.1, size=n)), length)
     episode = np.maximum(1, podcasts.episodes(podcast, day) - rng.geometric(0.45, size=n) + 1)
-    device = np.where(
-        rng.random(n) < 0.85, users.device(listener), categorical(rng.random(n), DEVICES)
-    )
+    device = np.where(rng.random(n) < 0.85, users.device(listener), categorical(rng.random(n), DEVICES))
     country = np.where(
         rng.random(n) < _TRAVEL_SHARE,
         categorical(rng.random(n), COUNTRIES),
@@ -306,9 +296,7 @@ def _write_json_lines(path: Path, table: pa.Table) -> Path:
 def _json_value(column: pa.Array) -> pa.Array:
     """Column values as JSON text; our strings need no escaping (generated from word lists)."""
     if pa.types.is_timestamp(column.type):
-        text = pc.binary_join_element_wise(
-            '"', pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ"), '"', ""
-        )
+        text = pc.binary_join_element_wise('"', pc.strftime(column, format="%Y-%m-%dT%H:%M:%SZ"), '"', "")
     elif pa.types.is_string(column.type):
         text = pc.binary_join_element_wise('"', column, '"', "")
     elif pa.types.is_boolean(column.type):

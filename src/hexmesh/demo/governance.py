@@ -108,13 +108,25 @@ def _tour(workspace: Workspace, sidecar: PolicySidecar, consumer: Principal, say
     columns = [c for c in ("plan", "signup_platform", "region") if c in synthetic.column_names]
     real_shares = {c: _shares(visible[c]) for c in columns}
     synthetic_shares = {c: _shares(synthetic[c]) for c in columns}
-    say(_table(f"synthetic {PROFILES[1]} ({synthetic.num_rows} rows, fitted on {consumer.id}'s view)",
-               synthetic.slice(0, SHOWN)))
+    say(
+        _table(
+            f"synthetic {PROFILES[1]} ({synthetic.num_rows} rows, fitted on {consumer.id}'s view)",
+            synthetic.slice(0, SHOWN),
+        )
+    )
     say(_shares_table(real_shares, synthetic_shares, visible.num_rows, synthetic.num_rows))
     say(f"Every step above is in the audit log: hexmesh audit --actor {consumer.key}")
     return GovernanceTour(
-        consumer, owner_view, consumer_view, hidden, refused, request.id, granted, synthetic,
-        real_shares, synthetic_shares,
+        consumer,
+        owner_view,
+        consumer_view,
+        hidden,
+        refused,
+        request.id,
+        granted,
+        synthetic,
+        real_shares,
+        synthetic_shares,
     )
 
 

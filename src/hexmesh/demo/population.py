@@ -106,9 +106,7 @@ def uniform(index: I64, seed: int, salt: int) -> F64:
 def categorical(u: F64, weights: dict[str, float]) -> I64:
     """Indices into ``weights`` drawn by inverse CDF from uniforms ``u``."""
     cdf = np.cumsum(np.array(list(weights.values())))
-    return np.minimum(np.searchsorted(cdf / cdf[-1], u, side="right"), len(weights) - 1).astype(
-        np.int64
-    )
+    return np.minimum(np.searchsorted(cdf / cdf[-1], u, side="right"), len(weights) - 1).astype(np.int64)
 
 
 def labels(indices: I64, weights: dict[str, float]) -> pa.Array:
@@ -184,26 +182,18 @@ class Podcasts:
 
     def by_popularity(self, u: F64) -> I64:
         """Podcasts drawn with probability proportional to their popularity."""
-        return np.minimum(np.searchsorted(self._cdf, u, side="right"), self.count - 1).astype(
-            np.int64
-        )
+        return np.minimum(np.searchsorted(self._cdf, u, side="right"), self.count - 1).astype(np.int64)
 
     def episode_minutes(self, index: I64) -> I64:
         return (15 + np.floor(75 * self._u(index, 1) ** 1.5)).astype(np.int64)
 
     def launched_on(self, index: I64) -> I64:
         """Launch dates as days since 1970-01-01, spread over 2020–2024."""
-        return (
-            _EPOCH.toordinal()
-            - date(1970, 1, 1).toordinal()
-            + np.floor(1800 * self._u(index, 2)).astype(np.int64)
-        )
+        return _EPOCH.toordinal() - date(1970, 1, 1).toordinal() + np.floor(1800 * self._u(index, 2)).astype(np.int64)
 
     def episodes(self, index: I64, day: date) -> I64:
         """Episodes published by ``day``: one per cadence (daily to fortnightly) since launch."""
-        cadence = np.array([1, 3, 7, 7, 14])[
-            categorical(self._u(index, 3), dict.fromkeys("abcde", 1.0))
-        ]
+        cadence = np.array([1, 3, 7, 7, 14])[categorical(self._u(index, 3), dict.fromkeys("abcde", 1.0))]
         today = day.toordinal() - date(1970, 1, 1).toordinal()
         episodes: I64 = np.maximum(1, (today - self.launched_on(index)) // cadence + 1)
         return episodes
@@ -220,9 +210,7 @@ class Podcasts:
     def title(self, index: I64) -> pa.Array:
         """Titles like "The Curious Kitchen Show" (not unique; neither are real ones)."""
         words = [
-            pa.array(options).take(
-                pa.array(np.floor(self._u(index, 7 + n) * len(options)).astype(np.int64))
-            )
+            pa.array(options).take(pa.array(np.floor(self._u(index, 7 + n) * len(options)).astype(np.int64)))
             for n, options in enumerate((_ADJECTIVES, _NOUNS, _FORMATS))
         ]
         return pc.binary_join_element_wise("The", *words, " ")

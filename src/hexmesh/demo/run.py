@@ -100,9 +100,7 @@ def run_demo(
             say(f"  {verb} {outcome.product} {outcome.version}")
         for day in todo:
             started = time.perf_counter()
-            generated = generate_day(
-                landing.folder, scale=scale, day=day, seed=seed, start=landing.first_day or day
-            )
+            generated = generate_day(landing.folder, scale=scale, day=day, seed=seed, start=landing.first_day or day)
             # Loaded before the day is recorded: a demo stopped in between generates and loads it again.
             registrations.load(landing.folder / "registrations" / f"{day}.jsonl")
             landing.record(day)
@@ -175,10 +173,7 @@ def _run_all(workspace: Workspace, say: Say) -> list[RunResult]:
             continue
         results.append(outcome)
         rows = ", ".join(f"{port}: {n:,} rows" for port, n in outcome.rows.items())
-        say(
-            f"  {outcome.status} {outcome.product}"
-            + (f" ({rows})" if rows else f": {outcome.message}")
-        )
+        say(f"  {outcome.status} {outcome.product}" + (f" ({rows})" if rows else f": {outcome.message}"))
     if failures:
         raise HexmeshError(
             f"{len(failures)} product(s) of the example mesh failed:\n"

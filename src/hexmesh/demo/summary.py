@@ -52,11 +52,7 @@ class Summary:
                 served = port.publications
                 spec = product.output(port.name)
                 # An append port serves every snapshot's rows; a replace port only the latest.
-                total = (
-                    (served[-1].rows if served else 0)
-                    if spec.mode == "replace"
-                    else sum(p.rows for p in served)
-                )
+                total = (served[-1].rows if served else 0) if spec.mode == "replace" else sum(p.rows for p in served)
                 rows.append(PortRow(key, port.address, kind, len(served), total))
         return cls(workspace.settings.home, rows, landing, result)
 
@@ -107,10 +103,15 @@ def _show_serving(summary: Summary, home: str, say: Say) -> None:
     auth = '-H "Authorization: Bearer $HEXMESH_TOKEN"'
     say("\n[bold]Serve the mesh[/] (one node: HTTP, SQL, events, scheduler; every port enforces the policies):")
     _command(say, f"hexmesh serve{home}")
-    say("Discovery is public in this mesh, and so is the daily chart; anything else needs an API token. "
-        "Make one for an analyst (group podcasts-analytics may read the plays, IP addresses redacted):")
-    _command(say, f"export HEXMESH_TOKEN=$(hexmesh token create ana@example.com --group podcasts-analytics "
-                  f"--ttl 7d --quiet{home})")
+    say(
+        "Discovery is public in this mesh, and so is the daily chart; anything else needs an API token. "
+        "Make one for an analyst (group podcasts-analytics may read the plays, IP addresses redacted):"
+    )
+    _command(
+        say,
+        f"export HEXMESH_TOKEN=$(hexmesh token create ana@example.com --group podcasts-analytics "
+        f"--ttl 7d --quiet{home})",
+    )
     for line in (
         f"web UI:         {base}/ui   (sign in with the token to see what it may read)",
         f"discovery:      curl {base}/products/podcasts/play-events",
@@ -124,9 +125,10 @@ def _show_serving(summary: Summary, home: str, say: Say) -> None:
         "# uses $HEXMESH_TOKEN",
     ):
         _command(say, line)
-    say("The owner sees every column: hexmesh token create player-team@example.com --ttl 1d"
-        f"{home}. Without tokens: hexmesh serve --no-auth (everything to anyone on this machine).")
-
+    say(
+        "The owner sees every column: hexmesh token create player-team@example.com --ttl 1d"
+        f"{home}. Without tokens: hexmesh serve --no-auth (everything to anyone on this machine)."
+    )
 
 
 def _show_time_travel(summary: Summary, home: str, say: Say) -> None:

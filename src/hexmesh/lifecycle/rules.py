@@ -156,9 +156,7 @@ def accept_ruleset(workspace: Workspace, text: str, author: str) -> RuleSetChang
     verdicts = []
     for key, product in sorted(workspace.deployed().items()):
         check = mesh.record(engine, product.spec, product.record.version)
-        status: Literal["pass", "warn", "fail"] = (
-            "fail" if not check.passed else "warn" if check.warnings else "pass"
-        )
+        status: Literal["pass", "warn", "fail"] = "fail" if not check.passed else "warn" if check.warnings else "pass"
         verdicts.append(ProductVerdict(key, product.record.version, status, check.blocking + check.warnings))
     return RuleSetChange(revision, rules.label, rules.digest, created, verdicts)
 

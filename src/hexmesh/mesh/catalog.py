@@ -104,9 +104,7 @@ class ProductEntry:
     def port(self, name: str) -> PortEntry | None:
         return next((p for p in self.ports if p.name == name), None)
 
-    def with_status(
-        self, *, stale: bool | None = None, last_seen: str | None = None
-    ) -> ProductEntry:
+    def with_status(self, *, stale: bool | None = None, last_seen: str | None = None) -> ProductEntry:
         """A copy with the freshness flags changed (entries are immutable)."""
         return replace(
             self,

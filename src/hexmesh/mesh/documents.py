@@ -99,9 +99,7 @@ class _Doc:
             value = value[0]  # several language-tagged values: take the first
         where = f"{self.path}.{keys[0]}"
         if isinstance(value, dict):  # an agent or contact: foaf:name, vcard:fn, vcard:hasEmail
-            named = [
-                value[k] for k in ("name", "fn", "hasEmail", "@id") if value.get(k) is not None
-            ]
+            named = [value[k] for k in ("name", "fn", "hasEmail", "@id") if value.get(k) is not None]
             if not named:
                 raise DocumentError(where, "expected text or a named agent, got an object")
             value = named[0]
@@ -128,9 +126,7 @@ class _Doc:
         out = []
         for i, item in enumerate(self.items(*keys)):
             if not isinstance(item, str):
-                raise DocumentError(
-                    f"{self.path}.{keys[0]}[{i}]", f"expected text, got {_kind(item)}"
-                )
+                raise DocumentError(f"{self.path}.{keys[0]}[{i}]", f"expected text, got {_kind(item)}")
             out.append(item)
         return tuple(out)
 
@@ -144,9 +140,7 @@ class _Doc:
             return bool(value == "true")
         raise DocumentError(f"{self.path}.{keys[0]}", f"expected true or false, got {value!r}")
 
-    def choice(
-        self, keys: tuple[str, ...], allowed: tuple[str, ...], default: str, mapping: dict[str, str]
-    ) -> str:
+    def choice(self, keys: tuple[str, ...], allowed: tuple[str, ...], default: str, mapping: dict[str, str]) -> str:
         """One of ``allowed`` (or what ``mapping`` maps a value to); ``default`` when absent."""
         value = self.text(*keys, default=default)
         if value == default:
@@ -154,21 +148,15 @@ class _Doc:
         local = _local(value).lower()
         value = value if value in allowed else mapping.get(local, local)
         if value not in allowed:
-            raise DocumentError(
-                f"{self.path}.{keys[0]}", f"{value!r} is not one of {', '.join(allowed)}"
-            )
+            raise DocumentError(f"{self.path}.{keys[0]}", f"{value!r} is not one of {', '.join(allowed)}")
         return value
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", str: "text", bool: "a boolean"}.get(
-        type(value), type(value).__name__
-    )
+    return {dict: "an object", list: "a list", str: "text", bool: "a boolean"}.get(type(value), type(value).__name__)
 
 
-def entry_from_document(
-    document: Any, *, node_url: str | None = None, source: str | None = None
-) -> ProductEntry:
+def entry_from_document(document: Any, *, node_url: str | None = None, source: str | None = None) -> ProductEntry:
     """An index entry from a discovery document (DCAT JSON-LD or ``ProductEntry.to_dict()``).
 
     Raises:
@@ -193,10 +181,7 @@ def _entry(doc: _Doc, node_url: str | None) -> ProductEntry:
         except ValueError as exc:
             raise DocumentError("$.identifier", str(exc)) from None
         domain, name = address.domain, address.product
-    ports = [
-        _port(_Doc(p, f"$.ports[{i}]"))
-        for i, p in enumerate(doc.items("ports", "servesDataset", "distribution"))
-    ]
+    ports = [_port(_Doc(p, f"$.ports[{i}]")) for i, p in enumerate(doc.items("ports", "servesDataset", "distribution"))]
     if not ports:
         raise DocumentError("$.ports", "a data product needs at least one output port")
     return ProductEntry(
@@ -206,18 +191,14 @@ def _entry(doc: _Doc, node_url: str | None) -> ProductEntry:
         owner=doc.text("owner", "publisher", "creator"),
         status=doc.choice(("status", "lifecycle"), STATUSES, "active", _ADMS),
         description=doc.text("description", default=""),
-        docs=doc.text("docs", "documentation", default="")
-        or _plain_text(doc.text("readme", default="")),
+        docs=doc.text("docs", "documentation", default="") or _plain_text(doc.text("readme", default="")),
         tags=doc.texts("tags", "keyword"),
         contacts=tuple(
-            _Doc({"v": c}, f"$.contacts[{i}]").text("v")
-            for i, c in enumerate(doc.items("contacts", "contactPoint"))
+            _Doc({"v": c}, f"$.contacts[{i}]").text("v") for i, c in enumerate(doc.items("contacts", "contactPoint"))
         ),
         inputs=tuple(_input(item, i) for i, item in enumerate(_inputs(doc))),
         ports=tuple(p for p, _ in ports),
-        slo_status=_worst(
-            [doc.choice(("sloStatus",), SLO_STATUSES, "", _HEALTH)] + [s for _, s in ports]
-        ),
+        slo_status=_worst([doc.choice(("sloStatus",), SLO_STATUSES, "", _HEALTH)] + [s for _, s in ports]),
         node_url=node_url or doc.text("nodeUrl", "landingPage", default="") or None,
         last_seen=doc.text("lastSeen", default="") or None,
         stale=doc.flag("stale"),

@@ -48,13 +48,9 @@ class FileTransport:
 class HttpTransport:
     """POST each event as JSON (Marquez: ``http://host:5000/api/v1/lineage``)."""
 
-    def __init__(
-        self, url: str, *, timeout: float = 5.0, headers: dict[str, str] | None = None
-    ) -> None:
+    def __init__(self, url: str, *, timeout: float = 5.0, headers: dict[str, str] | None = None) -> None:
         if not url.startswith(("http://", "https://")):
-            raise ValueError(
-                f"{url!r} is not an http(s) URL; write http://host:port/api/v1/lineage"
-            )
+            raise ValueError(f"{url!r} is not an http(s) URL; write http://host:port/api/v1/lineage")
         self.url, self.timeout = url, timeout
         self.headers = {"Content-Type": "application/json", **(headers or {})}
 
@@ -99,6 +95,4 @@ class OpenLineageObserver:
             self.transport.send(event)
         except Exception:  # lineage must never fail a run
             self.failures += 1
-            log.warning(
-                "could not emit the OpenLineage %s event of run %s", kind, run_id, exc_info=True
-            )
+            log.warning("could not emit the OpenLineage %s event of run %s", kind, run_id, exc_info=True)

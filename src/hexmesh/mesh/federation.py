@@ -181,8 +181,12 @@ class Federation:
                 if introduce:
                     said = client.post(url + "/api/peers", json={"url": self.node_url}, headers=headers)
                     if said.status_code in (401, 403):
-                        log.warning("peer %s refused this node's introduction (%s); set HEXMESH_MESH_TOKEN to "
-                                    "a governance token of that node", url, said.status_code)
+                        log.warning(
+                            "peer %s refused this node's introduction (%s); set HEXMESH_MESH_TOKEN to "
+                            "a governance token of that node",
+                            url,
+                            said.status_code,
+                        )
                 known = client.get(url + "/api/peers")
                 listed = known.json() if known.is_success else []
         except (httpx.HTTPError, ValueError) as exc:

@@ -60,9 +60,7 @@ class JoinPath:
 
     @property
     def products(self) -> list[str]:
-        return (
-            [self.steps[0].products[0], *(s.products[1] for s in self.steps)] if self.steps else []
-        )
+        return [self.steps[0].products[0], *(s.products[1] for s in self.steps)] if self.steps else []
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,9 +137,7 @@ class KnowledgeGraph:
                     found.append(JoinPath((*steps, step)))
                 elif neighbour not in visited:
                     queue.append((neighbour, (*steps, step)))
-        return sorted(
-            found, key=lambda p: (len(p.steps), max(_STRENGTH[s.reason] for s in p.steps))
-        )[:limit]
+        return sorted(found, key=lambda p: (len(p.steps), max(_STRENGTH[s.reason] for s in p.steps)))[:limit]
 
     def _join_edges(self) -> dict[str, list[tuple[str, JoinStep]]]:
         """For each pair of products, the strongest field pair to join them on."""
@@ -179,8 +175,6 @@ class KnowledgeGraph:
                     if left in self.keys or right in self.keys:
                         offer(left, right, "shared concept")
         edges: dict[str, list[tuple[str, JoinStep]]] = defaultdict(list)
-        for (left, right), step in sorted(
-            best.items(), key=lambda kv: (_STRENGTH[kv[1].reason], kv[0])
-        ):
+        for (left, right), step in sorted(best.items(), key=lambda kv: (_STRENGTH[kv[1].reason], kv[0])):
             edges[left].append((right, step))
         return edges

@@ -74,13 +74,9 @@ def column_lineage(
     try:
         parsed = sqlglot.parse_one(sql, dialect=dialect)
         tables.update(_referenced_columns(parsed, tables))
-        query = qualify(
-            parsed, schema=tables or None, dialect=dialect, validate_qualify_columns=False
-        )
+        query = qualify(parsed, schema=tables or None, dialect=dialect, validate_qualify_columns=False)
         if not isinstance(query, exp.Query):
-            raise LineageError(
-                f"the transformation is a {query.key.upper()} statement, not a query"
-            )
+            raise LineageError(f"the transformation is a {query.key.upper()} statement, not a query")
         results = []
         for name in query.named_selects:
             if name == "*":
@@ -113,9 +109,7 @@ def _referenced_columns(parsed: exp.Expr, known: dict[str, object]) -> dict[str,
             continue
         only = next(iter(tables.values())) if len(scope.sources) == 1 else None
         aliases = {
-            select.alias: select
-            for select in getattr(scope.expression, "selects", [])
-            if isinstance(select, exp.Alias)
+            select.alias: select for select in getattr(scope.expression, "selects", []) if isinstance(select, exp.Alias)
         }
         for column in scope.columns:
             table = tables.get(column.table) if column.table else only
@@ -138,9 +132,7 @@ def _sources(node: Node) -> tuple[ColumnSource, ...]:
 def _kind(node: Node) -> str:
     kind = "IDENTITY"
     for item in node.walk():
-        expression = (
-            item.expression.unalias() if isinstance(item.expression, exp.Alias) else item.expression
-        )
+        expression = item.expression.unalias() if isinstance(item.expression, exp.Alias) else item.expression
         if isinstance(expression, exp.Table | exp.Column):
             continue
         if expression.find(exp.AggFunc):
@@ -149,9 +141,7 @@ def _kind(node: Node) -> str:
     return kind
 
 
-def input_schemas(
-    spec: DataProductSpec, entries: Mapping[str, ProductEntry]
-) -> dict[str, list[str]]:
+def input_schemas(spec: DataProductSpec, entries: Mapping[str, ProductEntry]) -> dict[str, list[str]]:
     """Input-port name to column names, for inputs whose upstream product is in ``entries``."""
     schemas = {}
     for port in spec.input_ports:
@@ -173,10 +163,7 @@ def product_column_lineage(
     if sql is None:
         return {}
     files = {spec.output_ports[0].name: sql} if isinstance(sql, str) else dict(sql)
-    return {
-        port: column_lineage((bundle / file).read_text(encoding="utf-8"), schema)
-        for port, file in files.items()
-    }
+    return {port: column_lineage((bundle / file).read_text(encoding="utf-8"), schema) for port, file in files.items()}
 
 
 class ProductLineage:

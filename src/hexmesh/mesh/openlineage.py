@@ -38,10 +38,8 @@ _FACETS = {
     "jobOwnership": "1-0-1/OwnershipJobFacet.json#/$defs/OwnershipJobFacet",
     "documentation": "1-1-0/DocumentationDatasetFacet.json#/$defs/DocumentationDatasetFacet",
     "columnLineage": "1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet",
-    "dataQualityAssertions": "1-1-0/DataQualityAssertionsDatasetFacet.json"
-    "#/$defs/DataQualityAssertionsDatasetFacet",
-    "outputStatistics": "1-0-2/OutputStatisticsOutputDatasetFacet.json"
-    "#/$defs/OutputStatisticsOutputDatasetFacet",
+    "dataQualityAssertions": "1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet",
+    "outputStatistics": "1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet",
     "errorMessage": "1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
     "jobType": "2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet",
     "sql": "1-1-0/SQLJobFacet.json#/$defs/SQLJobFacet",
@@ -66,9 +64,7 @@ def _governance(spec: DataProductSpec, port: str) -> dict[str, Any]:
         "version": spec.version,
         "status": spec.status,
         "address": f"dp://{spec.domain}/{spec.name}/{port}",
-        "classifications": {
-            f.name: f.classification for f in declared.properties if f.classification
-        },
+        "classifications": {f.name: f.classification for f in declared.properties if f.classification},
         "concepts": {f.name: f.concept for f in declared.properties if f.concept},
         "slo": declared.slo.model_dump(exclude_none=True) if declared.slo else {},
         "policies": {"access": len(spec.policies.access), "privacy": len(spec.policies.privacy)},
@@ -103,18 +99,14 @@ def _inputs(
                 {
                     "namespace": ident[0],
                     "name": ident[1],
-                    "facets": {
-                        "dataSource": _facet("dataSource", name=port.name, uri=f"file://{ident[1]}")
-                    },
+                    "facets": {"dataSource": _facet("dataSource", name=port.name, uri=f"file://{ident[1]}")},
                 }
             )
         names[port.name] = ident
     return datasets, names
 
 
-def _column_facet(
-    lineage: list[ColumnLineage], names: dict[str, tuple[str, str]]
-) -> dict[str, Any]:
+def _column_facet(lineage: list[ColumnLineage], names: dict[str, tuple[str, str]]) -> dict[str, Any]:
     fields = {}
     for column in lineage:
         inputs = [
@@ -203,13 +195,9 @@ def run_event(
             "facets": facets,
         }
         if rows and port.name in rows:
-            dataset["outputFacets"] = {
-                "outputStatistics": _facet("outputStatistics", rowCount=rows[port.name])
-            }
+            dataset["outputFacets"] = {"outputStatistics": _facet("outputStatistics", rowCount=rows[port.name])}
         outputs.append(dataset)
-    run_facets: dict[str, Any] = {
-        "processing_engine": _facet("processing_engine", name="hexmesh", version=_VERSION)
-    }
+    run_facets: dict[str, Any] = {"processing_engine": _facet("processing_engine", name="hexmesh", version=_VERSION)}
     if error is not None:
         trace = "".join(traceback.format_exception(error))
         run_facets["errorMessage"] = _facet(
@@ -219,16 +207,12 @@ def run_event(
             stackTrace=trace,
         )
     job_facets: dict[str, Any] = {
-        "jobType": _facet(
-            "jobType", processingType="BATCH", integration="HEXMESH", jobType="DATA_PRODUCT"
-        ),
+        "jobType": _facet("jobType", processingType="BATCH", integration="HEXMESH", jobType="DATA_PRODUCT"),
         "ownership": _facet("jobOwnership", owners=_owners(spec)),
     }
     sql = spec.transformation.sql if spec.transformation else None
     if bundle and isinstance(sql, str) and (bundle / sql).is_file():
-        job_facets["sql"] = _facet(
-            "sql", query=(bundle / sql).read_text(encoding="utf-8"), dialect="duckdb"
-        )
+        job_facets["sql"] = _facet("sql", query=(bundle / sql).read_text(encoding="utf-8"), dialect="duckdb")
     return {
         "eventType": event_type,
         "eventTime": (event_time or datetime.now(UTC)).isoformat(),

@@ -64,9 +64,7 @@ def tokens(text: str) -> list[str]:
 def parse_query(text: str) -> Query:
     """Parse ``text``; raise :class:`SearchSyntaxError` pointing at the first problem."""
     if len(text) > _MAX_QUERY:
-        raise SearchSyntaxError(
-            text[:60] + "…", 60, f"the query is {len(text)} characters; the limit is {_MAX_QUERY}"
-        )
+        raise SearchSyntaxError(text[:60] + "…", 60, f"the query is {len(text)} characters; the limit is {_MAX_QUERY}")
     query = Query(text)
     pos = 0
     while pos < len(text):
@@ -128,16 +126,12 @@ def _filter(query: Query, text: str, match: re.Match[str]) -> int:
     value = value.strip()
     if not value:
         example = (FILTERS[key] or ("podcasts",))[0]
-        raise SearchSyntaxError(
-            text, pos, f"the filter {key}: needs a value, for example {key}:{example}"
-        )
+        raise SearchSyntaxError(text, pos, f"the filter {key}: needs a value, for example {key}:{example}")
     allowed = FILTERS[key]
     if allowed is not None and value.lower() not in allowed:
         close = difflib.get_close_matches(value.lower(), allowed, n=1)
         hint = f"did you mean {key}:{close[0]}? " if close else ""
-        raise SearchSyntaxError(
-            text, pos, f"{value!r} is not a {key}; {hint}Use one of: {', '.join(allowed)}"
-        )
+        raise SearchSyntaxError(text, pos, f"{value!r} is not a {key}; {hint}Use one of: {', '.join(allowed)}")
     target = query.exclude if match.group(1) else query.include
     target.setdefault(key, set()).add(value.lower())
     return after

@@ -91,11 +91,7 @@ def _iri(value: str) -> str:
     if compact:
         return compact
     forbidden = set('<>"{}|^`\\')
-    return (
-        "<"
-        + "".join(f"\\u{ord(c):04X}" if c in forbidden or ord(c) <= 0x20 else c for c in value)
-        + ">"
-    )
+    return "<" + "".join(f"\\u{ord(c):04X}" if c in forbidden or ord(c) <= 0x20 else c for c in value) + ">"
 
 
 _ESCAPES = {
@@ -110,10 +106,7 @@ _ESCAPES = {
 
 
 def _literal(value: str) -> str:
-    body = "".join(
-        _ESCAPES.get(c) or (f"\\u{ord(c):04X}" if ord(c) < 0x20 or ord(c) == 0x7F else c)
-        for c in value
-    )
+    body = "".join(_ESCAPES.get(c) or (f"\\u{ord(c):04X}" if ord(c) < 0x20 or ord(c) == 0x7F else c) for c in value)
     return f'"{body}"'
 
 

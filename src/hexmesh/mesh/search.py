@@ -147,22 +147,14 @@ class SearchIndex:
                 scores = np.zeros(size)
             masks = {key: self._filter_mask(facets[key], query, key, size) for key in FACETS}
             counts = {
-                key: facets[key].counts(
-                    np.logical_and.reduce([matched, *(m for k, m in masks.items() if k != key)])
-                )
+                key: facets[key].counts(np.logical_and.reduce([matched, *(m for k, m in masks.items() if k != key)]))
                 for key in FACETS
             }
             keep = np.logical_and.reduce([matched, *masks.values()])
             rows = np.flatnonzero(keep) if query.terms else self._sorted_by_key(keep)
-            page = (
-                self._page(rows, scores, offset + limit)[offset:]
-                if query.terms
-                else rows[offset : offset + limit]
-            )
+            page = self._page(rows, scores, offset + limit)[offset:] if query.terms else rows[offset : offset + limit]
             hits = [Hit(self._entry(int(r)), float(scores[r])) for r in page]
-            return SearchResult(
-                query, hits, len(rows), counts, corrections, relaxed and bool(len(rows))
-            )
+            return SearchResult(query, hits, len(rows), counts, corrections, relaxed and bool(len(rows)))
 
     @staticmethod
     def _page(rows: np.ndarray[Any, Any], scores: Vector, count: int) -> np.ndarray[Any, Any]:
@@ -174,9 +166,7 @@ class SearchIndex:
 
     def _sorted_by_key(self, keep: Mask) -> np.ndarray[Any, Any]:
         if self._by_name is None:
-            self._by_name = [
-                r for _, r in sorted((e.key, r) for r, e in enumerate(self._rows) if e)
-            ]
+            self._by_name = [r for _, r in sorted((e.key, r) for r, e in enumerate(self._rows) if e)]
         order = np.asarray(self._by_name, dtype=np.int64)
         return order[keep[order]]
 
@@ -197,24 +187,18 @@ class SearchIndex:
         self._facets = {key: Facet(self._rows, key) for key in FACETS}
         return self._facets
 
-    def _clause(
-        self, term: list[str], size: int, corrections: dict[str, list[str]]
-    ) -> tuple[Mask, Vector]:
+    def _clause(self, term: list[str], size: int, corrections: dict[str, list[str]]) -> tuple[Mask, Vector]:
         """Rows matching one word or phrase, and their scores."""
         if len(term) > 1:
             phrase = '"' + " ".join(term) + '"'
             found = self._db.execute("select rowid from products where products match ?", (phrase,))
             mask = np.zeros(size, dtype=bool)
             mask[[rowid - 1 for (rowid,) in found]] = True
-            return mask, np.where(
-                mask, np.sum([self._bm25.score(w, size) for w in term], axis=0), 0.0
-            )
+            return mask, np.where(mask, np.sum([self._bm25.score(w, size) for w in term], axis=0), 0.0)
         word = term[0]
         options = [(word, 1.0)]
         if len(word) >= 3:
-            options += [
-                (w, _PREFIX) for w in self._vocabulary.starting(word, _MAX_EXPANSION) if w != word
-            ]
+            options += [(w, _PREFIX) for w in self._vocabulary.starting(word, _MAX_EXPANSION) if w != word]
         if len(options) == 1 and word not in self._vocabulary:
             close = self._vocabulary.similar(word)
             if close:

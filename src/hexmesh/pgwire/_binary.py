@@ -159,9 +159,7 @@ def encode_binary(arr: pa.Array, oid: int) -> v.Var:
     if pa.types.is_dictionary(arr.type):
         arr = arr.dictionary_decode()
     if pa.types.is_null(arr.type):
-        return v.Var(
-            np.empty(0, np.uint8), np.zeros(len(arr), np.int64), np.zeros(len(arr), np.int64)
-        )
+        return v.Var(np.empty(0, np.uint8), np.zeros(len(arr), np.int64), np.zeros(len(arr), np.int64))
     if isinstance(arr.type, pa.BaseExtensionType) and oid != Oid.UUID:
         arr = arr.storage
     is_array = element_oid(oid) is not None

@@ -19,9 +19,7 @@ class ClientGoneError(Exception):
 class Channel:
     """One client's byte stream: framed reads and buffered writes with backpressure."""
 
-    def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_message: int
-    ) -> None:
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_message: int) -> None:
         self.reader = reader
         self.writer = writer
         self.max_message = max_message
@@ -44,9 +42,7 @@ class Channel:
 
     def _check_length(self, length: int, minimum: int) -> int:
         if length < minimum:
-            raise PgError(
-                SqlState.PROTOCOL_VIOLATION, f"invalid message length {length}", severity="FATAL"
-            )
+            raise PgError(SqlState.PROTOCOL_VIOLATION, f"invalid message length {length}", severity="FATAL")
         if length > self.max_message:
             raise PgError(
                 SqlState.PROGRAM_LIMIT_EXCEEDED,
@@ -60,9 +56,7 @@ class Channel:
         (length,) = struct.unpack("!i", await self._read(4, timeout))
         # Startup packets are small; PostgreSQL caps them at 10000 bytes.
         if length < 8 or length > 10000:
-            raise PgError(
-                SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet", severity="FATAL"
-            )
+            raise PgError(SqlState.PROTOCOL_VIOLATION, "invalid length of startup packet", severity="FATAL")
         body = await self._read(length - 4, timeout)
         return struct.unpack("!i", body[:4])[0], body[4:]
 

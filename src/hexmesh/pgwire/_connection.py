@@ -66,14 +66,10 @@ class Connection:
         except ClientGoneError as exc:
             log.debug("client %s gone: %s", self.chan.peer, exc)
         except TimeoutError:
-            await send_fatal(
-                self.chan, PgError("08006", "timeout during startup", severity="FATAL")
-            )
+            await send_fatal(self.chan, PgError("08006", "timeout during startup", severity="FATAL"))
         except Exception:
             log.exception("connection from %s failed", self.chan.peer)
-            await send_fatal(
-                self.chan, PgError(SqlState.INTERNAL_ERROR, "internal error", severity="FATAL")
-            )
+            await send_fatal(self.chan, PgError(SqlState.INTERNAL_ERROR, "internal error", severity="FATAL"))
         finally:
             await self._cleanup()
 
@@ -89,9 +85,7 @@ class Connection:
         try:
             self.session = await self.in_thread(self.server.backend_factory, self.ctx)
         except PgError as err:
-            raise PgError(
-                err.sqlstate, err.message, err.detail, err.hint, severity="FATAL"
-            ) from err
+            raise PgError(err.sqlstate, err.message, err.detail, err.hint, severity="FATAL") from err
         for name, value in self.server.parameter_status(startup).items():
             self.chan.send(m.parameter_status(name, value))
         self.chan.send(m.backend_key_data(self.pid, self.secret))
@@ -136,9 +130,7 @@ class Connection:
         if self.ctx is None:
             return
         for n in self.ctx.take_notices():
-            self.chan.send(
-                m.notice_or_error(b"N", n.severity, n.sqlstate, n.message, n.detail, n.hint)
-            )
+            self.chan.send(m.notice_or_error(b"N", n.severity, n.sqlstate, n.message, n.detail, n.hint))
 
     # Statement lifecycle: busy from the first backend call to the end of the result.
 
@@ -216,9 +208,7 @@ class Connection:
             raise
         except Exception as exc:
             log.exception("backend call %s failed", getattr(fn, "__name__", fn))
-            raise PgError(
-                SqlState.INTERNAL_ERROR, f"internal error in backend: {type(exc).__name__}: {exc}"
-            ) from exc
+            raise PgError(SqlState.INTERNAL_ERROR, f"internal error in backend: {type(exc).__name__}: {exc}") from exc
         finally:
             self.flush_notices()
 

@@ -43,9 +43,7 @@ async def message_loop(conn: Connection) -> None:
         elif kind in _EXTENDED:
             await extended(conn, kind, payload)
         elif kind == b"F":
-            conn.send_error(
-                PgError(SqlState.FEATURE_NOT_SUPPORTED, "function call protocol is not supported")
-            )
+            conn.send_error(PgError(SqlState.FEATURE_NOT_SUPPORTED, "function call protocol is not supported"))
             conn.send_ready()
         elif kind not in _IGNORED:
             raise PgError(
@@ -110,14 +108,10 @@ def _close_portals(conn: Connection) -> None:
 async def _parse(conn: Connection, r: m.Reader) -> None:
     name, sql, types = r.cstring(), r.cstring(), r.int32_list()
     if name and name in conn.statements:
-        raise PgError(
-            SqlState.DUPLICATE_PREPARED_STATEMENT, f'prepared statement "{name}" already exists'
-        )
+        raise PgError(SqlState.DUPLICATE_PREPARED_STATEMENT, f'prepared statement "{name}" already exists')
     parts = split_statements(sql)
     if len(parts) > 1:
-        raise PgError(
-            SqlState.SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement"
-        )
+        raise PgError(SqlState.SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")
     text = parts[0] if parts else ""
     conn.statements[name] = Statement(text, types, copy=parse_copy(text) if text else None)
     conn.chan.send(m.PARSE_COMPLETE)
@@ -126,9 +120,7 @@ async def _parse(conn: Connection, r: m.Reader) -> None:
 def _statement(conn: Connection, name: str) -> Statement:
     stmt = conn.statements.get(name)
     if stmt is None:
-        raise PgError(
-            SqlState.UNDEFINED_PREPARED_STATEMENT, f'prepared statement "{name}" does not exist'
-        )
+        raise PgError(SqlState.UNDEFINED_PREPARED_STATEMENT, f'prepared statement "{name}" does not exist')
     return stmt
 
 
@@ -163,8 +155,7 @@ async def _bind(conn: Connection, r: m.Reader) -> None:
     if declared and declared != len(raw):
         raise PgError(
             SqlState.PROTOCOL_VIOLATION,
-            f"bind message supplies {len(raw)} parameters, "
-            f"but prepared statement requires {declared}",
+            f"bind message supplies {len(raw)} parameters, but prepared statement requires {declared}",
         )
     formats = param_formats(codes, len(raw))
     if any(not _param_type(stmt, i) for i in range(len(raw))):

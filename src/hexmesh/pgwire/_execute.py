@@ -40,9 +40,7 @@ def deallocate(conn: Connection, sql: str) -> str | None:
         return "DEALLOCATE ALL"
     name = name.strip('"')
     if conn.statements.pop(name, None) is None:
-        raise PgError(
-            SqlState.UNDEFINED_PREPARED_STATEMENT, f'prepared statement "{name}" does not exist'
-        )
+        raise PgError(SqlState.UNDEFINED_PREPARED_STATEMENT, f'prepared statement "{name}" does not exist')
     return "DEALLOCATE"
 
 
@@ -58,9 +56,7 @@ async def start(conn: Connection, portal: Portal) -> None:
     if forced_tag is not None and isinstance(result, CommandResult):
         result = CommandResult(forced_tag)
     if not isinstance(result, (CommandResult, RowsResult)):
-        raise PgError(
-            SqlState.INTERNAL_ERROR, f"backend returned {type(result).__name__}, not a Result"
-        )
+        raise PgError(SqlState.INTERNAL_ERROR, f"backend returned {type(result).__name__}, not a Result")
     portal.attach(result)
     if portal.columns is not None:
         portal.formats = normalize_formats(portal.format_codes, len(portal.columns))
@@ -129,9 +125,7 @@ async def copy_out(conn: Connection, portal: Portal) -> None:
 
     def render(limit: int) -> tuple[bytes, int, bool]:
         batch = portal.next_rows(limit)
-        return (
-            (b"", 0, True) if batch is None else (render_batch(batch, spec), batch.num_rows, False)
-        )
+        return (b"", 0, True) if batch is None else (render_batch(batch, spec), batch.num_rows, False)
 
     total = 0
     while True:

@@ -183,7 +183,5 @@ def decode_param(raw: bytes | None, oid: int, fmt: int) -> object:
             return decode_binary(raw, oid)
         return decode_text(raw.decode(), oid)
     except (ValueError, struct.error, InvalidOperation, IndexError, UnicodeDecodeError) as exc:
-        state = (
-            SqlState.INVALID_BINARY_REPRESENTATION if fmt else SqlState.INVALID_TEXT_REPRESENTATION
-        )
+        state = SqlState.INVALID_BINARY_REPRESENTATION if fmt else SqlState.INVALID_TEXT_REPRESENTATION
         raise PgError(state, f"invalid input for parameter of type {oid}: {exc}") from exc

@@ -115,9 +115,7 @@ class Handshake:
                 f'password authentication failed for user "{user}"',
                 hint=getattr(exc, "hint", None),
             ) from exc
-        raise _fatal(
-            SqlState.INVALID_AUTHORIZATION, f"unsupported authentication method {method!r}"
-        )
+        raise _fatal(SqlState.INVALID_AUTHORIZATION, f"unsupported authentication method {method!r}")
 
     async def _password_message(self) -> bytes:
         await self.chan.flush()

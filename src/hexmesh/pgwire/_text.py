@@ -111,9 +111,7 @@ def _interval(arr: pa.Array) -> pa.Array:
     hms = [absus // 3_600_000_000, absus // 60_000_000 % 60, absus // 1_000_000 % 60]
     padded = [pc.utf8_lpad(pc.cast(pa.array(x), pa.string()), 2, "0") for x in hms]
     frac = _strip_fraction(
-        pc.binary_join_element_wise(
-            ".", pc.utf8_lpad(pc.cast(pa.array(absus % 1_000_000), pa.string()), 6, "0"), ""
-        )
+        pc.binary_join_element_wise(".", pc.utf8_lpad(pc.cast(pa.array(absus % 1_000_000), pa.string()), 6, "0"), "")
     )
     clock = pc.binary_join_element_wise(pc.binary_join_element_wise(*padded, ":"), frac, "")
     clock = pc.if_else(pa.array(micros < 0), pc.binary_join_element_wise("-", clock, ""), clock)

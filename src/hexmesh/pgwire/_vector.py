@@ -60,9 +60,7 @@ def from_arrow(arr: pa.Array) -> Var:
     bufs = arr.buffers()
     raw_offsets = np.frombuffer(bufs[1], dtype=np.int64 if large else np.int32)
     offsets: I64 = raw_offsets[arr.offset : arr.offset + n + 1].astype(np.int64)
-    data: U8 = (
-        np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
-    )
+    data: U8 = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
     lens: I64 = np.diff(offsets).astype(np.int64)
     if arr.null_count:
         lens[valid_mask(arr) == 0] = 0

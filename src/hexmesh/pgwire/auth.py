@@ -78,9 +78,7 @@ class PasswordAuthenticator:
     ) -> None:
         self._method: AuthMethod = method
         self._verifiers = {
-            user: v
-            if isinstance(v, ScramVerifier)
-            else ScramVerifier.from_password(v, iterations=iterations)
+            user: v if isinstance(v, ScramVerifier) else ScramVerifier.from_password(v, iterations=iterations)
             for user, v in users.items()
         }
 

@@ -43,9 +43,7 @@ class ScramVerifier:
         salt = salt if salt is not None else secrets.token_bytes(16)
         salted = hashlib.pbkdf2_hmac("sha256", password.encode(), salt, iterations)
         client_key = _hmac(salted, b"Client Key")
-        return cls(
-            salt, iterations, hashlib.sha256(client_key).digest(), _hmac(salted, b"Server Key")
-        )
+        return cls(salt, iterations, hashlib.sha256(client_key).digest(), _hmac(salted, b"Server Key"))
 
     def matches(self, password: str) -> bool:
         """Whether a cleartext password corresponds to this verifier."""
@@ -54,10 +52,7 @@ class ScramVerifier:
 
     def to_string(self) -> str:
         """PostgreSQL's pg_authid format: SCRAM-SHA-256$iter:salt$StoredKey:ServerKey."""
-        return (
-            f"{MECHANISM}${self.iterations}:{_b64(self.salt)}"
-            f"${_b64(self.stored_key)}:{_b64(self.server_key)}"
-        )
+        return f"{MECHANISM}${self.iterations}:{_b64(self.salt)}${_b64(self.stored_key)}:{_b64(self.server_key)}"
 
     @classmethod
     def parse(cls, text: str) -> ScramVerifier:

@@ -83,9 +83,7 @@ class PgServer:
 
     async def start(self) -> None:
         """Bind and start accepting connections."""
-        self._server = await asyncio.start_server(
-            self._accept, self.host, self._requested_port, limit=2**16
-        )
+        self._server = await asyncio.start_server(self._accept, self.host, self._requested_port, limit=2**16)
         log.info("pgwire listening on %s:%d", self.host, self.port)
 
     async def serve_forever(self) -> None:
@@ -162,9 +160,7 @@ class PgServer:
     def cancel_backend(self, pid: int, secret: int) -> None:
         """Handle a CancelRequest: cancel the session's running statement if the key matches."""
         conn = self._sessions.get(pid)
-        if conn is None or not hmac.compare_digest(
-            conn.secret.to_bytes(4), secret.to_bytes(4, signed=True)
-        ):
+        if conn is None or not hmac.compare_digest(conn.secret.to_bytes(4), secret.to_bytes(4, signed=True)):
             log.info("ignoring cancel request with unknown key for pid %d", pid)
             return
         conn.request_cancel("user")

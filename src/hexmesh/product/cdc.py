@@ -138,9 +138,7 @@ def _read(
             decoder.feed(bytes(data))
     done = parse_lsn(previous["confirm_lsn"]) if previous else 0
     visible = _visibility(snapshot[1]) if snapshot else None
-    fresh = [
-        t for t in decoder.transactions if t.end_lsn > done and not (visible is not None and visible(t.xid))
-    ]
+    fresh = [t for t in decoder.transactions if t.end_lsn > done and not (visible is not None and visible(t.xid))]
     confirm_lsn = max([upto, done, *(t.end_lsn for t in decoder.transactions)])
     position |= {"confirm_lsn": format_lsn(confirm_lsn)}
     schema = _schema(conn, table)

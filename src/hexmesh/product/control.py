@@ -169,9 +169,7 @@ class ControlState:
         current = self.lifecycle(key, declared)
         if target not in TRANSITIONS.get(current, ()):
             allowed = ", ".join(TRANSITIONS.get(current, ())) or "none (it is final)"
-            raise TransitionError(
-                f"{key} is {current!r}; it cannot become {target!r}. Allowed: {allowed}"
-            )
+            raise TransitionError(f"{key} is {current!r}; it cannot become {target!r}. Allowed: {allowed}")
         self.update(key, lifecycle=target)
         return target
 
@@ -182,9 +180,7 @@ class AuditLog:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def record(
-        self, principal: str, product: str, action: str, outcome: str, detail: Any = None
-    ) -> dict[str, Any]:
+    def record(self, principal: str, product: str, action: str, outcome: str, detail: Any = None) -> dict[str, Any]:
         """Append one control action; ``product`` is a product key, or ``mesh`` for mesh-wide actions."""
         entry = audit.append(
             self.engine,
@@ -229,9 +225,7 @@ def _shown(entry: audit.AuditEntry) -> dict[str, Any]:
     }
 
 
-def audited(
-    tokens: Tokens, audit: AuditLog, token: str | None, key: str, action: str, detail: Any = None
-) -> Principal:
+def audited(tokens: Tokens, audit: AuditLog, token: str | None, key: str, action: str, detail: Any = None) -> Principal:
     """Authorize ``action`` on ``key``; a refusal is recorded before it is raised."""
     try:
         return tokens.authorize(token, key)

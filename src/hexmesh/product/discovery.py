@@ -279,9 +279,7 @@ def document_version(runtime: Runtime, key: str) -> tuple[Any, ...] | None:
     (lifecycle, policies) are the caller's to add.
     """
     domain, _, name = key.partition("/")
-    product = (
-        select(t.products.c.id).where(t.products.c.domain == domain, t.products.c.name == name).scalar_subquery()
-    )
+    product = select(t.products.c.id).where(t.products.c.domain == domain, t.products.c.name == name).scalar_subquery()
     versions, majors, ports, runs, pubs = t.versions, t.majors, t.ports, t.runs, t.publications
 
     def scalar(column: Any, table: Any, *where: Any) -> Any:

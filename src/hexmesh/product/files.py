@@ -86,8 +86,7 @@ def pinned(reader: OutputPortReader, snapshot_id: int) -> Publication:
             return publication
     known = ", ".join(str(p.snapshot_id) for p in publications[-5:]) or "none yet"
     raise NotFoundError(
-        f"snapshot {snapshot_id} was never published on {reader.address}; "
-        f"latest published snapshots: {known}"
+        f"snapshot {snapshot_id} was never published on {reader.address}; latest published snapshots: {known}"
     )
 
 
@@ -97,9 +96,7 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def batches(
-    reader: OutputPortReader, request: ReadRequest, snapshot_id: int | None
-) -> Iterator[pa.RecordBatch]:
+def batches(reader: OutputPortReader, request: ReadRequest, snapshot_id: int | None) -> Iterator[pa.RecordBatch]:
     """Stream the rows of a read (at ``snapshot_id`` if given, else as of ``request.as_of``)."""
     # The reader validates columns and the time window; the scan then streams batches.
     columns = reader._columns(request.columns)
@@ -150,8 +147,7 @@ def encode(fmt: str, schema: pa.Schema, rows: Iterator[pa.RecordBatch]) -> Itera
     if fmt == "jsonl":
         for batch in rows:
             yield "".join(
-                json.dumps({k: json_value(v) for k, v in r.items()}) + "\n"
-                for r in batch.to_pylist()
+                json.dumps({k: json_value(v) for k, v in r.items()}) + "\n" for r in batch.to_pylist()
             ).encode()
         return
     writer: Any
@@ -189,9 +185,7 @@ def etag(reader: OutputPortReader, snapshot_id: int, fmt: str, request: ReadRequ
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
-def parquet_file(
-    reader: OutputPortReader, snapshot_id: int, request: ReadRequest, tag: str
-) -> Path:
+def parquet_file(reader: OutputPortReader, snapshot_id: int, request: ReadRequest, tag: str) -> Path:
     """A pinned Parquet download as a file (written once, streamed), so Range requests work.
 
     The cache is bounded by ``Settings.files_cache_bytes``: writing a new file evicts the least
@@ -209,9 +203,7 @@ def parquet_file(
     partial = target.with_suffix(f".{os.getpid()}-{id(request)}.part")
     try:
         with partial.open("wb") as out:
-            for chunk in encode(
-                "parquet", schema_of(reader, request), batches(reader, request, snapshot_id)
-            ):
+            for chunk in encode("parquet", schema_of(reader, request), batches(reader, request, snapshot_id)):
                 out.write(chunk)
         partial.replace(target)
     finally:

@@ -76,9 +76,7 @@ def _summary(reader: OutputPortReader, publication: Publication, previous: int) 
     key = (tuple(reader.record.table_id), publication.snapshot_id, previous)
     found = _CACHE.get(key)
     if found is None:
-        table = reader.runtime.tables.scan(
-            reader.record.table_id, publication.snapshot_id, since_snapshot=previous
-        )
+        table = reader.runtime.tables.scan(reader.record.table_id, publication.snapshot_id, since_snapshot=previous)
         found = _Snap(table.num_rows, shape(table), _lag(reader, table, publication))
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
@@ -92,9 +90,7 @@ def _lag(reader: OutputPortReader, table: pa.Table, publication: Publication) ->
     if not event or table.num_rows == 0:
         return {}
     times = pc.cast(table.column(event), pa.timestamp("us", tz="UTC"))
-    seconds = pc.divide(
-        pc.subtract(pa.scalar(publication.published_us), pc.cast(times, pa.int64())), 1e6
-    )
+    seconds = pc.divide(pc.subtract(pa.scalar(publication.published_us), pc.cast(times, pa.int64())), 1e6)
     p50, p95, p99 = pc.quantile(seconds, q=[0.5, 0.95, 0.99]).to_pylist()
     return {"p50_s": p50, "p95_s": p95, "p99_s": p99, "max_s": pc.max(seconds).as_py()}
 
@@ -178,18 +174,14 @@ def _volume(snaps: list[_Snap]) -> Check:
     mean = statistics.fmean(before)
     change = (rows - mean) / mean if mean else 0.0
     status = "red" if rows == 0 and mean > 0 else ("amber" if abs(change) > 0.5 else "green")
-    return Check(
-        "volume", status, rows, mean, f"{rows} rows against a mean of {mean:.0f} ({change:+.0%})"
-    )
+    return Check("volume", status, rows, mean, f"{rows} rows against a mean of {mean:.0f} ({change:+.0%})")
 
 
 def _schema(reader: OutputPortReader, last: _Snap) -> Check:
     declared = arrow_schema(reader.spec)
     missing = [f.name for f in declared if f.name not in last.shape]
     nulls = [
-        f.name
-        for f in reader.spec.properties
-        if f.required and last.shape.get(f.name, {}).get("null_ratio", 0) > 0
+        f.name for f in reader.spec.properties if f.required and last.shape.get(f.name, {}).get("null_ratio", 0) > 0
     ]
     problems = [f"missing field {m}" for m in missing] + [f"nulls in required {n}" for n in nulls]
     status = "red" if problems else "green"

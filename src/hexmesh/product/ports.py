@@ -51,9 +51,7 @@ class OutputPortReader:
         self.spec: OutputPort = product.output(port)
         record = runtime.state.port(product.key, product.record.major, port)
         if record is None:
-            raise NotFoundError(
-                f"port {port!r} of {product.key} has no table yet; run `hexmesh deploy` first"
-            )
+            raise NotFoundError(f"port {port!r} of {product.key} has no table yet; run `hexmesh deploy` first")
         self.record: PortRecord = record
 
     @property
@@ -138,8 +136,7 @@ class OutputPortReader:
             since, until = _instant(request.since, is_date), _instant(request.until, is_date)
             if since is not None and until is not None and since >= until:
                 raise ReadError(
-                    f"since ({request.since}) must be before until ({request.until}); "
-                    "the window is [since, until)"
+                    f"since ({request.since}) must be before until ({request.until}); the window is [since, until)"
                 )
             if since is not None:
                 # pyiceberg's pydantic-generated signature hides the 'literal' keyword it accepts.

@@ -137,9 +137,7 @@ def _evaluate(
         limit = now - parse_duration(check.freshness.max_age)
         if value is None:
             return False, f"no {column} values, so no freshness", []
-        moment = (
-            value if isinstance(value, datetime) else datetime(value.year, value.month, value.day, tzinfo=UTC)
-        )
+        moment = value if isinstance(value, datetime) else datetime(value.year, value.month, value.day, tzinfo=UTC)
         moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
         return (
             moment >= limit,

@@ -158,9 +158,7 @@ def _run(
         result.rows = {name: table.num_rows for name, table in candidates.items()}
         result.snapshots = {name: snap for name, (_, snap, _) in published.items()}
         details["rows"] = result.rows
-        finished = runtime.state.finish_run(
-            run_id, "succeeded", details=details, published=list(published.values())
-        )
+        finished = runtime.state.finish_run(run_id, "succeeded", details=details, published=list(published.values()))
         result.status, result.published_at = "succeeded", from_us(finished)
         # Only now, with the positions stored beside the publication, may CDC slots move on.
         confirm_positions(product.spec.input_ports, details["inputs"])

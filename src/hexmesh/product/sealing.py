@@ -236,8 +236,9 @@ def _carried(store: KeyStore, sealing: Sealing, table: pa.Table) -> dict[str, np
     A forgotten subject's sealed values cannot be checked, and need not be: they never open again.
     """
     marked = {
-        name: pc.fill_null(pc.starts_with(pc.cast(table.column(name), pa.large_string()), SEALED), False)
-        .to_numpy(zero_copy_only=False)
+        name: pc.fill_null(pc.starts_with(pc.cast(table.column(name), pa.large_string()), SEALED), False).to_numpy(
+            zero_copy_only=False
+        )
         for name in sealing.fields
     }
     rows = np.logical_or.reduce(list(marked.values()))
@@ -367,9 +368,7 @@ def open_events(runtime: Runtime, port: OutputPort, events: Sequence[StoredEvent
     if not usable:
         return list(events)
     names = [sealing.subject, *sealing.fields]
-    table = pa.table(
-        {n: pa.array([_text(d.get(n)) for _, _, d in usable], type=pa.large_string()) for n in names}
-    )
+    table = pa.table({n: pa.array([_text(d.get(n)) for _, _, d in usable], type=pa.large_string()) for n in names})
     opened = open_table(runtime, port, table).to_pylist()
     out = list(events)
     for (i, body, d), values in zip(usable, opened, strict=True):
@@ -381,4 +380,3 @@ def open_events(runtime: Runtime, port: OutputPort, events: Sequence[StoredEvent
 
 def _text(value: object) -> str | None:
     return None if value is None else str(value)
-

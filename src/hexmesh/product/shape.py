@@ -13,11 +13,7 @@ _QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95]
 
 
 def _number(value: Any) -> Any:
-    return (
-        float(value)
-        if isinstance(value, int | float)
-        else (str(value) if value is not None else None)
-    )
+    return float(value) if isinstance(value, int | float) else (str(value) if value is not None else None)
 
 
 def shape(table: pa.Table) -> dict[str, dict[str, Any]]:
@@ -31,9 +27,7 @@ def shape(table: pa.Table) -> dict[str, dict[str, Any]]:
             "distinct": int(pc.count_distinct(column).as_py()) if rows else 0,
         }
         kind = column.type
-        if rows and (
-            pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
-        ):
+        if rows and (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)):
             # Statistics tolerate the precision float64 loses on very large integers.
             values = pc.cast(column, pa.float64(), safe=False)
             bounds = pc.min_max(values).as_py()
@@ -56,9 +50,7 @@ def shape(table: pa.Table) -> dict[str, dict[str, Any]]:
     return fields
 
 
-def drift(
-    current: dict[str, dict[str, Any]], previous: dict[str, dict[str, Any]]
-) -> dict[str, dict[str, float]]:
+def drift(current: dict[str, dict[str, Any]], previous: dict[str, dict[str, Any]]) -> dict[str, dict[str, float]]:
     """Per field: the change in null ratio, and the relative change in mean (numeric fields)."""
     changes: dict[str, dict[str, float]] = {}
     for name, now in current.items():

@@ -67,8 +67,7 @@ def list_files(root: Path, spec: SourceSpec) -> list[Path]:
         return [root]
     if not root.is_dir():
         raise InputError(
-            f"source {spec.path!r} resolves to {root}, which does not exist; "
-            "create it or fix the path in the spec"
+            f"source {spec.path!r} resolves to {root}, which does not exist; create it or fix the path in the spec"
         )
     suffixes = _SUFFIXES[spec.format]
     files = sorted(
@@ -97,9 +96,7 @@ def read_file(path: Path, spec: SourceSpec) -> pa.Table:
         raise InputError(f"cannot read {spec.format} file {path}: {exc}") from None
 
 
-def read_source(
-    spec: SourceSpec, origin: Path, *, skip: set[str] | frozenset[str] = frozenset()
-) -> SourceBatch:
+def read_source(spec: SourceSpec, origin: Path, *, skip: set[str] | frozenset[str] = frozenset()) -> SourceBatch:
     """Read every file of the source except those in ``skip`` (paths relative to the source)."""
     root = resolve_path(spec.path, origin)
     files = list_files(root, spec)

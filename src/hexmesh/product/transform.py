@@ -17,9 +17,7 @@ from hexmesh.product.deployed import DeployedProduct
 __all__ = ["transform"]
 
 
-def transform(
-    product: DeployedProduct, engine: LockedDuckDB, inputs: dict[str, pa.Table]
-) -> dict[str, pa.Table]:
+def transform(product: DeployedProduct, engine: LockedDuckDB, inputs: dict[str, pa.Table]) -> dict[str, pa.Table]:
     """One Arrow table per output port, computed from the input tables."""
     spec = product.spec
     outputs = [p.name for p in spec.output_ports]

@@ -174,25 +174,31 @@ def visible_document(
         declared = {f["hexmesh:name"] for f in dataset.get("hexmesh:schema", [])}
         if schema is None:
             if may_ask:  # it must see what there is to ask for, not what is in it
-                datasets.append({k: dataset.get(k) for k in ("@id", "@type", "dct:identifier", "dct:title",
-                                                              "dct:description")} | {"hexmesh:access": "request"})
+                datasets.append(
+                    {k: dataset.get(k) for k in ("@id", "@type", "dct:identifier", "dct:title", "dct:description")}
+                    | {"hexmesh:access": "request"}
+                )
             continue
         names = set(schema.names)
         hidden[port] = declared - names
         whole = _reads_every_row(sidecar.plan(product, principal, port))
         status = dataset.get("hexmesh:sloStatus", {})
         event_time = dataset.get("hexmesh:eventTime")
-        datasets.append({
-            **dataset,
-            "hexmesh:schema": [_linked(node, principal, f) for f in dataset.get("hexmesh:schema", [])
-                               if f["hexmesh:name"] in names],
-            "hexmesh:primaryKey": [c for c in dataset.get("hexmesh:primaryKey") or [] if c in names],
-            "hexmesh:eventTime": event_time if event_time in names else None,
-            "hexmesh:sloStatus": {**status, "hexmesh:checks": _slo_checks(status.get("hexmesh:checks", []), whole)},
-            # The Iceberg table is the owner's storage, not a port: reading it would bypass policies.
-            "dcat:distribution": [d for d in dataset.get("dcat:distribution", [])
-                                  if d.get("dct:title") != "Apache Iceberg table"],
-        })
+        datasets.append(
+            {
+                **dataset,
+                "hexmesh:schema": [
+                    _linked(node, principal, f) for f in dataset.get("hexmesh:schema", []) if f["hexmesh:name"] in names
+                ],
+                "hexmesh:primaryKey": [c for c in dataset.get("hexmesh:primaryKey") or [] if c in names],
+                "hexmesh:eventTime": event_time if event_time in names else None,
+                "hexmesh:sloStatus": {**status, "hexmesh:checks": _slo_checks(status.get("hexmesh:checks", []), whole)},
+                # The Iceberg table is the owner's storage, not a port: reading it would bypass policies.
+                "dcat:distribution": [
+                    d for d in dataset.get("dcat:distribution", []) if d.get("dct:title") != "Apache Iceberg table"
+                ],
+            }
+        )
     lineage = document.get("hexmesh:lineage") or {}
     governance = document.get("hexmesh:governance")
     return {
@@ -201,20 +207,31 @@ def visible_document(
         "hexmesh:lineage": {
             **lineage,
             "hexmesh:inputPorts": [
-                {**p, "hexmesh:source": _source_kind(p.get("hexmesh:source")),
-                 "hexmesh:from": p.get("hexmesh:from") if _sees(node, principal, p.get("hexmesh:from")) else None}
+                {
+                    **p,
+                    "hexmesh:source": _source_kind(p.get("hexmesh:source")),
+                    "hexmesh:from": p.get("hexmesh:from") if _sees(node, principal, p.get("hexmesh:from")) else None,
+                }
                 for p in lineage.get("hexmesh:inputPorts", [])
             ],
             "hexmesh:upstream": [u for u in lineage.get("hexmesh:upstream", []) if _sees(node, principal, u)],
         },
         "hexmesh:quality": [
-            {**run, "hexmesh:checks": [{k: c.get(k) for k in ("port", "check", "passed")}
-                                       for c in run.get("hexmesh:checks", []) if _names_none(c, hidden)]}
+            {
+                **run,
+                "hexmesh:checks": [
+                    {k: c.get(k) for k in ("port", "check", "passed")}
+                    for c in run.get("hexmesh:checks", [])
+                    if _names_none(c, hidden)
+                ],
+            }
             for run in document.get("hexmesh:quality", [])
         ],
         "hexmesh:access": {**document.get("hexmesh:access", {}), "hexmesh:policies": []},
         # Which rules a finding broke, not where (a field's name) nor its message.
-        "hexmesh:governance": None if governance is None else {
+        "hexmesh:governance": None
+        if governance is None
+        else {
             **governance,
             "hexmesh:blocking": [str(f).split(" at ", 1)[0] for f in governance.get("hexmesh:blocking") or []],
             "hexmesh:warnings": [str(f).split(" at ", 1)[0] for f in governance.get("hexmesh:warnings") or []],

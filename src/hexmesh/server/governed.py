@@ -78,8 +78,15 @@ def download(
     table = pa.Table.from_batches(list(port_files.batches(reader, whole, snapshot)), schema=schema)
     key = (tuple(reader.record.table_id), snapshot, port_files.etag(reader, snapshot or 0, "rows", whole))
     shown = governed_table(
-        sidecar_of(node), reader.product, principal, reader.spec.name, table,
-        purpose=purpose, variant=variant, via="files", snapshot=key,
+        sidecar_of(node),
+        reader.product,
+        principal,
+        reader.spec.name,
+        table,
+        purpose=purpose,
+        variant=variant,
+        via="files",
+        snapshot=key,
     )
     if req.columns:
         missing = [c for c in req.columns if c not in shown.column_names]

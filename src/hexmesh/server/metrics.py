@@ -27,18 +27,10 @@ class NodeCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         labels = ["product", "port"]
-        rows = GaugeMetricFamily(
-            "hexmesh_port_rows_added", "Rows added by the newest snapshot", labels=labels
-        )
-        snapshots = GaugeMetricFamily(
-            "hexmesh_port_snapshots", "Published snapshots", labels=labels
-        )
-        age = GaugeMetricFamily(
-            "hexmesh_port_age_seconds", "Seconds since the newest snapshot", labels=labels
-        )
-        slo = GaugeMetricFamily(
-            "hexmesh_slo_status", "SLO status: 0 green, 1 amber, 2 red", labels=[*labels, "slo"]
-        )
+        rows = GaugeMetricFamily("hexmesh_port_rows_added", "Rows added by the newest snapshot", labels=labels)
+        snapshots = GaugeMetricFamily("hexmesh_port_snapshots", "Published snapshots", labels=labels)
+        age = GaugeMetricFamily("hexmesh_port_age_seconds", "Seconds since the newest snapshot", labels=labels)
+        slo = GaugeMetricFamily("hexmesh_slo_status", "SLO status: 0 green, 1 amber, 2 red", labels=[*labels, "slo"])
         allowed: dict[str, bool] = {}
         for reader in self.node.readers():
             if self.shown is not None:

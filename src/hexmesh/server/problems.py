@@ -38,10 +38,7 @@ class Problem(BaseModel):
 
 def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` entries for the problem documents a route may return."""
-    return {
-        s: {"model": Problem, "content": {MEDIA: {}}, "description": _TITLES.get(s, "Error")}
-        for s in statuses
-    }
+    return {s: {"model": Problem, "content": {MEDIA: {}}, "description": _TITLES.get(s, "Error")} for s in statuses}
 
 
 _TITLES = {
@@ -61,9 +58,7 @@ def _slug(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "-", name.removesuffix("Error")).lower() or "error"
 
 
-def problem_response(
-    request: Request, status: int, kind: str, detail: str, **extra: Any
-) -> JSONResponse:
+def problem_response(request: Request, status: int, kind: str, detail: str, **extra: Any) -> JSONResponse:
     body = Problem(
         type=PROBLEM_TYPE + kind,
         title=_TITLES.get(status, "Error"),
@@ -93,8 +88,7 @@ async def _hexmesh(request: Request, exc: Exception) -> JSONResponse:
 async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = [
-        {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": str(e.get("msg", ""))}
-        for e in exc.errors()
+        {"where": ".".join(str(p) for p in e.get("loc", ())), "problem": str(e.get("msg", ""))} for e in exc.errors()
     ]
     detail = "; ".join(f"{e['where']}: {e['problem']}" for e in errors)
     return problem_response(request, 400, "invalid-request", detail, errors=errors)
@@ -126,9 +120,7 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
 
 async def _internal(request: Request, exc: Exception) -> JSONResponse:
     log.exception("internal error on %s", request.url.path)
-    return problem_response(
-        request, 500, "internal", f"internal error ({type(exc).__name__}); see the node's log"
-    )
+    return problem_response(request, 500, "internal", f"internal error ({type(exc).__name__}); see the node's log")
 
 
 def document(app: FastAPI) -> dict[str, Any]:
@@ -136,21 +128,15 @@ def document(app: FastAPI) -> dict[str, Any]:
     problem document (FastAPI documents its own 422 validation error by default)."""
     if app.openapi_schema:
         return app.openapi_schema
-    schema = get_openapi(
-        title=app.title, version=app.version, description=app.description, routes=app.routes
-    )
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
     problem = {"$ref": "#/components/schemas/Problem"}
     for operations in schema["paths"].values():
         for operation in operations.values():
             codes = operation.get("responses", {})
             codes.pop("422", None)
-            codes.setdefault(
-                "400", {"description": "Bad request", "content": {MEDIA: {"schema": problem}}}
-            )
+            codes.setdefault("400", {"description": "Bad request", "content": {MEDIA: {"schema": problem}}})
     components = schema.setdefault("components", {}).setdefault("schemas", {})
-    components.setdefault(
-        "Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}")
-    )
+    components.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     app.openapi_schema = schema

@@ -23,12 +23,9 @@ def parse_duration(text: str) -> timedelta:
     iso = _ISO.match(text.strip().upper())
     if iso and any(iso.groupdict().values()):
         parts = {k: float(v) if v else 0.0 for k, v in iso.groupdict().items()}
-        return timedelta(
-            weeks=parts["w"], days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"]
-        )
+        return timedelta(weeks=parts["w"], days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
     raise ValueError(
-        f"{text!r} is not a duration; write a number and a unit such as 30s, 15m, 2h, 1d, 1w "
-        "(or ISO 8601 like P1DT2H)"
+        f"{text!r} is not a duration; write a number and a unit such as 30s, 15m, 2h, 1d, 1w (or ISO 8601 like P1DT2H)"
     )
 
 

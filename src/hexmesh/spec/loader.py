@@ -244,9 +244,7 @@ def _problems_from(exc: ValidationError, marks: Marks, data: Any) -> list[SpecPr
             hint = f"did you mean {close[0]!r}?" if close else f"allowed keys: {', '.join(allowed)}"
             problems.append(SpecProblem(marks.at(loc, key=True), f"unknown key {last!r}", hint))
         elif kind == "missing":
-            problems.append(
-                SpecProblem(marks.at(loc), f"missing required key {last!r}", f"add {last}: … here")
-            )
+            problems.append(SpecProblem(marks.at(loc), f"missing required key {last!r}", f"add {last}: … here"))
         elif kind == "string_pattern_mismatch":
             field = next((p for p in reversed(loc) if isinstance(p, str)), "")
             hint = _PATTERN_HINTS.get(field, f"it must match {error.get('ctx', {}).get('pattern', '')}")

@@ -49,9 +49,7 @@ __all__ = [
     "Window",
 ]
 
-LogicalType = Literal[
-    "string", "integer", "number", "decimal", "boolean", "date", "timestamp", "time", "binary"
-]
+LogicalType = Literal["string", "integer", "number", "decimal", "boolean", "date", "timestamp", "time", "binary"]
 LOGICAL_TYPES: tuple[str, ...] = get_args(LogicalType)
 #: Ordered from least to most sensitive; "tightening" means moving right.
 Classification = Literal["public", "internal", "confidential", "personal", "restricted"]
@@ -61,9 +59,7 @@ Status = Literal["proposed", "draft", "active", "deprecated", "retired"]
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=63)]
 PortName = Annotated[str, StringConstraints(pattern=PORT_PATTERN, max_length=63)]
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
-SemVer = Annotated[
-    str, StringConstraints(pattern=r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")
-]
+SemVer = Annotated[str, StringConstraints(pattern=r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")]
 DurationText = Annotated[str, StringConstraints(min_length=1)]
 
 
@@ -320,9 +316,7 @@ class Window:
             return cls(text)  # type: ignore[arg-type]
         if text.startswith("last "):
             return cls("last", parse_duration(text.removeprefix("last ")))
-        raise ValueError(
-            f"window {text!r} is not known; write all, incremental, or last <duration> (last 7d)"
-        )
+        raise ValueError(f"window {text!r} is not known; write all, incremental, or last <duration> (last 7d)")
 
 
 class InputPort(SpecModel):

@@ -59,9 +59,7 @@ def _duplicates(where: str, names: Iterable[str], what: str) -> Iterator[Finding
         seen.add(name)
 
 
-def _address(
-    path: Path_, text: str, *, need_port: bool = False, need_field: bool = False
-) -> Iterator[Finding]:
+def _address(path: Path_, text: str, *, need_port: bool = False, need_field: bool = False) -> Iterator[Finding]:
     try:
         address = parse_address(text, default_scheme=False)
     except ValueError as exc:
@@ -129,9 +127,7 @@ def _fields_of(check: object) -> list[str]:
     return fields
 
 
-def _check_fields(
-    path: Path_, kind: str, fields: list[str], known: set[str], port: OutputPort
-) -> Iterator[Finding]:
+def _check_fields(path: Path_, kind: str, fields: list[str], known: set[str], port: OutputPort) -> Iterator[Finding]:
     for name in fields:
         if name not in known:
             yield (

@@ -52,8 +52,7 @@ class EmbeddedLog:
             self._conn.execute("begin immediate")
             try:
                 self._conn.executemany(
-                    "insert or ignore into events (stream, event_id, appended_us, body) "
-                    "values (?, ?, ?, ?)",
+                    "insert or ignore into events (stream, event_id, appended_us, body) values (?, ?, ?, ?)",
                     rows,
                 )
                 self._conn.execute("commit")
@@ -68,8 +67,7 @@ class EmbeddedLog:
     def _read(self, stream: str, after: int, limit: int) -> list[StoredEvent]:
         with self._lock:
             rows = self._conn.execute(
-                "select seq, event_id, appended_us, body from events "
-                "where stream = ? and seq > ? order by seq limit ?",
+                "select seq, event_id, appended_us, body from events where stream = ? and seq > ? order by seq limit ?",
                 (stream, after, limit),
             ).fetchall()
         return [StoredEvent(seq, stream, eid, at, body) for seq, eid, at, body in rows]

@@ -57,9 +57,7 @@ class OffsetStore:
 
     def emitted(self, stream: str) -> int | None:
         with self._lock:
-            row = self._conn.execute(
-                "select snapshot_id from emitted where stream = ?", (stream,)
-            ).fetchone()
+            row = self._conn.execute("select snapshot_id from emitted where stream = ?", (stream,)).fetchone()
         return int(row[0]) if row else None
 
     def mark_emitted(self, stream: str, snapshot_id: int) -> None:

@@ -169,9 +169,7 @@ def check_of(engine: Engine, product: str, version: str) -> RuleCheck | None:
     _ensure(engine)
     with engine.connect() as conn:
         row = (
-            conn.execute(
-                select(rule_checks).where(rule_checks.c.product == product, rule_checks.c.version == version)
-            )
+            conn.execute(select(rule_checks).where(rule_checks.c.product == product, rule_checks.c.version == version))
             .mappings()
             .first()
         )

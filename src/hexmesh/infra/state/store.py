@@ -141,9 +141,7 @@ class StateStore(LifecycleRecords):
             ).first()
         if row is None:
             return None
-        return PortRecord(
-            row.id, key, row.major, row.name, tuple(row.table_id.split(".")), row.baseline_snapshot
-        )
+        return PortRecord(row.id, key, row.major, row.name, tuple(row.table_id.split(".")), row.baseline_snapshot)
 
     def publications(self, port_id: int, *, as_of_us: int | None = None) -> list[Publication]:
         """Publications of a port, oldest first, optionally only those at or before ``as_of_us``."""
@@ -156,10 +154,7 @@ class StateStore(LifecycleRecords):
         if as_of_us is not None:
             query = query.where(t.publications.c.published_us <= as_of_us)
         with self.engine.connect() as conn:
-            return [
-                Publication(r.run_id, r.name, r.snapshot_id, r.rows, r.published_us)
-                for r in conn.execute(query)
-            ]
+            return [Publication(r.run_id, r.name, r.snapshot_id, r.rows, r.published_us) for r in conn.execute(query)]
 
     def latest_publication(self, port_id: int, *, as_of_us: int | None = None) -> Publication | None:
         found = self.publications(port_id, as_of_us=as_of_us)

@@ -108,9 +108,7 @@ class IcebergTables:
         files: list[DataFile] = []
         if data.num_rows:
             files = list(
-                _dataframe_to_data_files(
-                    table_metadata=table.metadata, df=data, io=table.io, write_uuid=uuid.uuid4()
-                )
+                _dataframe_to_data_files(table_metadata=table.metadata, df=data, io=table.io, write_uuid=uuid.uuid4())
             )
         return StagedWrite(table, files, data.num_rows)
 
@@ -177,9 +175,9 @@ class IcebergTables:
             return scan.to_arrow()
         seen = {t.file.file_path for t in table.scan(snapshot_id=since_snapshot).plan_files()}
         tasks = [t for t in scan.plan_files() if t.file.file_path not in seen]
-        return ArrowScan(
-            table.metadata, table.io, scan.projection(), scan.row_filter, case_sensitive=True
-        ).to_table(tasks)
+        return ArrowScan(table.metadata, table.io, scan.projection(), scan.row_filter, case_sensitive=True).to_table(
+            tasks
+        )
 
     def scan_batches(self, table_id: TableId, snapshot_id: int, **kwargs: Any) -> Iterator[pa.RecordBatch]:
         """Stream the rows of a snapshot in batches (constant memory)."""

@@ -74,10 +74,7 @@ def arrow_schema(port: OutputPort) -> pa.Schema:
     """The schema of a port's data; required fields and primary keys are non-nullable."""
     keys = set(port.primary_key)
     return pa.schema(
-        [
-            pa.field(f.name, arrow_type(f), nullable=not (f.required or f.name in keys))
-            for f in port.properties
-        ]
+        [pa.field(f.name, arrow_type(f), nullable=not (f.required or f.name in keys)) for f in port.properties]
     )
 
 

@@ -128,7 +128,10 @@ def discoverable_schema(
     if not engine.decide(principal, "discover", port, purpose=purpose).allowed:
         return None
     names = [f.name for f in output.properties]
-    shown = {n for n, d in engine.decide_columns(principal, port, names, action="discover", purpose=purpose).items()
-             if d.allowed}
+    shown = {
+        n
+        for n, d in engine.decide_columns(principal, port, names, action="discover", purpose=purpose).items()
+        if d.allowed
+    }
     schema = port_schema(output)
     return pa.schema([f for f in schema if f.name in shown], metadata=schema.metadata)

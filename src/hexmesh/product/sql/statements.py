@@ -138,4 +138,3 @@ def _rewrites_key(rewrites: Mapping[str, TableRewrite]) -> Hashable:
             for name, r in rewrites.items()
         )
     )
-

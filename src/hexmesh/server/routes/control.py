@@ -42,9 +42,7 @@ class Transition(BaseModel):
     force: bool = Field(default=False, description="Retirement: even while consumers still read it.")
 
 
-def _act(
-    node: Node, token: Token, domain: str, name: str, action: str, detail: Any = None
-) -> tuple[str, str]:
+def _act(node: Node, token: Token, domain: str, name: str, action: str, detail: Any = None) -> tuple[str, str]:
     """(product key, who acts): an API token whose principal may control it, or an operator token."""
     product = node.product(domain, name)
     return product.key, acting(node, token.credentials if token else None, product, action, detail)
@@ -103,9 +101,7 @@ def get_policies(domain: Domain, name: Name, node: NodeDep, token: Token) -> Pol
 
 
 @router.put("/policies", responses=_ERRORS)
-def put_policies(
-    domain: Domain, name: Name, policies: Policies, node: NodeDep, token: Token
-) -> Policies:
+def put_policies(domain: Domain, name: Name, policies: Policies, node: NodeDep, token: Token) -> Policies:
     """Replace the product's policies (enforced by the policy engine once it lands)."""
     key, who = _act(node, token, domain, name, "replace-policies", policies.model_dump())
     node.control.update(key, policies=policies.model_dump())
@@ -114,9 +110,7 @@ def put_policies(
 
 
 @router.post("/lifecycle", responses=_ERRORS)
-def lifecycle(
-    domain: Domain, name: Name, body: Transition, node: NodeDep, token: Token
-) -> dict[str, Any]:
+def lifecycle(domain: Domain, name: Name, body: Transition, node: NodeDep, token: Token) -> dict[str, Any]:
     """Move the product along its lifecycle (draft → active → deprecated → retired)."""
     key, who = _act(node, token, domain, name, "lifecycle", body.to)
     declared = node.product(domain, name).spec.status
@@ -143,8 +137,13 @@ def _in_days(days: int) -> date:
 
 @router.get(
     "/audit",
-    responses={**_ERRORS, 200: {"content": {"application/json": {}, **{m: {} for m in port_files.FORMATS.values()}},
-                                "description": "The entries, oldest first"}},
+    responses={
+        **_ERRORS,
+        200: {
+            "content": {"application/json": {}, **{m: {} for m in port_files.FORMATS.values()}},
+            "description": "The entries, oldest first",
+        },
+    },
 )
 def audit(
     domain: Domain,

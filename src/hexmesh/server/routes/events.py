@@ -43,9 +43,7 @@ Limit = Annotated[int | None, Query(ge=1, description="Stop after this many even
 Follow = Annotated[bool, Query(description="Keep the stream open for new events (default).")]
 Ack = Annotated[
     Literal["auto", "manual"],
-    Query(
-        description="auto: a consumer's offset moves as events are sent; manual: only when acked."
-    ),
+    Query(description="auto: a consumer's offset moves as events are sent; manual: only when acked."),
 ]
 _SSE = {
     200: {"description": "CloudEvents as Server-Sent Events", "content": {"text/event-stream": {}}},
@@ -106,9 +104,7 @@ async def _sse(
         node.open_streams -= 1
 
 
-async def _open(
-    node: Node, stream: str, start: str | None, last_event_id: str | None, consumer: str | None
-) -> int:
+async def _open(node: Node, stream: str, start: str | None, last_event_id: str | None, consumer: str | None) -> int:
     return await start_after(
         node.log, node.offsets, stream, start=start, last_event_id=last_event_id, consumer=consumer
     )
@@ -174,14 +170,10 @@ async def product_events(
     consumer = governed.consumer_name(caller, consumer)
     after = await _open(node, stream, start, last_event_id, consumer)
     body = _sse(node, stream, after, consumer, ack, limit, follow, govern)
-    return StreamingResponse(
-        body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
-    )
+    return StreamingResponse(body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
 
-@router.get(
-    "/products/{domain}/{name}/ports/{port}/events/consumers/{consumer}", responses=responses(404)
-)
+@router.get("/products/{domain}/{name}/ports/{port}/events/consumers/{consumer}", responses=responses(404))
 def get_offset(domain: Domain, name: Name, port: PortName, consumer: str, node: NodeDep, caller: Caller) -> Offset:
     """A consumer's stored offset (the last sequence it processed); with policies enforced, the caller's own."""
     stream = _port_stream(node, domain, name, port)
@@ -245,9 +237,7 @@ async def port_events_ws(
     try:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_acks, websocket, node, stream, consumer, tasks.cancel_scope)
-            async for events in follow_stream(
-                node.log, stream, after, wait=node.wait_for_news, limit=limit
-            ):
+            async for events in follow_stream(node.log, stream, after, wait=node.wait_for_news, limit=limit):
                 shown = await anyio.to_thread.run_sync(govern, events) if events else []
                 for seq, text in shown:
                     await websocket.send_text(f'{{"seq":{seq},"event":{text}}}')
@@ -261,9 +251,7 @@ async def port_events_ws(
         node.open_streams -= 1
 
 
-async def _acks(
-    websocket: WebSocket, node: Node, stream: str, consumer: str | None, scope: anyio.CancelScope
-) -> None:
+async def _acks(websocket: WebSocket, node: Node, stream: str, consumer: str | None, scope: anyio.CancelScope) -> None:
     while True:
         try:
             message: Any = await websocket.receive_json()

@@ -86,9 +86,7 @@ async def _stream(node: Node, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
             close()
 
 
-def _body(
-    node: NodeDep, reader: OutputPortReader, fmt: str, req: ReadRequest, snapshot: int | None
-) -> Iterator[bytes]:
+def _body(node: NodeDep, reader: OutputPortReader, fmt: str, req: ReadRequest, snapshot: int | None) -> Iterator[bytes]:
     rows = port_files.batches(reader, req, snapshot)  # validates before the response starts
     return port_files.encode(fmt, port_files.schema_of(reader, req), rows)
 
@@ -148,9 +146,7 @@ async def data(
         )
     else:
         body = await anyio.to_thread.run_sync(_body, node, reader, format, req, snapshot)
-    return StreamingResponse(
-        _stream(node, body), media_type=port_files.FORMATS[format], headers=headers
-    )
+    return StreamingResponse(_stream(node, body), media_type=port_files.FORMATS[format], headers=headers)
 
 
 @router.get(
@@ -201,11 +197,7 @@ async def pinned_data(
         )
         return StreamingResponse(_stream(node, body), media_type=port_files.FORMATS[format], headers=headers)
     if format == "parquet" and not is_sealed(reader.spec):  # plaintext of restricted fields is never cached
-        path = await anyio.to_thread.run_sync(
-            port_files.parquet_file, reader, snapshot_id, req, tag
-        )
+        path = await anyio.to_thread.run_sync(port_files.parquet_file, reader, snapshot_id, req, tag)
         return FileResponse(path, media_type=port_files.FORMATS[format], headers=headers)
     body = await anyio.to_thread.run_sync(_body, node, reader, format, req, snapshot_id)
-    return StreamingResponse(
-        _stream(node, body), media_type=port_files.FORMATS[format], headers=headers
-    )
+    return StreamingResponse(_stream(node, body), media_type=port_files.FORMATS[format], headers=headers)

@@ -27,17 +27,17 @@ def observability(domain: Domain, name: Name, node: NodeDep, caller: Caller) -> 
     statistics only where they read every row (column statistics: the columns they read in clear).
     """
     product = node.product(domain, name)
-    ports = [
-        port_health(OutputPortReader(node.runtime, product, p.name)).as_dict()
-        for p in product.spec.output_ports
-    ]
+    ports = [port_health(OutputPortReader(node.runtime, product, p.name)).as_dict() for p in product.spec.output_ports]
     owner = True  # a run's error may quote data (a failed quality check): for those who run the product
     if caller is not None:
         with one_request():
             principal = disclosure.require_discovery(node, caller, product)
             discoverable = disclosure.discoverable_ports(node, principal, product)
-            ports = [disclosure.visible_health(node, caller, product, p) for p in ports
-                     if p["address"].rsplit("/", 1)[-1] in discoverable]
+            ports = [
+                disclosure.visible_health(node, caller, product, p)
+                for p in ports
+                if p["address"].rsplit("/", 1)[-1] in discoverable
+            ]
             owner = disclosure.may_control(node, caller, product)
     return {
         "product": f"dp://{product.key}",

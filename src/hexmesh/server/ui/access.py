@@ -227,8 +227,16 @@ async def decide(request_id: str, request: Request) -> HTMLResponse:
         if not form.get("token"):
             return _inbox_error(request, hub.node, exc)
         try:
-            return _inbox(request, hub.node, form["token"], exc.http_status, embed="_signed_in" not in form,
-                          error=str(exc), failed=request_id, note=form.get("note", ""))
+            return _inbox(
+                request,
+                hub.node,
+                form["token"],
+                exc.http_status,
+                embed="_signed_in" not in form,
+                error=str(exc),
+                failed=request_id,
+                note=form.get("note", ""),
+            )
         except HexmeshError:
             return _inbox_error(request, hub.node, exc)
     done = f"request {decided.id} by {decided.principal.id} for {decided.product}/{decided.port}: {decided.status}"
@@ -253,17 +261,34 @@ def _inbox(request: Request, node: Node, token: str, status: int, *, embed: bool
         except NotFoundError:
             continue  # retired since the request
         if engines[found.product].decide(principal, "control", found.port).allowed:
-            mine.append({**_shown(found), "who": found.principal.id, "product": found.product, "port": found.port,
-                         "note": found.note, "requested": _when(found.requested_us)})
-    page = render(request, "requests.html", status, signed_in=True, auth=True, token=token.strip() if embed else "",
-                  who=principal.id, pending=mine, **extra)
+            mine.append(
+                {
+                    **_shown(found),
+                    "who": found.principal.id,
+                    "product": found.product,
+                    "port": found.port,
+                    "note": found.note,
+                    "requested": _when(found.requested_us),
+                }
+            )
+    page = render(
+        request,
+        "requests.html",
+        status,
+        signed_in=True,
+        auth=True,
+        token=token.strip() if embed else "",
+        who=principal.id,
+        pending=mine,
+        **extra,
+    )
     page.headers.update(_PRIVATE)
     return page
 
 
 def _inbox_error(request: Request, node: Node, exc: HexmeshError) -> HTMLResponse:
-    page = render(request, "requests.html", exc.http_status, signed_in=False, auth=node.sidecar is not None,
-                  error=str(exc))
+    page = render(
+        request, "requests.html", exc.http_status, signed_in=False, auth=node.sidecar is not None, error=str(exc)
+    )
     page.headers.update(_PRIVATE)
     return page
-

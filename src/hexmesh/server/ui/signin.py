@@ -85,4 +85,3 @@ async def sign_out(request: Request) -> Response:
     clear_cookie(request, done)
     done.headers.update(_PRIVATE)
     return done
-

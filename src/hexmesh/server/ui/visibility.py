@@ -165,8 +165,10 @@ def visibility(hub: MeshHub, principal: Principal | None) -> Visibility:
     node = hub.node
     hidden, columns = set(), {}
     with one_request():
-        decided = {key: (discoverable_ports(node, principal, product), may_discover(node, principal, product))
-                   for key, product in node.deployed().items()}
+        decided = {
+            key: (discoverable_ports(node, principal, product), may_discover(node, principal, product))
+            for key, product in node.deployed().items()
+        }
     for key, (ports, may) in decided.items():
         # A port it may discover shows the product; else it may still see it exists, to ask for access.
         if not ports and not may:
