@@ -1,0 +1,67 @@
+"""The leak-hunt matrix: port × hiding mechanism × principal, no hidden value comes back.
+
+Each cell asks: did any canary of this mechanism come back to this principal through this port
+(by value, in rows, documents, pages, errors, run records), and did any yes/no question about one
+of them answer differently for the canary than for a decoy? Both count as leaks.
+
+Cells that leak today are listed in KNOWN_LEAKS with who fixes them; they are strict xfails, so a
+fix turns them into failures until the entry is removed. Extend the hunt by adding paths to a
+port's probe (tests/leakhunt/probes.py) or a new port with ``@probe("name")``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.leakhunt.conftest import Probed
+from tests.leakhunt.mesh import MECHANISMS, PRINCIPALS
+from tests.leakhunt.probes import PROBES
+
+#: (port, mechanism, principal) -> why it leaks today and who fixes it.
+_FILTER = "issue 11 item 4 (E2): ?filter= runs on real values before masking, a yes/no oracle"
+_SYNTHETIC = "issue 11 item 5 (E1): the synthetic variant reproduces real values"
+KNOWN_LEAKS: dict[tuple[str, str, str], str] = {
+    ("files", "masked", "analyst"): _FILTER,
+    ("files", "pseudonym", "analyst"): _FILTER,
+    ("client", "masked", "analyst"): _FILTER,
+    ("client", "pseudonym", "analyst"): _FILTER,
+    ("files", "aggregate-only", "analyst"): _SYNTHETIC + " (aggregate-only principals may ask for it)",
+    ("files", "synthetic-only", "analyst"): _SYNTHETIC,
+    ("sql", "synthetic-only", "analyst"): _SYNTHETIC,
+    ("sql", "retired-major", "analyst"): "issue 11/16 (C): a retired major stays readable as <table>_v<major>",
+}
+
+
+def _cells() -> list[object]:
+    cells = []
+    for port in PROBES:
+        for mechanism in MECHANISMS:
+            for who in PRINCIPALS:
+                reason = KNOWN_LEAKS.get((port, mechanism, who))
+                marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+                cells.append(pytest.param(port, mechanism, who, id=f"{port}-{mechanism}-{who}", marks=marks))
+    return cells
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("port", "mechanism", "who"), _cells())
+def test_no_hidden_value_comes_back(probed: Probed, port: str, mechanism: str, who: str) -> None:
+    seen = probed(port, who)
+    assert seen.texts, f"the {port} probe answered nothing to {who}: it proves nothing"
+    assert not seen.leaked(mechanism), f"{who} got {mechanism} canaries through {port}: {seen.leaked(mechanism)}"
+    assert not seen.answered(mechanism), (
+        f"{who} learned about {mechanism} values through {port}: {seen.answered(mechanism)}"
+    )
+
+
+#: What the owner must find through the files port: a probe that finds nothing proves nothing.
+_OWNER_SEES = ("no-grant", "masked", "pseudonym", "row-filter", "sealed", "aggregate-only", "synthetic-only")
+
+
+@pytest.mark.slow
+def test_the_canaries_are_there_for_their_owner(probed: Probed) -> None:
+    seen = probed("files", "owner")
+    for mechanism in _OWNER_SEES:
+        assert seen.leaked(mechanism), f"the owner does not see the {mechanism} canaries: the probe would miss them"
+    # Forgotten values are gone for everyone; retired majors are served to no one.
+    assert not seen.leaked("forgotten") and not seen.leaked("retired-major")
