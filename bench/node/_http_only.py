@@ -11,7 +11,7 @@ import uvicorn
 
 from hexmesh.lifecycle import Workspace
 from hexmesh.server.app import create_app
-from hexmesh.server.node import Node, NodeOptions
+from hexmesh.serving import Node, NodeOptions
 
 
 def main(home: str, port: int) -> None:

@@ -11,7 +11,8 @@ import httpx
 import pytest
 
 from hexmesh.lifecycle import Workspace
-from hexmesh.server import Node, NodeOptions, create_app
+from hexmesh.server import create_app
+from hexmesh.serving import Node, NodeOptions
 from tests.federation.peers import entry_document, fake_peer
 from tests.ui.nodes import ServedNode, served
 

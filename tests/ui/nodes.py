@@ -17,7 +17,8 @@ from pathlib import Path
 import httpx
 
 from hexmesh.lifecycle import Workspace
-from hexmesh.server import Node, NodeOptions, Service, create_app, http_service, run_services
+from hexmesh.server import Service, create_app, http_service, run_services
+from hexmesh.serving import Node, NodeOptions
 from tests.server.nodes import free_port
 
 #: The SQL port is another engineer's module; without it the psycopg test skips (and says so).

@@ -62,7 +62,8 @@ def serve(
 ) -> None:
     """Serve every deployed product: discovery, files, events, observability and control ports."""
     from hexmesh.lifecycle import Workspace
-    from hexmesh.server import Node, NodeOptions, create_app, http_service, run_services
+    from hexmesh.server import create_app, http_service, run_services
+    from hexmesh.serving import Node, NodeOptions
 
     base_url = public_url or f"http://{host}:{http_port}"
     sql_dsn = f"postgresql://{host}:{sql_port}/hexmesh" if sql_port else None

@@ -14,7 +14,7 @@ from typing import Any
 from hexmesh.governance import AuthenticationError
 from hexmesh.product import DeployedProduct
 from hexmesh.product.control import ForbiddenError, audited
-from hexmesh.server.node import Node
+from hexmesh.serving.node import Node
 
 __all__ = ["API_TOKEN_PREFIX", "acting"]
 

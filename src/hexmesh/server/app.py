@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry
 import hexmesh
 from hexmesh.server import deprecation, problems
 from hexmesh.server.metrics import NodeCollector
-from hexmesh.server.node import Node
 from hexmesh.server.routes import access, control, discovery, events, files, ingest, observability
+from hexmesh.serving.node import Node
 
 __all__ = ["create_app"]
 

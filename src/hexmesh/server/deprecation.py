@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request, Response
 
 from hexmesh.infra.state import MajorState
 from hexmesh.product.deprecation import http_headers
-from hexmesh.server.node import Node
+from hexmesh.serving.node import Node
 
 __all__ = ["install"]
 

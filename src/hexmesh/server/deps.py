@@ -8,7 +8,7 @@ from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 
 from hexmesh.governance import Principal
-from hexmesh.server.node import Node
+from hexmesh.serving.node import Node
 
 __all__ = [
     "SIGN_IN_COOKIE",

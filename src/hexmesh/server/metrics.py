@@ -10,7 +10,7 @@ from prometheus_client.registry import Collector
 from hexmesh.infra.state import now_us
 from hexmesh.product import DeployedProduct
 from hexmesh.product.observability import port_health
-from hexmesh.server.node import Node
+from hexmesh.serving.node import Node
 
 __all__ = ["NodeCollector"]
 

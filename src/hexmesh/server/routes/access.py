@@ -8,9 +8,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from hexmesh.governance.grants import AccessRequest
-from hexmesh.server import governed
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName
 from hexmesh.server.problems import responses
+from hexmesh.serving import governed
 
 router = APIRouter(tags=["access"])
 _ERRORS = responses(401, 403, 404, 409, 422)

@@ -16,8 +16,8 @@ from hexmesh.product import files as port_files
 from hexmesh.product.control import TRANSITIONS, ForbiddenError, PausedError, audited
 from hexmesh.server.acting import acting
 from hexmesh.server.deps import Domain, Name, NodeDep
-from hexmesh.server.node import Node
 from hexmesh.server.problems import responses
+from hexmesh.serving.node import Node
 
 router = APIRouter(prefix="/products/{domain}/{name}/control", tags=["control"])
 _bearer = HTTPBearer(

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Header, Response
 
 from hexmesh.product.discovery import CONTEXT, catalog_entry
 from hexmesh.product.policy import one_request
-from hexmesh.server import disclosure
 from hexmesh.server.deps import Caller, Domain, JsonLd, Name, NodeDep, etag_matches
 from hexmesh.server.problems import responses
+from hexmesh.serving import disclosure
 
 router = APIRouter(tags=["discovery"])
 

@@ -18,10 +18,10 @@ from hexmesh.product.eventstream import port_stream, product_stream
 from hexmesh.product.sealing import is_sealed, open_events
 from hexmesh.product.subscription import follow as follow_stream
 from hexmesh.product.subscription import start_after
-from hexmesh.server import disclosure, governed
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName, bearer_token, principal_of
-from hexmesh.server.node import Node
 from hexmesh.server.problems import responses
+from hexmesh.serving import disclosure, governed
+from hexmesh.serving.node import Node
 
 router = APIRouter(tags=["events"])
 

@@ -15,10 +15,10 @@ from hexmesh.product import OutputPortReader, ReadRequest
 from hexmesh.product import files as port_files
 from hexmesh.product.policy import one_request
 from hexmesh.product.sealing import is_sealed
-from hexmesh.server import disclosure, governed
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName, etag_matches
-from hexmesh.server.node import Node
 from hexmesh.server.problems import responses
+from hexmesh.serving import disclosure, governed
+from hexmesh.serving.node import Node
 
 router = APIRouter(tags=["files"])
 Format = Literal["parquet", "jsonl", "csv", "arrow"]

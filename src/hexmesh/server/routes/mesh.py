@@ -1,10 +1,10 @@
 """The mesh API: search, registry and peers, knowledge graph, lineage; and the web UI's pages.
 
-Every route parses its input, calls :class:`~hexmesh.server.ui.hub.MeshHub` or the
+Every route parses its input, calls :class:`~hexmesh.serving.MeshHub` or the
 ``hexmesh.mesh`` library and returns JSON; errors become problem+json in ``problems``.
 Including this router also starts the federation's refresh loop (its lifespan).
 
-Answers show the mesh as the caller may see it (:mod:`hexmesh.server.ui.visibility`): on a node
+Answers show the mesh as the caller may see it (:mod:`hexmesh.serving.visibility`): on a node
 served with ``--auth``, this node's products, ports and columns the caller's token (a bearer
 header, or the web UI's sign-in cookie) may not discover are left out.
 """
@@ -22,15 +22,13 @@ from pydantic import BaseModel, Field
 from hexmesh.mesh import to_jsonld, to_turtle
 from hexmesh.mesh.federation import AnnounceLimitError, PeerState
 from hexmesh.mesh.semantic import MODES
-from hexmesh.server.deps import Domain, JsonLd, Name
+from hexmesh.server.deps import Domain, JsonLd, Name, bearer_token
 from hexmesh.server.problems import problem_response, responses
 from hexmesh.server.ui.access import router as access_router
-from hexmesh.server.ui.hub import MeshHub, concept_index, hub_of
 from hexmesh.server.ui.pages import router as pages_router
-from hexmesh.server.ui.peering import authorize_announcement
-from hexmesh.server.ui.search import seen_search
 from hexmesh.server.ui.signin import router as signin_router
-from hexmesh.server.ui.visibility import seen_by
+from hexmesh.server.viewer import hub_of, seen_by
+from hexmesh.serving import MeshHub, authorize_announcement, concept_index
 
 __all__ = ["router"]
 
@@ -89,7 +87,7 @@ def search(
     warming = used != "keyword" and not federation.semantic_ready(wait=_WARM_WAIT)
     if warming:
         used = "keyword"
-    body = seen_search(seen, q, used, limit, offset).to_dict()
+    body = seen.search(q, used, limit, offset).to_dict()
     body["mode"] = used
     if warming:
         body["notice"] = (
@@ -126,7 +124,8 @@ def announce(body: Announcement, request: Request) -> dict[str, Any] | Response:
     Bearer``) unless it comes from this machine to a node served without ``--auth``.
     """
     hub = hub_of(request)
-    authorize_announcement(hub.node, request.client.host if request.client else "", request.headers)
+    token = bearer_token(request.headers.get("authorization"))
+    authorize_announcement(hub.node, request.client.host if request.client else "", token)
     try:
         return _peer(hub.federation.announce(body.url))
     except AnnounceLimitError as exc:

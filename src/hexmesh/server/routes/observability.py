@@ -11,10 +11,10 @@ from hexmesh.governance import AuthenticationError
 from hexmesh.product import OutputPortReader
 from hexmesh.product.observability import port_health, worst
 from hexmesh.product.policy import one_request
-from hexmesh.server import disclosure
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep
 from hexmesh.server.metrics import NodeCollector
 from hexmesh.server.problems import responses
+from hexmesh.serving import disclosure
 
 router = APIRouter(tags=["observability"])
 

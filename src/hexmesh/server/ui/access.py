@@ -23,14 +23,13 @@ from hexmesh.governance import Principal
 from hexmesh.governance.grants import AccessRequest
 from hexmesh.infra.state import access_requests
 from hexmesh.mesh import ProductEntry
-from hexmesh.server import governed
 from hexmesh.server.deps import SIGN_IN_COOKIE, Domain, Name, PortName
-from hexmesh.server.node import Node
 from hexmesh.server.ui.forms import FormError, from_this_node, read_form
-from hexmesh.server.ui.hub import MeshHub, hub_of
 from hexmesh.server.ui.pages import render
 from hexmesh.server.ui.session import visitor_of
-from hexmesh.server.ui.visibility import visibility
+from hexmesh.server.viewer import hub_of
+from hexmesh.serving import MeshHub, governed, visibility
+from hexmesh.serving.node import Node
 
 __all__ = ["router"]
 

@@ -18,11 +18,11 @@ import hexmesh
 from hexmesh.errors import HexmeshError, NotFoundError
 from hexmesh.server.deps import Domain, Name
 from hexmesh.server.ui import views
-from hexmesh.server.ui.hub import concept_index, hub_of
 from hexmesh.server.ui.icons import ICONS
-from hexmesh.server.ui.search import search_page, seen_search
+from hexmesh.server.ui.results import search_page
 from hexmesh.server.ui.session import clear_cookie, visitor_of
-from hexmesh.server.ui.visibility import seen_by
+from hexmesh.server.viewer import hub_of, seen_by
+from hexmesh.serving import concept_index
 
 __all__ = ["router"]
 
@@ -66,7 +66,7 @@ def home(request: Request, q: Text = "", mode: Annotated[str, Query(max_length=2
                 semantic, notice = False, "Search by meaning is warming up (loading its model): keyword results."
         except HexmeshError as exc:  # the extra is not installed on this node
             semantic, notice = False, f"{exc}. These are keyword results."
-    run = (lambda query, limit: seen_search(seen, query.text, "hybrid", limit)) if semantic else None
+    run = (lambda query, limit: seen.search(query.text, "hybrid", limit)) if semantic else None
     page = search_page(seen.index, q, mode="semantic" if mode == "semantic" else "keyword", run=run)
     entries = seen.entries
     return render(

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from hexmesh.governance import AuthenticationError, Principal
 from hexmesh.infra.state.tokens import api_tokens
 from hexmesh.server.deps import SIGN_IN_COOKIE, bearer_token, principal_of
-from hexmesh.server.node import Node
+from hexmesh.serving.node import Node
 
 __all__ = ["MAX_SESSION_S", "Visitor", "clear_cookie", "safe_next", "set_cookie", "token_life_s", "visitor_of"]
 

@@ -13,10 +13,9 @@ from markupsafe import Markup
 
 from hexmesh.mesh import ProductEntry
 from hexmesh.server.ui.drawing import bar_chart, lineage_svg
-from hexmesh.server.ui.hub import ProductView
 from hexmesh.server.ui.sanitize import safe_html
 from hexmesh.server.ui.snippets import port_access, snippets
-from hexmesh.server.ui.visibility import Visibility
+from hexmesh.serving import ProductView, Visibility
 
 __all__ = ["STATUS", "domains", "product_page", "slo_board"]
 

@@ -20,19 +20,27 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from fastapi import Request
-
 from hexmesh.errors import NotFoundError
 from hexmesh.governance import Principal
-from hexmesh.mesh import FieldEntry, InputEntry, KnowledgeGraph, PortEntry, ProductEntry, ProductLineage, Registry
+from hexmesh.mesh import (
+    FieldEntry,
+    InputEntry,
+    KnowledgeGraph,
+    PortEntry,
+    ProductEntry,
+    ProductLineage,
+    Registry,
+    SearchResult,
+    semantic,
+)
 from hexmesh.mesh.search import SearchIndex
+from hexmesh.mesh.semantic import Mode
 from hexmesh.product.policy import one_request
-from hexmesh.server.disclosure import discoverable_ports, may_discover, visible_document
-from hexmesh.server.ui.hub import MeshHub, hub_of
-from hexmesh.server.ui.session import visitor_of
+from hexmesh.serving.disclosure import discoverable_ports, may_discover, visible_document
+from hexmesh.serving.hub import MeshHub
 from hexmesh.spec import parse_address
 
-__all__ = ["Visibility", "seen_by", "visibility"]
+__all__ = ["Visibility", "visibility"]
 
 #: Port name to the names of the columns the caller may discover, per visible local product.
 Columns = Mapping[str, Mapping[str, frozenset[str]]]
@@ -76,6 +84,20 @@ class Visibility:
             known = ", ".join(e.key for e in self.entries) or "none you may see"
             raise NotFoundError(f"no product {key!r} in the mesh index; known: {known}")
         return found
+
+    def search(self, text: str, mode: Mode, limit: int, offset: int = 0) -> SearchResult:
+        """Search the products the caller may see; ``mode`` embedding or hybrid needs the ``semantic`` extra.
+
+        Entries are embedded as the caller sees them, so a hidden column never pulls a product up.
+        """
+        federation = self.hub.federation
+        if not self.filtered:
+            return federation.search(text, mode=mode, limit=limit, offset=offset)
+        if mode == "keyword":
+            return self.index.search(text, limit=limit, offset=offset)
+        federation.semantic_ready()
+        assert federation.embeddings is not None
+        return semantic.search(self.index, federation.embeddings, text, mode=mode, limit=limit, offset=offset)
 
     def sees(self, address: str) -> bool:
         """Whether an address (``dp://d/p[/port][#field]``) names nothing hidden from the caller."""
@@ -182,16 +204,6 @@ def visibility(hub: MeshHub, principal: Principal | None) -> Visibility:
     for entry in source:
         if entry.key not in seen.hidden:
             seen.registry.put(_trimmed(entry, seen, local))
-    return seen
-
-
-def seen_by(request: Request) -> Visibility:
-    """The mesh as the caller of ``request`` may see it (computed once per request)."""
-    found = getattr(request.state, "visibility", None)
-    if isinstance(found, Visibility):
-        return found
-    seen = visibility(hub_of(request), visitor_of(request).principal)
-    request.state.visibility = seen
     return seen
 
 

@@ -8,11 +8,9 @@ tests). From anywhere else, or whenever ``--auth`` is on, only holders of a gove
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
 
 from hexmesh.product.control import ForbiddenError, UnauthorizedError
-from hexmesh.server.deps import bearer_token
-from hexmesh.server.node import Node
+from hexmesh.serving.node import Node
 
 __all__ = ["authorize_announcement", "is_loopback"]
 
@@ -27,13 +25,15 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def authorize_announcement(node: Node, client_host: str, headers: Mapping[str, str]) -> None:
-    """Raise UnauthorizedError (401) or ForbiddenError (403) unless the announcer may announce."""
+def authorize_announcement(node: Node, client_host: str, token: str | None) -> None:
+    """Raise UnauthorizedError (401) or ForbiddenError (403) unless the announcer may announce.
+
+    ``token`` is the announcer's bearer token, if it sent one.
+    """
     if is_loopback(client_host) and not node.options.auth:
         return
     where = client_host or "an unknown address"
     why = "this node serves with --auth" if node.options.auth else f"it comes from {where}"
-    token = bearer_token(headers.get("authorization"))
     if token is None:
         raise UnauthorizedError(
             f"announcing a peer needs a governance token because {why}: send 'Authorization: Bearer <token>' "

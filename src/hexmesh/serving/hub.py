@@ -5,7 +5,7 @@ described in-process; products of peers are read from the peer's discovery and o
 ports, and when the peer does not answer, from the cached index entry (flagged stale).
 
 The index holds this node's products in full; views take the caller's
-:class:`~hexmesh.server.ui.visibility.Visibility`, which leaves out what it may not discover.
+:class:`~hexmesh.serving.visibility.Visibility`, which leaves out what it may not discover.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from fastapi import Request
 
 from hexmesh.errors import HexmeshError, NotFoundError
 from hexmesh.mesh import (
@@ -39,13 +38,13 @@ from hexmesh.mesh.federation import Federation, PeerPolicy, peers_from_env
 from hexmesh.mesh.search import SearchIndex
 from hexmesh.product import DeployedProduct, OutputPortReader
 from hexmesh.product.observability import port_health, worst
-from hexmesh.server.node import Node
+from hexmesh.serving.node import Node
 from hexmesh.spec import parse_address
 
 if TYPE_CHECKING:
-    from hexmesh.server.ui.visibility import Visibility
+    from hexmesh.serving.visibility import Visibility
 
-__all__ = ["MeshHub", "ProductView", "concept_index", "hub_of"]
+__all__ = ["MeshHub", "ProductView", "concept_index"]
 
 log = logging.getLogger(__name__)
 #: Search indexes of filtered entries kept (callers who see the same share one).
@@ -227,15 +226,6 @@ class MeshHub:
             except Exception:  # the loop must outlive one bad refresh
                 log.exception("refreshing the mesh index failed")
             await asyncio.sleep(self.interval)
-
-
-def hub_of(request: Request) -> MeshHub:
-    """The app's hub (made on first use when the app runs without its lifespan)."""
-    hub = getattr(request.app.state, "mesh", None)
-    if not isinstance(hub, MeshHub):
-        hub = request.app.state.mesh = MeshHub(request.app.state.node)
-        hub.federation.refresh_local()
-    return hub
 
 
 def concept_index(graph: KnowledgeGraph) -> list[dict[str, Any]]:

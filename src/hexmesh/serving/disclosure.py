@@ -23,8 +23,8 @@ from hexmesh.governance import AccessDeniedError, AuthenticationError, Principal
 from hexmesh.infra.events import StoredEvent
 from hexmesh.product import DeployedProduct
 from hexmesh.product.policy import discoverable_schema
-from hexmesh.server.governed import sidecar_of
-from hexmesh.server.node import Node
+from hexmesh.serving.governed import sidecar_of
+from hexmesh.serving.node import Node
 from hexmesh.spec import parse_address
 
 __all__ = [

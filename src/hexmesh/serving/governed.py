@@ -31,7 +31,7 @@ from hexmesh.product.policy import (
 )
 from hexmesh.product.policy.requests import DAY_US
 from hexmesh.product.sealing import open_events
-from hexmesh.server.node import Node
+from hexmesh.serving.node import Node
 
 __all__ = [
     "AuthOffError",

@@ -6,11 +6,9 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from hexmesh.mesh import Query, SearchIndex, SearchResult, SearchSyntaxError, parse_query, semantic
-from hexmesh.mesh.semantic import Mode
-from hexmesh.server.ui.visibility import Visibility
+from hexmesh.mesh import Query, SearchIndex, SearchResult, SearchSyntaxError, parse_query
 
-__all__ = ["FACET_LABELS", "search_page", "seen_search"]
+__all__ = ["FACET_LABELS", "search_page"]
 
 FACET_LABELS = {
     "domain": "Domain",
@@ -106,18 +104,3 @@ def search_page(
         relaxed=result.relaxed,
     )
     return page
-
-
-def seen_search(seen: Visibility, text: str, mode: Mode, limit: int, offset: int = 0) -> SearchResult:
-    """Search the products the caller may see; ``mode`` embedding or hybrid needs the ``semantic`` extra.
-
-    Entries are embedded as the caller sees them, so a hidden column never pulls a product up.
-    """
-    federation = seen.hub.federation
-    if not seen.filtered:
-        return federation.search(text, mode=mode, limit=limit, offset=offset)
-    if mode == "keyword":
-        return seen.index.search(text, limit=limit, offset=offset)
-    federation.semantic_ready()
-    assert federation.embeddings is not None
-    return semantic.search(seen.index, federation.embeddings, text, mode=mode, limit=limit, offset=offset)
