@@ -46,3 +46,16 @@ def orders_csv(first: int, count: int, day: str = "2026-01-01", amount: float = 
     for n in range(first, first + count):
         lines.append(f"{n},c{n % 7},{day} {n % 24:02d}:00:00,{amount}")
     return "\n".join(lines) + "\n"
+
+
+# YAML bombs (tests/spec/test_safe_yaml.py): a few hundred bytes that expand to 10^7..10^9 nodes.
+#: 9 levels of 10 aliases: 10^9 nodes once expanded, 300 bytes of text.
+LAUGHS = "a: &a [x,x,x,x,x,x,x,x,x,x]\n" + "".join(
+    f"{chr(98 + i)}: &{chr(98 + i)} [{','.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8)
+)
+#: A rule set of about 570 bytes whose rules list expands to 8^8 (16.7 million) rules.
+RULES_BOMB = "name: bomb\nversion: 1\nr0: &r0 [{id: x, on: product, require: {owner: present}}]\n" + "".join(
+    f"r{i}: &r{i} [*r{i - 1}, *r{i - 1}, *r{i - 1}, *r{i - 1}, *r{i - 1}, *r{i - 1}, *r{i - 1}, *r{i - 1}]\n"
+    for i in range(1, 9)
+)
+RULES_BOMB += "rules: *r8\n"

@@ -19,6 +19,7 @@ from tests.server.nodes import OWNER_TOKEN as OWNER
 from tests.server.nodes import TOKEN as GOVERNANCE
 from tests.server.nodes import serve
 from tests.sql.conftest import write_product
+from tests.support import RULES_BOMB
 
 RULES = """\
 name: acme
@@ -96,6 +97,7 @@ def test_only_a_governance_token_may_change_the_rule_set(
         (RULES.replace("  - id:", "  - id: [", 1), "rule set:"),
         (RULES.replace('".+@acme[.]com"', '"(["'), "rule set:7:"),
         ("just text", "rule set:1:1: a rule set must be a YAML mapping"),
+        (RULES_BOMB, "rule set:4:"),  # 16.7 million rules once expanded: the node once grew to 5.7 GB
     ],
 )
 def test_a_bad_rule_set_is_a_400_naming_the_line_and_nothing_changes(

@@ -106,3 +106,34 @@ def test_json_schema_accepts_the_scaffold_and_rejects_unknown_keys(tmp_path: Pat
     jsonschema.validate(document, schema)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({**document, "ownr": "x"}, schema)
+
+
+def test_a_version_too_large_for_its_major_to_be_stored_is_refused() -> None:
+    found = problems(VALID.replace("version: 1.2.0", "version: 99999999999999999999999.0.0"))
+    assert found == [
+        "dataproduct.yaml:3:10: version '99999999999999999999999.0.0' is not valid (use semantic versioning "
+        "MAJOR.MINOR.PATCH (numbers of at most 9 digits), for example 1.0.0)"
+    ]
+
+
+@pytest.mark.parametrize("value", ["-1e400", "1e400", ".nan", ".inf"])
+def test_a_range_bound_must_be_a_finite_number(value: str) -> None:
+    spec = VALID.replace(
+        "      - {name: played_at, logicalType: timestamp, required: true}\n",
+        "      - {name: played_at, logicalType: timestamp, required: true}\n"
+        "      - {name: duration, logicalType: number}\n"
+        f"    quality:\n      - range: {{field: duration, min: {value}}}\n",
+    )
+    (found,) = problems(spec)
+    assert found.startswith("dataproduct.yaml:15:39:")
+    assert "quality[0].range.min: Input should be a finite number (write a finite number" in found
+
+
+def test_numbers_beyond_64_bits_are_refused_where_they_meet_columns() -> None:
+    spec = VALID.replace(
+        "      - {name: played_at, logicalType: timestamp, required: true}\n",
+        "      - {name: played_at, logicalType: timestamp, required: true}\n"
+        "    quality:\n      - rowCount: {min: 99999999999999999999}\n",
+    )
+    (found,) = problems(spec)
+    assert "rowCount.min: Input should be less than or equal to 9223372036854775807" in found

@@ -18,6 +18,7 @@ from hexmesh.governance.cedar import parse_cedar
 from hexmesh.governance.core import CORE
 from hexmesh.governance.exceptions import PolicyError
 from hexmesh.governance.ruleset import RuleSet, parse_rules_text
+from hexmesh.spec import safe_yaml
 from hexmesh.spec.policies import ProductPolicies
 
 __all__ = ["MeshGovernance", "parse_folder"]
@@ -33,7 +34,7 @@ class MeshGovernance:
 
 def _yaml(name: str, text: str) -> object:
     try:
-        return yaml.safe_load(text) or {}
+        return safe_yaml.load(text) or {}
     except yaml.YAMLError as exc:
         raise PolicyError(f"governance/{name} is not valid YAML: {exc}") from exc
 

@@ -18,6 +18,7 @@ import yaml
 from pydantic import Field, ValidationError
 
 from hexmesh.governance.exceptions import PolicyError
+from hexmesh.spec import safe_yaml
 from hexmesh.spec.model import DataProductSpec
 from hexmesh.spec.policies import PolicyModel, ProductPolicies
 
@@ -256,8 +257,8 @@ def _bare_on(data: Mapping[str, Any], source: str, where: Locate) -> Mapping[str
 def parse_rules_text(text: str, source: str = "rules.yaml") -> RuleSet:
     """Parse the YAML text of a rule set; every error names ``source:line:col`` and what to do."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = safe_yaml.compose(text)
+        data = safe_yaml.construct(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         at = f":{mark.line + 1}:{mark.column + 1}" if mark else ""

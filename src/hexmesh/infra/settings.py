@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from hexmesh.errors import WorkspaceError
+from hexmesh.spec import safe_yaml
 
 __all__ = ["SETTINGS_FILE", "Settings"]
 
@@ -102,7 +103,7 @@ class Settings:
 
 def _read(file: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+        data = safe_yaml.load(file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise WorkspaceError(f"{file} is not valid YAML: {exc}") from exc
     if not isinstance(data, dict):

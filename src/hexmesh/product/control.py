@@ -26,6 +26,7 @@ from sqlalchemy import Engine
 from hexmesh.errors import HexmeshError, WorkspaceError
 from hexmesh.governance import AccessDeniedError, AuthenticationError
 from hexmesh.infra.state import audit, from_us
+from hexmesh.spec import safe_yaml
 
 __all__ = [
     "TRANSITIONS",
@@ -93,7 +94,10 @@ class Tokens:
         entries: dict[str, Principal] = {}
         file = home / "tokens.yaml"
         if file.is_file():
-            data = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+            try:
+                data = safe_yaml.load(file.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as exc:
+                raise WorkspaceError(f"{file} is not valid YAML: {exc}") from None
             if not isinstance(data, dict):
                 raise WorkspaceError(f"{file} must map token: {{role, products}}")
             for index, (token, value) in enumerate(data.items()):

@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from hexmesh.errors import ProblemLocation, SpecError, SpecProblem
+from hexmesh.spec import safe_yaml
 from hexmesh.spec.model import DataProductSpec
 
 __all__ = ["SPEC_FILENAME", "LoadedSpec", "Marks", "load_spec", "parse_spec"]
@@ -96,8 +97,12 @@ def parse_spec(text: str, file: str | Path) -> tuple[DataProductSpec, Marks]:
     marks = Marks(name)
     problems: list[SpecProblem] = []
     try:
-        node = yaml.compose(text, Loader=_SpecLoader)
-        data = yaml.load(text, Loader=_SpecLoader)
+        node = safe_yaml.compose(text, _SpecLoader)
+        data = safe_yaml.construct(node, _SpecLoader)
+    except safe_yaml.YAMLLimitError as exc:
+        mark = exc.problem_mark
+        where = _loc(name, mark) if mark else ProblemLocation(name, 1, 1)
+        raise SpecError([SpecProblem(where, str(exc.problem), "")]) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = _loc(name, mark) if mark else ProblemLocation(name, 1, 1)
@@ -109,7 +114,7 @@ def parse_spec(text: str, file: str | Path) -> tuple[DataProductSpec, Marks]:
                     "fix the YAML syntax at this position (indentation, quotes, colons)",
                 )
             ]
-        ) from exc
+        ) from None
     if node is None or not isinstance(node, yaml.MappingNode):
         raise SpecError(
             [
@@ -213,7 +218,7 @@ def _inner_model(annotation: Any) -> Any:
 _PATTERN_HINTS = {
     "domain": "use lower-case letters and digits joined by hyphens, for example podcasts",
     "name": "use lower-case letters and digits joined by hyphens, for example play-events",
-    "version": "use semantic versioning MAJOR.MINOR.PATCH, for example 1.0.0",
+    "version": "use semantic versioning MAJOR.MINOR.PATCH (numbers of at most 9 digits), for example 1.0.0",
 }
 
 
@@ -261,6 +266,8 @@ def _type_hint(kind: str) -> str:
         return "change the value to the expected type"
     if kind == "literal_error":
         return "use one of the listed values"
+    if kind == "finite_number":
+        return "write a finite number (YAML reads 1e400 as infinity)"
     if kind.startswith("too_short"):
         return "add at least one item"
     return ""

@@ -59,7 +59,17 @@ Status = Literal["proposed", "draft", "active", "deprecated", "retired"]
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=63)]
 PortName = Annotated[str, StringConstraints(pattern=PORT_PATTERN, max_length=63)]
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
-SemVer = Annotated[str, StringConstraints(pattern=r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$")]
+# Each number at most nine digits: the major is stored and compared as an integer.
+SemVer = Annotated[
+    str,
+    StringConstraints(
+        pattern=r"^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(?:-[0-9A-Za-z.-]+)?$", max_length=100
+    ),
+]
+#: Numbers a check compares with: finite (YAML reads 1e400 as infinity) and within 64 bits.
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
 DurationText = Annotated[str, StringConstraints(min_length=1)]
 
 
@@ -115,7 +125,7 @@ class Slo(SpecModel):
     """Maximum p95 of processing time minus event time, for example 2h."""
     completeness: float | None = Field(default=None, ge=0, le=1)
     """Minimum ratio of actual to expected rows per run."""
-    expected_rows: int | None = Field(default=None, ge=0)
+    expected_rows: Count | None = None
     """Expected rows per run, the denominator of completeness."""
 
     @model_validator(mode="after")
@@ -130,18 +140,18 @@ class Slo(SpecModel):
 
 class AcceptedValues(SpecModel):
     field: FieldName
-    values: list[str | int | float | bool]
+    values: list[str | Int64 | Finite | bool]
 
 
 class RangeCheck(SpecModel):
     field: FieldName
-    min: float | None = None
-    max: float | None = None
+    min: Finite | None = None
+    max: Finite | None = None
 
 
 class RowCount(SpecModel):
-    min: int | None = Field(default=None, ge=0)
-    max: int | None = Field(default=None, ge=0)
+    min: Count | None = None
+    max: Count | None = None
 
 
 class Freshness(SpecModel):

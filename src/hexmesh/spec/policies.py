@@ -7,7 +7,7 @@ cycle. Keys are camelCase like the rest of the descriptor.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal, get_args
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -76,7 +76,9 @@ class Columns(PolicyModel):
         return self
 
 
-RowValue = str | int | bool | list[str | int | bool]
+# Row-filter literals are compared with 64-bit columns: a larger integer could match nothing.
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+RowValue = str | Int64 | bool | list[str | Int64 | bool]
 
 
 class AccessRule(PolicyModel):
@@ -110,10 +112,10 @@ class AccessRule(PolicyModel):
 class Generalize(PolicyModel):
     """Coarsen values: exactly one of bands (numbers), truncate (dates), round (lat/lon), prefix (codes)."""
 
-    bands: float | None = Field(default=None, gt=0)
+    bands: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     truncate: Literal["month", "year"] | None = None
     round: int | None = Field(default=None, ge=0, le=6)
-    prefix: int | None = Field(default=None, ge=0)
+    prefix: int | None = Field(default=None, ge=0, le=10_000)
 
     @model_validator(mode="after")
     def _one(self) -> Generalize:
@@ -150,7 +152,7 @@ class PrivacyRule(PolicyModel):
     pseudonymize: Pseudonymize | None = None
     generalize: Generalize | None = None
     tokenize: Tokenize | None = None
-    minimum_group_size: int | None = Field(default=None, ge=2)
+    minimum_group_size: int | None = Field(default=None, ge=2, le=2**31 - 1)
     """For a count field: rows counting fewer than this many are left out (small groups identify people)."""
 
     @model_validator(mode="before")
