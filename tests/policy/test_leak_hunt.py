@@ -7,10 +7,12 @@ derived from them; errors may name the column the user typed, never a value.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import psycopg
 import pytest
+from psycopg.types.string import StrDumper
 
 from tests.policy.conftest import MARGINS, US_AMOUNT, Governed
 
@@ -152,3 +154,114 @@ def test_every_read_is_audited(governed: Governed) -> None:
     entries = audit.query(governed.sidecar.db, actor="User:mallory", action="sql.read")
     assert entries and entries[-1].decision == "deny" and entries[-1].resource == "sales/orders/orders"
     assert audit.verify(governed.sidecar.db) is None
+
+
+# -- issue 11: nothing a client can name resolves to an unshaped source ---------------------------
+
+#: Ways to reach a relation by a string, to list the engine's relations, or to read a file.
+UNVETTED_SOURCES = [
+    "select * from query_table('sales.orders__orders')",
+    "select * from query('select * from sales.orders__orders')",
+    "select * from duckdb_views()",
+    "select * from duckdb_tables()",
+    "select * from duckdb_columns()",
+    "select * from duckdb_settings()",
+    "select * from duckdb_databases()",
+    "select * from sqlite_master",
+    "select * from duckdb_views",
+    "select * from pg_catalog.pg_settings",
+    "select * from pg_catalog.pg_prepared_statements",
+    "select * from temp.main.anything",
+    "select * from read_parquet('x.parquet')",
+    "select * from parquet_metadata('x.parquet')",
+    "select * from glob('*')",
+    "select * from sales.orders__orders, lateral query_table('sales.orders__orders') q",
+    "select json_execute_serialized_sql(json_serialize_sql('select 1'))",
+    "select getvariable('x')",
+    "select * from (with duckdb_settings as (select 1) select 1) a, duckdb_settings",
+]
+
+
+@pytest.mark.parametrize("sql", UNVETTED_SOURCES)
+def test_unvetted_table_functions_and_engine_relations_are_unknown(
+    restricted: psycopg.Connection[tuple[object, ...]], sql: str
+) -> None:
+    with pytest.raises(psycopg.Error) as caught:
+        restricted.execute(sql).fetchall()
+    assert caught.value.sqlstate in ("42883", "42P01", "42501", "42939", "0A000", "42601"), caught.value
+
+
+def test_query_table_with_a_parameter_reaches_no_per_statement_source(
+    restricted: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    # The attack of issue 11: one statement reads the port table (so the port registers a source
+    # for it), lists the engine's views and reads a relation named by its text parameter. The
+    # first execution learns the source's name; the same text (same cached name) executed with
+    # that name read the raw source: real customers where the analyst sees pseudonyms.
+    restricted.adapters.register_dumper(str, StrDumper)  # a typed text parameter, as pgjdbc's setString
+    sql = (
+        "select (select max(view_name) from duckdb_views() where view_name like 'hexmesh_src%%') as name, "
+        "(select max(customer) from query_table(%s)) as leaked, (select count(*) from sales.orders__orders) as n"
+    )
+    name = "sales.orders__orders"
+    for _ in range(2):
+        with pytest.raises(psycopg.errors.UndefinedFunction):
+            row = restricted.execute(sql, [name]).fetchone()
+            assert row is not None and "cust" not in str(row[1])
+            name = str(row[0])
+
+
+LISTINGS = [
+    "select table_name::varchar from information_schema.tables",
+    "select table_name::varchar from information_schema.columns",
+    "select table_name::varchar from information_schema.views",
+    "select relname::varchar from pg_catalog.pg_class",
+    "select viewname::varchar from pg_catalog.pg_views",
+    "select tablename::varchar from pg_catalog.pg_tables",
+]
+
+
+@pytest.mark.parametrize("listing", LISTINGS)
+def test_catalog_listings_do_not_show_a_statements_sources(
+    restricted: psycopg.Connection[tuple[object, ...]], listing: str
+) -> None:
+    # In the same statement as a read of the port table, while its source is registered.
+    statement = f"select n from ({listing}) l(n), (select count(*) from sales.orders__orders) c"
+    rows = restricted.execute(statement).fetchall()
+    names = [str(r[0]) for r in rows]
+    assert names or "views" in listing
+    assert not any(n.startswith("hexmesh") or n.startswith("duckdb_") for n in names), names
+
+
+def test_no_server_setting_or_path_reaches_a_client(
+    restricted: psycopg.Connection[tuple[object, ...]], governed: Governed
+) -> None:
+    paths = {os.getcwd(), str(governed.workspace.settings.home)}
+    answers = []
+    for sql in (
+        "select current_setting('temp_directory')",
+        "select current_setting('home_directory')",
+        "select current_setting('allowed_directories')",
+        "show all",
+    ):
+        try:
+            answers.append(repr(restricted.execute(sql).fetchall()))
+        except psycopg.Error as exc:
+            answers.append(str(exc))
+    for text in answers:
+        assert not any(path in text for path in paths), text
+
+
+def test_filters_and_group_bys_on_masked_columns_act_on_the_masked_values(governed: Governed) -> None:
+    # Analysts see pseudonymized customers and amounts in bands: a filter on a real value is no oracle.
+    with psycopg.connect(governed.dsn(governed.tokens["analyst"]), autocommit=True) as con:
+        assert con.execute("select count(*) from sales.orders__orders where customer = 'cust0'").fetchone() == (0,)
+        assert con.execute("select count(*) from sales.orders__orders where customer like 'cust%'").fetchone() == (0,)
+        exact = con.execute(f"select count(*) from sales.orders__orders where amount::varchar = '{US_AMOUNT}'")
+        assert exact.fetchone() == (0,)
+        groups = con.execute("select amount, count(*) from sales.orders__orders group by amount").fetchall()
+        assert all("-" in str(band) for band, _ in groups) and str(US_AMOUNT) not in repr(groups)
+        joined = con.execute(
+            "select count(*) from sales.orders__orders a join (values ('cust1')) v(c) on a.customer = v.c"
+        ).fetchone()
+        assert joined == (0,)

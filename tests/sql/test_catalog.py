@@ -99,3 +99,46 @@ def test_limit_across_data_files_is_exact(sql: Port) -> None:
         # Two runs wrote two data files: a LIMIT across them returns exactly what it asks for.
         assert len(con.execute("select * from sales.orders__orders limit 7").fetchall()) == 7
         assert con.execute("select count(*) from (select * from sales.orders__orders limit 100) t").fetchone() == (9,)
+
+
+def _retire_major_one(workspace: Workspace, orders: Path, *, retention: str) -> None:
+    spec = orders / "dataproduct.yaml"
+    text = spec.read_text().replace("owner: sales@example.com", f"owner: sales@example.com\nretention: {retention}")
+    spec.write_text(text)
+    workspace.deploy([orders])
+    workspace.run("sales/orders")
+    spec.write_text(spec.read_text().replace("version: 1.0.0", "version: 2.0.0"))
+    workspace.deploy([orders])
+
+
+@pytest.mark.parametrize("retention", ["keep", "delete"])
+def test_a_retired_major_disappears_from_the_catalog_and_from_queries(
+    workspace: Workspace, orders: Path, loop: Loop, retention: str
+) -> None:
+    _retire_major_one(workspace, orders, retention=retention)
+    port = serve(workspace, loop)
+    try:
+        with psycopg.connect(port.dsn(), autocommit=True) as before:
+            assert before.execute("select count(*) from sales.orders__orders_v1").fetchone() == (5,)
+            workspace.retire("sales/orders@1")
+            # A session opened before the retirement stops serving it too: a plain "no such relation".
+            with pytest.raises(psycopg.errors.UndefinedTable, match="orders__orders_v1") as caught:
+                before.execute("select count(*) from sales.orders__orders_v1")
+            assert "retired" in str(caught.value.diag.message_detail)
+        # A freshly started port never lists nor serves it, whatever happened to its data.
+        fresh = serve(workspace, loop)
+        try:
+            with psycopg.connect(fresh.dsn(), autocommit=True) as con:
+                names = con.execute(
+                    "select table_name from information_schema.tables where table_schema = 'sales' order by 1"
+                ).fetchall()
+                assert names == [("orders__orders",)]
+                relations = con.execute("select relname from pg_catalog.pg_class where relname like 'orders%'")
+                assert relations.fetchall() == [("orders__orders",)]
+                with pytest.raises(psycopg.errors.UndefinedTable):
+                    con.execute("select count(*) from sales.orders__orders_v1")
+                assert con.execute("select count(*) from sales.orders__orders").fetchone() == (0,)  # major 2
+        finally:
+            loop.run(fresh.server.close())
+    finally:
+        loop.run(port.server.close())

@@ -70,9 +70,13 @@ class TableCatalog:
         self._lock = threading.Lock()
 
     def tables(self) -> list[PortTable]:
-        """Every port table, read fresh from the state store (new deployments show up)."""
+        """Every port table of a major that serves, read fresh from the state store (new deployments show up).
+
+        A retired major is not a table at all: the plain name goes to the newest major that
+        still serves, as ``dp://`` addresses without a major do.
+        """
         newest: dict[str, int] = {}
-        seen: set[tuple[str, int]] = set()
+        seen = set(self.retired())
         out: list[PortTable] = []
         # versions() is ordered newest first, so the first record of a major is its newest.
         for record in self.runtime.state.versions():
@@ -96,6 +100,10 @@ class TableCatalog:
                     )
                 )
         return out
+
+    def retired(self) -> set[tuple[str, int]]:
+        """Every retired (product, major): read per statement, so an open session stops serving one too."""
+        return self.runtime.state.retired()
 
     def _product(self, record: VersionRecord) -> DeployedProduct:
         key = (record.product, record.version, record.spec_hash)

@@ -14,9 +14,10 @@ __all__ = ["SHIMS", "SHIM_SCHEMA", "install_pg_catalog", "shim_name"]
 
 #: Where the shims live; catalog references are rewritten to it, and catalog views hide it.
 SHIM_SCHEMA = "hexmesh_pg"
-_HIDDEN = f"(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = '{SHIM_SCHEMA}')"
 # Schemas of the engine, not of the mesh: listed by neither \\dn nor information_schema.schemata.
 _ENGINE_SCHEMAS = f"('{SHIM_SCHEMA}', 'main')"
+# Relations of the mesh's schemas in information_schema: not a statement's sources (catalog temp).
+_MESH_ONLY = f"table_catalog NOT IN ('temp', 'system') AND table_schema NOT IN {_ENGINE_SCHEMAS}"
 
 # DuckDB's pg_attribute.atttypid holds DuckDB's own type ids; clients join it to pg_type by
 # PostgreSQL OID, so the view puts the PostgreSQL OID there (and numeric's typmod).
@@ -41,22 +42,27 @@ _ATTRIBUTES = (
 
 # Views over DuckDB's catalog: hide the shim schema, add columns clients read.
 _VIEWS = {
-    (
-        "pg_catalog",
-        "pg_class",
-    ): f"SELECT * REPLACE (CAST(reloptions AS VARCHAR[]) AS reloptions), false AS relforcerowsecurity "
-    f"FROM pg_catalog.pg_class WHERE relnamespace NOT IN {_HIDDEN}",
-    ("pg_catalog", "pg_attribute"): _ATTRIBUTES,
     # The schemas are the product domains: not DuckDB's main (it holds no tables) nor the shims,
     # but pg_catalog and information_schema as in PostgreSQL (clients join pg_type to them).
     ("pg_catalog", "pg_namespace"): f"SELECT * FROM pg_catalog.pg_namespace WHERE nspname NOT IN {_ENGINE_SCHEMAS} "
     "UNION ALL SELECT oid, schema_name AS nspname, 10::INTEGER AS nspowner, NULL AS nspacl FROM duckdb_schemas() "
     "WHERE database_name = 'system' AND schema_name IN ('pg_catalog', 'information_schema')",
+    (
+        "pg_catalog",
+        "pg_class",
+    ): "SELECT * REPLACE (CAST(reloptions AS VARCHAR[]) AS reloptions), false AS relforcerowsecurity "
+    # Only the mesh's schemas and PostgreSQL's: not the engine's views, nor a statement's sources.
+    f"FROM pg_catalog.pg_class WHERE relnamespace IN (SELECT oid FROM {SHIM_SCHEMA}.pg_namespace)",
+    ("pg_catalog", "pg_attribute"): _ATTRIBUTES,
     ("pg_catalog", "pg_database"): "SELECT *, 0::BIGINT AS datdba, 6 AS encoding, 'C' AS datcollate, "
     "'C' AS datctype, NULL::VARCHAR AS daticulocale, 'c' AS datlocprovider, NULL::VARCHAR[] AS datacl, "
     "-1 AS datconnlimit, 0::BIGINT AS dattablespace FROM pg_catalog.pg_database "
     "WHERE datname NOT IN ('system', 'temp')",
-    ("pg_catalog", "pg_tables"): f"SELECT * FROM pg_catalog.pg_tables WHERE schemaname <> '{SHIM_SCHEMA}'",
+    ("pg_catalog", "pg_tables"): f"SELECT * FROM pg_catalog.pg_tables WHERE schemaname NOT IN {_ENGINE_SCHEMAS}",
+    (
+        "pg_catalog",
+        "pg_views",
+    ): "SELECT * FROM pg_catalog.pg_views WHERE schemaname IN ('pg_catalog', 'information_schema')",
     ("pg_catalog", "pg_roles"): "SELECT 10::BIGINT AS oid, 'hexmesh' AS rolname, false AS rolsuper, "
     "true AS rolinherit, false AS rolcreaterole, false AS rolcreatedb, true AS rolcanlogin, "
     "false AS rolreplication, -1 AS rolconnlimit, NULL::TIMESTAMP AS rolvaliduntil, false AS rolbypassrls, "
@@ -67,10 +73,9 @@ _VIEWS = {
     ("pg_catalog", "pg_user"): "SELECT 'hexmesh' AS usename, 10::BIGINT AS usesysid, false AS usesuper",
     ("information_schema", "schemata"): f"SELECT * FROM information_schema.schemata "
     f"WHERE schema_name NOT IN {_ENGINE_SCHEMAS}",
-    ("information_schema", "tables"): f"SELECT * FROM information_schema.tables WHERE table_schema <> '{SHIM_SCHEMA}'",
-    ("information_schema", "columns"): f"SELECT * FROM information_schema.columns "
-    f"WHERE table_schema <> '{SHIM_SCHEMA}'",
-    ("information_schema", "views"): f"SELECT * FROM information_schema.views WHERE table_schema <> '{SHIM_SCHEMA}'",
+    ("information_schema", "tables"): f"SELECT * FROM information_schema.tables WHERE {_MESH_ONLY}",
+    ("information_schema", "columns"): f"SELECT * FROM information_schema.columns WHERE {_MESH_ONLY}",
+    ("information_schema", "views"): f"SELECT * FROM information_schema.views WHERE {_MESH_ONLY}",
 }
 # Catalogs DuckDB lacks; always empty here (no inheritance, policies, triggers, publications).
 _EMPTY = {

@@ -17,6 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from hexmesh.pgwire import PgError, SqlState
+from hexmesh.product.sql import vetted
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.pgcatalog import SHIM_SCHEMA, SHIMS, shim_name
 from hexmesh.product.sql.pgdialect import to_duckdb
@@ -50,28 +51,39 @@ def parse(sql: str) -> exp.Expr:
 
 
 def table_uses(tree: exp.Expr, lookup: Lookup) -> list[TableUse]:
-    """Every reference to a port table (CTE names shadow unqualified port tables)."""
+    """Every reference to a port table (CTE names shadow unqualified port tables).
+
+    Anything else the statement names must be a catalog relation or a vetted table function
+    (:mod:`.vetted`); otherwise PgError, as PostgreSQL answers a name it does not know.
+    """
     ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    for cte in ctes:
+        vetted.check_cte_name(cte)
+    vetted.check_functions(tree)
     uses: list[TableUse] = []
     for node in list(tree.find_all(exp.Table)):
         function = node.this
         if isinstance(function, exp.Anonymous) and node.db.lower() == "hexmesh":
             uses.append(_as_of_function(node, function, lookup))
             continue
+        if isinstance(function, exp.Func):
+            vetted.table_function(function)
+            continue
         if not isinstance(function, exp.Identifier):
+            raise PgError(SqlState.FEATURE_NOT_SUPPORTED, f"unsupported FROM item: {node.sql(dialect='postgres')}")
+        name, schema, catalog = node.name.lower(), node.db.lower() or None, node.catalog.lower() or None
+        if schema is None and catalog is None and name in ctes:
             continue
-        name, schema = node.name.lower(), node.db.lower() or None
-        if schema is None and name in ctes:
-            continue
-        if (schema or "pg_catalog", name) in SHIMS:
+        if catalog is None and (schema or "pg_catalog", name) in SHIMS:
             node.set("this", exp.to_identifier(shim_name(schema or "pg_catalog", name)))
             node.set("db", exp.to_identifier(SHIM_SCHEMA))
             node.set("catalog", None)
             if not node.alias:
                 node.set("alias", exp.TableAlias(this=exp.to_identifier(name)))
             continue
-        table = lookup(schema, name)
+        table = lookup(schema, name) if catalog is None else None
         if table is None:
+            vetted.check_relation(schema, name, catalog)
             if schema is not None and not node.alias:
                 # Columns written schema.table.column lose their schema (pgdialect), so the
                 # table must answer to its bare name.

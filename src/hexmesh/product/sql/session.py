@@ -169,6 +169,8 @@ class SqlSession:
         context = (self.settings.values["search_path"], self._catalog)
         statement = self.port.statements.get(sql, context, self._lookup)
         moment = self._statement_time()
+        if statement.reads:
+            self._check_serving([read.table for read in statement.reads])
         accesses: list[TableAccess] = []
         for read in statement.reads:
             as_of = self._evaluate_time(read.as_of) if read.as_of is not None else moment
@@ -205,6 +207,18 @@ class SqlSession:
         if decision.refusal is not None:
             raise PgError("42501", f"permission denied: {decision.refusal}")
         return decision
+
+    def _check_serving(self, tables: list[PortTable]) -> None:
+        """A major retired since this session started is gone for it too (its data may be deleted)."""
+        retired = self.port.catalog.retired()
+        for table in tables:
+            if (table.product.key, table.product.record.major) in retired:
+                raise PgError(
+                    SqlState.UNDEFINED_TABLE,
+                    f'relation "{table.qualified}" does not exist',
+                    detail=f"{table.address.rsplit('/', 1)[0]} was retired and no longer serves.",
+                    hint="Reconnect to see the tables that serve now.",
+                )
 
     def _warn_deprecated(self, accesses: list[TableAccess]) -> None:
         """A NOTICE for every deprecated version the statement reads (psql prints it)."""
