@@ -28,7 +28,6 @@ KNOWN_LEAKS: dict[tuple[str, str, str], str] = {
     ("files", "aggregate-only", "analyst"): _SYNTHETIC + " (aggregate-only principals may ask for it)",
     ("files", "synthetic-only", "analyst"): _SYNTHETIC,
     ("sql", "synthetic-only", "analyst"): _SYNTHETIC,
-    ("sql", "retired-major", "analyst"): "issue 11/16 (C): a retired major stays readable as <table>_v<major>",
 }
 
 
