@@ -18,13 +18,8 @@ from tests.leakhunt.mesh import MECHANISMS, PRINCIPALS
 from tests.leakhunt.probes import PROBES
 
 #: (port, mechanism, principal) -> why it leaks today and who fixes it.
-_FILTER = "issue 11 item 4 (E2): ?filter= runs on real values before masking, a yes/no oracle"
 _SYNTHETIC = "issue 11 item 5 (E1): the synthetic variant reproduces real values"
 KNOWN_LEAKS: dict[tuple[str, str, str], str] = {
-    ("files", "masked", "analyst"): _FILTER,
-    ("files", "pseudonym", "analyst"): _FILTER,
-    ("client", "masked", "analyst"): _FILTER,
-    ("client", "pseudonym", "analyst"): _FILTER,
     ("files", "aggregate-only", "analyst"): _SYNTHETIC + " (aggregate-only principals may ask for it)",
     ("files", "synthetic-only", "analyst"): _SYNTHETIC,
     ("sql", "synthetic-only", "analyst"): _SYNTHETIC,

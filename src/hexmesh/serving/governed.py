@@ -30,6 +30,7 @@ from hexmesh.product.policy import (
     request_access,
 )
 from hexmesh.product.policy.requests import DAY_US
+from hexmesh.product.policy.shaped import UnservedColumnError, request_details, shape_request
 from hexmesh.product.sealing import open_events
 from hexmesh.serving.node import Node
 
@@ -72,13 +73,29 @@ def download(
     purpose: str = "",
     variant: Variant = "rows",
 ) -> Iterator[bytes]:
-    """The encoded rows of a read as ``principal`` may see them (403 before the first byte)."""
-    whole = replace(req, columns=None)  # policies see every declared column (row filters, masks)
+    """The encoded rows of a read as ``principal`` may see them (403 before the first byte).
+
+    The request's filter and event-time window act on the rows as the caller sees them
+    (:func:`~hexmesh.product.policy.shaped.shape_request`); one naming a column it may not see is
+    refused, and the refusal is audited with what was sent.
+    """
+    sidecar = sidecar_of(node)
+    plan = sidecar.plan(reader.product, principal, reader.spec.name, purpose=purpose)
+    shaped = None
+    if plan.decision.allowed:
+        try:
+            shaped = shape_request(plan, reader.spec, req, synthetic=variant == "synthetic")
+        except UnservedColumnError as exc:
+            refused = replace(plan, decision=replace(plan.decision, allowed=False, reasons=(str(exc),)))
+            sidecar.record(refused, via="files", details={"request": request_details(req)})
+            raise
+    stored = shaped.stored if shaped is not None else req
+    whole = replace(stored, columns=None)  # policies see every declared column (row filters, masks)
     schema = port_files.schema_of(reader, whole)
     table = pa.Table.from_batches(list(port_files.batches(reader, whole, snapshot)), schema=schema)
     key = (tuple(reader.record.table_id), snapshot, port_files.etag(reader, snapshot or 0, "rows", whole))
     shown = governed_table(
-        sidecar_of(node),
+        sidecar,
         reader.product,
         principal,
         reader.spec.name,
@@ -87,7 +104,10 @@ def download(
         variant=variant,
         via="files",
         snapshot=key,
+        details={"request": request_details(req)},
     )
+    if shaped is not None and shaped.after is not None:
+        shown = shaped.after(shown)
     if req.columns:
         missing = [c for c in req.columns if c not in shown.column_names]
         if missing:

@@ -16,8 +16,8 @@ message says which policies decided and how to ask for access).
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable, Iterator
-from typing import Literal
+from collections.abc import Hashable, Iterable, Iterator, Mapping
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -38,10 +38,16 @@ def port_schema(port: OutputPort) -> pa.Schema:
 
 
 def _plan(
-    sidecar: PolicySidecar, product: DeployedProduct, principal: Principal, port: str, purpose: str, via: str
+    sidecar: PolicySidecar,
+    product: DeployedProduct,
+    principal: Principal,
+    port: str,
+    purpose: str,
+    via: str,
+    details: Mapping[str, Any] | None = None,
 ) -> ReadPlan:
     plan = sidecar.plan(product, principal, port, purpose=purpose)
-    sidecar.record(plan, via=via)
+    sidecar.record(plan, via=via, details=details)
     if not plan.decision.allowed:
         raise AccessDeniedError(
             "; ".join(plan.decision.reasons)
@@ -61,6 +67,7 @@ def governed_table(
     variant: Variant = "rows",
     via: str = "files",
     snapshot: Hashable | None = None,
+    details: Mapping[str, Any] | None = None,
 ) -> pa.Table:
     """``table`` (a snapshot's rows, all declared columns) as ``principal`` may see it.
 
@@ -68,9 +75,10 @@ def governed_table(
     visible columns and transformations); principals with aggregate-only access get an error
     pointing to the SQL port's DP aggregates. ``snapshot`` (e.g. ``(table_id, snapshot_id)``)
     lets the sidecar cache the result per plan fingerprint: snapshots never change.
-    Restricted (encrypted) columns must be decrypted before this call.
+    Restricted (encrypted) columns must be decrypted before this call. ``details`` (what the
+    caller sent: filter, window, ...) go into the audit entry.
     """
-    plan = _plan(sidecar, product, principal, port, purpose, via)
+    plan = _plan(sidecar, product, principal, port, purpose, via, details)
     if variant == "synthetic":
         if snapshot is None:
             raise ValueError("the synthetic variant needs a snapshot key (its seed and cache key)")
