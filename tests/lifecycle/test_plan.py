@@ -57,6 +57,12 @@ def _changes(before: str, after: str) -> list[tuple[str, str]]:
         ("freshness: 1d", "freshness: 2d", "freshness SLO 1d → 2d"),
         ("completeness: 0.99", "completeness: 0.9", "completeness SLO 0.99 → 0.9"),
         ("  - name: orders\n", "  - name: sales\n", "output port 'orders' removed"),
+        ("{name: qty, logicalType: integer}", "{name: qty, logicalType: integer, unique: true}", "becomes unique"),
+        (
+            "{name: qty, logicalType: integer}",
+            "{name: qty, logicalType: integer, logicalTypeOptions: {minimum: 1}}",
+            "constraints of 'qty' none → {'minimum': 1.0}",
+        ),
     ],
 )
 def test_breaking_changes_are_named(before: str, after: str, expected: str) -> None:
@@ -77,12 +83,26 @@ def test_breaking_changes_are_named(before: str, after: str, expected: str) -> N
         ("owner: sales@example.com", "owner: sales@example.com\ndescription: All orders.", "description changed"),
         ("freshness: 1d", "freshness: 12h", "freshness SLO 1d → 12h"),
         ("classification: internal", "classification: public", "classification internal → public"),
+        ("{name: qty, logicalType: integer}", "{name: qty, logicalType: integer, physicalType: INT}", "physicalType"),
+        ("slo: {freshness: 1d,", "slo: {retention: 3y, freshness: 1d,", "retention SLO none → 3y"),
+        (
+            "owner: sales@example.com",
+            "owner: sales@example.com\ncustomProperties: [{property: odcs.tenant, value: acme}]",
+            "customProperties changed",
+        ),
     ],
 )
 def test_compatible_changes_are_named(before: str, after: str, expected: str) -> None:
     changes = _changes(before, after)
     assert changes and all(kind == "compatible" for kind, _ in changes), changes
     assert any(expected in what for _, what in changes), changes
+
+
+def test_a_shorter_retention_is_a_weakened_promise() -> None:
+    old = parse_spec(BASE.replace("slo: {", "slo: {retention: P1Y, "), "a.yaml")[0]
+    new = parse_spec(BASE.replace("slo: {", "slo: {retention: 30d, "), "b.yaml")[0]
+    (change,) = compare_specs(old, new)
+    assert change.breaking and change.what == "retention SLO P1Y → 30d"
 
 
 def test_a_widening_iceberg_cannot_apply_in_place_still_needs_a_major() -> None:

@@ -54,8 +54,9 @@ def compare_specs(old: DataProductSpec, new: DataProductSpec) -> list[Change]:
 
 
 def _product(old: DataProductSpec, new: DataProductSpec) -> Iterator[Change]:
-    for key in ("description", "docs", "owner", "contacts", "tags", "status"):
-        if getattr(old, key) != getattr(new, key):
+    for key in ("description", "docs", "owner", "contacts", "tags", "status", "customProperties"):
+        attribute = "custom_properties" if key == "customProperties" else key
+        if getattr(old, attribute) != getattr(new, attribute):
             yield _ok(key, f"{key} changed", "documentation and metadata do not change the data")
     for port in old.output_ports:
         if new.output(port.name) is None:
@@ -118,8 +119,8 @@ def _port(old: OutputPort, new: OutputPort) -> Iterator[Change]:
             yield _break(where, f"required field {field.name!r} added", "earlier snapshots have no value for it")
         else:
             yield _ok(where, f"optional field {field.name!r} added", "existing queries still work")
-    if old.description != new.description or old.tags != new.tags:
-        yield _ok(at, "port description or tags changed", "documentation")
+    if old.description != new.description or old.tags != new.tags or old.custom_properties != new.custom_properties:
+        yield _ok(at, "port description, tags or custom properties changed", "documentation")
     yield from _slo(f"{at}.slo", old.slo or Slo(), new.slo or Slo())
     removed = [c.label for c in old.quality if c not in new.quality]
     if removed:
@@ -155,8 +156,22 @@ def _field(at: str, old: FieldSpec, new: FieldSpec, port: OutputPort) -> Iterato
         yield _break(f"{at}.links", f"links removed: {', '.join(lost)}", "the field's semantic meaning changed")
     elif old.links != new.links:
         yield _ok(f"{at}.links", "links added", "documents the meaning")
-    if old.description != new.description or old.tags != new.tags:
-        yield _ok(at, f"description or tags of {new.name!r} changed", "documentation")
+    if new.unique and not old.unique:
+        yield _break(f"{at}.unique", f"field {new.name!r} becomes unique", "earlier snapshots may hold duplicates")
+    if old.unique and not new.unique:
+        yield _break(f"{at}.unique", f"field {new.name!r} is no longer unique", "consumers may now get duplicates")
+    if old.logical_type_options != new.logical_type_options:
+        was = old.logical_type_options.model_dump(exclude_none=True) if old.logical_type_options else {}
+        now = new.logical_type_options.model_dump(exclude_none=True) if new.logical_type_options else {}
+        yield _break(
+            f"{at}.logicalTypeOptions",
+            f"constraints of {new.name!r} {was or 'none'} → {now or 'none'}",
+            "tighter: earlier snapshots may break them; looser: consumers may get values they did not expect",
+        )
+    if old.physical_type != new.physical_type:
+        yield _ok(f"{at}.physicalType", f"physicalType {old.physical_type} → {new.physical_type}", "documentation")
+    if old.description != new.description or old.tags != new.tags or old.custom_properties != new.custom_properties:
+        yield _ok(at, f"description, tags or custom properties of {new.name!r} changed", "documentation")
 
 
 def _rank(classification: str | None) -> int:
@@ -193,6 +208,12 @@ def _type_name(field: FieldSpec) -> str:
 
 
 def _slo(at: str, old: Slo, new: Slo) -> Iterator[Change]:
+    if old.retention != new.retention:
+        shorter = old.retention is not None and (
+            new.retention is None or parse_duration(new.retention) < parse_duration(old.retention)
+        )
+        what = f"retention SLO {old.retention or 'none'} → {new.retention or 'none'}"
+        yield _break(f"{at}.retention", what, "a weakened promise") if shorter else _ok(f"{at}.retention", what)
     for name in ("freshness", "timeliness"):
         before, after = getattr(old, name), getattr(new, name)
         if before == after:

@@ -1,4 +1,4 @@
-"""SLO observers of an output port: freshness, timeliness, completeness, volume, schema, shape.
+"""SLO observers of an output port: freshness, timeliness, completeness, retention, volume, schema, shape.
 
 Each check is green, amber (close to its promise) or red (broken). Everything computed from a
 snapshot is cached by snapshot id: published snapshots never change.
@@ -76,7 +76,10 @@ def _summary(reader: OutputPortReader, publication: Publication, previous: int) 
     key = (tuple(reader.record.table_id), publication.snapshot_id, previous)
     found = _CACHE.get(key)
     if found is None:
-        table = reader.runtime.tables.scan(reader.record.table_id, publication.snapshot_id, since_snapshot=previous)
+        try:
+            table = reader.runtime.tables.scan(reader.record.table_id, publication.snapshot_id, since_snapshot=previous)
+        except ValueError:  # the snapshot was expired outside hexmesh: the retention check says so
+            return _Snap(0, {}, {})
         found = _Snap(table.num_rows, shape(table), _lag(reader, table, publication))
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
@@ -143,6 +146,8 @@ def port_health(reader: OutputPortReader) -> PortHealth:
                 f"{last.rows} of {slo.expected_rows} expected rows",
             )
         )
+    if slo and slo.retention:
+        checks.append(_retention(reader, publications, slo.retention, now))
     if last is not None:
         checks.append(_volume(snaps))
         checks.append(_schema(reader, last))
@@ -164,6 +169,24 @@ def port_health(reader: OutputPortReader) -> PortHealth:
         drift(snaps[-1].shape, snaps[-2].shape) if len(snaps) > 1 else {},
         last.lag if last else {},
     )
+
+
+def _retention(reader: OutputPortReader, publications: list[Publication], promise: str, now: int) -> Check:
+    """Every snapshot a read as of the last ``promise`` (say 3y) would need is still in the table."""
+    limit = parse_duration(promise).total_seconds()
+    start = now - int(limit * 1e6)
+    before = [p for p in publications if p.published_us < start]
+    needed = before[-1:] + [p for p in publications if p.published_us >= start]
+    if not needed:
+        return Check("retention", "green", None, limit, "nothing published yet")
+    alive = {s.snapshot_id for s in reader.runtime.tables.snapshots(reader.record.table_id)}
+    gone = [p for p in needed if p.snapshot_id not in alive]
+    kept = (now - needed[0].published_us) / 1e6
+    if gone:
+        when = ", ".join(from_us(p.published_us).isoformat() for p in gone[:3])
+        detail = f"{len(gone)} snapshot(s) within the promised {promise} can no longer be read (published {when})"
+        return Check("retention", "red", kept, limit, detail)
+    return Check("retention", "green", kept, limit, f"every snapshot of the last {promise} is readable")
 
 
 def _volume(snaps: list[_Snap]) -> Check:

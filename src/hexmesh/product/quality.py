@@ -11,6 +11,15 @@ import pyarrow as pa
 
 from hexmesh.infra.compute import LockedDuckDB
 from hexmesh.infra.compute.duckdb import failure
+from hexmesh.product.metrics import (
+    compare,
+    describe_threshold,
+    duplicate_rows,
+    metric_value,
+    metric_where,
+    option_checks,
+    quote,
+)
 from hexmesh.spec import OutputPort, QualityCheck, parse_duration
 
 __all__ = ["CheckResult", "run_checks"]
@@ -33,18 +42,43 @@ class CheckResult:
         return asdict(self)
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+_q = quote
 
 
-def run_checks(port: OutputPort, table: pa.Table, engine: LockedDuckDB, now: datetime) -> list[CheckResult]:
-    """Run the port's declared checks, plus primary-key checks, on ``table``."""
-    checks = list(port.quality)
+def implied_checks(port: OutputPort) -> list[QualityCheck]:
+    """Checks the schema implies: the primary key and every field declared ``unique``."""
+    checks = []
     if port.primary_key:
-        checks.insert(0, QualityCheck.model_validate({"name": "primaryKey", "unique": port.primary_key}))
-    con = engine.connect({port.name: table})
+        checks.append(QualityCheck.model_validate({"name": "primaryKey", "unique": port.primary_key}))
+    for spec_field in port.properties:
+        if spec_field.unique and [spec_field.name] != port.primary_key:
+            checks.append(
+                QualityCheck.model_validate({"name": f"unique({spec_field.name})", "unique": [spec_field.name]})
+            )
+    return checks
+
+
+def run_checks(
+    port: OutputPort,
+    table: pa.Table,
+    engine: LockedDuckDB,
+    now: datetime,
+    *,
+    checks: list[QualityCheck] | None = None,
+    aliases: tuple[str, ...] = (),
+) -> list[CheckResult]:
+    """Run the port's declared checks, plus those its schema implies, on ``table``.
+
+    ``checks`` replaces the port's own (``hexmesh test`` runs a contract's); ``aliases`` are more
+    names the rows answer to inside SQL checks (a contract's name for the table).
+    """
+    declared = implied_checks(port) + list(port.quality if checks is None else checks)
+    tables = {port.name: table, **{alias: table for alias in aliases if alias.lower() != port.name.lower()}}
+    con = engine.connect(tables)
     try:
-        return [_run(con, port, check, now) for check in checks]
+        results = [_run(con, port, check, now) for check in declared]
+        results.extend(_options(con, port))
+        return results
     finally:
         con.close()
 
@@ -55,6 +89,28 @@ def _run(con: duckdb.DuckDBPyConnection, port: OutputPort, check: QualityCheck, 
     except duckdb.Error as exc:
         passed, detail, examples = False, f"the check could not run: {failure(exc)}", []
     return CheckResult(port.name, check.label, check.kind, passed, detail, examples)
+
+
+def _options(con: duckdb.DuckDBPyConnection, port: OutputPort) -> list[CheckResult]:
+    """One check per logicalTypeOptions key of every field (minimum, maxLength, pattern, enum...)."""
+    results = []
+    table = _q(port.name)
+    for spec_field in port.properties:
+        if spec_field.logical_type_options is None:
+            continue
+        for key, where, promise in option_checks(
+            spec_field.name, spec_field.logical_type, spec_field.logical_type_options
+        ):
+            label = f"logicalTypeOptions.{key}({spec_field.name})"
+            try:
+                bad = _count(con, f"select count(*) from {table} where {where}")
+                detail = f"{bad} row(s) where {spec_field.name} is not {promise}"
+                examples = _rows(con, f"select * from {table} where {where} limit {_EXAMPLES}") if bad else []
+                passed = bad == 0
+            except duckdb.Error as exc:
+                passed, detail, examples = False, f"the check could not run: {failure(exc)}", []
+            results.append(CheckResult(port.name, label, "logicalTypeOptions", passed, detail, examples))
+    return results
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str) -> list[dict[str, Any]]:
@@ -144,9 +200,53 @@ def _evaluate(
             f"newest {column} is {moment.isoformat()}, must be after {limit.isoformat()}",
             [],
         )
+    if check.metric is not None:
+        return _metric(con, table, check)
     assert check.sql is not None
-    result = con.sql(check.sql).to_arrow_table()
-    if result.shape != (1, 1) or not pa.types.is_boolean(result.schema[0].type):
-        return False, f"the SQL check must return exactly one true/false value, not {result.shape[0]} row(s)", []
-    value = result[0][0].as_py()
-    return value is True, f"query returned {value}", []
+    result = con.sql(_placeholders(check.sql, port, check)).to_arrow_table()
+    threshold = check.threshold
+    if threshold is None:
+        if result.shape != (1, 1) or not pa.types.is_boolean(result.schema[0].type):
+            return False, f"the SQL check must return exactly one true/false value, not {result.shape[0]} row(s)", []
+        value = result[0][0].as_py()
+        return value is True, f"query returned {value}", []
+    if result.shape != (1, 1):
+        shape = f"{result.shape[0]} row(s) of {result.shape[1]} column(s)"
+        return False, f"the SQL check must return exactly one value to compare, not {shape}", []
+    value = _plain(result[0][0].as_py())
+    operator, expected = threshold
+    return compare(value, operator, expected), f"query returned {value}; {describe_threshold(operator, expected)}", []
+
+
+def _placeholders(sql: str, port: OutputPort, check: QualityCheck) -> str:
+    """ODCS writes ``{object}``/``${table}`` for the table and ``{property}``/``${column}`` for the field."""
+    for token in ("${object}", "{object}", "${table}", "{table}"):
+        sql = sql.replace(token, _q(port.name))
+    if check.field:
+        for token in ("${property}", "{property}", "${column}", "{column}"):
+            sql = sql.replace(token, _q(check.field))
+    return sql
+
+
+def _metric(con: duckdb.DuckDBPyConnection, table: str, check: QualityCheck) -> tuple[bool, str, list[dict[str, Any]]]:
+    threshold = check.threshold
+    assert threshold is not None  # a metric check always has one
+    operator, expected = threshold
+    value, total = metric_value(con, table, check)
+    passed = compare(value, operator, expected)
+    unit = "%" if check.unit == "percent" else " row(s)" if check.metric != "rowCount" else ""
+    detail = f"{check.label} is {value:g}{unit} of {total} row(s); {describe_threshold(operator, expected)}"
+    if check.metric == "rowCount":
+        detail = f"{total} row(s); {describe_threshold(operator, expected)}"
+    examples: list[dict[str, Any]] = []
+    if not passed and check.metric != "rowCount":
+        if check.metric == "duplicateValues":
+            cols, present = duplicate_rows(check)
+            examples = _rows(
+                con,
+                f"select {cols}, count(*) as occurrences from {table} where {present} group by {cols} "
+                f"having count(*) > 1 order by occurrences desc limit {_EXAMPLES}",
+            )
+        else:
+            examples = _rows(con, f"select * from {table} where {metric_where(check)} limit {_EXAMPLES}")
+    return passed, detail, examples

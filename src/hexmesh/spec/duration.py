@@ -1,4 +1,8 @@
-"""Durations as people write them in specs: ``30s``, ``15m``, ``2h``, ``1d``, ``1w`` or ISO 8601."""
+"""Durations as people write them in specs: ``30s``, ``15m``, ``2h``, ``1d``, ``1w``, ``1y`` or ISO 8601.
+
+A year is 365 days and an ISO month 30 days: durations here are promises (retention, freshness),
+not calendar arithmetic.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +11,12 @@ from datetime import timedelta
 
 __all__ = ["format_duration", "parse_duration"]
 
-_SIMPLE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
+_SIMPLE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w|y)\s*$")
 _ISO = re.compile(
-    r"^P(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
+    r"^P(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
     r"(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+(?:\.\d+)?)S)?)?$"
 )
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 365 * 86400}
 
 
 def parse_duration(text: str) -> timedelta:
@@ -23,16 +27,18 @@ def parse_duration(text: str) -> timedelta:
     iso = _ISO.match(text.strip().upper())
     if iso and any(iso.groupdict().values()):
         parts = {k: float(v) if v else 0.0 for k, v in iso.groupdict().items()}
-        return timedelta(weeks=parts["w"], days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+        days = parts["d"] + 365 * parts["y"] + 30 * parts["mo"]
+        return timedelta(weeks=parts["w"], days=days, hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
     raise ValueError(
-        f"{text!r} is not a duration; write a number and a unit such as 30s, 15m, 2h, 1d, 1w (or ISO 8601 like P1DT2H)"
+        f"{text!r} is not a duration; write a number and a unit such as 30s, 15m, 2h, 1d, 1w, 1y "
+        "(or ISO 8601 like P1DT2H)"
     )
 
 
 def format_duration(value: timedelta) -> str:
     """Render a duration in the largest unit that divides it exactly (``1d``, ``90m``)."""
     seconds = value.total_seconds()
-    for unit in ("w", "d", "h", "m"):
+    for unit in ("y", "w", "d", "h", "m"):
         size = _UNIT_SECONDS[unit]
         if seconds and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"

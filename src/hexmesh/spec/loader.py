@@ -14,7 +14,7 @@ from hexmesh.errors import ProblemLocation, SpecError, SpecProblem
 from hexmesh.spec import safe_yaml
 from hexmesh.spec.model import DataProductSpec
 
-__all__ = ["SPEC_FILENAME", "LoadedSpec", "Marks", "load_spec", "parse_spec"]
+__all__ = ["SPEC_FILENAME", "LoadedSpec", "Marks", "YamlLoader", "load_spec", "parse_spec", "read_document"]
 
 SPEC_FILENAME = "dataproduct.yaml"
 
@@ -91,14 +91,31 @@ def _walk(node: yaml.Node, path: Path_, marks: Marks, problems: list[SpecProblem
             _walk(item, (*path, index), marks, problems)
 
 
-def parse_spec(text: str, file: str | Path) -> tuple[DataProductSpec, Marks]:
-    """Parse and validate spec text; raise :class:`SpecError` listing every problem."""
+YamlLoader = _SpecLoader
+
+
+def read_document(text: str, file: str | Path) -> tuple[Any, Marks]:
+    """Any YAML (or JSON) document with the position of each key and value; dates stay strings.
+
+    Raises:
+        SpecError: malformed YAML, a bomb (too deep, too many aliases), or a key repeated in a
+            mapping, at its ``file:line:col``.
+    """
     name = str(file)
     marks = Marks(name)
     problems: list[SpecProblem] = []
+    node, data = _compose(text, name)
+    if node is not None:
+        _walk(node, (), marks, problems)
+    if problems:
+        raise SpecError(problems)
+    return data, marks
+
+
+def _compose(text: str, name: str) -> tuple[yaml.Node | None, Any]:
     try:
         node = safe_yaml.compose(text, _SpecLoader)
-        data = safe_yaml.construct(node, _SpecLoader)
+        return node, safe_yaml.construct(node, _SpecLoader)
     except safe_yaml.YAMLLimitError as exc:
         mark = exc.problem_mark
         where = _loc(name, mark) if mark else ProblemLocation(name, 1, 1)
@@ -115,6 +132,14 @@ def parse_spec(text: str, file: str | Path) -> tuple[DataProductSpec, Marks]:
                 )
             ]
         ) from None
+
+
+def parse_spec(text: str, file: str | Path) -> tuple[DataProductSpec, Marks]:
+    """Parse and validate spec text; raise :class:`SpecError` listing every problem."""
+    name = str(file)
+    marks = Marks(name)
+    problems: list[SpecProblem] = []
+    node, data = _compose(text, name)
     if node is None or not isinstance(node, yaml.MappingNode):
         raise SpecError(
             [

@@ -13,28 +13,25 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    StringConstraints,
-    Tag,
-    field_validator,
-    model_validator,
-)
-from pydantic.alias_generators import to_camel
+from pydantic import Discriminator, Field, StringConstraints, Tag, field_validator, model_validator
 
 from hexmesh.spec.address import NAME_PATTERN, PORT_PATTERN
+from hexmesh.spec.base import Count, CustomProperty, DurationText, FieldName, SpecModel
+from hexmesh.spec.base import check_duration as _check_duration
+from hexmesh.spec.constraints import FieldOptions
 from hexmesh.spec.duration import parse_duration
 from hexmesh.spec.policies import ProductPolicies as Policies
+from hexmesh.spec.quality import QUALITY_KINDS, QualityCheck
 
 __all__ = [
     "CLASSIFICATIONS",
     "LOGICAL_TYPES",
+    "QUALITY_KINDS",
     "Classification",
     "CronTrigger",
+    "CustomProperty",
     "DataProductSpec",
+    "FieldOptions",
     "FieldSpec",
     "InputPort",
     "LogicalType",
@@ -58,7 +55,6 @@ Status = Literal["proposed", "draft", "active", "deprecated", "retired"]
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=63)]
 PortName = Annotated[str, StringConstraints(pattern=PORT_PATTERN, max_length=63)]
-FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
 # Each number at most nine digits: the major is stored and compared as an integer.
 SemVer = Annotated[
     str,
@@ -66,31 +62,6 @@ SemVer = Annotated[
         pattern=r"^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})(?:-[0-9A-Za-z.-]+)?$", max_length=100
     ),
 ]
-#: Numbers a check compares with: finite (YAML reads 1e400 as infinity) and within 64 bits.
-Finite = Annotated[float, Field(allow_inf_nan=False)]
-Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
-Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
-DurationText = Annotated[str, StringConstraints(min_length=1)]
-
-
-class SpecModel(BaseModel):
-    """Shared base: unknown keys are errors, models are immutable, keys are camelCase."""
-
-    model_config = ConfigDict(
-        extra="forbid",
-        frozen=True,
-        alias_generator=to_camel,
-        validate_by_alias=True,
-        validate_by_name=False,
-        serialize_by_alias=True,
-        use_attribute_docstrings=True,
-    )
-
-
-def _check_duration(value: str | None) -> str | None:
-    if value is not None:
-        parse_duration(value)
-    return value
 
 
 class FieldSpec(SpecModel):
@@ -114,6 +85,14 @@ class FieldSpec(SpecModel):
     links: list[str] = []
     """Other products' fields this one refers to: dp://domain/product/port#field."""
     tags: list[str] = []
+    physical_type: str | None = None
+    """The type in the system the data comes from or goes to (ODCS physicalType, e.g. VARCHAR(18));
+    documentation: hexmesh stores and serves the logicalType."""
+    unique: bool = False
+    """No two rows of a run's output share a non-null value (checked before publication)."""
+    logical_type_options: FieldOptions | None = None
+    """Bounds, lengths, a pattern or allowed values (ODCS logicalTypeOptions), checked before publication."""
+    custom_properties: list[CustomProperty] = []
 
 
 class Slo(SpecModel):
@@ -127,90 +106,18 @@ class Slo(SpecModel):
     """Minimum ratio of actual to expected rows per run."""
     expected_rows: Count | None = None
     """Expected rows per run, the denominator of completeness."""
+    retention: DurationText | None = None
+    """How long published snapshots stay readable (time travel), for example 3y."""
 
     @model_validator(mode="after")
     def _durations(self) -> Slo:
         _check_duration(self.freshness)
         _check_duration(self.timeliness)
+        _check_duration(self.retention)
         return self
 
     def freshness_delta(self) -> timedelta | None:
         return parse_duration(self.freshness) if self.freshness else None
-
-
-class AcceptedValues(SpecModel):
-    field: FieldName
-    values: list[str | Int64 | Finite | bool]
-
-
-class RangeCheck(SpecModel):
-    field: FieldName
-    min: Finite | None = None
-    max: Finite | None = None
-
-
-class RowCount(SpecModel):
-    min: Count | None = None
-    max: Count | None = None
-
-
-class Freshness(SpecModel):
-    max_age: DurationText
-    """The newest event time must be at most this old when the run publishes."""
-    field: FieldName | None = None
-    """Defaults to the port's eventTime field."""
-
-
-QualityKind = Literal["notNull", "unique", "acceptedValues", "range", "rowCount", "freshness", "sql"]
-QUALITY_KINDS: tuple[str, ...] = get_args(QualityKind)
-
-
-class QualityCheck(SpecModel):
-    """One quality check: exactly one of the check keys, plus an optional name."""
-
-    name: str | None = None
-    not_null: list[FieldName] | None = None
-    unique: list[FieldName] | None = None
-    """The combination of these fields is unique within the run's output."""
-    accepted_values: AcceptedValues | None = None
-    range: RangeCheck | None = None
-    row_count: RowCount | None = None
-    freshness: Freshness | None = None
-    sql: str | None = None
-    """A query over the port (as a table named like the port) returning one true/false value."""
-
-    @model_validator(mode="after")
-    def _exactly_one(self) -> QualityCheck:
-        kinds = [kind for kind in QUALITY_KINDS if getattr(self, _snake(kind)) is not None]
-        if len(kinds) != 1:
-            raise ValueError(
-                "a quality check needs exactly one of "
-                + ", ".join(QUALITY_KINDS)
-                + (f"; found {', '.join(kinds)}" if kinds else "")
-            )
-        if self.freshness is not None:
-            _check_duration(self.freshness.max_age)
-        return self
-
-    @property
-    def kind(self) -> str:
-        return next(k for k in QUALITY_KINDS if getattr(self, _snake(k)) is not None)
-
-    @property
-    def label(self) -> str:
-        """A stable, human-readable name for reports."""
-        if self.name:
-            return self.name
-        value = getattr(self, _snake(self.kind))
-        if isinstance(value, list):
-            return f"{self.kind}({', '.join(value)})"
-        if isinstance(value, SpecModel) and hasattr(value, "field") and value.field:
-            return f"{self.kind}({value.field})"
-        return self.kind
-
-
-def _snake(camel: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in camel)
 
 
 class OutputPort(SpecModel):
@@ -228,6 +135,7 @@ class OutputPort(SpecModel):
     slo: Slo | None = None
     quality: list[QualityCheck] = []
     tags: list[str] = []
+    custom_properties: list[CustomProperty] = []
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.properties if f.name == name), None)
@@ -342,6 +250,7 @@ class InputPort(SpecModel):
     """all | incremental | last <duration>, for example last 7d."""
     properties: list[FieldSpec] = []
     """Optional: the fields each record must have; HTTP ingest refuses events that do not match."""
+    custom_properties: list[CustomProperty] = []
 
     @field_validator("window")
     @classmethod
@@ -440,6 +349,8 @@ class DataProductSpec(SpecModel):
     """upstream (run when an input's upstream publishes), manual, or {cron: "0 * * * *"}."""
     retention: Literal["keep", "delete"] = "keep"
     """What happens to a major version's data when it is retired."""
+    custom_properties: list[CustomProperty] = []
+    """What the spec has no key for (``hexmesh import`` keeps an open standard's extra keys here)."""
 
     @property
     def key(self) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from hexmesh.errors import SpecError, SpecProblem
 from hexmesh.spec.address import parse_address
 from hexmesh.spec.loader import LoadedSpec, Path_
-from hexmesh.spec.model import DataProductSpec, OutputPort
+from hexmesh.spec.model import DataProductSpec, FieldSpec, OutputPort
 
 __all__ = ["check_spec", "spec_problems"]
 
@@ -113,18 +113,38 @@ def _output(path: Path_, port: OutputPort) -> Iterator[Finding]:
                 f"use one of: {', '.join(names)}",
             )
     for index, check in enumerate(port.quality):
-        yield from _check_fields((*path, "quality", index), check.kind, _fields_of(check), known, port)
+        yield from _check_fields((*path, "quality", index), check.kind, check.columns, known, port)
+    for index, spec_field in enumerate(port.properties):
+        yield from _options((*path, "properties", index, "logicalTypeOptions"), spec_field)
 
 
-def _fields_of(check: object) -> list[str]:
-    fields: list[str] = []
-    for kind in ("not_null", "unique"):
-        fields.extend(getattr(check, kind) or [])
-    for kind in ("accepted_values", "range", "freshness"):
-        value = getattr(check, kind)
-        if value is not None and value.field:
-            fields.append(value.field)
-    return fields
+_TEXT_OPTIONS = {"min_length": "minLength", "max_length": "maxLength", "pattern": "pattern"}
+_ORDERED = ("integer", "number", "decimal", "date", "timestamp", "time")
+
+
+def _options(path: Path_, spec_field: FieldSpec) -> Iterator[Finding]:
+    """Constraints that can apply to the field's type (a length of a number cannot)."""
+    options = spec_field.logical_type_options
+    if options is None:
+        return
+    kind = spec_field.logical_type
+    text = [name for key, name in _TEXT_OPTIONS.items() if getattr(options, key) is not None]
+    if text and kind != "string":
+        yield (
+            path,
+            f"{', '.join(text)} only apply to string fields; {spec_field.name!r} is a {kind}",
+            "remove them or make the field a string",
+        )
+    if options.bounds and kind not in _ORDERED:
+        yield (
+            path,
+            f"minimum/maximum apply to numbers, dates, timestamps and times; {spec_field.name!r} is a {kind}",
+            "remove the bounds",
+        )
+    for key, _, bound in options.bounds:
+        if isinstance(bound, str) and kind in ("integer", "number", "decimal"):
+            name = "".join(part.title() if i else part for i, part in enumerate(key.split("_")))
+            yield (path, f"{name} {bound!r} of the {kind} field {spec_field.name!r} is not a number", "write a number")
 
 
 def _check_fields(path: Path_, kind: str, fields: list[str], known: set[str], port: OutputPort) -> Iterator[Finding]:
