@@ -23,12 +23,11 @@ import pyarrow as pa
 import pyarrow.ipc as ipc
 
 from hexmesh.errors import HexmeshError, NotFoundError, ReadError
+from hexmesh.infra.settings.model import TOKEN_ENV
 
 __all__ = ["TOKEN_ENV", "Node", "Port", "Product", "RemoteError", "SqlUnavailableError", "connect"]
 
 Moment = datetime | date | str | None
-#: The variable holding the caller's API token (the CLI's ``--token`` reads it too).
-TOKEN_ENV = "HEXMESH_TOKEN"
 
 
 class RemoteError(HexmeshError):

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hexmesh.infra.settings import Settings
 from hexmesh.mesh.admission import (
     AnnounceLimitError,
     PeerError,
@@ -68,13 +69,15 @@ def test_a_host_that_does_not_resolve_is_refused(host: str) -> None:
         PeerPolicy().admit(f"http://{host}:8080")
 
 
-def test_a_bad_network_setting_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_bad_network_setting_is_explained(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HEXMESH_PEER_NETWORKS", "10.0.0.0/8,not-a-net")
     with pytest.raises(PeerError, match="'not-a-net' is not a network"):
-        PeerPolicy.from_env()
+        PeerPolicy.from_settings(Settings.load(tmp_path))
     monkeypatch.setenv("HEXMESH_PEER_NETWORKS", "10.0.0.0/8")
     monkeypatch.setenv("HEXMESH_ANNOUNCE_INTERVAL", "5")
-    assert PeerPolicy.from_env() == PeerPolicy((ipaddress.ip_network("10.0.0.0/8"),), 5.0, 256)
+    assert PeerPolicy.from_settings(Settings.load(tmp_path)) == PeerPolicy(
+        (ipaddress.ip_network("10.0.0.0/8"),), 5.0, 256
+    )
 
 
 def test_announcing_twice_is_rate_limited_and_keeps_the_peer(tmp_path: Path) -> None:

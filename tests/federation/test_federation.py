@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from hexmesh.mesh.federation import Federation, PeerError, peer_url, peers_from_env
+from hexmesh.infra.settings import Settings
+from hexmesh.mesh.federation import Federation, PeerError, peer_url, peer_urls
 from tests.federation.peers import entry_document, fake_peer
 from tests.server.nodes import free_port
 
@@ -119,5 +120,8 @@ def test_peer_urls_are_checked(bad: str) -> None:
         peer_url(bad)
 
 
-def test_peers_from_env() -> None:
-    assert peers_from_env(" http://a:1/, http://b:2 ,") == ["http://a:1", "http://b:2"]
+def test_configured_peers() -> None:
+    assert peer_urls(Settings.load(Path("/nonexistent")).merged({"peers": " http://a:1/, http://b:2 ,"}).peers) == [
+        "http://a:1",
+        "http://b:2",
+    ]

@@ -50,7 +50,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     folder = _write(root / "profiles", GOVERNED, SQL, {"day1.csv": _csv([1, 2, 3], "2026-01-01")})
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("HEXMESH_MASTER_KEY", raising=False)
-        workspace = Workspace(Settings.defaults(home))
+        workspace = Workspace(Settings.load(home))
         try:
             workspace.deploy([folder])
             workspace.run("people/profiles")

@@ -87,7 +87,7 @@ def mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mesh]:
         _write(tmp_path / "joined", JOINED, JOINED_SQL),
         _write(tmp_path / "mail-domains", DOWNSTREAM, DOWNSTREAM_SQL),
     ]
-    with Workspace(Settings.defaults(tmp_path / "home")) as workspace:
+    with Workspace(Settings.load(tmp_path / "home")) as workspace:
         workspace.deploy(folders)
         for product in ("people/profiles", "people/countries", "people/joined", "people/mail-domains"):
             workspace.run(product)
@@ -97,12 +97,12 @@ def mesh(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Mesh]:
 def test_downstream_runs_that_never_name_the_sealed_column_do_not_open_it(
     mesh: Mesh, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with Workspace(Settings.defaults(mesh.home)) as workspace:
+    with Workspace(Settings.load(mesh.home)) as workspace:
         assert key_store(workspace.runtime).store.forget("u2")
         (mesh.profiles / "data" / "day2.csv").write_text(_csv([4, 5], "2026-01-02"), encoding="utf-8")
         workspace.run("people/profiles")
     monkeypatch.setenv("HEXMESH_MASTER_KEY", generate_master_key())  # no sealed value can open now
-    with Workspace(Settings.defaults(mesh.home)) as workspace:
+    with Workspace(Settings.load(mesh.home)) as workspace:
         workspace.run("people/countries")  # whole history
         workspace.run("people/joined")  # only the rows published since its last run
         counts = workspace.read("dp://people/countries/counts").to_pylist()
@@ -117,7 +117,7 @@ def test_downstream_runs_that_never_name_the_sealed_column_do_not_open_it(
 def test_reads_of_other_columns_do_not_open_the_restricted_one(mesh: Mesh, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEXMESH_MASTER_KEY", generate_master_key())  # no sealed value can open now
     request = ReadRequest(columns=("user_id", "country"))
-    with Workspace(Settings.defaults(mesh.home)) as workspace:
+    with Workspace(Settings.load(mesh.home)) as workspace:
         reader = workspace.reader("dp://people/profiles/profiles")
         read = workspace.read("dp://people/profiles/profiles", request)
         streamed = pa.Table.from_batches(list(batches(reader, request, None)))
@@ -129,7 +129,7 @@ def test_reads_of_other_columns_do_not_open_the_restricted_one(mesh: Mesh, monke
 
 
 def test_a_transformation_that_names_the_column_still_reads_it_opened(mesh: Mesh) -> None:
-    with Workspace(Settings.defaults(mesh.home)) as workspace:
+    with Workspace(Settings.load(mesh.home)) as workspace:
         domains = workspace.read("dp://people/mail-domains/domains").to_pylist()
     assert {r["user_id"]: r["mail_domain"] for r in domains} == {f"u{n}": f"mail{n}.example" for n in (1, 2, 3)}
 

@@ -111,7 +111,7 @@ class Mesh:
     first_published: str  # ISO time just after the first snapshot was published
 
     def workspace(self) -> Workspace:
-        return Workspace(Settings.defaults(self.home))
+        return Workspace(Settings.load(self.home))
 
     def forget(self, subject: str) -> str:
         done = subprocess.run(
@@ -138,7 +138,7 @@ def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mesh]:
     downstream = _write(root / "mail-domains", DOWNSTREAM, DOWNSTREAM_SQL)
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv("HEXMESH_MASTER_KEY", raising=False)  # the workspace's own key file, made on first use
-        workspace = Workspace(Settings.defaults(home))
+        workspace = Workspace(Settings.load(home))
         try:
             workspace.deploy([profiles, downstream])
             workspace.run("people/profiles")

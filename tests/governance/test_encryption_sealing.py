@@ -18,16 +18,16 @@ from tests.governance.test_encryption_ports import SPEC, SQL, _csv, _write
 
 def test_the_workspace_key_file_is_made_once_and_private(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HEXMESH_MASTER_KEY", raising=False)
-    first = master_key(tmp_path)
-    assert len(first) == 32 and master_key(tmp_path) == first
+    first = master_key(Settings.load(tmp_path))
+    assert len(first) == 32 and master_key(Settings.load(tmp_path)) == first
     assert stat.S_IMODE((tmp_path / MASTER_KEY_FILE).stat().st_mode) == 0o600
 
 
 def test_the_variable_wins_over_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HEXMESH_MASTER_KEY", raising=False)
-    from_file = master_key(tmp_path)
+    from_file = master_key(Settings.load(tmp_path))
     monkeypatch.setenv("HEXMESH_MASTER_KEY", generate_master_key())
-    assert master_key(tmp_path) != from_file
+    assert master_key(Settings.load(tmp_path)) != from_file
 
 
 @pytest.mark.parametrize(
@@ -38,16 +38,16 @@ def test_a_bad_master_key_variable_says_what_a_key_is(
 ) -> None:
     monkeypatch.setenv("HEXMESH_MASTER_KEY", value)
     with pytest.raises(KeyStoreError, match=says):
-        master_key(tmp_path)
+        master_key(Settings.load(tmp_path))
     assert not (tmp_path / MASTER_KEY_FILE).exists()  # a bad variable never creates a file
 
 
 def test_an_emptied_key_file_is_not_replaced(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("HEXMESH_MASTER_KEY", raising=False)
-    master_key(tmp_path)
+    master_key(Settings.load(tmp_path))
     (tmp_path / MASTER_KEY_FILE).write_text("")
     with pytest.raises(KeyStoreError, match="empty; restore it"):
-        master_key(tmp_path)
+        master_key(Settings.load(tmp_path))
     assert (tmp_path / MASTER_KEY_FILE).read_text() == ""  # a new key would lock out the existing data
 
 
@@ -73,7 +73,7 @@ def test_a_non_text_restricted_field_is_refused_at_publish(tmp_path: Path, monke
     ).replace("mask: hash}", "mask: hash}\n    - {field: salary, mask: redact}")
     sql = SQL.replace(" from raw", ", 1000 as salary from raw")
     folder = _write(tmp_path / "p", spec, sql, {"d.csv": _csv([1], "2026-01-01")})
-    with Workspace(Settings.defaults(tmp_path / "ws")) as workspace:
+    with Workspace(Settings.load(tmp_path / "ws")) as workspace:
         workspace.deploy([folder])
         with pytest.raises(HexmeshError, match="restricted field 'salary' .* is integer.*logicalType: string"):
             workspace.run("people/profiles")

@@ -47,7 +47,7 @@ class Served:
 
 
 def _serve(home: Path, loop: Loop, policy: QueryPolicy | None = None) -> Served:
-    workspace = Workspace(Settings.defaults(home))
+    workspace = Workspace(Settings.load(home))
     port = SqlPort(workspace.runtime, policy=policy)
     server = port.server("127.0.0.1", 0)
     loop.run(server.start())
@@ -64,7 +64,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A workspace where people/profiles (email restricted and required) published u1..u3."""
     monkeypatch.delenv("HEXMESH_MASTER_KEY", raising=False)  # the workspace's own key file
     folder = _write(tmp_path / "profiles", SPEC, SQL, {"day1.csv": _csv([1, 2, 3], "2026-01-01")})
-    with Workspace(Settings.defaults(tmp_path / "home")) as workspace:
+    with Workspace(Settings.load(tmp_path / "home")) as workspace:
         workspace.deploy([folder])
         workspace.run("people/profiles")
     return tmp_path / "home"
@@ -170,7 +170,7 @@ def _now() -> datetime:
 
 
 def test_an_opened_snapshot_is_kept_within_its_memory_bound_and_dropped_by_a_forget(home: Path) -> None:
-    with Workspace(Settings.defaults(home)) as workspace:
+    with Workspace(Settings.load(home)) as workspace:
         kept = OpenedTables(workspace.runtime, max_bytes=64 * 1024 * 1024)
         first = _opened(workspace, kept)
         assert first.to_pylist() == [EMAILS["u1"], EMAILS["u2"], EMAILS["u3"]]
@@ -183,6 +183,6 @@ def test_an_opened_snapshot_is_kept_within_its_memory_bound_and_dropped_by_a_for
 
 
 def test_the_bound_is_a_setting_of_the_port(home: Path) -> None:
-    with Workspace(Settings.defaults(home)) as workspace:
+    with Workspace(Settings.load(home)) as workspace:
         port = SqlPort(workspace.runtime, replace(SqlPortConfig(), opened_cache_bytes=0))
         assert port.opened.max_bytes == 0

@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from hexmesh.cli.main import app
-from hexmesh.infra.keys import KeyStore, generate_master_key
+from hexmesh.infra.keys import KeyStore, generate_master_key, master_key
 from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
 from tests.policy.conftest import SPEC, SQL, rows_csv
@@ -27,7 +27,7 @@ def wide(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     folder = write_product(tmp_path / "orders", SPEC, SQL, rows_csv())
-    with Workspace(Settings.defaults(tmp_path / "ws")) as ws:
+    with Workspace(Settings.load(tmp_path / "ws")) as ws:
         ws.deploy([folder])
     return tmp_path / "ws"
 
@@ -91,12 +91,10 @@ def test_acting_commands_need_a_token(home: Path) -> None:
 
 def test_forget_destroys_the_subjects_key(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEXMESH_MASTER_KEY", generate_master_key())
-    with Workspace(Settings.defaults(home)) as ws:
-        from hexmesh.infra.keys import master_key_from_env
-
-        KeyStore(ws.runtime.state.engine, master_key_from_env()).ensure(["subject-7"])
+    with Workspace(Settings.load(home)) as ws:
+        KeyStore(ws.runtime.state.engine, master_key(ws.settings)).ensure(["subject-7"])
     assert "key destroyed" in invoke(home, "forget", "subject-7")
-    with Workspace(Settings.defaults(home)) as ws:
-        store = KeyStore(ws.runtime.state.engine, master_key_from_env())
+    with Workspace(Settings.load(home)) as ws:
+        store = KeyStore(ws.runtime.state.engine, master_key(ws.settings))
         assert store.is_forgotten("subject-7") and store.keys(["subject-7"]) == {}
     assert "control.forget" in invoke(home, "audit")

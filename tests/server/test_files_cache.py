@@ -69,7 +69,8 @@ def test_the_cache_size_comes_from_settings_and_environment(tmp_path: Path, monk
 @pytest.mark.parametrize("value", ["lots", "-5", "1.5"])
 def test_a_bad_cache_size_is_a_clear_error(tmp_path: Path, value: str) -> None:
     (tmp_path / "settings.yaml").write_text(f"files_cache_mb: {value!r}\n")
-    with pytest.raises(WorkspaceError, match=r"files_cache_mb .* is not a whole number of megabytes.*e\.g\. 1024"):
+    says = r"files_cache_mb in .*settings.yaml is '.*', not a whole number.*Megabytes of pinned Parquet"
+    with pytest.raises(WorkspaceError, match=says):
         Settings.load(tmp_path)
     # Nothing was written or lost: the file is as the user left it.
     assert (tmp_path / "settings.yaml").read_text() == f"files_cache_mb: {value!r}\n"

@@ -12,13 +12,14 @@ import typer
 
 from hexmesh.cli.render import err
 from hexmesh.errors import HexmeshError, SpecError
+from hexmesh.infra.settings import HOME_ENV
 from hexmesh.lifecycle import Workspace
 
 __all__ = ["Home", "errors", "workspace"]
 
 Home = Annotated[
     Path | None,
-    typer.Option("--home", envvar="HEXMESH_HOME", help="Workspace folder (default ./.hexmesh)."),
+    typer.Option("--home", envvar=HOME_ENV, help="Workspace folder (default ./.hexmesh)."),
 ]
 
 
@@ -40,5 +41,5 @@ def errors() -> Iterator[None]:
 def workspace(home: Path | None) -> Workspace:
     """The workspace of this command; ``${HEXMESH_HOME}`` in specs then means this workspace."""
     opened = Workspace.open(home)
-    os.environ["HEXMESH_HOME"] = str(opened.settings.home)
+    os.environ[HOME_ENV] = str(opened.settings.home)
     return opened

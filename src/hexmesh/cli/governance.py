@@ -16,6 +16,7 @@ from hexmesh.cli.render import console, err
 from hexmesh.errors import InputError
 from hexmesh.governance import Principal
 from hexmesh.infra.keys import KeyStore, master_key
+from hexmesh.infra.settings import TOKEN_ENV
 from hexmesh.infra.state import access_requests as requests_store
 from hexmesh.infra.state import audit, tokens
 from hexmesh.product.policy import PolicySidecar, decide_access, request_access
@@ -26,7 +27,7 @@ __all__ = ["access_app", "forget", "register", "show_audit", "token_app"]
 token_app = typer.Typer(help="API tokens: who a caller is on every port.", no_args_is_help=True)
 access_app = typer.Typer(help="Access requests: ask for a port, owners decide.", no_args_is_help=True)
 
-Token = Annotated[str | None, typer.Option("--token", envvar="HEXMESH_TOKEN", help="Your API token (who is acting).")]
+Token = Annotated[str | None, typer.Option("--token", envvar=TOKEN_ENV, help="Your API token (who is acting).")]
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS_US = {"s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000}
 
@@ -200,7 +201,7 @@ def forget(
     with common.errors():
         sidecar = _sidecar(home)
         actor = _acting(sidecar, token).key if token else "cli"
-        destroyed = KeyStore(sidecar.db, master_key(sidecar.runtime.settings.home)).forget(subject)
+        destroyed = KeyStore(sidecar.db, master_key(sidecar.runtime.settings)).forget(subject)
         entry = audit.AuditEntry(actor, "control.forget", "keys", "forgotten" if destroyed else "no-key")
         audit.append(sidecar.db, entry)
     state = "destroyed" if destroyed else "had no key (nothing to destroy; new keys are refused)"

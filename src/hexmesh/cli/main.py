@@ -76,6 +76,24 @@ def deploy(
         console.print(f"{mark} {outcome.product} {outcome.version}: {outcome.message}")
 
 
+@app.command("settings")
+def settings_(
+    home: Home = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Print the settings in effect (settings.yaml, then HEXMESH_* variables); secrets say only "(set)"."""
+    import yaml
+
+    from hexmesh.infra.settings import Settings
+
+    with _errors():
+        shown = Settings.load(home).shown()
+    if as_json:
+        print(json.dumps(shown, indent=2))
+    else:
+        print(yaml.safe_dump(shown, sort_keys=False), end="")
+
+
 @app.command()
 def run(
     product: Annotated[str | None, typer.Argument(help="domain/product; omit with --all.")] = None,

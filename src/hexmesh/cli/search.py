@@ -10,6 +10,7 @@ from rich.table import Table
 
 from hexmesh.cli import common
 from hexmesh.cli.render import console
+from hexmesh.infra.settings import NODE_ENV, TOKEN_ENV
 
 __all__ = ["search"]
 
@@ -20,11 +21,11 @@ def search(
     query: Annotated[str, typer.Argument(help='Words, "phrases" and filters, e.g. "listener domain:podcasts".')] = "",
     node: Annotated[
         str | None,
-        typer.Option("--node", envvar="HEXMESH_NODE", help="Search through this node (http://host:port)."),
+        typer.Option("--node", envvar=NODE_ENV, help="Search through this node (http://host:port)."),
     ] = None,
     token: Annotated[
         str | None,
-        typer.Option("--token", envvar="HEXMESH_TOKEN", help="Your API token, for --node (else: what anyone may see)."),
+        typer.Option("--token", envvar=TOKEN_ENV, help="Your API token, for --node (else: what anyone may see)."),
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=200, help="Results to show.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON.")] = False,

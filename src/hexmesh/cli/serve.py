@@ -13,6 +13,7 @@ import typer
 
 from hexmesh.cli.render import console, err
 from hexmesh.errors import HexmeshError
+from hexmesh.infra.settings import HOME_ENV
 
 if TYPE_CHECKING:
     from hexmesh.lifecycle import Workspace
@@ -46,8 +47,8 @@ def serve(
         str | None,
         typer.Option(
             "--events",
-            envvar="HEXMESH_EVENTS_URL",
-            help="Event log: empty for the embedded log, or nats://host:port for NATS JetStream.",
+            help="Event log: empty for the embedded log, or nats://host:port for NATS JetStream "
+            "(default: the events_url setting, HEXMESH_EVENTS_URL).",
         ),
     ] = None,
     public_url: Annotated[
@@ -57,7 +58,7 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
     home: Annotated[
         Path | None,
-        typer.Option("--home", envvar="HEXMESH_HOME", help="Workspace folder (default ./.hexmesh)."),
+        typer.Option("--home", envvar=HOME_ENV, help="Workspace folder (default ./.hexmesh)."),
     ] = None,
 ) -> None:
     """Serve every deployed product: discovery, files, events, observability and control ports."""

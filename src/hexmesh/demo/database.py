@@ -17,12 +17,13 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from hexmesh.errors import HexmeshError
+from hexmesh.infra.settings import DEMO_POSTGRES_ENV
 from hexmesh.product.postgres_source import redact
 
 __all__ = ["DEFAULT_POSTGRES", "POSTGRES_VARIABLE", "Registrations", "demo_postgres"]
 
 #: The variable the example spec reads its connection URL from, and the URL it falls back to.
-POSTGRES_VARIABLE = "HEXMESH_DEMO_POSTGRES"
+POSTGRES_VARIABLE = DEMO_POSTGRES_ENV
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/hexmesh_demo"
 
 _TABLE = """

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from importlib import resources
 from pathlib import Path
@@ -11,7 +10,6 @@ import hexmesh
 from hexmesh.errors import HexmeshError
 from hexmesh.infra.settings import Settings
 from hexmesh.product.policy import governance_folder
-from hexmesh.product.policy.secret import GOVERNANCE_ENV
 
 __all__ = ["example_mesh", "install_governance"]
 
@@ -35,10 +33,10 @@ def install_governance(settings: Settings, mesh: Path) -> tuple[Path, bool]:
     """Make the mesh's ``governance`` folder the workspace's, unless the workspace has one.
 
     Returns the folder the workspace uses and whether it was installed now. A folder already
-    there (or ``$HEXMESH_GOVERNANCE``) is the operator's and is left as it is.
+    there (or one the ``governance`` setting names) is the operator's and is left as it is.
     """
     target = governance_folder(settings)
-    if os.environ.get(GOVERNANCE_ENV) or target.exists():
+    if settings.governance or target.exists():
         return target, False
     shutil.copytree(mesh / "governance", target)
     return target, True

@@ -24,6 +24,7 @@ from hexmesh.demo.mesh import example_mesh, install_governance
 from hexmesh.demo.story import tell_story
 from hexmesh.demo.summary import Summary, show_summary
 from hexmesh.errors import HexmeshError
+from hexmesh.infra.settings import HOME_ENV
 from hexmesh.lifecycle import Workspace
 from hexmesh.product import ReadRequest, RunResult
 
@@ -138,7 +139,7 @@ def _variables(home: Path, postgres: str) -> Iterator[None]:
     ``${HEXMESH_HOME}/landing`` holds the files; ``${HEXMESH_DEMO_POSTGRES}`` is the registration
     database (a scheduler started later without it falls back to the default URL).
     """
-    values = {"HEXMESH_HOME": str(home), POSTGRES_VARIABLE: postgres}
+    values = {HOME_ENV: str(home), POSTGRES_VARIABLE: postgres}
     previous = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
     try:

@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hexmesh.demo.landing import Landing
+from hexmesh.infra.settings import HOME_ENV
 from hexmesh.lifecycle import Workspace
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class Summary:
 
 
 def _home_option(home: Path) -> str:
-    default = Path(".hexmesh").resolve() == home and not os.environ.get("HEXMESH_HOME")
+    default = Path(".hexmesh").resolve() == home and not os.environ.get(HOME_ENV)
     return "" if default else f" --home {shlex.quote(str(home))}"
 
 

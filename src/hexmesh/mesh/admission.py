@@ -9,13 +9,13 @@ Without a guard, anyone who can announce could make the node fetch internal serv
 from __future__ import annotations
 
 import ipaddress
-import os
 import socket
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from hexmesh.errors import HexmeshError
+from hexmesh.infra.settings import Settings
 
 __all__ = ["AnnounceLimitError", "Network", "PeerError", "PeerPolicy", "PeerRefusedError", "peer_url"]
 
@@ -108,15 +108,10 @@ class PeerPolicy:
     max_announced: int = 256
 
     @classmethod
-    def from_env(cls) -> PeerPolicy:
-        """From ``HEXMESH_PEER_NETWORKS``, ``HEXMESH_ANNOUNCE_INTERVAL`` and ``HEXMESH_MAX_ANNOUNCED``."""
-        networks = os.environ.get("HEXMESH_PEER_NETWORKS", "").strip()
-        try:
-            interval = float(os.environ.get("HEXMESH_ANNOUNCE_INTERVAL", "30"))
-            most = int(os.environ.get("HEXMESH_MAX_ANNOUNCED", "256"))
-        except ValueError as exc:
-            raise PeerError(f"HEXMESH_ANNOUNCE_INTERVAL / HEXMESH_MAX_ANNOUNCED must be numbers ({exc})") from None
-        return cls(parse_networks(networks) if networks else None, interval, most)
+    def from_settings(cls, settings: Settings) -> PeerPolicy:
+        """From the ``peer_networks``, ``announce_interval`` and ``max_announced`` settings."""
+        networks = ",".join(settings.peer_networks)
+        return cls(parse_networks(networks) if networks else None, settings.announce_interval, settings.max_announced)
 
     def admit(self, text: str) -> str:
         """The checked base URL of ``text``; PeerError says why it is refused."""

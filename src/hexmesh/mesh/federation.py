@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -41,7 +40,7 @@ __all__ = [
     "RemoteSearchError",
     "cached_registry",
     "peer_url",
-    "peers_from_env",
+    "peer_urls",
     "search_node",
 ]
 
@@ -51,10 +50,9 @@ log = logging.getLogger(__name__)
 LocalDocuments = Callable[[], Iterable[Any]]
 
 
-def peers_from_env(value: str | None = None) -> list[str]:
-    """Peers from ``HEXMESH_PEERS`` (comma-separated base URLs)."""
-    raw = os.environ.get("HEXMESH_PEERS", "") if value is None else value
-    return [peer_url(p) for p in raw.split(",") if p.strip()]
+def peer_urls(values: Iterable[str]) -> list[str]:
+    """Checked base URLs of configured peers (the ``peers`` setting, ``HEXMESH_PEERS``)."""
+    return [peer_url(p) for p in values if p.strip()]
 
 
 @dataclass

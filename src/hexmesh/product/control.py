@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hmac
 import json
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +24,7 @@ from sqlalchemy import Engine
 
 from hexmesh.errors import HexmeshError, WorkspaceError
 from hexmesh.governance import AccessDeniedError, AuthenticationError
+from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import audit, from_us
 from hexmesh.spec import safe_yaml
 
@@ -90,9 +90,10 @@ class Tokens:
         self._entries = entries
 
     @classmethod
-    def load(cls, home: Path) -> Tokens:
+    def load(cls, settings: Settings) -> Tokens:
+        """Operator tokens of ``<home>/tokens.yaml`` and the ``tokens`` setting (``HEXMESH_TOKENS``)."""
         entries: dict[str, Principal] = {}
-        file = home / "tokens.yaml"
+        file = settings.home / "tokens.yaml"
         if file.is_file():
             try:
                 data = safe_yaml.load(file.read_text(encoding="utf-8")) or {}
@@ -106,7 +107,7 @@ class Tokens:
                     str(value.get("role", "owner")),
                     tuple(value.get("products", [])),
                 )
-        for index, item in enumerate(filter(None, os.environ.get("HEXMESH_TOKENS", "").split(","))):
+        for index, item in enumerate(filter(None, settings.tokens.split(","))):
             token, _, grant = item.partition("=")
             role, _, products = grant.partition(":")
             entries[token.strip()] = Principal(

@@ -160,7 +160,7 @@ def key_store(runtime: Runtime) -> Keys:
         keys = _stores.get(runtime)
         if keys is not None and keys.store.engine is engine:
             return keys
-    keys = Keys(KeyStore(engine, master_key(runtime.settings.home)))
+    keys = Keys(KeyStore(engine, master_key(runtime.settings)))
     with _lock:
         _stores[runtime] = keys
     return keys

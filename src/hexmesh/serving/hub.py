@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -34,7 +33,7 @@ from hexmesh.mesh import (
     input_schemas,
     product_column_lineage,
 )
-from hexmesh.mesh.federation import Federation, PeerPolicy, peers_from_env
+from hexmesh.mesh.federation import Federation, PeerPolicy, peer_urls
 from hexmesh.mesh.search import SearchIndex
 from hexmesh.product import DeployedProduct, OutputPortReader
 from hexmesh.product.observability import port_health, worst
@@ -68,16 +67,17 @@ class MeshHub:
     def __init__(self, node: Node, *, interval: float | None = None) -> None:
         self.node = node
         self.federation_url = node.endpoints.base_url.rstrip("/")
-        self.interval = interval or float(os.environ.get("HEXMESH_MESH_REFRESH", "10"))
+        settings = node.workspace.settings
+        self.interval = interval or settings.mesh_refresh
         self.federation = Federation(
             node.endpoints.base_url,
             local=self.local_documents,
-            peers=peers_from_env(),
-            cache=node.workspace.settings.home / "mesh" / "registry.json",
-            policy=PeerPolicy.from_env(),
-            token=os.environ.get("HEXMESH_MESH_TOKEN") or None,
-            read_token=os.environ.get("HEXMESH_PEER_TOKEN") or None,
-            semantic=os.environ.get("HEXMESH_SEMANTIC", "") in ("1", "true", "yes"),
+            peers=peer_urls(settings.peers),
+            cache=settings.home / "mesh" / "registry.json",
+            policy=PeerPolicy.from_settings(settings),
+            token=settings.mesh_token or None,
+            read_token=settings.peer_token or None,
+            semantic=settings.semantic,
         )
         self._lock = threading.Lock()
         self._indexes: dict[str, SearchIndex] = {}

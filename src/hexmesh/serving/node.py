@@ -83,9 +83,10 @@ class Node:
         self.workspace = workspace
         self.options = options or NodeOptions()
         home = workspace.settings.home
-        self.log: EventLog = open_event_log(self.options.events_url, home)
+        events_url = self.options.events_url if self.options.events_url is not None else workspace.settings.events_url
+        self.log: EventLog = open_event_log(events_url, home)
         self.offsets = OffsetStore(home / "offsets.db")
-        self.tokens = Tokens.load(home)
+        self.tokens = Tokens.load(workspace.settings)
         self.control = ControlState(home)
         self.audit = AuditLog(workspace.runtime.state.engine)
         self.endpoints = Endpoints(self.options.base_url.rstrip("/"), self.options.sql_dsn)

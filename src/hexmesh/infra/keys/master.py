@@ -8,23 +8,22 @@ leaked workspace: production sets ``HEXMESH_MASTER_KEY`` from a secret manager o
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from hexmesh.infra.keys.store import MASTER_KEY_ENV, KeyStoreError, decode_master_key, generate_master_key
 from hexmesh.infra.secretfile import create_once
+from hexmesh.infra.settings import Settings
 
 __all__ = ["MASTER_KEY_FILE", "master_key"]
 
 MASTER_KEY_FILE = Path("keys") / "master.key"
 
 
-def master_key(home: Path) -> bytes:
-    """The master key: ``HEXMESH_MASTER_KEY`` when set, else ``<home>/keys/master.key`` (created on first use)."""
-    value = os.environ.get(MASTER_KEY_ENV)
-    if value:
-        return decode_master_key(value, MASTER_KEY_ENV)
-    path = home / MASTER_KEY_FILE
+def master_key(settings: Settings) -> bytes:
+    """The master key: the ``master_key`` setting when set, else ``<home>/keys/master.key`` (created on first use)."""
+    if settings.master_key:
+        return decode_master_key(settings.master_key, MASTER_KEY_ENV)
+    path = settings.home / MASTER_KEY_FILE
     create_once(path, lambda: generate_master_key() + "\n")
     try:
         text = path.read_text(encoding="ascii").strip()

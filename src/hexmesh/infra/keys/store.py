@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from hexmesh.errors import HexmeshError
+from hexmesh.infra.settings import variable
 from hexmesh.infra.state.records import now_us
 from hexmesh.infra.state.schema import metadata
 
@@ -41,10 +42,9 @@ __all__ = [
     "decode_master_key",
     "forgotten_subjects",
     "generate_master_key",
-    "master_key_from_env",
 ]
 
-MASTER_KEY_ENV = "HEXMESH_MASTER_KEY"
+MASTER_KEY_ENV = variable("master_key")
 
 data_keys = Table(
     "data_keys",
@@ -71,17 +71,6 @@ class KeyStoreError(HexmeshError):
 def generate_master_key() -> str:
     """A new master key, base64url text for ``HEXMESH_MASTER_KEY``."""
     return base64.urlsafe_b64encode(os.urandom(32)).decode()
-
-
-def master_key_from_env() -> bytes:
-    """The master key from ``HEXMESH_MASTER_KEY`` (32 bytes, base64url)."""
-    value = os.environ.get(MASTER_KEY_ENV)
-    if not value:
-        raise KeyStoreError(
-            f"{MASTER_KEY_ENV} is not set; restricted fields need a master key. Create one with "
-            "python -c 'from hexmesh.infra.keys import generate_master_key as g; print(g())'"
-        )
-    return decode_master_key(value, MASTER_KEY_ENV)
 
 
 def decode_master_key(value: str, origin: str) -> bytes:

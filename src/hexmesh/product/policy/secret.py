@@ -1,32 +1,31 @@
 """The mesh secret every pseudonym and token key is derived from, and the mesh governance folder.
 
-The secret comes from ``HEXMESH_SECRET`` (text, at least 16 bytes) or, on first use, a random one
-written to ``<home>/mesh.secret`` readable only by its owner. Rotating it changes every pseudonym.
-The governance folder is ``HEXMESH_GOVERNANCE`` or ``<home>/governance`` (``*.cedar``,
-``policies.yaml``, ``rules.yaml``); without one the mesh adds no policies and only the core rules.
+The secret comes from the ``secret`` setting (``HEXMESH_SECRET``; text, at least 16 bytes) or, on
+first use, a random one written to ``<home>/mesh.secret`` readable only by its owner. Rotating it
+changes every pseudonym. The governance folder is the ``governance`` setting or ``<home>/governance``
+(``*.cedar``, ``policies.yaml``, ``rules.yaml``); without one the mesh adds no policies and only the
+core rules.
 """
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 
 from hexmesh.errors import WorkspaceError
 from hexmesh.governance import CORE, MeshGovernance, MeshPolicies, parse_folder
 from hexmesh.infra.secretfile import create_once
-from hexmesh.infra.settings import Settings
+from hexmesh.infra.settings import Settings, variable
 
 __all__ = ["SECRET_ENV", "governance_folder", "load_governance", "mesh_secret"]
 
-SECRET_ENV = "HEXMESH_SECRET"
-GOVERNANCE_ENV = "HEXMESH_GOVERNANCE"
+SECRET_ENV = variable("secret")
 _FILE = "mesh.secret"
 
 
 def mesh_secret(settings: Settings) -> bytes:
     """The mesh secret (≥ 16 bytes), created under the workspace home when none is configured."""
-    value = os.environ.get(SECRET_ENV)
+    value = settings.secret
     if value:
         if len(value.encode()) < 16:
             raise WorkspaceError(f"{SECRET_ENV} is {len(value.encode())} bytes long; it needs at least 16")
@@ -41,8 +40,7 @@ def mesh_secret(settings: Settings) -> bytes:
 
 def governance_folder(settings: Settings) -> Path:
     """Where the mesh's governance folder is (it may not exist)."""
-    configured = os.environ.get(GOVERNANCE_ENV)
-    return Path(configured) if configured else settings.home / "governance"
+    return settings.governance_folder
 
 
 def load_governance(folder: Path | None) -> MeshGovernance:
