@@ -31,7 +31,7 @@ def test_request_approve_grant_is_purpose_bound_and_audited(db: Engine, spec: Da
     assert not engine.decide(STRANGER, "read", "totals", purpose="churn study").allowed
     later = (approved.expires_us + 1) / 1_000_000
     assert not engine.decide(STRANGER, "read", "daily", purpose="churn study", now=later).allowed
-    steps = [(e.action, e.decision, e.actor) for e in audit.query(db, resource_prefix=spec.key)]
+    steps = [(e.action, e.decision, e.actor) for e in audit.query(db, under=f"dp://{spec.key}")]
     assert steps == [("access.request", "pending", "User:eve"), ("access.approve", "approved", "User:podcasts-team")]
     revoked = decide_request(db, request_id, OWNER, control, verdict="revoke", note="project over")
     assert revoked.status == "revoked" and grants(db, spec.key) == []

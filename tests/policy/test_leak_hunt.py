@@ -152,7 +152,7 @@ def test_every_read_is_audited(governed: Governed) -> None:
     ):
         con.execute("select 1 from sales.orders__orders").fetchall()
     entries = audit.query(governed.sidecar.db, actor="User:mallory", action="sql.read")
-    assert entries and entries[-1].decision == "deny" and entries[-1].resource == "sales/orders/orders"
+    assert entries and entries[-1].decision == "deny" and entries[-1].resource == "dp://sales/orders/orders"
     assert audit.verify(governed.sidecar.db) is None
 
 

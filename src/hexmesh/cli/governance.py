@@ -209,22 +209,25 @@ def forget(
 
 
 def show_audit(
-    resource: Annotated[str | None, typer.Option(help="A product or port (domain/name[/port]).")] = None,
+    resource: Annotated[
+        str | None, typer.Option(help="A product and its ports, or one port (domain/name[/port]), or mesh.")
+    ] = None,
     actor: Annotated[str | None, typer.Option(help="A principal key, e.g. User:ann.")] = None,
     action: Annotated[str | None, typer.Option(help="e.g. sql.read, access.approve.")] = None,
-    limit: Annotated[int, typer.Option(help="At most this many entries.")] = 100,
+    limit: Annotated[int, typer.Option(help="The newest entries to show, at most.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     home: common.Home = None,
 ) -> None:
     """The append-only audit log, oldest first; checks its hash chain."""
     with common.errors():
         db = _sidecar(home).db
-        entries = audit.query(db, resource_prefix=resource, actor=actor, action=action, limit=limit)
+        entries = audit.query(db, under=_resource(resource), actor=actor, action=action, limit=limit, newest=True)
         broken = audit.verify(db)
     if as_json:
         for e in entries:
             line = {"seq": e.seq, "at_us": e.at_us, "actor": e.actor, "action": e.action, "resource": e.resource,
-                    "purpose": e.purpose, "decision": e.decision, "policy_ids": list(e.policy_ids)}  # fmt: skip
+                    "purpose": e.purpose, "decision": e.decision, "policy_ids": list(e.policy_ids),
+                    "details": dict(e.details)}  # fmt: skip
             console.print(json.dumps(line), markup=False, highlight=False, soft_wrap=True)
     else:
         table = Table("seq", "at", "actor", "action", "resource", "purpose", "decision", "policies")
@@ -237,6 +240,13 @@ def show_audit(
     if broken is not None:
         err.print(f"[bold red]error:[/] the audit log was altered at entry {broken}: the hash chain breaks there")
         raise typer.Exit(1)
+
+
+def _resource(text: str | None) -> str | None:
+    """A product or port as the audit log keys it: ``dp://domain/name[/port]`` (``mesh`` for mesh-wide actions)."""
+    if text is None or text == "mesh" or text.startswith("dp://"):
+        return text
+    return f"dp://{text}"
 
 
 def register(app: typer.Typer) -> None:

@@ -71,7 +71,7 @@ def _audit(engine: Engine, actor: str, request: AccessRequest, step: str, policy
         audit.AuditEntry(
             actor=actor,
             action=f"access.{step}",
-            resource=f"{request.product}/{request.port}",
+            resource=f"dp://{request.product}/{request.port}",
             decision=request.status,
             purpose=request.purpose,
             policy_ids=policy_ids,

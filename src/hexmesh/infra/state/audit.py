@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import JSON, BigInteger, Column, Engine, Index, Integer, String, Table, Text, insert, select
+from sqlalchemy import JSON, BigInteger, Column, Engine, Index, Integer, String, Table, Text, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from hexmesh.infra.state.records import now_us
@@ -144,7 +144,9 @@ def query(
     """Entries, oldest first, filtered by resource prefix (a product or port address), actor, action, time.
 
     ``under`` is a resource and everything below it: ``dp://sales/shop`` matches the product and
-    ``dp://sales/shop/orders`` (its port), not ``dp://sales/shop-v2``. With ``newest`` the limit
+    ``dp://sales/shop/orders`` (its port), not ``dp://sales/shop-v2``. Every entry about a product or
+    a port is keyed ``dp://…``; entries written before that (reads keyed ``sales/shop/orders``)
+    are matched too. With ``newest`` the limit
     keeps the newest entries (still returned oldest first).
     """
     _ensure(engine)
@@ -153,9 +155,16 @@ def query(
     if resource_prefix is not None:
         stmt = stmt.where(audit_log.c.resource.startswith(resource_prefix, autoescape=True))
     if under is not None:
-        stmt = stmt.where(
-            (audit_log.c.resource == under) | audit_log.c.resource.startswith(under.rstrip("/") + "/", autoescape=True)
+        # Reads and access steps were once keyed ``domain/name/port`` (without ``dp://``): still found.
+        forms = {under, under.removeprefix("dp://")} if under.startswith("dp://") else {under}
+        condition = or_(
+            *(
+                (audit_log.c.resource == form)
+                | audit_log.c.resource.startswith(form.rstrip("/") + "/", autoescape=True)
+                for form in sorted(forms)
+            )
         )
+        stmt = stmt.where(condition)
     if actor is not None:
         stmt = stmt.where(audit_log.c.actor == actor)
     if action is not None:

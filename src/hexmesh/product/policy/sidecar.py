@@ -115,7 +115,7 @@ class PolicySidecar:
             audit.AuditEntry(
                 actor=decision.principal,
                 action=f"{via}.{decision.action}",
-                resource=decision.address,
+                resource=f"dp://{decision.address}",  # the same key as the product's control actions
                 decision="allow" if decision.allowed else "deny",
                 purpose=decision.purpose,
                 policy_ids=plan.policy_ids if decision.allowed else decision.policy_ids,
