@@ -309,7 +309,7 @@ def build_mesh(root: Path) -> LeakMesh:
         workspace.run("leak/archive")
         workspace.retire("leak/archive@1", force=True)
         db = workspace.runtime.state.engine
-        KeyStore(db, master_key(home)).forget("subject-forgotten")
+        KeyStore(db, master_key(workspace.settings)).forget("subject-forgotten")
         made: dict[str, str | None] = {"anonymous": None}
         for who, principal in IDENTITIES.items():
             made[who] = tokens.create_token(db, principal, name=f"leak hunt: {who}")[0]
