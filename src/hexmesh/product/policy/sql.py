@@ -71,7 +71,7 @@ class SqlPolicy:
 
     def __init__(self, sidecar: PolicySidecar) -> None:
         self.sidecar = sidecar
-        self.snapshots = SnapshotSource(sidecar.runtime)
+        self.snapshots = SnapshotSource(sidecar.runtime, native=False)
 
     # -- QueryPolicy --------------------------------------------------------------------
 
@@ -152,7 +152,7 @@ class SqlPolicy:
         return (*access.table.record.table_id, str(access.snapshot_id), *shredded)
 
     def _load(self, access: TableAccess) -> pa.Table:
-        source = self.snapshots.open(access.table, access.snapshot_id)
+        source = self.snapshots.dataset(access.table, access.snapshot_id)
         table = source if isinstance(source, pa.Table) else source.to_table()
         return open_table(self.sidecar.runtime, access.table.port, table)  # restricted fields, as plaintext
 

@@ -43,9 +43,12 @@ def _view_key(view: CatalogView) -> Hashable:
 class Engines:
     """The databases of one SQL port, by catalog state and view; the newest few are kept."""
 
-    def __init__(self, *, memory_limit: str | None, threads: int | None, keep: int = 8) -> None:
+    def __init__(
+        self, *, memory_limit: str | None, threads: int | None, keep: int = 8, readable: str | None = None
+    ) -> None:
         self.memory_limit = memory_limit
         self.threads = threads
+        self.readable = readable
         self._keep = keep
         self._engines: OrderedDict[Hashable, duckdb.DuckDBPyConnection] = OrderedDict()
         self._lock = threading.Lock()
@@ -61,7 +64,9 @@ class Engines:
         with self._lock:
             con = self._engines.get(key)
             if con is None:
-                con = open_engine(tables, memory_limit=self.memory_limit, threads=self.threads, view=view)
+                con = open_engine(
+                    tables, memory_limit=self.memory_limit, threads=self.threads, view=view, readable=self.readable
+                )
                 self._engines[key] = con
                 while len(self._engines) > self._keep:
                     self._engines.popitem(last=False)
@@ -75,19 +80,28 @@ def open_engine(
     memory_limit: str | None,
     threads: int | None,
     view: CatalogView | None = None,
+    readable: str | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory database with the port tables' shapes and the PostgreSQL catalog shims.
 
     ``view`` drops the tables and columns a principal may not see from the catalog.
+    ``readable`` is the folder (the warehouse) whose Parquet files DuckDB may scan itself; only
+    SQL the session builds names them (client SQL cannot call file functions: sql/vetted.py).
     """
     config: dict[str, str | bool | int | float | list[str]] = {
-        k: v for k, v in LOCKDOWN.items() if k != "lock_configuration"
+        k: v for k, v in LOCKDOWN.items() if k not in ("lock_configuration", "enable_external_access")
     }
     if memory_limit:
         config["memory_limit"] = memory_limit
     if threads:
         config["threads"] = threads
     con = duckdb.connect(":memory:", config=config)
+    if readable:
+        # Must come before external access is switched off; it cannot be widened afterwards.
+        con.execute(f"SET allowed_directories = [{_literal(readable)}]")
+        # Parquet footers are read once per file, not once per statement (published files never change).
+        con.execute("SET parquet_metadata_cache = true")
+    con.execute("SET enable_external_access = false")
     # GLOBAL: every cursor of the database prints and parses times in UTC.
     con.execute("SET GLOBAL TimeZone = 'UTC'")
     for schema in sorted({t.schema for t in tables}):

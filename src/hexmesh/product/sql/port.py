@@ -35,6 +35,8 @@ class SqlPortConfig:
     # Memory for sealed snapshots kept opened between statements (sql/sealed.py); 0 opens per statement.
     opened_cache_bytes: int = 512 * 1024 * 1024
     server_version: str = "15.0 (hexmesh)"
+    # DuckDB scans local Parquet files itself (sql/snapshots.py); False reads them through pyarrow.
+    native_scans: bool = True
 
 
 class SqlPort:
@@ -47,9 +49,11 @@ class SqlPort:
         self.config = config or SqlPortConfig()
         self.policy: QueryPolicy = policy or AllowAll()
         self.catalog = TableCatalog(runtime)
-        self.snapshots = SnapshotSource(runtime)
+        self.snapshots = SnapshotSource(runtime, native=self.config.native_scans)
         self.opened = OpenedTables(runtime, self.config.opened_cache_bytes)
-        self.engines = Engines(memory_limit=self.config.memory_limit, threads=self.config.threads)
+        self.engines = Engines(
+            memory_limit=self.config.memory_limit, threads=self.config.threads, readable=self.snapshots.root
+        )
         self.statements = StatementCache()
 
     def __call__(self, ctx: SessionContext) -> SqlSession:

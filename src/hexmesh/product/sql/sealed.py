@@ -46,6 +46,11 @@ class OpenedTables:
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
+    def needs_opening(self, table: PortTable, shown: Collection[str]) -> bool:
+        """Whether a statement showing ``shown`` reads a sealed column of ``table`` (so it needs rows opened)."""
+        sealing = Sealing.of(table.port, strict=False)
+        return sealing is not None and any(f in shown for f in sealing.fields)
+
     def source(self, table: PortTable, snapshot_id: int, stored: ArrowSource, shown: Collection[str]) -> ArrowSource:
         """``stored`` with the sealed columns in ``shown`` opened; other sealed columns stay as stored."""
         sealing = Sealing.of(table.port, strict=False)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
 from sqlglot import exp
 
 from hexmesh.errors import HexmeshError
@@ -32,6 +33,7 @@ from hexmesh.product.sql.policy import (
     TableRewrite,
 )
 from hexmesh.product.sql.references import sql_references
+from hexmesh.product.sql.snapshots import ArrowSource, NativeScan, Source
 from hexmesh.product.sql.statements import Statement
 
 if TYPE_CHECKING:
@@ -46,10 +48,14 @@ _SYNTHETIC = "_synthetic"
 
 @dataclass
 class Prepared:
-    """A query ready for DuckDB: its SQL, the Arrow sources to register and its parsed form."""
+    """A query ready for DuckDB: its SQL, the sources it reads and its parsed form.
+
+    ``sql`` names each source by a placeholder; :meth:`SqlSession._cursor` puts a native scan's
+    FROM item in its place, or registers an Arrow source under a name made for that one execution.
+    """
 
     sql: str
-    sources: dict[str, object]
+    sources: dict[str, Source]
     tree: exp.Expr
     columns: pa.Schema
     statement: Statement | None
@@ -90,6 +96,8 @@ class SqlSession:
             return Description(list(param_types), None)
         prepared = self._prepare(sql, "describe")
         types = parameter_types(prepared.tree, param_types, prepared.columns)
+        if keyword == "EXPLAIN":
+            return Description(types, pa.schema([("QUERY PLAN", pa.string())]))
         if prepared.statement is None:
             return Description(types, prepared.columns)  # the policy's own answer
         # The row description depends on the SQL and its sources' schemas, not on their rows:
@@ -98,9 +106,10 @@ class SqlSession:
         key = (prepared.sql, tuple(types), tuple(shapes.values()))
         if key in prepared.statement.schemas:
             return Description(types, prepared.statement.schemas[key])
-        cursor = self._cursor(replace(prepared, sources={n: shape.empty_table() for n, shape in shapes.items()}))
+        empty: dict[str, Source] = {n: shape.empty_table() for n, shape in shapes.items()}
+        cursor, duck = self._cursor(replace(prepared, sources=empty))
         try:
-            relation = cursor.sql(prepared.sql, params=[None] * len(types) or None)
+            relation = cursor.sql(duck, params=[None] * len(types) or None)
             schema = relation.limit(0).to_arrow_table().schema if relation is not None else None
         except duckdb.Error as exc:
             raise translate(exc) from None
@@ -119,16 +128,33 @@ class SqlSession:
                 self._apply_timeout()
             return result
         prepared = self._prepare(sql, "query")
-        cursor = self._cursor(prepared)
+        cursor, duck = self._cursor(prepared)
         try:
-            reader = cursor.sql(prepared.sql, params=list(params) or None).to_arrow_reader(self.port.config.batch_rows)
+            reader = cursor.sql(duck, params=list(params) or None).to_arrow_reader(self.port.config.batch_rows)
         except duckdb.Error as exc:
             self._release(cursor)
             raise translate(exc) from None
         except BaseException:
             self._release(cursor)
             raise
+        if keyword == "EXPLAIN":
+            return self._plan(reader, cursor)
         return RowsResult(reader.schema, self._stream(reader, cursor))
+
+    def _plan(self, reader: pa.RecordBatchReader, cursor: duckdb.DuckDBPyConnection) -> RowsResult:
+        """EXPLAIN as PostgreSQL shows it (one "QUERY PLAN" column of lines), without the server's paths.
+
+        DuckDB's EXPLAIN ANALYZE names the Parquet files it scanned: the warehouse folder is the
+        server's business, so it is shown as ``<warehouse>/``.
+        """
+        root = self.port.snapshots.root
+        lines: list[str] = []
+        for batch in self._stream(reader, cursor):
+            for value in batch.column(batch.num_columns - 1).to_pylist():
+                text = str(value or "")
+                lines += (text.replace(root, "<warehouse>/") if root else text).splitlines()
+        table = pa.table({"QUERY PLAN": pa.array(lines, pa.string())})
+        return RowsResult(table.schema, table.to_batches())
 
     def _new_call(self) -> None:
         """Forget a cancel left over from an earlier call: it was meant for a statement that has ended.
@@ -182,19 +208,22 @@ class SqlSession:
             # The policy computed the result itself (DP aggregates): the query never reaches DuckDB.
             name = f"hexmesh_src_{secrets.token_hex(8)}_answer"
             answer = decision.answer
-            return Prepared(f'SELECT * FROM "{name}"', {name: answer}, statement.tree, answer.schema, None)
+            return Prepared(f"SELECT * FROM {name}", {name: answer}, statement.tree, answer.schema, None)
         duck = statement.duckdb_sql(decision.rewrites, self._lookup)
         log.debug("as DuckDB SQL: %s", duck)
-        sources: dict[str, object] = {}
+        sources: dict[str, Source] = {}
         for i, access in enumerate(accesses):
             replaced = decision.rewrites.get(access.table.qualified)
             if replaced is not None and replaced.source is not None:
-                sources[statement.names[i]] = replaced.source
+                sources[statement.names[i]] = _arrow(replaced.source)
+                continue
+            # Restricted fields are stored sealed: open the ones the statement uses and the view shows.
+            shown = _shown(access.table, statement.references, replaced)
+            if self.port.opened.needs_opening(access.table, shown):
+                stored = self.port.snapshots.dataset(access.table, access.snapshot_id)
+                sources[statement.names[i]] = self.port.opened.source(access.table, access.snapshot_id, stored, shown)
             else:
-                source = self.port.snapshots.open(access.table, access.snapshot_id)
-                # Restricted fields are stored sealed: open the ones the statement uses and the view shows.
-                shown = _shown(access.table, statement.references, replaced)
-                sources[statement.names[i]] = self.port.opened.source(access.table, access.snapshot_id, source, shown)
+                sources[statement.names[i]] = self.port.snapshots.open(access.table, access.snapshot_id)
         fields = {f.name: f for a in accesses for f in a.table.arrow_schema}
         return Prepared(duck, sources, statement.tree, pa.schema(list(fields.values())), statement)
 
@@ -275,17 +304,29 @@ class SqlSession:
 
     # -- cursors and streaming ------------------------------------------------------------
 
-    def _cursor(self, prepared: Prepared) -> duckdb.DuckDBPyConnection:
+    def _cursor(self, prepared: Prepared) -> tuple[duckdb.DuckDBPyConnection, str]:
+        """A cursor of its own for one execution, and the DuckDB SQL to run on it.
+
+        Native scans take their placeholder's place in the SQL; Arrow sources are registered on
+        the cursor under names made for this execution alone, gone when the cursor closes.
+        """
         cursor = self.con.cursor()
-        for name, source in prepared.sources.items():
-            cursor.register(name, source)
+        token = secrets.token_hex(8)
+        duck = prepared.sql
+        for i, (name, source) in enumerate(prepared.sources.items()):
+            if isinstance(source, NativeScan):
+                duck = _put(duck, name, source.sql)
+            else:
+                fresh = f"hexmesh_src_{token}_{i}"
+                duck = _put(duck, name, fresh)
+                cursor.register(fresh, source)
         with self._lock:
             self._cursors.add(cursor)
             cancelled = self._cancel_pending
         if cancelled:
             self._release(cursor)
             raise PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
-        return cursor
+        return cursor, duck
 
     def _release(self, cursor: duckdb.DuckDBPyConnection) -> None:
         with self._lock:
@@ -350,8 +391,19 @@ def _shown(table: PortTable, references: frozenset[str] | None, rewrite: TableRe
     return {c for c in columns if c.lower() in names} - hidden
 
 
-def _schema_of(source: object) -> pa.Schema:
-    """The schema of an Arrow source (a table or a dataset)."""
+def _put(sql: str, name: str, replacement: str) -> str:
+    """``sql`` with the placeholder identifier ``name`` replaced (not inside a longer identifier)."""
+    return re.sub(rf"(?<![\w$]){re.escape(name)}(?![\w$])", lambda _: replacement, sql)
+
+
+def _arrow(source: object) -> ArrowSource:
+    if not isinstance(source, (pa.Table, ds.Dataset)):
+        raise TypeError(f"a SQL port source must be an Arrow table or dataset, got {type(source).__name__}")
+    return source
+
+
+def _schema_of(source: Source) -> pa.Schema:
+    """The schema of a source (a native scan, an Arrow table or a dataset)."""
     schema = getattr(source, "schema", None)
     if not isinstance(schema, pa.Schema):
         raise TypeError(f"a SQL port source must be an Arrow table or dataset, got {type(source).__name__}")

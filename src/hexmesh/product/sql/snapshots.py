@@ -1,41 +1,73 @@
-"""Port tables pinned to a processing time, as Arrow datasets DuckDB can scan lazily.
+"""Port tables pinned to a processing time: DuckDB's own Parquet scan, or an Arrow dataset.
 
-DuckDB itself cannot open files (external access is off), so pyarrow reads them; a dataset
-lets DuckDB push projections and filters down instead of loading whole tables. The data files
-come from the snapshot's manifest, never from listing the table's folder, which also holds
-files of unpublished or replaced snapshots.
+A published snapshot's data files come from its Iceberg manifest, never from listing the
+table's folder (which also holds files of unpublished or replaced snapshots). When every file
+is a local file under the warehouse the engine may read (``allowed_directories``), DuckDB
+scans them itself (:class:`NativeScan`): its own Parquet reader is the fastest scan there is
+(docs/adr/0014). Files elsewhere (object storage) are read by pyarrow through the table's
+filesystem as a lazy dataset, which DuckDB scans with projections and filters pushed down.
+
+Client SQL never sees a file name: a native scan is a FROM item the session puts into the
+DuckDB SQL it built, and client SQL cannot call ``read_parquet`` (sql/vetted.py).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeAlias
+from urllib.parse import unquote, urlparse
 
+import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
+import pyarrow.parquet as pq
 
 from hexmesh.errors import ReadError
 from hexmesh.infra.state import now_us, to_us
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sql.catalog import PortTable
 
-__all__ = ["SnapshotSource"]
+__all__ = ["ArrowSource", "NativeScan", "SnapshotSource", "Source", "local_root"]
 
 ArrowSource: TypeAlias = "ds.Dataset | pa.Table"
+
+
+@dataclass(frozen=True)
+class NativeScan:
+    """A snapshot's Parquet files as a DuckDB FROM item with exactly the port's declared columns."""
+
+    sql: str
+    schema: pa.Schema
+
+
+Source: TypeAlias = "NativeScan | ds.Dataset | pa.Table"
+
+
+def local_root(runtime: Runtime) -> str | None:
+    """The warehouse folder the engine may read, with a trailing slash; None when it is not local."""
+    parsed = urlparse(runtime.settings.warehouse)
+    if parsed.scheme not in ("", "file"):
+        return None
+    return os.path.realpath(unquote(parsed.path)).rstrip("/") + "/"
 
 
 class SnapshotSource:
     """Resolves (table, as_of) to a published snapshot and opens it; shared by all sessions.
 
-    Published snapshots never change, so an opened dataset is cached by snapshot id for good.
+    Published snapshots never change, so what is opened is cached by snapshot id for good.
+    ``native`` False always gives Arrow (the policy's variants and sealed columns need rows).
     """
 
-    def __init__(self, runtime: Runtime, cache_size: int = 256) -> None:
+    def __init__(self, runtime: Runtime, cache_size: int = 256, *, native: bool = True) -> None:
         self.runtime = runtime
-        self._cache: OrderedDict[tuple[tuple[str, ...], int], ArrowSource] = OrderedDict()
+        self.root = local_root(runtime) if native else None
+        self._cache: OrderedDict[tuple[tuple[str, ...], int, bool], Source] = OrderedDict()
         self._size = cache_size
         self._lock = threading.Lock()
 
@@ -54,32 +86,102 @@ class SnapshotSource:
         publication = self.runtime.state.latest_publication(table.record.id, as_of_us=limit)
         return table.record.baseline_snapshot if publication is None else publication.snapshot_id
 
-    def open(self, table: PortTable, snapshot_id: int) -> ArrowSource:
-        key = (tuple(table.record.table_id), snapshot_id)
+    def open(self, table: PortTable, snapshot_id: int) -> Source:
+        """DuckDB's own scan of the snapshot when its files are local, else a lazy Arrow dataset."""
+        return self._cached(table, snapshot_id, self.root is not None)
+
+    def dataset(self, table: PortTable, snapshot_id: int) -> ArrowSource:
+        """The snapshot as Arrow, whatever its files' location."""
+        source = self._cached(table, snapshot_id, False)
+        assert not isinstance(source, NativeScan)
+        return source
+
+    def _cached(self, table: PortTable, snapshot_id: int, native: bool) -> Source:
+        key = (tuple(table.record.table_id), snapshot_id, native)
         with self._lock:
             cached = self._cache.get(key)
             if cached is not None:
                 self._cache.move_to_end(key)
                 return cached
-        source = self._open(table, snapshot_id)
+        source = self._open(table, snapshot_id, native)
         with self._lock:
             self._cache[key] = source
             while len(self._cache) > self._size:
                 self._cache.popitem(last=False)
         return source
 
-    def _open(self, table: PortTable, snapshot_id: int) -> ArrowSource:
+    def _open(self, table: PortTable, snapshot_id: int, native: bool) -> Source:
         schema = table.arrow_schema
-        files = self.runtime.tables.data_files(tuple(table.record.table_id), snapshot_id)
-        if not files:
+        uris = [f.file_path for f in self.runtime.tables.data_files(tuple(table.record.table_id), snapshot_id)]
+        if native and self.root is not None:
+            paths = [_local_path(uri, self.root) for uri in uris]
+            if all(path is not None for path in paths):
+                return _native(schema, [p for p in paths if p is not None])
+        if not uris:
             empty: ArrowSource = schema.empty_table()
             return empty
-        filesystem, first = pafs.FileSystem.from_uri(files[0].file_path)
-        paths = [first] + [pafs.FileSystem.from_uri(f.file_path)[1] for f in files[1:]]
+        filesystem, first = pafs.FileSystem.from_uri(uris[0])
+        located = [first] + [pafs.FileSystem.from_uri(uri)[1] for uri in uris[1:]]
         # The declared schema fills columns that older files lack (added later) with nulls.
-        opened = ds.dataset(paths, schema=schema, format="parquet", filesystem=filesystem)
+        opened = ds.dataset(located, schema=schema, format="parquet", filesystem=filesystem)
         dataset: ArrowSource = _ScanOnDemand(list(opened.get_fragments()), schema, opened.format, filesystem)
         return dataset
+
+
+def _local_path(uri: str, root: str) -> str | None:
+    """The file's path when it is a local file inside ``root``, else None."""
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("", "file"):
+        return None
+    path = os.path.realpath(unquote(parsed.path))
+    return path if path.startswith(root) else None
+
+
+def _native(schema: pa.Schema, paths: list[str]) -> NativeScan:
+    """SELECT the declared columns (cast where a file's type differs, NULL where no file has one) from the files."""
+    types = _duckdb_types(schema)
+    if not paths:
+        nulls = ", ".join(f"CAST(NULL AS {types[f.name]}) AS {_quote(f.name)}" for f in schema)
+        return NativeScan(f"(SELECT {nulls} LIMIT 0)", schema)
+    found: dict[str, pa.DataType] = {}
+    differ = False
+    for path in paths:
+        file_schema = pq.read_schema(path)
+        differ = differ or (bool(found) and set(file_schema.names) != set(found))
+        for field in file_schema:
+            found.setdefault(field.name, field.type)
+    columns = []
+    for field in schema:
+        name = _quote(field.name)
+        if field.name not in found:
+            columns.append(f"CAST(NULL AS {types[field.name]}) AS {name}")
+        elif found[field.name] != field.type:
+            columns.append(f"CAST({name} AS {types[field.name]}) AS {name}")
+        else:
+            columns.append(name)
+    files = ", ".join(_literal(p) for p in paths)
+    options = ", union_by_name = true" if differ else ""
+    return NativeScan(f"(SELECT {', '.join(columns)} FROM read_parquet([{files}]{options}))", schema)
+
+
+@cache
+def _types_of(schema: pa.Schema) -> tuple[tuple[str, str], ...]:
+    with duckdb.connect(":memory:") as con:
+        con.register("shape", schema.empty_table())
+        relation = con.sql("SELECT * FROM shape")
+        return tuple((name, str(kind)) for name, kind in zip(relation.columns, relation.types, strict=True))
+
+
+def _duckdb_types(schema: pa.Schema) -> dict[str, str]:
+    return dict(_types_of(schema))
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 class _ScanOnDemand(ds.FileSystemDataset):  # type: ignore[misc]  # pyarrow is untyped
