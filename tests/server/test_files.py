@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import json
+import re
+from pathlib import Path
 
 import httpx
 import pyarrow as pa
@@ -61,7 +63,27 @@ def test_projection_filter_and_window_apply(node: RunningNode) -> None:
     }
     with node.client() as http:
         rows = [json.loads(line) for line in http.get(f"{SHOP}/data", params=params).text.splitlines()]
-    assert rows == [{"order_id": 3, "amount": "42.50"}]
+    assert rows == [{"order_id": 3, "amount": 42.5}]  # a decimal is a JSON number
+
+
+def test_json_lines_and_csv_carry_numbers_as_numbers_and_times_in_one_iso_form(
+    node: RunningNode, tmp_path: Path
+) -> None:
+    import duckdb
+
+    with node.client() as http:
+        lines = http.get(f"{SHOP}/data", params={"format": "jsonl"}).text
+        csv = http.get(f"{SHOP}/data", params={"format": "csv"}, follow_redirects=True).text
+    first = json.loads(lines.splitlines()[0])
+    assert isinstance(first["amount"], float)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", first["ordered_at"])
+    header, row = csv.splitlines()[:2]
+    cells = dict(zip(header.replace('"', "").split(","), row.replace('"', "").split(","), strict=True))
+    assert cells["ordered_at"] == first["ordered_at"]
+    (tmp_path / "rows.jsonl").write_text(lines)
+    ((total,),) = duckdb.sql(f"select sum(amount) from read_json('{tmp_path / 'rows.jsonl'}')").fetchall()
+    local = Workspace.open(node.home).read("dp://sales/shop/orders")
+    assert total == pytest.approx(float(sum(local.column("amount").to_pylist())))
 
 
 def test_pinned_url_is_immutable_with_a_strong_etag(node: RunningNode) -> None:

@@ -53,12 +53,20 @@ def _show_plan(item: Plan) -> None:
     console.print(f"{head}{kind}: {verdict}, {len(item.breaking)} breaking, {len(item.changes)} change(s)")
     if item.changes:
         view = Table(header_style="bold cyan")
-        for column in ("kind", "where", "change", "reason"):
+        for column in ("kind", "where", "change", "reason", "consequence"):
             view.add_column(column)
         for change in item.changes:
             color = "red" if change.breaking else "green"
-            view.add_row(f"[{color}]{change.kind}[/]", change.where, change.what, change.reason)
+            view.add_row(
+                f"[{color}]{change.kind}[/]",
+                escape(change.where),
+                escape(change.what),
+                escape(change.reason),
+                escape(change.consequence),
+            )
         console.print(view)
+    if item.first_run and not item.refusal:
+        console.print(f"then: {escape(item.first_run)}", highlight=False)
     if item.refusal:
         err.print(item.refusal, highlight=False, markup=False, soft_wrap=True)
 

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Annotated
 
 import pyarrow as pa
-import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -19,7 +18,7 @@ from hexmesh import spec as specs
 from hexmesh.cli import common
 from hexmesh.cli.render import arrow_table, console, err, moment, parse_moment, run_outcome
 from hexmesh.errors import HexmeshError
-from hexmesh.lifecycle import init_product
+from hexmesh.lifecycle import Workspace, init_product
 from hexmesh.product import ReadRequest
 
 app = typer.Typer(
@@ -100,15 +99,24 @@ def run(
     all_: Annotated[bool, typer.Option("--all", help="Run every product in dependency order.")] = False,
     wait: Annotated[float, typer.Option(help="Seconds to wait if the product is already running.")] = 0.0,
     force: Annotated[bool, typer.Option("--force", help="Run a paused product once (it stays paused).")] = False,
+    full_refresh: Annotated[
+        bool,
+        typer.Option(
+            "--full-refresh",
+            help="Recompute every port from all input and publish it as a new snapshot (history stays).",
+        ),
+    ] = False,
     home: Home = None,
 ) -> None:
     """Run a product (or all): read inputs, transform, check quality, publish. Paused products are refused."""
     if (product is None) == (not all_):
         raise typer.BadParameter("give a product, or --all", param_hint="PRODUCT")
+    if full_refresh and all_:
+        raise typer.BadParameter("--full-refresh recomputes one product; name it", param_hint="--full-refresh")
     ws = _workspace(home)
     with _errors(), _progress() as say:
         if product is not None:
-            console.print(run_outcome(ws.run(product, progress=say, wait=wait, force=force)))
+            console.print(run_outcome(ws.run(product, progress=say, wait=wait, force=force, full_refresh=full_refresh)))
             return
         failures = 0
         for outcome in ws.run_all(progress=say):
@@ -169,12 +177,9 @@ def read(
 def _export(table: pa.Table, fmt: str, output: Path | None) -> None:
     """Write CSV or JSON lines to a file, or to stdout (which must stay open)."""
     with output.open("wb") if output else nullcontext(sys.stdout.buffer) as sink:
-        if fmt == "csv":
-            pcsv.write_csv(table, sink)
-            return
-        for batch in table.to_batches():
-            for row in batch.to_pylist():
-                sink.write(json.dumps(row, default=str).encode() + b"\n")
+        # The files port's encoders: numbers as numbers, times in one ISO 8601 form.
+        for chunk in Workspace.encode(table, "jsonl" if fmt == "json" else fmt):
+            sink.write(chunk)
         sink.flush()
 
 

@@ -30,6 +30,8 @@ class Change:
     what: str
     reason: str
     in_place: bool = True
+    consequence: str = ""
+    """What deploying it does to data, runs and readers (lifecycle/consequences.py)."""
 
     @property
     def kind(self) -> str:
@@ -43,8 +45,8 @@ def _break(where: str, what: str, reason: str) -> Change:
     return Change(True, where, what, reason)
 
 
-def _ok(where: str, what: str, reason: str = "", *, in_place: bool = True) -> Change:
-    return Change(False, where, what, reason, in_place)
+def _ok(where: str, what: str, reason: str = "", *, in_place: bool = True, consequence: str = "") -> Change:
+    return Change(False, where, what, reason, in_place, consequence)
 
 
 def compare_specs(old: DataProductSpec, new: DataProductSpec) -> list[Change]:
@@ -72,9 +74,18 @@ def _product(old: DataProductSpec, new: DataProductSpec) -> Iterator[Change]:
     old_inputs = {p.name: p for p in old.input_ports}
     new_inputs = {p.name: p for p in new.input_ports}
     for name in sorted(old_inputs.keys() | new_inputs.keys()):
-        if old_inputs.get(name) != new_inputs.get(name):
-            verb = "added" if name not in old_inputs else "removed" if name not in new_inputs else "changed"
+        was, now = old_inputs.get(name), new_inputs.get(name)
+        if was == now:
+            continue
+        if was is None or now is None:
+            verb = "added" if was is None else "removed"
             yield _ok(f"inputPorts.{name}", f"input port {name!r} {verb}", "inputs are internal to the product")
+            continue
+        for key in ("from_", "source", "window", "properties", "description"):
+            if getattr(was, key) != getattr(now, key):
+                label = key.rstrip("_")
+                what = f"{label} of input port {name!r} changed"
+                yield _ok(f"inputPorts.{name}.{label}", what, "inputs are internal to the product")
     if old.transformation != new.transformation:
         yield _ok("transformation", "transformation changed", "the output contract is checked separately")
     if old.policies != new.policies:
@@ -125,6 +136,10 @@ def _port(old: OutputPort, new: OutputPort) -> Iterator[Change]:
     removed = [c.label for c in old.quality if c not in new.quality]
     if removed:
         yield _ok(f"{at}.quality", f"quality checks removed: {', '.join(removed)}", "checks guard publication only")
+    checks = [c.label for c in new.quality if c not in old.quality]
+    if checks:
+        what = f"quality checks added or changed: {', '.join(checks)}"
+        yield _ok(f"{at}.quality", what, "checks guard publication only")
 
 
 def _field(at: str, old: FieldSpec, new: FieldSpec, port: OutputPort) -> Iterator[Change]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hexmesh.infra.state import VersionRecord
 from hexmesh.lifecycle.breaking import Change, compare_specs
 from hexmesh.lifecycle.bundle import bundle_digest, bundle_files
+from hexmesh.lifecycle.consequences import code_changes, first_run, other_changes, with_consequences
 from hexmesh.product import DeployedProduct, Runtime
 from hexmesh.spec import LoadedSpec
 
@@ -31,6 +33,8 @@ class Plan:
     already_deployed: bool = False
     problems: list[str] = field(default_factory=list)
     """Why deploy would refuse this version whatever its changes (immutable, older...)."""
+    first_run: str = ""
+    """What the new version's first run reads (lifecycle/consequences.py); empty when already deployed."""
 
     @property
     def major(self) -> int:
@@ -76,6 +80,7 @@ class Plan:
             "compatible": len(self.changes) - len(self.breaking),
             "deployable": self.refusal is None,
             "refusal": self.refusal,
+            "first_run": self.first_run,
             "changes": [c.as_dict() for c in self.changes],
         }
 
@@ -98,7 +103,13 @@ def plan_product(runtime: Runtime, loaded: LoadedSpec) -> Plan:
     if base is None:
         return Plan(spec.key, spec.version, None)
     old = DeployedProduct(base).spec
-    plan = Plan(spec.key, spec.version, base.version, compare_specs(old, spec), base.version == spec.version)
+    changes = compare_specs(old, spec) + other_changes(old, spec)
+    changes += code_changes(Path(base.bundle), loaded.folder, bundle_files(loaded.folder, loaded.file), spec)
+    plan = Plan(spec.key, spec.version, base.version, sorted(changes, key=lambda c: not c.breaking))
+    plan.already_deployed = base.version == spec.version
+    plan.changes = with_consequences(plan.changes, old, spec, new_major=plan.new_major)
+    if not plan.already_deployed:
+        plan.first_run = first_run(spec)
     major, minor, patch = semver(spec.version)
     if plan.already_deployed:
         if bundle_digest(loaded.folder, bundle_files(loaded.folder, loaded.file)) != base.spec_hash:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -105,15 +106,30 @@ class Workspace:
         wait: float = 0.0,
         trigger: str = "manual",
         force: bool = False,
+        full_refresh: bool = False,
+        reason: str | None = None,
     ) -> RunResult:
-        """Run ``ref``; a paused product is refused unless ``force`` (one run; it stays paused)."""
+        """Run ``ref``; a paused product is refused unless ``force`` (one run; it stays paused).
+
+        ``full_refresh`` recomputes every port from all input and publishes it as a new snapshot
+        (earlier snapshots stay as they were).
+        """
         key = parse_address(ref).product_key
         if not force and self.paused(key):
             raise PausedError(
                 f"{key} is paused (by POST /products/{key}/control/pause), so runs are refused; resume it with "
                 f"POST /products/{key}/control/resume, or pass --force to run it once while it stays paused"
             )
-        return run_product(self.runtime, ref, major=major, trigger=trigger, progress=progress, wait=wait)
+        return run_product(
+            self.runtime,
+            ref,
+            major=major,
+            trigger=trigger,
+            reason=reason,
+            progress=progress,
+            wait=wait,
+            full_refresh=full_refresh,
+        )
 
     def paused(self, key: str) -> bool:
         """Whether the control port paused ``key`` (state under ``<home>/control``, shared with the node)."""
@@ -153,6 +169,13 @@ class Workspace:
 
     def read(self, address: str, request: ReadRequest | None = None) -> pa.Table:
         return self.reader(address).read(request)
+
+    @staticmethod
+    def encode(table: pa.Table, fmt: str) -> Iterator[bytes]:
+        """``table`` as the files port encodes it (``csv``, ``jsonl``, ``parquet``, ``arrow``): one text form."""
+        from hexmesh.product import files
+
+        return files.encode(files.check_format(fmt), table.schema, iter(table.to_batches()))
 
     def status(self, ref: str) -> ProductStatus:
         try:

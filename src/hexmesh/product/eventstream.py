@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -20,6 +18,7 @@ from hexmesh.infra.events import Event, EventLog, OffsetStore
 from hexmesh.infra.state import Publication, from_us
 from hexmesh.product.ports import OutputPortReader
 from hexmesh.product.runtime import Runtime
+from hexmesh.product.values import iso_time, json_column, json_value
 
 __all__ = [
     "BATCH",
@@ -49,17 +48,6 @@ def product_stream(product_key: str) -> str:
     return f"product:{product_key}"
 
 
-def json_value(value: Any) -> Any:
-    """A cell as JSON: ISO times, decimals as strings (exact), bytes as hex."""
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    return value
-
-
 def _slices(table: pa.Table, first: int) -> Iterator[pa.Table]:
     """``table`` in slices of ``first`` rows, then :data:`BATCH` rows (zero-copy)."""
     offset, size = 0, first
@@ -68,35 +56,9 @@ def _slices(table: pa.Table, first: int) -> Iterator[pa.Table]:
         offset, size = offset + size, BATCH
 
 
-def _plain(kind: pa.DataType) -> bool:
-    """Whether Python values of ``kind`` are JSON as they are (no :func:`json_value` needed)."""
-    return bool(
-        pa.types.is_integer(kind)
-        or pa.types.is_floating(kind)
-        or pa.types.is_boolean(kind)
-        or pa.types.is_string(kind)
-        or pa.types.is_large_string(kind)
-        or pa.types.is_null(kind)
-    )
-
-
-_UTC = {"UTC", "Etc/UTC", "+00:00", "Z"}
-
-
-def _column(column: pa.ChunkedArray) -> list[Any]:
-    kind = column.type
-    if _plain(kind):
-        return list(column.to_pylist())
-    if pa.types.is_timestamp(kind) and kind.tz in _UTC and kind.unit != "ns":
-        # Aware datetimes cost ~3× more to build; the same ISO text from naive UTC ones.
-        naive = column.cast(pa.timestamp(kind.unit)).to_pylist()
-        return [None if v is None else v.isoformat() + "+00:00" for v in naive]
-    return [json_value(v) for v in column.to_pylist()]
-
-
 def _rows(table: pa.Table) -> list[dict[str, Any]]:
     """Rows as JSON-ready dicts, converted column by column."""
-    columns = [_column(column) for column in table.columns]
+    columns = [json_column(column) for column in table.columns]
     names = table.column_names
     return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
@@ -105,7 +67,7 @@ def row_events(
     reader: OutputPortReader, publication: Publication, table: pa.Table, *, first: int = FIRST_BATCH
 ) -> Iterator[list[Event]]:
     """The rows of ``table`` (new in ``publication``) as CloudEvents: ``first``, then :data:`BATCH` per list."""
-    published = from_us(publication.published_us).isoformat()
+    published = iso_time(from_us(publication.published_us))
     event_time = reader.spec.event_time
     index = 0
     for part in _slices(table, first):
@@ -137,7 +99,7 @@ def _as_time(value: Any) -> str | None:
     if value is None:
         return None
     text = str(value)
-    return text if "T" in text else text + "T00:00:00+00:00"
+    return text if "T" in text else text + "T00:00:00.000000Z"
 
 
 async def emit_publications(

@@ -26,9 +26,9 @@ from pyiceberg.expressions import AlwaysTrue
 
 from hexmesh.errors import NotFoundError, ReadError
 from hexmesh.infra.state import Publication
-from hexmesh.product.eventstream import json_value
 from hexmesh.product.ports import OutputPortReader, ReadRequest
 from hexmesh.product.sealing import epoch, open_batches, scan_columns
+from hexmesh.product.values import csv_batch, csv_schema, json_lines
 
 __all__ = ["FORMATS", "SnapshotInfo", "encode", "etag", "evict", "parquet_file", "pinned", "snapshots"]
 
@@ -43,7 +43,7 @@ _BATCH_ROWS = 65_536
 #: Parquet compression: what Iceberg writes too, about 3× smaller than snappy on typical ports.
 _COMPRESSION = "zstd"
 #: Part of every ETag: bump it whenever the bytes of an encoding change (e.g. the compression).
-_ENCODING_VERSION = 2
+_ENCODING_VERSION = 3
 #: Cached files used this recently are never evicted: a response may be about to open one.
 KEEP_RECENT_S = 60.0
 
@@ -146,15 +146,15 @@ def encode(fmt: str, schema: pa.Schema, rows: Iterator[pa.RecordBatch]) -> Itera
     sink = _Sink()
     if fmt == "jsonl":
         for batch in rows:
-            yield "".join(
-                json.dumps({k: json_value(v) for k, v in r.items()}) + "\n" for r in batch.to_pylist()
-            ).encode()
+            yield "".join(json_lines(batch)).encode()
         return
     writer: Any
     if fmt == "parquet":
         writer = pq.ParquetWriter(sink, schema, compression=_COMPRESSION)
     elif fmt == "csv":
-        writer = pcsv.CSVWriter(sink, schema)
+        # Times as the same ISO 8601 text JSON lines carry (Arrow's CSV writer has a form of its own).
+        writer = pcsv.CSVWriter(sink, csv_schema(schema))
+        rows = (csv_batch(batch) for batch in rows)
     else:
         writer = ipc.new_stream(sink, schema)
     yield sink.take()

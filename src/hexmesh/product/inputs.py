@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,7 +24,7 @@ from hexmesh.product.sources import read_source
 from hexmesh.product.sql.references import sql_references
 from hexmesh.spec import InputPort, PostgresSourceSpec, parse_address
 
-__all__ = ["InputRead", "read_inputs"]
+__all__ = ["InputRead", "origin", "read_inputs"]
 
 
 @dataclass
@@ -43,23 +45,53 @@ def read_inputs(
     referenced = _referenced(product) if any(p.from_ is not None for p in product.spec.input_ports) else None
     fresh = []
     for port in product.spec.input_ports:
+        before = _same_origin(port, previous.get(port.name))
         try:
             if port.from_ is not None:
-                table, position = _read_upstream(runtime, port, previous.get(port.name), started, pins, referenced)
+                table, position = _read_upstream(runtime, port, before, started, pins, referenced)
             else:
-                table, position = _read_source(product, port, previous.get(port.name))
+                table, position = _read_source(product, port, before)
         except HexmeshError:
             raise
         except Exception as exc:  # a broken upstream must not look like a bug in this product
             raise InputError(f"input port {port.name!r} failed: {type(exc).__name__}: {exc}") from exc
         result.tables[port.name] = table
-        result.positions[port.name] = position
+        result.positions[port.name] = {**position, "origin": origin(port)}
         if port.window_spec.kind == "incremental":
             fresh.append(table.num_rows > 0)
         else:  # a whole-history input is news only when what it read changed
-            fresh.append(_changed(position, previous.get(port.name)))
+            fresh.append(_changed(position, before))
     result.nothing_new = bool(fresh) and not any(fresh)
     return result
+
+
+def origin(port: InputPort) -> str:
+    """A fingerprint of where an input reads from: a position is only worth keeping for the same origin.
+
+    Options of how a file is parsed (delimiter, nulls...) are not part of it: files already read
+    are not read again when they change (``--full-refresh`` re-reads them).
+    """
+    source = port.source
+    if port.from_ is not None:
+        what: list[Any] = ["from", port.from_]
+    elif isinstance(source, PostgresSourceSpec):
+        what = ["postgres", source.postgres, source.table, source.query, source.cursor, source.mode, source.slot]
+    else:
+        assert source is not None
+        what = ["files", source.format, source.path]
+    return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:16]
+
+
+def _same_origin(port: InputPort, previous: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``previous`` when it was read from the port's current origin, else None (read from the start)."""
+    if previous is None:
+        return None
+    recorded = previous.get("origin")
+    if recorded is not None and recorded != origin(port):
+        return None
+    if port.from_ is not None and "from" in previous and previous["from"] != port.from_:
+        return None
+    return previous
 
 
 def _changed(position: dict[str, Any], previous: dict[str, Any] | None) -> bool:

@@ -19,10 +19,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hexmesh.errors import ConcurrentRunError, HexmeshError, QualityGateError
-from hexmesh.infra.state import from_us
+from hexmesh.errors import ConcurrentRunError, HexmeshError, InputError, QualityGateError
+from hexmesh.infra.state import RunRecord, from_us
 from hexmesh.product.backfill import EventWindow, merge_window
-from hexmesh.product.cdc import confirm_positions
+from hexmesh.product.cdc import cdc_ports, confirm_positions
 from hexmesh.product.conform import conform
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.inputs import read_inputs
@@ -31,7 +31,7 @@ from hexmesh.product.runtime import Runtime
 from hexmesh.product.sealing import seal_outputs
 from hexmesh.product.transform import transform
 
-__all__ = ["RunResult", "run_product"]
+__all__ = ["RunResult", "refuse_full_refresh", "run_product"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -59,26 +59,35 @@ def run_product(
     *,
     major: int | None = None,
     trigger: str = "manual",
+    reason: str | None = None,
     progress: Progress | None = None,
     wait: float = 0.0,
     backfill: EventWindow | None = None,
+    full_refresh: bool = False,
 ) -> RunResult:
     """Run the newest deployed version of ``ref``; raise on failure after recording it.
 
     With ``backfill``, recompute that event-time window from all input and publish it in place
     of the window's published rows (product/backfill.py); input positions do not move.
+    With ``full_refresh``, recompute every port from all input and publish the result as a new
+    snapshot that replaces what the port served (earlier snapshots answer as they did); input
+    positions move to what was read. ``reason`` says why the run started (observability shows it).
     """
     say = progress or (lambda _message: None)
     product = DeployedProduct.load(runtime, ref, major=major)
+    if full_refresh:
+        refuse_full_refresh(product)
     run_id = str(uuid.uuid4())
     lock = f"run:{product.key}@{product.record.major}"
     _acquire(runtime, lock, run_id, wait)
     try:
         runtime.state.abandon_runs(product.key, "abandoned: its process died before finishing")
-        runtime.state.start_run(run_id, product.key, product.record.version, product.record.major, trigger)
+        why = reason or _default_reason(trigger, backfill, full_refresh)
+        details = {"reason": why, **({"full_refresh": True} if full_refresh else {})}
+        runtime.state.start_run(run_id, product.key, product.record.version, product.record.major, trigger, details)
         _notify(runtime, "run_started", product, run_id)
         try:
-            result = _run(runtime, product, run_id, say, backfill)
+            result = _run(runtime, product, run_id, say, backfill, full_refresh=full_refresh, reason=why)
         except BaseException as exc:
             _notify(runtime, "run_failed", product, run_id, exc)
             raise
@@ -112,27 +121,54 @@ def _acquire(runtime: Runtime, lock: str, run_id: str, wait: float) -> None:
         time.sleep(0.2)
 
 
-def _previous_positions(runtime: Runtime, product: DeployedProduct) -> dict[str, dict[str, Any]]:
+def _last_good(runtime: Runtime, product: DeployedProduct) -> RunRecord | None:
+    """The product major's last run that succeeded or was skipped: where its inputs were read to."""
     for run in runtime.state.runs(product.key, limit=50):
         if run.major == product.record.major and run.status in ("succeeded", "skipped"):
-            return dict(run.details.get("inputs", {}))
-    return {}
+            return run
+    return None
+
+
+def _default_reason(trigger: str, backfill: EventWindow | None, full_refresh: bool) -> str:
+    if full_refresh:
+        return "full refresh: recompute every port from all input"
+    if backfill is not None:
+        return f"backfill of event time [{backfill.since}, {backfill.until})"
+    return f"requested ({trigger})"
 
 
 def _run(
-    runtime: Runtime, product: DeployedProduct, run_id: str, say: Progress, backfill: EventWindow | None = None
+    runtime: Runtime,
+    product: DeployedProduct,
+    run_id: str,
+    say: Progress,
+    backfill: EventWindow | None = None,
+    *,
+    full_refresh: bool = False,
+    reason: str = "",
 ) -> RunResult:
     result = RunResult(run_id, product.key, product.record.version, "failed")
-    details: dict[str, Any] = {}
+    details: dict[str, Any] = {"reason": reason, **({"full_refresh": True} if full_refresh else {})}
     started = datetime.now(UTC)
     try:
         say("reading input ports")
-        previous = _previous_positions(runtime, product)
-        inputs = read_inputs(runtime, product, {} if backfill else previous, started)
+        last = _last_good(runtime, product)
+        previous = dict(last.details.get("inputs", {})) if last else {}
+        inputs = read_inputs(runtime, product, {} if backfill or full_refresh else previous, started)
         details["inputs"] = previous if backfill else inputs.positions
         details["input_rows"] = {name: t.num_rows for name, t in inputs.tables.items()}
-        if inputs.nothing_new and backfill is None:
+        # A new version recomputes what its windows give it even when no input moved (its code may have).
+        new_version = last is not None and last.version != product.record.version
+        whole = [p.name for p in product.spec.input_ports if p.window_spec.kind != "incremental"]
+        if new_version and whole and last is not None:
+            details["recompute"] = f"first run of {product.record.version} (last good run: {last.version})"
+        elif inputs.nothing_new and backfill is None and not full_refresh:
             result.status, result.message = "skipped", "no new input since the last successful run"
+            if new_version:
+                result.message += (
+                    f"; {product.record.version} reads only new input (every input port is incremental): "
+                    "run it with --full-refresh to recompute from all input"
+                )
             runtime.state.finish_run(run_id, "skipped", details=details)
             confirm_positions(product.spec.input_ports, details["inputs"])
             return result
@@ -154,7 +190,7 @@ def _run(
         say("publishing")
         # Restricted fields are sealed after the checks (they see plaintext) and before any file is written.
         sealed = seal_outputs(runtime, product, candidates)
-        published = _publish(runtime, product, run_id, sealed, replace_all=backfill is not None)
+        published = _publish(runtime, product, run_id, sealed, replace_all=backfill is not None or full_refresh)
         result.rows = {name: table.num_rows for name, table in candidates.items()}
         result.snapshots = {name: snap for name, (_, snap, _) in published.items()}
         details["rows"] = result.rows
@@ -171,6 +207,18 @@ def _run(
             run_id, "failed", error=f"internal error: {type(exc).__name__}: {exc}", details=details
         )
         raise
+
+
+def refuse_full_refresh(product: DeployedProduct) -> None:
+    """A full refresh re-reads every input from its start; a CDC input has no start to go back to."""
+    cdc = [port.name for port, _ in cdc_ports(product.spec.input_ports)]
+    if cdc:
+        raise InputError(
+            f"{product.key} cannot be fully refreshed: input port(s) {', '.join(cdc)} read PostgreSQL by "
+            "logical replication (mode: cdc), which keeps only the changes since the slot's position, so "
+            "all input cannot be read again; deploy a new major to start from a fresh snapshot of the table. "
+            "Nothing was run"
+        )
 
 
 def _publish(

@@ -9,11 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.csv as pcsv
-import pyarrow.json as pjson
-import pyarrow.parquet as pq
 
 from hexmesh.errors import InputError
+from hexmesh.product.parsing import parse_file
 from hexmesh.spec import SourceSpec, parse_duration
 
 __all__ = ["SourceBatch", "expand_vars", "list_files", "read_file", "read_source", "resolve_path"]
@@ -82,17 +80,10 @@ def list_files(root: Path, spec: SourceSpec) -> list[Path]:
 
 
 def read_file(path: Path, spec: SourceSpec) -> pa.Table:
+    """One file, parsed as the source's options say (product/parsing.py)."""
     try:
-        if spec.format == "csv":
-            return pcsv.read_csv(
-                path,
-                read_options=pcsv.ReadOptions(autogenerate_column_names=not spec.header),
-                parse_options=pcsv.ParseOptions(delimiter=spec.delimiter),
-            )
-        if spec.format == "parquet":
-            return pq.read_table(path)
-        return pjson.read_json(path)
-    except (pa.ArrowInvalid, OSError) as exc:
+        return parse_file(path, spec)
+    except (pa.ArrowInvalid, OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {spec.format} file {path}: {exc}") from None
 
 

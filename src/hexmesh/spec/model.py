@@ -10,10 +10,12 @@ reported at once with its ``file:line:col``.
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Discriminator, Field, StringConstraints, Tag, field_validator, model_validator
+from pydantic.alias_generators import to_camel
 
 from hexmesh.spec.address import NAME_PATTERN, PORT_PATTERN
 from hexmesh.spec.base import Count, CustomProperty, DurationText, FieldName, SpecModel
@@ -144,14 +146,45 @@ class OutputPort(SpecModel):
 Format = Literal["csv", "parquet", "json"]
 
 
+#: A column type a source may force: a logical type, or ``decimal(precision, scale)``.
+SOURCE_TYPE = re.compile(r"^(string|integer|number|boolean|date|timestamp|time|decimal\((\d{1,2}),\s*(\d{1,2})\))$")
+#: Options only a CSV file has.
+CSV_OPTIONS = ("delimiter", "quote", "header", "encoding", "null_values", "empty_as_null", "decimal_separator")
+#: Options of text formats (CSV and JSON lines): Parquet files carry their own types.
+TEXT_OPTIONS = ("date_format", "timestamp_format", "types")
+
+
 class SourceSpec(SpecModel):
-    """An operational source: files (a file, or a folder of files) in CSV, Parquet or JSON lines."""
+    """An operational source: files (a file, or a folder of files) in CSV, Parquet or JSON lines.
+
+    CSV defaults are PostgreSQL's ``COPY ... (FORMAT csv)`` and DuckDB's ``read_csv``: comma,
+    double quote, a header line, UTF-8, and an empty field is NULL whatever the column's type
+    (a quoted empty field ``""`` is an empty string).
+    """
 
     format: Format
     path: str
     """A file or folder; relative to the product folder; ${VAR} expands environment variables."""
     delimiter: str = Field(default=",", min_length=1, max_length=1)
+    """CSV: the character between fields."""
+    quote: str = Field(default='"', min_length=1, max_length=1)
+    """CSV: the character around fields that hold a delimiter, a quote (doubled) or a line break."""
     header: bool = True
+    """CSV: the first line names the columns (false: columns are f0, f1, ...)."""
+    encoding: str = "utf-8"
+    """CSV: the files' character encoding, for example latin-1 or cp1252."""
+    null_values: list[str] = []
+    """CSV: more field values that mean NULL in every column, for example [NA, "\\N"]."""
+    empty_as_null: bool = True
+    """CSV: an unquoted empty field is NULL in every column; false keeps it as '' in text columns."""
+    decimal_separator: Literal[".", ","] = "."
+    """CSV: the decimal separator of numbers (',' for 1,98)."""
+    date_format: str | None = None
+    """Text columns that all match this strptime format become dates, for example %d/%m/%Y."""
+    timestamp_format: str | None = None
+    """Text columns that all match this strptime format become UTC timestamps, for example %d/%m/%Y %H:%M."""
+    types: dict[FieldName, str] = {}
+    """Column types instead of guessed ones, for example {total: "decimal(10,2)", zip: string}."""
     settle: DurationText | None = None
     """Ignore files modified less than this long ago (still being written), for example 30s."""
 
@@ -159,6 +192,54 @@ class SourceSpec(SpecModel):
     @classmethod
     def _settle(cls, value: str | None) -> str | None:
         return _check_duration(value)
+
+    @field_validator("encoding")
+    @classmethod
+    def _encoding(cls, value: str) -> str:
+        import codecs
+
+        try:
+            codecs.lookup(value)
+        except LookupError:
+            raise ValueError(f"encoding {value!r} is not known; write utf-8, latin-1, cp1252, utf-16...") from None
+        return value
+
+    @field_validator("date_format", "timestamp_format")
+    @classmethod
+    def _strptime(cls, value: str | None) -> str | None:
+        if value is not None and "%" not in value:
+            raise ValueError(f"{value!r} is not a strptime format; write directives such as %d/%m/%Y %H:%M:%S")
+        return value
+
+    @field_validator("types")
+    @classmethod
+    def _types(cls, value: dict[str, str]) -> dict[str, str]:
+        for column, kind in value.items():
+            match = SOURCE_TYPE.match(kind)
+            if match is None:
+                raise ValueError(
+                    f"types.{column}: {kind!r} is not a type; write string, integer, number, boolean, date, "
+                    "timestamp, time or decimal(precision,scale)"
+                )
+            if match.group(2) is not None:
+                precision, scale = int(match.group(2)), int(match.group(3))
+                if not 1 <= precision <= 38 or scale > precision:
+                    raise ValueError(
+                        f"types.{column}: {kind} needs 1 <= precision <= 38 and scale <= precision, "
+                        "for example decimal(10,2)"
+                    )
+        return value
+
+    @model_validator(mode="after")
+    def _format_options(self) -> SourceSpec:
+        given = self.model_fields_set
+        wrong = [k for k in CSV_OPTIONS if k in given] if self.format != "csv" else []
+        wrong += [k for k in TEXT_OPTIONS if k in given] if self.format == "parquet" else []
+        if wrong:
+            names = ", ".join(to_camel(k) for k in wrong)
+            why = "Parquet files carry their own types" if self.format == "parquet" else "they apply to CSV only"
+            raise ValueError(f"{names} cannot apply to a {self.format} source ({why}); remove them")
+        return self
 
 
 SourceMode = Literal["cursor", "cdc"]

@@ -162,7 +162,10 @@ class StateStore(LifecycleRecords):
 
     # -- runs ------------------------------------------------------------------------------
 
-    def start_run(self, run_id: str, key: str, version: str, major: int, trigger: str) -> None:
+    def start_run(
+        self, run_id: str, key: str, version: str, major: int, trigger: str, details: dict[str, Any] | None = None
+    ) -> None:
+        """Record a run as running; ``details`` (why it started, ...) are kept when it finishes."""
         with self.transaction() as conn:
             conn.execute(
                 insert(t.runs).values(
@@ -175,7 +178,7 @@ class StateStore(LifecycleRecords):
                     started_us=now_us(),
                     host=socket.gethostname(),
                     pid=os.getpid(),
-                    details={},
+                    details=details or {},
                 )
             )
 

@@ -49,18 +49,33 @@ def _act(node: Node, token: Token, domain: str, name: str, action: str, detail: 
 
 
 @router.post("/runs", responses=_ERRORS)
-def trigger_run(domain: Domain, name: Name, node: NodeDep, token: Token) -> dict[str, Any]:
+def trigger_run(
+    domain: Domain,
+    name: Name,
+    node: NodeDep,
+    token: Token,
+    full_refresh: Annotated[
+        bool,
+        Query(description="Recompute every port from all input and publish it as a new snapshot (history stays)."),
+    ] = False,
+) -> dict[str, Any]:
     """Run the product now (waits for the run); refused while the product is paused."""
-    key, who = _act(node, token, domain, name, "run")
+    action = "full-refresh" if full_refresh else "run"
+    key, who = _act(node, token, domain, name, action)
     if node.control.paused(key):
-        node.audit.record(who, key, "run", "refused", "paused")
+        node.audit.record(who, key, action, "refused", "paused")
         raise PausedError(f"{key} is paused; resume it first (POST .../control/resume)")
     try:
-        result = node.workspace.run(key, trigger=f"control:{who}")
+        result = node.workspace.run(
+            key,
+            trigger=f"control:{who}",
+            full_refresh=full_refresh,
+            reason=f"{action} requested on the control port by {who}",
+        )
     except HexmeshError as exc:
-        node.audit.record(who, key, "run", "failed", str(exc))
+        node.audit.record(who, key, action, "failed", str(exc))
         raise
-    node.audit.record(who, key, "run", "ok", {"run_id": result.run_id, "status": result.status})
+    node.audit.record(who, key, action, "ok", {"run_id": result.run_id, "status": result.status})
     return {
         "run_id": result.run_id,
         "status": result.status,
