@@ -79,24 +79,26 @@ def import_rules(
             named = QualityCheck.model_validate(check).columns
             unknown = [c for c in named if c not in known]
             if unknown:
-                raise _Unrunnable(
+                raise _UnrunnableError(
                     f"quality rule names {', '.join(unknown)}, which the schema does not declare",
                     "fix the rule's columns, or declare them as properties",
                 )
-        except _Unrunnable as exc:
+        except _UnrunnableError as exc:
             found.problems.append(SpecProblem(at, str(exc), exc.hint))
             continue
         found.checks.append(check)
     return found
 
 
-class _Unrunnable(Exception):
+class _UnrunnableError(Exception):
     def __init__(self, message: str, hint: str) -> None:
         super().__init__(message)
         self.hint = hint
 
 
-def _check(prefix: str, kind: str, rule: dict[str, Any], field_name: str | None, columns: dict[str, str]) -> dict[str, Any]:
+def _check(
+    prefix: str, kind: str, rule: dict[str, Any], field_name: str | None, columns: dict[str, str]
+) -> dict[str, Any]:
     check: dict[str, Any] = {}
     if rule.get("name"):
         check["name"] = str(rule["name"])
@@ -106,25 +108,29 @@ def _check(prefix: str, kind: str, rule: dict[str, Any], field_name: str | None,
         check |= _library(rule, field_name, columns)
     elif kind == "sql":
         if not isinstance(rule.get("query"), str):
-            raise _Unrunnable("a sql quality rule needs a query", "add query: select count(*) from … and mustBe: 0")
+            raise _UnrunnableError(
+                "a sql quality rule needs a query", "add query: select count(*) from … and mustBe: 0"
+            )
         check["sql"] = rule["query"]
         if field_name:
             check["field"] = field_name
     elif kind == "custom":
         check |= _custom(rule, field_name, columns)
     else:
-        raise _Unrunnable(f"quality rule type {kind!r} is not known", "use text, library, sql or custom")
+        raise _UnrunnableError(f"quality rule type {kind!r} is not known", "use text, library, sql or custom")
     if kind != "custom":
         check |= _operator(rule, kind)
     # A property's rule stays the property's, whichever columns it counts.
-    if field_name and "field" not in check and check.get("metric") not in (None, "rowCount") or (
+    if (field_name and "field" not in check and check.get("metric") not in (None, "rowCount")) or (
         field_name and kind == "sql"
     ):
         check["field"] = field_name
     unit = rule.get("unit")
     if unit is not None and kind == "library":
         if str(unit).lower() not in _UNITS:
-            raise _Unrunnable(f"unit {unit!r} of a {check.get('metric')} rule is not rows or percent", "use rows or percent")
+            raise _UnrunnableError(
+                f"unit {unit!r} of a {check.get('metric')} rule is not rows or percent", "use rows or percent"
+            )
         check["unit"] = _UNITS[str(unit).lower()]
     own = [CustomProperty.model_validate(c) for c in rule.get("customProperties") or [] if isinstance(c, dict)]
     spec = QualityCheck.model_validate(check)
@@ -133,7 +139,9 @@ def _check(prefix: str, kind: str, rule: dict[str, Any], field_name: str | None,
     if kind == "custom":
         # The rule is given back in its own words while hexmesh's translation of it is unchanged.
         original = {k: rule[k] for k in ("type", "engine", "implementation") if k in rule}
-        kept.append(CustomProperty(property=f"{prefix}.custom", value=original, description=_WRITES + _json(_core(produced))))
+        kept.append(
+            CustomProperty(property=f"{prefix}.custom", value=original, description=_WRITES + _json(_core(produced)))
+        )
         rule = {k: v for k, v in rule.items() if k not in original}
         produced = {k: v for k, v in produced.items() if k not in _core(produced)}
     kept += residue(prefix, rule, produced)
@@ -148,7 +156,7 @@ def _library(rule: dict[str, Any], field_name: str | None, columns: dict[str, st
     metric = rule.get("metric") or rule.get("rule")
     metric = _METRIC_ALIASES.get(str(metric), metric)
     if metric not in METRICS:
-        raise _Unrunnable(
+        raise _UnrunnableError(
             f"library metric {metric!r} is not one hexmesh runs",
             f"use one of {', '.join(METRICS)}, or a sql rule with mustBe…",
         )
@@ -169,7 +177,7 @@ def _library(rule: dict[str, Any], field_name: str | None, columns: dict[str, st
         elif names:
             check["fields"] = names
     if arguments:
-        raise _Unrunnable(
+        raise _UnrunnableError(
             f"argument(s) {', '.join(arguments)} of metric {metric} are not ones hexmesh understands",
             "remove them, or write the rule as sql with mustBe…",
         )
@@ -183,7 +191,9 @@ def _operator(rule: dict[str, Any], kind: str) -> dict[str, Any]:
         if name in OPERATORS:
             found[name] = value
     if not found and kind == "library":
-        raise _Unrunnable("a library rule needs an operator to compare with", "add mustBe: 0 (or mustBeLessThan: …)")
+        raise _UnrunnableError(
+            "a library rule needs an operator to compare with", "add mustBe: 0 (or mustBeLessThan: …)"
+        )
     return found
 
 
@@ -191,14 +201,14 @@ def _custom(rule: dict[str, Any], field_name: str | None, columns: dict[str, str
     engine = str(rule.get("engine", "")).lower()
     translate = {"soda": sodacl.check_of, "sodacl": sodacl.check_of, "dqx": dqx.check_of}.get(engine)
     if translate is None:
-        raise _Unrunnable(
+        raise _UnrunnableError(
             f"custom rule for engine {rule.get('engine')!r} cannot run in hexmesh (it runs soda and dqx rules)",
             "rewrite it as an ODCS library or sql rule with mustBe…, or remove it",
         )
     try:
         return translate(rule.get("implementation"), field_name, columns)
     except ValueError as exc:
-        raise _Unrunnable(str(exc), "rewrite it as an ODCS library or sql rule with mustBe…") from None
+        raise _UnrunnableError(str(exc), "rewrite it as an ODCS library or sql rule with mustBe…") from None
 
 
 def export_check(prefix: str, check: QualityCheck) -> dict[str, Any]:

@@ -37,7 +37,9 @@ def read_source(file: Path, text: str | None = None) -> Source:
     try:
         body = text if text is not None else file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError([SpecProblem(None, f"no file {file}", "pass the path of a contract or product document")]) from None
+        raise SpecError(
+            [SpecProblem(None, f"no file {file}", "pass the path of a contract or product document")]
+        ) from None
     except UnicodeDecodeError as exc:
         raise SpecError([SpecProblem(ProblemLocation(str(file), 1, 1), f"not UTF-8 text ({exc.reason})", "")]) from None
     data, marks = read_document(body, file)
@@ -85,7 +87,9 @@ class Notes:
                 where = ".".join(str(p) for p in error["loc"])
                 message = str(error["msg"]).removeprefix("Value error, ")
                 self.problems.append(
-                    SpecProblem(at, f"{what}: {where + ': ' if where else ''}{message}", "fix it in the source document")
+                    SpecProblem(
+                        at, f"{what}: {where + ': ' if where else ''}{message}", "fix it in the source document"
+                    )
                 )
             return None
 

@@ -24,7 +24,16 @@ from hexmesh.standards.readme import readme
 from hexmesh.standards.residue import foreign, residue, restore
 from hexmesh.standards.schemas import schema_problems
 
-__all__ = ["API_VERSION", "PREFIX", "contract_id", "export_contract", "import_contract", "semver", "status_of"]
+__all__ = [
+    "API_VERSION",
+    "PREFIX",
+    "contract_id",
+    "export_contract",
+    "import_contract",
+    "ports_of",
+    "semver",
+    "status_of",
+]
 
 PREFIX = "odcs"
 API_VERSION = "v3.1.0"
@@ -71,7 +80,9 @@ def repair_servers(source: Source, notes: Notes) -> dict[str, Any]:
     if not isinstance(servers, list):
         return document
     problems = {
-        (p.location.line, p.location.column): p for p in schema_problems("odcs", {"servers": servers}, source.marks)
+        (p.location.line, p.location.column): p
+        for p in schema_problems("odcs", {"servers": servers}, source.marks)
+        if p.location is not None
     }
     if not problems:
         return document
@@ -87,7 +98,9 @@ def repair_servers(source: Source, notes: Notes) -> dict[str, Any]:
             if problem is not None and problem.message == f"unknown key {key!r}":
                 moved[key] = server[key]
         if moved:
-            custom = list(server.get("customProperties") or []) + [{"property": k, "value": v} for k, v in moved.items()]
+            custom = list(server.get("customProperties") or []) + [
+                {"property": k, "value": v} for k, v in moved.items()
+            ]
             server = {k: v for k, v in server.items() if k not in moved} | {"customProperties": custom}
             notes.changed.append(
                 f"servers[{server.get('server', index)}]: {', '.join(moved)} not allowed for a {server.get('type')} "
@@ -131,13 +144,19 @@ def _placeholder(port: OutputPort) -> bool:
     return scaffold.is_placeholder(port.custom_properties)
 
 
-def _product(
-    source: Source, document: dict[str, Any], options: Options, notes: Notes
-) -> tuple[DataProductSpec, dict[str, str]] | None:
-    drafts = _ports(source, document, notes)
+def ports_of(
+    source: Source, document: dict[str, Any], notes: Notes, *, single: str | None = None, taken: tuple[str, ...] = ()
+) -> list[OutputPort] | None:
+    """The output ports of a contract's schema objects, with their SLOs; None when a problem was noted.
+
+    ``single`` names the port of a contract with one schema object (an ODPS output port's name).
+    """
+    drafts = _ports(source, document, notes, taken)
+    if single is not None and len(drafts) == 1:
+        drafts[0].port["name"] = single
     if not drafts:
         why = f"contract {document.get('id')} declares no schema"
-        port = scaffold.placeholder_port(str(document.get("name") or "output"), why)
+        port = scaffold.placeholder_port(single or str(document.get("name") or "output"), why)
         drafts = [_Draft(port, None, source.at(("schema",)), [], [])]
         notes.changed.append(f"outputPorts[{drafts[0].port['name']}]: placeholder ({why}); declare its schema")
     ports = [d.port for d in drafts]
@@ -158,6 +177,16 @@ def _product(
     outputs = [_finish_port(d, notes) for d in drafts]
     if notes.problems or any(p is None for p in outputs):
         return None
+    return [p for p in outputs if p is not None]
+
+
+def _product(
+    source: Source, document: dict[str, Any], options: Options, notes: Notes
+) -> tuple[DataProductSpec, dict[str, str]] | None:
+    outputs = ports_of(source, document, notes)
+    if outputs is None:
+        return None
+    ports = [p.model_dump(by_alias=True, exclude_defaults=True) for p in outputs]
     team = people.team_of(document.get("team"))
     domain = document.get("domain") or options.domain
     if not domain:
@@ -171,7 +200,7 @@ def _product(
     access, unenforced = people.access_rules(document.get("roles") or [])
     for item in unenforced:
         notes.changed.append(f"roles: {item}")
-    classes = {f.classification for p in outputs if p for f in p.properties if f.classification}
+    classes = {f.classification for p in outputs for f in p.properties if f.classification}
     privacy = people.privacy_rules({c for c in classes if c})
     kept_policies = people.exported_policies(document.get("customProperties") or [])
     access += kept_policies.get("access", [])
@@ -201,7 +230,7 @@ def _product(
         "docs": "README.md",
         "tags": [str(t) for t in document.get("tags") or []],
         "inputPorts": inputs,
-        "outputPorts": [p.model_dump(by_alias=True, exclude_defaults=True) for p in outputs if p],
+        "outputPorts": ports,
         "policies": {"access": access, "privacy": privacy},
     }
     if transformation is not None:
@@ -235,13 +264,14 @@ class _Draft:
         self.port, self.original, self.where, self.properties, self.texts = port, original, where, properties, texts
 
 
-def _ports(source: Source, document: dict[str, Any], notes: Notes) -> list[_Draft]:
+def _ports(source: Source, document: dict[str, Any], notes: Notes, taken: tuple[str, ...] = ()) -> list[_Draft]:
     drafts: list[_Draft] = []
     for index, item in enumerate(document.get("schema") or []):
         if not isinstance(item, dict):
             continue
         path = ("schema", index)
-        name = unique_name(port_name(str(item.get("name", f"port_{index}"))), [d.port["name"] for d in drafts])
+        used = [*taken, *(d.port["name"] for d in drafts)]
+        name = unique_name(port_name(str(item.get("name", f"port_{index}"))), used)
         drafts.append(_port(source, item, name, path, notes))
     return drafts
 
@@ -278,7 +308,12 @@ def _port(source: Source, item: dict[str, Any], name: str, path: tuple[Any, ...]
         if rules.texts:
             field["customProperties"] = [{"property": _TEXTS, "value": rules.texts}]
     rules = checks.import_rules(
-        PREFIX, list(item.get("quality") or []), path=(*path, "quality"), where=source.at, field_name=None, columns=columns
+        PREFIX,
+        list(item.get("quality") or []),
+        path=(*path, "quality"),
+        where=source.at,
+        field_name=None,
+        columns=columns,
     )
     notes.problems += rules.problems
     texts = rules.texts
@@ -349,28 +384,29 @@ def _finish_port(draft: _Draft, notes: Notes) -> OutputPort | None:
     finished = []
     for field, prop, at in draft.properties:
         texts = field.pop("customProperties", [])
-        spec = notes.model(FieldSpec, field, at, f"{where}.{field['name']}")
-        if spec is None:
+        made = notes.model(FieldSpec, field, at, f"{where}.{field['name']}")
+        if made is None:
             continue
-        produced = export_field(spec, port.get("primaryKey") or [])
+        produced = export_field(made, port.get("primaryKey") or [])
         kept = residue(PREFIX, prop, produced, skip={"quality"})
         own = [CustomProperty.model_validate(c) for c in prop.get("customProperties") or [] if isinstance(c, dict)]
         extra = [CustomProperty.model_validate(t) for t in texts]
-        notes.keep(f"{where}.{spec.name}", kept + extra)
-        finished.append(spec.model_copy(update={"custom_properties": own + kept + extra}))
+        notes.keep(f"{where}.{made.name}", kept + extra)
+        finished.append(made.model_copy(update={"custom_properties": own + kept + extra}))
     if len(finished) != len(draft.properties):
         return None
     if finished:
         port = {**port, "properties": [f.model_dump(by_alias=True, exclude_defaults=True) for f in finished]}
-    data = port
-    spec = notes.model(OutputPort, data, draft.where, where)
+    spec = notes.model(OutputPort, port, draft.where, where)
     if spec is None or draft.original is None:
         return spec
     produced = export_object(spec)
     kept = residue(PREFIX, draft.original, produced, skip={"properties", "quality"})
     if draft.texts:
         kept.append(CustomProperty(property=_TEXTS, value=draft.texts))
-    own = [CustomProperty.model_validate(c) for c in draft.original.get("customProperties") or [] if isinstance(c, dict)]
+    own = [
+        CustomProperty.model_validate(c) for c in draft.original.get("customProperties") or [] if isinstance(c, dict)
+    ]
     notes.keep(where, kept)
     return spec.model_copy(update={"custom_properties": list(spec.custom_properties) + own + kept})
 
@@ -378,7 +414,9 @@ def _finish_port(draft: _Draft, notes: Notes) -> OutputPort | None:
 # -- export ----------------------------------------------------------------------------------------
 
 
-def export_field(field: FieldSpec, primary_key: list[str], checks_here: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+def export_field(
+    field: FieldSpec, primary_key: list[str], checks_here: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     prop: dict[str, Any] = {"name": field.name, "logicalType": types.odcs_type(field.logical_type)}
     prop["physicalType"] = field.physical_type or types.physical_type(field.logical_type, field.precision, field.scale)
     if field.required:
@@ -402,7 +440,9 @@ def export_field(field: FieldSpec, primary_key: list[str], checks_here: list[dic
             prop["logicalTypeOptions"] = options
     rules = list(checks_here or [])
     if field.logical_type_options is not None and field.logical_type_options.enum is not None:
-        rules.append({"metric": "invalidValues", "arguments": {"validValues": field.logical_type_options.enum}, "mustBe": 0})
+        rules.append(
+            {"metric": "invalidValues", "arguments": {"validValues": field.logical_type_options.enum}, "mustBe": 0}
+        )
     rules = _with_texts(rules, field.custom_properties)
     if rules:
         prop["quality"] = rules

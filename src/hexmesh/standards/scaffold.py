@@ -18,7 +18,13 @@ from hexmesh.standards.names import port_name
 
 __all__ = [
     "FIELDS",
-    "PLACEHOLDER", "is_placeholder", "placeholder_port", "server_input", "subject_tags", "transformation"]
+    "PLACEHOLDER",
+    "is_placeholder",
+    "placeholder_port",
+    "server_input",
+    "subject_tags",
+    "transformation",
+]
 
 #: The custom property marking what hexmesh made up to have a valid spec.
 PLACEHOLDER = "hexmesh.placeholder"
@@ -86,13 +92,13 @@ def subject_tags(ports: list[dict[str, Any]], notes: Notes) -> None:
 
 def _column(field: dict[str, Any]) -> str:
     kind = field["logicalType"]
-    sql = (
-        f"decimal({field.get('precision') or 38},{field.get('scale') or 0})" if kind == "decimal" else _DUCKDB[kind]
-    )
+    sql = f"decimal({field.get('precision') or 38},{field.get('scale') or 0})" if kind == "decimal" else _DUCKDB[kind]
     return f'cast(null as {sql}) as "{field["name"]}"'
 
 
-def transformation(ports: list[dict[str, Any]], inputs: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, dict[str, str]]:
+def transformation(
+    ports: list[dict[str, Any]], inputs: list[dict[str, Any]]
+) -> tuple[dict[str, Any] | None, dict[str, str]]:
     """The transformation of an imported product and its files: none for a one-to-one pass-through."""
     if len(inputs) == 1 and len(ports) == 1:
         return None, {}
@@ -112,7 +118,9 @@ def transformation(ports: list[dict[str, Any]], inputs: list[dict[str, Any]]) ->
 _FORMATS = {"csv": "csv", "parquet": "parquet", "json": "json"}
 
 
-def server_input(servers: list[dict[str, Any]], options: Options, at: ProblemLocation, notes: Notes) -> dict[str, Any] | None:
+def server_input(
+    servers: list[dict[str, Any]], options: Options, at: ProblemLocation, notes: Notes
+) -> dict[str, Any] | None:
     """An input port reading the local server ``options.server`` names (CSV, Parquet or JSON lines)."""
     if options.server is None:
         return None
@@ -138,7 +146,8 @@ def server_input(servers: list[dict[str, Any]], options: Options, at: ProblemLoc
         notes.problems.append(
             SpecProblem(
                 at,
-                f"server {options.server!r} reads {raw!r}, which is not an existing file or folder under {options.base}",
+                f"server {options.server!r} reads {raw!r}, which is not an existing file or folder "
+                f"under {options.base}",
                 "run the import from the folder the contract's paths are relative to, or name one file",
             )
         )

@@ -60,7 +60,7 @@ def validator(standard: Standard) -> Validator:
     uri = SCHEMA_IDS[standard]
     schema = registry().contents(uri)
     cls = validators.validator_for(schema)
-    return cls({"$ref": uri}, registry=registry())  # type: ignore[call-arg]
+    return cls({"$ref": uri}, registry=registry())
 
 
 def schema_problems(standard: Standard, document: Any, marks: Marks) -> list[SpecProblem]:
@@ -132,7 +132,8 @@ def _explain(standard: Standard, error: ValidationError, marks: Marks) -> list[S
             problems.append(SpecProblem(_where(marks, (*path, key), key=True), f"unknown key {key!r}", hint))
         return problems
     if error.validator == "enum":
-        options = ", ".join(str(v) for v in error.validator_value)
+        values: Any = error.validator_value
+        options = ", ".join(str(v) for v in values) if isinstance(values, list) else str(values)
         return [
             SpecProblem(
                 _where(marks, path),

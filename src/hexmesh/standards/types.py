@@ -44,7 +44,10 @@ def from_physical(physical: str | None) -> dict[str, Any] | None:
 
 
 _PHYSICAL: tuple[tuple[frozenset[str], str], ...] = (
-    (frozenset({"int", "integer", "bigint", "smallint", "tinyint", "long", "int2", "int4", "int8", "int64"}), "integer"),
+    (
+        frozenset({"int", "integer", "bigint", "smallint", "tinyint", "long", "int2", "int4", "int8", "int64"}),
+        "integer",
+    ),
     (frozenset({"double", "float", "real", "float4", "float8", "float64", "double precision"}), "number"),
     (frozenset({"decimal", "numeric"}), "number"),
     (frozenset({"bool", "boolean"}), "boolean"),
@@ -63,7 +66,9 @@ def from_odcs(logical: str | None, physical: str | None) -> dict[str, Any]:
         case "string" | "boolean" | "date" | "timestamp" | "time" | "integer":
             return {"logicalType": logical}
         case "number":
-            return implied if implied and implied["logicalType"] in ("decimal", "integer") else {"logicalType": "number"}
+            return (
+                implied if implied and implied["logicalType"] in ("decimal", "integer") else {"logicalType": "number"}
+            )
         case "object" | "array":
             return {"logicalType": "string"}
     return implied or {"logicalType": "string"}
