@@ -266,6 +266,7 @@ app.command()(__import__("hexmesh.cli.search", fromlist=["search"]).search)  # h
 for _command in __import__("hexmesh.cli.lifecycle", fromlist=["COMMANDS"]).COMMANDS:
     app.command()(_command)  # plan, deprecate, retire, backfill, notices, schedule
 __import__("hexmesh.cli.governance", fromlist=["register"]).register(app)  # token, access, forget, audit
+__import__("hexmesh.cli.standards", fromlist=["register"]).register(app)  # import, export, test
 
 
 def main() -> None:

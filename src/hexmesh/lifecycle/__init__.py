@@ -1,8 +1,10 @@
 """Data product experience plane: one module per verb, behind the :class:`Workspace` facade."""
 
 from hexmesh.lifecycle.breaking import Change, compare_specs
+from hexmesh.lifecycle.contracts import ContractCheck, ContractReport
 from hexmesh.lifecycle.deploy import DeployOutcome
 from hexmesh.lifecycle.deprecate import LifecycleState
+from hexmesh.lifecycle.importing import ImportOutcome
 from hexmesh.lifecycle.init import init_product
 from hexmesh.lifecycle.plan import Plan
 from hexmesh.lifecycle.scheduler import Attempt, Scheduler
@@ -11,7 +13,10 @@ from hexmesh.lifecycle.workspace import PortStatus, ProductStatus, Workspace
 __all__ = [
     "Attempt",
     "Change",
+    "ContractCheck",
+    "ContractReport",
     "DeployOutcome",
+    "ImportOutcome",
     "LifecycleState",
     "Plan",
     "PortStatus",

@@ -10,12 +10,16 @@ from typing import Any
 
 import pyarrow as pa
 
-from hexmesh.errors import HexmeshError, NotFoundError
+from hexmesh.errors import HexmeshError, InputError, NotFoundError
 from hexmesh.infra.settings import Settings
-from hexmesh.infra.state import Notice, Publication, RunRecord, VersionRecord
+from hexmesh.infra.state import Notice, Publication, RunRecord, VersionRecord, from_us
+from hexmesh.lifecycle.contracts import ContractReport, check_port
+from hexmesh.lifecycle.contracts import Publication as Publication_
 from hexmesh.lifecycle.deploy import DeployOutcome, deploy_product
 from hexmesh.lifecycle.deprecate import LifecycleState, deprecate, lifecycle_state
+from hexmesh.lifecycle.exporting import export_texts
 from hexmesh.lifecycle.graph import topological_order, upstreams
+from hexmesh.lifecycle.importing import ImportOutcome, import_products
 from hexmesh.lifecycle.plan import Plan, plan_product
 from hexmesh.lifecycle.retire import retire
 from hexmesh.lifecycle.rules import mesh_rules
@@ -24,8 +28,10 @@ from hexmesh.lifecycle.validate import validate_specs
 from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest, RunResult, Runtime, run_product
 from hexmesh.product.backfill import EventWindow
 from hexmesh.product.control import ControlState, PausedError
+from hexmesh.product.policy import PolicySidecar, governed_table
 from hexmesh.product.runner import Progress
 from hexmesh.spec import DataProductSpec, LoadedSpec, parse_address
+from hexmesh.standards import ExportFormat, Options
 
 __all__ = ["PortStatus", "ProductStatus", "Workspace"]
 
@@ -256,3 +262,47 @@ class Workspace:
     def scheduler(self, **options: Any) -> Scheduler:
         """A :class:`Scheduler` for this workspace (not started); options as in its constructor."""
         return Scheduler(self.runtime, **options)
+
+    # -- open standards: import, export, contracts that run (docs/standards.md) -----------------
+
+    def import_documents(
+        self,
+        paths: list[Path],
+        out: Path,
+        *,
+        domain: str | None = None,
+        owner: str | None = None,
+        server: str | None = None,
+        force: bool = False,
+    ) -> list[ImportOutcome]:
+        """ODPS (with its ODCS contracts), ODCS, DPDS or DCS documents as validated product folders under ``out``."""
+        options = Options(domain=domain, owner=owner, server=server, base=Path.cwd())
+        return import_products(paths, out, options, self.validate, force=force)
+
+    def export_documents(self, ref: str | Path, fmt: ExportFormat, *, base_url: str | None = None) -> dict[str, str]:
+        """A product folder, or a deployed ``domain/product``, as documents of ``fmt`` (name → text)."""
+        path = Path(ref)
+        if path.exists():
+            spec = self.validate([path])[0].spec
+        else:
+            spec = DeployedProduct.load(self.runtime, parse_address(str(ref)).product_key).spec
+        versions = {f"dp://{key}": product.record.version for key, product in self.deployed().items()}
+        return export_texts(spec, fmt, base_url=base_url, upstream=versions)
+
+    def test_contract(
+        self, contract: Path, address: str, *, as_of: datetime | None = None, token: str | None = None
+    ) -> ContractReport:
+        """Run ``contract``'s checks on a live port's rows as of ``as_of``, read as the token's principal."""
+        if not token:
+            raise InputError(
+                "a contract is tested on what its reader sees: pass --token or set HEXMESH_TOKEN "
+                "(hexmesh token create <you> --quiet)"
+            )
+        reader = self.reader(address)
+        sidecar = PolicySidecar(self.runtime)
+        principal = sidecar.authenticate(token)
+        rows = reader.read(ReadRequest(as_of=as_of))
+        seen = governed_table(sidecar, reader.product, principal, reader.spec.name, rows, via="contract")
+        publications = [Publication_(p.snapshot_id, from_us(p.published_us)) for p in reader.publications()]
+        alive = {s.snapshot_id for s in self.runtime.tables.snapshots(reader.record.table_id)}
+        return check_port(contract, address, seen, publications, as_of=as_of, snapshots_alive=alive)
