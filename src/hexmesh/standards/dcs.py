@@ -40,9 +40,10 @@ def import_contract(source: Source, options: Options) -> Imported:
     problems = schema_problems("dcs", document, source.marks)
     if problems:
         raise SpecError(problems)
-    if not options.domain:
-        raise SpecError([SpecProblem(source.at(()), "the Data Contract Specification has no domain", "pass --domain")])
     info = document.get("info") or {}
+    domain = options.domain or info.get("x-domain")
+    if not domain:
+        raise SpecError([SpecProblem(source.at(()), "the Data Contract Specification has no domain", "pass --domain")])
     definitions = document.get("definitions") or {}
     drafts: list[tuple[dict[str, Any], dict[str, Any], str, list[tuple[dict[str, Any], dict[str, Any], str]]]] = []
     for key, model in (document.get("models") or {}).items():
@@ -67,7 +68,7 @@ def import_contract(source: Source, options: Options) -> Imported:
     finished = [p for p in outputs if p is not None]
     if not finished:
         finished = [OutputPort.model_validate(scaffold.placeholder_port("output", "the contract declares no model"))]
-    owner = str(info.get("owner") or options.owner or options.domain)
+    owner = str(info.get("owner") or options.owner or domain)
     if not info.get("owner"):
         notes.changed.append(f"owner: the contract names no owner: hexmesh uses {owner!r}; change it")
     contact = info.get("contact") or {}
@@ -75,9 +76,8 @@ def import_contract(source: Source, options: Options) -> Imported:
     dumped = [p.model_dump(by_alias=True, exclude_defaults=True) for p in finished]
     transformation, files = scaffold.transformation(dumped, [])
     notes.changed.append("transformation: SQL that publishes no rows until you write it")
-    classes = {f.classification for p in finished for f in p.properties if f.classification}
     data: dict[str, Any] = {
-        "domain": product_name(options.domain),
+        "domain": product_name(str(domain)),
         "name": product_name(str(document.get("id") or info.get("title"))),
         "version": semver(info.get("version"), notes, "info.version"),
         "status": status_of(info.get("status"), notes, "info.status"),
@@ -87,7 +87,7 @@ def import_contract(source: Source, options: Options) -> Imported:
         "docs": "README.md",
         "tags": [str(t) for t in document.get("tags") or []],
         "outputPorts": dumped,
-        "policies": {"privacy": people.privacy_rules({c for c in classes if c})},
+        "policies": people.policies(finished, people.kept_value(info.get(people.X_POLICIES)), [], notes),
     }
     if transformation is not None:
         data["transformation"] = transformation
@@ -175,6 +175,9 @@ def _port(
     port: dict[str, Any] = {"name": name, "properties": [f for f, _, _ in fields]}
     if model.get("description"):
         port["description"] = str(model["description"])
+    tags = (model.get("config") or {}).get("tags") if isinstance(model.get("config"), dict) else None
+    if isinstance(tags, list) and tags:
+        port["tags"] = [str(t) for t in tags]
     if keys:
         port["primaryKey"] = list(dict.fromkeys(keys))
     if rules.checks or quality:
@@ -195,6 +198,9 @@ def _port(
 
 def _field(item: dict[str, Any], name: str) -> dict[str, Any]:
     field: dict[str, Any] = {"name": name, **types.from_dcs(item.get("type"), item.get("precision"), item.get("scale"))}
+    config = item.get("config") if isinstance(item.get("config"), dict) else {}
+    if config.get("physicalType"):
+        field["physicalType"] = str(config["physicalType"])
     if item.get("required"):
         field["required"] = True
     if item.get("unique"):
@@ -324,6 +330,8 @@ def export_field(field: FieldSpec, primary_key: list[str], rules: list[dict[str,
         item["tags"] = list(field.tags)
     if field.logical_type_options is not None:
         item |= field.logical_type_options.model_dump(by_alias=True, exclude_none=True)
+    if field.physical_type:
+        item["config"] = {"physicalType": field.physical_type}
     rules = _with_texts(list(rules or []), field.custom_properties)
     if rules:
         item["quality"] = rules
@@ -355,6 +363,8 @@ def export_model(port: OutputPort) -> dict[str, Any]:
     model: dict[str, Any] = {}
     if port.description:
         model["description"] = port.description
+    if port.tags:
+        model["config"] = {"tags": list(port.tags)}  # DCS models have no tags; config takes any keys
     if not scaffold.is_placeholder(port.custom_properties, scaffold.FIELDS):
         model["fields"] = {
             _key(f.custom_properties, f.name, field_name): export_field(f, port.primary_key, by_field.get(f.name))
@@ -370,7 +380,16 @@ def export_model(port: OutputPort) -> dict[str, Any]:
 
 def export_contract(spec: DataProductSpec) -> dict[str, Any]:
     """The Data Contract Specification 1.2.1 document of ``spec``."""
-    info: dict[str, Any] = {"title": spec.name, "version": spec.version, "status": spec.status, "owner": spec.owner}
+    info: dict[str, Any] = {
+        "title": spec.name,
+        "version": spec.version,
+        "status": spec.status,
+        "owner": spec.owner,
+        "x-domain": spec.domain,
+    }
+    policies = people.exported_value(spec)
+    if policies:
+        info[people.X_POLICIES] = policies
     if spec.description:
         info["description"] = spec.description
     if spec.contacts:
@@ -380,7 +399,7 @@ def export_contract(spec: DataProductSpec) -> dict[str, Any]:
         for p in spec.output_ports
         if not scaffold.is_placeholder(p.custom_properties, True)
     }
-    document: dict[str, Any] = {"dataContractSpecification": VERSION, "id": f"{spec.domain}-{spec.name}", "info": info}
+    document: dict[str, Any] = {"dataContractSpecification": VERSION, "id": spec.name, "info": info}
     if models:
         document["models"] = models
     levels = _export_levels(spec)

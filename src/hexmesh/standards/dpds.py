@@ -28,7 +28,7 @@ from hexmesh.standards.readme import readme
 from hexmesh.standards.residue import residue, restore
 from hexmesh.standards.schemas import schema_problems
 
-__all__ = ["PREFIX", "VERSION", "export_descriptor", "import_descriptor", "resolve"]
+__all__ = ["PREFIX", "VERSION", "export_descriptor", "import_descriptor", "resolve", "unwrap"]
 
 PREFIX: Standard = "dpds"
 VERSION = "1.0.0"
@@ -96,7 +96,7 @@ def import_descriptor(source: Source, options: Options) -> Imported:
     interface = dict(document.get("interfaceComponents") or {})
     for kind in _KINDS:
         if kind in interface:
-            interface[kind] = [_unwrap(p, kind, notes) for p in interface.get(kind) or []]
+            interface[kind] = [unwrap(p, kind, notes) for p in interface.get(kind) or []]
     document["interfaceComponents"] = interface
     outputs: list[OutputPort] = []
     originals: dict[str, dict[str, Any]] = {}
@@ -114,7 +114,6 @@ def import_descriptor(source: Source, options: Options) -> Imported:
     transformation, files = scaffold.transformation(dumped, [])
     notes.changed.append("transformation: SQL that publishes no rows until you write it")
     owner = (info.get("owner") or {}).get("id") or options.owner
-    classes = {f.classification for p in outputs for f in p.properties if f.classification}
     data: dict[str, Any] = {
         "domain": product_name(str(info.get("domain") or options.domain)),
         "name": product_name(str(info.get("name"))),
@@ -125,7 +124,7 @@ def import_descriptor(source: Source, options: Options) -> Imported:
         "docs": "README.md",
         "tags": [str(t) for t in document.get("tags") or []],
         "outputPorts": dumped,
-        "policies": {"privacy": people.privacy_rules({c for c in classes if c})},
+        "policies": people.policies(outputs, people.kept_value(info.get(people.X_POLICIES)), [], notes),
     }
     if transformation is not None:
         data["transformation"] = transformation
@@ -192,7 +191,7 @@ def _slo(promises: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _unwrap(port: Any, kind: str, notes: Notes) -> Any:
+def unwrap(port: Any, kind: str, notes: Notes) -> Any:
     """A port whose ``$ref`` file is a whole descriptor (as in DPDS's own example): its one port."""
     if isinstance(port, dict) and "interfaceComponents" in port:
         inner = (port.get("interfaceComponents") or {}).get(kind) or []
@@ -211,6 +210,11 @@ def _output(port: dict[str, Any], index: int, taken: list[str], notes: Notes) ->
     data: dict[str, Any] = {"name": name}
     if port.get("description"):
         data["description"] = str(port["description"])
+    if port.get("tags"):
+        data["tags"] = [str(t) for t in port["tags"]]
+    own = port.get("x-hexmesh") if isinstance(port.get("x-hexmesh"), dict) else {}
+    if own.get("properties"):
+        return OutputPort.model_validate({**data, **own})
     if columns:
         fields: list[dict[str, Any]] = []
         keys: list[str] = []
@@ -262,6 +266,13 @@ def _port(port: OutputPort, spec: DataProductSpec) -> dict[str, Any]:
     }
     if port.description:
         entry["description"] = port.description
+    if port.tags:
+        entry["tags"] = list(port.tags)
+    # What DPDS has no words for (the contract: fields with their constraints, checks, SLOs, how history
+    # reads) travels as hexmesh's own port spec, so a descriptor hexmesh wrote imports back losslessly.
+    own = port.model_dump(by_alias=True, exclude_defaults=True, mode="json")
+    own = {k: v for k, v in own.items() if k not in ("name", "description", "tags", "customProperties")}
+    entry["x-hexmesh"] = own
     columns = [
         {
             "name": f.name,
@@ -373,6 +384,9 @@ def export_descriptor(spec: DataProductSpec) -> dict[str, Any]:
         info["description"] = spec.description
     if spec.contacts:
         info["contactPoints"] = [{"address": c} for c in spec.contacts]
+    policies = people.exported_value(spec)
+    if policies:
+        info[people.X_POLICIES] = policies
     document: dict[str, Any] = {"dataProductDescriptor": VERSION, "info": info, "interfaceComponents": interface}
     if spec.tags:
         document["tags"] = list(spec.tags)

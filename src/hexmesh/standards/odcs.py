@@ -200,16 +200,8 @@ def _product(
     access, unenforced = people.access_rules(document.get("roles") or [])
     for item in unenforced:
         notes.changed.append(f"roles: {item}")
-    classes = {f.classification for p in outputs for f in p.properties if f.classification}
-    privacy = people.privacy_rules({c for c in classes if c})
     kept_policies = people.exported_policies(document.get("customProperties") or [])
-    access += kept_policies.get("access", [])
-    privacy += kept_policies.get("privacy", [])
-    for rule in privacy:
-        notes.changed.append(
-            f"policies.privacy: {rule['classification']} fields pseudonymized for everyone but the owner "
-            f"({rule['id']}); hexmesh does not deploy them unprotected"
-        )
+    rules = people.policies(outputs, kept_policies, access, notes)
     description = document.get("description")
     purpose = description.get("purpose") or description.get("usage") if isinstance(description, dict) else description
     server = scaffold.server_input(list(document.get("servers") or []), options, source.at(("servers",)), notes)
@@ -231,7 +223,7 @@ def _product(
         "tags": [str(t) for t in document.get("tags") or []],
         "inputPorts": inputs,
         "outputPorts": ports,
-        "policies": {"access": access, "privacy": privacy},
+        "policies": rules,
     }
     if transformation is not None:
         data["transformation"] = transformation
@@ -239,7 +231,7 @@ def _product(
     if spec is None:
         return None
     produced = export_contract(spec)
-    kept = residue(PREFIX, document, produced, skip={"schema"})
+    kept = residue(PREFIX, document, produced, skip={"schema"} if document.get("schema") else set())
     own = [
         CustomProperty.model_validate(c)
         for c in document.get("customProperties") or []
@@ -532,23 +524,5 @@ def export_contract(spec: DataProductSpec, *, ports: list[str] | None = None) ->
 
 def _policies(spec: DataProductSpec) -> list[dict[str, Any]]:
     """hexmesh policies ODCS roles cannot say (privacy rules, rows, columns...), as one custom property."""
-    access = [r for r in spec.policies.access if not _is_role(r)]
-    privacy = [r for r in spec.policies.privacy if not (r.id or "").startswith(people.GENERATED)]
-    if not access and not privacy:
-        return []
-    value: dict[str, Any] = {}
-    if access:
-        value["access"] = [r.model_dump(by_alias=True, exclude_defaults=True, mode="json") for r in access]
-    if privacy:
-        value["privacy"] = [r.model_dump(by_alias=True, exclude_defaults=True, mode="json") for r in privacy]
-    return [{"property": people.POLICIES, "value": value}]
-
-
-def _is_role(rule: Any) -> bool:
-    return (
-        rule.allow is not None
-        and rule.allow.group is not None
-        and list(rule.actions) == ["read"]
-        and not (rule.ports or rule.purposes or rule.columns or rule.rows or rule.expires)
-        and (rule.id is None or rule.id.startswith("role-"))
-    )
+    value = people.exported_value(spec)
+    return [{"property": people.POLICIES, "value": value}] if value else []

@@ -27,7 +27,7 @@ __all__ = ["API_VERSION", "PREFIX", "export_bundle", "export_product", "import_p
 
 PREFIX = "odps"
 API_VERSION = "v1.0.0"
-_CONTRACT = f"{PREFIX}.contract"
+_CONTRACT = "hexmesh.contract"  # the contract's own keys, given back with it (not an ODPS entry key)
 
 
 def import_product(source: Source, contracts: list[Source], options: Options) -> Imported:
@@ -131,7 +131,6 @@ def _spec(
     transformation, files = scaffold.transformation(ports, inputs)
     if transformation is not None:
         notes.changed.append("transformation: SQL that publishes no rows until you write it")
-    classes = {f.classification for p in outputs for f in p.properties if f.classification}
     description = document.get("description")
     purpose = description.get("purpose") if isinstance(description, dict) else description
     data: dict[str, Any] = {
@@ -146,7 +145,9 @@ def _spec(
         "tags": [str(t) for t in document.get("tags") or []],
         "inputPorts": inputs,
         "outputPorts": ports,
-        "policies": {"privacy": people.privacy_rules({c for c in classes if c})},
+        "policies": people.policies(
+            outputs, people.exported_policies(document.get("customProperties") or []), [], notes
+        ),
     }
     if transformation is not None:
         data["transformation"] = transformation
@@ -164,7 +165,11 @@ def _spec(
         finished.append(port)
     spec = spec.model_copy(update={"output_ports": finished})
     kept = residue(PREFIX, document, export_product(spec), skip={"outputPorts"})
-    own = [CustomProperty.model_validate(c) for c in document.get("customProperties") or [] if isinstance(c, dict)]
+    own = [
+        CustomProperty.model_validate(c)
+        for c in document.get("customProperties") or []
+        if isinstance(c, dict) and c.get("property") != people.POLICIES
+    ]
     notes.keep("product", kept)
     final = {
         **spec.model_dump(by_alias=True, exclude_defaults=True),
@@ -253,6 +258,9 @@ def export_product(
     document["team"] = people.export_team(spec.owner, list(spec.contacts))
     document = restore(PREFIX, document, spec.custom_properties)
     own = foreign(spec.custom_properties, PREFIX)
+    policies = people.exported_value(spec)
+    if policies:
+        own.append({"property": people.POLICIES, "value": policies})
     if own:
         document["customProperties"] = own
     return document

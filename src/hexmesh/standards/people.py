@@ -21,12 +21,14 @@ from hexmesh.standards.names import port_name
 __all__ = [
     "GENERATED",
     "POLICIES",
+    "X_POLICIES",
     "Team",
     "access_rules",
     "classification_of",
     "export_team",
     "exported_policies",
-    "privacy_rules",
+    "exported_value",
+    "policies",
     "roles_of",
     "team_of",
 ]
@@ -34,6 +36,8 @@ __all__ = [
 GENERATED = "from-classification-"
 #: The custom property carrying the hexmesh policies a standard has no words for.
 POLICIES = "hexmesh.policies"
+#: Where DPDS and DCS documents carry them (their ``info`` takes ``x-`` keys).
+X_POLICIES = "x-hexmesh-policies"
 _CLASSES = {
     "public": "public",
     "internal": "internal",
@@ -110,13 +114,55 @@ def roles_of(access: list[Any]) -> list[dict[str, Any]]:
     return roles
 
 
-def privacy_rules(classes: set[str]) -> list[dict[str, Any]]:
-    """The privacy rules hexmesh needs for the personal and restricted fields of an imported product."""
-    return [
-        {"id": f"{GENERATED}{level}", "classification": level, "pseudonymize": True}
-        for level in ("personal", "restricted")
-        if level in classes
-    ]
+def policies(
+    ports: list[Any], kept: dict[str, list[Any]], access: list[dict[str, Any]], notes: Any
+) -> dict[str, list[Any]]:
+    """The product's policies: read roles, the policies an earlier export kept, and a privacy rule
+    for each sensitive classification whose fields no kept rule covers (listed in ``notes``)."""
+    privacy = list(kept.get("privacy", []))
+    uncovered: set[str] = set()
+    for port in ports:
+        for item in port.properties:
+            if item.classification not in ("personal", "restricted"):
+                continue
+            covered = any(
+                r.get("field") == item.name or r.get("classification") == item.classification
+                for r in privacy
+                if isinstance(r, dict)
+            )
+            if not covered:
+                uncovered.add(item.classification)
+    for level in ("personal", "restricted"):
+        if level in uncovered:
+            privacy.append({"id": f"{GENERATED}{level}", "classification": level, "pseudonymize": True})
+            notes.changed.append(
+                f"policies.privacy: {level} fields pseudonymized for everyone but the owner "
+                f"({GENERATED}{level}); hexmesh does not deploy them unprotected"
+            )
+    return {"access": access + list(kept.get("access", [])), "privacy": privacy}
+
+
+def exported_value(spec: Any) -> dict[str, Any] | None:
+    """The policies a standard's document carries for hexmesh (``hexmesh.policies``): all but the read
+    roles (ODCS says those itself) and the privacy rules an import generated (it makes them again)."""
+    access = [r for r in spec.policies.access if not _is_role(r)]
+    privacy = [r for r in spec.policies.privacy if not (r.id or "").startswith(GENERATED)]
+    value: dict[str, Any] = {}
+    if access:
+        value["access"] = [r.model_dump(by_alias=True, exclude_defaults=True, mode="json") for r in access]
+    if privacy:
+        value["privacy"] = [r.model_dump(by_alias=True, exclude_defaults=True, mode="json") for r in privacy]
+    return value or None
+
+
+def _is_role(rule: Any) -> bool:
+    return (
+        rule.allow is not None
+        and rule.allow.group is not None
+        and list(rule.actions) == ["read"]
+        and not (rule.ports or rule.purposes or rule.columns or rule.rows or rule.expires)
+        and (rule.id is None or rule.id.startswith("role-"))
+    )
 
 
 def exported_policies(custom: list[Any]) -> dict[str, list[Any]]:
@@ -125,3 +171,10 @@ def exported_policies(custom: list[Any]) -> dict[str, list[Any]]:
         if isinstance(item, dict) and item.get("property") == POLICIES and isinstance(item.get("value"), dict):
             return {k: list(v) for k, v in item["value"].items() if k in ("access", "privacy") and isinstance(v, list)}
     return {}
+
+
+def kept_value(value: Any) -> dict[str, list[Any]]:
+    """Policies kept under ``x-hexmesh-policies`` (DPDS, DCS)."""
+    if not isinstance(value, dict):
+        return {}
+    return {k: list(v) for k, v in value.items() if k in ("access", "privacy") and isinstance(v, list)}
