@@ -15,8 +15,7 @@ from hexmesh.errors import SpecError
 from hexmesh.lifecycle import Workspace
 from hexmesh.lifecycle.importing import spec_text
 from hexmesh.spec import parse_spec
-from hexmesh.standards import Options, export_documents, import_documents, standard_of, validate_document
-from hexmesh.standards import Notes
+from hexmesh.standards import Notes, Options, export_documents, import_documents, standard_of, validate_document
 from hexmesh.standards.dpds import resolve, unwrap
 from hexmesh.standards.imported import read_source
 from tests.standards.aspects import ASPECTS, aspects, covers, differences

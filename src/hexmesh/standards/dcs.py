@@ -198,7 +198,8 @@ def _port(
 
 def _field(item: dict[str, Any], name: str) -> dict[str, Any]:
     field: dict[str, Any] = {"name": name, **types.from_dcs(item.get("type"), item.get("precision"), item.get("scale"))}
-    config = item.get("config") if isinstance(item.get("config"), dict) else {}
+    raw = item.get("config")
+    config: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if config.get("physicalType"):
         field["physicalType"] = str(config["physicalType"])
     if item.get("required"):

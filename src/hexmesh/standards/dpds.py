@@ -212,7 +212,8 @@ def _output(port: dict[str, Any], index: int, taken: list[str], notes: Notes) ->
         data["description"] = str(port["description"])
     if port.get("tags"):
         data["tags"] = [str(t) for t in port["tags"]]
-    own = port.get("x-hexmesh") if isinstance(port.get("x-hexmesh"), dict) else {}
+    raw = port.get("x-hexmesh")
+    own: dict[str, Any] = raw if isinstance(raw, dict) else {}
     if own.get("properties"):
         return OutputPort.model_validate({**data, **own})
     if columns:
