@@ -215,7 +215,7 @@ IDENTITIES = {
     "owner": Principal("vault-owner@leak.test"),
     "analyst": Principal("ann@leak.test", groups=frozenset({"analysts"}), attributes={"region": "EU"}),
     "other-owner": Principal("bob@other.test"),
-    "operator": Principal("ops@leak.test", groups=frozenset({"operators"})),
+    "operator": Principal("ops@leak.test", "ServiceAccount", roles=frozenset({"operator", "governance"})),
 }
 
 

@@ -61,11 +61,21 @@ def test_pause_refuses_runs_until_resumed(control_node: RunningNode, mesh: tuple
     assert ("control.run", "refused") in actions and ("control.run", "ok") in actions
 
 
-def test_policies_can_be_read_and_replaced(control_node: RunningNode) -> None:
+def test_policies_are_replaced_by_owners_not_by_operator_tokens(
+    control_node: RunningNode, mesh: tuple[Path, Path]
+) -> None:
+    from hexmesh.governance import Principal
+    from hexmesh.infra.state import tokens
+    from hexmesh.lifecycle import Workspace
+
+    with Workspace.open(mesh[0]) as workspace:
+        owner, _ = tokens.create_token(workspace.runtime.state.engine, Principal("shop-team@example.com"))
     policies = {"access": [{"allow": {"group": "finance"}, "ports": ["orders"]}], "privacy": []}
     with control_node.client() as http:
-        replaced = http.put(f"{CONTROL}/policies", headers=AUTH, json=policies)
+        operator = http.put(f"{CONTROL}/policies", headers=AUTH, json=policies)
+        replaced = http.put(f"{CONTROL}/policies", headers={"Authorization": f"Bearer {owner}"}, json=policies)
         read = http.get(f"{CONTROL}/policies", headers=AUTH).json()
+    assert operator.status_code == 403  # who may read the data is the owners' call, not the platform's
     assert replaced.status_code == 200 and read == policies
 
 

@@ -12,15 +12,18 @@ import typer
 
 from hexmesh.cli.render import err
 from hexmesh.errors import HexmeshError, SpecError
-from hexmesh.infra.settings import HOME_ENV
+from hexmesh.infra.settings import HOME_ENV, TOKEN_ENV
 from hexmesh.lifecycle import Workspace
 
-__all__ = ["Home", "errors", "workspace"]
+__all__ = ["Home", "Token", "errors", "workspace"]
 
 Home = Annotated[
     Path | None,
     typer.Option("--home", envvar=HOME_ENV, help="Workspace folder (default ./.hexmesh)."),
 ]
+
+#: Who is acting: an API token (on a workspace of your own, its root acts without one).
+Token = Annotated[str | None, typer.Option("--token", envvar=TOKEN_ENV, help="Your API token (who is acting).")]
 
 
 @contextmanager

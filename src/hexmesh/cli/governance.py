@@ -12,13 +12,15 @@ import typer
 from rich.table import Table
 
 from hexmesh.cli import common
+from hexmesh.cli.acting import administer, record
 from hexmesh.cli.render import console, err
 from hexmesh.errors import InputError
 from hexmesh.governance import Principal
 from hexmesh.infra.keys import KeyStore, master_key
-from hexmesh.infra.settings import TOKEN_ENV
+from hexmesh.infra.settings import variable
 from hexmesh.infra.state import access_requests as requests_store
 from hexmesh.infra.state import audit, tokens
+from hexmesh.product.control import Tokens
 from hexmesh.product.policy import PolicySidecar, decide_access, request_access
 from hexmesh.spec import parse_address
 
@@ -27,7 +29,7 @@ __all__ = ["access_app", "forget", "register", "show_audit", "token_app"]
 token_app = typer.Typer(help="API tokens: who a caller is on every port.", no_args_is_help=True)
 access_app = typer.Typer(help="Access requests: ask for a port, owners decide.", no_args_is_help=True)
 
-Token = Annotated[str | None, typer.Option("--token", envvar=TOKEN_ENV, help="Your API token (who is acting).")]
+Token = common.Token
 _DURATION = re.compile(r"^(\d+)([smhd])$")
 _UNITS_US = {"s": 1_000_000, "m": 60_000_000, "h": 3_600_000_000, "d": 86_400_000_000}
 
@@ -59,15 +61,27 @@ def token_create(
     kind: Annotated[str, typer.Option(help="User, ServiceAccount or DataProduct.")] = "User",
     group: Annotated[list[str] | None, typer.Option("--group", help="A group the principal is in (repeat).")] = None,
     attribute: Annotated[list[str] | None, typer.Option("--attribute", help="key=value for row filters.")] = None,
+    role: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--role",
+            help="A platform role (repeat): operator (tokens, forget, runs, retire, backfill, the audit log) or "
+            "governance (the mesh rule set). Roles read no data.",
+        ),
+    ] = None,
     name: Annotated[str, typer.Option(help="What the token is for (shown by list).")] = "",
     ttl: Annotated[str | None, typer.Option(help="Lifetime: 30d, 12h, 45m (default: no expiry).")] = None,
     quiet: Annotated[
         bool,
         typer.Option("--quiet", "-q", help="Print only the secret: export HEXMESH_TOKEN=$(hexmesh token create … -q)"),
     ] = False,
+    token: Token = None,
     home: common.Home = None,
 ) -> None:
-    """Create a token; its secret is shown once, only its hash is kept."""
+    """Create a token; its secret is shown once, only its hash is kept.
+
+    Needs the workspace's root (its owner, on its own state) or an operator's token.
+    """
     with common.errors():
         attributes: dict[str, str | int | bool] = {}
         for item in attribute or []:
@@ -76,10 +90,12 @@ def token_create(
                 raise InputError(f"attribute {item!r} is not key=value")
             attributes[key] = value
         try:
-            who = Principal(principal, kind, frozenset(group or ()), attributes)  # type: ignore[arg-type]
+            who = Principal(principal, kind, frozenset(group or ()), attributes, frozenset(role or ()))  # type: ignore[arg-type]
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        text, info = tokens.create_token(_sidecar(home).db, who, name=name, ttl_us=_duration_us(ttl) if ttl else None)
+        actor, db = administer(home, token, "tokens")
+        text, info = tokens.create_token(db, who, name=name, ttl_us=_duration_us(ttl) if ttl else None)
+        record(db, actor, "token-create", "mesh", {"id": info.id, "principal": who.key, "roles": sorted(who.roles)})
     if not quiet:
         console.print(f"token {info.id} for {who.key} (expires {_when(info.expires_us)}); shown only now:")
     console.print(text, markup=False, highlight=False, soft_wrap=True)
@@ -88,28 +104,73 @@ def token_create(
 @token_app.command("list")
 def token_list(
     principal: Annotated[str | None, typer.Option(help="Only this principal's tokens.")] = None,
+    token: Token = None,
     home: common.Home = None,
 ) -> None:
-    """Tokens (never their secrets), newest first."""
+    """Tokens (never their secrets), newest first (the workspace's root or an operator)."""
     with common.errors():
-        found = tokens.list_tokens(_sidecar(home).db, principal)
-    table = Table("id", "principal", "groups", "name", "created", "expires", "revoked")
+        actor, db = administer(home, token, "tokens")
+        found = tokens.list_tokens(db, principal)
+        record(db, actor, "token-list", "mesh", {"principal": principal} if principal else None)
+    table = Table("id", "principal", "groups", "roles", "name", "created", "expires", "revoked")
     for info in found:
-        groups = ", ".join(sorted(info.principal.groups))
+        groups, roles = ", ".join(sorted(info.principal.groups)), ", ".join(sorted(info.principal.roles))
         created, expires, revoked = _when(info.created_us), _when(info.expires_us), _when(info.revoked_us)
-        table.add_row(info.id, info.principal.key, groups, info.name, created, expires, revoked)
+        table.add_row(info.id, info.principal.key, groups, roles, info.name, created, expires, revoked)
     console.print(table)
 
 
 @token_app.command("revoke")
 def token_revoke(
     token_id: Annotated[str, typer.Argument(help="The token's id (see `hexmesh token list`).")],
+    token: Token = None,
     home: common.Home = None,
 ) -> None:
-    """Revoke a token at once, on every port."""
+    """Revoke a token at once, on every port (the workspace's root or an operator)."""
     with common.errors():
-        info = tokens.revoke_token(_sidecar(home).db, token_id)
+        actor, db = administer(home, token, "tokens")
+        info = tokens.revoke_token(db, token_id)
+        record(db, actor, "token-revoke", "mesh", {"id": info.id, "principal": info.principal.key})
     console.print(f"revoked token {info.id} of {info.principal.key}")
+
+
+@token_app.command("migrate")
+def token_migrate(token: Token = None, home: common.Home = None) -> None:
+    """Replace the clear-text operator tokens (<home>/tokens.yaml, HEXMESH_TOKENS) by API tokens.
+
+    A governance token becomes an API token of a service account with the operator and
+    governance roles (its new secret is shown once); an owner token becomes nothing: owners act
+    with their own API token (`hexmesh token create <owner>`). tokens.yaml is then deleted.
+    """
+    with common.errors():
+        actor, db = administer(home, token, "tokens")
+        settings = common.workspace(home).settings
+        legacy = Tokens.load(settings)
+        made = []
+        for old in legacy.principals():
+            if old.role == "governance":
+                who = Principal(old.name, "ServiceAccount", roles=frozenset({"operator", "governance"}))
+                text, info = tokens.create_token(db, who, name=f"migrated from the clear-text token {old.name!r}")
+                made.append((old, text, info.id))
+                record(db, actor, "token-migrate", "mesh", {"from": old.name, "id": info.id, "principal": who.key})
+            else:
+                console.print(
+                    f"{old.name} ({old.role} of {', '.join(old.products) or 'no product'}): not converted; owners "
+                    "act with their own API token: hexmesh token create <the product's owner>",
+                    highlight=False,
+                )
+        file = settings.home / "tokens.yaml"
+        if file.is_file():
+            file.unlink()  # secrets in clear text on disk: gone
+    for old, text, token_id in made:
+        console.print(f"{old.name}: now API token {token_id} (roles operator, governance); shown only now:")
+        console.print(text, markup=False, highlight=False, soft_wrap=True)
+    if settings.tokens:
+        err.print(
+            f"[yellow]unset {variable('tokens')}[/]: its clear-text tokens still act until you do", highlight=False
+        )
+    if not legacy.principals():
+        console.print("no clear-text operator tokens to migrate")
 
 
 @access_app.command("request")
@@ -197,13 +258,16 @@ def forget(
     token: Token = None,
     home: common.Home = None,
 ) -> None:
-    """Destroy a data subject's key: their encrypted values become unreadable in every snapshot."""
+    """Destroy a data subject's key: their encrypted values become unreadable in every snapshot.
+
+    Needs the workspace's root (its owner, on its own state) or an operator's token; audited.
+    """
     with common.errors():
-        sidecar = _sidecar(home)
-        actor = _acting(sidecar, token).key if token else "cli"
-        destroyed = KeyStore(sidecar.db, master_key(sidecar.runtime.settings)).forget(subject)
-        entry = audit.AuditEntry(actor, "control.forget", "keys", "forgotten" if destroyed else "no-key")
-        audit.append(sidecar.db, entry)
+        actor, db = administer(home, token, "forget")
+        workspace = common.workspace(home)
+        destroyed = KeyStore(db, master_key(workspace.settings)).forget(subject)
+        # The subject is not named in the log: its key id is what the key store keeps, and the log is forever.
+        record(db, actor, "forget", "mesh", None, decision="forgotten" if destroyed else "no-key")
     state = "destroyed" if destroyed else "had no key (nothing to destroy; new keys are refused)"
     console.print(f"subject {subject!r}: key {state}")
 
@@ -216,11 +280,18 @@ def show_audit(
     action: Annotated[str | None, typer.Option(help="e.g. sql.read, access.approve.")] = None,
     limit: Annotated[int, typer.Option(help="The newest entries to show, at most.")] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    token: Token = None,
     home: common.Home = None,
 ) -> None:
-    """The append-only audit log, oldest first; checks its hash chain."""
+    """The append-only audit log, oldest first; checks its hash chain.
+
+    The whole log: the workspace's root or an operator's token; one product's: also its owner's token.
+    """
     with common.errors():
-        db = _sidecar(home).db
+        under = _resource(resource)
+        product = parse_address(under).product_key if under and under.startswith("dp://") else None
+        who, db = administer(home, token, "read-audit", product)
+        record(db, who, "read-audit", product or "mesh", {"resource": under, "action": action, "actor": actor})
         entries = audit.query(db, under=_resource(resource), actor=actor, action=action, limit=limit, newest=True)
         broken = audit.verify(db)
     if as_json:

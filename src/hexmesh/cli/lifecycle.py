@@ -12,10 +12,12 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hexmesh.cli.common import Home, errors, workspace
+from hexmesh.cli.acting import administer, record
+from hexmesh.cli.common import Home, Token, errors, workspace
 from hexmesh.cli.render import console, err, moment, parse_moment, run_outcome
 from hexmesh.errors import DeployError
 from hexmesh.lifecycle import Attempt, LifecycleState, Plan
+from hexmesh.spec import parse_address
 
 __all__ = ["COMMANDS"]
 
@@ -89,29 +91,41 @@ def deprecate(
     sunset: Annotated[str, typer.Option(help="The date it stops serving (YYYY-MM-DD).")],
     successor: Annotated[str | None, typer.Option(help="What to use instead: dp://domain/product@2")] = None,
     reason: Annotated[str | None, typer.Option(help="Why, for the consumers' notices.")] = None,
+    token: Token = None,
     home: Home = None,
 ) -> None:
-    """Deprecate a product major: set a sunset date and successor, and tell every consumer."""
+    """Deprecate a product major: set a sunset date and successor, and tell every consumer.
+
+    Needs the workspace's root, or the token of the product's owner or an operator.
+    """
     try:
         day = date.fromisoformat(sunset)
     except ValueError:
         raise typer.BadParameter(f"{sunset!r} is not a date; write YYYY-MM-DD", param_hint="--sunset") from None
     with errors():
+        key = parse_address(product).product_key
+        actor, db = administer(home, token, "deprecate", key)
         state = workspace(home).deprecate(product, sunset=day, successor=successor, reason=reason)
+        record(db, actor, "deprecate", key, {"ref": product, "sunset": sunset, "successor": successor})
     _show_state(state)
 
 
 def retire(
     product: Annotated[str, typer.Argument(help="domain/product@major")],
     force: Annotated[bool, typer.Option(help="Retire even while products still read it.")] = False,
+    token: Token = None,
     home: Home = None,
 ) -> None:
     """Stop serving a product major; keep or delete its data as its spec's retention says.
 
-    The replication slots and publications of its CDC inputs (mode: cdc) are dropped.
+    The replication slots and publications of its CDC inputs (mode: cdc) are dropped. Needs the
+    workspace's root, or the token of the product's owner or an operator.
     """
     with errors():
+        key = parse_address(product).product_key
+        actor, db = administer(home, token, "retire", key)
         state = workspace(home).retire(product, force=force)
+        record(db, actor, "retire", key, {"ref": product, "force": force, "dependents": state.consumers})
     _show_state(state)
     forced = state.details.get("dependents") or []
     if forced:
@@ -127,13 +141,20 @@ def backfill(
     since: Annotated[str, typer.Option(help="Event time from (inclusive, ISO 8601).")],
     until: Annotated[str, typer.Option(help="Event time until (exclusive, ISO 8601).")],
     wait: Annotated[float, typer.Option(help="Seconds to wait if the product is running.")] = 0.0,
+    token: Token = None,
     home: Home = None,
 ) -> None:
-    """Recompute an event-time window from all input and publish it as a new snapshot."""
+    """Recompute an event-time window from all input and publish it as a new snapshot.
+
+    Needs the workspace's root, or the token of the product's owner or an operator.
+    """
     low, high = parse_moment(since, "--since"), parse_moment(until, "--until")
     assert low is not None and high is not None
     with errors():
+        key = parse_address(product).product_key
+        actor, db = administer(home, token, "backfill", key)
         result = workspace(home).backfill(product, since=low, until=high, wait=wait)
+        record(db, actor, "backfill", key, {"ref": product, "since": since, "until": until, "run": result.run_id})
     console.print(run_outcome(result))
 
 

@@ -86,6 +86,10 @@ def serve(
         where = "anyone on this machine" if is_loopback(host) else f"anyone who can reach {host}"
         err.print(f"[yellow]warning:[/] --no-auth: every port serves every row and column to {where}; "
                   "policies are not enforced", highlight=False)  # fmt: skip
+    if node.tokens.principals():
+        err.print("[yellow]warning:[/] operator tokens in clear text (tokens.yaml or HEXMESH_TOKENS) still act on "
+                  f"this node; replace them by hashed API tokens with roles: hexmesh token migrate{_home(home)}",
+                  highlight=False)  # fmt: skip
     # Services start and stop together: when one ends, the others are told to stop.
     services = [http_service(create_app(node), host, http_port, log_level=log_level)]
     if sql_port:

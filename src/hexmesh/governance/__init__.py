@@ -15,7 +15,7 @@ from hexmesh.governance.exceptions import (
     PolicyError,
 )
 from hexmesh.governance.folder import MeshGovernance, parse_folder
-from hexmesh.governance.identity import ANONYMOUS, Principal
+from hexmesh.governance.identity import ANONYMOUS, ROLES, Principal, Role
 from hexmesh.governance.masking import generalize, redact
 from hexmesh.governance.plan import ColumnAction, ReadPlan, plan_read
 from hexmesh.governance.privacy import BudgetLedger, DpQuery, DpResult, MemoryLedger, private_aggregate
@@ -31,6 +31,7 @@ __all__ = [
     "ANONYMOUS",
     "CORE",
     "FORGOTTEN",
+    "ROLES",
     "AccessDeniedError",
     "AccessEngine",
     "AccessRule",
@@ -51,6 +52,7 @@ __all__ = [
     "PrivacyRule",
     "ProductPolicies",
     "ReadPlan",
+    "Role",
     "RowFilter",
     "RuleReport",
     "RuleSet",

@@ -6,10 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-__all__ = ["ANONYMOUS", "PRINCIPAL_KINDS", "Principal", "PrincipalKind"]
+__all__ = ["ANONYMOUS", "PRINCIPAL_KINDS", "ROLES", "Principal", "PrincipalKind", "Role"]
 
 PrincipalKind = Literal["User", "ServiceAccount", "DataProduct", "Anonymous"]
 PRINCIPAL_KINDS: tuple[str, ...] = get_args(PrincipalKind)
+#: Platform roles: who administers the node and the mesh. A role is never a permission on data:
+#: what a principal may read is decided by policies alone (an operator reads nothing by its role).
+Role = Literal["operator", "governance"]
+ROLES: tuple[str, ...] = get_args(Role)
 
 
 @dataclass(frozen=True)
@@ -25,15 +29,23 @@ class Principal:
     kind: PrincipalKind = "User"
     groups: frozenset[str] = frozenset()
     attributes: Mapping[str, str | int | bool] = field(default_factory=dict)
+    roles: frozenset[str] = frozenset()
+    """Platform roles (:data:`ROLES`): ``operator`` runs the node (tokens, forget, runs, retire,
+    backfill, the audit log), ``governance`` changes the mesh's rule set. Not data permissions."""
 
     def __post_init__(self) -> None:
         if self.kind not in PRINCIPAL_KINDS:
             raise ValueError(f"principal kind {self.kind!r} is not one of {', '.join(PRINCIPAL_KINDS)}")
         if not self.id:
             raise ValueError("a principal needs a non-empty id")
+        unknown = sorted(set(self.roles) - set(ROLES))
+        if unknown:
+            raise ValueError(f"role {', '.join(unknown)} is not one of {', '.join(ROLES)}")
+        if self.roles and self.kind not in ("User", "ServiceAccount"):
+            raise ValueError(f"only users and service accounts hold roles, not a {self.kind}")
 
     def __hash__(self) -> int:
-        return hash((self.id, self.kind, self.groups, tuple(sorted(self.attributes.items()))))
+        return hash((self.id, self.kind, self.groups, tuple(sorted(self.attributes.items())), self.roles))
 
     @property
     def key(self) -> str:
@@ -44,8 +56,12 @@ class Principal:
     def authenticated(self) -> bool:
         return self.kind != "Anonymous"
 
+    def has_role(self, role: Role) -> bool:
+        return role in self.roles
+
     def to_json(self) -> dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "groups": sorted(self.groups), "attributes": dict(self.attributes)}
+        found = {"id": self.id, "kind": self.kind, "groups": sorted(self.groups), "attributes": dict(self.attributes)}
+        return found | ({"roles": sorted(self.roles)} if self.roles else {})
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Principal:
@@ -54,6 +70,7 @@ class Principal:
             kind=data.get("kind", "User"),
             groups=frozenset(data.get("groups", ())),
             attributes=dict(data.get("attributes", {})),
+            roles=frozenset(data.get("roles", ())),
         )
 
 

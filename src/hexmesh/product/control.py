@@ -117,6 +117,10 @@ class Tokens:
             )
         return cls(entries)
 
+    def principals(self) -> list[Principal]:
+        """Who the clear-text tokens stand for (never their secrets)."""
+        return list(self._entries.values())
+
     def known(self, token: str | None) -> Principal | None:
         """The principal of a known token, else None (compared in constant time)."""
         for known, principal in self._entries.items():

@@ -28,6 +28,7 @@ from hexmesh.infra.events import EventLog, OffsetStore, open_event_log
 from hexmesh.infra.state import VersionRecord
 from hexmesh.lifecycle import Workspace
 from hexmesh.product import DeployedProduct, OutputPortReader, RunResult, Runtime
+from hexmesh.product.authority import Authority
 from hexmesh.product.control import AuditLog, ControlState, Tokens
 from hexmesh.product.deployed import live_versions
 from hexmesh.product.discovery import Endpoints, describe, document_version
@@ -94,6 +95,7 @@ class Node:
         #: Decides every read when ``auth`` is on; None serves everything to everyone.
         self.sidecar = PolicySidecar(workspace.runtime) if self.options.auth else None
         self._policies = self.sidecar
+        self._authority: Authority | None = None
         self._checked: dict[str, float] = {}
         self._products: dict[str, DeployedProduct] = {}
         self._documents: dict[str, Document] = {}
@@ -113,6 +115,13 @@ class Node:
     @property
     def runtime(self) -> Runtime:
         return self.workspace.runtime
+
+    @property
+    def authority(self) -> Authority:
+        """Who may administer this node's products and the mesh (owners, operator and governance roles)."""
+        if self._authority is None:
+            self._authority = Authority(self.policies, self.tokens, self.audit)
+        return self._authority
 
     @property
     def policies(self) -> PolicySidecar:

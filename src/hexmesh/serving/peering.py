@@ -1,21 +1,18 @@
 """Who may announce a peer to this node: announcing makes the node fetch a URL (SSRF risk).
 
 From this machine, to a node served without ``--auth``, anyone may (the local demo mesh and
-tests). From anywhere else, or whenever ``--auth`` is on, only holders of a governance token
-(``role: governance`` in ``<home>/tokens.yaml`` or ``HEXMESH_TOKENS=<secret>=governance``).
+tests). From anywhere else, or whenever ``--auth`` is on, only a principal with the operator or
+governance role (an API token, or a clear-text governance token until it is migrated).
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-from hexmesh.product.control import ForbiddenError, UnauthorizedError
+from hexmesh.product.control import UnauthorizedError
 from hexmesh.serving.node import Node
 
 __all__ = ["authorize_announcement", "is_loopback"]
-
-#: No product has this key, so only governance tokens (which may act on every product) pass.
-_MESH = "mesh:peers"
 
 
 def is_loopback(host: str) -> bool:
@@ -39,9 +36,4 @@ def authorize_announcement(node: Node, client_host: str, token: str | None) -> N
             f"announcing a peer needs a governance token because {why}: send 'Authorization: Bearer <token>' "
             "(announcing nodes send HEXMESH_MESH_TOKEN), or list the peer in HEXMESH_PEERS"
         )
-    try:
-        node.tokens.authorize(token, _MESH)
-    except ForbiddenError:
-        raise ForbiddenError(
-            "announcing a peer needs a governance token; this token is an owner token, which acts on its products only"
-        ) from None
+    node.authority.authorize(token, "announce-peer")

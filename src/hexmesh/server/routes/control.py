@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from hexmesh.errors import HexmeshError
 from hexmesh.lifecycle.rules import accept_ruleset
 from hexmesh.product import files as port_files
-from hexmesh.product.control import TRANSITIONS, ForbiddenError, PausedError, audited
+from hexmesh.product.control import TRANSITIONS, PausedError
 from hexmesh.server.acting import acting
 from hexmesh.server.deps import Domain, Name, NodeDep
 from hexmesh.server.problems import responses
@@ -199,20 +199,15 @@ def put_rules(
     token: Token,
     body: Annotated[str, Body(media_type="application/yaml", description="The mesh rule set (rules.yaml).")],
 ) -> dict[str, Any]:
-    """Accept a new mesh rule set (governance token): store it as a new revision, re-check every product.
+    """Accept a new mesh rule set (a governance principal's token): store it as a new revision, re-check every product.
 
     Products that fail it keep serving; their discovery documents show the revision they failed.
     """
-    principal = audited(node.tokens, node.audit, token.credentials if token else None, "mesh", "replace-rules")
-    if principal.role != "governance":
-        node.audit.record(principal.name, "mesh", "replace-rules", "refused", "not a governance token")
-        raise ForbiddenError(
-            f"token {principal.name!r} ({principal.role}) may not change the mesh's rule set; use a governance token"
-        )
+    who = acting(node, token.credentials if token else None, None, "replace-rules")
     try:
-        change = accept_ruleset(node.workspace, body, principal.name)
+        change = accept_ruleset(node.workspace, body, who)
     except HexmeshError as exc:
-        node.audit.record(principal.name, "mesh", "replace-rules", "refused", str(exc))
+        node.audit.record(who, "mesh", "replace-rules", "refused", str(exc))
         raise
     result = {
         "revision": change.revision,
@@ -221,7 +216,7 @@ def put_rules(
         "created": change.created,
         "products": [v.__dict__ for v in change.products],
     }
-    node.audit.record(principal.name, "mesh", "replace-rules", "ok", result)
+    node.audit.record(who, "mesh", "replace-rules", "ok", result)
     return result
 
 
