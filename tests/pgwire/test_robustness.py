@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import struct
 import threading
 import time
@@ -11,7 +12,7 @@ import psycopg
 import pytest
 from psycopg import errors as pg_errors
 
-from hexmesh.pgwire import Limits, Result
+from hexmesh.pgwire import AuthMethod, Limits, Result
 
 from .arrow_backend import ArrowBackend, ArrowSession
 from .conftest import ServerThread
@@ -213,6 +214,68 @@ def test_too_many_connections(make_server: Callable[..., ServerThread]) -> None:
     first.close()
     wait_until(lambda: not server.server._sessions, "the first session to end")
     assert_serves(server)
+
+
+class _SlowLogin:
+    """Trust, but each login takes a while (a token checked against a busy state store)."""
+
+    def method(self, user: str, database: str) -> AuthMethod:
+        return "password"
+
+    def check_password(self, user: str, password: str) -> object:
+        time.sleep(0.5)
+        return user
+
+    def scram_verifier(self, user: str) -> None:
+        return None
+
+    def principal(self, user: str) -> object:
+        return user
+
+
+def test_a_burst_of_slow_logins_never_exceeds_max_connections(make_server: Callable[..., ServerThread]) -> None:
+    # The slot is taken before authentication: 12 clients logging in at once, 3 get in.
+    server = make_server(limits=Limits(max_connections=3), authenticator=_SlowLogin(), allow_cleartext_without_tls=True)
+    results: list[object] = []
+    held: list[psycopg.Connection[tuple[object, ...]]] = []
+    lock = threading.Lock()
+
+    def connect() -> None:
+        try:
+            conn = psycopg.connect(server.dsn(password="x"), autocommit=True, connect_timeout=20)
+        except psycopg.OperationalError as exc:
+            with lock:
+                results.append(str(exc))
+            return
+        with lock:
+            held.append(conn)
+            results.append("in")
+
+    threads = [threading.Thread(target=connect) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    try:
+        assert results.count("in") == 3, results
+        assert all("too many clients" in str(r) for r in results if r != "in")
+    finally:
+        for conn in held:
+            conn.close()
+
+
+def test_idle_sockets_opened_first_do_not_lock_clients_out(make_server: Callable[..., ServerThread]) -> None:
+    # 40 sockets that never say anything, then a real client: it gets in at once, and the
+    # oldest idle sockets were closed to make room for it.
+    server = make_server(limits=Limits(max_connections=4, max_startup=8))
+    idle = [socket.create_connection(("127.0.0.1", server.port), timeout=10) for _ in range(40)]
+    try:
+        assert_serves(server)
+        idle[0].settimeout(10)
+        assert idle[0].recv(1) == b""  # closed by the server
+    finally:
+        for sock in idle:
+            sock.close()
 
 
 def test_idle_session_timeout(make_server: Callable[..., ServerThread]) -> None:

@@ -57,6 +57,7 @@ class Connection:
         """Run the connection to its end; never raises."""
         try:
             startup = await Handshake(self.server, self.chan).run()
+            self.server.started(self.chan)
             if startup is not None:
                 await self._open(startup)
                 await message_loop(self)
@@ -95,6 +96,7 @@ class Connection:
 
     async def _cleanup(self) -> None:
         self.server.unregister(self)
+        self.server.release(self.chan)
         self.chan.writer.close()
         try:
             for portal in self.portals.values():

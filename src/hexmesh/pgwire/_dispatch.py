@@ -22,6 +22,8 @@ log = logging.getLogger("hexmesh.pgwire")
 _EXTENDED = {b"P", b"B", b"D", b"E", b"C", b"H", b"S"}
 # CopyData/CopyDone/CopyFail outside COPY FROM are ignored, as PostgreSQL does.
 _IGNORED = {b"d", b"c", b"f"}
+# Longer SQL texts are split into statements in a worker thread (other clients keep being served).
+_SPLIT_IN_THREAD = 64 * 1024
 
 
 async def message_loop(conn: Connection) -> None:
@@ -56,7 +58,7 @@ async def message_loop(conn: Connection) -> None:
 
 async def simple_query(conn: Connection, sql: str) -> None:
     """Run every statement of a Query message, stopping at the first error."""
-    statements = split_statements(sql)
+    statements = await _split(conn, sql)
     if not statements:
         conn.chan.send(m.EMPTY_QUERY)
     for text in statements:
@@ -73,6 +75,13 @@ async def simple_query(conn: Connection, sql: str) -> None:
             portal.close()
     conn.send_ready()
     await conn.chan.flush()
+
+
+async def _split(conn: Connection, sql: str) -> list[str]:
+    """The statements of ``sql``; a long text is split in a worker thread, not on the event loop."""
+    if len(sql) < _SPLIT_IN_THREAD:
+        return split_statements(sql)
+    return await conn.in_thread(split_statements, sql)
 
 
 async def extended(conn: Connection, kind: bytes, payload: bytes) -> None:
@@ -109,7 +118,7 @@ async def _parse(conn: Connection, r: m.Reader) -> None:
     name, sql, types = r.cstring(), r.cstring(), r.int32_list()
     if name and name in conn.statements:
         raise PgError(SqlState.DUPLICATE_PREPARED_STATEMENT, f'prepared statement "{name}" already exists')
-    parts = split_statements(sql)
+    parts = await _split(conn, sql)
     if len(parts) > 1:
         raise PgError(SqlState.SYNTAX_ERROR, "cannot insert multiple commands into a prepared statement")
     text = parts[0] if parts else ""

@@ -10,18 +10,19 @@ _DOLLAR_TAG = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 def _skip_quoted(sql: str, i: int, quote: str, backslash: bool) -> int:
     """Index just past the closing quote of a literal starting at sql[i]."""
     i += 1
-    while i < len(sql):
-        ch = sql[i]
-        if backslash and ch == "\\":
-            i += 2
-            continue
-        if ch == quote:
-            if i + 1 < len(sql) and sql[i + 1] == quote:
-                i += 2
+    while True:
+        end = sql.find(quote, i)
+        if backslash:
+            slash = sql.find("\\", i)
+            if 0 <= slash < end or (end < 0 <= slash):
+                i = slash + 2
                 continue
-            return i + 1
-        i += 1
-    return len(sql)
+        if end < 0:
+            return len(sql)
+        if end + 1 < len(sql) and sql[end + 1] == quote:
+            i = end + 2
+            continue
+        return end + 1
 
 
 def _skip_block_comment(sql: str, i: int) -> int:
@@ -58,11 +59,19 @@ def _skip_token(sql: str, i: int) -> int:
     return i + 1
 
 
+# Where a statement may end or a quoted part or comment may start; everything else is skipped in C.
+_SPECIAL = re.compile(r"[;'\"$]|--|/\*")
+
+
 def split_statements(sql: str) -> list[str]:
     """Statements of a query string, without trailing semicolons; blank ones are dropped."""
     out: list[str] = []
     start = i = 0
-    while i < len(sql):
+    while True:
+        found = _SPECIAL.search(sql, i)
+        if found is None:
+            break
+        i = found.start()
         if sql[i] == ";":
             out.append(sql[start:i])
             start = i = i + 1

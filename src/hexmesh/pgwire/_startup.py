@@ -86,7 +86,7 @@ class Handshake:
                 SqlState.INVALID_AUTHORIZATION,
                 "no PostgreSQL user name specified in startup packet",
             )
-        if self.server.over_capacity():
+        if not self.server.admit(self.chan):
             raise _fatal(SqlState.TOO_MANY_CONNECTIONS, "sorry, too many clients already")
         unknown = [k for k in params if k.startswith("_pq_.")]
         if minor > 0 or unknown:

@@ -33,9 +33,11 @@ class Limits:
     max_connections: int = 100
     idle_session_timeout: float | None = None
     statement_timeout: float | None = None
-    startup_timeout: float = 30.0
+    startup_timeout: float = 10.0
     max_message_size: int = 64 * 1024 * 1024
     batch_rows: int = 8192
+    #: Connections still negotiating (before authentication completes): a new one closes the oldest.
+    max_startup: int = 32
 
 
 class PgServer:
@@ -70,6 +72,11 @@ class PgServer:
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._channels: set[Channel] = set()
+        # Channels still in startup, oldest first (dicts keep insertion order).
+        self._starting: dict[Channel, None] = {}
+        # Channels holding one of max_connections' slots: taken before authentication, so a
+        # burst of slow logins cannot overshoot the limit.
+        self._admitted: set[Channel] = set()
         self._sessions: dict[int, Connection] = {}
         self._pids = itertools.count(os.getpid() % 10000 * 1000 + 1)
         self._closing = False
@@ -128,13 +135,15 @@ class PgServer:
         assert task is not None
         self._tasks.add(task)
         chan = Channel(reader, writer, self.limits.max_message_size)
-        if len(self._channels) >= 2 * self.limits.max_connections + 16:
-            # Sockets still in startup are not sessions yet; cap them too so they cannot pile up.
-            log.warning("refusing connection from %s: too many sockets open", chan.peer)
-            await chan.close()
-            self._tasks.discard(task)
-            return
+        if len(self._starting) >= self.limits.max_startup:
+            # Idle or slow sockets must not lock clients out: the oldest one still negotiating
+            # gives way. A real client negotiates in milliseconds, so it is rarely the oldest.
+            oldest = next(iter(self._starting))
+            log.warning("closing connection from %s: too many connections in startup", oldest.peer)
+            self._starting.pop(oldest, None)
+            oldest.writer.close()
         self._channels.add(chan)
+        self._starting[chan] = None
         try:
             await Connection(self, chan, next(self._pids)).serve()
         except asyncio.CancelledError:
@@ -142,11 +151,26 @@ class PgServer:
             chan.writer.close()
         finally:
             self._channels.discard(chan)
+            self._starting.pop(chan, None)
+            self._admitted.discard(chan)
             self._tasks.discard(task)
 
-    def over_capacity(self) -> bool:
-        """Whether accepting one more session would exceed max_connections."""
-        return len(self._sessions) >= self.limits.max_connections
+    def admit(self, chan: Channel) -> bool:
+        """Take one of max_connections' slots for ``chan`` (before it authenticates); False when full."""
+        if chan in self._admitted:
+            return True
+        if len(self._admitted) >= self.limits.max_connections:
+            return False
+        self._admitted.add(chan)
+        return True
+
+    def release(self, chan: Channel) -> None:
+        """``chan``'s session is ending: its slot is free for the next client at once."""
+        self._admitted.discard(chan)
+
+    def started(self, chan: Channel) -> None:
+        """``chan`` finished its startup (a session now, or a cancel request): no longer negotiating."""
+        self._starting.pop(chan, None)
 
     def register(self, conn: Connection) -> None:
         """Make a session reachable by CancelRequest."""

@@ -329,6 +329,25 @@ class Settings:
         "go first; 0 keeps only files in use).",
         group="serving",
     )
+    sql_max_connections: int = key(
+        64,
+        "HEXMESH_SQL_MAX_CONNECTIONS",
+        "Sessions the SQL port serves at once; the next client gets 53300 (a slot is taken before it logs in).",
+        group="serving",
+    )
+    sql_max_statement_bytes: int = key(
+        1024 * 1024,
+        "HEXMESH_SQL_MAX_STATEMENT_BYTES",
+        "The longest SQL statement the SQL port accepts, in bytes (0: no limit); a longer one gets 54000.",
+        group="serving",
+    )
+    sql_statements_per_principal: int = key(
+        8,
+        "HEXMESH_SQL_STATEMENTS_PER_PRINCIPAL",
+        "Statements one principal runs at once on the SQL port, over all its sessions (0: no limit); more "
+        "wait their turn, within the statement timeout.",
+        group="serving",
+    )
 
     def __post_init__(self) -> None:
         from hexmesh.infra.settings.loading import coerce

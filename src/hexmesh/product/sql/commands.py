@@ -7,6 +7,7 @@ accepted and reported back by SHOW as PostgreSQL would.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,13 @@ WRITES = {
 }  # fmt: skip
 # DuckDB statements that reach outside the database or its configuration.
 ENGINE = {"ATTACH", "DETACH", "INSTALL", "LOAD", "PRAGMA", "USE", "FORCE", "UNINSTALL", "UPDATE_EXTENSIONS"}
-QUERIES = {"SELECT", "WITH", "VALUES", "TABLE", "FROM", "EXPLAIN", "SUMMARIZE", "DESCRIBE"}
+QUERIES = {"SELECT", "WITH", "VALUES", "TABLE", "EXPLAIN"}
+# What PostgreSQL does not know but a DuckDB user might try, and what to use instead.
+_INSTEAD = {
+    "DESCRIBE": r"PostgreSQL has no DESCRIBE: use \d <table> in psql, or query information_schema.columns.",
+    "SUMMARIZE": "PostgreSQL has no SUMMARIZE: aggregate with count(*), min(), max() and avg().",
+    "FROM": "Start the statement with SELECT.",
+}
 TRANSACTION = {
     "BEGIN": "BEGIN", "START": "START TRANSACTION", "COMMIT": "COMMIT", "END": "COMMIT",
     "ROLLBACK": "ROLLBACK", "ABORT": "ROLLBACK", "SAVEPOINT": "SAVEPOINT", "RELEASE": "RELEASE",
@@ -118,7 +125,8 @@ def run_command(keyword: str, sql: str, settings: SessionSettings, parse_time: o
         return CommandResult("RESET")
     if keyword == "SHOW":
         return _show(sql, settings)
-    raise PgError(SqlState.SYNTAX_ERROR, f"statement {keyword or sql[:20]!r} is not supported by hexmesh")
+    word = sql.split(None, 1)[0] if sql.split() else ""
+    raise PgError(SqlState.SYNTAX_ERROR, f'syntax error at or near "{word}"', hint=_INSTEAD.get(keyword))
 
 
 def _known(name: str) -> None:
@@ -143,11 +151,26 @@ def _set(sql: str, settings: SessionSettings, parse_time: object) -> Result:
             hint="The SQL port accepts PostgreSQL client settings and hexmesh.as_of; "
             "engine settings cannot be changed.",
         )
+    if name == "hexmesh.epsilon":
+        _epsilon(value)
     if name == "hexmesh.as_of":
         default = value.lower() in ("", "default", "now", "latest")
         settings.as_of = None if default else parse_time(value)  # type: ignore[operator]
     settings.values[name] = "" if value.lower() == "default" and name == "hexmesh.as_of" else value
     return CommandResult("SET")
+
+
+def _epsilon(value: str) -> None:
+    try:
+        epsilon = float(value)
+    except ValueError:
+        epsilon = math.nan
+    if not (math.isfinite(epsilon) and epsilon > 0):
+        raise PgError(
+            "22023",
+            f'invalid value for parameter "hexmesh.epsilon": "{value}"',
+            hint="The privacy budget spent per aggregate is a positive number, e.g. 0.1.",
+        )
 
 
 def _show(sql: str, settings: SessionSettings) -> Result:

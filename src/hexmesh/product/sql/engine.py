@@ -21,11 +21,10 @@ from collections.abc import Hashable, Mapping
 import duckdb
 
 from hexmesh.infra.compute.duckdb import LOCKDOWN
-from hexmesh.pgwire import PgError, SqlState
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.pgcatalog import install_pg_catalog
 
-__all__ = ["Engines", "catalog_key", "open_engine", "translate"]
+__all__ = ["Engines", "catalog_key", "open_engine"]
 
 #: Hidden columns per ``schema.table`` (None: the whole table), as a CatalogFilter answers.
 CatalogView = Mapping[str, frozenset[str] | None]
@@ -147,33 +146,3 @@ def _restrict(con: duckdb.DuckDBPyConnection, tables: list[PortTable], view: Cat
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def translate(exc: duckdb.Error) -> PgError:
-    """A DuckDB error as the PostgreSQL error a client expects."""
-    text = str(exc).split("\n\nLINE", 1)[0].strip()
-    if isinstance(exc, duckdb.InterruptException):
-        return PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
-    if isinstance(exc, duckdb.OutOfMemoryException):
-        return PgError(
-            "53200",
-            f"out of memory: {text}",
-            hint="The query needs more memory than one SQL session may use; aggregate or filter more.",
-        )
-    if isinstance(exc, duckdb.PermissionException):
-        return PgError(
-            "42501",
-            f"permission denied: {text}",
-            detail="The SQL port's engine cannot read or write files or load extensions.",
-        )
-    if isinstance(exc, duckdb.CatalogException):
-        return PgError(SqlState.UNDEFINED_TABLE, text)
-    if isinstance(exc, duckdb.ParserException):
-        return PgError(SqlState.SYNTAX_ERROR, text)
-    if isinstance(exc, duckdb.ConversionException):
-        return PgError(SqlState.INVALID_TEXT_REPRESENTATION, text)
-    if isinstance(exc, duckdb.BinderException):
-        return PgError("42703" if "column" in text.lower() else "42883", text)
-    if isinstance(exc, duckdb.InvalidInputException) and "configuration" in text:
-        return PgError("42501", f"permission denied: {text}")
-    return PgError("XX000" if isinstance(exc, duckdb.InternalException) else "22000", text)

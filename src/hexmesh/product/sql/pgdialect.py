@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from hexmesh.product.sql.interrupt import Writing
+
 __all__ = ["VERSION", "to_duckdb"]
 
 # What version() answers; SQLAlchemy parses "PostgreSQL X.Y" out of it.
@@ -49,7 +51,7 @@ def to_duckdb(tree: exp.Expr) -> str:
     """DuckDB SQL for a statement parsed in the PostgreSQL dialect."""
     _name_columns(tree)
     tree = tree.transform(_oid_cast, copy=False).transform(_unqualify, copy=False).transform(_operator, copy=False)
-    return tree.sql(dialect="duckdb")
+    return tree.sql(dialect=Writing)
 
 
 def _unqualify(node: exp.Expr) -> exp.Expr:

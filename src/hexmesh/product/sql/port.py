@@ -8,11 +8,13 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from hexmesh.infra.settings import Settings
 from hexmesh.pgwire import Authenticator, Limits, PgServer, SessionContext
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sql.catalog import TableCatalog
 from hexmesh.product.sql.engine import Engines
 from hexmesh.product.sql.policy import AllowAll, QueryPolicy
+from hexmesh.product.sql.running import RunningStatements
 from hexmesh.product.sql.sealed import OpenedTables
 from hexmesh.product.sql.session import SqlSession
 from hexmesh.product.sql.snapshots import SnapshotSource
@@ -23,9 +25,11 @@ __all__ = ["SqlPort", "SqlPortConfig", "sql_service", "start_sql_port"]
 
 @dataclass(frozen=True)
 class SqlPortConfig:
-    """Limits of the SQL port; None disables a limit."""
+    """Limits of the SQL port; None (or 0 where noted) disables a limit."""
 
     max_connections: int = 64
+    max_startup: int = 32  # connections still logging in; a new one closes the oldest
+    startup_timeout: float = 10.0
     statement_timeout: float | None = 300.0
     idle_session_timeout: float | None = 3600.0
     memory_limit: str | None = "1GB"  # DuckDB memory_limit of the engine the sessions share
@@ -37,6 +41,20 @@ class SqlPortConfig:
     server_version: str = "15.0 (hexmesh)"
     # DuckDB scans local Parquet files itself (sql/snapshots.py); False reads them through pyarrow.
     native_scans: bool = True
+    max_statement_bytes: int = 1024 * 1024  # 0: no limit
+    statements_per_principal: int = 8  # running at once over all of a principal's sessions; 0: no limit
+    # Parsed statements kept for reuse (sql/statements.py), in all and per session.
+    statement_cache_bytes: int = 64 * 1024 * 1024
+    statement_cache_session_bytes: int = 8 * 1024 * 1024
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SqlPortConfig:
+        """The limits a node's settings give (``sql_*``), defaults for the rest."""
+        return cls(
+            max_connections=settings.sql_max_connections,
+            max_statement_bytes=settings.sql_max_statement_bytes,
+            statements_per_principal=settings.sql_statements_per_principal,
+        )
 
 
 class SqlPort:
@@ -46,7 +64,7 @@ class SqlPort:
         self, runtime: Runtime, config: SqlPortConfig | None = None, policy: QueryPolicy | None = None
     ) -> None:
         self.runtime = runtime
-        self.config = config or SqlPortConfig()
+        self.config = config or SqlPortConfig.from_settings(runtime.settings)
         self.policy: QueryPolicy = policy or AllowAll()
         self.catalog = TableCatalog(runtime)
         self.snapshots = SnapshotSource(runtime, native=self.config.native_scans)
@@ -54,7 +72,8 @@ class SqlPort:
         self.engines = Engines(
             memory_limit=self.config.memory_limit, threads=self.config.threads, readable=self.snapshots.root
         )
-        self.statements = StatementCache()
+        self.statements = StatementCache(self.config.statement_cache_bytes, self.config.statement_cache_session_bytes)
+        self.running = RunningStatements(self.config.statements_per_principal)
 
     def __call__(self, ctx: SessionContext) -> SqlSession:
         return SqlSession(self, ctx)
@@ -73,6 +92,10 @@ class SqlPort:
             statement_timeout=self.config.statement_timeout,
             # Encode and send what DuckDB hands over in one go: fewer thread hops per row.
             batch_rows=self.config.batch_rows,
+            max_startup=self.config.max_startup,
+            startup_timeout=self.config.startup_timeout,
+            # A Query message may hold several statements; each is checked against max_statement_bytes.
+            max_message_size=max(16 * 1024 * 1024, 4 * self.config.max_statement_bytes),
         )
         return PgServer(
             self, host, port, authenticator, ssl_context, limits=limits, server_version=self.config.server_version

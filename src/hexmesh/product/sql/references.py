@@ -16,6 +16,8 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.scope import ScopeType, traverse_scope
 
+from hexmesh.product.sql.interrupt import checkpoint
+
 __all__ = ["referenced_names", "sql_references"]
 
 #: Nodes that read columns they do not name: ``COLUMNS(...)``, ``#1``, PIVOT/UNPIVOT (they
@@ -54,6 +56,7 @@ def referenced_names(tree: exp.Expr) -> frozenset[str] | None:
         return None
     names: set[str] = set()
     for node in tree.walk():
+        checkpoint()
         if isinstance(node, _UNNAMED):
             return None
         if isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
@@ -69,6 +72,10 @@ def referenced_names(tree: exp.Expr) -> frozenset[str] | None:
 
 def _reads_rows_whole(tree: exp.Expr) -> bool:
     """Whether an unqualified column names a table or alias visible where it stands (the row as a value)."""
+    sources = {t.name.lower() for t in tree.find_all(exp.Table)}
+    sources |= {str(a.name).lower() for a in tree.find_all(exp.TableAlias)}
+    if not any(not c.table and c.name.lower() in sources for c in tree.find_all(exp.Column)):
+        return False  # no column is named like any source: scoping (slow on long statements) cannot say yes
     try:
         scopes = traverse_scope(tree)
     except Exception:  # a tree sqlglot cannot scope: assume the worst, open everything

@@ -14,14 +14,16 @@ from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import SqlglotError
 
 from hexmesh.pgwire import PgError, SqlState
 from hexmesh.product.sql import vetted
 from hexmesh.product.sql.catalog import PortTable
+from hexmesh.product.sql.interrupt import Reading
 from hexmesh.product.sql.pgcatalog import SHIM_SCHEMA, SHIMS, shim_name
 from hexmesh.product.sql.pgdialect import to_duckdb
 from hexmesh.product.sql.policy import TableRewrite
+from hexmesh.product.sql.sqlstate import syntax_error
 
 __all__ = ["TableUse", "apply", "parse", "table_uses"]
 
@@ -40,11 +42,9 @@ class TableUse:
 def parse(sql: str) -> exp.Expr:
     """The statement's syntax tree; raises 42601 with sqlglot's message."""
     try:
-        tree = sqlglot.parse_one(sql, read="postgres")
-    except ParseError as exc:
-        first = exc.errors[0] if exc.errors else {}
-        message = str(first.get("description") or exc).splitlines()[0]
-        raise PgError(SqlState.SYNTAX_ERROR, f"syntax error: {message}") from None
+        tree = sqlglot.parse_one(sql, read=Reading)
+    except SqlglotError as exc:
+        raise syntax_error(exc, sql) from None
     if tree is None:
         raise PgError(SqlState.SYNTAX_ERROR, "syntax error: empty statement")
     return tree
@@ -91,7 +91,7 @@ def table_uses(tree: exp.Expr, lookup: Lookup) -> list[TableUse]:
             continue
         version = node.args.get("version")
         as_of = version.expression if isinstance(version, exp.Version) else None
-        uses.append(TableUse(node, table, as_of))
+        uses.append(TableUse(node, table, _time(as_of)))
     return uses
 
 
@@ -107,7 +107,18 @@ def _as_of_function(node: exp.Table, function: exp.Anonymous, lookup: Lookup) ->
     table = lookup(parts[0] if len(parts) == 2 else None, parts[-1])
     if table is None:
         raise PgError(SqlState.UNDEFINED_TABLE, f'relation "{args[0].this}" does not exist')
-    return TableUse(node, table, args[1])
+    return TableUse(node, table, _time(args[1]))
+
+
+def _time(expression: exp.Expr | None) -> exp.Expr | None:
+    """A per-table processing time: an expression of its own, never a query."""
+    if expression is not None and expression.find(exp.Query, exp.Subquery, exp.Table, exp.Column) is not None:
+        raise PgError(
+            SqlState.FEATURE_NOT_SUPPORTED,
+            "AS OF takes a time, not a query or a column",
+            hint="Give a timestamp, e.g. AS OF '2026-11-24 10:00:00+00' or AS OF now() - interval '1 day'.",
+        )
+    return expression
 
 
 def apply(

@@ -6,7 +6,8 @@ import logging
 import re
 import secrets
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -22,7 +23,8 @@ from hexmesh.pgwire import Description, PgError, Result, RowsResult, SessionCont
 from hexmesh.product.deprecation import deprecated, notice_text
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.commands import QUERIES, SessionSettings, classify, run_command
-from hexmesh.product.sql.engine import catalog_key, translate
+from hexmesh.product.sql.engine import catalog_key
+from hexmesh.product.sql.interrupt import StatementInterrupted, interruptible
 from hexmesh.product.sql.params import parameter_types
 from hexmesh.product.sql.policy import (
     CatalogFilter,
@@ -33,7 +35,9 @@ from hexmesh.product.sql.policy import (
     TableRewrite,
 )
 from hexmesh.product.sql.references import sql_references
+from hexmesh.product.sql.results import StatementRows
 from hexmesh.product.sql.snapshots import ArrowSource, NativeScan, Source
+from hexmesh.product.sql.sqlstate import translate
 from hexmesh.product.sql.statements import Statement
 
 if TYPE_CHECKING:
@@ -81,11 +85,20 @@ class SqlSession:
         # A cancel that arrives before the statement has a cursor (while it is parsed or its
         # snapshots resolved) must not be lost; cleared when a statement's cursor is released.
         self._cancel_pending = False
+        # Set by cancel(): parsing and rewriting stop at their next checkpoint (sql/interrupt.py).
+        self._stop = threading.Event()
+        # This session's share of the statement cache, and who it runs statements as.
+        self._owner = secrets.token_hex(8)
+        principal = ctx.principal
+        self._who: Hashable = principal if _hashable(principal) and principal is not None else ctx.user
 
     # -- pgwire Session ------------------------------------------------------------------
 
     def describe(self, sql: str, param_types: Sequence[int]) -> Description:
-        self._new_call()
+        with self._guarded(sql):
+            return self._describe(sql, param_types)
+
+    def _describe(self, sql: str, param_types: Sequence[int]) -> Description:
         keyword = classify(sql)
         if keyword not in QUERIES:
             self._check("describe", sql, None, ())
@@ -119,7 +132,10 @@ class SqlSession:
         return Description(types, schema)
 
     def execute(self, sql: str, params: Sequence[object]) -> Result:
-        self._new_call()
+        with self._guarded(sql):
+            return self._execute(sql, params)
+
+    def _execute(self, sql: str, params: Sequence[object]) -> Result:
         keyword = classify(sql)
         if keyword not in QUERIES:
             self._check("command", sql, None, ())
@@ -128,20 +144,58 @@ class SqlSession:
                 self._apply_timeout()
             return result
         prepared = self._prepare(sql, "query")
-        cursor, duck = self._cursor(prepared)
+        who = self._who
+        self.port.running.start(who, lambda: self._cancel_pending)
+        cursor: duckdb.DuckDBPyConnection | None = None
+
+        def done() -> None:
+            if cursor is not None:
+                self._release(cursor)
+            self.port.running.end(who)
+
         try:
+            cursor, duck = self._cursor(prepared)
             reader = cursor.sql(duck, params=list(params) or None).to_arrow_reader(self.port.config.batch_rows)
         except duckdb.Error as exc:
-            self._release(cursor)
+            done()
             raise translate(exc) from None
         except BaseException:
-            self._release(cursor)
+            done()
             raise
+        rows = StatementRows(reader, self.port.config.max_result_rows, done)
         if keyword == "EXPLAIN":
-            return self._plan(reader, cursor)
-        return RowsResult(reader.schema, self._stream(reader, cursor))
+            return self._plan(rows)
+        return RowsResult(reader.schema, rows)
 
-    def _plan(self, reader: pa.RecordBatchReader, cursor: duckdb.DuckDBPyConnection) -> RowsResult:
+    @contextmanager
+    def _guarded(self, sql: str) -> Iterator[None]:
+        """One call of pgwire's: a fresh cancel flag, the statement size limit, and PostgreSQL errors
+        for what Python itself raises on hostile input (a statement nested too deep)."""
+        with self._lock:
+            # A cancel left over from an earlier call was meant for a statement that has ended; a
+            # cancel meant for this call is not lost: the server repeats cancel() while it runs.
+            self._cancel_pending = False
+            self._stop.clear()
+        limit = self.port.config.max_statement_bytes
+        if limit and len(sql) > limit // 4 and len(sql.encode()) > limit:
+            raise PgError(
+                SqlState.PROGRAM_LIMIT_EXCEEDED,
+                f"statement is too long: {len(sql.encode())} bytes, the SQL port accepts at most {limit}",
+                hint="Send a shorter statement: filter with a join or a range instead of a long IN list, "
+                "or ask the node's operator to raise sql_max_statement_bytes.",
+            )
+        try:
+            yield
+        except RecursionError:
+            raise PgError(
+                "54001",
+                "statement too complex: it nests too deep",
+                hint="Nest fewer parentheses, subqueries or expressions.",
+            ) from None
+        except StatementInterrupted:
+            raise PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request") from None
+
+    def _plan(self, rows: StatementRows) -> RowsResult:
         """EXPLAIN as PostgreSQL shows it (one "QUERY PLAN" column of lines), without the server's paths.
 
         DuckDB's EXPLAIN ANALYZE names the Parquet files it scanned: the warehouse folder is the
@@ -149,26 +203,18 @@ class SqlSession:
         """
         root = self.port.snapshots.root
         lines: list[str] = []
-        for batch in self._stream(reader, cursor):
+        for batch in rows:
             for value in batch.column(batch.num_columns - 1).to_pylist():
                 text = str(value or "")
                 lines += (text.replace(root, "<warehouse>/") if root else text).splitlines()
         table = pa.table({"QUERY PLAN": pa.array(lines, pa.string())})
         return RowsResult(table.schema, table.to_batches())
 
-    def _new_call(self) -> None:
-        """Forget a cancel left over from an earlier call: it was meant for a statement that has ended.
-
-        A cancel meant for this call and run before it started is not lost: the server repeats
-        cancel() while the call runs.
-        """
-        with self._lock:
-            self._cancel_pending = False
-
     def cancel(self) -> None:
         with self._lock:
             self._cancel_pending = True
             cursors = list(self._cursors)
+        self._stop.set()  # parsing or rewriting, if that is what runs now
         for cursor in cursors:
             cursor.interrupt()
 
@@ -178,6 +224,7 @@ class SqlSession:
         for cursor in cursors:
             cursor.interrupt()
         self.con.close()
+        self.port.statements.forget(self._owner)
 
     def _apply_timeout(self) -> None:
         """SET statement_timeout lowers the port's limit for this session; it cannot raise it."""
@@ -193,7 +240,9 @@ class SqlSession:
     def _prepare(self, sql: str, kind: StatementKind) -> Prepared:
         log.debug("%s: %s", kind, sql)
         context = (self.settings.values["search_path"], self._catalog)
-        statement = self.port.statements.get(sql, context, self._lookup)
+        with interruptible(self._stop):  # parsing runs inside the statement timeout
+            statement = self.port.statements.get(sql, context, self._lookup, self._owner)
+            _ = statement.references
         moment = self._statement_time()
         if statement.reads:
             self._check_serving([read.table for read in statement.reads])
@@ -209,7 +258,8 @@ class SqlSession:
             name = f"hexmesh_src_{secrets.token_hex(8)}_answer"
             answer = decision.answer
             return Prepared(f"SELECT * FROM {name}", {name: answer}, statement.tree, answer.schema, None)
-        duck = statement.duckdb_sql(decision.rewrites, self._lookup)
+        with interruptible(self._stop):
+            duck = statement.duckdb_sql(decision.rewrites, self._lookup)
         log.debug("as DuckDB SQL: %s", duck)
         sources: dict[str, Source] = {}
         for i, access in enumerate(accesses):
@@ -300,7 +350,10 @@ class SqlSession:
             row = self.con.sql(f"SELECT epoch_us(CAST({text} AS TIMESTAMPTZ)) AS us").to_arrow_table()
         except duckdb.Error as exc:
             raise PgError("22007", f"invalid processing time {value!r} for as_of: {translate(exc).message}") from None
-        return from_us(int(row.column(0)[0].as_py()))
+        micros = row.column(0)[0].as_py()
+        if micros is None:
+            raise PgError("22004", "as_of is null: give the processing time to read, e.g. now()")
+        return from_us(int(micros))
 
     # -- cursors and streaming ------------------------------------------------------------
 
@@ -333,30 +386,6 @@ class SqlSession:
             self._cursors.discard(cursor)
             self._cancel_pending = False
         cursor.close()
-
-    def _stream(self, reader: pa.RecordBatchReader, cursor: duckdb.DuckDBPyConnection) -> Iterator[pa.RecordBatch]:
-        cap = self.port.config.max_result_rows
-        sent = 0
-        try:
-            while True:
-                try:
-                    batch = reader.read_next_batch()
-                except StopIteration:
-                    return
-                except duckdb.Error as exc:
-                    raise translate(exc) from None
-                except pa.ArrowException as exc:
-                    raise _arrow_error(exc) from None
-                sent += batch.num_rows
-                if cap is not None and sent > cap:
-                    raise PgError(
-                        SqlState.PROGRAM_LIMIT_EXCEEDED,
-                        f"result exceeds the SQL port's cap of {cap} rows",
-                        hint="Aggregate, filter or add LIMIT; use the files port for bulk exports.",
-                    )
-                yield batch
-        finally:
-            self._release(cursor)
 
 
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
@@ -391,6 +420,14 @@ def _shown(table: PortTable, references: frozenset[str] | None, rewrite: TableRe
     return {c for c in columns if c.lower() in names} - hidden
 
 
+def _hashable(value: object) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def _put(sql: str, name: str, replacement: str) -> str:
     """``sql`` with the placeholder identifier ``name`` replaced (not inside a longer identifier)."""
     return re.sub(rf"(?<![\w$]){re.escape(name)}(?![\w$])", lambda _: replacement, sql)
@@ -408,10 +445,3 @@ def _schema_of(source: Source) -> pa.Schema:
     if not isinstance(schema, pa.Schema):
         raise TypeError(f"a SQL port source must be an Arrow table or dataset, got {type(source).__name__}")
     return schema
-
-
-def _arrow_error(exc: pa.ArrowException) -> PgError:
-    text = str(exc)
-    if "interrupt" in text.lower():
-        return PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
-    return PgError("XX000", text)

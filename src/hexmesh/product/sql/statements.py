@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 import secrets
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,7 +30,7 @@ from hexmesh.product.sql.commands import read_only_error
 from hexmesh.product.sql.policy import TableRewrite
 from hexmesh.product.sql.references import referenced_names
 
-__all__ = ["Statement", "StatementCache", "TableRead"]
+__all__ = ["Statement", "StatementCache", "TableRead", "statement_size"]
 
 _EXPLAIN = re.compile(r"^\s*EXPLAIN(\s+ANALYZE)?\s+", re.IGNORECASE)
 _MUTATIONS = (exp.Insert, exp.Update, exp.Delete, exp.Merge, exp.Create, exp.Drop, exp.Alter, exp.Command)
@@ -100,29 +100,90 @@ def parse_statement(sql: str, lookup: rewrite.Lookup) -> Statement:
     return Statement(sql, tree, tuple(TableRead(u.table, u.as_of) for u in uses), names)
 
 
-class StatementCache:
-    """The most recently used statements of one SQL port, shared by its sessions."""
+@dataclass
+class _Entry:
+    statement: Statement
+    size: int
+    owner: Hashable | None
+    """The session that parsed it, until another session uses it too (None: shared)."""
 
-    def __init__(self, size: int = 1024) -> None:
-        self._size = size
-        self._entries: OrderedDict[Hashable, Statement] = OrderedDict()
+
+def statement_size(sql: str) -> int:
+    """What keeping a parsed statement costs, roughly: its syntax trees take several times its text."""
+    return 4096 + 8 * len(sql)
+
+
+class StatementCache:
+    """The most recently used statements of one SQL port, shared by its sessions, bounded in bytes.
+
+    ``max_bytes`` bounds the whole cache, ``session_bytes`` what one session's own statements
+    (those no other session used) may hold: a client sending many large distinct statements
+    evicts its own, not everyone's, and what only it used goes when it disconnects (:meth:`forget`).
+    A statement larger than ``session_bytes`` is parsed every time and never kept.
+    """
+
+    def __init__(self, max_bytes: int = 64 * 1024 * 1024, session_bytes: int = 8 * 1024 * 1024) -> None:
+        self.max_bytes = max_bytes
+        self.session_bytes = session_bytes
+        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._bytes = 0
+        self._owned: Counter[Hashable] = Counter()
         self._lock = threading.Lock()
 
-    def get(self, sql: str, context: Hashable, lookup: rewrite.Lookup) -> Statement:
+    @property
+    def nbytes(self) -> int:
+        """The estimated size of what is kept."""
+        with self._lock:
+            return self._bytes
+
+    def owned(self, owner: Hashable) -> int:
+        """The estimated size of what only ``owner`` uses."""
+        with self._lock:
+            return self._owned[owner]
+
+    def get(self, sql: str, context: Hashable, lookup: rewrite.Lookup, owner: Hashable = None) -> Statement:
         """The statement for ``sql`` in ``context`` (search_path and catalog state), parsed once."""
         key = (sql, context)
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
-                return found
+                if found.owner is not None and found.owner != owner:
+                    self._owned[found.owner] -= found.size
+                    found.owner = None
+                return found.statement
         # Parse outside the lock; errors are raised every time, never cached.
         parsed = parse_statement(sql, lookup)
+        size = statement_size(sql)
+        if size > min(self.session_bytes, self.max_bytes):
+            return parsed
         with self._lock:
-            self._entries[key] = parsed
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+            if key in self._entries:
+                return self._entries[key].statement
+            mine = [k for k, e in self._entries.items() if e.owner is not None and e.owner == owner]
+            while mine and self._owned[owner] + size > self.session_bytes:
+                self._drop(mine.pop(0))
+            self._entries[key] = _Entry(parsed, size, owner)
+            self._bytes += size
+            self._owned[owner] += size
+            while self._bytes > self.max_bytes:
+                self._drop(next(iter(self._entries)))
         return parsed
+
+    def forget(self, owner: Hashable) -> None:
+        """``owner`` (a session) ended: drop the statements only it used."""
+        with self._lock:
+            for key in [k for k, e in self._entries.items() if e.owner is not None and e.owner == owner]:
+                self._drop(key)
+            self._owned.pop(owner, None)
+
+    def _drop(self, key: Hashable) -> None:
+        entry = self._entries.pop(key)
+        self._bytes -= entry.size
+        if entry.owner is not None:
+            self._owned[entry.owner] -= entry.size
+            if self._owned[entry.owner] <= 0:
+                del self._owned[entry.owner]
 
 
 def _split_explain(sql: str) -> tuple[str, str]:

@@ -1,0 +1,212 @@
+"""Engine errors as PostgreSQL reports them: its SQLSTATE, its words, nothing of the engine.
+
+DuckDB's messages start with a class name ("Binder Error: "), suggest engine settings the port
+refuses ("SET threads=X", "SET error_on_division_by_zero=false"), and list candidates that may
+name the engine's own relations ("Did you mean "pg_sequences"?"). sqlglot's name its Python
+classes. A client gets what PostgreSQL would say where the cases match, and the first line of
+the engine's message otherwise, with those parts removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import duckdb
+from sqlglot.errors import ParseError, SqlglotError, TokenError
+
+from hexmesh.pgwire import PgError, SqlState
+
+__all__ = ["syntax_error", "translate"]
+
+_CLASS = re.compile(r"^(?:[A-Z][A-Za-z]*(?: [A-Za-z]+)*) Error: ")
+# Sentences pointing at engine settings or functions a client cannot use on the SQL port.
+_ENGINE_ADVICE = re.compile(r"\s*(?:Use |Or use |or SET |Possible solutions)[^\n]*(?:SET |TRY\(|ANY_VALUE)[^\n]*")
+
+_PG_TYPES = {
+    "INT8": "smallint", "INT16": "smallint", "INT32": "integer", "INT64": "bigint", "INTEGER": "integer",
+    "BIGINT": "bigint", "SMALLINT": "smallint", "DOUBLE": "double precision", "FLOAT": "real",
+    "VARCHAR": "text", "STRING_LITERAL": "unknown", "BOOLEAN": "boolean", "DATE": "date",
+    "TIMESTAMP": "timestamp without time zone", "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
+    "DECIMAL": "numeric", "INTERVAL": "interval", "BLOB": "bytea", "UUID": "uuid", "TIME": "time without time zone",
+}  # fmt: skip
+
+Rule = tuple[type[duckdb.Error], re.Pattern[str], str, Callable[[re.Match[str]], str]]
+
+
+def _types(signature: str) -> str:
+    """``sum(VARCHAR)`` as PostgreSQL writes it: ``sum(text)``."""
+    name, _, args = signature.partition("(")
+    inner = [_PG_TYPES.get(a.strip().split("(")[0], a.strip().lower()) for a in args.rstrip(")").split(",") if a]
+    return f"{name}({', '.join(inner)})"
+
+
+_RULES: list[Rule] = [
+    (
+        duckdb.CatalogException,
+        re.compile(r'(?:Table|View) with name "?([^"!\s]+)"? does not exist'),
+        SqlState.UNDEFINED_TABLE,
+        lambda m: f'relation "{m[1]}" does not exist',
+    ),
+    (
+        duckdb.CatalogException,
+        re.compile(r"(?:Scalar |Aggregate |Table |Pragma )?(?:Function|Macro Function) with name (\S+) does not exist"),
+        "42883",
+        lambda m: f"function {m[1]}() does not exist",
+    ),
+    (
+        duckdb.CatalogException,
+        re.compile(r'Type with name "?([^"!\s]+)"? does not exist'),
+        "42704",
+        lambda m: f'type "{m[1].lower()}" does not exist',
+    ),
+    (
+        duckdb.BinderException,
+        re.compile(r'Referenced column "(.+?)" not found'),
+        "42703",
+        lambda m: f'column "{m[1]}" does not exist',
+    ),
+    (
+        duckdb.BinderException,
+        re.compile(r'Table "(.+?)" does not have a column named "(.+?)"'),
+        "42703",
+        lambda m: f"column {m[1]}.{m[2]} does not exist",
+    ),
+    (
+        duckdb.BinderException,
+        re.compile(r'Referenced table "(.+?)" not found'),
+        SqlState.UNDEFINED_TABLE,
+        lambda m: f'missing FROM-clause entry for table "{m[1]}"',
+    ),
+    (
+        duckdb.BinderException,
+        re.compile(r'Ambiguous reference to (?:column name|table) "(.+?)"'),
+        "42702",
+        lambda m: f'column reference "{m[1]}" is ambiguous',
+    ),
+    (
+        duckdb.BinderException,
+        re.compile(r'column "(.+?)" must appear in the GROUP BY clause'),
+        "42803",
+        lambda m: f'column "{m[1]}" must appear in the GROUP BY clause or be used in an aggregate function',
+    ),
+    (
+        duckdb.BinderException,
+        re.compile(r"No function matches the given name and argument types '(.+?)'"),
+        "42883",
+        lambda m: f"function {_types(m[1])} does not exist",
+    ),
+    (
+        duckdb.BinderException,
+        re.compile(r'Could not choose a best candidate function for the function call "(.+?)"'),
+        "42725",
+        lambda m: f"function {_types(m[1])} is not unique",
+    ),
+    (
+        duckdb.BinderException,
+        re.compile(r"ORDER term out of range"),
+        "42P10",
+        lambda m: "ORDER BY position is not in select list",
+    ),
+    (
+        duckdb.ConversionException,
+        re.compile(r"Could not convert string '(.*)' to (\w+)"),
+        SqlState.INVALID_TEXT_REPRESENTATION,
+        lambda m: f'invalid input syntax for type {_PG_TYPES.get(m[2], m[2].lower())}: "{m[1]}"',
+    ),
+    (
+        duckdb.ConversionException,
+        re.compile(r"out of range for the destination type (\w+)"),
+        "22003",
+        lambda m: f"{_PG_TYPES.get(m[1], m[1].lower())} out of range",
+    ),
+    (
+        duckdb.ConversionException,
+        re.compile(r'(?:date|time|timestamp) field value out of range: "(.*)"'),
+        "22008",
+        lambda m: f'date/time field value out of range: "{m[1]}"',
+    ),
+    (
+        duckdb.ConversionException,
+        re.compile(r'invalid (date|timestamp|time) field format: "(.*?)"'),
+        "22007",
+        lambda m: f'invalid input syntax for type {m[1]}: "{m[2]}"',
+    ),
+    (
+        duckdb.OutOfRangeException,
+        re.compile(r"Overflow in \w+ of (\w+)"),
+        "22003",
+        lambda m: f"{_PG_TYPES.get(m[1], m[1].lower())} out of range",
+    ),
+    (duckdb.Error, re.compile(r"Division by zero"), "22012", lambda m: "division by zero"),
+    (
+        duckdb.InvalidInputException,
+        re.compile(r"More than one row returned by a subquery"),
+        "21000",
+        lambda m: "more than one row returned by a subquery used as an expression",
+    ),
+]
+
+# When no rule matches: the SQLSTATE by the engine's error class.
+_BY_CLASS: list[tuple[type[duckdb.Error], str]] = [
+    (duckdb.CatalogException, SqlState.UNDEFINED_TABLE),
+    (duckdb.ParserException, SqlState.SYNTAX_ERROR),
+    (duckdb.ConversionException, SqlState.INVALID_TEXT_REPRESENTATION),
+    (duckdb.OutOfRangeException, "22003"),
+    (duckdb.NotImplementedException, SqlState.FEATURE_NOT_SUPPORTED),
+    (duckdb.InvalidInputException, "22023"),
+    (duckdb.TypeMismatchException, "42804"),
+    (duckdb.ConstraintException, "23000"),
+    (duckdb.InternalException, SqlState.INTERNAL_ERROR),
+]
+
+
+def _plain(text: str) -> str:
+    """The first line of an engine message, without its class name, suggestions and engine advice."""
+    first = _CLASS.sub("", text.strip()).split("\n", 1)[0]
+    first = _ENGINE_ADVICE.sub("", first)
+    return re.sub(r"\s*Did you mean .*$", "", first).strip().rstrip("!") or "error in the SQL engine"
+
+
+def translate(exc: duckdb.Error) -> PgError:
+    """A DuckDB error as the PostgreSQL error a client expects."""
+    text = str(exc)
+    if isinstance(exc, duckdb.InterruptException):
+        return PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return PgError(
+            "53200",
+            f"out of memory: {_plain(text)}",
+            hint="The query needs more memory than one SQL session may use: aggregate, filter or select fewer columns.",
+        )
+    if isinstance(exc, duckdb.PermissionException):
+        return PgError("42501", f"permission denied: {_plain(text)}")
+    for kind, pattern, state, message in _RULES:
+        match = pattern.search(text) if isinstance(exc, kind) else None
+        if match is not None:
+            return PgError(state, message(match))
+    if isinstance(exc, duckdb.BinderException):
+        plain = _plain(text)
+        return PgError("42703" if "column" in plain.lower() else "42883", plain)
+    if isinstance(exc, duckdb.InvalidInputException) and "configuration" in text:
+        return PgError("42501", f"permission denied: {_plain(text)}")
+    state = next((s for kind, s in _BY_CLASS if isinstance(exc, kind)), "22000")
+    return PgError(state, _plain(text) if state != SqlState.INTERNAL_ERROR else f"internal error: {_plain(text)}")
+
+
+def syntax_error(exc: SqlglotError, sql: str) -> PgError:
+    """A parse error of client SQL as PostgreSQL words it: ``syntax error at or near "x"``."""
+    if isinstance(exc, TokenError):
+        quote = next((q for q in ("'", '"', "$$") if sql.count(q) % 2), None)
+        what = {"'": "quoted string", '"': "quoted identifier", "$$": "dollar-quoted string"}.get(quote or "", "")
+        if what:
+            at = sql.rfind(quote or "")
+            return PgError(SqlState.SYNTAX_ERROR, f'unterminated {what} at or near "{sql[at : at + 20]}"')
+        return PgError(SqlState.SYNTAX_ERROR, "syntax error")
+    first = exc.errors[0] if isinstance(exc, ParseError) and exc.errors else {}
+    near = str(first.get("highlight") or "").strip()
+    description = str(first.get("description") or "")
+    unfinished = description.startswith(("Required keyword", "Expecting")) and sql.rstrip().endswith(near)
+    if not near or unfinished:
+        return PgError(SqlState.SYNTAX_ERROR, "syntax error at end of input")
+    return PgError(SqlState.SYNTAX_ERROR, f'syntax error at or near "{near}"')
