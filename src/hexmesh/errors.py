@@ -116,6 +116,8 @@ class QualityGateError(HexmeshError):
     """One or more quality checks failed; nothing was published."""
 
     exit_code = 9
+    #: Every check of the run (``CheckResult``s, passed or not), for observers that report them.
+    checks: tuple[object, ...] = ()
 
 
 class ConcurrentRunError(HexmeshError):

@@ -15,8 +15,9 @@ from referencing import Registry, Resource
 
 from hexmesh.mesh import GOVERNANCE_SCHEMA, ProductEntry, entry_from_spec
 from hexmesh.spec import parse_spec
+from tests.standards.material import STANDARDS
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "standards" / "openlineage" / "spec"
+SHARED = (STANDARDS or Path("/nonexistent")) / "openlineage" / "spec"
 
 SPECS = {
     "users/user-profiles": """

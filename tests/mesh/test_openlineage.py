@@ -49,7 +49,7 @@ def test_a_run_emits_start_and_complete(
     assert start["inputs"][0]["namespace"] == "file"
     assert start["inputs"][0]["name"].endswith("orders/data")
     output = complete["outputs"][0]
-    assert output["name"] == "shop/orders/orders"
+    assert output["name"] == "dp://shop/orders/orders"
     facets = output["facets"]
     assert [f["name"] for f in facets["schema"]["fields"]][:2] == ["order_id", "customer_id"]
     assert facets["ownership"]["owners"][0] == {"name": "shop-team@example.com", "type": "OWNER"}
@@ -191,7 +191,7 @@ def test_downstream_input_is_the_upstream_output_dataset(
     assert total == [
         {
             "namespace": "hexmesh",
-            "name": "shop/orders/orders",
+            "name": "dp://shop/orders/orders",
             "field": "amount",
             "transformations": [{"type": "DIRECT", "subtype": "AGGREGATION"}],
         }

@@ -45,4 +45,10 @@ def workspace(home: Path | None) -> Workspace:
     """The workspace of this command; ``${HEXMESH_HOME}`` in specs then means this workspace."""
     opened = Workspace.open(home)
     os.environ[HOME_ENV] = str(opened.settings.home)
+    if opened.settings.openlineage_url:  # lineage is a setting: every run of this command reports it
+        from hexmesh.mesh import lineage_observer
+
+        observer = lineage_observer(opened.settings)
+        if observer is not None:
+            opened.observe(observer)
     return opened

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -28,12 +30,15 @@ from hexmesh.lifecycle.validate import validate_specs
 from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest, RunResult, Runtime, run_product
 from hexmesh.product.backfill import EventWindow
 from hexmesh.product.control import ControlState, PausedError
+from hexmesh.product.events import RunObserver
 from hexmesh.product.policy import PolicySidecar, governed_table
 from hexmesh.product.runner import Progress
 from hexmesh.spec import DataProductSpec, LoadedSpec, parse_address
 from hexmesh.standards import ExportFormat, Options
 
 __all__ = ["PortStatus", "ProductStatus", "Workspace"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -147,6 +152,8 @@ class Workspace:
         graph = {key: upstreams(spec) for key, spec in specs.items()}
         outcomes: list[RunResult | HexmeshError] = []
         failed: set[str] = set()
+        batch = str(uuid.uuid4())
+        self._tell("batch_started", batch)
         for key in topological_order(graph):
             broken = [u for u in graph[key] if u in failed]
             if broken:
@@ -163,7 +170,23 @@ class Workspace:
             except HexmeshError as exc:
                 failed.add(key)
                 outcomes.append(exc)
+        self._tell("batch_finished", batch, sorted(failed))
         return outcomes
+
+    def observe(self, observer: RunObserver) -> None:
+        """Tell ``observer`` about every run of this workspace (lineage emitters attach here)."""
+        self.runtime.observers.append(observer)
+
+    def _tell(self, hook: str, *args: object) -> None:
+        """Observers that follow a run of every product (``BatchObserver``) hear of it; none may fail it."""
+        for observer in self.runtime.observers:
+            method = getattr(observer, hook, None)
+            if method is None:
+                continue
+            try:
+                method(*args)
+            except Exception:  # an observer must never fail a run
+                log.exception("run observer %r failed in %s", observer, hook)
 
     def reader(self, address: str) -> OutputPortReader:
         parsed = parse_address(address)

@@ -13,7 +13,7 @@ from hexmesh.mesh.catalog import (
     entry_from_spec,
 )
 from hexmesh.mesh.documents import DocumentError, entry_from_document
-from hexmesh.mesh.emit import FileTransport, HttpTransport, OpenLineageObserver, Transport
+from hexmesh.mesh.emit import FileTransport, HttpTransport, OpenLineageObserver, Transport, lineage_observer
 from hexmesh.mesh.graph import ConceptUse, JoinPath, JoinStep, KnowledgeGraph
 from hexmesh.mesh.lineage import (
     ColumnLineage,
@@ -63,6 +63,7 @@ __all__ = [
     "entry_from_document",
     "entry_from_spec",
     "input_schemas",
+    "lineage_observer",
     "parse_query",
     "product_column_lineage",
     "run_event",

@@ -1,7 +1,9 @@
 """Send OpenLineage events for every run: a :class:`RunObserver` with file and HTTP transports.
 
-Lineage is an observer of runs, never a dependency of them: a transport that fails (a full
-disk, an endpoint that is down or slow) is logged and the run goes on.
+Switched on by a setting (``openlineage_url``: ``http(s)://…`` for Marquez or any OpenLineage
+endpoint, ``file:///…`` for JSON lines), see :func:`lineage_observer`. Lineage is an observer of
+runs, never a dependency of them: a transport that fails (a full disk, an endpoint that is down
+or slow) is logged and the run goes on.
 """
 
 from __future__ import annotations
@@ -13,13 +15,15 @@ import urllib.request
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from hexmesh.mesh.openlineage import run_event
+from hexmesh.errors import WorkspaceError
+from hexmesh.mesh.openlineage import batch_event, run_event
 
 if TYPE_CHECKING:
+    from hexmesh.infra.settings import Settings
     from hexmesh.product.deployed import DeployedProduct
     from hexmesh.product.runner import RunResult
 
-__all__ = ["FileTransport", "HttpTransport", "OpenLineageObserver", "Transport"]
+__all__ = ["FileTransport", "HttpTransport", "OpenLineageObserver", "Transport", "lineage_observer"]
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +73,24 @@ class OpenLineageObserver:
         self.namespace = namespace
         #: Events that could not be delivered since the observer started.
         self.failures = 0
+        #: The run of every product (``run --all``) the runs now happening belong to.
+        self.parent: tuple[str, str, str] | None = None
+
+    def batch_started(self, batch_id: str) -> None:
+        self.parent = (batch_id, self.namespace, "run-all")
+        self._send("START", batch_event("START", batch_id, namespace=self.namespace))
+
+    def batch_finished(self, batch_id: str, failed: list[str]) -> None:
+        self.parent = None
+        kind = "FAIL" if failed else "COMPLETE"
+        self._send(kind, batch_event(kind, batch_id, namespace=self.namespace, failed=failed))
+
+    def _send(self, kind: str, event: dict[str, Any]) -> None:
+        try:
+            self.transport.send(event)
+        except Exception:  # lineage must never fail a run
+            self.failures += 1
+            log.warning("could not send the OpenLineage %s event of run %s", kind, event["run"]["runId"], exc_info=True)
 
     def run_started(self, product: DeployedProduct, run_id: str) -> None:
         self._emit("START", product, run_id)
@@ -90,9 +112,29 @@ class OpenLineageObserver:
                 bundle=product.bundle,
                 origin=product.origin,
                 docs=docs.read_text(encoding="utf-8") if docs and docs.is_file() else "",
+                parent=self.parent,
                 **details,
             )
-            self.transport.send(event)
         except Exception:  # lineage must never fail a run
             self.failures += 1
-            log.warning("could not emit the OpenLineage %s event of run %s", kind, run_id, exc_info=True)
+            log.warning("could not build the OpenLineage %s event of run %s", kind, run_id, exc_info=True)
+            return
+        self._send(kind, event)
+
+
+def lineage_observer(settings: Settings) -> OpenLineageObserver | None:
+    """The observer the settings ask for (``openlineage_url``), or None when lineage is off."""
+    url = settings.openlineage_url.strip()
+    if not url:
+        return None
+    if url.startswith("file://"):
+        transport: Transport = FileTransport(Path(url.removeprefix("file://")))
+    elif url.startswith(("http://", "https://")):
+        key = settings.openlineage_api_key
+        transport = HttpTransport(url, headers={"Authorization": f"Bearer {key}"} if key else None)
+    else:
+        raise WorkspaceError(
+            f"openlineage_url {url!r} is neither http(s):// nor file://; write http://host:5000/api/v1/lineage "
+            "(Marquez) or file:///path/events.jsonl (settings.yaml or HEXMESH_OPENLINEAGE_URL)"
+        )
+    return OpenLineageObserver(transport, namespace=settings.openlineage_namespace)

@@ -1,27 +1,44 @@
 """OpenLineage run events (START, COMPLETE, FAIL) for data product runs, as plain dicts.
 
-Datasets are named by their port address without the scheme (``podcasts/play-events/plays``)
-in one namespace, so the output of one product and the input of the next are the same dataset
-for Marquez or DataHub. Output ports carry schema, ownership, documentation, column lineage,
+Datasets are named as the OpenLineage naming spec says: a port by its address
+(``dp://podcasts/play-events/plays``) in the node's namespace, so the output of one product and
+the input of the next are the same dataset for Marquez or DataHub; a file input by its expanded
+URI (namespace ``file``, name the absolute path; ``s3://bucket`` and the key); a PostgreSQL input
+as ``postgres://host:port`` and ``database.schema.table``. A failure event carries the error
+and the names of the checks that failed, never example rows, values or a stack trace. Output
+ports carry schema, ownership, documentation, column lineage,
 data-quality assertions and hexmesh's data-mesh governance facet (``hexmesh_governance``, JSON
 Schema in ``hexmesh/mesh/schemas``).
 """
 
 from __future__ import annotations
 
-import traceback
+import os
+import re
+from contextlib import suppress
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from hexmesh.mesh.lineage import ColumnLineage, LineageError, product_column_lineage
+from hexmesh.product.sources import expand_vars
 from hexmesh.spec import DataProductSpec, parse_address
 
 if TYPE_CHECKING:
     from hexmesh.product.quality import CheckResult
 
-__all__ = ["GOVERNANCE_SCHEMA", "PRODUCER", "run_event"]
+__all__ = [
+    "GOVERNANCE_SCHEMA",
+    "PRODUCER",
+    "batch_event",
+    "error_facet",
+    "parent_facet",
+    "port_dataset",
+    "run_event",
+    "source_dataset",
+]
 
 try:
     _VERSION = version("hexmesh")
@@ -41,6 +58,7 @@ _FACETS = {
     "dataQualityAssertions": "1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet",
     "outputStatistics": "1-0-2/OutputStatisticsOutputDatasetFacet.json#/$defs/OutputStatisticsOutputDatasetFacet",
     "errorMessage": "1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
+    "parent": "1-2-0/ParentRunFacet.json#/$defs/ParentRunFacet",
     "jobType": "2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet",
     "sql": "1-1-0/SQLJobFacet.json#/$defs/SQLJobFacet",
     "processing_engine": "1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet",
@@ -50,6 +68,40 @@ _FACETS = {
 
 def _facet(kind: str, **content: Any) -> dict[str, Any]:
     return {"_producer": PRODUCER, "_schemaURL": f"{_OL}/facets/{_FACETS[kind]}", **content}
+
+
+def parent_facet(run_id: str, namespace: str, job: str) -> dict[str, Any]:
+    return _facet("parent", run={"runId": run_id}, job={"namespace": namespace, "name": job})
+
+
+def batch_event(
+    event_type: str,
+    run_id: str,
+    *,
+    namespace: str,
+    job: str = "run-all",
+    failed: list[str] | None = None,
+    event_time: datetime | None = None,
+) -> dict[str, Any]:
+    """The event of a run of every product (``hexmesh run --all``): the parent of each product's run."""
+    facets: dict[str, Any] = {"processing_engine": _facet("processing_engine", name="hexmesh", version=_VERSION)}
+    if failed:
+        message = f"{len(failed)} product(s) failed: {', '.join(failed)}"
+        facets["errorMessage"] = _facet("errorMessage", message=message, programmingLanguage="python")
+    return {
+        "eventType": event_type,
+        "eventTime": (event_time or datetime.now(UTC)).isoformat(),
+        "producer": PRODUCER,
+        "schemaURL": _EVENT_SCHEMA,
+        "run": {"runId": run_id, "facets": facets},
+        "job": {
+            "namespace": namespace,
+            "name": job,
+            "facets": {"jobType": _facet("jobType", processingType="BATCH", integration="HEXMESH", jobType="DAG")},
+        },
+        "inputs": [],
+        "outputs": [],
+    }
 
 
 def _governance(spec: DataProductSpec, port: str) -> dict[str, Any]:
@@ -78,6 +130,32 @@ def _owners(spec: DataProductSpec) -> list[dict[str, str]]:
     ]
 
 
+def port_dataset(address: str) -> str:
+    """A port's dataset name: its ``dp://`` address without ``@major`` (both sides of an edge agree)."""
+    parsed = parse_address(address)
+    return f"dp://{parsed.domain}/{parsed.product}" + (f"/{parsed.port}" if parsed.port else "")
+
+
+def source_dataset(source: Any, origin: Path) -> tuple[str, str, str]:
+    """``(namespace, name, uri)`` of an operational source, per the OpenLineage naming spec."""
+    if getattr(source, "postgres", None):
+        url = urlsplit(str(source.postgres))
+        host = f"{url.hostname or 'localhost'}:{url.port or 5432}"
+        database = url.path.lstrip("/") or "postgres"
+        table = source.table if source.table else f"query.{source.format}"
+        qualified = table if "." in table else f"public.{table}"
+        return f"postgres://{host}", f"{database}.{qualified}", f"postgres://{host}/{database}.{qualified}"
+    text = str(source.path)
+    with suppress(Exception):  # an unset variable: name the source as written, lineage must not fail a run
+        text = expand_vars(text)
+    if "://" in text and not text.startswith("file://"):
+        url = urlsplit(text)
+        return f"{url.scheme}://{url.netloc}", url.path.lstrip("/"), text
+    path = Path(text.removeprefix("file://")).expanduser()
+    path = Path(os.path.abspath(path if path.is_absolute() else origin / path))
+    return "file", str(path), path.as_uri()
+
+
 def _inputs(
     spec: DataProductSpec, namespace: str, origin: Path
 ) -> tuple[list[dict[str, Any]], dict[str, tuple[str, str]]]:
@@ -86,20 +164,17 @@ def _inputs(
     names: dict[str, tuple[str, str]] = {}
     for port in spec.input_ports:
         if port.from_ is not None:
-            address = parse_address(port.from_)
-            # No @major: the output side names its datasets without one, and they must match.
-            suffix = f"/{address.port}" if address.port else ""
-            ident = (namespace, f"{address.domain}/{address.product}{suffix}")
+            ident = (namespace, port_dataset(port.from_))
             datasets.append({"namespace": ident[0], "name": ident[1], "facets": {}})
         else:
             assert port.source is not None
-            path = Path(port.source.path)
-            ident = ("file", str(path if path.is_absolute() else origin / path))
+            where, name, uri = source_dataset(port.source, origin)
+            ident = (where, name)
             datasets.append(
                 {
-                    "namespace": ident[0],
-                    "name": ident[1],
-                    "facets": {"dataSource": _facet("dataSource", name=port.name, uri=f"file://{ident[1]}")},
+                    "namespace": where,
+                    "name": name,
+                    "facets": {"dataSource": _facet("dataSource", name=port.name, uri=uri)},
                 }
             )
         names[port.name] = ident
@@ -123,7 +198,8 @@ def _column_facet(lineage: list[ColumnLineage], names: dict[str, tuple[str, str]
     return _facet("columnLineage", fields=fields)
 
 
-def _assertions(checks: list[CheckResult], port: str) -> dict[str, Any]:
+def _assertions(checks: list[Any], port: str, *, details: bool = True) -> dict[str, Any]:
+    """Each check's name, kind and outcome; its detail only for a run that published (no values of a failure)."""
     items = []
     for check in checks:
         if check.port != port:
@@ -137,10 +213,26 @@ def _assertions(checks: list[CheckResult], port: str) -> dict[str, Any]:
         inside = check.check.partition("(")[2].rstrip(")")
         if inside and "," not in inside:
             item["column"] = inside
-        if check.detail:
+        if details and check.detail:
             item["description"] = check.detail
         items.append(item)
     return _facet("dataQualityAssertions", assertions=items)
+
+
+_QUOTED = re.compile(r"""(['"])(?:(?!\1).){1,200}\1""")
+
+
+def error_facet(error: BaseException) -> dict[str, Any]:
+    """What failed, without data: the error's kind and first line, quoted values blanked, the failing
+    checks by name. Example rows (the quality gate's message lists some), values in a conversion error
+    and stack traces (whose messages repeat them) stay in the run record, readable by the owner."""
+    failed = [f"{c.port}: {c.check}" for c in getattr(error, "checks", ()) if not c.passed]
+    first = (str(error).splitlines() or [type(error).__name__])[0]
+    blanked = _QUOTED.sub("'…'", first)
+    message = f"{type(error).__name__}: {blanked}"
+    if failed:
+        message += " Failed checks: " + "; ".join(failed)
+    return _facet("errorMessage", message=message, programmingLanguage="python")
 
 
 def run_event(
@@ -156,8 +248,10 @@ def run_event(
     error: BaseException | None = None,
     docs: str = "",
     event_time: datetime | None = None,
+    parent: tuple[str, str, str] | None = None,
 ) -> dict[str, Any]:
-    """One OpenLineage RunEvent for a run of ``spec``; ``bundle`` holds its SQL files."""
+    """One OpenLineage RunEvent for a run of ``spec``; ``bundle`` holds its SQL files; ``parent`` is the
+    ``(run id, namespace, job name)`` of the run that started this one (``hexmesh run --all``)."""
     inputs, names = _inputs(spec, namespace, origin or Path("."))
     try:
         columns = product_column_lineage(spec, bundle) if bundle else {}
@@ -187,11 +281,12 @@ def run_event(
             )
         if port.name in columns:
             facets["columnLineage"] = _column_facet(columns[port.name], names)
-        if checks:
-            facets["dataQualityAssertions"] = _assertions(checks, port.name)
+        failing = list(getattr(error, "checks", ())) if error is not None else []
+        if checks or failing:
+            facets["dataQualityAssertions"] = _assertions(checks or failing, port.name, details=error is None)
         dataset: dict[str, Any] = {
             "namespace": namespace,
-            "name": f"{spec.domain}/{spec.name}/{port.name}",
+            "name": f"dp://{spec.domain}/{spec.name}/{port.name}",
             "facets": facets,
         }
         if rows and port.name in rows:
@@ -199,13 +294,9 @@ def run_event(
         outputs.append(dataset)
     run_facets: dict[str, Any] = {"processing_engine": _facet("processing_engine", name="hexmesh", version=_VERSION)}
     if error is not None:
-        trace = "".join(traceback.format_exception(error))
-        run_facets["errorMessage"] = _facet(
-            "errorMessage",
-            message=str(error) or type(error).__name__,
-            programmingLanguage="python",
-            stackTrace=trace,
-        )
+        run_facets["errorMessage"] = error_facet(error)
+    if parent is not None:
+        run_facets["parent"] = parent_facet(*parent)
     job_facets: dict[str, Any] = {
         "jobType": _facet("jobType", processingType="BATCH", integration="HEXMESH", jobType="DATA_PRODUCT"),
         "ownership": _facet("jobOwnership", owners=_owners(spec)),

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from hexmesh.product.deployed import DeployedProduct
     from hexmesh.product.runner import RunResult
 
-__all__ = ["RunObserver"]
+__all__ = ["BatchObserver", "RunObserver"]
 
 
 class RunObserver(Protocol):
@@ -23,3 +23,11 @@ class RunObserver(Protocol):
     def run_finished(self, product: DeployedProduct, result: RunResult) -> None: ...
 
     def run_failed(self, product: DeployedProduct, run_id: str, error: BaseException) -> None: ...
+
+
+class BatchObserver(Protocol):
+    """Optionally also told when a run of every product (``run --all``) starts and ends."""
+
+    def batch_started(self, batch_id: str) -> None: ...
+
+    def batch_finished(self, batch_id: str, failed: list[str]) -> None: ...

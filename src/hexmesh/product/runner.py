@@ -186,7 +186,9 @@ def _run(
         failed = [c for c in result.checks if not c.passed]
         if failed:
             details["quarantine"] = _quarantine(runtime, run_id, seal_outputs(runtime, product, candidates))
-            raise QualityGateError(_gate_message(product, failed, details["quarantine"]))
+            gate = QualityGateError(_gate_message(product, failed, details["quarantine"]))
+            gate.checks = tuple(result.checks)
+            raise gate
         say("publishing")
         # Restricted fields are sealed after the checks (they see plaintext) and before any file is written.
         sealed = seal_outputs(runtime, product, candidates)

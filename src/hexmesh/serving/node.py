@@ -27,6 +27,7 @@ from hexmesh.errors import HexmeshError, NotFoundError
 from hexmesh.infra.events import EventLog, OffsetStore, open_event_log
 from hexmesh.infra.state import VersionRecord
 from hexmesh.lifecycle import Workspace
+from hexmesh.mesh.emit import lineage_observer
 from hexmesh.product import DeployedProduct, OutputPortReader, RunResult, Runtime
 from hexmesh.product.authority import Authority
 from hexmesh.product.control import AuditLog, ControlState, Tokens
@@ -109,6 +110,9 @@ class Node:
         self._task: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         workspace.runtime.observers.append(self)
+        lineage = lineage_observer(workspace.settings)  # runs on this node report their lineage (a setting)
+        if lineage is not None and not any(isinstance(o, type(lineage)) for o in workspace.runtime.observers):
+            workspace.observe(lineage)
 
     # -- lookups ---------------------------------------------------------------------------
 

@@ -53,6 +53,7 @@ GROUPS: dict[str, str] = {
     "federation": "Nodes of a mesh find each other's products: peers, announcements, the registry.",
     "governance": "Secrets and rules every node of a mesh must share.",
     "serving": "How a node serves its ports.",
+    "lineage": "OpenLineage run events of every run, for Marquez, DataHub or any OpenLineage consumer.",
 }
 
 #: Variables the command line and the Python client read (not settings of a workspace).
@@ -347,6 +348,28 @@ class Settings:
         "Statements one principal runs at once on the SQL port, over all its sessions (0: no limit); more "
         "wait their turn, within the statement timeout.",
         group="serving",
+    )
+
+    # -- lineage ------------------------------------------------------------------------------
+    openlineage_url: str = key(
+        "",
+        "HEXMESH_OPENLINEAGE_URL",
+        "Where every run's OpenLineage events go: an HTTP endpoint (Marquez: `http://host:5000/api/v1/lineage`) "
+        "or a file of JSON lines (`file:///path/events.jsonl`); empty: none are sent.",
+        group="lineage",
+    )
+    openlineage_namespace: str = key(
+        "hexmesh",
+        "HEXMESH_OPENLINEAGE_NAMESPACE",
+        "The OpenLineage namespace of this node's jobs and of its ports (datasets named by their dp:// address).",
+        group="lineage",
+    )
+    openlineage_api_key: str = key(
+        "",
+        "HEXMESH_OPENLINEAGE_API_KEY",
+        "Sent as `Authorization: Bearer <key>` to the HTTP endpoint, when it needs one.",
+        group="lineage",
+        secret=True,
     )
 
     def __post_init__(self) -> None:
