@@ -2,7 +2,7 @@
 
 from hexmesh.lifecycle.breaking import Change, compare_specs
 from hexmesh.lifecycle.contracts import ContractCheck, ContractReport
-from hexmesh.lifecycle.deploy import DeployOutcome
+from hexmesh.lifecycle.deploy import BatchDeployError, DeployOutcome
 from hexmesh.lifecycle.deprecate import LifecycleState
 from hexmesh.lifecycle.importing import ImportOutcome
 from hexmesh.lifecycle.init import init_product
@@ -12,6 +12,7 @@ from hexmesh.lifecycle.workspace import PortStatus, ProductStatus, Workspace
 
 __all__ = [
     "Attempt",
+    "BatchDeployError",
     "Change",
     "ContractCheck",
     "ContractReport",

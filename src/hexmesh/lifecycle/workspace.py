@@ -17,7 +17,7 @@ from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import Notice, Publication, RunRecord, VersionRecord, from_us
 from hexmesh.lifecycle.contracts import ContractReport, check_port
 from hexmesh.lifecycle.contracts import Publication as Publication_
-from hexmesh.lifecycle.deploy import DeployOutcome, deploy_product
+from hexmesh.lifecycle.deploy import DeployOutcome, deploy_batch
 from hexmesh.lifecycle.deprecate import LifecycleState, deprecate, lifecycle_state
 from hexmesh.lifecycle.exporting import export_texts
 from hexmesh.lifecycle.graph import topological_order, upstreams
@@ -102,11 +102,15 @@ class Workspace:
         return [plan_product(self.runtime, loaded[key]) for key in topological_order(graph)]
 
     def deploy(self, paths: list[Path]) -> list[DeployOutcome]:
-        """Validate everything first, then deploy in dependency order."""
+        """Validate and check everything first, then deploy in dependency order: all or nothing.
+
+        One refused product deploys none (BatchDeployError names each refusal and what was not
+        deployed); a failure while writing says per product what was and was not deployed.
+        """
         loaded = {item.spec.key: item for item in self.validate(paths)}
         graph = {key: [u for u in upstreams(item.spec) if u in loaded] for key, item in loaded.items()}
-        rules = mesh_rules(self.settings)
-        return [deploy_product(self.runtime, loaded[key], rules) for key in topological_order(graph)]
+        ordered = [loaded[key] for key in topological_order(graph)]
+        return deploy_batch(self.runtime, ordered, mesh_rules(self.settings))
 
     def run(
         self,

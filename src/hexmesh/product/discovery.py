@@ -192,8 +192,7 @@ def _dataset(runtime: Runtime, product: DeployedProduct, port: str, endpoints: E
     table = ".".join(reader.record.table_id)
     newest = runtime.state.versions(product.key)[0].major
     sql_table = port_table_name(
-        product.spec.domain,
-        product.spec.name,
+        product.spec,
         port,
         major_suffix=None if product.record.major == newest else product.record.major,
     )

@@ -24,6 +24,7 @@ from hexmesh.spec.constraints import FieldOptions
 from hexmesh.spec.duration import parse_duration
 from hexmesh.spec.policies import ProductPolicies as Policies
 from hexmesh.spec.quality import QUALITY_KINDS, QualityCheck
+from hexmesh.spec.sqlname import SqlIdentifier, default_sql_name
 
 __all__ = [
     "CLASSIFICATIONS",
@@ -138,6 +139,8 @@ class OutputPort(SpecModel):
     quality: list[QualityCheck] = []
     tags: list[str] = []
     custom_properties: list[CustomProperty] = []
+    sql_name: SqlIdentifier | None = None
+    """The port's table on the SQL port (default <product>__<port>), in the product's sqlSchema."""
 
     def field(self, name: str) -> FieldSpec | None:
         return next((f for f in self.properties if f.name == name), None)
@@ -429,6 +432,8 @@ class DataProductSpec(SpecModel):
     trigger: Trigger = "upstream"
     """upstream (run when an input's upstream publishes), manual, or {cron: "0 * * * *"}."""
     retention: Literal["keep", "delete"] = "keep"
+    sql_schema: SqlIdentifier | None = None
+    """The schema of the product's ports on the SQL port (default: the domain, with - as _)."""
     """What happens to a major version's data when it is retired."""
     custom_properties: list[CustomProperty] = []
     """What the spec has no key for (``hexmesh import`` keeps an open standard's extra keys here)."""
@@ -443,3 +448,8 @@ class DataProductSpec(SpecModel):
 
     def output(self, name: str) -> OutputPort | None:
         return next((p for p in self.output_ports if p.name == name), None)
+
+    def sql_name(self, port: OutputPort) -> tuple[str, str]:
+        """``(schema, table)`` of ``port`` on the SQL port: declared (sqlSchema, sqlName) or the default."""
+        schema, table = default_sql_name(self.domain, self.name, port.name)
+        return self.sql_schema or schema, port.sql_name or table

@@ -39,12 +39,27 @@ def _rules(spec: DataProductSpec, loaded: LoadedSpec) -> Iterator[Finding]:
     for index, output in enumerate(spec.output_ports):
         yield from _output(("outputPorts", index), output)
     yield from _transformation(spec, loaded)
+    yield from _sql_names(spec)
     if spec.docs and not (loaded.folder / spec.docs).is_file():
         yield (
             ("docs",),
             f"docs file {spec.docs!r} does not exist next to the spec",
             "create it or remove the docs key",
         )
+
+
+def _sql_names(spec: DataProductSpec) -> Iterator[Finding]:
+    """Two ports may not claim one SQL name (declared ``sqlName`` or the default ``<product>__<port>``)."""
+    claimed: dict[str, str] = {}
+    for index, port in enumerate(spec.output_ports):
+        name = ".".join(spec.sql_name(port))
+        other = claimed.setdefault(name, port.name)
+        if other != port.name:
+            yield (
+                ("outputPorts", index, "sqlName" if port.sql_name else "name"),
+                f"output ports {other!r} and {port.name!r} both claim the SQL name {name}",
+                "give one of them another sqlName",
+            )
 
 
 def _duplicates(where: str, names: Iterable[str], what: str) -> Iterator[Finding]:

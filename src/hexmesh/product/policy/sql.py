@@ -38,7 +38,7 @@ from hexmesh.governance.rowfilter import quote_identifier
 from hexmesh.product.policy.dp import DpSyntaxError, parse_dp
 from hexmesh.product.policy.sidecar import PolicySidecar
 from hexmesh.product.sealing import epoch, open_table
-from hexmesh.product.sql.catalog import PortTable, sql_identifier
+from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.policy import PolicyDecision, QueryRequest, TableAccess, TableRewrite
 from hexmesh.product.sql.snapshots import SnapshotSource
 
@@ -53,7 +53,7 @@ def as_principal(value: object) -> Principal:
 
 
 def _is_synthetic(table: PortTable) -> bool:
-    base = sql_identifier(f"{table.product.spec.name}__{table.port.name}")
+    base = table.product.spec.sql_name(table.port)[1]
     stem = table.name.removesuffix(_SYNTHETIC)
     return table.name.endswith(_SYNTHETIC) and stem in (base, f"{base}_v{table.product.record.major}")
 

@@ -1,14 +1,13 @@
 """Which tables the SQL port shows: one per output port of every deployed major version.
 
-Naming scheme (docs/sql.md): schema = the product's domain, table = ``<product>__<port>``, both
-with ``-`` turned into ``_`` so that psql and BI tools need no quoting. The newest deployed major
-version has the plain name; every other deployed major adds ``_v<major>``
-(``podcasts.play_events__plays_v1``).
+Naming scheme (docs/sql.md): schema = the product's ``sqlSchema`` (default its domain), table =
+the port's ``sqlName`` (default ``<product>__<port>``), with ``-`` turned into ``_`` so that psql
+and BI tools need no quoting (hexmesh.spec.sqlname). The newest deployed major version has the
+plain name; every other deployed major adds ``_v<major>`` (``podcasts.play_events__plays_v1``).
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -20,20 +19,19 @@ from hexmesh.infra.tables import arrow_schema
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sealing import served_schema
-from hexmesh.spec import OutputPort
+from hexmesh.spec import DataProductSpec, OutputPort
+from hexmesh.spec.sqlname import sql_identifier
 
 __all__ = ["PortTable", "TableCatalog", "port_table_name", "sql_identifier"]
 
 
-def sql_identifier(name: str) -> str:
-    """A lower-case identifier that needs no quotes: ``play-events`` → ``play_events``."""
-    return re.sub(r"[^a-z0-9_]", "_", name.lower())
-
-
-def port_table_name(domain: str, product: str, port: str, *, major_suffix: int | None = None) -> str:
+def port_table_name(spec: DataProductSpec, port: str, *, major_suffix: int | None = None) -> str:
     """``schema.table`` of a port on the SQL port; older majors carry ``_v<major>``."""
     suffix = f"_v{major_suffix}" if major_suffix is not None else ""
-    return f"{sql_identifier(domain)}.{sql_identifier(f'{product}__{port}')}{suffix}"
+    output = spec.output(port)
+    assert output is not None, port
+    schema, table = spec.sql_name(output)
+    return f"{schema}.{table}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -90,10 +88,11 @@ class TableCatalog:
                 port_record = self.runtime.state.port(product.key, record.major, port.name)
                 if port_record is None:
                     continue
+                schema, table = product.spec.sql_name(port)
                 out.append(
                     PortTable(
-                        sql_identifier(product.spec.domain),
-                        sql_identifier(f"{product.spec.name}__{port.name}") + suffix,
+                        schema,
+                        table + suffix,
                         product,
                         port,
                         port_record,
