@@ -133,7 +133,9 @@ def test_a_retired_major_disappears_from_the_catalog_and_from_queries(
                     "select table_name from information_schema.tables where table_schema = 'sales' order by 1"
                 ).fetchall()
                 assert names == [("orders__orders",)]
-                relations = con.execute("select relname from pg_catalog.pg_class where relname like 'orders%'")
+                relations = con.execute(
+                    "select relname from pg_catalog.pg_class where relname like 'orders%' and relkind = 'r'"
+                )
                 assert relations.fetchall() == [("orders__orders",)]
                 with pytest.raises(psycopg.errors.UndefinedTable):
                     con.execute("select count(*) from sales.orders__orders_v1")

@@ -24,6 +24,9 @@ class Channel:
         self.writer = writer
         self.max_message = max_message
         self.tls = False
+        #: Whether its StartupMessage has arrived (set by the handshake; a silent socket is the first to go).
+        self.spoke = False
+        self.opened_at = asyncio.get_running_loop().time()
         self._out = bytearray()
 
     @property

@@ -63,6 +63,7 @@ class Handshake:
                     self.server.cancel_backend(pid, secret)
                 return None
             elif code >> 16 == 3:
+                self.chan.spoke = True
                 return await self._startup(code & 0xFFFF, m.parse_startup(body))
             else:
                 raise _fatal(
@@ -132,7 +133,7 @@ class Handshake:
             raise _fatal(
                 SqlState.INVALID_AUTHORIZATION,
                 "password authentication requires an SSL connection",
-                hint="Connect with sslmode=require.",
+                hint="Connect with sslmode=require (psqlODBC: SSLmode=require in the DSN).",
             )
         self.chan.send(m.auth(3))
         password = m.Reader(await self._password_message()).cstring()

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
 __all__ = ["Limits", "PgServer"]
 
 log = logging.getLogger("hexmesh.pgwire")
+# A socket silent for this long (seconds) in startup may be closed for a newcomer; a burst of real
+# clients, whose StartupMessages are still unread, is younger than that.
+_SILENT_GRACE = 0.5
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,8 @@ class Limits:
     startup_timeout: float = 10.0
     max_message_size: int = 64 * 1024 * 1024
     batch_rows: int = 8192
-    #: Connections still negotiating (before authentication completes): a new one closes the oldest.
-    max_startup: int = 32
+    #: Connections that have not sent their StartupMessage yet (idle, or mid-SSL): a new one closes the oldest.
+    max_startup: int = 64
 
 
 class PgServer:
@@ -135,13 +138,22 @@ class PgServer:
         assert task is not None
         self._tasks.add(task)
         chan = Channel(reader, writer, self.limits.max_message_size)
-        if len(self._starting) >= self.limits.max_startup:
-            # Idle or slow sockets must not lock clients out: the oldest one still negotiating
-            # gives way. A real client negotiates in milliseconds, so it is rarely the oldest.
-            oldest = next(iter(self._starting))
-            log.warning("closing connection from %s: too many connections in startup", oldest.peer)
-            self._starting.pop(oldest, None)
-            oldest.writer.close()
+        silent = [c for c in self._starting if not c.spoke]
+        if len(silent) >= self.limits.max_startup:
+            # Idle or stalling sockets must not lock clients out: the oldest one that has stayed
+            # silent a while (no StartupMessage; a real client sends it at once) gives way. Those
+            # that sent it are bounded by max_connections (they hold a slot or get 53300).
+            now = asyncio.get_running_loop().time()
+            stale = [c for c in silent if now - c.opened_at >= _SILENT_GRACE]
+            if stale:
+                log.warning("closing connection from %s: silent in startup", stale[0].peer)
+                self._starting.pop(stale[0], None)
+                stale[0].writer.close()
+            elif len(silent) >= 4 * self.limits.max_startup:
+                log.warning("refusing connection from %s: too many connections in startup", chan.peer)
+                await chan.close()
+                self._tasks.discard(task)
+                return
         self._channels.add(chan)
         self._starting[chan] = None
         try:

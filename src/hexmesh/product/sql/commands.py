@@ -54,7 +54,7 @@ DEFAULTS: dict[str, str] = {
     "hexmesh.as_of": "", "hexmesh.purpose": "", "hexmesh.epsilon": "0.1",
 }  # fmt: skip
 _SET = re.compile(
-    r"^SET\s+(?:SESSION\s+|LOCAL\s+)?(?P<name>[\w.]+|TIME\s+ZONE)\s*(?:=|\bTO\b)?\s*(?P<value>.*?)\s*$",
+    r"^SET\s+(?:SESSION\s+|LOCAL\s+)?(?P<name>TIME\s+ZONE|[\w.]+)\s*(?:=|\bTO\b)?\s*(?P<value>.*?)\s*$",
     re.IGNORECASE | re.DOTALL,
 )
 

@@ -123,6 +123,7 @@ def open_engine(
                 # Shown as NOT NULL by \d, information_schema and SQLAlchemy's reflection.
                 con.execute(f'ALTER TABLE "{table.schema}"."{table.name}" ALTER COLUMN "{field.name}" SET NOT NULL')
     _restrict(con, tables, view or {})
+    _primary_keys(con, tables, view or {})
     install_pg_catalog(con)
     # From here on SQL cannot change any setting, including the ones above.
     con.execute("SET lock_configuration = true")
@@ -142,6 +143,20 @@ def _restrict(con: duckdb.DuckDBPyConnection, tables: list[PortTable], view: Cat
             continue
         for column in sorted(hidden):
             con.execute(f'ALTER TABLE {target} DROP COLUMN "{column}"')
+
+
+def _primary_keys(con: duckdb.DuckDBPyConnection, tables: list[PortTable], view: CatalogView) -> None:
+    """Declared primary keys, so that pg_index, pg_constraint and JDBC's getPrimaryKeys show them.
+
+    Not when the principal may not see one of the key's columns (the key would name it).
+    """
+    for table in tables:
+        keys = list(table.port.primary_key)
+        hidden = view.get(table.qualified, frozenset())
+        if not keys or hidden is None or set(keys) & hidden or not set(keys) <= set(table.arrow_schema.names):
+            continue
+        columns = ", ".join(f'"{k}"' for k in keys)
+        con.execute(f'ALTER TABLE "{table.schema}"."{table.name}" ADD PRIMARY KEY ({columns})')
 
 
 def _literal(text: str) -> str:

@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import duckdb
 
+from hexmesh.product.sql.pgtypes import settings_values, types_values
+
 __all__ = ["SHIMS", "SHIM_SCHEMA", "install_pg_catalog", "shim_name"]
 
 #: Where the shims live; catalog references are rewritten to it, and catalog views hide it.
 SHIM_SCHEMA = "hexmesh_pg"
 # Schemas of the engine, not of the mesh: listed by neither \\dn nor information_schema.schemata.
 _ENGINE_SCHEMAS = f"('{SHIM_SCHEMA}', 'main')"
+# An index relation's oid for a primary key: DuckDB has constraints, not index relations.
+_INDEX_OID = "(1000000000 + table_oid * 16 + constraint_index)::BIGINT"
+
 # Relations of the mesh's schemas in information_schema: not a statement's sources (catalog temp).
 _MESH_ONLY = f"table_catalog NOT IN ('temp', 'system') AND table_schema NOT IN {_ENGINE_SCHEMAS}"
 
@@ -52,7 +57,12 @@ _VIEWS = {
         "pg_class",
     ): "SELECT * REPLACE (CAST(reloptions AS VARCHAR[]) AS reloptions), false AS relforcerowsecurity "
     # Only the mesh's schemas and PostgreSQL's: not the engine's views, nor a statement's sources.
-    f"FROM pg_catalog.pg_class WHERE relnamespace IN (SELECT oid FROM {SHIM_SCHEMA}.pg_namespace)",
+    f"FROM pg_catalog.pg_class WHERE relnamespace IN (SELECT oid FROM {SHIM_SCHEMA}.pg_namespace) "
+    # and each primary key's index, as PostgreSQL lists it.
+    f"UNION ALL SELECT c.* REPLACE ({_INDEX_OID} AS oid, c.relname || '_pkey' AS relname, 'i' AS relkind, "
+    "403::BIGINT AS relam, CAST(c.reloptions AS VARCHAR[]) AS reloptions), false AS relforcerowsecurity "
+    "FROM pg_catalog.pg_class c JOIN duckdb_constraints() k ON k.table_oid = c.oid "
+    "WHERE k.constraint_type = 'PRIMARY KEY' AND k.database_name NOT IN ('temp', 'system')",
     ("pg_catalog", "pg_attribute"): _ATTRIBUTES,
     ("pg_catalog", "pg_database"): "SELECT *, 0::BIGINT AS datdba, 6 AS encoding, 'C' AS datcollate, "
     "'C' AS datctype, NULL::VARCHAR AS daticulocale, 'c' AS datlocprovider, NULL::VARCHAR[] AS datacl, "
@@ -69,7 +79,39 @@ _VIEWS = {
     "NULL::VARCHAR[] AS rolconfig",
     ("pg_catalog", "pg_collation"): "SELECT *, 11::BIGINT AS collnamespace, 10::BIGINT AS collowner, "
     "'d' AS collprovider, true AS collisdeterministic, -1 AS collencoding FROM pg_catalog.pg_collation",
-    ("pg_catalog", "pg_index"): "SELECT *, false AS indnullsnotdistinct FROM pg_catalog.pg_index",
+    # Primary keys as PostgreSQL shows them: an index relation (pg_class, relkind 'i', btree) and a
+    # pg_index row with 1-based indkey; DuckDB keeps them as constraints only.
+    ("pg_catalog", "pg_index"): f"SELECT {_INDEX_OID} AS indexrelid, table_oid AS indrelid, "
+    "len(constraint_column_indexes)::SMALLINT AS indnatts, len(constraint_column_indexes)::SMALLINT AS indnkeyatts, "
+    "true AS indisunique, true AS indisprimary, false AS indisexclusion, true AS indimmediate, "
+    "false AS indisclustered, true AS indisvalid, false AS indcheckxmin, true AS indisready, true AS indislive, "
+    "false AS indisreplident, list_transform(constraint_column_indexes, lambda k: (k + 1)::SMALLINT) AS indkey, "
+    "list_transform(constraint_column_indexes, lambda k: 0::BIGINT) AS indcollation, "
+    "list_transform(constraint_column_indexes, lambda k: 0::BIGINT) AS indclass, "
+    "list_transform(constraint_column_indexes, lambda k: 0::SMALLINT) AS indoption, NULL::VARCHAR AS indexprs, "
+    "NULL::VARCHAR AS indpred, false AS indnullsnotdistinct "
+    "FROM duckdb_constraints() WHERE constraint_type = 'PRIMARY KEY' AND database_name NOT IN ('temp', 'system')",
+    ("pg_catalog", "pg_constraint"): "SELECT c.* REPLACE (list_transform(c.conkey, lambda k: k + 1) AS conkey, "
+    "CASE WHEN c.contype = 'p' THEN t.relname || '_pkey' ELSE c.conname END AS conname, "
+    f"CASE WHEN c.contype = 'p' THEN {_INDEX_OID.replace('table_oid', 'k.table_oid')} ELSE 0 END AS conindid) "
+    "FROM pg_catalog.pg_constraint c JOIN pg_catalog.pg_class t ON t.oid = c.conrelid "
+    "LEFT JOIN duckdb_constraints() k ON k.table_oid = c.conrelid AND k.constraint_type = 'PRIMARY KEY' "
+    "AND c.contype = 'p' WHERE c.contype <> 'x'",
+    ("pg_catalog", "pg_am"): "SELECT 403::BIGINT AS oid, 'btree' AS amname, 'i' AS amtype, NULL AS amhandler",
+    ("pg_catalog", "pg_type"): "SELECT oid::BIGINT AS oid, typname, (SELECT oid FROM duckdb_schemas() "
+    "WHERE database_name = 'system' AND schema_name = 'pg_catalog') AS typnamespace, 10::BIGINT AS typowner, "
+    "typlen::SMALLINT AS typlen, typbyval, typtype, typcategory, false AS typispreferred, true AS typisdefined, "
+    "',' AS typdelim, 0::BIGINT AS typrelid, typelem::BIGINT AS typelem, typarray::BIGINT AS typarray, typinput, "
+    "replace(typinput, 'in', 'out') AS typoutput, 0::BIGINT AS typbasetype, -1 AS typtypmod, false AS typnotnull, "
+    "0 AS typndims, 0::BIGINT AS typcollation, NULL::VARCHAR AS typdefault, 'i' AS typalign, 'p' AS typstorage "
+    f"FROM (VALUES {types_values()}) t(oid, typname, typlen, typbyval, typtype, typcategory, typelem, typarray, "
+    "typinput)",
+    ("pg_catalog", "pg_settings"): "SELECT name, setting, unit, 'Client Connection Defaults' AS category, "
+    "'' AS short_desc, NULL AS extra_desc, 'user' AS context, vartype, 'default' AS source, NULL AS min_val, "
+    "NULL AS max_val, NULL::VARCHAR[] AS enumvals, setting AS boot_val, setting AS reset_val, NULL AS sourcefile, "
+    f"NULL::INTEGER AS sourceline, false AS pending_restart FROM (VALUES {settings_values()}) s(name, setting, unit, "
+    "vartype)",
+    ("pg_catalog", "pg_timezone_names"): "SELECT * FROM pg_timezone_names()",
     ("pg_catalog", "pg_user"): "SELECT 'hexmesh' AS usename, 10::BIGINT AS usesysid, false AS usesuper",
     ("information_schema", "schemata"): f"SELECT * FROM information_schema.schemata "
     f"WHERE schema_name NOT IN {_ENGINE_SCHEMAS}",
@@ -100,6 +142,19 @@ _EMPTY = {
     "pg_range": "rngtypid BIGINT, rngsubtype BIGINT",
     "pg_opclass": "oid BIGINT, opcmethod BIGINT, opcname VARCHAR, opcnamespace BIGINT, opcdefault BOOLEAN",
     "pg_matviews": "schemaname VARCHAR, matviewname VARCHAR, matviewowner VARCHAR, definition VARCHAR",
+    "pg_stat_user_tables": "relid BIGINT, schemaname VARCHAR, relname VARCHAR, seq_scan BIGINT, n_live_tup BIGINT, "
+    "n_dead_tup BIGINT, last_vacuum TIMESTAMPTZ, last_autovacuum TIMESTAMPTZ, last_analyze TIMESTAMPTZ, "
+    "last_autoanalyze TIMESTAMPTZ",
+    "pg_stat_all_tables": "relid BIGINT, schemaname VARCHAR, relname VARCHAR, seq_scan BIGINT, n_live_tup BIGINT",
+    "pg_statio_user_tables": "relid BIGINT, schemaname VARCHAR, relname VARCHAR, heap_blks_read BIGINT",
+    "pg_locks": "locktype VARCHAR, database BIGINT, relation BIGINT, pid INT, mode VARCHAR, granted BOOLEAN",
+    "pg_shdescription": "objoid BIGINT, classoid BIGINT, description VARCHAR",
+    "pg_stat_ssl": "pid INT, ssl BOOLEAN, version VARCHAR, cipher VARCHAR, bits INT, client_dn VARCHAR",
+    "pg_prepared_statements": "name VARCHAR, statement VARCHAR, prepare_time TIMESTAMPTZ, parameter_types VARCHAR[], "
+    "from_sql BOOLEAN",
+    "pg_foreign_server": "oid BIGINT, srvname VARCHAR, srvowner BIGINT, srvfdw BIGINT",
+    "pg_foreign_data_wrapper": "oid BIGINT, fdwname VARCHAR, fdwowner BIGINT",
+    "pg_user_mappings": "umid BIGINT, srvid BIGINT, srvname VARCHAR, umuser BIGINT, usename VARCHAR",
     "pg_stat_activity": "datid BIGINT, datname VARCHAR, pid INT, usename VARCHAR, application_name VARCHAR, "
     "state VARCHAR, query VARCHAR",
 }
@@ -109,7 +164,12 @@ SHIMS = {*_VIEWS, *(("pg_catalog", name) for name in _EMPTY)}
 _MACROS = [
     "pg_get_userbyid(oid) AS 'hexmesh'",
     "pg_encoding_to_char(enc) AS 'UTF8'",
-    "pg_get_indexdef(a := 0, b := 0, c := false) AS ''",
+    # The n-th column of a primary key's index (n > 0), or the index's definition (n = 0).
+    "pg_get_indexdef(a := 0, b := 0, c := false) AS (SELECT CASE WHEN b > 0 "
+    "THEN '\"' || constraint_column_names[b] || '\"' "
+    "ELSE 'CREATE UNIQUE INDEX ' || table_name || '_pkey ON ' || schema_name || '.' || table_name || ' USING btree (' "
+    "|| array_to_string(constraint_column_names, ', ') || ')' END FROM duckdb_constraints() "
+    f"WHERE {_INDEX_OID} = a AND constraint_type = 'PRIMARY KEY')",
     "pg_get_statisticsobjdef_columns(oid) AS ''",
     "pg_relation_is_publishable(oid) AS false",
     "pg_get_partkeydef(oid) AS NULL",
@@ -122,6 +182,15 @@ _MACROS = [
     "pg_table_size(oid) AS 0",
     "pg_indexes_size(oid) AS 0",
     "pg_backend_pid() AS 0",
+    "pg_is_in_recovery() AS false",
+    "pg_postmaster_start_time() AS TIMESTAMPTZ '2026-01-01 00:00:00+00'",
+    "pg_get_keywords() AS NULL",
+    "has_table_privilege(a := NULL, b := NULL, c := NULL) AS true",
+    "has_schema_privilege(a := NULL, b := NULL, c := NULL) AS true",
+    "has_database_privilege(a := NULL, b := NULL, c := NULL) AS true",
+    "pg_tablespace_location(oid) AS ''",
+    "hexmesh_expandarray(arr) AS list_transform(range(1, len(arr) + 1), lambda i: {'x': arr[i], 'n': i})",
+    "hexmesh_expandarray_n(arr) AS range(1, len(arr) + 1)",
     "array_upper(arr, dim) AS len(arr)",
     "hexmesh_pg_get_expr(expr, rel, pretty) AS pg_get_expr(expr, rel)",
     "hexmesh_pg_get_constraintdef(con, pretty) AS pg_get_constraintdef(con)",

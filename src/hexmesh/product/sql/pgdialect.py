@@ -50,8 +50,73 @@ _OID_TYPES = {"REGCLASS", "REGTYPE", "REGPROC", "REGPROCEDURE", "REGNAMESPACE", 
 def to_duckdb(tree: exp.Expr) -> str:
     """DuckDB SQL for a statement parsed in the PostgreSQL dialect."""
     _name_columns(tree)
+    tree = tree.transform(_session, copy=False).transform(_expandarray, copy=False)
     tree = tree.transform(_oid_cast, copy=False).transform(_unqualify, copy=False).transform(_operator, copy=False)
     return tree.sql(dialect=Writing)
+
+
+#: DuckDB variables the session sets on a statement's cursor when its SQL reads them (session.py).
+SESSION_VARIABLES = ("hexmesh_user", "hexmesh_database", "hexmesh_schema", "hexmesh_schemas")
+_USER_WORDS = {"user", "current_user", "session_user", "current_role"}
+
+
+def _variable(name: str) -> exp.Expr:
+    return exp.Anonymous(this="getvariable", expressions=[exp.Literal.string(name)])
+
+
+def _session(node: exp.Expr) -> exp.Expr:
+    """Who the session is, as PostgreSQL's session functions answer: the caller, its database, its path."""
+    if isinstance(node, (exp.CurrentUser, exp.SessionUser)):
+        return _variable("hexmesh_user")
+    if isinstance(node, exp.Column) and not node.table and not node.this.quoted and node.name.lower() in _USER_WORDS:
+        return _variable("hexmesh_user")  # an unquoted keyword, not a column, as in PostgreSQL
+    if isinstance(node, (exp.CurrentDatabase, exp.CurrentCatalog)):
+        return _variable("hexmesh_database")
+    if isinstance(node, exp.CurrentSchema):
+        return _variable("hexmesh_schema")
+    if isinstance(node, exp.CurrentSchemas):
+        return _variable("hexmesh_schemas")
+    if isinstance(node, exp.Any) and isinstance(node.this, (exp.Literal, exp.Paren)):
+        # = ANY('{r,p,f}'): PostgreSQL reads the string as an array literal.
+        literal = node.this.this if isinstance(node.this, exp.Paren) else node.this
+        if isinstance(literal, exp.Literal) and literal.is_string and str(literal.this).startswith("{"):
+            items = [i.strip().strip('"') for i in str(literal.this)[1:-1].split(",") if i.strip()]
+            return exp.Any(this=exp.Array(expressions=[exp.Literal.string(i) for i in items]))
+    return node
+
+
+def _expands(node: exp.Expr) -> exp.Expr | None:
+    """The array of ``information_schema._pg_expandarray(array)``, or None."""
+    if isinstance(node, exp.Paren):
+        node = node.this
+    if (
+        isinstance(node, exp.Dot)
+        and isinstance(node.expression, exp.Anonymous)
+        and node.expression.name.lower() == "_pg_expandarray"
+        and node.expression.expressions
+    ):
+        array: exp.Expr = node.expression.expressions[0]
+        return array
+    return None
+
+
+def _expandarray(node: exp.Expr) -> exp.Expr:
+    """pgjdbc's ``(information_schema._pg_expandarray(indkey)).n``: DuckDB unnests in lockstep."""
+    if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Identifier):
+        array = _expands(node.this)
+        if array is not None and node.expression.name.lower() in ("n", "x"):
+            inner = (
+                exp.Anonymous(this="hexmesh_expandarray_n", expressions=[array])
+                if node.expression.name.lower() == "n"
+                else array
+            )
+            return exp.Anonymous(this="unnest", expressions=[inner])
+    array = _expands(node)
+    if array is not None:
+        return exp.Anonymous(
+            this="unnest", expressions=[exp.Anonymous(this="hexmesh_expandarray", expressions=[array])]
+        )
+    return node
 
 
 def _unqualify(node: exp.Expr) -> exp.Expr:
@@ -99,6 +164,8 @@ def _operator(node: exp.Expr) -> exp.Expr:
 def _oid_cast(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Cast):
         kind = node.to.sql(dialect="postgres").split(".")[-1].upper()
+        if kind == "REGPROC" and isinstance(node.this, exp.Literal) and node.this.is_string:
+            return exp.Literal.string(str(node.this.this).split(".")[-1])  # pg_type.typinput holds the name
         if kind == "REGCLASS":
             return exp.Anonymous(this="hexmesh_regclass", expressions=[node.this.transform(_oid_cast)])
         if kind in _OID_TYPES:

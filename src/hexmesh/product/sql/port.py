@@ -28,7 +28,7 @@ class SqlPortConfig:
     """Limits of the SQL port; None (or 0 where noted) disables a limit."""
 
     max_connections: int = 64
-    max_startup: int = 32  # connections still logging in; a new one closes the oldest
+    max_startup: int = 64  # connections still logging in; a new one closes the oldest silent one
     startup_timeout: float = 10.0
     statement_timeout: float | None = 300.0
     idle_session_timeout: float | None = 3600.0

@@ -373,6 +373,8 @@ class SqlSession:
                 fresh = f"hexmesh_src_{token}_{i}"
                 duck = _put(duck, name, fresh)
                 cursor.register(fresh, source)
+        if "GETVARIABLE('HEXMESH_" in duck.upper():
+            self._session_variables(cursor)
         with self._lock:
             self._cursors.add(cursor)
             cancelled = self._cancel_pending
@@ -380,6 +382,25 @@ class SqlSession:
             self._release(cursor)
             raise PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
         return cursor, duck
+
+    def _session_variables(self, cursor: duckdb.DuckDBPyConnection) -> None:
+        """What current_user, current_database() and current_schema() answer (pgdialect.SESSION_VARIABLES)."""
+        schemas = {t.schema for t in self.tables}
+        path = [p.strip().strip('"') for p in self.settings.values["search_path"].split(",")]
+        found = [p for p in path if p in schemas]
+        values: dict[str, object] = {
+            "hexmesh_user": self.caller,
+            "hexmesh_database": self.ctx.database,
+            "hexmesh_schema": found[0] if found else "public",
+            "hexmesh_schemas": ["pg_catalog", *found],
+        }
+        for name, value in values.items():
+            cursor.execute(f"SET VARIABLE {name} = ?", [value])
+
+    @property
+    def caller(self) -> str:
+        """Who the session is: its principal's id when it has one (a token's owner), else the user it gave."""
+        return str(getattr(self.ctx.principal, "id", None) or self.ctx.user)
 
     def _release(self, cursor: duckdb.DuckDBPyConnection) -> None:
         with self._lock:
