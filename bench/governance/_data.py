@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
-from hexmesh.governance import AccessEngine, MeshPolicies
+from hexmesh.governance import MeshPolicies, PolicyDecider
 from tests.governance.conftest import POLICIES, make_spec
 
 MESH_CEDAR = {
@@ -19,8 +19,8 @@ MESH_CEDAR = {
 }
 
 
-def engine() -> AccessEngine:
-    return AccessEngine(make_spec(**POLICIES), mesh=MeshPolicies(cedar=MESH_CEDAR))
+def decider() -> PolicyDecider:
+    return PolicyDecider(make_spec(**POLICIES), mesh=MeshPolicies(cedar=MESH_CEDAR))
 
 
 def rows(n: int, users: int = 100_000, seed: int = 0) -> pa.Table:

@@ -47,18 +47,18 @@ def _interleaved(actions: dict[str, Callable[[int], object]], calls: int) -> dic
 def run() -> Result:
     from hexmesh.governance import plan_read
 
-    engine = _data.engine()
+    decider = _data.decider()
     start = time.time()
     principals = [OWNER, ANALYST, SELLER_EU, STATISTICIAN, STUDENT, STRANGER]
-    request = engine._request(ANALYST, "read", 'Port::"podcasts/listens/daily"', "reporting", time.time())
-    entities = engine.entities(ANALYST)
+    request = decider._request(ANALYST, "read", 'Port::"podcasts/listens/daily"', "reporting", time.time())
+    entities = decider.entities(ANALYST)
     measured = _interleaved(
         {
-            "raw": lambda i: cedarpy.is_authorized(request, engine.policy_set, entities),
-            "decide": lambda i: engine.decide(principals[i % 6], "read", "daily", purpose="reporting"),
+            "raw": lambda i: cedarpy.is_authorized(request, decider.policy_set, entities),
+            "decide": lambda i: decider.decide(principals[i % 6], "read", "daily", purpose="reporting"),
             # A new second each call: every plan is computed, never served from the per-second cache.
-            "plan": lambda i: plan_read(engine, principals[i % 6], "daily", purpose="reporting", now=start + i),
-            "cached_plan": lambda i: plan_read(engine, principals[i % 6], "daily", purpose="reporting", now=start),
+            "plan": lambda i: plan_read(decider, principals[i % 6], "daily", purpose="reporting", now=start + i),
+            "cached_plan": lambda i: plan_read(decider, principals[i % 6], "daily", purpose="reporting", now=start),
         },
         CALLS,
     )
@@ -77,7 +77,7 @@ def run() -> Result:
             "raw_cedarpy": raw,
             "read_plan": plan,
             "cached_read_plan": cached,
-            "policies": len(str(engine.policy_set).split("@id")) - 1,
+            "policies": len(str(decider.policy_set).split("@id")) - 1,
         },
     )
     return result

@@ -32,9 +32,9 @@ QUERIES: dict[str, tuple[DpQuery, Callable[[pa.Table], Any]]] = {
 
 
 def run(n: int = 1_000_000) -> Result:
-    engine = _data.engine()
+    decider = _data.decider()
     table = _data.rows(n)
-    plan = plan_read(engine, STATISTICIAN, "daily")
+    plan = plan_read(decider, STATISTICIAN, "daily")
     ledger = MemoryLedger(limit=1e9)
     data: dict[str, dict[str, Any]] = {}
     for name, (query, exact) in QUERIES.items():

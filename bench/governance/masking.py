@@ -43,15 +43,15 @@ SQL_PORT_ROWS = 200_000
 
 
 def run(n: int = 1_000_000) -> Result:
-    engine = _data.engine()
+    decider = _data.decider()
     table = _data.rows(n)
     sink = pa.BufferOutputStream()
     pq.write_table(table, sink)
     snapshot = sink.getvalue()
     plans = {
-        "owner (baseline)": plan_read(engine, OWNER, "daily"),
-        "analyst: pseudonymize + 3 generalizations": plan_read(engine, ANALYST, "daily", purpose="reporting"),
-        "seller: row filter + pseudonymize + tokenize + 2 generalizations": plan_read(engine, SELLER_EU, "daily"),
+        "owner (baseline)": plan_read(decider, OWNER, "daily"),
+        "analyst: pseudonymize + 3 generalizations": plan_read(decider, ANALYST, "daily", purpose="reporting"),
+        "seller: row filter + pseudonymize + tokenize + 2 generalizations": plan_read(decider, SELLER_EU, "daily"),
     }
     timings: dict[str, dict[str, Any]] = {}
     for name, plan in plans.items():

@@ -97,7 +97,7 @@ def run(products: int = 1_000, requests: int = 500) -> Result:
             "access:\n  - {id: public-discovery, allow: {anyone: true}, actions: [discover]}\n"
         )
         with Workspace.open(home) as workspace:
-            owner, _ = tokens.create_token(workspace.runtime.state.engine, Principal("team-0@example.com", "User"))
+            owner, _ = tokens.create_token(workspace.runtime.state.db, Principal("team-0@example.com", "User"))
         owned = [f"/products/domain0/product{i}" for i in range(0, products, 20)]
         with serve(home, "--auth") as base, httpx.Client(base_url=base, timeout=60) as http:
             _timed(http, every)  # warm: parse every spec and engine once

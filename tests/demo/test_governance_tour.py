@@ -30,7 +30,7 @@ def test_the_tour_masks_asks_approves_and_shows_a_synthetic_variant(
 
     # The access request: refused first, then approved by the owner for one purpose, then allowed.
     assert "Ask for access" in tour.refused
-    (request,) = [r for r in access_requests.list_requests(workspace.runtime.state.engine) if r.id == tour.request_id]
+    (request,) = [r for r in access_requests.list_requests(workspace.runtime.state.db) if r.id == tour.request_id]
     assert (request.status, request.purpose, request.principal.id) == ("approved", PURPOSE, CONSUMER.id)
     assert tour.granted.num_rows > 0
     assert set(tour.granted["ip_address"].to_pylist()) == {None}
@@ -44,11 +44,11 @@ def test_the_tour_masks_asks_approves_and_shows_a_synthetic_variant(
             assert abs(tour.synthetic_shares[column].get(value, 0.0) - share) < 0.25, (column, value)
 
     # Every step was decided by the policies and audited under the analyst's name.
-    entries = audit.query(workspace.runtime.state.engine, actor=CONSUMER.key)
+    entries = audit.query(workspace.runtime.state.db, actor=CONSUMER.key)
     assert {e.action for e in entries} >= {"demo.read", "access.request"}
     assert any(e.decision == "deny" for e in entries) and any(e.decision == "allow" for e in entries)
     assert said  # and it was shown
-    made = tokens.list_tokens(workspace.runtime.state.engine, CONSUMER.id)
+    made = tokens.list_tokens(workspace.runtime.state.db, CONSUMER.id)
     assert made and all(t.revoked_us is not None for t in made)  # the tour's credential does not outlive it
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from hexmesh.demo import run_demo
-from hexmesh.demo.landing import Landing
+from hexmesh.demo.deliveries import Landing
 from hexmesh.demo.story import PRODUCT, tell_story
 from hexmesh.lifecycle import Workspace
 

@@ -86,7 +86,7 @@ def test_a_peer_token_indexes_what_the_peer_lets_it_discover(tmp_path: Path) -> 
     (b_home / "governance").mkdir()
     (b_home / "governance" / "policies.yaml").write_text(POLICIES)
     with Workspace.open(b_home) as b:
-        secret, _ = tokens.create_token(b.runtime.state.engine, Principal("mesh-index", "ServiceAccount"))
+        secret, _ = tokens.create_token(b.runtime.state.db, Principal("mesh-index", "ServiceAccount"))
     a_home, indexer_home = workspace(tmp_path / "a", "sales", "shop"), workspace(tmp_path / "a2", "sales", "shop")
     with node(b_home) as b_url:
         assert httpx.get(b_url + "/", timeout=10).json()["dcat:service"] == []  # nothing public on B

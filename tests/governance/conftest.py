@@ -11,7 +11,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import Engine, create_engine
 
-from hexmesh.governance import AccessEngine, Principal
+from hexmesh.governance import PolicyDecider, Principal
 from hexmesh.spec.model import DataProductSpec
 
 SECRET = b"mesh-secret-for-tests-0123456789"
@@ -98,8 +98,8 @@ def spec() -> DataProductSpec:
 
 
 @pytest.fixture
-def engine(spec: DataProductSpec) -> AccessEngine:
-    return AccessEngine(spec)
+def decider(spec: DataProductSpec) -> PolicyDecider:
+    return PolicyDecider(spec)
 
 
 def rows(n: int = 200) -> pa.Table:
@@ -126,6 +126,6 @@ def table() -> pa.Table:
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Engine]:
     # A generous lock timeout: the concurrency tests must not fail on a busy machine.
-    engine = create_engine(f"sqlite:///{tmp_path / 'state.db'}", connect_args={"timeout": 60})
-    yield engine
-    engine.dispose()
+    db = create_engine(f"sqlite:///{tmp_path / 'state.db'}", connect_args={"timeout": 60})
+    yield db
+    db.dispose()

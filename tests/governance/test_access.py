@@ -6,48 +6,48 @@ import datetime as dt
 
 import pytest
 
-from hexmesh.governance import ANONYMOUS, AccessDeniedError, AccessEngine, MeshPolicies, PolicyError, plan_read
+from hexmesh.governance import ANONYMOUS, AccessDeniedError, MeshPolicies, PolicyDecider, PolicyError, plan_read
 from hexmesh.spec.policies import ProductPolicies
 from tests.governance.conftest import ANALYST, OWNER, POLICIES, SELLER_EU, STATISTICIAN, STRANGER, STUDENT, make_spec
 
 
-def test_default_deny_names_no_policy(engine: AccessEngine) -> None:
-    decision = engine.decide(STRANGER, "read", "daily")
+def test_default_deny_names_no_policy(decider: PolicyDecider) -> None:
+    decision = decider.decide(STRANGER, "read", "daily")
     assert not decision.allowed and decision.policy_ids == ()
     assert "default deny" in decision.reasons[0]
     with pytest.raises(AccessDeniedError, match="default deny"):
         decision.require()
 
 
-def test_group_rule_is_bound_to_its_purpose(engine: AccessEngine) -> None:
-    assert engine.decide(ANALYST, "read", "daily", purpose="reporting").policy_ids == ("product:analysts",)
-    assert not engine.decide(ANALYST, "read", "daily", purpose="marketing").allowed
-    assert not engine.decide(ANALYST, "read", "daily").allowed
-    assert not engine.decide(ANALYST, "read", "totals", purpose="reporting").allowed
+def test_group_rule_is_bound_to_its_purpose(decider: PolicyDecider) -> None:
+    assert decider.decide(ANALYST, "read", "daily", purpose="reporting").policy_ids == ("product:analysts",)
+    assert not decider.decide(ANALYST, "read", "daily", purpose="marketing").allowed
+    assert not decider.decide(ANALYST, "read", "daily").allowed
+    assert not decider.decide(ANALYST, "read", "totals", purpose="reporting").allowed
 
 
-def test_owner_may_do_everything_and_anyone_may_discover(engine: AccessEngine) -> None:
+def test_owner_may_do_everything_and_anyone_may_discover(decider: PolicyDecider) -> None:
     for action in ("read", "control", "discover"):
-        assert engine.decide(OWNER, action, "totals").allowed
-    assert engine.decide(ANONYMOUS, "discover").allowed
-    assert not engine.decide(ANONYMOUS, "read", "totals").allowed
-    assert not engine.decide(ANONYMOUS, "requestAccess", "daily").allowed
-    assert engine.decide(STRANGER, "requestAccess", "daily").allowed
+        assert decider.decide(OWNER, action, "totals").allowed
+    assert decider.decide(ANONYMOUS, "discover").allowed
+    assert not decider.decide(ANONYMOUS, "read", "totals").allowed
+    assert not decider.decide(ANONYMOUS, "requestAccess", "daily").allowed
+    assert decider.decide(STRANGER, "requestAccess", "daily").allowed
 
 
-def test_read_implies_weaker_actions_but_not_control(engine: AccessEngine) -> None:
-    assert engine.decide(SELLER_EU, "readAggregate", "daily").allowed
-    assert not engine.decide(SELLER_EU, "control", "daily").allowed
-    assert not engine.decide(STATISTICIAN, "read", "daily").allowed
-    assert engine.decide(STATISTICIAN, "readAggregate", "daily").allowed
+def test_read_implies_weaker_actions_but_not_control(decider: PolicyDecider) -> None:
+    assert decider.decide(SELLER_EU, "readAggregate", "daily").allowed
+    assert not decider.decide(SELLER_EU, "control", "daily").allowed
+    assert not decider.decide(STATISTICIAN, "read", "daily").allowed
+    assert decider.decide(STATISTICIAN, "readAggregate", "daily").allowed
 
 
 def test_expired_rule_denies() -> None:
     rules = {"access": [{"id": "old", "allow": {"user": "eve"}, "expires": "2020-01-01"}]}
-    engine = AccessEngine(make_spec(**rules))
-    assert not engine.decide(STRANGER, "read", "daily").allowed
+    decider = PolicyDecider(make_spec(**rules))
+    assert not decider.decide(STRANGER, "read", "daily").allowed
     before = dt.datetime(2019, 6, 1, tzinfo=dt.UTC).timestamp()
-    assert engine.decide(STRANGER, "read", "daily", now=before).allowed
+    assert decider.decide(STRANGER, "read", "daily", now=before).allowed
 
 
 def test_global_forbid_wins_and_is_named() -> None:
@@ -60,13 +60,13 @@ def test_global_forbid_wins_and_is_named() -> None:
     """
         }
     )
-    engine = AccessEngine(make_spec(access=[{"id": "all", "allow": {"user": "eve"}}]), mesh=mesh)
-    columns = engine.decide_columns(STRANGER, "daily", ["email", "age"])
+    decider = PolicyDecider(make_spec(access=[{"id": "all", "allow": {"user": "eve"}}]), mesh=mesh)
+    columns = decider.decide_columns(STRANGER, "daily", ["email", "age"])
     assert not columns["email"].allowed and columns["email"].policy_ids == ("mesh:no-restricted-columns",)
     assert columns["age"].allowed
-    plan = plan_read(engine, STRANGER, "daily")
+    plan = plan_read(decider, STRANGER, "daily")
     assert "email" in plan.hidden and "email" not in plan.columns
-    assert plan_read(engine, OWNER, "daily").columns["email"].kind == "keep"
+    assert plan_read(decider, OWNER, "daily").columns["email"].kind == "keep"
 
 
 def test_mesh_rules_apply_to_every_product() -> None:
@@ -75,15 +75,15 @@ def test_mesh_rules_apply_to_every_product() -> None:
             {"access": [{"id": "auditors", "allow": {"group": "audit"}, "actions": ["readAggregate"]}]}
         )
     )
-    engine = AccessEngine(make_spec(), mesh=mesh)
+    decider = PolicyDecider(make_spec(), mesh=mesh)
     from hexmesh.governance import Principal
 
     auditor = Principal("al", groups=frozenset({"audit"}))
-    assert engine.decide(auditor, "readAggregate", "daily").policy_ids == ("mesh:auditors",)
+    assert decider.decide(auditor, "readAggregate", "daily").policy_ids == ("mesh:auditors",)
 
 
-def test_column_include_and_synthetic_variant(engine: AccessEngine) -> None:
-    plan = plan_read(engine, STUDENT, "daily")
+def test_column_include_and_synthetic_variant(decider: PolicyDecider) -> None:
+    plan = plan_read(decider, STUDENT, "daily")
     assert plan.variant == "synthetic"
     assert list(plan.columns) == ["age", "region", "minutes"]
 
@@ -106,7 +106,7 @@ def test_column_include_and_synthetic_variant(engine: AccessEngine) -> None:
 )
 def test_bad_policies_are_clear_errors(policies: dict[str, object], message: str) -> None:
     with pytest.raises(PolicyError, match=message):
-        AccessEngine(make_spec(**policies))
+        PolicyDecider(make_spec(**policies))
 
 
 @pytest.mark.parametrize(
@@ -133,10 +133,10 @@ def test_the_example_privacy_shorthands_validate() -> None:
 
 def test_quotes_in_names_cannot_inject_cedar() -> None:
     sneaky = '" || true || "'
-    engine = AccessEngine(make_spec(access=[{"allow": {"group": sneaky}}]))
-    assert not engine.decide(STRANGER, "read", "daily").allowed
+    decider = PolicyDecider(make_spec(access=[{"allow": {"group": sneaky}}]))
+    assert not decider.decide(STRANGER, "read", "daily").allowed
     with pytest.raises(PolicyError, match="control character"):
-        AccessEngine(make_spec(access=[{"allow": {"group": "a\nb"}}]))
+        PolicyDecider(make_spec(access=[{"allow": {"group": "a\nb"}}]))
 
 
 def test_policies_survive_a_dump_and_reload() -> None:
@@ -145,9 +145,9 @@ def test_policies_survive_a_dump_and_reload() -> None:
     assert ProductPolicies.model_validate(parsed.model_dump(by_alias=True, exclude_defaults=True)) == parsed
 
 
-def test_decisions_name_their_resource_plainly(engine: AccessEngine) -> None:
-    assert engine.decide(ANALYST, "read", "daily").address == "podcasts/listens/daily"
-    assert engine.decide(ANONYMOUS, "discover").address == "podcasts/listens"
+def test_decisions_name_their_resource_plainly(decider: PolicyDecider) -> None:
+    assert decider.decide(ANALYST, "read", "daily").address == "podcasts/listens/daily"
+    assert decider.decide(ANONYMOUS, "discover").address == "podcasts/listens"
 
 
 def test_mesh_rules_naming_ports_skip_products_without_them() -> None:
@@ -161,18 +161,18 @@ def test_mesh_rules_naming_ports_skip_products_without_them() -> None:
             ]
         }
     )
-    engine = AccessEngine(make_spec(), mesh=MeshPolicies(rules=rules))
+    decider = PolicyDecider(make_spec(), mesh=MeshPolicies(rules=rules))
     ops = Principal("o", groups=frozenset({"ops"}))
-    assert engine.decide(ops, "read", "daily").policy_ids == ("mesh:ops",)
-    assert not engine.decide(ops, "read", "totals").allowed
+    assert decider.decide(ops, "read", "daily").policy_ids == ("mesh:ops",)
+    assert not decider.decide(ops, "read", "totals").allowed
 
 
 def test_plans_are_cached_per_second_and_cannot_be_changed() -> None:
     rules = {"access": [{"id": "short", "allow": {"user": "eve"}, "expires": "2026-01-01T00:00:10Z"}]}
-    engine = AccessEngine(make_spec(**rules))
+    decider = PolicyDecider(make_spec(**rules))
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp()
-    first = plan_read(engine, STRANGER, "daily", now=start + 9.2)
-    assert plan_read(engine, STRANGER, "daily", now=start + 9.9) is first and first.decision.allowed
-    assert not plan_read(engine, STRANGER, "daily", now=start + 10.0).decision.allowed
+    first = plan_read(decider, STRANGER, "daily", now=start + 9.2)
+    assert plan_read(decider, STRANGER, "daily", now=start + 9.9) is first and first.decision.allowed
+    assert not plan_read(decider, STRANGER, "daily", now=start + 10.0).decision.allowed
     with pytest.raises(TypeError):
         first.columns["email"] = first.columns["age"]  # type: ignore[index]

@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 
 from hexmesh.governance import FORGOTTEN, PolicyError, decrypt_column, encrypt_column, subject_field
 from hexmesh.infra.keys import KeyStore, generate_master_key
-from hexmesh.infra.keys.store import KeyStoreError
+from hexmesh.infra.keys.subjects import KeyStoreError
 from hexmesh.spec.model import DataProductSpec
 
 MASTER = b"m" * 32
@@ -99,18 +99,18 @@ def test_values_without_subject_are_refused(db: Engine) -> None:
 def test_a_forgotten_key_leaves_no_bytes_in_the_database(tmp_path: Path) -> None:
     from sqlalchemy import select
 
-    from hexmesh.infra.keys.store import data_keys
+    from hexmesh.infra.keys.subjects import data_keys
     from hexmesh.infra.state.store import StateStore
 
     state = StateStore(f"sqlite:///{tmp_path / 'state.db'}")  # WAL mode, as a workspace runs it
-    store = KeyStore(state.engine, MASTER)
+    store = KeyStore(state.db, MASTER)
     store.ensure([f"s{i}" for i in range(50)])
-    with state.engine.connect() as conn:
+    with state.db.connect() as conn:
         wrapped = {bytes(w) for (w,) in conn.execute(select(data_keys.c.wrapped))}
     store.forget("s7")
     remaining = set(store.keys([f"s{i}" for i in range(50)]).keys())
     assert remaining == {f"s{i}" for i in range(50)} - {"s7"}
-    with state.engine.connect() as conn:
+    with state.db.connect() as conn:
         kept = {bytes(w) for (w,) in conn.execute(select(data_keys.c.wrapped))}
     (gone,) = wrapped - kept
     state.close()
@@ -152,8 +152,8 @@ def test_many_new_subjects_get_one_key_each_in_batches(db: Engine) -> None:
 class _LateReader(KeyStore):
     """Another writer creates some keys between this store's lookup and its insert."""
 
-    def __init__(self, engine: Engine, master: bytes, rival: KeyStore, taken: list[str]) -> None:
-        super().__init__(engine, master)
+    def __init__(self, db: Engine, master: bytes, rival: KeyStore, taken: list[str]) -> None:
+        super().__init__(db, master)
         self.rival, self.taken, self.raced = rival, taken, False
 
     def _lookup(self, hashes: dict[str, str]) -> dict[str, bytes]:

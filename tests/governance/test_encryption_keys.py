@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import Engine, create_engine, select
 
 from hexmesh.infra.keys import KeyStore, KeyStoreError
-from hexmesh.infra.keys.store import data_keys
+from hexmesh.infra.keys.subjects import data_keys
 
 MASTER = b"k" * 32
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -25,7 +25,7 @@ MANY = 25_000  # more than the store matches by IN lists: a first run's subjects
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     if request.param == "sqlite":
         made = create_engine(f"sqlite:///{tmp_path_factory.mktemp('keys') / 'state.db'}")
         yield made
@@ -43,30 +43,30 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
             conn.execute(f'drop database "{name}" with (force)')
 
 
-def test_many_new_subjects_get_their_keys_in_one_call_and_are_found_again(engine: Engine) -> None:
+def test_many_new_subjects_get_their_keys_in_one_call_and_are_found_again(db: Engine) -> None:
     subjects = [f"listener-{i}" for i in range(MANY)]
-    made = KeyStore(engine, MASTER).ensure(subjects)
+    made = KeyStore(db, MASTER).ensure(subjects)
     assert set(made) == set(subjects) and len(set(made.values())) == MANY
-    other = KeyStore(engine, MASTER)  # another process: nothing remembered
+    other = KeyStore(db, MASTER)  # another process: nothing remembered
     assert other.keys(subjects) == made  # many at once: one scan
     few = [*subjects[:3], "never-seen"]
     assert other.keys(few) == {s: made[s] for s in subjects[:3]}  # a few among many: IN lists
     assert other.ensure([*subjects, "new-one"]) == made | other.keys(["new-one"])
 
 
-def test_keys_are_stored_under_the_hmac_of_the_subject(engine: Engine) -> None:
+def test_keys_are_stored_under_the_hmac_of_the_subject(db: Engine) -> None:
     """Rows written by earlier versions are keyed the same way, so their values keep opening."""
-    store = KeyStore(engine, MASTER)
+    store = KeyStore(db, MASTER)
     key = store.ensure(["ann"])["ann"]
     expected = hmac.new(MASTER, b"ann", hashlib.sha256).hexdigest()
-    with engine.connect() as conn:
+    with db.connect() as conn:
         stored = conn.execute(select(data_keys.c.subject_hash).where(data_keys.c.subject_hash == expected)).all()
     assert len(stored) == 1
-    assert KeyStore(engine, MASTER).keys(["ann"]) == {"ann": key}
+    assert KeyStore(db, MASTER).keys(["ann"]) == {"ann": key}
 
 
-def test_a_forgotten_subject_among_a_first_runs_many_gets_no_key(engine: Engine) -> None:
-    store = KeyStore(engine, MASTER)
+def test_a_forgotten_subject_among_a_first_runs_many_gets_no_key(db: Engine) -> None:
+    store = KeyStore(db, MASTER)
     store.ensure(["gone"])
     assert store.forget("gone")
     subjects = [f"n{i}" for i in range(MANY)]

@@ -111,7 +111,7 @@ def test_a_crashing_rule_blocks(spec: DataProductSpec) -> None:
 def test_a_mesh_folder_parses_into_policies_and_rules(spec: DataProductSpec) -> None:
     import yaml
 
-    from hexmesh.governance import AccessEngine, parse_folder
+    from hexmesh.governance import PolicyDecider, parse_folder
     from tests.governance.conftest import STRANGER
 
     folder = parse_folder(
@@ -123,8 +123,8 @@ def test_a_mesh_folder_parses_into_policies_and_rules(spec: DataProductSpec) -> 
         }
     )
     assert folder.rules.label == "hexmesh-core@1.0.0+acme@3"
-    engine = AccessEngine(make_spec(access=[{"allow": {"user": "eve"}}]), mesh=folder.policies)
-    assert engine.decide(STRANGER, "read", "daily").policy_ids == ("mesh:no-eve",)
+    decider = PolicyDecider(make_spec(access=[{"allow": {"user": "eve"}}]), mesh=folder.policies)
+    assert decider.decide(STRANGER, "read", "daily").policy_ids == ("mesh:no-eve",)
     bare = make_spec(access=[], privacy=[{"field": "email", "redact": True}])
     assert evaluate(bare, CORE).blocking
     assert not evaluate(bare, CORE, mesh=folder.policies.rules).blocking

@@ -8,10 +8,10 @@ import pytest
 
 from hexmesh.governance import (
     AccessDeniedError,
-    AccessEngine,
     DpQuery,
     GovernanceError,
     MemoryLedger,
+    PolicyDecider,
     Principal,
     apply_plan,
     fit,
@@ -32,8 +32,8 @@ def _secrets(table: pa.Table) -> set[str]:
     return emails | {e.split("@")[0] for e in emails}
 
 
-def test_hidden_column_is_absent_from_rows_and_schema(engine: AccessEngine, table: pa.Table) -> None:
-    plan = plan_read(engine, ANALYST, "daily", purpose="reporting")
+def test_hidden_column_is_absent_from_rows_and_schema(decider: PolicyDecider, table: pa.Table) -> None:
+    plan = plan_read(decider, ANALYST, "daily", purpose="reporting")
     assert "email" in plan.hidden
     # The email-token privacy rule applies to everyone, yet it must not bring the column back.
     assert "email" not in plan.columns
@@ -44,16 +44,16 @@ def test_hidden_column_is_absent_from_rows_and_schema(engine: AccessEngine, tabl
     assert "example.com" not in cells
 
 
-def test_transformed_columns_carry_no_cleartext(engine: AccessEngine, table: pa.Table) -> None:
-    out = apply_plan(table, plan_read(engine, SELLER_EU, "daily"), SECRET)
+def test_transformed_columns_carry_no_cleartext(decider: PolicyDecider, table: pa.Table) -> None:
+    out = apply_plan(table, plan_read(decider, SELLER_EU, "daily"), SECRET)
     cells = _cells(out)
     assert all(c.startswith("t_") for c in out.column("email").to_pylist())
     assert all(c.startswith("p_") for c in out.column("user_id").to_pylist())
     assert not set(cells) & (_secrets(table) | set(table.column("user_id").to_pylist()))
 
 
-def test_rows_outside_the_filter_never_appear(engine: AccessEngine, table: pa.Table) -> None:
-    out = apply_plan(table, plan_read(engine, SELLER_EU, "daily"), SECRET)
+def test_rows_outside_the_filter_never_appear(decider: PolicyDecider, table: pa.Table) -> None:
+    out = apply_plan(table, plan_read(decider, SELLER_EU, "daily"), SECRET)
     assert set(out.column("region").to_pylist()) == {"EU"}
     assert out.num_rows == sum(r == "EU" for r in table.column("region").to_pylist())
 
@@ -70,7 +70,7 @@ def test_dp_refuses_hidden_and_transformed_columns_without_echoing_values(table:
         ],
         privacy=[{"field": "postcode", "generalize": {"prefix": 1}}],
     )
-    plan = plan_read(AccessEngine(spec), STRANGER, "daily")
+    plan = plan_read(PolicyDecider(spec), STRANGER, "daily")
     assert plan.variant == "aggregate" and "age" in plan.hidden
     ledger = MemoryLedger()
     for query in (
@@ -85,20 +85,20 @@ def test_dp_refuses_hidden_and_transformed_columns_without_echoing_values(table:
     assert ledger.spent == {}
 
 
-def test_aggregate_principals_get_no_rows(engine: AccessEngine, table: pa.Table) -> None:
+def test_aggregate_principals_get_no_rows(decider: PolicyDecider, table: pa.Table) -> None:
     with pytest.raises(AccessDeniedError):
-        apply_plan(table, plan_read(engine, STATISTICIAN, "daily"), SECRET)
+        apply_plan(table, plan_read(decider, STATISTICIAN, "daily"), SECRET)
 
 
-def test_synthetic_variant_shows_only_allowed_columns(engine: AccessEngine, table: pa.Table) -> None:
-    plan = plan_read(engine, STUDENT, "daily")
+def test_synthetic_variant_shows_only_allowed_columns(decider: PolicyDecider, table: pa.Table) -> None:
+    plan = plan_read(decider, STUDENT, "daily")
     out = synthetic_rows(fit(table), plan, 100, SECRET, seed=1)
     assert out.column_names == ["age", "region", "minutes"]
     assert not set(_cells(out)) & _secrets(table)
 
 
-def test_synthetic_model_of_all_rows_is_refused_to_filtered_principals(engine: AccessEngine, table: pa.Table) -> None:
-    plan = plan_read(engine, SELLER_EU, "daily")
+def test_synthetic_model_of_all_rows_is_refused_to_filtered_principals(decider: PolicyDecider, table: pa.Table) -> None:
+    plan = plan_read(decider, SELLER_EU, "daily")
     with pytest.raises(AccessDeniedError, match="fitted on rows all"):
         synthetic_rows(fit(table), plan, 10, SECRET)
     assert plan.row_filter is not None
@@ -106,8 +106,8 @@ def test_synthetic_model_of_all_rows_is_refused_to_filtered_principals(engine: A
     assert set(synthetic_rows(scoped, plan, 200, SECRET, seed=2).column("region").to_pylist()) == {"EU"}
 
 
-def test_denials_do_not_reveal_data_or_other_policies(engine: AccessEngine, table: pa.Table) -> None:
-    plan = plan_read(engine, STRANGER, "daily")
+def test_denials_do_not_reveal_data_or_other_policies(decider: PolicyDecider, table: pa.Table) -> None:
+    plan = plan_read(decider, STRANGER, "daily")
     assert plan.columns == {} and plan.row_filter is None
     with pytest.raises(GovernanceError) as caught:
         apply_plan(table, plan, SECRET)
@@ -115,6 +115,6 @@ def test_denials_do_not_reveal_data_or_other_policies(engine: AccessEngine, tabl
     assert "analysts" not in message and "@" not in message
 
 
-def test_a_missing_attribute_never_widens_access(engine: AccessEngine, table: pa.Table) -> None:
+def test_a_missing_attribute_never_widens_access(decider: PolicyDecider, table: pa.Table) -> None:
     nowhere = Principal("x", groups=frozenset({"sales"}), attributes={"regio": "EU"})
-    assert apply_plan(table, plan_read(engine, nowhere, "daily"), SECRET).num_rows == 0
+    assert apply_plan(table, plan_read(decider, nowhere, "daily"), SECRET).num_rows == 0

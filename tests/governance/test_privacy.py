@@ -8,10 +8,10 @@ from sqlalchemy import Engine
 
 from hexmesh.governance import (
     AccessDeniedError,
-    AccessEngine,
     BudgetExhaustedError,
     DpQuery,
     MemoryLedger,
+    PolicyDecider,
     PolicyError,
     plan_read,
     private_aggregate,
@@ -27,8 +27,8 @@ def big() -> pa.Table:
     return rows(3000)
 
 
-def test_aggregates_are_close_with_large_epsilon(engine: AccessEngine, big: pa.Table) -> None:
-    plan = plan_read(engine, STATISTICIAN, "daily")
+def test_aggregates_are_close_with_large_epsilon(decider: PolicyDecider, big: pa.Table) -> None:
+    plan = plan_read(decider, STATISTICIAN, "daily")
     assert plan.variant == "aggregate"
     ledger = MemoryLedger(limit=10 * BIG)
     minutes = big.column("minutes").to_pylist()
@@ -44,8 +44,8 @@ def test_aggregates_are_close_with_large_epsilon(engine: AccessEngine, big: pa.T
     assert set(hist.value) == {"EU", "NA", "__other__"} and abs(hist.value["__other__"] - 1000) <= 5
 
 
-def test_spent_budget_is_a_clear_error_and_releases_nothing(engine: AccessEngine, big: pa.Table) -> None:
-    plan = plan_read(engine, STATISTICIAN, "daily")
+def test_spent_budget_is_a_clear_error_and_releases_nothing(decider: PolicyDecider, big: pa.Table) -> None:
+    plan = plan_read(decider, STATISTICIAN, "daily")
     ledger = MemoryLedger(limit=1.0)
     private_aggregate(big, plan, DpQuery("count", 0.6), ledger)
     with pytest.raises(
@@ -66,13 +66,13 @@ def test_the_state_ledger_persists_and_limits(db: Engine) -> None:
     assert again.remaining("User:b", "p") == 1.0
 
 
-def test_refusals(engine: AccessEngine, big: pa.Table) -> None:
+def test_refusals(decider: PolicyDecider, big: pa.Table) -> None:
     ledger = MemoryLedger()
     with pytest.raises(AccessDeniedError):
-        private_aggregate(big, plan_read(engine, STRANGER, "daily"), DpQuery("count", 0.1), ledger)
+        private_aggregate(big, plan_read(decider, STRANGER, "daily"), DpQuery("count", 0.1), ledger)
     with pytest.raises(AccessDeniedError, match="may not aggregate"):
-        private_aggregate(big, plan_read(engine, STUDENT, "daily"), DpQuery("count", 0.1), ledger)
-    plan = plan_read(engine, STATISTICIAN, "daily")
+        private_aggregate(big, plan_read(decider, STUDENT, "daily"), DpQuery("count", 0.1), ledger)
+    plan = plan_read(decider, STATISTICIAN, "daily")
     with pytest.raises(PolicyError, match="public bounds"):
         private_aggregate(big, plan, DpQuery("sum", 0.1, "minutes"), ledger)
     with pytest.raises(PolicyError, match="public categories"):
@@ -82,14 +82,14 @@ def test_refusals(engine: AccessEngine, big: pa.Table) -> None:
     assert ledger.spent == {}
 
 
-def test_row_filter_applies_before_aggregating(engine: AccessEngine, big: pa.Table) -> None:
-    plan = plan_read(engine, SELLER_EU, "daily")
+def test_row_filter_applies_before_aggregating(decider: PolicyDecider, big: pa.Table) -> None:
+    plan = plan_read(decider, SELLER_EU, "daily")
     count = private_aggregate(big, plan, DpQuery("count", BIG), MemoryLedger(limit=BIG))
     assert abs(count.value - 1000) <= 5
 
 
-def test_a_mean_is_refused_whole_when_the_budget_covers_only_half(engine: AccessEngine, big: pa.Table) -> None:
-    plan = plan_read(engine, STATISTICIAN, "daily")
+def test_a_mean_is_refused_whole_when_the_budget_covers_only_half(decider: PolicyDecider, big: pa.Table) -> None:
+    plan = plan_read(decider, STATISTICIAN, "daily")
     ledger = MemoryLedger(limit=1.0)
     with pytest.raises(BudgetExhaustedError):
         private_aggregate(big, plan, DpQuery("mean", 1.5, "minutes", (0, 100)), ledger)

@@ -11,7 +11,7 @@ from duckdb.func import ARROW
 from duckdb.sqltypes import VARCHAR
 
 from hexmesh.governance import (
-    AccessEngine,
+    PolicyDecider,
     PolicyError,
     apply_plan,
     plan_read,
@@ -35,9 +35,9 @@ def con(table: pa.Table) -> Iterator[duckdb.DuckDBPyConnection]:
 
 @pytest.mark.parametrize("principal", [OWNER, ANALYST, SELLER_EU, SELLER_NOWHERE], ids=lambda p: p.id)
 def test_sql_and_arrow_agree(
-    engine: AccessEngine, table: pa.Table, con: duckdb.DuckDBPyConnection, principal: object
+    decider: PolicyDecider, table: pa.Table, con: duckdb.DuckDBPyConnection, principal: object
 ) -> None:
-    plan = plan_read(engine, principal, "daily", purpose="reporting")  # type: ignore[arg-type]
+    plan = plan_read(decider, principal, "daily", purpose="reporting")  # type: ignore[arg-type]
     expected = apply_plan(table, plan, SECRET)
     projection = sql_projection(plan, table.schema)
     got = con.execute(projection.query('"daily"')).fetchall()
@@ -46,9 +46,9 @@ def test_sql_and_arrow_agree(
 
 
 def test_user_queries_only_see_the_masked_view(
-    engine: AccessEngine, table: pa.Table, con: duckdb.DuckDBPyConnection
+    decider: PolicyDecider, table: pa.Table, con: duckdb.DuckDBPyConnection
 ) -> None:
-    plan = plan_read(engine, ANALYST, "daily", purpose="reporting")
+    plan = plan_read(decider, ANALYST, "daily", purpose="reporting")
     view = sql_projection(plan, table.schema).query('"daily"')
     with pytest.raises(duckdb.BinderException) as caught:
         con.execute(f"with daily as ({view}) select max(email) from daily")
@@ -57,14 +57,14 @@ def test_user_queries_only_see_the_masked_view(
     assert all("-" in a for (a,) in ages)
 
 
-def test_no_sql_for_aggregate_plans_or_unsupported_generalizations(engine: AccessEngine, table: pa.Table) -> None:
+def test_no_sql_for_aggregate_plans_or_unsupported_generalizations(decider: PolicyDecider, table: pa.Table) -> None:
     with pytest.raises(PolicyError, match="may not read rows"):
-        sql_projection(plan_read(engine, STATISTICIAN, "daily"), table.schema)
+        sql_projection(plan_read(decider, STATISTICIAN, "daily"), table.schema)
     spec = make_spec(
         access=[{"allow": {"group": "analytics"}}], privacy=[{"field": "minutes", "generalize": {"bands": 2.5}}]
     )
     with pytest.raises(PolicyError, match="fractional bands"):
-        sql_projection(plan_read(AccessEngine(spec), ANALYST, "daily"), table.schema)
+        sql_projection(plan_read(PolicyDecider(spec), ANALYST, "daily"), table.schema)
 
 
 def test_small_groups_are_left_out_on_both_paths(table: pa.Table, con: duckdb.DuckDBPyConnection) -> None:
@@ -72,10 +72,10 @@ def test_small_groups_are_left_out_on_both_paths(table: pa.Table, con: duckdb.Du
         access=[{"allow": {"group": "analytics"}, "columns": {"exclude": ["minutes"]}}],
         privacy=[{"field": "minutes", "for": {"group": "analytics"}, "minimumGroupSize": 10}],
     )
-    plan = plan_read(AccessEngine(spec), ANALYST, "daily")
+    plan = plan_read(PolicyDecider(spec), ANALYST, "daily")
     assert plan.min_group == {"minutes": 10} and "minutes" in plan.hidden
     arrow = apply_plan(table, plan, SECRET)
     assert arrow.num_rows == sum(m >= 10 for m in table.column("minutes").to_pylist())
     got = con.execute(sql_projection(plan, table.schema).query('"daily"')).fetchall()
     assert got == [tuple(r.values()) for r in arrow.to_pylist()]
-    assert apply_plan(table, plan_read(AccessEngine(spec), OWNER, "daily"), SECRET).num_rows == table.num_rows
+    assert apply_plan(table, plan_read(PolicyDecider(spec), OWNER, "daily"), SECRET).num_rows == table.num_rows

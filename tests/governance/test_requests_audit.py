@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import Engine, text
 
-from hexmesh.governance import AccessDeniedError, AccessEngine, PolicyError, plan_read
+from hexmesh.governance import AccessDeniedError, PolicyDecider, PolicyError, plan_read
 from hexmesh.infra.state import audit
 from hexmesh.infra.state.access_requests import decide_request, grants, list_requests, submit_request
 from hexmesh.infra.state.records import now_us
@@ -14,23 +14,23 @@ from tests.governance.conftest import OWNER, STRANGER
 
 
 def _request(db: Engine, spec: DataProductSpec, purpose: str = "churn study") -> str:
-    engine = AccessEngine(spec)
-    ask = engine.decide(STRANGER, "requestAccess", "daily")
+    decider = PolicyDecider(spec)
+    ask = decider.decide(STRANGER, "requestAccess", "daily")
     return submit_request(db, STRANGER, spec.key, "daily", purpose, "for Q3", ask).id
 
 
 def test_request_approve_grant_is_purpose_bound_and_audited(db: Engine, spec: DataProductSpec) -> None:
     request_id = _request(db, spec)
-    control = AccessEngine(spec).decide(OWNER, "control", "daily")
+    control = PolicyDecider(spec).decide(OWNER, "control", "daily")
     approved = decide_request(db, request_id, OWNER, control, verdict="approve", note="ok for Q3")
     assert approved.status == "approved" and approved.expires_us is not None
-    engine = AccessEngine(spec, grants=grants(db, spec.key))
-    decision = engine.decide(STRANGER, "read", "daily", purpose="churn study")
+    decider = PolicyDecider(spec, grants=grants(db, spec.key))
+    decision = decider.decide(STRANGER, "read", "daily", purpose="churn study")
     assert decision.allowed and decision.policy_ids == (f"grant:{request_id}",)
-    assert not engine.decide(STRANGER, "read", "daily", purpose="marketing").allowed
-    assert not engine.decide(STRANGER, "read", "totals", purpose="churn study").allowed
+    assert not decider.decide(STRANGER, "read", "daily", purpose="marketing").allowed
+    assert not decider.decide(STRANGER, "read", "totals", purpose="churn study").allowed
     later = (approved.expires_us + 1) / 1_000_000
-    assert not engine.decide(STRANGER, "read", "daily", purpose="churn study", now=later).allowed
+    assert not decider.decide(STRANGER, "read", "daily", purpose="churn study", now=later).allowed
     steps = [(e.action, e.decision, e.actor) for e in audit.query(db, under=f"dp://{spec.key}")]
     assert steps == [("access.request", "pending", "User:eve"), ("access.approve", "approved", "User:podcasts-team")]
     revoked = decide_request(db, request_id, OWNER, control, verdict="revoke", note="project over")
@@ -39,19 +39,19 @@ def test_request_approve_grant_is_purpose_bound_and_audited(db: Engine, spec: Da
 
 def test_only_owners_decide_and_not_their_own(db: Engine, spec: DataProductSpec) -> None:
     request_id = _request(db, spec)
-    engine = AccessEngine(spec)
+    decider = PolicyDecider(spec)
     with pytest.raises(AccessDeniedError, match="only its owners"):
         decide_request(
-            db, request_id, STRANGER, engine.decide(STRANGER, "control", "daily"), verdict="approve", note=""
+            db, request_id, STRANGER, decider.decide(STRANGER, "control", "daily"), verdict="approve", note=""
         )
     with pytest.raises(PolicyError, match="say why"):
-        decide_request(db, request_id, OWNER, engine.decide(OWNER, "control", "daily"), verdict="deny", note=" ")
+        decide_request(db, request_id, OWNER, decider.decide(OWNER, "control", "daily"), verdict="deny", note=" ")
     denied = decide_request(
-        db, request_id, OWNER, engine.decide(OWNER, "control", "daily"), verdict="deny", note="no purpose fit"
+        db, request_id, OWNER, decider.decide(OWNER, "control", "daily"), verdict="deny", note="no purpose fit"
     )
     assert denied.status == "denied" and list_requests(db, status="denied")[0].id == request_id
     with pytest.raises(PolicyError, match="already denied"):
-        decide_request(db, request_id, OWNER, engine.decide(OWNER, "control", "daily"), verdict="approve", note="")
+        decide_request(db, request_id, OWNER, decider.decide(OWNER, "control", "daily"), verdict="approve", note="")
 
 
 def test_requests_need_a_purpose(db: Engine, spec: DataProductSpec) -> None:
@@ -59,9 +59,9 @@ def test_requests_need_a_purpose(db: Engine, spec: DataProductSpec) -> None:
         _request(db, spec, purpose="  ")
 
 
-def test_audit_is_a_tamper_evident_chain(db: Engine, engine: AccessEngine) -> None:
+def test_audit_is_a_tamper_evident_chain(db: Engine, decider: PolicyDecider) -> None:
     for purpose in ("reporting", "marketing"):
-        plan = plan_read(engine, STRANGER, "daily", purpose=purpose)
+        plan = plan_read(decider, STRANGER, "daily", purpose=purpose)
         audit.append(
             db,
             audit.AuditEntry(

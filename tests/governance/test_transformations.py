@@ -8,7 +8,7 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from hexmesh.governance import AccessEngine, PolicyError, Principal, apply_plan, derive_key, plan_read, plan_schema
+from hexmesh.governance import PolicyDecider, PolicyError, Principal, apply_plan, derive_key, plan_read, plan_schema
 from hexmesh.governance.masking import generalize, redact
 from hexmesh.governance.pseudonym import detokenize, pseudonymize, tokenize
 from hexmesh.governance.rowfilter import resolve_rows
@@ -83,34 +83,34 @@ def test_sql_literals_are_quoted() -> None:
     assert con.execute(f"select region from t where {flt.sql()}").fetchall() == [("EU') OR (1=1",)]
 
 
-def test_plan_applies_the_same_to_every_caller(engine: AccessEngine, table: pa.Table) -> None:
-    plan = plan_read(engine, ANALYST, "daily", purpose="reporting")
+def test_plan_applies_the_same_to_every_caller(decider: PolicyDecider, table: pa.Table) -> None:
+    plan = plan_read(decider, ANALYST, "daily", purpose="reporting")
     out = apply_plan(table, plan, SECRET)
     assert out.schema == plan_schema(table.schema, plan)
     assert out.column_names == ["user_id", "age", "region", "postcode", "lat", "day", "minutes"]
     assert out.column("age")[0].as_py() == "10-19"
-    owner = apply_plan(table, plan_read(engine, OWNER, "daily"), SECRET)
+    owner = apply_plan(table, plan_read(decider, OWNER, "daily"), SECRET)
     assert owner.equals(table)
 
 
-def test_aggregate_only_principals_get_no_rows(engine: AccessEngine, table: pa.Table) -> None:
-    plan = plan_read(engine, STATISTICIAN, "daily")
+def test_aggregate_only_principals_get_no_rows(decider: PolicyDecider, table: pa.Table) -> None:
+    plan = plan_read(decider, STATISTICIAN, "daily")
     with pytest.raises(Exception, match="only the aggregate variant"):
         apply_plan(table, plan, SECRET)
 
 
-def test_pseudonyms_join_within_a_product(engine: AccessEngine, table: pa.Table) -> None:
-    plan = plan_read(engine, SELLER_EU, "daily")
+def test_pseudonyms_join_within_a_product(decider: PolicyDecider, table: pa.Table) -> None:
+    plan = plan_read(decider, SELLER_EU, "daily")
     first, second = apply_plan(table, plan, SECRET), apply_plan(table, plan, SECRET)
     joined = first.join(second.select(["user_id"]).group_by("user_id").aggregate([]), "user_id")
     assert joined.num_rows == first.num_rows
 
 
-def test_fingerprints_say_when_two_callers_see_the_same_bytes(engine: AccessEngine) -> None:
+def test_fingerprints_say_when_two_callers_see_the_same_bytes(decider: PolicyDecider) -> None:
     from hexmesh.governance import Principal
 
     other_eu = Principal("sid", groups=frozenset({"sales"}), attributes={"region": "EU"})
-    same = plan_read(engine, SELLER_EU, "daily").fingerprint()
-    assert same == plan_read(engine, other_eu, "daily").fingerprint()
-    assert same != plan_read(engine, SELLER_NOWHERE, "daily").fingerprint()
-    assert same != plan_read(engine, ANALYST, "daily", purpose="reporting").fingerprint()
+    same = plan_read(decider, SELLER_EU, "daily").fingerprint()
+    assert same == plan_read(decider, other_eu, "daily").fingerprint()
+    assert same != plan_read(decider, SELLER_NOWHERE, "daily").fingerprint()
+    assert same != plan_read(decider, ANALYST, "daily", purpose="reporting").fingerprint()

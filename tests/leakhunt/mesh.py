@@ -308,7 +308,7 @@ def build_mesh(root: Path) -> LeakMesh:
         workspace.deploy([archive2])
         workspace.run("leak/archive")
         workspace.retire("leak/archive@1", force=True)
-        db = workspace.runtime.state.engine
+        db = workspace.runtime.state.db
         KeyStore(db, master_key(workspace.settings)).forget("subject-forgotten")
         made: dict[str, str | None] = {"anonymous": None}
         for who, principal in IDENTITIES.items():

@@ -47,7 +47,7 @@ def cities(workspace: Workspace, fixtures: Path, monkeypatch: pytest.MonkeyPatch
     )
     workspace.deploy([outcome.folder])
     workspace.run("geo/cities")
-    token, _ = tokens.create_token(workspace.runtime.state.engine, Principal("geo-team@example.com", "User"))
+    token, _ = tokens.create_token(workspace.runtime.state.db, Principal("geo-team@example.com", "User"))
     yield token
 
 
@@ -134,7 +134,7 @@ def test_plan_classifies_each_step_of_the_evolution(
 
 
 def test_the_caller_reads_what_a_policy_lets_it(workspace: Workspace, fixtures: Path, cities: str) -> None:
-    stranger, _ = tokens.create_token(workspace.runtime.state.engine, Principal("eve@example.com", "User"))
+    stranger, _ = tokens.create_token(workspace.runtime.state.db, Principal("eve@example.com", "User"))
     with pytest.raises(AccessDeniedError, match="eve@example.com"):
         workspace.test_contract(_contract(fixtures, 1), "dp://geo/cities/cities", token=stranger)
     with pytest.raises(InputError, match="pass --token or set HEXMESH_TOKEN"):

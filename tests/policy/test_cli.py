@@ -92,9 +92,9 @@ def test_acting_commands_need_a_token(home: Path) -> None:
 def test_forget_destroys_the_subjects_key(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HEXMESH_MASTER_KEY", generate_master_key())
     with Workspace(Settings.load(home)) as ws:
-        KeyStore(ws.runtime.state.engine, master_key(ws.settings)).ensure(["subject-7"])
+        KeyStore(ws.runtime.state.db, master_key(ws.settings)).ensure(["subject-7"])
     assert "key destroyed" in invoke(home, "forget", "subject-7")
     with Workspace(Settings.load(home)) as ws:
-        store = KeyStore(ws.runtime.state.engine, master_key(ws.settings))
+        store = KeyStore(ws.runtime.state.db, master_key(ws.settings))
         assert store.is_forgotten("subject-7") and store.keys(["subject-7"]) == {}
     assert "control.forget" in invoke(home, "audit")

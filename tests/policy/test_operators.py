@@ -24,12 +24,12 @@ def invoke(home: Path, *args: str) -> Result:
 
 def make_token(home: Path, principal: Principal) -> str:
     with Workspace(Settings.load(home)) as workspace:
-        return tokens.create_token(workspace.runtime.state.engine, principal)[0]
+        return tokens.create_token(workspace.runtime.state.db, principal)[0]
 
 
 def entries(home: Path, action: str) -> list[audit.AuditEntry]:
     with Workspace(Settings.load(home)) as workspace:
-        return audit.query(workspace.runtime.state.engine, action=action)
+        return audit.query(workspace.runtime.state.db, action=action)
 
 
 @pytest.fixture
@@ -138,7 +138,7 @@ def test_clear_text_operator_tokens_migrate_to_hashed_api_tokens(home: Path, tmp
     assert "shop-ci (owner of sales/shop): not converted" in result.output
     secret = next(line for line in result.output.split() if line.startswith("hxm_"))
     with Workspace(Settings.load(home)) as workspace:
-        db = workspace.runtime.state.engine
+        db = workspace.runtime.state.db
         principal = tokens.authenticate(db, secret)
         stored = [t for t in tokens.list_tokens(db) if t.principal.id == "platform"]
     assert principal == Principal("platform", "ServiceAccount", roles=frozenset({"operator", "governance"}))

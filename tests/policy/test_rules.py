@@ -50,7 +50,7 @@ def test_passing_products_record_the_rule_set_and_print_warnings(tmp_path: Path)
         (outcome,) = ws.deploy([folder])
         assert "passed hexmesh-core@1.0.0+acme@3" in outcome.message
         assert "acme.owner-email" in outcome.message  # a warning, printed, not blocking
-        assert ruleset_of(ws.runtime.state.engine, "sales/orders", "1.0.0") == "hexmesh-core@1.0.0+acme@3"
+        assert ruleset_of(ws.runtime.state.db, "sales/orders", "1.0.0") == "hexmesh-core@1.0.0+acme@3"
 
 
 def test_the_shipped_rules_block_without_a_governance_folder(tmp_path: Path) -> None:

@@ -79,14 +79,14 @@ def test_only_a_governance_token_may_change_the_rule_set(
     node: tuple[httpx.Client, Workspace, Path], token: str | None, status: int
 ) -> None:
     http, workspace, _ = node
-    before = current_ruleset(workspace.runtime.state.engine)
+    before = current_ruleset(workspace.runtime.state.db)
     response = _put(http, RULES, token)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/problem+json"
-    assert current_ruleset(workspace.runtime.state.engine) == before  # nothing stored
+    assert current_ruleset(workspace.runtime.state.db) == before  # nothing stored
     audit = http.get("/products/sales/orders/control/audit", headers={"Authorization": f"Bearer {GOVERNANCE}"})
     assert audit.status_code == 200
-    refusals = audit_log.query(workspace.runtime.state.engine, action="control.replace-rules")
+    refusals = audit_log.query(workspace.runtime.state.db, action="control.replace-rules")
     assert refusals and refusals[-1].decision == "refused" and refusals[-1].resource == "mesh"
 
 
@@ -104,13 +104,13 @@ def test_a_bad_rule_set_is_a_400_naming_the_line_and_nothing_changes(
     node: tuple[httpx.Client, Workspace, Path], text: str, where: str
 ) -> None:
     http, workspace, _ = node
-    before = current_ruleset(workspace.runtime.state.engine)
+    before = current_ruleset(workspace.runtime.state.db)
     response = _put(http, text)
     assert response.status_code == 400, response.text
     problem = response.json()
     assert response.headers["content-type"] == "application/problem+json"
     assert where in problem["detail"]
-    assert current_ruleset(workspace.runtime.state.engine) == before
+    assert current_ruleset(workspace.runtime.state.db) == before
 
 
 def test_a_new_rule_set_is_a_new_revision_and_failing_products_keep_serving(
@@ -153,9 +153,9 @@ def test_a_new_rule_set_is_a_new_revision_and_failing_products_keep_serving(
     # A relaxed version 2: the product passes it, and discovery says so.
     relaxed = _put(http, RELAXED).json()
     assert relaxed["revision"] == revision + 1 and relaxed["products"][0]["status"] == "warn"
-    check = check_of(workspace.runtime.state.engine, "sales/orders", "1.0.0")
+    check = check_of(workspace.runtime.state.db, "sales/orders", "1.0.0")
     assert check is not None and check.passed and check.revision == revision + 1
     governance = _governance(http)
     assert governance["hexmesh:passed"] is True and governance["hexmesh:ruleset"] == "hexmesh-core@1.0.0+acme@2"
-    log = audit_log.query(workspace.runtime.state.engine, action="control.replace-rules")
+    log = audit_log.query(workspace.runtime.state.db, action="control.replace-rules")
     assert ("env-token-1", "ok") in [(e.actor, e.decision) for e in log]

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from hexmesh.errors import ReadError
-from hexmesh.governance import AccessEngine, Principal, ReadPlan, apply_plan, plan_read
+from hexmesh.governance import PolicyDecider, Principal, ReadPlan, apply_plan, plan_read
 from hexmesh.product.policy.shaped import UnservedColumnError, shape_request
 from hexmesh.product.ports import ReadRequest
 from tests.governance.conftest import SECRET, make_spec
@@ -45,7 +45,7 @@ TABLE = pa.table(
 
 
 def _plan(principal: Principal) -> ReadPlan:
-    return plan_read(AccessEngine(SPEC), principal, "daily")
+    return plan_read(PolicyDecider(SPEC), principal, "daily")
 
 
 def _read(principal: Principal, **request: object) -> pa.Table:

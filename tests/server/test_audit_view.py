@@ -56,7 +56,7 @@ def test_the_owner_sees_every_read_of_its_ports_over_http_and_the_cli(tmp_path: 
 
 def test_entries_written_before_the_dp_key_are_still_found(tmp_path: Path) -> None:
     with Workspace(Settings.defaults(tmp_path)) as workspace:
-        db = workspace.runtime.state.engine
+        db = workspace.runtime.state.db
         audit.append(db, audit.AuditEntry("User:old", "files.read", "sales/shop/orders", "allow"))
         audit.append(db, audit.AuditEntry("User:new", "files.read", "dp://sales/shop/orders", "allow"))
         audit.append(db, audit.AuditEntry("User:other", "files.read", "sales/shop-v2/orders", "allow"))

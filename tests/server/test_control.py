@@ -69,7 +69,7 @@ def test_policies_are_replaced_by_owners_not_by_operator_tokens(
     from hexmesh.lifecycle import Workspace
 
     with Workspace.open(mesh[0]) as workspace:
-        owner, _ = tokens.create_token(workspace.runtime.state.engine, Principal("shop-team@example.com"))
+        owner, _ = tokens.create_token(workspace.runtime.state.db, Principal("shop-team@example.com"))
     policies = {"access": [{"allow": {"group": "finance"}, "ports": ["orders"]}], "privacy": []}
     with control_node.client() as http:
         operator = http.put(f"{CONTROL}/policies", headers=AUTH, json=policies)
@@ -116,9 +116,9 @@ def test_control_actions_join_access_decisions_in_the_hash_chained_log(
     assert {"seq", "at", "actor", "action", "resource", "purpose", "decision", "policy_ids"} <= set(table.column_names)
     assert csv.headers["content-type"].startswith("text/csv") and len(csv.text.strip().splitlines()) == 2
     with Workspace.open(mesh[0]) as workspace:
-        engine = workspace.runtime.state.engine
-        assert audit.verify(engine) is None
-        logged = [e.seq for e in audit.query(engine, under="dp://sales/shop")]
+        db = workspace.runtime.state.db
+        assert audit.verify(db) is None
+        logged = [e.seq for e in audit.query(db, under="dp://sales/shop")]
         assert logged[: len(after)] == [e["seq"] for e in after]  # the port reads the one log hexmesh audit reads
 
 
@@ -130,7 +130,7 @@ def test_an_api_token_acts_where_a_policy_lets_its_principal_control(
     from hexmesh.lifecycle import Workspace
 
     with Workspace.open(mesh[0]) as workspace:
-        db = workspace.runtime.state.engine
+        db = workspace.runtime.state.db
         owner, _ = tokens.create_token(db, Principal("shop-team@example.com", "User"), name="the owner")
         stranger, _ = tokens.create_token(db, Principal("eve@example.com", "User"), name="not the owner")
         revoked, info = tokens.create_token(db, Principal("shop-team@example.com", "User"), name="revoked")

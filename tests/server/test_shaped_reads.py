@@ -90,7 +90,7 @@ def test_a_filter_on_a_hidden_column_is_refused_like_a_missing_one_and_audited(
     with hexmesh.connect(url, token=analyst) as client, pytest.raises(HexmeshError, match="no column amount"):
         client.product("sales/shop").port("orders").read(filter="amount > 40")
     with Workspace(Settings.load(home)) as workspace:
-        entries = audit.query(workspace.runtime.state.engine, action="files.read", actor="User:ann@example.com")
+        entries = audit.query(workspace.runtime.state.db, action="files.read", actor="User:ann@example.com")
     refused = [e for e in entries if e.decision == "deny"]
     assert refused and refused[-1].details["request"] == {"filter": "amount > 40"}
     assert "no column amount" in refused[-1].details["reasons"][0]

@@ -145,14 +145,14 @@ def test_with_auth_on_ingest_needs_the_owners_or_a_governance_token(home: Path) 
     assert anonymous.status_code == 401 and other.status_code == 403
     assert allowed.status_code == 202
     with Workspace.open(home) as workspace:
-        logged = audit.query(workspace.runtime.state.engine, action="control.ingest")
+        logged = audit.query(workspace.runtime.state.db, action="control.ingest")
     assert [e.decision for e in logged] == ["refused", "refused", "ok"]
     assert [e.actor for e in logged] == ["anonymous", "env-token-2", "env-token-1"]
 
 
 def test_with_auth_on_the_owners_api_token_ingests(home: Path) -> None:
     with Workspace.open(home) as workspace:
-        db = workspace.runtime.state.engine
+        db = workspace.runtime.state.db
         owner = workspace.deployed()["ops/events"].spec.owner
         secret, _ = tokens.create_token(db, Principal(owner, "User"), name="the owner's pipeline")
         reader, _ = tokens.create_token(db, Principal("ann@example.com", "User"), name="not the owner")

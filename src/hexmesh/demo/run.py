@@ -17,9 +17,9 @@ import pyarrow as pa
 from rich.console import Console
 
 from hexmesh.demo.database import POSTGRES_VARIABLE, Registrations, demo_postgres
+from hexmesh.demo.deliveries import Landing
 from hexmesh.demo.generator import generate_day
 from hexmesh.demo.governance import governance_tour
-from hexmesh.demo.landing import Landing
 from hexmesh.demo.mesh import example_mesh, install_governance
 from hexmesh.demo.story import tell_story
 from hexmesh.demo.summary import Summary, show_summary

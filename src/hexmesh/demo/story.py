@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from hexmesh.demo.database import Registrations
+from hexmesh.demo.deliveries import Landing
 from hexmesh.demo.generator import generate_day
-from hexmesh.demo.landing import Landing
 from hexmesh.errors import DeployError
 from hexmesh.lifecycle import Workspace
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from hexmesh.demo.landing import Landing
+from hexmesh.demo.deliveries import Landing
 from hexmesh.infra.settings import HOME_ENV
 from hexmesh.lifecycle import Workspace
 

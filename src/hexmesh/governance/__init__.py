@@ -4,9 +4,10 @@ The same code decides at deploy time and at query time; stores (tokens, audit, g
 budgets) live in :mod:`hexmesh.infra` and hand their records in.
 """
 
-from hexmesh.governance.access import AccessEngine, Decision, MeshPolicies
+from hexmesh.governance.access import Decision, MeshPolicies, PolicyDecider
 from hexmesh.governance.core import CORE
 from hexmesh.governance.encryption import FORGOTTEN, decrypt_column, encrypt_column, restricted_fields, subject_field
+from hexmesh.governance.enforcement import apply_plan, plan_schema, synthetic_rows
 from hexmesh.governance.exceptions import (
     AccessDeniedError,
     AuthenticationError,
@@ -17,14 +18,13 @@ from hexmesh.governance.exceptions import (
 from hexmesh.governance.folder import MeshGovernance, parse_folder
 from hexmesh.governance.identity import ANONYMOUS, ROLES, Principal, Role
 from hexmesh.governance.masking import generalize, redact
-from hexmesh.governance.plan import ColumnAction, ReadPlan, plan_read
 from hexmesh.governance.privacy import BudgetLedger, DpQuery, DpResult, MemoryLedger, private_aggregate
 from hexmesh.governance.projection import SqlProjection, pseudonymize_udf, sql_projection, tokenize_udf
 from hexmesh.governance.pseudonym import derive_key, detokenize, pseudonymize, tokenize
+from hexmesh.governance.read_plan import ColumnAction, ReadPlan, plan_read
 from hexmesh.governance.rowfilter import RowFilter
 from hexmesh.governance.ruleset import Finding, RuleReport, RuleSet, evaluate, parse_rules
 from hexmesh.governance.synthetic import SyntheticModel, fit
-from hexmesh.governance.transform import apply_plan, plan_schema, synthetic_rows
 from hexmesh.spec.policies import AccessRule, PrivacyRule, ProductPolicies, Selector
 
 __all__ = [
@@ -33,7 +33,6 @@ __all__ = [
     "FORGOTTEN",
     "ROLES",
     "AccessDeniedError",
-    "AccessEngine",
     "AccessRule",
     "AuthenticationError",
     "BudgetExhaustedError",
@@ -47,6 +46,7 @@ __all__ = [
     "MemoryLedger",
     "MeshGovernance",
     "MeshPolicies",
+    "PolicyDecider",
     "PolicyError",
     "Principal",
     "PrivacyRule",

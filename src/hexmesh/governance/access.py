@@ -1,6 +1,6 @@
 """Access decisions: a product's own policies, the mesh's policies and live grants, evaluated together.
 
-The policy set and the product's entities are parsed once per engine (rebuild it when policies
+The policy set and the product's entities are parsed once per decider (rebuild it when policies
 or grants change); principals' entities are cached, so a decision is one Cedar call.
 """
 
@@ -30,7 +30,7 @@ from hexmesh.governance.identity import Principal
 from hexmesh.spec.model import DataProductSpec
 from hexmesh.spec.policies import AccessRule, ProductPolicies
 
-__all__ = ["AccessEngine", "Decision", "MeshPolicies"]
+__all__ = ["Decision", "MeshPolicies", "PolicyDecider"]
 
 _CACHE_SIZE = 4096
 
@@ -80,7 +80,7 @@ class MeshPolicies:
     """``governance/policies.yaml``: access rules apply to every product; privacy rules too."""
 
 
-class AccessEngine:
+class PolicyDecider:
     """Decides requests on one product: pre-parsed policies and entities, cached principals."""
 
     def __init__(
@@ -116,7 +116,7 @@ class AccessEngine:
         self._product = product_entities(spec)
         self._entities: dict[Principal, cedarpy.Entities] = {}
         #: Read plans by (principal, port, purpose, second): Cedar sees time in whole seconds, so a
-        #: plan cannot change within one; a new engine (new policies or grants) starts empty.
+        #: plan cannot change within one; a new decider (new policies or grants) starts empty.
         self.plans: dict[tuple[Principal, str, str, int], Any] = {}
 
     def _add(self, merged: dict[str, Any], policy_id: str, rule: AccessRule) -> None:

@@ -26,7 +26,7 @@ __all__ = ["MeshGovernance", "parse_folder"]
 
 @dataclass(frozen=True)
 class MeshGovernance:
-    """What a mesh adds to every product: policies for the access engine, rules for validation."""
+    """What a mesh adds to every product: policies for the policy decider, rules for validation."""
 
     policies: MeshPolicies
     rules: RuleSet

@@ -141,5 +141,5 @@ def revoke(request: AccessRequest, decider: Principal, control: Decision, note: 
 
 
 def active_grants(requests: Iterable[AccessRequest], at_us: int) -> list[tuple[str, AccessRule]]:
-    """(grant id, rule) pairs for :class:`~hexmesh.governance.access.AccessEngine`'s ``grants``."""
+    """(grant id, rule) pairs for :class:`~hexmesh.governance.access.PolicyDecider`'s ``grants``."""
     return [(r.id, r.grant_rule()) for r in requests if r.active(at_us)]

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hexmesh.governance.exceptions import AccessDeniedError, BudgetExhaustedError, PolicyError
-from hexmesh.governance.plan import ReadPlan
+from hexmesh.governance.read_plan import ReadPlan
 
 __all__ = ["BudgetLedger", "DpQuery", "DpResult", "MemoryLedger", "private_aggregate"]
 

@@ -4,7 +4,7 @@ The SQL port wraps each port in ``SELECT <select> FROM <port> WHERE <where>`` fo
 so every user query (joins, aggregates, ORDER BY, information_schema) only ever sees the masked
 relation. Redaction and generalization are plain SQL; pseudonyms and tokens call two Arrow UDFs
 the SQL port registers from :func:`pseudonymize_udf` / :func:`tokenize_udf`, so values are
-identical to :func:`~hexmesh.governance.transform.apply_plan` on every port.
+identical to :func:`~hexmesh.governance.enforcement.apply_plan` on every port.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import pyarrow as pa
 
 from hexmesh.governance.exceptions import PolicyError
-from hexmesh.governance.plan import ColumnAction, ReadPlan
 from hexmesh.governance.pseudonym import derive_key, pseudonymize, tokenize
+from hexmesh.governance.read_plan import ColumnAction, ReadPlan
 from hexmesh.governance.rowfilter import quote_identifier, quote_literal
 
 __all__ = ["PSEUDONYMIZE_UDF", "TOKENIZE_UDF", "SqlProjection", "pseudonymize_udf", "sql_projection", "tokenize_udf"]

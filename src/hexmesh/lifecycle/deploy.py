@@ -194,7 +194,7 @@ def deploy_product(runtime: Runtime, loaded: LoadedSpec, rules: MeshRules | None
         raise
     message = f"deployed to {bundle}"
     if rules is not None:
-        check = rules.record(runtime.state.engine, spec)
+        check = rules.record(runtime.state.db, spec)
         message += f"; passed {check.ruleset}" + "".join(f"\n  warning: {w}" for w in check.warnings)
     return DeployOutcome(spec.key, spec.version, True, message)
 

@@ -67,7 +67,7 @@ class MeshRules:
         blocking = report.blocking if self.enforce else ()
         return [str(f) for f in report.findings if f not in blocking]
 
-    def record(self, engine: Engine, spec: DataProductSpec, version: str | None = None) -> RuleCheck:
+    def record(self, db: Engine, spec: DataProductSpec, version: str | None = None) -> RuleCheck:
         """Check ``spec`` and remember the outcome for its deployed ``version`` (discovery shows it)."""
         report = self.check(spec)
         check = RuleCheck(
@@ -79,7 +79,7 @@ class MeshRules:
             report.passed,
             [{"rule": f.rule, "severity": f.severity, "where": f.where, "message": f.message} for f in report.findings],
         )
-        record_check(engine, check)
+        record_check(db, check)
         return check
 
 
@@ -91,17 +91,17 @@ _HINTS = {
 }
 
 
-def mesh_rules(settings: Settings, engine: Engine | None = None) -> MeshRules:
-    """The rules of the workspace's mesh; ``engine``: its state store (opened briefly when not given)."""
+def mesh_rules(settings: Settings, db: Engine | None = None) -> MeshRules:
+    """The rules of the workspace's mesh; ``db``: its state store (opened briefly when not given)."""
     governance = load_governance(governance_folder(settings))
-    if engine is None:
+    if db is None:
         store = StateStore(settings.state_url)
         try:
-            stored = current_ruleset(store.engine)
+            stored = current_ruleset(store.db)
         finally:
             store.close()
     else:
-        stored = current_ruleset(engine)
+        stored = current_ruleset(db)
     if stored is None:
         return MeshRules(governance)
     rules = CORE + parse_rules_text(stored.text, f"rule set revision {stored.revision}")
@@ -138,8 +138,8 @@ def accept_ruleset(workspace: Workspace, text: str, author: str) -> RuleSetChang
         rules = CORE + declared
     except PolicyError as exc:
         raise RuleSetError(f"rule set: {exc}") from None
-    engine = workspace.runtime.state.engine
-    current = current_ruleset(engine)
+    db = workspace.runtime.state.db
+    current = current_ruleset(db)
     if current is not None and current.digest == declared.digest:
         revision, created = current.revision, False
     else:
@@ -149,13 +149,13 @@ def accept_ruleset(workspace: Workspace, text: str, author: str) -> RuleSetChang
                 f"rule sets are versioned, so bump version (for example to {_next(declared.version)!r}) and send "
                 "it again"
             )
-        stored = store_ruleset(engine, declared.name, declared.version, declared.digest, text, author)
+        stored = store_ruleset(db, declared.name, declared.version, declared.digest, text, author)
         revision, created = stored.revision, True
     governance = load_governance(governance_folder(workspace.settings))
     mesh = MeshRules(MeshGovernance(governance.policies, rules), revision=revision)
     verdicts = []
     for key, product in sorted(workspace.deployed().items()):
-        check = mesh.record(engine, product.spec, product.record.version)
+        check = mesh.record(db, product.spec, product.record.version)
         status: Literal["pass", "warn", "fail"] = "fail" if not check.passed else "warn" if check.warnings else "pass"
         verdicts.append(ProductVerdict(key, product.record.version, status, check.blocking + check.warnings))
     return RuleSetChange(revision, rules.label, rules.digest, created, verdicts)

@@ -35,7 +35,7 @@ from typing import Any
 from hexmesh.errors import ConcurrentRunError, HexmeshError
 from hexmesh.infra.state import from_us
 from hexmesh.lifecycle.consumers import edges, live_versions
-from hexmesh.lifecycle.graph import topological_order
+from hexmesh.lifecycle.dependencies import topological_order
 from hexmesh.product import DeployedProduct, RunResult, Runtime, run_product
 from hexmesh.product.control import ControlState
 from hexmesh.spec.model import CronTrigger

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from hexmesh.errors import SpecError, SpecProblem
-from hexmesh.lifecycle.graph import find_cycle, upstreams
+from hexmesh.lifecycle.dependencies import find_cycle, upstreams
 from hexmesh.spec import SPEC_FILENAME, DataProductSpec, LoadedSpec, load_spec, parse_address, spec_problems
 
 if TYPE_CHECKING:

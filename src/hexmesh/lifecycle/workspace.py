@@ -17,10 +17,10 @@ from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import Notice, Publication, RunRecord, VersionRecord, from_us
 from hexmesh.lifecycle.contracts import ContractReport, check_port
 from hexmesh.lifecycle.contracts import Publication as Publication_
+from hexmesh.lifecycle.dependencies import topological_order, upstreams
 from hexmesh.lifecycle.deploy import DeployOutcome, deploy_batch
 from hexmesh.lifecycle.deprecate import LifecycleState, deprecate, lifecycle_state
 from hexmesh.lifecycle.exporting import export_texts
-from hexmesh.lifecycle.graph import topological_order, upstreams
 from hexmesh.lifecycle.importing import ImportOutcome, import_products
 from hexmesh.lifecycle.plan import Plan, plan_product
 from hexmesh.lifecycle.retire import retire

@@ -4,7 +4,9 @@ Everything here is an index built from products' own discovery documents (or spe
 is unavailable, products still serve.
 """
 
-from hexmesh.mesh.catalog import (
+from hexmesh.mesh.documents import DocumentError, entry_from_document
+from hexmesh.mesh.emit import FileTransport, HttpTransport, OpenLineageObserver, Transport, lineage_observer
+from hexmesh.mesh.entries import (
     SLO_STATUSES,
     FieldEntry,
     InputEntry,
@@ -12,8 +14,6 @@ from hexmesh.mesh.catalog import (
     ProductEntry,
     entry_from_spec,
 )
-from hexmesh.mesh.documents import DocumentError, entry_from_document
-from hexmesh.mesh.emit import FileTransport, HttpTransport, OpenLineageObserver, Transport, lineage_observer
 from hexmesh.mesh.graph import ConceptUse, JoinPath, JoinStep, KnowledgeGraph
 from hexmesh.mesh.lineage import (
     ColumnLineage,

@@ -16,7 +16,7 @@ from html import unescape
 from typing import Any
 
 from hexmesh.errors import HexmeshError
-from hexmesh.mesh.catalog import SLO_STATUSES, FieldEntry, InputEntry, PortEntry, ProductEntry
+from hexmesh.mesh.entries import SLO_STATUSES, FieldEntry, InputEntry, PortEntry, ProductEntry
 from hexmesh.spec import parse_address
 from hexmesh.spec.address import NAME_PATTERN, PORT_PATTERN
 from hexmesh.spec.model import CLASSIFICATIONS, LOGICAL_TYPES

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from hexmesh.mesh.catalog import ProductEntry
+from hexmesh.mesh.entries import ProductEntry
 
 __all__ = ["Facet", "Mask", "facet_values"]
 

@@ -25,8 +25,8 @@ import httpx
 from hexmesh.errors import HexmeshError
 from hexmesh.mesh import semantic
 from hexmesh.mesh.admission import AnnounceLimitError, PeerError, PeerPolicy, peer_url
-from hexmesh.mesh.catalog import ProductEntry
 from hexmesh.mesh.documents import DocumentError, entry_from_document
+from hexmesh.mesh.entries import ProductEntry
 from hexmesh.mesh.registry import Registry
 from hexmesh.mesh.search import SearchIndex, SearchResult
 from hexmesh.mesh.semantic import Embeddings, Mode

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from hexmesh.mesh.catalog import ProductEntry
+from hexmesh.mesh.entries import ProductEntry
 from hexmesh.spec import parse_address
 
 __all__ = ["PREFIXES", "ConceptUse", "JoinPath", "JoinStep", "KnowledgeGraph"]

@@ -20,7 +20,7 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 
 from hexmesh.errors import HexmeshError
-from hexmesh.mesh.catalog import ProductEntry
+from hexmesh.mesh.entries import ProductEntry
 from hexmesh.spec import DataProductSpec, parse_address
 
 __all__ = [

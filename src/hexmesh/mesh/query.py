@@ -13,8 +13,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from hexmesh.errors import HexmeshError
-from hexmesh.mesh.catalog import SLO_STATUSES
 from hexmesh.mesh.documents import STATUSES
+from hexmesh.mesh.entries import SLO_STATUSES
 from hexmesh.spec.model import CLASSIFICATIONS
 
 __all__ = ["FILTERS", "Query", "SearchSyntaxError", "parse_query", "tokens"]

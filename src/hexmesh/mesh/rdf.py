@@ -10,7 +10,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from hexmesh.mesh.catalog import ProductEntry
+from hexmesh.mesh.entries import ProductEntry
 from hexmesh.mesh.graph import KnowledgeGraph
 
 __all__ = ["IRI", "NAMESPACES", "to_jsonld", "to_turtle", "triples"]

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from hexmesh.mesh.catalog import ProductEntry
 from hexmesh.mesh.documents import DocumentError, entry_from_document
+from hexmesh.mesh.entries import ProductEntry
 
 __all__ = ["IngestReport", "Registry"]
 

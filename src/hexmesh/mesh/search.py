@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from hexmesh.mesh.catalog import ProductEntry
+from hexmesh.mesh.entries import ProductEntry
 from hexmesh.mesh.facets import Facet, Mask
 from hexmesh.mesh.fuzzy import Vocabulary
 from hexmesh.mesh.query import FILTERS, Query, parse_query, tokens

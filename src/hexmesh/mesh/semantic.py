@@ -29,7 +29,7 @@ from typing import Any, Literal, Protocol
 import numpy as np
 
 from hexmesh.errors import HexmeshError
-from hexmesh.mesh.catalog import ProductEntry
+from hexmesh.mesh.entries import ProductEntry
 from hexmesh.mesh.query import Query, parse_query
 from hexmesh.mesh.search import Hit, SearchIndex, SearchResult
 

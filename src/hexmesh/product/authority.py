@@ -162,7 +162,7 @@ class Authority:
             return True
         if product is None or action not in OWNER_ACTIONS:
             return False
-        return self.sidecar.engine(product).decide(principal, "control").allowed
+        return self.sidecar.decider(product).decide(principal, "control").allowed
 
     def _legacy(
         self, credential: str, action: str, product: DeployedProduct | None, resource: str, detail: Any

@@ -186,13 +186,13 @@ class ControlState:
 class AuditLog:
     """Control actions in the append-only, hash-chained audit log of the state store."""
 
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, db: Engine) -> None:
+        self.db = db
 
     def record(self, principal: str, product: str, action: str, outcome: str, detail: Any = None) -> dict[str, Any]:
         """Append one control action; ``product`` is a product key, or ``mesh`` for mesh-wide actions."""
         entry = audit.append(
-            self.engine,
+            self.db,
             audit.AuditEntry(
                 actor=principal,
                 action=f"control.{action}",
@@ -213,7 +213,7 @@ class AuditLog:
 
     def _query(self, product: str | None, limit: int) -> list[audit.AuditEntry]:
         under = None if product is None else _resource(product)
-        return audit.query(self.engine, under=under, limit=limit, newest=True)
+        return audit.query(self.db, under=under, limit=limit, newest=True)
 
 
 def _resource(product: str) -> str:

@@ -115,7 +115,7 @@ def describe(
 
 def _governance(runtime: Runtime, product: DeployedProduct) -> dict[str, Any] | None:
     """The rule set this version was last checked against (at deploy, or when a new rule set arrived)."""
-    check = check_of(runtime.state.engine, product.key, product.record.version)
+    check = check_of(runtime.state.db, product.key, product.record.version)
     if check is None:
         return None
     return {
@@ -297,7 +297,7 @@ def document_version(runtime: Runtime, key: str) -> tuple[Any, ...] | None:
         scalar(func.max(rule_checks.c.checked_us), rule_checks, rule_checks.c.product == key),
     )
     _ensure_checks(runtime)
-    with runtime.state.engine.connect() as conn:
+    with runtime.state.db.connect() as conn:
         row = conn.execute(query).one()
     return None if row[0] is None else tuple(row)
 
@@ -307,7 +307,7 @@ _CHECKED: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 def _ensure_checks(runtime: Runtime) -> None:
     # A workspace made before governance checks existed has no rule_checks table yet.
-    engine = runtime.state.engine
-    if engine not in _CHECKED:
-        rule_checks.create(engine, checkfirst=True)
-        _CHECKED.add(engine)
+    db = runtime.state.db
+    if db not in _CHECKED:
+        rule_checks.create(db, checkfirst=True)
+        _CHECKED.add(db)

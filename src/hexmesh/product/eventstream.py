@@ -152,7 +152,7 @@ def publication_marker(runtime: Runtime) -> int:
 
     from hexmesh.infra.state import schema
 
-    with runtime.state.engine.connect() as conn:
+    with runtime.state.db.connect() as conn:
         return int(conn.execute(select(func.max(schema.publications.c.id))).scalar() or 0)
 
 
@@ -173,7 +173,7 @@ def published_since(runtime: Runtime, after: int) -> tuple[int, set[tuple[str, s
         .where(pubs.c.id > after)
     )
     latest, changed = after, set()
-    with runtime.state.engine.connect() as conn:
+    with runtime.state.db.connect() as conn:
         for row in conn.execute(query):
             latest = max(latest, int(row.id))
             changed.add((f"{row.domain}/{row.name}", row.port))

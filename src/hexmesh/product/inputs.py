@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 
 from hexmesh.errors import HexmeshError, InputError, NotFoundError
-from hexmesh.infra.tables.schema import arrow_type
+from hexmesh.infra.tables.fields import arrow_type
 from hexmesh.product.cdc import port_slot, read_cdc
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.landing import read_landed

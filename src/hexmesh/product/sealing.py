@@ -155,12 +155,12 @@ def is_sealed(port: OutputPort) -> bool:
 
 def key_store(runtime: Runtime) -> Keys:
     """The workspace's keys, opened once per runtime (the master key is checked when opened)."""
-    engine = runtime.state.engine
+    db = runtime.state.db
     with _lock:
         keys = _stores.get(runtime)
-        if keys is not None and keys.store.engine is engine:
+        if keys is not None and keys.store.db is db:
             return keys
-    keys = Keys(KeyStore(engine, master_key(runtime.settings)))
+    keys = Keys(KeyStore(db, master_key(runtime.settings)))
     with _lock:
         _stores[runtime] = keys
     return keys

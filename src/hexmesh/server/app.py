@@ -11,7 +11,7 @@ from prometheus_client import CollectorRegistry
 import hexmesh
 from hexmesh.server import deprecation, problems
 from hexmesh.server.metrics import NodeCollector
-from hexmesh.server.routes import access, control, discovery, events, files, ingest, observability
+from hexmesh.server.routes import access_requests, control, discovery, events, files, ingest, observability
 from hexmesh.serving.node import Node
 
 __all__ = ["create_app"]
@@ -54,7 +54,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.registry = registry
     problems.install(app)
     deprecation.install(app, node)
-    for module in (discovery, files, events, observability, control, access, ingest):
+    for module in (discovery, files, events, observability, control, access_requests, ingest):
         app.include_router(module.router)
     app.include_router(__import__("hexmesh.server.routes.mesh", fromlist=["router"]).router)
     app.openapi = lambda: problems.document(app)  # type: ignore[method-assign]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from hexmesh.server.ui.session import visitor_of
+from hexmesh.server.ui.visitor import visitor_of
 from hexmesh.serving import MeshHub, Visibility, visibility
 
 __all__ = ["hub_of", "seen_by"]

@@ -60,10 +60,10 @@ def may_discover(node: Node, principal: Principal | None, product: DeployedProdu
     """
     if principal is None:
         return True
-    engine = sidecar_of(node).engine(product)
-    if engine.decide(principal, "requestAccess").allowed:
+    decider = sidecar_of(node).decider(product)
+    if decider.decide(principal, "requestAccess").allowed:
         return True
-    return any(engine.decide(principal, "discover", p.name).allowed for p in product.spec.output_ports)
+    return any(decider.decide(principal, "discover", p.name).allowed for p in product.spec.output_ports)
 
 
 def require_discovery(node: Node, principal: Principal, product: DeployedProduct) -> Principal:
@@ -80,7 +80,7 @@ def require_discovery(node: Node, principal: Principal, product: DeployedProduct
 
 def may_control(node: Node, principal: Principal, product: DeployedProduct) -> bool:
     """Whether ``principal`` runs the product (its owner, a governance principal)."""
-    return sidecar_of(node).engine(product).decide(principal, "control").allowed
+    return sidecar_of(node).decider(product).decide(principal, "control").allowed
 
 
 def may_see_counts(node: Node, principal: Principal, product: DeployedProduct, port: str) -> bool:
@@ -166,7 +166,7 @@ def visible_document(
     if may_control(node, principal, product):
         return document
     sidecar = sidecar_of(node)
-    may_ask = sidecar.engine(product).decide(principal, "requestAccess").allowed
+    may_ask = sidecar.decider(product).decide(principal, "requestAccess").allowed
     datasets, hidden = [], {}
     for dataset in document.get("dcat:servesDataset", []):
         port = dataset["dct:title"]

@@ -90,7 +90,7 @@ class Node:
         self.offsets = OffsetStore(home / "offsets.db")
         self.tokens = Tokens.load(workspace.settings)
         self.control = ControlState(home)
-        self.audit = AuditLog(workspace.runtime.state.engine)
+        self.audit = AuditLog(workspace.runtime.state.db)
         self.endpoints = Endpoints(self.options.base_url.rstrip("/"), self.options.sql_dsn)
         self.open_streams = 0
         #: Decides every read when ``auth`` is on; None serves everything to everyone.

@@ -7,7 +7,7 @@ it may discover are kept. Entries of peers stay as their node disclosed them, bu
 input that points at one of this node's hidden products, ports or columns is cut from every
 entry, so no edge of the graph or the lineage names what is hidden.
 
-Decisions come from the sidecar's cached engines; nothing is described again: the hub's
+Decisions come from the sidecar's cached policy deciders; nothing is described again: the hub's
 entries are filtered, and search indexes of filtered entries are shared between callers who see
 the same (see :meth:`MeshHub.index_of`).
 """
@@ -149,7 +149,7 @@ class Visibility:
             shown["hexmesh:access"] = {k: v for k, v in access.items() if k != "hexmesh:policies"}
         addresses = {f"{entry.address}/{p}" for p in ports}
         product = node.product(*entry.key.split("/", 1))
-        owner = node.sidecar.engine(product).decide(self.principal, "control").allowed
+        owner = node.sidecar.decider(product).decide(self.principal, "control").allowed
         runs = observability.get("runs", [])
         observed = {
             **observability,

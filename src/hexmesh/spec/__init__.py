@@ -1,6 +1,7 @@
 """The data product descriptor: models, loading with located errors, rules and JSON Schema."""
 
 from hexmesh.spec.address import Address, parse_address
+from hexmesh.spec.consistency import check_spec, spec_problems
 from hexmesh.spec.duration import format_duration, parse_duration
 from hexmesh.spec.loader import SPEC_FILENAME, LoadedSpec, load_spec, parse_spec
 from hexmesh.spec.model import (
@@ -15,7 +16,6 @@ from hexmesh.spec.model import (
     Transformation,
     Window,
 )
-from hexmesh.spec.rules import check_spec, spec_problems
 
 __all__ = [
     "SPEC_FILENAME",

@@ -4,7 +4,7 @@ Keys are camelCase and reuse the names of the Open Data Product Standard (``inpu
 ``outputPorts``, ``status``, ``tags``) and the Open Data Contract Standard (``properties``,
 ``logicalType``, ``required``, ``primaryKey``, ``classification``, ``quality``) where the concept
 is the same, so import and export are lossless. Cross-field rules (an event-time field that
-exists, unique port names...) live in :mod:`hexmesh.spec.rules` so that every problem is
+exists, unique port names...) live in :mod:`hexmesh.spec.consistency` so that every problem is
 reported at once with its ``file:line:col``.
 """
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hexmesh.infra.keys.store import MASTER_KEY_ENV, KeyStoreError, decode_master_key, generate_master_key
+from hexmesh.infra.keys.subjects import MASTER_KEY_ENV, KeyStoreError, decode_master_key, generate_master_key
 from hexmesh.infra.secretfile import create_once
 from hexmesh.infra.settings import Settings
 

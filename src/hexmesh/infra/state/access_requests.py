@@ -38,14 +38,14 @@ access_requests = Table(
 )
 
 
-#: Engines whose table exists: checking the catalog on every call would cost a query each time.
+#: Databases whose table exists: checking the catalog on every call would cost a query each time.
 _READY: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def _ensure(engine: Engine) -> None:
-    if engine not in _READY:
-        metadata.create_all(engine, tables=[access_requests])
-        _READY.add(engine)
+def _ensure(db: Engine) -> None:
+    if db not in _READY:
+        metadata.create_all(db, tables=[access_requests])
+        _READY.add(db)
 
 
 def _record(row: Any) -> AccessRequest:
@@ -65,9 +65,9 @@ def _record(row: Any) -> AccessRequest:
     )
 
 
-def _audit(engine: Engine, actor: str, request: AccessRequest, step: str, policy_ids: tuple[str, ...]) -> None:
+def _audit(db: Engine, actor: str, request: AccessRequest, step: str, policy_ids: tuple[str, ...]) -> None:
     audit.append(
-        engine,
+        db,
         audit.AuditEntry(
             actor=actor,
             action=f"access.{step}",
@@ -85,12 +85,12 @@ def _audit(engine: Engine, actor: str, request: AccessRequest, step: str, policy
 
 
 def submit_request(
-    engine: Engine, principal: Principal, product: str, port: str, purpose: str, note: str, decision: Decision
+    db: Engine, principal: Principal, product: str, port: str, purpose: str, note: str, decision: Decision
 ) -> AccessRequest:
-    """Store a new pending request (``decision``: the engine's answer to ``requestAccess``)."""
-    _ensure(engine)
+    """Store a new pending request (``decision``: the policy decider's answer to ``requestAccess``)."""
+    _ensure(db)
     request = new_request(str(uuid.uuid4()), principal, product, port, purpose, note, decision, now_us())
-    with engine.begin() as conn:
+    with db.begin() as conn:
         conn.execute(
             insert(access_requests).values(
                 id=request.id,
@@ -104,13 +104,13 @@ def submit_request(
                 decision_note="",
             )
         )
-    _audit(engine, principal.key, request, "request", decision.policy_ids)
+    _audit(db, principal.key, request, "request", decision.policy_ids)
     return request
 
 
-def get_request(engine: Engine, request_id: str) -> AccessRequest:
-    _ensure(engine)
-    with engine.connect() as conn:
+def get_request(db: Engine, request_id: str) -> AccessRequest:
+    _ensure(db)
+    with db.connect() as conn:
         row = conn.execute(select(access_requests).where(access_requests.c.id == request_id)).first()
     if row is None:
         raise NotFoundError(f"no access request {request_id!r}; `hexmesh access list` shows them")
@@ -118,7 +118,7 @@ def get_request(engine: Engine, request_id: str) -> AccessRequest:
 
 
 def decide_request(
-    engine: Engine,
+    db: Engine,
     request_id: str,
     decider: Principal,
     control: Decision,
@@ -127,8 +127,8 @@ def decide_request(
     note: str,
     duration_us: int = 90 * 24 * 3600 * 1_000_000,
 ) -> AccessRequest:
-    """Approve, deny or revoke (``verdict``) a request; ``control``: the engine's answer to ``control``."""
-    current = get_request(engine, request_id)
+    """Approve, deny or revoke (``verdict``) a request; ``control``: the policy decider's answer to ``control``."""
+    current = get_request(db, request_id)
     at = now_us()
     if verdict == "approve":
         decided = approve(current, decider, control, note, at, duration_us)
@@ -138,7 +138,7 @@ def decide_request(
         decided = revoke(current, decider, control, note, at)
     else:
         raise ValueError(f"verdict {verdict!r} is not approve, deny or revoke")
-    with engine.begin() as conn:
+    with db.begin() as conn:
         # The status guard makes concurrent decisions safe: only one of them changes the row.
         changed = conn.execute(
             update(access_requests)
@@ -152,28 +152,26 @@ def decide_request(
             )
         ).rowcount
     if not changed:
-        return decide_request(engine, request_id, decider, control, verdict=verdict, note=note, duration_us=duration_us)
-    _audit(engine, decider.key, decided, verdict, control.policy_ids)
+        return decide_request(db, request_id, decider, control, verdict=verdict, note=note, duration_us=duration_us)
+    _audit(db, decider.key, decided, verdict, control.policy_ids)
     return decided
 
 
 def list_requests(
-    engine: Engine, *, product: str | None = None, status: str | None = None, principal_id: str | None = None
+    db: Engine, *, product: str | None = None, status: str | None = None, principal_id: str | None = None
 ) -> list[AccessRequest]:
     """Requests, newest first."""
-    _ensure(engine)
+    _ensure(db)
     stmt = select(access_requests).order_by(access_requests.c.requested_us.desc())
     if product is not None:
         stmt = stmt.where(access_requests.c.product == product)
     if status is not None:
         stmt = stmt.where(access_requests.c.status == status)
-    with engine.connect() as conn:
+    with db.connect() as conn:
         found = [_record(r) for r in conn.execute(stmt)]
     return [r for r in found if principal_id is None or r.principal.id == principal_id]
 
 
-def grants(engine: Engine, product: str, *, at_us: int | None = None) -> list[tuple[str, AccessRule]]:
-    """The live grants of a product, ready for ``AccessEngine(grants=...)``."""
-    return active_grants(
-        list_requests(engine, product=product, status="approved"), now_us() if at_us is None else at_us
-    )
+def grants(db: Engine, product: str, *, at_us: int | None = None) -> list[tuple[str, AccessRule]]:
+    """The live grants of a product, ready for ``PolicyDecider(grants=...)``."""
+    return active_grants(list_requests(db, product=product, status="approved"), now_us() if at_us is None else at_us)

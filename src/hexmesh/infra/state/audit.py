@@ -60,14 +60,14 @@ class AuditEntry:
     seq: int = 0
 
 
-#: Engines whose table exists: checking the catalog on every call would cost a query each time.
+#: Databases whose table exists: checking the catalog on every call would cost a query each time.
 _READY: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def _ensure(engine: Engine) -> None:
-    if engine not in _READY:
-        metadata.create_all(engine, tables=[audit_log])
-        _READY.add(engine)
+def _ensure(db: Engine) -> None:
+    if db not in _READY:
+        metadata.create_all(db, tables=[audit_log])
+        _READY.add(db)
 
 
 def _hash(prev: str, entry: AuditEntry, at_us: int) -> str:
@@ -90,16 +90,16 @@ def _hash(prev: str, entry: AuditEntry, at_us: int) -> str:
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-def append(engine: Engine, entry: AuditEntry) -> AuditEntry:
+def append(db: Engine, entry: AuditEntry) -> AuditEntry:
     """Append one entry at the head of the chain; returns it with its time and sequence number."""
-    _ensure(engine)
+    _ensure(db)
     for _ in range(20):
-        with engine.connect() as conn:
+        with db.connect() as conn:
             head = conn.execute(select(audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).scalar()
         prev = head or _GENESIS
         at = now_us()
         try:
-            with engine.begin() as conn:
+            with db.begin() as conn:
                 seq = conn.execute(
                     insert(audit_log).values(
                         at_us=at,
@@ -131,7 +131,7 @@ def append(engine: Engine, entry: AuditEntry) -> AuditEntry:
 
 
 def query(
-    engine: Engine,
+    db: Engine,
     *,
     resource_prefix: str | None = None,
     under: str | None = None,
@@ -149,7 +149,7 @@ def query(
     are matched too. With ``newest`` the limit
     keeps the newest entries (still returned oldest first).
     """
-    _ensure(engine)
+    _ensure(db)
     order = audit_log.c.seq.desc() if newest else audit_log.c.seq
     stmt = select(audit_log).order_by(order).limit(limit)
     if resource_prefix is not None:
@@ -171,7 +171,7 @@ def query(
         stmt = stmt.where(audit_log.c.action == action)
     if since_us is not None:
         stmt = stmt.where(audit_log.c.at_us >= since_us)
-    with engine.connect() as conn:
+    with db.connect() as conn:
         found = [
             AuditEntry(
                 r.actor, r.action, r.resource, r.decision, r.purpose, tuple(r.policy_ids), r.details, r.at_us, r.seq
@@ -198,11 +198,11 @@ def to_arrow(entries: Sequence[AuditEntry]) -> pa.Table:
     )
 
 
-def verify(engine: Engine) -> int | None:
+def verify(db: Engine) -> int | None:
     """Walk the chain; None when intact, else the sequence number of the first bad entry."""
-    _ensure(engine)
+    _ensure(db)
     prev = _GENESIS
-    with engine.connect() as conn:
+    with db.connect() as conn:
         for r in conn.execute(select(audit_log).order_by(audit_log.c.seq)):
             entry = AuditEntry(r.actor, r.action, r.resource, r.decision, r.purpose, tuple(r.policy_ids), r.details)
             if r.prev_hash != prev or r.hash != _hash(prev, entry, r.at_us):

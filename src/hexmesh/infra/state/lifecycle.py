@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from hexmesh.infra.state import schema as t
-from hexmesh.infra.state.keys import ProductKeys
+from hexmesh.infra.state.product_ids import ProductKeys
 from hexmesh.infra.state.records import MajorState, Notice, now_us
 
 __all__ = ["LifecycleRecords"]
@@ -52,7 +52,7 @@ class LifecycleRecords(ProductKeys):
         if key is not None:
             domain, name = key.split("/", 1)
             query = query.where(t.products.c.domain == domain, t.products.c.name == name)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return {
                 row.major: MajorState(
                     f"{row.domain}/{row.name}",
@@ -74,7 +74,7 @@ class LifecycleRecords(ProductKeys):
             .join(t.products, t.products.c.id == t.majors.c.product_id)
             .where(t.majors.c.status == "retired")
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return {(f"{r.domain}/{r.name}", r.major) for r in conn.execute(query)}
 
     # -- notices ------------------------------------------------------------------------------
@@ -101,7 +101,7 @@ class LifecycleRecords(ProductKeys):
         if consumer is not None:
             domain, name = consumer.split("/", 1)
             query = query.where(t.products.c.domain == domain, t.products.c.name == name)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [
                 Notice(r.id, f"{r.domain}/{r.name}", r.upstream, r.major, r.kind, r.message, r.created_us)
                 for r in conn.execute(query)
@@ -125,5 +125,5 @@ class LifecycleRecords(ProductKeys):
             .join(t.products, t.products.c.id == t.pins.c.product_id)
             .where(t.products.c.domain == domain, t.products.c.name == name, t.pins.c.version == version)
         )
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return {r.port: (r.upstream, r.major) for r in conn.execute(query)}

@@ -39,14 +39,14 @@ privacy_budget = Table(
 class SqlLedger:
     """A :class:`~hexmesh.governance.privacy.BudgetLedger` in the state database."""
 
-    def __init__(self, engine: Engine, default_limit: float = 1.0) -> None:
-        self.engine = engine
+    def __init__(self, db: Engine, default_limit: float = 1.0) -> None:
+        self.db = db
         self.default_limit = default_limit
-        metadata.create_all(engine, tables=[privacy_budget])
+        metadata.create_all(db, tables=[privacy_budget])
 
     def _row(self, principal: str, port: str) -> None:
         try:
-            with self.engine.begin() as conn:
+            with self.db.begin() as conn:
                 conn.execute(
                     insert(privacy_budget).values(
                         principal=principal,
@@ -64,7 +64,7 @@ class SqlLedger:
         if limit < 0:
             raise ValueError(f"a privacy budget cannot be negative ({limit})")
         self._row(principal, port)
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             conn.execute(
                 update(privacy_budget)
                 .where(privacy_budget.c.principal == principal, privacy_budget.c.port == port)
@@ -73,7 +73,7 @@ class SqlLedger:
 
     def charge(self, principal: str, port: str, epsilon: float) -> float:
         self._row(principal, port)
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             # One conditional UPDATE: two concurrent queries cannot both pass the check.
             changed = conn.execute(
                 update(privacy_budget)
@@ -89,7 +89,7 @@ class SqlLedger:
         return self.remaining(principal, port)
 
     def remaining(self, principal: str, port: str) -> float:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(
                 select(privacy_budget).where(privacy_budget.c.principal == principal, privacy_budget.c.port == port)
             ).first()

@@ -74,10 +74,10 @@ rule_checks = Table(
 _READY: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def _ensure(engine: Engine) -> None:
-    if engine not in _READY:
-        metadata.create_all(engine, tables=[rulesets, rule_checks])
-        _READY.add(engine)
+def _ensure(db: Engine) -> None:
+    if db not in _READY:
+        metadata.create_all(db, tables=[rulesets, rule_checks])
+        _READY.add(db)
 
 
 @dataclass(frozen=True)
@@ -119,11 +119,11 @@ def _line(finding: Mapping[str, Any]) -> str:
     return f"[{finding.get('severity')}] {finding.get('rule')} at {finding.get('where')}: {finding.get('message')}"
 
 
-def store_ruleset(engine: Engine, name: str, version: str, digest: str, text: str, author: str) -> StoredRuleSet:
+def store_ruleset(db: Engine, name: str, version: str, digest: str, text: str, author: str) -> StoredRuleSet:
     """Append a new revision and return it."""
-    _ensure(engine)
+    _ensure(db)
     created = now_us()
-    with engine.begin() as conn:
+    with db.begin() as conn:
         result = conn.execute(
             insert(rulesets).values(
                 name=name, version=version, digest=digest, text=text, author=author, created_us=created
@@ -135,18 +135,18 @@ def store_ruleset(engine: Engine, name: str, version: str, digest: str, text: st
     return StoredRuleSet(revision, name, version, digest, text, author, created)
 
 
-def current_ruleset(engine: Engine) -> StoredRuleSet | None:
+def current_ruleset(db: Engine) -> StoredRuleSet | None:
     """The newest accepted revision, None when the control port never accepted one."""
-    _ensure(engine)
-    with engine.connect() as conn:
+    _ensure(db)
+    with db.connect() as conn:
         row = conn.execute(select(rulesets).order_by(rulesets.c.revision.desc()).limit(1)).mappings().first()
     return StoredRuleSet(**dict(row)) if row else None
 
 
-def record_check(engine: Engine, check: RuleCheck) -> None:
+def record_check(db: Engine, check: RuleCheck) -> None:
     """Remember the newest check of ``check.product`` ``check.version`` (it replaces the previous one)."""
-    _ensure(engine)
-    with engine.begin() as conn:
+    _ensure(db)
+    with db.begin() as conn:
         conn.execute(
             delete(rule_checks).where(rule_checks.c.product == check.product, rule_checks.c.version == check.version)
         )
@@ -164,10 +164,10 @@ def record_check(engine: Engine, check: RuleCheck) -> None:
         )
 
 
-def check_of(engine: Engine, product: str, version: str) -> RuleCheck | None:
+def check_of(db: Engine, product: str, version: str) -> RuleCheck | None:
     """The newest check of a deployed version, None if it was never checked."""
-    _ensure(engine)
-    with engine.connect() as conn:
+    _ensure(db)
+    with db.connect() as conn:
         row = (
             conn.execute(select(rule_checks).where(rule_checks.c.product == product, rule_checks.c.version == version))
             .mappings()
@@ -176,13 +176,13 @@ def check_of(engine: Engine, product: str, version: str) -> RuleCheck | None:
     return RuleCheck(**dict(row)) if row else None
 
 
-def record_ruleset(engine: Engine, product: str, version: str, ruleset: str, warnings: Sequence[str]) -> None:
+def record_ruleset(db: Engine, product: str, version: str, ruleset: str, warnings: Sequence[str]) -> None:
     """Remember that ``product`` ``version`` passed ``ruleset`` with ``warnings`` (no digest or revision known)."""
     findings = [{"severity": "warning", "rule": "", "where": "", "message": w} for w in warnings]
-    record_check(engine, RuleCheck(product, version, ruleset, "", None, True, findings))
+    record_check(db, RuleCheck(product, version, ruleset, "", None, True, findings))
 
 
-def ruleset_of(engine: Engine, product: str, version: str) -> str | None:
+def ruleset_of(db: Engine, product: str, version: str) -> str | None:
     """The rule set a deployed version was last checked against (``hexmesh-core@1.0.0+acme@3``)."""
-    check = check_of(engine, product, version)
+    check = check_of(db, product, version)
     return check.ruleset if check else None

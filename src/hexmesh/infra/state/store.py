@@ -50,15 +50,15 @@ class StateStore(LifecycleRecords):
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = _engine(url)
-        t.metadata.create_all(self.engine)
+        self.db = _engine(url)
+        t.metadata.create_all(self.db)
 
     def close(self) -> None:
-        self.engine.dispose()
+        self.db.dispose()
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
+        with self.db.begin() as conn:
             yield conn
 
     # -- products and versions -------------------------------------------------------------
@@ -99,7 +99,7 @@ class StateStore(LifecycleRecords):
         if key is not None:
             domain, name = key.split("/", 1)
             query = query.where(t.products.c.domain == domain, t.products.c.name == name)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [
                 VersionRecord(
                     product=f"{row.domain}/{row.name}",
@@ -132,7 +132,7 @@ class StateStore(LifecycleRecords):
         )
 
     def port(self, key: str, major: int, name: str) -> PortRecord | None:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             product_id = self.product_id(conn, key)
             row = conn.execute(
                 select(t.ports).where(
@@ -153,7 +153,7 @@ class StateStore(LifecycleRecords):
         )
         if as_of_us is not None:
             query = query.where(t.publications.c.published_us <= as_of_us)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [Publication(r.run_id, r.name, r.snapshot_id, r.rows, r.published_us) for r in conn.execute(query)]
 
     def latest_publication(self, port_id: int, *, as_of_us: int | None = None) -> Publication | None:
@@ -228,7 +228,7 @@ class StateStore(LifecycleRecords):
             query = query.where(t.runs.c.status == status)
         if run_id is not None:
             query = query.where(t.runs.c.id == run_id)
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return [
                 RunRecord(
                     id=r.id,
@@ -303,7 +303,7 @@ class StateStore(LifecycleRecords):
         return count
 
     def counts(self) -> dict[str, int]:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return {
                 name: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
                 for name, table in (("products", t.products), ("runs", t.runs))

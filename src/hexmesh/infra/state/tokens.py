@@ -55,14 +55,14 @@ class TokenInfo:
         return self.revoked_us is None and (self.expires_us is None or self.expires_us > at_us)
 
 
-#: Engines whose table exists: checking the catalog on every call would cost a query each time.
+#: Databases whose table exists: checking the catalog on every call would cost a query each time.
 _READY: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def _ensure(engine: Engine) -> None:
-    if engine not in _READY:
-        metadata.create_all(engine, tables=[api_tokens])
-        _READY.add(engine)
+def _ensure(db: Engine) -> None:
+    if db not in _READY:
+        metadata.create_all(db, tables=[api_tokens])
+        _READY.add(db)
 
 
 def _digest(secret: str) -> str:
@@ -71,18 +71,18 @@ def _digest(secret: str) -> str:
 
 
 def create_token(
-    engine: Engine, principal: Principal, *, name: str = "", ttl_us: int | None = None
+    db: Engine, principal: Principal, *, name: str = "", ttl_us: int | None = None
 ) -> tuple[str, TokenInfo]:
     """A new token for ``principal``; returns the full token text (shown once) and its record."""
     if not principal.authenticated:
         raise ValueError("tokens are for real principals, not the anonymous one")
     if ttl_us is not None and ttl_us <= 0:
         raise ValueError(f"a token's lifetime must be positive, not {ttl_us} µs")
-    _ensure(engine)
+    _ensure(db)
     token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     created = now_us()
     info = TokenInfo(token_id, name, principal, created, created + ttl_us if ttl_us else None, None)
-    with engine.begin() as conn:
+    with db.begin() as conn:
         conn.execute(
             insert(api_tokens).values(
                 id=token_id,
@@ -102,11 +102,11 @@ def _info(row: Any) -> TokenInfo:
     )
 
 
-def authenticate(engine: Engine, token: str, *, at_us: int | None = None) -> Principal:
+def authenticate(db: Engine, token: str, *, at_us: int | None = None) -> Principal:
     """The principal a token stands for, or AuthenticationError (unknown, expired or revoked)."""
-    _ensure(engine)
+    _ensure(db)
     token_id, _, secret = token.removeprefix(_PREFIX).partition("_")
-    with engine.connect() as conn:
+    with db.connect() as conn:
         row = conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
     # Compare against a dummy digest when the id is unknown so both paths cost the same.
     expected = row.secret_sha256 if row is not None else "0" * 64
@@ -120,19 +120,19 @@ def authenticate(engine: Engine, token: str, *, at_us: int | None = None) -> Pri
     return Principal.from_json(row.principal)
 
 
-def list_tokens(engine: Engine, principal_id: str | None = None) -> list[TokenInfo]:
+def list_tokens(db: Engine, principal_id: str | None = None) -> list[TokenInfo]:
     """Tokens, newest first, optionally of one principal id."""
-    _ensure(engine)
-    with engine.connect() as conn:
+    _ensure(db)
+    with db.connect() as conn:
         rows = conn.execute(select(api_tokens).order_by(api_tokens.c.created_us.desc(), api_tokens.c.id)).all()
     infos = [_info(r) for r in rows]
     return [i for i in infos if principal_id is None or i.principal.id == principal_id]
 
 
-def revoke_token(engine: Engine, token_id: str) -> TokenInfo:
+def revoke_token(db: Engine, token_id: str) -> TokenInfo:
     """Revoke a token by id (idempotent); NotFoundError when no such token exists."""
-    _ensure(engine)
-    with engine.begin() as conn:
+    _ensure(db)
+    with db.begin() as conn:
         conn.execute(
             update(api_tokens)
             .where(api_tokens.c.id == token_id, api_tokens.c.revoked_us.is_(None))

@@ -6,8 +6,8 @@ PostgreSQL by URL) and a local or object-store warehouse.
 
 from __future__ import annotations
 
+from hexmesh.infra.tables.fields import arrow_schema, arrow_type, iceberg_schema
 from hexmesh.infra.tables.iceberg import IcebergTables, Snapshot, StagedWrite, TableId
-from hexmesh.infra.tables.schema import arrow_schema, arrow_type, iceberg_schema
 
 __all__ = [
     "IcebergTables",

@@ -1,6 +1,6 @@
 """The policy sidecar: governance wired into the product runtime, for every port of a node.
 
-See :mod:`.sidecar` (engines, plans, tokens, audit), :mod:`.arrow` (files, events, client,
+See :mod:`.sidecar` (policy deciders, plans, tokens, audit), :mod:`.arrow` (files, events, client,
 discovery) and :mod:`.sql` (the SQL port's QueryPolicy).
 """
 

@@ -132,13 +132,13 @@ def discoverable_schema(
     if plan.decision.allowed:
         return plan_schema(port_schema(output), plan)
     # ``discover`` alone (e.g. public metadata for anyone) shows the declared columns it reaches, no data.
-    engine = sidecar.engine(product)
-    if not engine.decide(principal, "discover", port, purpose=purpose).allowed:
+    decider = sidecar.decider(product)
+    if not decider.decide(principal, "discover", port, purpose=purpose).allowed:
         return None
     names = [f.name for f in output.properties]
     shown = {
         n
-        for n, d in engine.decide_columns(principal, port, names, action="discover", purpose=purpose).items()
+        for n, d in decider.decide_columns(principal, port, names, action="discover", purpose=purpose).items()
         if d.allowed
     }
     schema = port_schema(output)

@@ -1,4 +1,4 @@
-"""Access requests through the sidecar: the consumer asks, an owner decides, the engine follows.
+"""Access requests through the sidecar: the consumer asks, an owner decides, the policy decider follows.
 
 The CLI, the HTTP control port and the UI call these two functions, so each surface only parses
 and renders. Every step is audited by the store; the next read sees the new grant set.
@@ -29,7 +29,7 @@ def request_access(
     """
     product = DeployedProduct.load(sidecar.runtime, ref)
     product.output(port)
-    decision = sidecar.engine(product).decide(principal, "requestAccess", port, purpose=purpose)
+    decision = sidecar.decider(product).decide(principal, "requestAccess", port, purpose=purpose)
     return access_requests.submit_request(sidecar.db, principal, product.key, port, purpose, note, decision)
 
 
@@ -50,7 +50,7 @@ def decide_access(
     """
     current = access_requests.get_request(sidecar.db, request_id)
     product = DeployedProduct.load(sidecar.runtime, current.product)
-    control = sidecar.engine(product).decide(decider, "control", current.port)
+    control = sidecar.decider(product).decide(decider, "control", current.port)
     return access_requests.decide_request(
         sidecar.db, request_id, decider, control, verdict=verdict, note=note, duration_us=duration_us
     )

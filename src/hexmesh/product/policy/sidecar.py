@@ -1,13 +1,13 @@
-"""The policy sidecar of a node: access engines per deployed product, read plans, tokens, audit.
+"""The policy sidecar of a node: a policy decider per deployed product, read plans, tokens, audit.
 
 One sidecar serves every port of a node (SQL, files, events, discovery, client). It parses each
 product's policies once per deployed version together with the mesh's governance folder and the
-live grants from the state store, and rebuilds that engine as soon as the set of grants changes
+live grants from the state store, and rebuilds that decider as soon as the set of grants changes
 (an approval, a revocation, an expiry), so a decision never lags behind the records.
 
 Looking the grants up is one query; a request that decides many times (a shaped discovery
 document, a web page over many products) runs inside :func:`one_request`, where each product's
-engine is looked up once: a grant approved meanwhile applies from the next request on.
+decider is looked up once: a grant approved meanwhile applies from the next request on.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from hexmesh.governance import ANONYMOUS, AccessEngine, MeshGovernance, Principal, ReadPlan, plan_read
+from hexmesh.governance import ANONYMOUS, MeshGovernance, PolicyDecider, Principal, ReadPlan, plan_read
 from hexmesh.infra.state import access_requests, audit, tokens
 from hexmesh.infra.state.privacy_budget import SqlLedger
 from hexmesh.product.deployed import DeployedProduct
@@ -30,15 +30,15 @@ from hexmesh.product.runtime import Runtime
 
 __all__ = ["PolicySidecar", "one_request"]
 
-_EngineKey = tuple[str, str, str]
-#: Engines already looked up by the current request (see :func:`one_request`); None outside one.
-_REQUEST: ContextVar[dict[_EngineKey, AccessEngine] | None] = ContextVar("hexmesh_request_engines", default=None)
+_DeciderKey = tuple[str, str, str]
+#: Deciders already looked up by the current request (see :func:`one_request`); None outside one.
+_REQUEST: ContextVar[dict[_DeciderKey, PolicyDecider] | None] = ContextVar("hexmesh_request_deciders", default=None)
 
 
 @contextmanager
 def one_request() -> Iterator[None]:
     """Within the block (one request, in this context and the tasks and threads it starts), each
-    product's engine — and so its live grants — is looked up once."""
+    product's decider — and so its live grants — is looked up once."""
     token = _REQUEST.set({})
     try:
         yield
@@ -65,13 +65,13 @@ class PolicySidecar:
         self.secret = secret if secret is not None else mesh_secret(runtime.settings)
         self.ledger = SqlLedger(self.db)
         self.variants = VariantCache(self.secret)
-        self._engines: dict[_EngineKey, tuple[tuple[str, ...], AccessEngine]] = {}
+        self._deciders: dict[_DeciderKey, tuple[tuple[str, ...], PolicyDecider]] = {}
         self._lock = threading.Lock()
 
     @property
     def db(self) -> Engine:
         """The state database (tokens, grants, audit log, privacy budgets)."""
-        return self.runtime.state.engine
+        return self.runtime.state.db
 
     def authenticate(self, token: str | None) -> Principal:
         """The principal of an API token; no token is the anonymous caller.
@@ -83,8 +83,8 @@ class PolicySidecar:
             return ANONYMOUS
         return tokens.authenticate(self.db, token)
 
-    def engine(self, product: DeployedProduct) -> AccessEngine:
-        """The access engine of a deployed version, rebuilt when its live grants change."""
+    def decider(self, product: DeployedProduct) -> PolicyDecider:
+        """The policy decider of a deployed version, rebuilt when its live grants change."""
         key = (product.key, product.record.version, product.record.spec_hash)
         seen = _REQUEST.get()
         if seen is not None and key in seen:
@@ -92,20 +92,20 @@ class PolicySidecar:
         live = access_requests.grants(self.db, product.key)
         ids = tuple(sorted(grant_id for grant_id, _ in live))
         with self._lock:
-            cached = self._engines.get(key)
+            cached = self._deciders.get(key)
         if cached is not None and cached[0] == ids:
             found = cached[1]
         else:
-            found = AccessEngine(product.spec, mesh=self.governance.policies, grants=live)
+            found = PolicyDecider(product.spec, mesh=self.governance.policies, grants=live)
             with self._lock:
-                self._engines[key] = (ids, found)
+                self._deciders[key] = (ids, found)
         if seen is not None:
             seen[key] = found
         return found
 
     def plan(self, product: DeployedProduct, principal: Principal, port: str, *, purpose: str = "") -> ReadPlan:
         """What ``principal`` may read of ``port`` (check ``plan.decision.allowed`` and ``plan.variant``)."""
-        return plan_read(self.engine(product), principal, port, purpose=purpose)
+        return plan_read(self.decider(product), principal, port, purpose=purpose)
 
     def record(self, plan: ReadPlan, *, via: str, details: Mapping[str, Any] | None = None) -> None:
         """Append one audit entry for a decision taken on port surface ``via`` (sql, files, events, ...)."""

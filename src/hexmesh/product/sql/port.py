@@ -12,7 +12,7 @@ from hexmesh.infra.settings import Settings
 from hexmesh.pgwire import Authenticator, Limits, PgServer, SessionContext
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sql.catalog import TableCatalog
-from hexmesh.product.sql.engine import Engines
+from hexmesh.product.sql.databases import Databases
 from hexmesh.product.sql.policy import AllowAll, QueryPolicy
 from hexmesh.product.sql.running import RunningStatements
 from hexmesh.product.sql.sealed import OpenedTables
@@ -69,7 +69,7 @@ class SqlPort:
         self.catalog = TableCatalog(runtime)
         self.snapshots = SnapshotSource(runtime, native=self.config.native_scans)
         self.opened = OpenedTables(runtime, self.config.opened_cache_bytes)
-        self.engines = Engines(
+        self.databases = Databases(
             memory_limit=self.config.memory_limit, threads=self.config.threads, readable=self.snapshots.root
         )
         self.statements = StatementCache(self.config.statement_cache_bytes, self.config.statement_cache_session_bytes)

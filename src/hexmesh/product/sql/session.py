@@ -23,7 +23,7 @@ from hexmesh.pgwire import Description, PgError, Result, RowsResult, SessionCont
 from hexmesh.product.deprecation import deprecated, notice_text
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.commands import QUERIES, SessionSettings, classify, run_command
-from hexmesh.product.sql.engine import catalog_key
+from hexmesh.product.sql.databases import catalog_key
 from hexmesh.product.sql.interrupt import StatementInterrupted, interruptible
 from hexmesh.product.sql.params import parameter_types
 from hexmesh.product.sql.policy import (
@@ -78,7 +78,7 @@ class SqlSession:
         policy = port.policy
         view = policy.catalog_view(ctx.principal, self.tables) if isinstance(policy, CatalogFilter) else {}
         # A cursor of the database shared by sessions with the same catalog and view.
-        self.con = port.engines.cursor(self.tables, view)
+        self.con = port.databases.cursor(self.tables, view)
         self.settings = SessionSettings(server_version=port.config.server_version)
         self._cursors: set[duckdb.DuckDBPyConnection] = set()
         self._lock = threading.Lock()

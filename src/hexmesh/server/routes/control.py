@@ -117,7 +117,7 @@ def get_policies(domain: Domain, name: Name, node: NodeDep, token: Token) -> Pol
 
 @router.put("/policies", responses=_ERRORS)
 def put_policies(domain: Domain, name: Name, policies: Policies, node: NodeDep, token: Token) -> Policies:
-    """Replace the product's policies (enforced by the policy engine once it lands)."""
+    """Replace the product's policies (enforced by the policy decider)."""
     key, who = _act(node, token, domain, name, "replace-policies", policies.model_dump())
     node.control.update(key, policies=policies.model_dump())
     node.audit.record(who, key, "replace-policies", "ok", policies.model_dump())

@@ -24,7 +24,7 @@ from hexmesh.mesh.federation import AnnounceLimitError, PeerState
 from hexmesh.mesh.semantic import MODES
 from hexmesh.server.deps import Domain, JsonLd, Name, bearer_token
 from hexmesh.server.problems import problem_response, responses
-from hexmesh.server.ui.access import router as access_router
+from hexmesh.server.ui.access_requests import router as access_router
 from hexmesh.server.ui.pages import router as pages_router
 from hexmesh.server.ui.signin import router as signin_router
 from hexmesh.server.viewer import hub_of, seen_by

@@ -20,7 +20,7 @@ from hexmesh.server.deps import Domain, Name
 from hexmesh.server.ui import views
 from hexmesh.server.ui.icons import ICONS
 from hexmesh.server.ui.results import search_page
-from hexmesh.server.ui.session import clear_cookie, visitor_of
+from hexmesh.server.ui.visitor import clear_cookie, visitor_of
 from hexmesh.server.viewer import hub_of, seen_by
 from hexmesh.serving import concept_index
 

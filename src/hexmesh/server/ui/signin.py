@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hexmesh.errors import HexmeshError
 from hexmesh.server.ui.forms import FormError, check_origin, read_form
 from hexmesh.server.ui.pages import render
-from hexmesh.server.ui.session import clear_cookie, safe_next, set_cookie, token_life_s
+from hexmesh.server.ui.visitor import clear_cookie, safe_next, set_cookie, token_life_s
 
 __all__ = ["router"]
 

@@ -1,6 +1,6 @@
 """What one principal gets from one port: the variant, the visible columns and their transformations, the row filter.
 
-The plan is computed once per request from the access engine and applied the same way on every
+The plan is computed once per request from the policy decider and applied the same way on every
 port (SQL, files, events, client), so the ports cannot disagree.
 """
 
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal, cast
 
-from hexmesh.governance.access import AccessEngine, Decision
+from hexmesh.governance.access import Decision, PolicyDecider
 from hexmesh.governance.exceptions import AccessDeniedError
 from hexmesh.governance.identity import Principal
 from hexmesh.governance.rowfilter import RowFilter, resolve_rows
@@ -97,42 +97,42 @@ def matches(selector: Selector, principal: Principal) -> bool:
     )
 
 
-def _privacy_rules(engine: AccessEngine) -> list[tuple[str, PrivacyRule]]:
-    sources = (("mesh", engine.mesh.rules.privacy), ("product", engine.policies.privacy))
+def _privacy_rules(decider: PolicyDecider) -> list[tuple[str, PrivacyRule]]:
+    sources = (("mesh", decider.mesh.rules.privacy), ("product", decider.policies.privacy))
     return [
         (f"{source}:{rule.id or f'privacy.{i}'}", rule) for source, rules in sources for i, rule in enumerate(rules)
     ]
 
 
-def _scope(rule: PrivacyRule, engine: AccessEngine) -> str:
+def _scope(rule: PrivacyRule, decider: PolicyDecider) -> str:
     scope = rule.pseudonymize.scope if rule.pseudonymize else rule.tokenize.scope if rule.tokenize else ""
-    return {"product": f"product:{engine.spec.key}", "domain": f"domain:{engine.spec.domain}", "mesh": "mesh"}.get(
+    return {"product": f"product:{decider.spec.key}", "domain": f"domain:{decider.spec.domain}", "mesh": "mesh"}.get(
         scope, f"custom:{scope}"
     )
 
 
 def plan_read(
-    engine: AccessEngine, principal: Principal, port: str, *, purpose: str = "", now: float | None = None
+    decider: PolicyDecider, principal: Principal, port: str, *, purpose: str = "", now: float | None = None
 ) -> ReadPlan:
     """Plan a read of ``port``: rows if allowed, else aggregates (DP), else synthetic, else denied."""
     second = int(time.time() if now is None else now)
     key = (principal, port, purpose, second)
-    cached = engine.plans.get(key)
+    cached = decider.plans.get(key)
     if cached is not None:
         return cast(ReadPlan, cached)
-    plan = _plan(engine, principal, port, purpose, second)
-    if len(engine.plans) >= _PLAN_CACHE:
-        engine.plans.clear()
-    engine.plans[key] = plan
+    plan = _plan(decider, principal, port, purpose, second)
+    if len(decider.plans) >= _PLAN_CACHE:
+        decider.plans.clear()
+    decider.plans[key] = plan
     return plan
 
 
-def _plan(engine: AccessEngine, principal: Principal, port: str, purpose: str, now: int) -> ReadPlan:
-    output = engine.spec.output(port)
+def _plan(decider: PolicyDecider, principal: Principal, port: str, purpose: str, now: int) -> ReadPlan:
+    output = decider.spec.output(port)
     if output is None:
-        raise AccessDeniedError(f"{engine.spec.key} has no output port {port!r}")
+        raise AccessDeniedError(f"{decider.spec.key} has no output port {port!r}")
     # One Cedar batch for the port: the best variant the principal may have, and whether it is privileged.
-    decided = engine.decide_actions(
+    decided = decider.decide_actions(
         principal, ["read", "readAggregate", "readSynthetic", "control"], port, purpose=purpose, now=now
     )
     decision = decided["read"]
@@ -145,7 +145,7 @@ def _plan(engine: AccessEngine, principal: Principal, port: str, purpose: str, n
     if not decision.allowed:
         return ReadPlan(decided["read"], "rows", {}, tuple(fields), None, False, decided["read"].policy_ids)
     privileged = decided["control"].allowed
-    column_decisions = engine.decide_columns(principal, port, fields, action=decision.action, purpose=purpose, now=now)
+    column_decisions = decider.decide_columns(principal, port, fields, action=decision.action, purpose=purpose, now=now)
     visible = [f for f in fields if column_decisions[f].allowed]
     policy_ids = set(decision.policy_ids)
     for f in visible:
@@ -153,7 +153,7 @@ def _plan(engine: AccessEngine, principal: Principal, port: str, purpose: str, n
     columns = {f: ColumnAction("keep") for f in visible}
     min_group: dict[str, int] = {}
     if not privileged:
-        for policy_id, rule in _privacy_rules(engine):
+        for policy_id, rule in _privacy_rules(decider):
             if rule.ports and port not in rule.ports:
                 continue
             if rule.purposes and purpose not in rule.purposes:
@@ -176,20 +176,20 @@ def _plan(engine: AccessEngine, principal: Principal, port: str, purpose: str, n
                 if not hit or current is None:
                     continue
                 if current.kind == "keep" or _STRENGTH[rule.kind] > _STRENGTH[current.kind]:
-                    scope = _scope(rule, engine) if rule.kind in ("pseudonymize", "tokenize") else None
+                    scope = _scope(rule, decider) if rule.kind in ("pseudonymize", "tokenize") else None
                     columns[spec_field.name] = ColumnAction(rule.kind, rule, policy_id, scope)  # type: ignore[arg-type]
                     policy_ids.add(policy_id)
-    row_filter = _row_filter(engine, decision.policy_ids, principal)
+    row_filter = _row_filter(decider, decision.policy_ids, principal)
     hidden = tuple(f for f in fields if f not in columns)
     if row_filter is not None and any(f not in fields for f in row_filter.fields):
         raise AccessDeniedError(f"a row filter of {port} names a field the port lacks: {sorted(row_filter.fields)}")
     return ReadPlan(decision, variant, columns, hidden, row_filter, privileged, tuple(sorted(policy_ids)), min_group)
 
 
-def _row_filter(engine: AccessEngine, deciding: Sequence[str], principal: Principal) -> RowFilter | None:
+def _row_filter(decider: PolicyDecider, deciding: Sequence[str], principal: Principal) -> RowFilter | None:
     # A grant without a row condition (an owner, a raw Cedar permit, a plain rule) opens every row;
     # otherwise the rows are the union of what each permitting rule allows.
-    rules = [engine.rules.get(policy_id) for policy_id in deciding]
+    rules = [decider.rules.get(policy_id) for policy_id in deciding]
     if any(rule is None or rule.rows is None for rule in rules):
         return None
     return resolve_rows([rule.rows for rule in rules if rule is not None and rule.rows is not None], principal)

@@ -24,7 +24,7 @@ from hexmesh.infra.compute.duckdb import LOCKDOWN
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.pgcatalog import install_pg_catalog
 
-__all__ = ["Engines", "catalog_key", "open_engine"]
+__all__ = ["Databases", "catalog_key", "open_database"]
 
 #: Hidden columns per ``schema.table`` (None: the whole table), as a CatalogFilter answers.
 CatalogView = Mapping[str, frozenset[str] | None]
@@ -39,7 +39,7 @@ def _view_key(view: CatalogView) -> Hashable:
     return tuple(sorted((name, None if hidden is None else tuple(sorted(hidden))) for name, hidden in view.items()))
 
 
-class Engines:
+class Databases:
     """The databases of one SQL port, by catalog state and view; the newest few are kept."""
 
     def __init__(
@@ -49,7 +49,7 @@ class Engines:
         self.threads = threads
         self.readable = readable
         self._keep = keep
-        self._engines: OrderedDict[Hashable, duckdb.DuckDBPyConnection] = OrderedDict()
+        self._databases: OrderedDict[Hashable, duckdb.DuckDBPyConnection] = OrderedDict()
         self._lock = threading.Lock()
 
     def cursor(self, tables: list[PortTable], view: CatalogView) -> duckdb.DuckDBPyConnection:
@@ -61,19 +61,19 @@ class Engines:
         key = (catalog_key(tables), _view_key(view))
         # One lock: many clients connecting at once wait for one build instead of each building.
         with self._lock:
-            con = self._engines.get(key)
+            con = self._databases.get(key)
             if con is None:
-                con = open_engine(
+                con = open_database(
                     tables, memory_limit=self.memory_limit, threads=self.threads, view=view, readable=self.readable
                 )
-                self._engines[key] = con
-                while len(self._engines) > self._keep:
-                    self._engines.popitem(last=False)
-            self._engines.move_to_end(key)
+                self._databases[key] = con
+                while len(self._databases) > self._keep:
+                    self._databases.popitem(last=False)
+            self._databases.move_to_end(key)
             return con.cursor()
 
 
-def open_engine(
+def open_database(
     tables: list[PortTable],
     *,
     memory_limit: str | None,

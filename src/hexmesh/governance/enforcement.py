@@ -7,8 +7,8 @@ import pyarrow.compute as pc
 
 from hexmesh.governance.exceptions import AccessDeniedError, PolicyError
 from hexmesh.governance.masking import generalize, redact
-from hexmesh.governance.plan import ReadPlan
 from hexmesh.governance.pseudonym import derive_key, pseudonymize, tokenize
+from hexmesh.governance.read_plan import ReadPlan
 from hexmesh.governance.synthetic import SyntheticModel
 
 __all__ = ["apply_plan", "plan_schema", "synthetic_rows"]

@@ -142,19 +142,19 @@ def _insert(conn: Connection, rows: list[tuple[str, bytes, int]]) -> None:
 class KeyStore:
     """Create, fetch and destroy per-subject data keys in the state database."""
 
-    def __init__(self, engine: Engine, master_key: bytes) -> None:
+    def __init__(self, db: Engine, master_key: bytes) -> None:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         if len(master_key) != 32:
             raise KeyStoreError("the master key must be 32 bytes")
-        self.engine = engine
+        self.db = db
         self._wrap = AESGCM(master_key)
         # HMAC-SHA256 with the key's inner and outer hash states made once: a million subjects
         # are hashed in a fraction of the time hmac.new() takes for each.
         padded = master_key.ljust(64, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
-        metadata.create_all(engine, tables=[data_keys, forgotten_subjects])
+        metadata.create_all(db, tables=[data_keys, forgotten_subjects])
         self._check_master()
 
     def _check_master(self) -> None:
@@ -164,14 +164,14 @@ class KeyStore:
         value would read as forgotten, and new keys would be minted next to the old ones.
         """
         check = "check:" + "0" * 58
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             wrapped = conn.execute(select(data_keys.c.wrapped).where(data_keys.c.subject_hash == check)).scalar()
         if wrapped is not None:
             self._unwrap(check, wrapped)
             return
         nonce = os.urandom(12)
         try:
-            with self.engine.begin() as conn:
+            with self.db.begin() as conn:
                 conn.execute(
                     insert(data_keys).values(
                         subject_hash=check,
@@ -221,7 +221,7 @@ class KeyStore:
         missing = {h: s for h, s in hashes.items() if s not in found}
         if not missing:
             return found
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             gone = sum(1 for _ in _matching(conn, forgotten_subjects, list(missing)))
         if gone:
             raise KeyStoreError(
@@ -238,13 +238,13 @@ class KeyStore:
                 for (h, key), nonce in zip(made.items(), nonces, strict=True)
             ]
             try:
-                with self.engine.begin() as conn:
+                with self.db.begin() as conn:
                     _insert(conn, rows)
             except IntegrityError:
                 raced = []
                 for row in rows:  # another writer created some of them first: keep theirs
                     try:
-                        with self.engine.begin() as conn:
+                        with self.db.begin() as conn:
                             _insert(conn, [row])
                     except IntegrityError:
                         raced.append(row[0])
@@ -261,7 +261,7 @@ class KeyStore:
     def _lookup(self, hashes: dict[str, str]) -> dict[str, bytes]:
         """The keys stored under ``hashes`` (subject hash → subject), by subject."""
         out: dict[str, bytes] = {}
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             for row in _matching(conn, data_keys, list(hashes), data_keys.c.wrapped):
                 out[hashes[row[0]]] = self._unwrap(row[0], row[1])
         return out
@@ -269,8 +269,8 @@ class KeyStore:
     def forget(self, subject: str) -> bool:
         """Destroy the subject's key (crypto-shredding); True if a key existed. Irreversible."""
         subject_hash = self._hash(subject)
-        sqlite = self.engine.dialect.name == "sqlite"
-        with self.engine.begin() as conn:
+        sqlite = self.db.dialect.name == "sqlite"
+        with self.db.begin() as conn:
             if sqlite:
                 # Overwrite the deleted row's bytes instead of leaving them in a free page.
                 conn.execute(text("PRAGMA secure_delete=ON"))
@@ -281,7 +281,7 @@ class KeyStore:
             if exists is None:
                 conn.execute(insert(forgotten_subjects).values(subject_hash=subject_hash, forgotten_us=now_us()))
         if sqlite:
-            with self.engine.connect() as conn:
+            with self.db.connect() as conn:
                 # Old page images may linger in the write-ahead log until a checkpoint truncates it.
                 conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         return bool(removed)
@@ -289,19 +289,19 @@ class KeyStore:
     def forgotten(self, subjects: Iterable[str]) -> set[str]:
         """Which of ``subjects`` were forgotten."""
         hashes = self._hashes(set(subjects))
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return {hashes[row[0]] for row in _matching(conn, forgotten_subjects, list(hashes))}
 
     def epoch(self) -> tuple[int, int]:
         """Changes whenever a subject is forgotten: part of every cache key of opened data."""
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             row = conn.execute(
                 select(func.count(), func.max(forgotten_subjects.c.forgotten_us)).select_from(forgotten_subjects)
             ).one()
         return int(row[0]), int(row[1] or 0)
 
     def is_forgotten(self, subject: str) -> bool:
-        with self.engine.connect() as conn:
+        with self.db.connect() as conn:
             return (
                 conn.execute(
                     select(forgotten_subjects.c.subject_hash).where(

@@ -11,9 +11,9 @@ __all__ = ["ProductKeys"]
 
 
 class ProductKeys:
-    """Resolves product keys within a transaction; subclasses hold the engine."""
+    """Resolves product keys within a transaction; subclasses hold the database."""
 
-    engine: Engine
+    db: Engine
 
     def product_id(self, conn: Connection, key: str, *, create: bool = False) -> int | None:
         """The id of ``domain/name``, created first when ``create`` and it is new."""

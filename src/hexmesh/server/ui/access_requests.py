@@ -26,7 +26,7 @@ from hexmesh.mesh import ProductEntry
 from hexmesh.server.deps import SIGN_IN_COOKIE, Domain, Name, PortName
 from hexmesh.server.ui.forms import FormError, from_this_node, read_form
 from hexmesh.server.ui.pages import render
-from hexmesh.server.ui.session import visitor_of
+from hexmesh.server.ui.visitor import visitor_of
 from hexmesh.server.viewer import hub_of
 from hexmesh.serving import MeshHub, governed, visibility
 from hexmesh.serving.node import Node
@@ -143,7 +143,7 @@ def _ask_here(node: Node, key: str, port: str, form: dict[str, str]) -> AccessRe
     if principal.authenticated:
         assert node.sidecar is not None
         product = node.product(*key.split("/", 1))
-        if node.sidecar.engine(product).decide(principal, "read", port, purpose=purpose).allowed:
+        if node.sidecar.decider(product).decide(principal, "read", port, purpose=purpose).allowed:
             raise FormError(
                 f"{principal.id} can already read {key}/{port} for {purpose!r}; no request is needed "
                 "(connect with the snippets above, stating this purpose)",
@@ -252,14 +252,14 @@ def _inbox(request: Request, node: Node, token: str, status: int, *, embed: bool
     if not principal.authenticated:
         raise FormError("sign in with your token to see the requests you decide", 401)
     mine = []
-    engines: dict[str, Any] = {}
+    deciders: dict[str, Any] = {}
     for found in access_requests.list_requests(node.sidecar.db, status="pending"):
         try:
-            if found.product not in engines:
-                engines[found.product] = node.sidecar.engine(node.product(*found.product.split("/", 1)))
+            if found.product not in deciders:
+                deciders[found.product] = node.sidecar.decider(node.product(*found.product.split("/", 1)))
         except NotFoundError:
             continue  # retired since the request
-        if engines[found.product].decide(principal, "control", found.port).allowed:
+        if deciders[found.product].decide(principal, "control", found.port).allowed:
             mine.append(
                 {
                     **_shown(found),
