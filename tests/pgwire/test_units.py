@@ -13,7 +13,7 @@ from hexmesh.pgwire import PgError, ScramError, ScramExchange, ScramVerifier
 from hexmesh.pgwire._copy import parse_copy
 from hexmesh.pgwire._numeric import numeric_from_bytes, numeric_to_bytes
 from hexmesh.pgwire._params import decode_param
-from hexmesh.pgwire._rows import columns_of, encode_batch
+from hexmesh.pgwire._rows import columns_of, encode_batch, expand_formats
 from hexmesh.pgwire._split import first_keyword, split_statements
 from hexmesh.pgwire._text import encode_text
 from hexmesh.pgwire.types import Oid, arrow_to_pg, oid_to_arrow
@@ -167,3 +167,15 @@ def test_times_print_only_their_significant_fractional_digits() -> None:
     clock = pa.array([36_000 * 10**6, 36_000_500_000], pa.time64("us"))
     assert encode_text(clock).to_pylist() == ["10:00:00", "10:00:00.5"]
     assert encode_text(pa.array([36_000], pa.time32("s"))).to_pylist() == ["10:00:00"]
+
+
+def test_bind_format_codes_expand_the_same_way_for_parameters_and_results() -> None:
+    assert expand_formats([], 3, "parameter") == [0, 0, 0]
+    assert expand_formats([1], 3, "result") == [1, 1, 1]
+    assert expand_formats([0, 1], 2, "parameter") == [0, 1]
+    with pytest.raises(PgError, match="bind message has 2 parameter formats but 3 parameters"):
+        expand_formats([0, 1], 3, "parameter")
+    with pytest.raises(PgError, match="bind message has 2 result formats but query has 3 columns"):
+        expand_formats([0, 1], 3, "result")
+    with pytest.raises(PgError, match="unsupported format code: 2"):
+        expand_formats([2], 1, "result")

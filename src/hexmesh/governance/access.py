@@ -14,6 +14,7 @@ from typing import Any
 
 import cedarpy
 
+from hexmesh.cache import BoundedCache
 from hexmesh.governance.cedar import (
     column_uid,
     compile_rule,
@@ -33,6 +34,8 @@ from hexmesh.spec.policies import AccessRule, ProductPolicies
 __all__ = ["Decision", "MeshPolicies", "PolicyDecider"]
 
 _CACHE_SIZE = 4096
+#: Read plans kept per decider.
+_PLANS = 10_000
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,10 @@ class PolicyDecider:
             json.dumps({"staticPolicies": merged, "templates": {}, "templateLinks": []})
         )
         self._product = product_entities(spec)
-        self._entities: dict[Principal, cedarpy.Entities] = {}
+        self._entities: BoundedCache[Principal, cedarpy.Entities] = BoundedCache(_CACHE_SIZE)
         #: Read plans by (principal, port, purpose, second): Cedar sees time in whole seconds, so a
         #: plan cannot change within one; a new decider (new policies or grants) starts empty.
-        self.plans: dict[tuple[Principal, str, str, int], Any] = {}
+        self.plans: BoundedCache[tuple[Principal, str, str, int], Any] = BoundedCache(_PLANS)
 
     def _add(self, merged: dict[str, Any], policy_id: str, rule: AccessRule) -> None:
         if rule.cedar is not None:
@@ -146,13 +149,9 @@ class PolicyDecider:
 
     def entities(self, principal: Principal) -> cedarpy.Entities:
         """The product's entities plus the principal's, cached per principal."""
-        found = self._entities.get(principal)
-        if found is None:
-            if len(self._entities) >= _CACHE_SIZE:
-                self._entities.clear()
-            found = cedarpy.Entities.from_json_str(json.dumps(self._product + principal_entities(principal)))
-            self._entities[principal] = found
-        return found
+        return self._entities.get_or_put(
+            principal, lambda: cedarpy.Entities.from_json_str(json.dumps(self._product + principal_entities(principal)))
+        )
 
     def _request(self, principal: Principal, action: str, resource: str, purpose: str, now: float) -> dict[str, Any]:
         return {

@@ -37,6 +37,7 @@ __all__ = [
     "seal_text",
     "sealed_mask",
     "subject_field",
+    "temporal_storage",
 ]
 
 #: pyarrow ships no type information, so this alias documents intent only.
@@ -65,7 +66,7 @@ def restricted_fields(port: OutputPort) -> list[str]:
     return [f.name for f in port.properties if f.classification == "restricted"]
 
 
-def _storage(kind: pa.DataType) -> pa.DataType | None:
+def temporal_storage(kind: pa.DataType) -> pa.DataType | None:
     """The integer type temporal values travel as (their text forms do not round-trip reliably)."""
     if pa.types.is_date32(kind):
         return pa.int32()
@@ -81,7 +82,7 @@ def _array(column: Column) -> pa.Array:
 def _as_bytes(column: Column) -> list[bytes | None]:
     """Each value's text as UTF-8 bytes (temporal values as their integer storage), nulls as None."""
     column = _array(column)
-    storage = _storage(column.type)
+    storage = temporal_storage(column.type)
     if storage is not None:
         column = column.cast(storage)
     return pc.cast(column, pa.large_string()).cast(pa.large_binary()).to_pylist()  # type: ignore[no-any-return]
@@ -183,7 +184,7 @@ def decrypt_column(
     owners = _Subjects(subjects)
     blobs = _array(sealed).to_pylist()
     text = _text(_open(blobs, _rows(blobs), owners, keys, field, b64=False), field)
-    storage = _storage(to_type)
+    storage = temporal_storage(to_type)
     result = pc.cast(text, storage).cast(to_type) if storage is not None else pc.cast(text, to_type)
     if marker and pa.types.is_string(to_type):
         # A value that was null before sealing stays null; only shredded values get the marker.

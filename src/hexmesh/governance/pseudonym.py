@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
 
+from hexmesh.cache import BoundedCache
 from hexmesh.governance.exceptions import PolicyError
 
 __all__ = ["derive_key", "detokenize", "pseudonymize", "tokenize"]
@@ -45,24 +46,23 @@ def _as_text(column: Column) -> pa.Array:
     return column if pa.types.is_string(column.type) else pc.cast(column, pa.string())
 
 
-#: Results per (use, key), so repeated reads of a port pay for each distinct value once.
-#: Bounded: when it grows past _MEMO_LIMIT entries it starts again.
-_MEMO: dict[bytes, dict[str, str]] = {}
-_MEMO_LIMIT = 2_000_000
+#: Results per (use, key): value → result, so repeated reads of a port pay for each distinct value
+#: once. Weighed by results: at most two million in all, the least recently used scope leaves first.
+_MEMO: BoundedCache[bytes, dict[str, str]] = BoundedCache(2_000_000, weigh=len)
 
 
 def _per_distinct(column: Column, function: Callable[[str], str], memo_key: bytes) -> pa.Array:
     """Apply ``function`` to each distinct value only, then spread the results back (nulls stay null)."""
     encoded = pc.dictionary_encode(_as_text(column))
-    if sum(len(m) for m in _MEMO.values()) > _MEMO_LIMIT:
-        _MEMO.clear()
-    memo = _MEMO.setdefault(hashlib.sha256(memo_key).digest(), {})
+    scope = hashlib.sha256(memo_key).digest()
+    memo = _MEMO.get(scope) or {}
     mapped = []
     for value in encoded.dictionary.to_pylist():
         found = memo.get(value)
         if found is None:
             found = memo[value] = function(value)
         mapped.append(found)
+    _MEMO.put(scope, memo)  # weighed again: it may have grown
     return pc.take(pa.array(mapped, type=pa.string()), encoded.indices)
 
 

@@ -25,7 +25,6 @@ __all__ = ["ColumnAction", "ReadPlan", "matches", "plan_read"]
 Variant = Literal["rows", "aggregate", "synthetic"]
 ActionKind = Literal["keep", "redact", "pseudonymize", "tokenize", "generalize"]
 # When several privacy rules hit one column, the most protective wins.
-_PLAN_CACHE = 10_000
 _STRENGTH = {"generalize": 1, "pseudonymize": 2, "tokenize": 3, "redact": 4}
 
 
@@ -120,11 +119,7 @@ def plan_read(
     cached = decider.plans.get(key)
     if cached is not None:
         return cast(ReadPlan, cached)
-    plan = _plan(decider, principal, port, purpose, second)
-    if len(decider.plans) >= _PLAN_CACHE:
-        decider.plans.clear()
-    decider.plans[key] = plan
-    return plan
+    return cast(ReadPlan, decider.plans.put(key, _plan(decider, principal, port, purpose, second)))
 
 
 def _plan(decider: PolicyDecider, principal: Principal, port: str, purpose: str, now: int) -> ReadPlan:

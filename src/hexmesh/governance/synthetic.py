@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hexmesh.governance.encryption import temporal_storage
 from hexmesh.governance.exceptions import PolicyError
 
 __all__ = ["Marginal", "SyntheticModel", "fit"]
@@ -64,14 +65,6 @@ def _average_ranks(x: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _storage(kind: pa.DataType) -> pa.DataType | None:
-    if pa.types.is_date32(kind):
-        return pa.int32()
-    if pa.types.is_temporal(kind):
-        return pa.int64()
-    return None
-
-
 def _numeric(kind: pa.DataType) -> bool:
     return bool(
         pa.types.is_integer(kind)
@@ -82,7 +75,7 @@ def _numeric(kind: pa.DataType) -> bool:
 
 
 def _as_float(column: pa.ChunkedArray) -> np.ndarray:
-    storage = _storage(column.type)
+    storage = temporal_storage(column.type)
     if storage is not None:
         column = column.cast(storage)
     return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
@@ -119,7 +112,7 @@ class SyntheticModel:
 
 
 def _numbers(values: np.ndarray, nulls: np.ndarray, kind: pa.DataType) -> pa.Array:
-    storage = _storage(kind)
+    storage = temporal_storage(kind)
     if storage is not None or pa.types.is_integer(kind):
         values = np.round(values)
     array = pa.array(values, mask=nulls)

@@ -9,8 +9,8 @@ from . import _execute as ex
 from . import _messages as m
 from ._copy import parse_copy
 from ._params import decode_param
-from ._portal import Portal, Statement, param_formats
-from ._rows import columns_of, row_description
+from ._portal import Portal, Statement
+from ._rows import columns_of, expand_formats, row_description
 from ._split import is_blank, split_statements
 from .backend import Description, RowsResult
 from .errors import PgError, SqlState
@@ -166,7 +166,7 @@ async def _bind(conn: Connection, r: m.Reader) -> None:
             SqlState.PROTOCOL_VIOLATION,
             f"bind message supplies {len(raw)} parameters, but prepared statement requires {declared}",
         )
-    formats = param_formats(codes, len(raw))
+    formats = expand_formats(codes, len(raw), "parameter")
     if any(not _param_type(stmt, i) for i in range(len(raw))):
         # PostgreSQL resolves unspecified parameter types at Parse; ask the backend once.
         await describe_statement(conn, stmt)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from . import _messages as m
 from ._copy import copy_out_response, render_batch, render_header
 from ._portal import Portal
-from ._rows import normalize_formats, row_description
+from ._rows import expand_formats, row_description
 from .backend import CommandResult, RowsResult
 from .errors import PgError, SqlState
 
@@ -59,7 +59,7 @@ async def start(conn: Connection, portal: Portal) -> None:
         raise PgError(SqlState.INTERNAL_ERROR, f"backend returned {type(result).__name__}, not a Result")
     portal.attach(result)
     if portal.columns is not None:
-        portal.formats = normalize_formats(portal.format_codes, len(portal.columns))
+        portal.formats = expand_formats(portal.format_codes, len(portal.columns), "result")
     if isinstance(result, CommandResult):
         conn.txn.succeeded(portal.statement.sql)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
@@ -121,17 +121,3 @@ def _cast(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
             detail=str(exc),
         ) from exc
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
-
-
-def param_formats(codes: Sequence[int], count: int) -> list[int]:
-    """Expand Bind's parameter format codes to one per parameter."""
-    if not codes:
-        return [0] * count
-    if len(codes) == 1:
-        return [codes[0]] * count
-    if len(codes) != count:
-        raise PgError(
-            SqlState.PROTOCOL_VIOLATION,
-            f"bind message has {len(codes)} parameter formats but {count} parameters",
-        )
-    return list(codes)

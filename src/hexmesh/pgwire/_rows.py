@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
@@ -33,17 +34,15 @@ def columns_of(schema: pa.Schema) -> list[Column]:
     return [Column(str(f.name), f, arrow_to_pg(f)) for f in schema]
 
 
-def normalize_formats(codes: Sequence[int], count: int) -> list[int]:
-    """Expand Bind's result-format codes (none, one for all, or one each) to one per column."""
+def expand_formats(codes: Sequence[int], count: int, kind: Literal["parameter", "result"]) -> list[int]:
+    """Expand Bind's parameter or result format codes (none, one for all, or one each) to one per item."""
     if not codes:
         return [0] * count
     if len(codes) == 1:
-        return [codes[0]] * count
-    if len(codes) != count:
-        raise PgError(
-            SqlState.PROTOCOL_VIOLATION,
-            f"bind message has {len(codes)} result formats but query has {count} columns",
-        )
+        codes = [codes[0]] * count
+    elif len(codes) != count:
+        counted = f"{count} parameters" if kind == "parameter" else f"query has {count} columns"
+        raise PgError(SqlState.PROTOCOL_VIOLATION, f"bind message has {len(codes)} {kind} formats but {counted}")
     for code in codes:
         if code not in (0, 1):
             raise PgError(SqlState.PROTOCOL_VIOLATION, f"unsupported format code: {code}")

@@ -16,6 +16,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 from sqlalchemy import Engine, func, select
 
+from hexmesh.cache import BoundedCache
 from hexmesh.infra.state import from_us
 from hexmesh.infra.state import schema as t
 from hexmesh.infra.state.rulesets import check_of, rule_checks
@@ -146,17 +147,13 @@ def _render(path: str) -> str | None:
 
 
 #: Table metadata locations by (table, newest published snapshot).
-_LOCATIONS: dict[tuple[tuple[str, ...], int | None], str] = {}
+_LOCATIONS: BoundedCache[tuple[tuple[str, ...], int | None], str] = BoundedCache(10_000)
 
 
 def _location(runtime: Runtime, reader: OutputPortReader) -> str:
     latest = reader.publication()
     key = (tuple(reader.record.table_id), latest.snapshot_id if latest else None)
-    if key not in _LOCATIONS:
-        if len(_LOCATIONS) > 10_000:
-            _LOCATIONS.clear()
-        _LOCATIONS[key] = runtime.tables.location(reader.record.table_id)
-    return _LOCATIONS[key]
+    return _LOCATIONS.get_or_put(key, lambda: runtime.tables.location(reader.record.table_id))
 
 
 def _quality(runtime: Runtime, product: DeployedProduct) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hexmesh.cache import BoundedCache
 from hexmesh.infra.state import Publication, from_us, now_us
 from hexmesh.infra.tables import arrow_schema
 from hexmesh.product.ports import OutputPortReader
@@ -68,8 +69,7 @@ class _Snap:
 
 
 #: Summaries by (table, snapshot, previous snapshot): immutable, so never invalidated.
-_CACHE: dict[tuple[tuple[str, ...], int, int], _Snap] = {}
-_CACHE_SIZE = 10_000
+_CACHE: BoundedCache[tuple[tuple[str, ...], int, int], _Snap] = BoundedCache(10_000)
 
 
 def _summary(reader: OutputPortReader, publication: Publication, previous: int) -> _Snap:
@@ -80,10 +80,7 @@ def _summary(reader: OutputPortReader, publication: Publication, previous: int) 
             table = reader.runtime.tables.scan(reader.record.table_id, publication.snapshot_id, since_snapshot=previous)
         except ValueError:  # the snapshot was expired outside hexmesh: the retention check says so
             return _Snap(0, {}, {})
-        found = _Snap(table.num_rows, shape(table), _lag(reader, table, publication))
-        if len(_CACHE) >= _CACHE_SIZE:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = found
+        found = _CACHE.put(key, _Snap(table.num_rows, shape(table), _lag(reader, table, publication)))
     return found
 
 

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 from pyiceberg.expressions import BooleanExpression
 from pyiceberg.expressions.visitors import bind, extract_field_ids
 
+from hexmesh.cache import BoundedCache
 from hexmesh.errors import ReadError, SchemaMismatchError
 from hexmesh.governance.encryption import SEALED, open_text, restricted_fields, seal_text, sealed_mask, subject_field
 from hexmesh.infra.events import StoredEvent
@@ -67,7 +68,7 @@ class Keys:
 
     def __init__(self, store: KeyStore) -> None:
         self.store = store
-        self._known: dict[str, bytes] = {}
+        self._known: BoundedCache[str, bytes] = BoundedCache(_REMEMBERED)
         self._epoch: tuple[int, int] | None = None
         self._lock = threading.Lock()
 
@@ -101,15 +102,11 @@ class Keys:
     def _remembered(self, subjects: Iterable[str]) -> tuple[dict[str, bytes], set[str]]:
         wanted = set(subjects)
         self.current()
-        with self._lock:
-            found = {s: self._known[s] for s in wanted if s in self._known}
+        found = self._known.get_many(wanted)
         return found, wanted - found.keys()
 
     def _remember(self, keys: dict[str, bytes]) -> dict[str, bytes]:
-        with self._lock:
-            if len(self._known) + len(keys) > _REMEMBERED:
-                self._known.clear()
-            self._known.update(keys)
+        self._known.put_many(keys)
         return keys
 
 

@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import json
 import logging
-import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from hexmesh.cache import BoundedCache
 from hexmesh.errors import HexmeshError, NotFoundError
 from hexmesh.mesh import (
     ColumnSource,
@@ -79,8 +79,7 @@ class MeshHub:
             read_token=settings.peer_token or None,
             semantic=settings.semantic,
         )
-        self._lock = threading.Lock()
-        self._indexes: dict[str, SearchIndex] = {}
+        self._indexes: BoundedCache[str, SearchIndex] = BoundedCache(_INDEXES)
 
     # -- this node's own products ------------------------------------------------------------
 
@@ -120,15 +119,7 @@ class MeshHub:
         """A search index of ``entries``, shared by every caller who sees exactly these."""
         text = json.dumps([e.to_dict() for e in entries], sort_keys=True, default=str)
         digest = hashlib.sha256(text.encode()).hexdigest()
-        with self._lock:
-            found = self._indexes.pop(digest, None)
-        if found is None:
-            found = SearchIndex(entries)
-        with self._lock:
-            self._indexes[digest] = found  # most recently used last
-            while len(self._indexes) > _INDEXES:
-                self._indexes.pop(next(iter(self._indexes)))
-        return found
+        return self._indexes.get_or_put(digest, lambda: SearchIndex(entries))
 
     def view(self, key: str, seen: Visibility) -> ProductView:
         entry = seen.entry(key)

@@ -16,13 +16,13 @@ import json
 import logging
 import math
 import re
-import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
 
+from hexmesh.cache import BoundedCache
 from hexmesh.errors import HexmeshError, NotFoundError
 from hexmesh.infra.events import EventLog, OffsetStore, open_event_log
 from hexmesh.infra.state import VersionRecord
@@ -49,7 +49,7 @@ _FULL_EMIT_S = 300.0
 #: Seconds after a port's emission before its SLOs are checked.
 _SLO_AFTER_EMIT_S = 1.0
 _KEY = re.compile(r"^[a-z][a-z0-9-]*/[a-z][a-z0-9-]*$")
-#: Discovery documents kept (one per product); beyond it the oldest built is dropped.
+#: Discovery documents kept (one per product); beyond it the least recently used is dropped.
 _DOCUMENTS = 10_000
 
 
@@ -99,8 +99,7 @@ class Node:
         self._authority: Authority | None = None
         self._checked: dict[str, float] = {}
         self._products: dict[str, DeployedProduct] = {}
-        self._documents: dict[str, Document] = {}
-        self._documents_lock = threading.Lock()
+        self._documents: BoundedCache[str, Document] = BoundedCache(_DOCUMENTS)
         self._readers: list[OutputPortReader] = []
         self._reader_cache: dict[tuple[str, str], OutputPortReader] = {}
         #: Ports whose emission failed: visited again on the next pass.
@@ -187,13 +186,7 @@ class Node:
         content = jsonable_encoder(describe(self.runtime, product, self.endpoints, lifecycle))
         body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        document = Document(version, time.monotonic(), content, body, etag)
-        with self._documents_lock:
-            self._documents.pop(key, None)
-            self._documents[key] = document
-            while len(self._documents) > _DOCUMENTS:
-                self._documents.pop(next(iter(self._documents)))
-        return document
+        return self._documents.put(key, Document(version, time.monotonic(), content, body, etag))
 
     def reader(self, domain: str, name: str, port: str) -> OutputPortReader:
         return OutputPortReader(self.workspace.runtime, self.product(domain, name), port)
