@@ -28,7 +28,7 @@ from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
 from hexmesh.product import ReadRequest
 from hexmesh.product.sql import start_sql_port
-from tests.sql.conftest import Loop
+from tests.product.sql.conftest import Loop
 
 PUBLISHES = 3
 READS = 5

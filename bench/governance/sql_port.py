@@ -28,8 +28,8 @@ from hexmesh.lifecycle import Workspace
 from hexmesh.product.policy import PolicySidecar, SqlPolicy
 from hexmesh.product.sql import start_sql_port
 from hexmesh.product.sql.auth import TokenAuthenticator
-from tests.policy.conftest import PRINCIPALS, SECRET, SPEC, SQL, _tls
-from tests.sql.conftest import Loop, write_product
+from tests.product.policy.conftest import PRINCIPALS, SECRET, SPEC, SQL, _tls
+from tests.product.sql.conftest import Loop, write_product
 
 __all__ = ["QUERIES", "through_sql_port"]
 

@@ -13,7 +13,7 @@ import httpx
 from hexmesh.demo import DemoResult
 from hexmesh.demo.mesh import example_mesh, install_governance
 from hexmesh.lifecycle import Workspace
-from tests.ui.nodes import served
+from tests.server.ui.nodes import served
 
 Demo = tuple[Workspace, DemoResult, list[Any]]
 BIN = str(Path(sys.executable).parent)

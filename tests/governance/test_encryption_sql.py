@@ -26,7 +26,7 @@ from hexmesh.product.sealing import key_store
 from hexmesh.product.sql import PolicyDecision, QueryPolicy, QueryRequest, SqlPort, SqlPortConfig, TableRewrite
 from hexmesh.product.sql.sealed import OpenedTables
 from tests.governance.test_encryption_ports import EMAILS, SPEC, SQL, _csv, _write
-from tests.sql.conftest import Loop
+from tests.product.sql.conftest import Loop
 
 TABLE = "people.profiles__profiles"
 

@@ -1,0 +1,97 @@
+"""A person in a real browser (Debian's Chromium via Playwright): search, open, copy, connect."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.server.nodes import free_port
+from tests.server.ui.conftest import screenshot
+from tests.server.ui.nodes import ThreadNode
+
+pytestmark = pytest.mark.slow
+
+
+def test_search_open_copy_and_run_the_sql_snippet(page: Any, node: ThreadNode) -> None:
+    page.goto("/ui")
+    screenshot(page, "home")
+    page.get_by_label("Search data products").fill("lisener demographics")
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"/ui\?q="))
+    assert "listener" in page.get_by_role("status").first.inner_text()
+    screenshot(page, "search")
+    page.get_by_role("link", name=re.compile("listener-demographics")).first.click()
+    page.wait_for_url("**/ui/products/podcasts/listener-demographics")
+    assert page.get_by_role("heading", level=1).inner_text().replace("\n", "") == "podcasts/listener-demographics"
+    screenshot(page, "product")
+    panel = page.locator("#panel-daily-sql")
+    panel.get_by_role("button", name="Copy").click()
+    page.get_by_role("button", name="Copied").wait_for()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == "select * from podcasts.listener_demographics__daily limit 100;"
+    dsn = page.locator("#dsn-daily").inner_text()
+    assert dsn == node.sql_dsn
+
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as connection:
+        rows = connection.execute(copied).fetchall()
+    assert rows and len(rows[0]) == 7
+
+
+def test_snippet_tabs_work_with_the_keyboard(page: Any) -> None:
+    page.goto("/ui/products/podcasts/listener-demographics")
+    first = page.get_by_role("tab").first
+    first.focus()
+    page.keyboard.press("ArrowRight")
+    second = page.get_by_role("tab").nth(1)
+    assert page.evaluate("document.activeElement.textContent") == second.inner_text()
+    assert second.get_attribute("aria-selected") == "true"
+    assert page.locator('#ports [role="tabpanel"]:visible').count() == 1
+
+
+def test_the_first_tab_stop_skips_to_content(page: Any) -> None:
+    page.goto("/ui/slo")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    screenshot(page, "slo")
+
+
+def test_a_search_syntax_error_is_explained(page: Any) -> None:
+    page.goto("/ui")
+    page.get_by_label("Search data products").fill("doman:podcasts listener")
+    page.keyboard.press("Enter")
+    alert = page.get_by_role("alert")
+    assert "did you mean domain:?" in alert.inner_text()
+    assert page.get_by_label("Search data products").get_attribute("aria-invalid") == "true"
+    screenshot(page, "search-error")
+
+
+def test_knowledge_graph_explorer(page: Any) -> None:
+    page.goto("/ui/graph")
+    page.get_by_label("Concept IRI or schema: name").fill("schema:email")
+    page.get_by_role("button", name="Find", exact=True).click()
+    assert page.get_by_role("link", name="users/user-profiles").first.is_visible()
+    page.get_by_label("From product").select_option("podcasts/play-events")
+    page.get_by_label("To product").select_option("users/user-profiles")
+    page.get_by_role("button", name="Find join path").click()
+    assert "podcasts/play-events/plays#listener_id" in page.locator(".paths").inner_text()
+    screenshot(page, "graph")
+
+
+def test_product_without_docs_and_lineage_drawing(page: Any, node: ThreadNode) -> None:
+    page.goto("/ui/products/sales/shop")
+    assert "has no documentation yet" in page.locator("#overview").inner_text()
+    page.goto("/ui/products/podcasts/top-podcasts-daily")
+    nodes = page.locator("svg.lineage a")
+    assert nodes.count() >= 3
+    nodes.first.focus()
+    screenshot(page, "product-lineage")
+    closed = f"http://127.0.0.1:{free_port()}"
+    assert httpx.post(node.url + "/api/peers", json={"url": closed}, timeout=30).json()["status"] == "unreachable"
+    page.goto("/ui/nodes")
+    assert "Not answering" in page.locator(".peers").inner_text()
+    screenshot(page, "nodes")
