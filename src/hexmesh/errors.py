@@ -22,7 +22,17 @@ __all__ = [
     "SpecProblem",
     "TransformError",
     "WorkspaceError",
+    "redacted_url",
 ]
+
+
+def redacted_url(url: str) -> str:
+    """``url`` without its password: messages never quote one."""
+    head, sep, tail = url.rpartition("@")
+    if not sep or "://" not in head:
+        return url
+    scheme, _, user = head.partition("://")
+    return f"{scheme}://{user.split(':', 1)[0]}@{tail}"
 
 
 class HexmeshError(Exception):

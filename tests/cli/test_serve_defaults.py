@@ -8,7 +8,7 @@ import httpx
 import psycopg
 import pytest
 
-from hexmesh.cli.serve import is_loopback
+from hexmesh.serving.peering import is_loopback
 from tests.cli.test_serve import serving
 
 

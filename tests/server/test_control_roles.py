@@ -9,7 +9,7 @@ import httpx
 
 from hexmesh.governance import Principal
 from tests.cli.test_serve import bearer, serving
-from tests.policy.test_operators import make_token
+from tests.product.policy.test_operators import make_token
 
 RULES = "name: acme\nversion: '1'\nrules: []\n"
 CONTROL = "/products/sales/shop/control"

@@ -12,16 +12,11 @@ import typer
 from rich.table import Table
 
 from hexmesh.cli import common
-from hexmesh.cli.acting import administer, record
 from hexmesh.cli.render import console, err
 from hexmesh.errors import InputError
 from hexmesh.governance import Principal
-from hexmesh.infra.keys import KeyStore, master_key
 from hexmesh.infra.settings import variable
-from hexmesh.infra.state import access_requests as requests_store
-from hexmesh.infra.state import audit, tokens
-from hexmesh.product.control import Tokens
-from hexmesh.product.policy import PolicySidecar, decide_access, request_access
+from hexmesh.lifecycle import Stewardship, Verdict
 from hexmesh.spec import parse_address
 
 __all__ = ["access_app", "forget", "register", "show_audit", "token_app"]
@@ -45,14 +40,14 @@ def _when(us: int | None) -> str:
     return "-" if us is None else datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _sidecar(home: Path | None) -> PolicySidecar:
-    return PolicySidecar(common.workspace(home).runtime)
+def _stewardship(home: Path | None) -> Stewardship:
+    return common.workspace(home).stewardship
 
 
-def _acting(sidecar: PolicySidecar, token: str | None) -> Principal:
+def _acting(stewardship: Stewardship, token: str | None) -> Principal:
     if not token:
         raise InputError("this command acts as someone: pass --token or set HEXMESH_TOKEN")
-    return sidecar.authenticate(token)
+    return stewardship.authenticate(token)
 
 
 @token_app.command("create")
@@ -93,9 +88,11 @@ def token_create(
             who = Principal(principal, kind, frozenset(group or ()), attributes, frozenset(role or ()))  # type: ignore[arg-type]
         except ValueError as exc:
             raise InputError(str(exc)) from None
-        actor, db = administer(home, token, "tokens")
-        text, info = tokens.create_token(db, who, name=name, ttl_us=_duration_us(ttl) if ttl else None)
-        record(db, actor, "token-create", "mesh", {"id": info.id, "principal": who.key, "roles": sorted(who.roles)})
+        stewardship = _stewardship(home)
+        actor = stewardship.administer(token, "tokens")
+        text, info = stewardship.create_token(who, name=name, ttl_us=_duration_us(ttl) if ttl else None)
+        detail = {"id": info.id, "principal": who.key, "roles": sorted(who.roles)}
+        stewardship.record(actor, "token-create", "mesh", detail)
     if not quiet:
         console.print(f"token {info.id} for {who.key} (expires {_when(info.expires_us)}); shown only now:")
     console.print(text, markup=False, highlight=False, soft_wrap=True)
@@ -109,9 +106,10 @@ def token_list(
 ) -> None:
     """Tokens (never their secrets), newest first (the workspace's root or an operator)."""
     with common.errors():
-        actor, db = administer(home, token, "tokens")
-        found = tokens.list_tokens(db, principal)
-        record(db, actor, "token-list", "mesh", {"principal": principal} if principal else None)
+        stewardship = _stewardship(home)
+        actor = stewardship.administer(token, "tokens")
+        found = stewardship.tokens(principal)
+        stewardship.record(actor, "token-list", "mesh", {"principal": principal} if principal else None)
     table = Table("id", "principal", "groups", "roles", "name", "created", "expires", "revoked")
     for info in found:
         groups, roles = ", ".join(sorted(info.principal.groups)), ", ".join(sorted(info.principal.roles))
@@ -128,9 +126,10 @@ def token_revoke(
 ) -> None:
     """Revoke a token at once, on every port (the workspace's root or an operator)."""
     with common.errors():
-        actor, db = administer(home, token, "tokens")
-        info = tokens.revoke_token(db, token_id)
-        record(db, actor, "token-revoke", "mesh", {"id": info.id, "principal": info.principal.key})
+        stewardship = _stewardship(home)
+        actor = stewardship.administer(token, "tokens")
+        info = stewardship.revoke_token(token_id)
+        stewardship.record(actor, "token-revoke", "mesh", {"id": info.id, "principal": info.principal.key})
     console.print(f"revoked token {info.id} of {info.principal.key}")
 
 
@@ -143,33 +142,25 @@ def token_migrate(token: Token = None, home: common.Home = None) -> None:
     with their own API token (`hexmesh token create <owner>`). tokens.yaml is then deleted.
     """
     with common.errors():
-        actor, db = administer(home, token, "tokens")
-        settings = common.workspace(home).settings
-        legacy = Tokens.load(settings)
-        made = []
-        for old in legacy.principals():
-            if old.role == "governance":
-                who = Principal(old.name, "ServiceAccount", roles=frozenset({"operator", "governance"}))
-                text, info = tokens.create_token(db, who, name=f"migrated from the clear-text token {old.name!r}")
-                made.append((old, text, info.id))
-                record(db, actor, "token-migrate", "mesh", {"from": old.name, "id": info.id, "principal": who.key})
-            else:
-                console.print(
-                    f"{old.name} ({old.role} of {', '.join(old.products) or 'no product'}): not converted; owners "
-                    "act with their own API token: hexmesh token create <the product's owner>",
-                    highlight=False,
-                )
-        file = settings.home / "tokens.yaml"
-        if file.is_file():
-            file.unlink()  # secrets in clear text on disk: gone
-    for old, text, token_id in made:
-        console.print(f"{old.name}: now API token {token_id} (roles operator, governance); shown only now:")
-        console.print(text, markup=False, highlight=False, soft_wrap=True)
-    if settings.tokens:
+        stewardship = _stewardship(home)
+        actor = stewardship.administer(token, "tokens")
+        migrated = stewardship.migrate_legacy_tokens(actor)
+    for old in migrated:
+        if old.secret is None:
+            console.print(
+                f"{old.name} ({old.role} of {', '.join(old.products) or 'no product'}): not converted; owners "
+                "act with their own API token: hexmesh token create <the product's owner>",
+                highlight=False,
+            )
+    for old in migrated:
+        if old.secret is not None:
+            console.print(f"{old.name}: now API token {old.token_id} (roles operator, governance); shown only now:")
+            console.print(old.secret, markup=False, highlight=False, soft_wrap=True)
+    if stewardship.workspace.settings.tokens:
         err.print(
             f"[yellow]unset {variable('tokens')}[/]: its clear-text tokens still act until you do", highlight=False
         )
-    if not legacy.principals():
+    if not migrated:
         console.print("no clear-text operator tokens to migrate")
 
 
@@ -186,8 +177,10 @@ def access_request(
         parsed = parse_address(address)
         if parsed.port is None:
             raise InputError(f"{address!r} names no port; write dp://{parsed.product_key}/<port>")
-        sidecar = _sidecar(home)
-        request = request_access(sidecar, _acting(sidecar, token), parsed.product_key, parsed.port, purpose, note)
+        stewardship = _stewardship(home)
+        request = stewardship.request_access(
+            _acting(stewardship, token), parsed.product_key, parsed.port, purpose, note
+        )
     console.print(f"request {request.id} is pending: the owners of {request.product} decide")
 
 
@@ -199,7 +192,7 @@ def access_list(
 ) -> None:
     """Access requests, newest first."""
     with common.errors():
-        found = requests_store.list_requests(_sidecar(home).db, product=product, status=status)
+        found = _stewardship(home).requests(product=product, status=status)
     table = Table("id", "principal", "port", "purpose", "status", "decided by", "expires", "note")
     for r in found:
         table.add_row(
@@ -209,12 +202,10 @@ def access_list(
     console.print(table)
 
 
-def _decide(request_id: str, verdict: str, note: str, token: str | None, home: Path | None, days: int) -> None:
+def _decide(request_id: str, verdict: Verdict, note: str, token: str | None, home: Path | None, days: int) -> None:
     with common.errors():
-        sidecar = _sidecar(home)
-        decided = decide_access(
-            sidecar, request_id, _acting(sidecar, token), verdict, note, duration_us=days * _UNITS_US["d"]
-        )
+        stewardship = _stewardship(home)
+        decided = stewardship.decide(request_id, _acting(stewardship, token), verdict, note, days=days)
     until = f" until {_when(decided.expires_us)}" if decided.status == "approved" else ""
     console.print(f"request {decided.id} is {decided.status}{until}")
 
@@ -263,11 +254,8 @@ def forget(
     Needs the workspace's root (its owner, on its own state) or an operator's token; audited.
     """
     with common.errors():
-        actor, db = administer(home, token, "forget")
-        workspace = common.workspace(home)
-        destroyed = KeyStore(db, master_key(workspace.settings)).forget(subject)
-        # The subject is not named in the log: its key id is what the key store keeps, and the log is forever.
-        record(db, actor, "forget", "mesh", None, decision="forgotten" if destroyed else "no-key")
+        stewardship = _stewardship(home)
+        destroyed = stewardship.forget(subject, stewardship.administer(token, "forget"))
     state = "destroyed" if destroyed else "had no key (nothing to destroy; new keys are refused)"
     console.print(f"subject {subject!r}: key {state}")
 
@@ -290,10 +278,11 @@ def show_audit(
     with common.errors():
         under = _resource(resource)
         product = parse_address(under).product_key if under and under.startswith("dp://") else None
-        who, db = administer(home, token, "read-audit", product)
-        record(db, who, "read-audit", product or "mesh", {"resource": under, "action": action, "actor": actor})
-        entries = audit.query(db, under=_resource(resource), actor=actor, action=action, limit=limit, newest=True)
-        broken = audit.verify(db)
+        stewardship = _stewardship(home)
+        who = stewardship.administer(token, "read-audit", product)
+        stewardship.record(who, "read-audit", product or "mesh", {"resource": under, "action": action, "actor": actor})
+        entries = stewardship.audit(under=under, actor=actor, action=action, limit=limit)
+        broken = stewardship.audit_altered_at()
     if as_json:
         for e in entries:
             line = {"seq": e.seq, "at_us": e.at_us, "actor": e.actor, "action": e.action, "resource": e.resource,

@@ -12,7 +12,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hexmesh.cli.acting import administer, record
 from hexmesh.cli.common import Home, Token, errors, workspace
 from hexmesh.cli.render import console, err, moment, parse_moment, run_outcome
 from hexmesh.errors import DeployError
@@ -104,9 +103,10 @@ def deprecate(
         raise typer.BadParameter(f"{sunset!r} is not a date; write YYYY-MM-DD", param_hint="--sunset") from None
     with errors():
         key = parse_address(product).product_key
-        actor, db = administer(home, token, "deprecate", key)
-        state = workspace(home).deprecate(product, sunset=day, successor=successor, reason=reason)
-        record(db, actor, "deprecate", key, {"ref": product, "sunset": sunset, "successor": successor})
+        opened = workspace(home)
+        actor = opened.stewardship.administer(token, "deprecate", key)
+        state = opened.deprecate(product, sunset=day, successor=successor, reason=reason)
+        opened.stewardship.record(actor, "deprecate", key, {"ref": product, "sunset": sunset, "successor": successor})
     _show_state(state)
 
 
@@ -123,9 +123,10 @@ def retire(
     """
     with errors():
         key = parse_address(product).product_key
-        actor, db = administer(home, token, "retire", key)
-        state = workspace(home).retire(product, force=force)
-        record(db, actor, "retire", key, {"ref": product, "force": force, "dependents": state.consumers})
+        opened = workspace(home)
+        actor = opened.stewardship.administer(token, "retire", key)
+        state = opened.retire(product, force=force)
+        opened.stewardship.record(actor, "retire", key, {"ref": product, "force": force, "dependents": state.consumers})
     _show_state(state)
     forced = state.details.get("dependents") or []
     if forced:
@@ -152,9 +153,11 @@ def backfill(
     assert low is not None and high is not None
     with errors():
         key = parse_address(product).product_key
-        actor, db = administer(home, token, "backfill", key)
-        result = workspace(home).backfill(product, since=low, until=high, wait=wait)
-        record(db, actor, "backfill", key, {"ref": product, "since": since, "until": until, "run": result.run_id})
+        opened = workspace(home)
+        actor = opened.stewardship.administer(token, "backfill", key)
+        result = opened.backfill(product, since=low, until=high, wait=wait)
+        detail = {"ref": product, "since": since, "until": until, "run": result.run_id}
+        opened.stewardship.record(actor, "backfill", key, detail)
     console.print(run_outcome(result))
 
 

@@ -18,8 +18,7 @@ from hexmesh import spec as specs
 from hexmesh.cli import common
 from hexmesh.cli.render import arrow_table, console, err, moment, parse_moment, run_outcome
 from hexmesh.errors import HexmeshError
-from hexmesh.lifecycle import Workspace, init_product
-from hexmesh.product import ReadRequest
+from hexmesh.lifecycle import ReadRequest, Workspace, init_product
 
 app = typer.Typer(
     name="hexmesh",

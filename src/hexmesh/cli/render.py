@@ -8,8 +8,7 @@ import pyarrow as pa
 from rich.console import Console
 from rich.table import Table
 
-from hexmesh.infra.state import from_us
-from hexmesh.product import RunResult
+from hexmesh.lifecycle import RunResult
 
 __all__ = ["arrow_table", "console", "err", "moment", "parse_moment", "run_outcome"]
 
@@ -18,7 +17,7 @@ err = Console(stderr=True)
 
 
 def moment(us: int | None) -> str:
-    return from_us(us).strftime("%Y-%m-%d %H:%M:%S.%f UTC") if us else "—"
+    return datetime.fromtimestamp(us / 1e6, UTC).strftime("%Y-%m-%d %H:%M:%S.%f UTC") if us else "—"
 
 
 def parse_moment(text: str | None, option: str) -> datetime | None:

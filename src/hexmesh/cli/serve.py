@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import os
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
@@ -15,11 +14,7 @@ from hexmesh.cli.render import console, err
 from hexmesh.errors import HexmeshError
 from hexmesh.infra.settings import HOME_ENV
 
-if TYPE_CHECKING:
-    from hexmesh.lifecycle import Workspace
-    from hexmesh.server.service import Service
-
-__all__ = ["is_loopback", "serve"]
+__all__ = ["serve"]
 
 
 def serve(
@@ -65,6 +60,7 @@ def serve(
     from hexmesh.lifecycle import Workspace
     from hexmesh.server import create_app, http_service, run_services
     from hexmesh.serving import Node, NodeOptions
+    from hexmesh.serving.peering import is_loopback
 
     base_url = public_url or f"http://{host}:{http_port}"
     sql_dsn = f"postgresql://{host}:{sql_port}/hexmesh" if sql_port else None
@@ -93,7 +89,7 @@ def serve(
     # Services start and stop together: when one ends, the others are told to stop.
     services = [http_service(create_app(node), host, http_port, log_level=log_level)]
     if sql_port:
-        services.append(_sql(workspace, host, sql_port, auth, tls_cert, tls_key))
+        services.append(node.sql_service(host, sql_port, tls=_tls(auth, tls_cert, tls_key)))
         console.print(f"  SQL: psql {sql_dsn}" + ("  (password: an API token; TLS)" if auth else ""))
     scheduler = workspace.scheduler() if schedule else None
     if scheduler is not None:
@@ -106,39 +102,12 @@ def serve(
             scheduler.stop()
 
 
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names only this machine (``localhost``, 127.0.0.0/8, ::1)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _home(home: Path | None) -> str:
     return f" --home {shlex.quote(str(home))}" if home is not None else ""
 
 
-def _sql(workspace: Workspace, host: str, port: int, auth: bool, cert: Path | None, key: Path | None) -> Service:
-    """The SQL port; with ``auth``, tokens authenticate and the policy sidecar decides every query."""
-    from hexmesh.infra.tls import self_signed, server_context
-    from hexmesh.product.policy import PolicySidecar, SqlPolicy
-    from hexmesh.product.sql import sql_service
-    from hexmesh.product.sql.auth import TokenAuthenticator
-
-    if not auth:
-        return sql_service(workspace, host, port)
-    if (cert is None) != (key is None):
+def _tls(auth: bool, cert: Path | None, key: Path | None) -> tuple[Path, Path] | None:
+    """The SQL port's certificate and key as given (None: the node makes a self-signed pair)."""
+    if auth and (cert is None) != (key is None):
         raise typer.BadParameter("give both --tls-cert and --tls-key, or neither", param_hint="--tls-cert")
-    if cert is None or key is None:
-        cert, key = self_signed(workspace.settings.home / "tls", host)
-    sidecar = PolicySidecar(workspace.runtime)
-    return sql_service(
-        workspace,
-        host,
-        port,
-        TokenAuthenticator(sidecar),
-        policy=SqlPolicy(sidecar),
-        ssl_context=server_context(cert, key),
-    )
+    return (cert, key) if cert is not None and key is not None else None

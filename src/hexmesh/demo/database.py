@@ -16,9 +16,8 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from hexmesh.errors import HexmeshError
+from hexmesh.errors import HexmeshError, redacted_url
 from hexmesh.infra.settings import DEMO_POSTGRES_ENV
-from hexmesh.product.postgres_source import redact
 
 __all__ = ["DEFAULT_POSTGRES", "POSTGRES_VARIABLE", "Registrations", "demo_postgres"]
 
@@ -96,7 +95,7 @@ class Registrations:
         name = conninfo_to_dict(self.url).get("dbname")
         if not name:
             raise HexmeshError(
-                f"the demo's PostgreSQL URL {redact(self.url)!r} names no database; "
+                f"the demo's PostgreSQL URL {redacted_url(self.url)!r} names no database; "
                 f"add one, for example {DEFAULT_POSTGRES}"
             )
         try:
@@ -112,7 +111,7 @@ class Registrations:
 
     def _error(self, what: str, exc: psycopg.Error) -> HexmeshError:
         return HexmeshError(
-            f"the demo {what} the registration service's PostgreSQL database at {redact(self.url)} "
+            f"the demo {what} the registration service's PostgreSQL database at {redacted_url(self.url)} "
             f"({type(exc).__name__}: {' '.join(str(exc).split())}). The example mesh's users/user-profiles "
             f"reads it. Start PostgreSQL there, or point the demo at one you can use: "
             f"{POSTGRES_VARIABLE}=postgresql://USER@HOST:5432/hexmesh_demo hexmesh demo, or "

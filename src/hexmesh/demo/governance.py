@@ -16,10 +16,7 @@ import pyarrow.compute as pc
 from rich.table import Table
 
 from hexmesh.governance import AccessDeniedError, Principal
-from hexmesh.infra.state import access_requests, tokens
-from hexmesh.lifecycle import Workspace
-from hexmesh.product import DeployedProduct, OutputPortReader
-from hexmesh.product.policy import PolicySidecar, decide_access, governed_table, request_access
+from hexmesh.lifecycle import OutputPortReader, Stewardship, Workspace
 
 __all__ = ["GovernanceTour", "governance_tour"]
 
@@ -55,56 +52,54 @@ class GovernanceTour:
 
 def governance_tour(workspace: Workspace, say: Say) -> GovernanceTour:
     """Show masking, an access request and a synthetic variant on the deployed example mesh."""
-    sidecar = PolicySidecar(workspace.runtime)
-    secret, info = tokens.create_token(sidecar.db, CONSUMER, name="demo governance tour")
+    stewardship = workspace.stewardship
+    secret, info = stewardship.create_token(CONSUMER, name="demo governance tour")
     try:
-        consumer = sidecar.authenticate(secret)  # the path a port takes for a bearer token or SQL password
+        consumer = stewardship.authenticate(secret)  # the path a port takes for a bearer token or SQL password
         say("")
         say(f"[bold]Governance[/bold]: {consumer.id} (group analytics) signs in with an API token ({info.id}).")
-        return _tour(workspace, sidecar, consumer, say)
+        return _tour(workspace, stewardship, consumer, say)
     finally:
-        tokens.revoke_token(sidecar.db, info.id)  # the tour's credential does not outlive it
+        stewardship.revoke_token(info.id)  # the tour's credential does not outlive it
 
 
-def _tour(workspace: Workspace, sidecar: PolicySidecar, consumer: Principal, say: Say) -> GovernanceTour:
+def _tour(workspace: Workspace, stewardship: Stewardship, consumer: Principal, say: Say) -> GovernanceTour:
     # 1. Masking: the same profiles, as the owner and as the analyst see them.
-    profiles = DeployedProduct.load(workspace.runtime, PROFILES[0])
+    reader = workspace.reader(f"dp://{PROFILES[0]}/{PROFILES[1]}")
+    profiles = reader.product
     owner = Principal(profiles.spec.owner, "User")
-    reader = OutputPortReader(workspace.runtime, profiles, PROFILES[1])
     rows, key = _snapshot(reader)
     sample = rows.sort_by("user_id").slice(0, SHOWN)
-    owner_view = governed_table(sidecar, profiles, owner, PROFILES[1], sample, via="demo")
-    consumer_view = governed_table(sidecar, profiles, consumer, PROFILES[1], sample, via="demo")
+    owner_view = stewardship.shaped(owner, profiles, PROFILES[1], sample, via="demo")
+    consumer_view = stewardship.shaped(consumer, profiles, PROFILES[1], sample, via="demo")
     hidden = tuple(c for c in owner_view.column_names if c not in consumer_view.column_names)
     say(_table(f"{reader.address} as its owner ({owner.id}) sees it", owner_view))
     say(_table(f"the same rows as {consumer.id} sees them (hidden: {', '.join(hidden) or 'none'})", consumer_view))
 
     # 2. An access request: refused, asked for with a purpose, approved by the owner, then allowed.
-    plays = DeployedProduct.load(workspace.runtime, PLAYS[0])
-    plays_reader = OutputPortReader(workspace.runtime, plays, PLAYS[1])
+    plays_reader = workspace.reader(f"dp://{PLAYS[0]}/{PLAYS[1]}")
+    plays = plays_reader.product
     plays_sample = plays_reader.read().sort_by("play_id").slice(0, SHOWN)
     plays_owner = Principal(plays.spec.owner, "User")
-    _revoke_earlier_grants(sidecar, plays_owner)  # a demo run twice tells the same story
+    _revoke_earlier_grants(stewardship, plays_owner)  # a demo run twice tells the same story
     try:
-        governed_table(sidecar, plays, consumer, PLAYS[1], plays_sample, purpose=PURPOSE, via="demo")
+        stewardship.shaped(consumer, plays, PLAYS[1], plays_sample, purpose=PURPOSE, via="demo")
         refused = ""  # a mesh policy lets analysts read plays already: nothing to ask for
     except AccessDeniedError as exc:
         refused = str(exc)
     say(f"{consumer.id} reads {plays_reader.address}: [red]refused[/red] ({refused.split('. Ask')[0]})")
-    request = request_access(
-        sidecar, consumer, PLAYS[0], PLAYS[1], PURPOSE, note="how long do new listeners keep listening?"
+    request = stewardship.request_access(
+        consumer, PLAYS[0], PLAYS[1], PURPOSE, note="how long do new listeners keep listening?"
     )
     say(f"{consumer.id} asks for access for the purpose {PURPOSE!r}: request {request.id} ({request.status})")
-    decided = decide_access(sidecar, request.id, plays_owner, "approve", note="approved for the study")
+    decided = stewardship.decide(request.id, plays_owner, "approve", note="approved for the study")
     say(f"{plays_owner.id} approves it ({decided.status}, for {PURPOSE!r} only)")
-    granted = governed_table(sidecar, plays, consumer, PLAYS[1], plays_sample, purpose=PURPOSE, via="demo")
+    granted = stewardship.shaped(consumer, plays, PLAYS[1], plays_sample, purpose=PURPOSE, via="demo")
     say(_table(f"{plays_reader.address} read again for {PURPOSE!r}: allowed, IP and country redacted", granted))
 
     # 3. The synthetic variant: rows fitted on what the consumer may see, no row of which is real.
-    synthetic = governed_table(
-        sidecar, profiles, consumer, PROFILES[1], rows, variant="synthetic", via="demo", snapshot=key
-    )
-    visible = governed_table(sidecar, profiles, consumer, PROFILES[1], rows, via="demo")
+    synthetic = stewardship.shaped(consumer, profiles, PROFILES[1], rows, variant="synthetic", via="demo", snapshot=key)
+    visible = stewardship.shaped(consumer, profiles, PROFILES[1], rows, via="demo")
     columns = [c for c in ("plan", "signup_platform", "region") if c in synthetic.column_names]
     real_shares = {c: _shares(visible[c]) for c in columns}
     synthetic_shares = {c: _shares(synthetic[c]) for c in columns}
@@ -137,11 +132,9 @@ def _snapshot(reader: OutputPortReader) -> tuple[pa.Table, tuple[Any, ...]]:
     return reader.read(), (tuple(reader.record.table_id), snapshot)
 
 
-def _revoke_earlier_grants(sidecar: PolicySidecar, owner: Principal) -> None:
-    for earlier in access_requests.list_requests(
-        sidecar.db, product=PLAYS[0], status="approved", principal_id=CONSUMER.id
-    ):
-        decide_access(sidecar, earlier.id, owner, "revoke", note="the demo starts the story again")
+def _revoke_earlier_grants(stewardship: Stewardship, owner: Principal) -> None:
+    for earlier in stewardship.requests(product=PLAYS[0], status="approved", principal_id=CONSUMER.id):
+        stewardship.decide(earlier.id, owner, "revoke", note="the demo starts the story again")
 
 
 def _shares(column: pa.ChunkedArray) -> dict[str, float]:

@@ -9,7 +9,6 @@ from pathlib import Path
 import hexmesh
 from hexmesh.errors import HexmeshError
 from hexmesh.infra.settings import Settings
-from hexmesh.product.policy import governance_folder
 
 __all__ = ["example_mesh", "install_governance"]
 
@@ -35,7 +34,7 @@ def install_governance(settings: Settings, mesh: Path) -> tuple[Path, bool]:
     Returns the folder the workspace uses and whether it was installed now. A folder already
     there (or one the ``governance`` setting names) is the operator's and is left as it is.
     """
-    target = governance_folder(settings)
+    target = settings.governance_folder
     if settings.governance or target.exists():
         return target, False
     shutil.copytree(mesh / "governance", target)

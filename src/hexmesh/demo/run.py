@@ -25,8 +25,7 @@ from hexmesh.demo.story import tell_story
 from hexmesh.demo.summary import Summary, show_summary
 from hexmesh.errors import HexmeshError
 from hexmesh.infra.settings import HOME_ENV
-from hexmesh.lifecycle import Workspace
-from hexmesh.product import ReadRequest, RunResult
+from hexmesh.lifecycle import ReadRequest, RunResult, Workspace
 
 __all__ = ["CHART", "DemoResult", "run_demo"]
 

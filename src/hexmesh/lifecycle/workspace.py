@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from hexmesh.lifecycle.plan import Plan, plan_product
 from hexmesh.lifecycle.retire import retire
 from hexmesh.lifecycle.rules import mesh_rules
 from hexmesh.lifecycle.scheduler import Scheduler
+from hexmesh.lifecycle.stewardship import Stewardship
 from hexmesh.lifecycle.validate import validate_specs
 from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest, RunResult, Runtime, run_product
 from hexmesh.product.backfill import EventWindow
@@ -67,6 +69,11 @@ class Workspace:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.runtime = Runtime(settings)
+
+    @cached_property
+    def stewardship(self) -> Stewardship:
+        """The governance facade: API tokens, access requests, the audit log, forgetting, rule sets."""
+        return Stewardship(self)
 
     @classmethod
     def open(cls, home: str | Path | None = None) -> Workspace:

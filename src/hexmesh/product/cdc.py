@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 from psycopg import sql
 
-from hexmesh.errors import InputError
+from hexmesh.errors import InputError, redacted_url
 from hexmesh.product.pgoutput import Decoder, Transaction, format_lsn, parse_lsn
-from hexmesh.product.postgres_source import arrow_table, redact
+from hexmesh.product.postgres_source import arrow_table
 from hexmesh.product.sources import expand_vars
 from hexmesh.spec import InputPort, PostgresSourceSpec
 
@@ -77,7 +77,7 @@ def cdc_ports(ports: Iterable[InputPort]) -> list[tuple[InputPort, PostgresSourc
 
 def _failure(port: str, url: str, spec: PostgresSourceSpec, exc: psycopg.Error) -> InputError:
     return InputError(
-        f"input port {port!r}: reading changes of PostgreSQL {redact(url)} ({spec.path}) failed: "
+        f"input port {port!r}: reading changes of PostgreSQL {redacted_url(url)} ({spec.path}) failed: "
         f"{type(exc).__name__}: {' '.join(str(exc).split())}; nothing was consumed and the slot did not "
         "move, so the next run retries from the same point"
     )
@@ -318,7 +318,7 @@ def drop_slot(spec: PostgresSourceSpec, slot: str) -> bool:
             conn.execute(sql.SQL("drop publication if exists {}").format(sql.Identifier(slot)))
     except psycopg.Error as exc:
         raise InputError(
-            f"could not drop replication slot {slot!r} on {redact(url)}: {' '.join(str(exc).split())}; a slot "
+            f"could not drop replication slot {slot!r} on {redacted_url(url)}: {' '.join(str(exc).split())}; a slot "
             f"keeps WAL on the server: drop it there with SELECT pg_drop_replication_slot('{slot}')"
         ) from None
     return bool(dropped)

@@ -21,11 +21,11 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 from psycopg import sql
 
-from hexmesh.errors import InputError
+from hexmesh.errors import InputError, redacted_url
 from hexmesh.product.sources import expand_vars
 from hexmesh.spec import PostgresSourceSpec
 
-__all__ = ["arrow_table", "read_postgres", "redact"]
+__all__ = ["arrow_table", "read_postgres"]
 
 # PostgreSQL type OIDs → Arrow; anything else (json, uuid, arrays, ...) arrives as text.
 _TYPES: dict[int, pa.DataType] = {
@@ -58,15 +58,6 @@ def _relation(spec: PostgresSourceSpec) -> sql.Composable:
     return sql.Identifier(*spec.table.split("."))
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    head, sep, tail = url.rpartition("@")
-    if not sep or "://" not in head:
-        return url
-    scheme, _, user = head.partition("://")
-    return f"{scheme}://{user.split(':', 1)[0]}@{tail}"
-
-
 def read_postgres(
     port: str, spec: PostgresSourceSpec, previous: dict[str, Any] | None, *, incremental: bool
 ) -> tuple[pa.Table, dict[str, Any]]:
@@ -76,7 +67,7 @@ def read_postgres(
         return _read(port, url, spec, previous if incremental else None)
     except psycopg.Error as exc:
         raise InputError(
-            f"input port {port!r}: reading PostgreSQL {redact(url)} ({spec.path}) failed: "
+            f"input port {port!r}: reading PostgreSQL {redacted_url(url)} ({spec.path}) failed: "
             f"{type(exc).__name__}: {' '.join(str(exc).split())}; nothing was consumed and the position did "
             "not move, so the next run retries from the same point"
         ) from None

@@ -1,22 +1,19 @@
 """Long-running network services of a node, started and stopped together.
 
-``hexmesh serve`` builds a list of services (HTTP now; the SQL port joins the list when it
-lands) and runs them until one stops or the process is interrupted.
+``hexmesh serve`` builds a list of services (HTTP here, the SQL port from
+:meth:`hexmesh.serving.Node.sql_service`) and runs them until one stops or the process is interrupted.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
-from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
-__all__ = ["Service", "http_service", "run_services"]
+from hexmesh.serving import Service
 
-#: A service runs until ``stop`` is set, then returns.
-Service = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+__all__ = ["Service", "http_service", "run_services"]
 
 
 def http_service(app: FastAPI, host: str, port: int, *, log_level: str = "info") -> Service:

@@ -7,7 +7,7 @@ view of the mesh and :class:`Visibility` the part of it one caller may see. The 
 """
 
 from hexmesh.serving.hub import MeshHub, ProductView, concept_index
-from hexmesh.serving.node import Document, Node, NodeOptions
+from hexmesh.serving.node import Document, Node, NodeOptions, Service
 from hexmesh.serving.peering import authorize_announcement
 from hexmesh.serving.visibility import Visibility, visibility
 
@@ -17,6 +17,7 @@ __all__ = [
     "Node",
     "NodeOptions",
     "ProductView",
+    "Service",
     "Visibility",
     "authorize_announcement",
     "concept_index",

@@ -17,7 +17,9 @@ import logging
 import math
 import re
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi.encoders import jsonable_encoder
@@ -38,7 +40,7 @@ from hexmesh.product.observability import port_health
 from hexmesh.product.policy import PolicySidecar
 from hexmesh.product.slo_events import breach_events
 
-__all__ = ["Document", "Node", "NodeOptions"]
+__all__ = ["Document", "Node", "NodeOptions", "Service"]
 
 log = logging.getLogger(__name__)
 #: SLO checks per second, at most, of ports that published nothing new (spread over passes).
@@ -48,6 +50,8 @@ _CHECKS_PER_S = 200
 _FULL_EMIT_S = 300.0
 #: Seconds after a port's emission before its SLOs are checked.
 _SLO_AFTER_EMIT_S = 1.0
+#: A long-running network service of a node: runs until its event is set, then returns.
+Service = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 _KEY = re.compile(r"^[a-z][a-z0-9-]*/[a-z][a-z0-9-]*$")
 #: Discovery documents kept (one per product); beyond it the least recently used is dropped.
 _DOCUMENTS = 10_000
@@ -207,6 +211,32 @@ class Node:
                 found.append(reader)
         self._reader_cache = cache
         return found
+
+    # -- the SQL port ------------------------------------------------------------------------
+
+    def sql_service(self, host: str, port: int, *, tls: tuple[Path, Path] | None = None) -> Service:
+        """The SQL port of this node's workspace, as a service that runs until its stop event is set.
+
+        With ``auth``, API tokens authenticate over TLS (``tls``: certificate and key files, else a
+        self-signed certificate in the workspace) and the policy sidecar decides every statement.
+        """
+        from hexmesh.infra.tls import self_signed, server_context
+        from hexmesh.product.policy import SqlPolicy
+        from hexmesh.product.sql import sql_service
+        from hexmesh.product.sql.auth import TokenAuthenticator
+
+        if not self.options.auth:
+            return sql_service(self.workspace, host, port)
+        cert, key = tls or self_signed(self.workspace.settings.home / "tls", host)
+        sidecar = PolicySidecar(self.workspace.runtime)  # its own: statements never wait on HTTP's
+        return sql_service(
+            self.workspace,
+            host,
+            port,
+            TokenAuthenticator(sidecar),
+            policy=SqlPolicy(sidecar),
+            ssl_context=server_context(cert, key),
+        )
 
     # -- news for subscribers ----------------------------------------------------------------
 

@@ -16,6 +16,9 @@ __all__ = ["authorize_announcement", "is_loopback"]
 
 
 def is_loopback(host: str) -> bool:
+    """Whether ``host`` names only this machine (``localhost``, 127.0.0.0/8, ::1)."""
+    if host == "localhost":
+        return True
     try:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:

@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from hexmesh.cli import acting
 from hexmesh.cli.main import app
 from hexmesh.governance import Principal
 from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import audit, tokens
-from hexmesh.lifecycle import Workspace, init_product
+from hexmesh.lifecycle import Workspace, init_product, stewardship
 from hexmesh.product.authority import workspace_root
 
 
@@ -44,7 +43,7 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture
 def shared(monkeypatch: pytest.MonkeyPatch) -> None:
     """As on a workspace whose state is shared (PostgreSQL): nobody is its root, every act needs a token."""
-    monkeypatch.setattr(acting, "workspace_root", lambda settings: None)
+    monkeypatch.setattr(stewardship, "workspace_root", lambda settings: None)
 
 
 OPERATOR = Principal("ops", "ServiceAccount", roles=frozenset({"operator"}))

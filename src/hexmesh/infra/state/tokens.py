@@ -22,7 +22,7 @@ from hexmesh.governance.identity import Principal
 from hexmesh.infra.state.records import now_us
 from hexmesh.infra.state.schema import metadata
 
-__all__ = ["TokenInfo", "api_tokens", "authenticate", "create_token", "list_tokens", "revoke_token"]
+__all__ = ["TokenInfo", "api_tokens", "authenticate", "create_token", "expiry_us", "list_tokens", "revoke_token"]
 
 api_tokens = Table(
     "api_tokens",
@@ -118,6 +118,15 @@ def authenticate(db: Engine, token: str, *, at_us: int | None = None) -> Princip
     if row.expires_us is not None and row.expires_us <= now:
         raise AuthenticationError(f"token {token_id} expired; create a new one with `hexmesh token create`")
     return Principal.from_json(row.principal)
+
+
+def expiry_us(db: Engine, token: str) -> int | None:
+    """When the token ``token`` names expires; None when it never does or is unknown (not an authentication)."""
+    _ensure(db)
+    token_id = token.removeprefix(_PREFIX).partition("_")[0]
+    with db.connect() as conn:
+        found = conn.execute(select(api_tokens.c.expires_us).where(api_tokens.c.id == token_id)).scalar()
+    return None if found is None else int(found)
 
 
 def list_tokens(db: Engine, principal_id: str | None = None) -> list[TokenInfo]:
