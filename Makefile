@@ -27,7 +27,7 @@ lint: install ## Ruff: the rules and the format
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: install ## mypy --strict
+typecheck: install ## mypy --strict over src, tests and bench
 	$(BIN)/mypy
 
 contracts: install ## Import-linter: planes depend one way

@@ -103,7 +103,7 @@ def _measure(root: Path, shape: str, size: int, rounds: int) -> dict[str, object
     finally:
         scheduler.stop()
         workspace.close()
-    best = min(measured, key=lambda m: float(m["overhead_ratio"]))  # type: ignore[arg-type]
+    best = min(measured, key=lambda m: float(m["overhead_ratio"]))
     return {"shape": shape, "products": size, "rounds": measured, "best": best}
 
 

@@ -139,8 +139,12 @@ def test_no_module_outside_settings_reads_a_hexmesh_variable() -> None:
             elif isinstance(node, ast.keyword) and node.arg == "envvar" and literal is False:
                 if re.search(r"['\"]HEXMESH_", ast.unparse(node.value)):
                     offenders.append(f"{path.relative_to(ROOT)}:{node.value.lineno}")
-            elif literal and re.fullmatch(r"HEXMESH_[A-Z_]+", node.value):  # type: ignore[union-attr]
-                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} names {node.value}")  # type: ignore[union-attr]
+            elif (
+                isinstance(node, ast.Constant)
+                and isinstance(node.value, str)
+                and re.fullmatch(r"HEXMESH_[A-Z_]+", node.value)
+            ):
+                offenders.append(f"{path.relative_to(ROOT)}:{node.lineno} names {node.value}")
     assert offenders == [], "read it as a setting (hexmesh.infra.settings) instead"
 
 

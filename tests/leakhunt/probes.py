@@ -378,9 +378,9 @@ def lineage(mesh: LeakMesh, who: str) -> Seen:
             seen.add(_json_text(http.get(path)))
     # The OpenLineage events of the vault's runs, as a transport would send them (the same for everyone).
     with Workspace.open(mesh.home) as workspace:
-        product = workspace.deployed()["leak/vault"]
+        vault = workspace.deployed()["leak/vault"]
         for run in workspace.runtime.state.runs("leak/vault", limit=10):
-            seen.add(json.dumps(run_event("COMPLETE", product.spec, run.id, bundle=product.bundle), default=str))
+            seen.add(json.dumps(run_event("COMPLETE", vault.spec, run.id, bundle=vault.bundle), default=str))
     return seen
 
 

@@ -27,7 +27,7 @@ KNOWN_LEAKS: dict[tuple[str, str, str], str] = {
 
 
 def _cells() -> list[object]:
-    cells = []
+    cells: list[object] = []
     for port in PROBES:
         for mechanism in MECHANISMS:
             for who in PRINCIPALS:

@@ -3,6 +3,8 @@ logicalTypeOptions. Each one fails the run with its own name when the data break
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from hexmesh.errors import QualityGateError, SpecError
@@ -51,7 +53,7 @@ FAILING = {
 }
 
 
-def product(make: ProductFactory, check: str, csv: str, field_extra: str = "") -> object:
+def product(make: ProductFactory, check: str, csv: str, field_extra: str = "") -> Path:
     spec = ORDERS_SPEC.replace("      - range: {field: amount, min: 0}", "      " + check)
     if field_extra:
         spec = spec.replace("{name: customer, logicalType: string, classification: personal}", field_extra)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -16,7 +17,7 @@ EVENTS = "/products/sales/shop/ports/orders/events"
 
 
 def sse(
-    http: httpx.Client, path: str = EVENTS, headers: dict[str, str] | None = None, **params: object
+    http: httpx.Client, path: str = EVENTS, headers: dict[str, str] | None = None, **params: Any
 ) -> list[tuple[int, dict[str, object]]]:
     """Read a (finite) SSE response into (id, CloudEvent) pairs."""
     events, seq, data = [], 0, []
@@ -45,7 +46,7 @@ def events_node(mesh: tuple[Path, Path]) -> Iterator[RunningNode]:
         yield running
 
 
-def _wait_for(http: httpx.Client, count: int, **params: object) -> list[tuple[int, dict[str, object]]]:
+def _wait_for(http: httpx.Client, count: int, **params: Any) -> list[tuple[int, dict[str, object]]]:
     found: list[tuple[int, dict[str, object]]] = []
     for _ in range(300):  # the emitter runs in the background; follow until it caught up
         found = sse(http, **params)

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import httpx
 import pytest
@@ -183,7 +184,7 @@ def test_snapshots_and_slo_breaches_count_rows_only_for_readers_of_every_row(nod
         assert [s["snapshot_id"] for s in shown.json()] == [s["snapshot_id"] for s in listing]
         assert {s["rows"] for s in shown.json()} == {None} and {s["size_bytes"] for s in shown.json()} == {None}
     owned = _breaches(client, owner)
-    assert [e["data"]["slo"] for e in owned] == ["timeliness"]
+    assert [cast(dict[str, object], e["data"])["slo"] for e in owned] == ["timeliness"]
     for headers in ({}, regional):
         seen = _breaches(client, headers)
         assert [e["id"] for e in seen] == [e["id"] for e in owned]

@@ -27,7 +27,9 @@ SPEC = make_spec(
 )
 ANALYST = Principal("ann", groups=frozenset({"analysts"}))
 OWNER = Principal("podcasts-team")
-PORT = SPEC.output("daily")
+_PORT = SPEC.output("daily")
+assert _PORT is not None
+PORT = _PORT
 assert PORT is not None
 
 TABLE = pa.table(

@@ -49,7 +49,7 @@ def test_a_port_column_no_file_has_yet_reads_as_null(tmp_path: Path) -> None:
     pq.write_table(pa.table({"a": pa.array([1, 2], pa.int64())}), old)
     schema = pa.schema([("a", pa.int64()), ("b", pa.string()), ("c", pa.int32())])
     scan = _native(schema, [str(old)])
-    rows = duckdb.sql(f"select * from {scan.sql} order by a").fetchall()
+    rows = duckdb.sql(f"select * from {scan.sql} order by a").fetchall()  # type: ignore[union-attr]
     assert rows == [(1, None, None), (2, None, None)]
     assert _local_path("s3://bucket/x.parquet", str(tmp_path) + "/") is None  # object storage: Arrow
     assert _local_path((tmp_path / "x").as_uri(), "/elsewhere/") is None  # outside the warehouse: Arrow
