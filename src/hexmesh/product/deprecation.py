@@ -9,13 +9,27 @@ from hexmesh.infra.state.records import MajorState
 from hexmesh.product.runtime import Runtime
 from hexmesh.spec import parse_address
 
-__all__ = ["deprecated", "http_headers", "notice_text"]
+__all__ = ["deprecated", "http_headers", "notice_text", "serving_deprecation"]
 
 
 def deprecated(runtime: Runtime, key: str, major: int) -> MajorState | None:
     """The state of ``key``'s major when it is deprecated, else None."""
     state = runtime.state.major_state(key, major)
     return state if state.status == "deprecated" else None
+
+
+def serving_deprecation(runtime: Runtime, key: str) -> MajorState | None:
+    """The state of the major ``key`` serves (its newest not retired) when that is deprecated.
+
+    Two queries about this product only: every HTTP response about a product pays for it, so it
+    must not grow with the number of products on the node.
+    """
+    states = runtime.state.major_states(key)
+    for major in sorted({v.major for v in runtime.state.versions(key)}, reverse=True):
+        state = states.get(major)
+        if state is None or state.status != "retired":
+            return state if state is not None and state.status == "deprecated" else None
+    return None
 
 
 def http_headers(state: MajorState, base_url: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from hexmesh.infra.state import StateStore
 from hexmesh.infra.tables import IcebergTables
 
 if TYPE_CHECKING:
-    from hexmesh.product.events import RunObserver
+    from hexmesh.product.observers import RunObserver
 
 __all__ = ["Runtime"]
 

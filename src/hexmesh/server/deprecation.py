@@ -7,8 +7,6 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 
-from hexmesh.infra.state import MajorState
-from hexmesh.product.deprecation import http_headers
 from hexmesh.serving.node import Node
 
 __all__ = ["install"]
@@ -25,21 +23,5 @@ def install(app: FastAPI, node: Node) -> None:
         match = _PRODUCT.match(request.url.path)
         if match is None or response.status_code >= 400:
             return response
-        state = _deprecated(node, f"{match.group(1)}/{match.group(2)}")
-        if state is not None:
-            response.headers.update(http_headers(state, node.endpoints.base_url))
+        response.headers.update(node.deprecation_headers(f"{match.group(1)}/{match.group(2)}"))
         return response
-
-
-def _deprecated(node: Node, key: str) -> MajorState | None:
-    """The state of the major ``key`` serves (its newest not retired) when that is deprecated.
-
-    Two queries about this product only: every response under /products pays for it, so it
-    must not grow with the number of products on the node.
-    """
-    states = node.runtime.state.major_states(key)
-    for major in sorted({v.major for v in node.runtime.state.versions(key)}, reverse=True):
-        state = states.get(major)
-        if state is None or state.status != "retired":
-            return state if state is not None and state.status == "deprecated" else None
-    return None

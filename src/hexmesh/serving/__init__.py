@@ -6,6 +6,7 @@ view of the mesh and :class:`Visibility` the part of it one caller may see. The 
 (``hexmesh.server``, ``hexmesh serve``) parse, call these, and render.
 """
 
+from hexmesh.product import OutputPortReader, ReadRequest
 from hexmesh.serving.hub import MeshHub, ProductView, concept_index
 from hexmesh.serving.node import Document, Node, NodeOptions, Service
 from hexmesh.serving.peering import authorize_announcement
@@ -16,7 +17,9 @@ __all__ = [
     "MeshHub",
     "Node",
     "NodeOptions",
+    "OutputPortReader",
     "ProductView",
+    "ReadRequest",
     "Service",
     "Visibility",
     "authorize_announcement",

@@ -34,6 +34,7 @@ from hexmesh.product import DeployedProduct, OutputPortReader, RunResult, Runtim
 from hexmesh.product.authority import Authority
 from hexmesh.product.control import AuditLog, ControlState, Tokens
 from hexmesh.product.deployed import live_versions
+from hexmesh.product.deprecation import http_headers, serving_deprecation
 from hexmesh.product.discovery import Endpoints, describe, document_version
 from hexmesh.product.eventstream import emit_publications, published_since
 from hexmesh.product.observability import port_health
@@ -191,6 +192,11 @@ class Node:
         body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
         return self._documents.put(key, Document(version, time.monotonic(), content, body, etag))
+
+    def deprecation_headers(self, key: str) -> dict[str, str]:
+        """``Deprecation``, ``Sunset`` and successor ``Link`` headers when the major ``key`` serves is deprecated."""
+        state = serving_deprecation(self.runtime, key)
+        return {} if state is None else http_headers(state, self.endpoints.base_url)
 
     def reader(self, domain: str, name: str, port: str) -> OutputPortReader:
         return OutputPortReader(self.workspace.runtime, self.product(domain, name), port)

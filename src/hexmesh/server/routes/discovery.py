@@ -6,11 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Response
 
-from hexmesh.product.discovery import CONTEXT, catalog_entry
-from hexmesh.product.policy import one_request
 from hexmesh.server.deps import Caller, Domain, JsonLd, Name, NodeDep, etag_matches
 from hexmesh.server.problems import responses
-from hexmesh.serving import disclosure
+from hexmesh.serving import Document
+from hexmesh.serving.discovery import node_catalog, product_document
 
 router = APIRouter(tags=["discovery"])
 
@@ -20,18 +19,7 @@ router = APIRouter(tags=["discovery"])
 )
 def catalog(node: NodeDep, caller: Caller) -> dict[str, Any]:
     """With policies enforced, the products the caller may discover (anonymous: the public ones)."""
-    products = sorted(node.deployed().values(), key=lambda p: p.key)
-    if caller is not None:
-        with one_request():
-            products = [p for p in products if disclosure.may_discover(node, caller, p)]
-    return {
-        "@context": CONTEXT,
-        "@id": node.endpoints.base_url + "/",
-        "@type": "dcat:Catalog",
-        "dct:title": "hexmesh node",
-        "hexmesh:sqlDsn": node.endpoints.sql_dsn,
-        "dcat:service": [catalog_entry(p, node.endpoints) for p in products],
-    }
+    return node_catalog(node, caller)
 
 
 @router.get(
@@ -48,15 +36,10 @@ def product(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The document is cached per version of what it says: revalidate with ``If-None-Match``."""
-    document = node.discovery(domain, name)
-    if caller is not None:  # the caller's view: ports and columns it may not see are left out
-        with one_request():
-            found = node.product(domain, name)
-            disclosure.require_discovery(node, caller, found)
-            visible = disclosure.visible_document(node, caller, document.content, found)
-        if visible is not document.content:
-            return JsonLd(visible, headers={"Cache-Control": "no-cache", "Vary": "Authorization"})
-        # The caller sees all of it (an owner): the cached bytes, revalidated like everyone's on an open node.
+    document = product_document(node, domain, name, caller)
+    if not isinstance(document, Document):  # the caller's view: ports and columns it may not see are left out
+        return JsonLd(document, headers={"Cache-Control": "no-cache", "Vary": "Authorization"})
+    # Everything (an owner, or an open node): the cached bytes, revalidated with their ETag.
     headers = {"ETag": document.etag, "Cache-Control": "no-cache", **({"Vary": "Authorization"} if caller else {})}
     if etag_matches(if_none_match, document.etag):
         return Response(status_code=304, headers=headers)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import functools
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -12,15 +11,11 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
 from hexmesh.errors import HexmeshError
-from hexmesh.governance import Principal
-from hexmesh.infra.events import StoredEvent
-from hexmesh.product.eventstream import port_stream, product_stream
-from hexmesh.product.sealing import is_sealed, open_events
-from hexmesh.product.subscription import follow as follow_stream
-from hexmesh.product.subscription import start_after
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName, bearer_token, principal_of
 from hexmesh.server.problems import responses
-from hexmesh.serving import disclosure, governed
+from hexmesh.serving import events as events_port
+from hexmesh.serving import governed
+from hexmesh.serving.events import Govern, everything
 from hexmesh.serving.node import Node
 
 router = APIRouter(tags=["events"])
@@ -50,24 +45,6 @@ _SSE = {
     **responses(400, 401, 403, 404),
 }
 Purpose = Annotated[str, Query(description="Why you read (nodes that enforce policies check it against them).")]
-#: What a caller may see of a batch of events: ``(seq, text)`` pairs.
-Govern = Callable[[Sequence[StoredEvent]], list[tuple[int, str]]]
-
-
-def _everything(events: Sequence[StoredEvent]) -> list[tuple[int, str]]:
-    return [(e.seq, e.text) for e in events]
-
-
-def _governor(node: Node, caller: Principal | None, domain: str, name: str, port: str, purpose: str) -> Govern:
-    """Refuse (403) a caller who may not read the port; else mask each batch as the caller may see it."""
-    reader = node.reader(domain, name, port)
-    if caller is None:
-        if not is_sealed(reader.spec):
-            return _everything
-        # The log keeps restricted fields sealed; they are opened as they are served.
-        return lambda events: [(e.seq, e.text) for e in open_events(reader.runtime, reader.spec, events)]
-    governed.check_stream(node, caller, reader, purpose)
-    return lambda events: governed.filter_events(node, caller, reader, events, purpose)
 
 
 class Offset(BaseModel):
@@ -84,35 +61,22 @@ async def _sse(
     ack: str,
     limit: int | None,
     keep_open: bool,
-    govern: Govern = _everything,
+    govern: Govern = everything,
 ) -> AsyncIterator[bytes]:
     node.open_streams += 1
     try:
         yield b"retry: 1000\n\n"
-        async for events in follow_stream(
-            node.log, stream, after, wait=node.wait_for_news, limit=limit, keep_open=keep_open
-        ):
+        async for events in events_port.subscribe(node, stream, after, limit=limit, keep_open=keep_open):
             if events is None:
                 yield b": idle\n\n"
                 continue
-            shown = await anyio.to_thread.run_sync(govern, events) if govern is not _everything else govern(events)
+            shown = await anyio.to_thread.run_sync(govern, events) if govern is not everything else govern(events)
             yield "".join(f"id: {seq}\ndata: {text}\n\n" for seq, text in shown).encode()
             # The batch was handed to the socket: at least once, the offset may now move.
             if consumer and ack == "auto":
                 node.offsets.commit(consumer, stream, events[-1].seq)
     finally:
         node.open_streams -= 1
-
-
-async def _open(node: Node, stream: str, start: str | None, last_event_id: str | None, consumer: str | None) -> int:
-    return await start_after(
-        node.log, node.offsets, stream, start=start, last_event_id=last_event_id, consumer=consumer
-    )
-
-
-def _port_stream(node: Node, domain: str, name: str, port: str) -> str:
-    reader = node.reader(domain, name, port)
-    return port_stream(reader.product.key, reader.spec.name)
 
 
 @router.get(
@@ -135,10 +99,10 @@ async def port_events(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Every row of every published snapshot, as CloudEvents 1.0; resume with Last-Event-ID."""
-    stream = await anyio.to_thread.run_sync(_port_stream, node, domain, name, port)
-    govern = await anyio.to_thread.run_sync(_governor, node, caller, domain, name, port, purpose)
+    stream = await anyio.to_thread.run_sync(events_port.port_stream_of, node, domain, name, port)
+    govern = await anyio.to_thread.run_sync(events_port.port_governor, node, caller, domain, name, port, purpose)
     consumer = governed.consumer_name(caller, consumer)
-    after = await _open(node, stream, start, last_event_id, consumer)
+    after = await events_port.opened_at(node, stream, start, last_event_id, consumer)
     body = _sse(node, stream, after, consumer, ack, limit, follow, govern)
     return StreamingResponse(
         body,
@@ -161,14 +125,10 @@ async def product_events(
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """The product's own events: SLO breaches (with policies enforced: of the ports the caller may discover)."""
-    product = await anyio.to_thread.run_sync(node.product, domain, name)
-    stream = product_stream(product.key)
-    govern: Govern = _everything
-    if caller is not None:
-        principal = await anyio.to_thread.run_sync(disclosure.require_discovery, node, caller, product)
-        govern = functools.partial(disclosure.filter_breaches, node, principal, product)
+    stream = await anyio.to_thread.run_sync(events_port.product_stream_of, node, domain, name)
+    govern = await anyio.to_thread.run_sync(events_port.breach_governor, node, caller, domain, name)
     consumer = governed.consumer_name(caller, consumer)
-    after = await _open(node, stream, start, last_event_id, consumer)
+    after = await events_port.opened_at(node, stream, start, last_event_id, consumer)
     body = _sse(node, stream, after, consumer, ack, limit, follow, govern)
     return StreamingResponse(body, media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
 
@@ -176,8 +136,8 @@ async def product_events(
 @router.get("/products/{domain}/{name}/ports/{port}/events/consumers/{consumer}", responses=responses(404))
 def get_offset(domain: Domain, name: Name, port: PortName, consumer: str, node: NodeDep, caller: Caller) -> Offset:
     """A consumer's stored offset (the last sequence it processed); with policies enforced, the caller's own."""
-    stream = _port_stream(node, domain, name, port)
-    _may_consume(node, caller, domain, name, port)
+    stream = events_port.port_stream_of(node, domain, name, port)
+    events_port.may_consume(node, caller, domain, name, port)
     stored = node.offsets.offset(governed.consumer_name(caller, consumer) or consumer, stream)
     return Offset(consumer=consumer, stream=stream, offset=stored)
 
@@ -196,16 +156,10 @@ def put_offset(
     offset: Annotated[int, Query(ge=0)],
 ) -> Offset:
     """Store a consumer's offset (an explicit ack, or a rewind); with policies enforced, the caller's own."""
-    stream = _port_stream(node, domain, name, port)
-    _may_consume(node, caller, domain, name, port)
+    stream = events_port.port_stream_of(node, domain, name, port)
+    events_port.may_consume(node, caller, domain, name, port)
     node.offsets.reset(governed.consumer_name(caller, consumer) or consumer, stream, offset)
     return Offset(consumer=consumer, stream=stream, offset=offset)
-
-
-def _may_consume(node: Node, caller: Principal | None, domain: str, name: str, port: str) -> None:
-    """Offsets belong to readers of the port: anyone else is refused (401 anonymous, 403 signed in)."""
-    if caller is not None:
-        governed.check_stream(node, caller, node.reader(domain, name, port))
 
 
 @router.websocket("/products/{domain}/{name}/ports/{port}/events/ws")
@@ -225,10 +179,10 @@ async def port_events_ws(
     await websocket.accept()
     try:
         caller = principal_of(node, bearer_token(websocket.headers.get("authorization")))
-        stream = await anyio.to_thread.run_sync(_port_stream, node, domain, name, port)
-        govern = await anyio.to_thread.run_sync(_governor, node, caller, domain, name, port, purpose)
+        stream = await anyio.to_thread.run_sync(events_port.port_stream_of, node, domain, name, port)
+        govern = await anyio.to_thread.run_sync(events_port.port_governor, node, caller, domain, name, port, purpose)
         consumer = governed.consumer_name(caller, consumer)
-        after = await _open(node, stream, start, None, consumer)
+        after = await events_port.opened_at(node, stream, start, None, consumer)
     except HexmeshError as exc:
         await websocket.send_json({"error": str(exc), "status": exc.http_status})
         await websocket.close(code=1008)
@@ -237,7 +191,7 @@ async def port_events_ws(
     try:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_acks, websocket, node, stream, consumer, tasks.cancel_scope)
-            async for events in follow_stream(node.log, stream, after, wait=node.wait_for_news, limit=limit):
+            async for events in events_port.subscribe(node, stream, after, limit=limit):
                 shown = await anyio.to_thread.run_sync(govern, events) if events else []
                 for seq, text in shown:
                     await websocket.send_text(f'{{"seq":{seq},"event":{text}}}')

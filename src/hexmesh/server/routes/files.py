@@ -10,14 +10,9 @@ import anyio
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
-from hexmesh.infra.state import from_us
-from hexmesh.product import OutputPortReader, ReadRequest
-from hexmesh.product import files as port_files
-from hexmesh.product.policy import one_request
-from hexmesh.product.sealing import is_sealed
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName, etag_matches
 from hexmesh.server.problems import responses
-from hexmesh.serving import disclosure, governed
+from hexmesh.serving import OutputPortReader, ReadRequest, files
 from hexmesh.serving.node import Node
 
 router = APIRouter(tags=["files"])
@@ -25,7 +20,7 @@ Format = Literal["parquet", "jsonl", "csv", "arrow"]
 _DATA = {
     200: {
         "description": "The rows, streamed",
-        "content": {media.split(";")[0]: {} for media in port_files.FORMATS.values()},
+        "content": {media.split(";")[0]: {} for media in files.FORMATS.values()},
     },
     **responses(400, 401, 403, 404),
 }
@@ -51,26 +46,7 @@ def snapshots(domain: Domain, name: Name, port: PortName, node: NodeDep, caller:
     With policies enforced: for callers who may discover the port; counts and sizes only for those
     who read every row (or run the product).
     """
-    reader = node.reader(domain, name, port)
-    counts = True
-    if caller is not None:
-        with one_request():
-            disclosure.require_port(node, caller, reader.product, port)
-            counts = disclosure.may_see_counts(node, caller, reader.product, port)
-    base = f"{node.endpoints.product(reader.product.key)}/ports/{port}/snapshots"
-    return [
-        {
-            "snapshot_id": s.snapshot_id,
-            "run_id": s.run_id,
-            "published_at": from_us(s.published_us).isoformat(),
-            "rows_added": s.rows_added if counts else None,
-            "rows": s.rows if counts else None,
-            "files": s.files if counts else None,
-            "size_bytes": s.size_bytes if counts else None,
-            "data_url": f"{base}/{s.snapshot_id}/data",
-        }
-        for s in port_files.snapshots(reader)
-    ]
+    return files.listing(node, domain, name, port, caller)
 
 
 async def _stream(node: Node, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
@@ -84,11 +60,6 @@ async def _stream(node: Node, chunks: Iterator[bytes]) -> AsyncIterator[bytes]:
         close = getattr(chunks, "close", None)
         if close is not None:
             close()
-
-
-def _body(node: NodeDep, reader: OutputPortReader, fmt: str, req: ReadRequest, snapshot: int | None) -> Iterator[bytes]:
-    rows = port_files.batches(reader, req, snapshot)  # validates before the response starts
-    return port_files.encode(fmt, port_files.schema_of(reader, req), rows)
 
 
 def _disposition(reader: OutputPortReader, fmt: str, snapshot: int | None) -> str:
@@ -140,13 +111,10 @@ async def data(
             # cached file with an ETag and Range support. Clients that read Parquet over HTTP
             # (pandas, polars, DuckDB, fsspec, curl -L) follow redirects.
             return RedirectResponse(pinned, status_code=307, headers={"Cache-Control": "no-cache"})
-    if caller is not None:
-        body = await anyio.to_thread.run_sync(
-            lambda: governed.download(node, caller, reader, format, req, snapshot, purpose=purpose, variant=variant)
-        )
-    else:
-        body = await anyio.to_thread.run_sync(_body, node, reader, format, req, snapshot)
-    return StreamingResponse(_stream(node, body), media_type=port_files.FORMATS[format], headers=headers)
+    body = await anyio.to_thread.run_sync(
+        lambda: files.rows(node, caller, reader, format, req, snapshot, purpose=purpose, variant=variant)
+    )
+    return StreamingResponse(_stream(node, body), media_type=files.FORMATS[format], headers=headers)
 
 
 @router.get(
@@ -177,14 +145,14 @@ async def pinned_data(
     """A published snapshot's data: immutable, with a strong ETag; Parquet supports Range."""
     req = _request(None, since, until, columns, filter)
     reader = await anyio.to_thread.run_sync(node.reader, domain, name, port)
-    await anyio.to_thread.run_sync(port_files.pinned, reader, snapshot_id)
-    tag = port_files.etag(reader, snapshot_id, format, req)
-    if caller is not None:  # the caller's view: its plan is part of the tag, never the raw cached file
-        tag = await anyio.to_thread.run_sync(governed.pinned_etag, node, caller, reader, tag, purpose, variant)
+    # The caller's view: its plan is part of the tag, never the raw cached file.
+    tag = await anyio.to_thread.run_sync(
+        lambda: files.pinned_tag(node, caller, reader, snapshot_id, format, req, purpose=purpose, variant=variant)
+    )
     headers = {
         "ETag": tag,
         # A forget changes a sealed port's bytes (and ETag): caches must revalidate.
-        "Cache-Control": "no-cache" if is_sealed(reader.spec) else "public, max-age=31536000, immutable",
+        "Cache-Control": "no-cache" if files.sealed(reader) else "public, max-age=31536000, immutable",
         "Content-Disposition": _disposition(reader, format, snapshot_id),
     }
     if etag_matches(if_none_match, tag):
@@ -193,11 +161,11 @@ async def pinned_data(
         if not tag:
             headers.pop("ETag")
         body = await anyio.to_thread.run_sync(
-            lambda: governed.download(node, caller, reader, format, req, snapshot_id, purpose=purpose, variant=variant)
+            lambda: files.rows(node, caller, reader, format, req, snapshot_id, purpose=purpose, variant=variant)
         )
-        return StreamingResponse(_stream(node, body), media_type=port_files.FORMATS[format], headers=headers)
-    if format == "parquet" and not is_sealed(reader.spec):  # plaintext of restricted fields is never cached
-        path = await anyio.to_thread.run_sync(port_files.parquet_file, reader, snapshot_id, req, tag)
-        return FileResponse(path, media_type=port_files.FORMATS[format], headers=headers)
-    body = await anyio.to_thread.run_sync(_body, node, reader, format, req, snapshot_id)
-    return StreamingResponse(_stream(node, body), media_type=port_files.FORMATS[format], headers=headers)
+        return StreamingResponse(_stream(node, body), media_type=files.FORMATS[format], headers=headers)
+    if format == "parquet" and not files.sealed(reader):  # plaintext of restricted fields is never cached
+        path = await anyio.to_thread.run_sync(files.snapshot_file, reader, snapshot_id, req, tag)
+        return FileResponse(path, media_type=files.FORMATS[format], headers=headers)
+    body = await anyio.to_thread.run_sync(lambda: files.rows(node, None, reader, format, req, snapshot_id))
+    return StreamingResponse(_stream(node, body), media_type=files.FORMATS[format], headers=headers)

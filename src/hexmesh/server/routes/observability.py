@@ -8,13 +8,11 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from hexmesh.governance import AuthenticationError
-from hexmesh.product import OutputPortReader
-from hexmesh.product.observability import port_health, worst
-from hexmesh.product.policy import one_request
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep
-from hexmesh.server.metrics import NodeCollector
 from hexmesh.server.problems import responses
 from hexmesh.serving import disclosure
+from hexmesh.serving.metrics import NodeCollector
+from hexmesh.serving.observability import observability_report
 
 router = APIRouter(tags=["observability"])
 
@@ -26,29 +24,7 @@ def observability(domain: Domain, name: Name, node: NodeDep, caller: Caller) -> 
     With policies enforced, callers see the ports they may discover; row counts and column
     statistics only where they read every row (column statistics: the columns they read in clear).
     """
-    product = node.product(domain, name)
-    ports = [port_health(OutputPortReader(node.runtime, product, p.name)).as_dict() for p in product.spec.output_ports]
-    owner = True  # a run's error may quote data (a failed quality check): for those who run the product
-    if caller is not None:
-        with one_request():
-            principal = disclosure.require_discovery(node, caller, product)
-            discoverable = disclosure.discoverable_ports(node, principal, product)
-            ports = [
-                disclosure.visible_health(node, caller, product, p)
-                for p in ports
-                if p["address"].rsplit("/", 1)[-1] in discoverable
-            ]
-            owner = disclosure.may_control(node, caller, product)
-    return {
-        "product": f"dp://{product.key}",
-        "status": worst([p["status"] for p in ports]),
-        "paused": node.control.paused(product.key),
-        "ports": ports,
-        "runs": [
-            {"id": r.id, "status": r.status, "trigger": r.trigger, "error": r.error if owner else None}
-            for r in node.runtime.state.runs(product.key, limit=10)
-        ],
-    }
+    return observability_report(node, domain, name, caller)
 
 
 @router.get("/healthz", summary="Liveness: the node answers (no I/O, for probes and load balancers)")

@@ -21,7 +21,6 @@ from fastapi.responses import HTMLResponse
 from hexmesh.errors import HexmeshError, NotFoundError
 from hexmesh.governance import Principal
 from hexmesh.governance.grants import AccessRequest
-from hexmesh.infra.state import access_requests
 from hexmesh.mesh import ProductEntry
 from hexmesh.server.deps import SIGN_IN_COOKIE, Domain, Name, PortName
 from hexmesh.server.ui.forms import FormError, from_this_node, read_form
@@ -149,9 +148,7 @@ def _ask_here(node: Node, key: str, port: str, form: dict[str, str]) -> AccessRe
                 "(connect with the snippets above, stating this purpose)",
                 409,
             )
-        pending = access_requests.list_requests(
-            node.sidecar.db, product=key, status="pending", principal_id=principal.id
-        )
+        pending = node.workspace.stewardship.requests(product=key, status="pending", principal_id=principal.id)
         same = [r for r in pending if r.port == port and r.purpose == purpose]
         if same:
             raise FormError(f"you already asked for {key}/{port} for {purpose!r}: request {same[0].id} is pending", 409)
@@ -253,7 +250,7 @@ def _inbox(request: Request, node: Node, token: str, status: int, *, embed: bool
         raise FormError("sign in with your token to see the requests you decide", 401)
     mine = []
     deciders: dict[str, Any] = {}
-    for found in access_requests.list_requests(node.sidecar.db, status="pending"):
+    for found in node.workspace.stewardship.requests(status="pending"):
         try:
             if found.product not in deciders:
                 deciders[found.product] = node.sidecar.decider(node.product(*found.product.split("/", 1)))

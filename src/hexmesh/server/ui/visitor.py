@@ -12,10 +12,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from fastapi import Request, Response
-from sqlalchemy import select
 
 from hexmesh.governance import AuthenticationError, Principal
-from hexmesh.infra.state.tokens import api_tokens
 from hexmesh.server.deps import SIGN_IN_COOKIE, bearer_token, principal_of
 from hexmesh.serving.node import Node
 
@@ -71,10 +69,7 @@ def visitor_of(request: Request) -> Visitor:
 
 def token_life_s(node: Node, token: str) -> int:
     """How long the sign-in cookie of ``token`` may live: its remaining life, at most 12 h."""
-    assert node.sidecar is not None
-    token_id = token.removeprefix("hxm_").partition("_")[0]
-    with node.sidecar.db.connect() as conn:
-        expires_us = conn.execute(select(api_tokens.c.expires_us).where(api_tokens.c.id == token_id)).scalar()
+    expires_us = node.workspace.stewardship.token_expiry_us(token)
     if expires_us is None:
         return MAX_SESSION_S
     return max(0, min(MAX_SESSION_S, int(expires_us / 1e6 - time.time())))

@@ -1,0 +1,44 @@
+"""The discovery port as a node serves it: its catalog and each product's document, as each caller may see them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hexmesh.governance import Principal
+from hexmesh.product.discovery import CONTEXT, catalog_entry
+from hexmesh.product.policy import one_request
+from hexmesh.serving import disclosure
+from hexmesh.serving.node import Document, Node
+
+__all__ = ["node_catalog", "product_document"]
+
+
+def node_catalog(node: Node, caller: Principal | None) -> dict[str, Any]:
+    """The products of the node as a ``dcat:Catalog``; with policies enforced, those the caller may discover."""
+    products = sorted(node.deployed().values(), key=lambda p: p.key)
+    if caller is not None:
+        with one_request():
+            products = [p for p in products if disclosure.may_discover(node, caller, p)]
+    return {
+        "@context": CONTEXT,
+        "@id": node.endpoints.base_url + "/",
+        "@type": "dcat:Catalog",
+        "dct:title": "hexmesh node",
+        "hexmesh:sqlDsn": node.endpoints.sql_dsn,
+        "dcat:service": [catalog_entry(p, node.endpoints) for p in products],
+    }
+
+
+def product_document(node: Node, domain: str, name: str, caller: Principal | None) -> Document | dict[str, Any]:
+    """The product's cached document when the caller sees all of it, else the part the caller may see.
+
+    Raises AuthenticationError or AccessDeniedError when the caller may not discover the product.
+    """
+    document = node.discovery(domain, name)
+    if caller is None:
+        return document
+    with one_request():
+        found = node.product(domain, name)
+        disclosure.require_discovery(node, caller, found)
+        visible = disclosure.visible_document(node, caller, document.content, found)
+    return document if visible is document.content else visible
