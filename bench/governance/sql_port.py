@@ -23,9 +23,8 @@ import pyarrow.csv as pacsv
 
 from bench.report import median_time
 from hexmesh.infra.settings import Settings
-from hexmesh.infra.state import tokens
 from hexmesh.lifecycle import Workspace
-from hexmesh.product.policy import PolicySidecar, SqlPolicy
+from hexmesh.product.policy import PolicySidecar, SqlPolicy, tokens
 from hexmesh.product.sql import start_sql_port
 from hexmesh.product.sql.auth import TokenAuthenticator
 from tests.product.policy.conftest import PRINCIPALS, SECRET, SPEC, SQL, _tls

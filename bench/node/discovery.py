@@ -22,8 +22,8 @@ import httpx
 from bench.node._node import quantiles, serve
 from bench.report import Result, show
 from hexmesh.governance import Principal
-from hexmesh.infra.state import tokens
 from hexmesh.lifecycle import Workspace
+from hexmesh.product.policy import tokens
 
 SPEC = """\
 domain: {domain}

@@ -6,8 +6,9 @@ from typing import Any
 
 from hexmesh.demo import DemoResult
 from hexmesh.demo.governance import CONSUMER, PURPOSE, governance_tour
-from hexmesh.infra.state import access_requests, audit, tokens
+from hexmesh.infra.state import audit
 from hexmesh.lifecycle import Workspace
+from hexmesh.product.policy import requests, tokens
 
 
 def test_the_tour_masks_asks_approves_and_shows_a_synthetic_variant(
@@ -30,7 +31,7 @@ def test_the_tour_masks_asks_approves_and_shows_a_synthetic_variant(
 
     # The access request: refused first, then approved by the owner for one purpose, then allowed.
     assert "Ask for access" in tour.refused
-    (request,) = [r for r in access_requests.list_requests(workspace.runtime.state.db) if r.id == tour.request_id]
+    (request,) = [r for r in requests.list_requests(workspace.runtime.state.db) if r.id == tour.request_id]
     assert (request.status, request.purpose, request.principal.id) == ("approved", PURPOSE, CONSUMER.id)
     assert tour.granted.num_rows > 0
     assert set(tour.granted["ip_address"].to_pylist()) == {None}

@@ -16,7 +16,7 @@ from hexmesh.governance import (
     plan_read,
     private_aggregate,
 )
-from hexmesh.infra.state.privacy_budget import SqlLedger
+from hexmesh.product.policy.ledger import StateLedger
 from tests.governance.conftest import SELLER_EU, STATISTICIAN, STRANGER, STUDENT, rows
 
 BIG = 1000.0  # a huge ε makes the noise tiny, so values can be checked without flakiness
@@ -56,9 +56,9 @@ def test_spent_budget_is_a_clear_error_and_releases_nothing(decider: PolicyDecid
 
 
 def test_the_state_ledger_persists_and_limits(db: Engine) -> None:
-    ledger = SqlLedger(db, default_limit=1.0)
+    ledger = StateLedger(db, default_limit=1.0)
     assert ledger.charge("User:a", "p", 0.75) == pytest.approx(0.25)
-    again = SqlLedger(db, default_limit=1.0)
+    again = StateLedger(db, default_limit=1.0)
     with pytest.raises(BudgetExhaustedError, match="spent"):
         again.charge("User:a", "p", 0.5)
     again.set_limit("User:a", "p", 2.0)

@@ -7,8 +7,8 @@ from sqlalchemy import Engine, text
 
 from hexmesh.governance import AccessDeniedError, PolicyDecider, PolicyError, plan_read
 from hexmesh.infra.state import audit
-from hexmesh.infra.state.access_requests import decide_request, grants, list_requests, submit_request
 from hexmesh.infra.state.records import now_us
+from hexmesh.product.policy.requests import decide_request, grants, list_requests, submit_request
 from hexmesh.spec.model import DataProductSpec
 from tests.governance.conftest import OWNER, STRANGER
 

@@ -8,7 +8,8 @@ from sqlalchemy import Engine, select
 from hexmesh.errors import NotFoundError
 from hexmesh.governance import AuthenticationError, Principal
 from hexmesh.infra.state.records import now_us
-from hexmesh.infra.state.tokens import api_tokens, authenticate, create_token, list_tokens, revoke_token
+from hexmesh.infra.state.tokens import api_tokens
+from hexmesh.product.policy.tokens import authenticate, create_token, list_tokens, revoke_token
 
 ANN = Principal("ann", groups=frozenset({"analytics"}), attributes={"region": "EU"})
 

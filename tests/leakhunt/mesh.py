@@ -39,8 +39,8 @@ import httpx
 
 from hexmesh.governance import Principal
 from hexmesh.infra.keys import KeyStore, master_key
-from hexmesh.infra.state import tokens
 from hexmesh.lifecycle import Workspace
+from hexmesh.product.policy import tokens
 from tests.server.nodes import free_port
 
 __all__ = [

@@ -18,8 +18,8 @@ from hexmesh.governance import (
     AccessDeniedError,
     Principal,
 )
-from hexmesh.infra.state import tokens
 from hexmesh.lifecycle import Workspace
+from hexmesh.product.policy import tokens
 from tests.standards.material import need_standards
 
 EVOLUTION = "datacontract-cli-fixtures/tests/fixtures/schema-evolution"

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 from hexmesh.governance import Principal
-from hexmesh.infra.state import audit, tokens
+from hexmesh.infra.state import audit
 from hexmesh.lifecycle import Workspace
+from hexmesh.product.policy import tokens
 from hexmesh.server.routes.ingest import MAX_BODY_BYTES
 from tests.server.nodes import OWNER_TOKEN, TOKEN, RunningNode, serve
 

@@ -65,8 +65,8 @@ def test_policies_are_replaced_by_owners_not_by_operator_tokens(
     control_node: RunningNode, mesh: tuple[Path, Path]
 ) -> None:
     from hexmesh.governance import Principal
-    from hexmesh.infra.state import tokens
     from hexmesh.lifecycle import Workspace
+    from hexmesh.product.policy import tokens
 
     with Workspace.open(mesh[0]) as workspace:
         owner, _ = tokens.create_token(workspace.runtime.state.db, Principal("shop-team@example.com"))
@@ -126,8 +126,8 @@ def test_an_api_token_acts_where_a_policy_lets_its_principal_control(
     control_node: RunningNode, mesh: tuple[Path, Path]
 ) -> None:
     from hexmesh.governance import Principal
-    from hexmesh.infra.state import tokens
     from hexmesh.lifecycle import Workspace
+    from hexmesh.product.policy import tokens
 
     with Workspace.open(mesh[0]) as workspace:
         db = workspace.runtime.state.db

@@ -81,7 +81,7 @@ def test_json_lines_and_csv_carry_numbers_as_numbers_and_times_in_one_iso_form(
     cells = dict(zip(header.replace('"', "").split(","), row.replace('"', "").split(","), strict=True))
     assert cells["ordered_at"] == first["ordered_at"]
     (tmp_path / "rows.jsonl").write_text(lines)
-    ((total,),) = duckdb.sql(f"select sum(amount) from read_json('{tmp_path / 'rows.jsonl'}')").fetchall()
+    ((total,),) = duckdb.sql(f"select sum(amount) from read_json('{tmp_path / 'rows.jsonl'}')").fetchall()  # type: ignore[union-attr]
     local = Workspace.open(node.home).read("dp://sales/shop/orders")
     assert total == pytest.approx(float(sum(local.column("amount").to_pylist())))
 

@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from hexmesh.governance import Principal
-from hexmesh.infra.state import tokens
 from hexmesh.lifecycle import Workspace
+from hexmesh.product.policy import tokens
 from tests.server.nodes import HEXMESH, free_port
 from tests.serving.test_federated_nodes import eventually, registry, workspace
 

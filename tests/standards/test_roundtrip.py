@@ -94,7 +94,7 @@ def test_imports_and_exports_back(standards: Path, workspace: Workspace, tmp_pat
     assert [o.product for o in outcomes] == [imported.spec.key]
     parse_spec(spec_text(imported), "dataproduct.yaml")
     fmt = "odps" if source.standard == "odps" else source.standard
-    exported = export_documents(imported.spec, fmt)  # type: ignore[arg-type]
+    exported = export_documents(imported.spec, fmt)
     document = next(d for name, d in exported.items() if standard_of(d) == source.standard)
     assert validate_document(document, relative) == []
     original: dict[str, Any] = source.data

@@ -17,16 +17,16 @@ import pyarrow as pa
 from hexmesh.governance import Principal
 from hexmesh.governance.grants import AccessRequest
 from hexmesh.infra.keys import KeyStore, master_key
-from hexmesh.infra.state import access_requests, audit, tokens
+from hexmesh.infra.state import audit
 from hexmesh.infra.state.audit import AuditEntry
 from hexmesh.infra.state.records import now_us
-from hexmesh.infra.state.tokens import TokenInfo
 from hexmesh.lifecycle.rules import RuleSetChange, accept_ruleset
 from hexmesh.product import DeployedProduct
 from hexmesh.product.authority import Actor, Authority, workspace_root
 from hexmesh.product.control import AuditLog, Tokens
-from hexmesh.product.policy import PolicySidecar, decide_access, governed_table, request_access
+from hexmesh.product.policy import PolicySidecar, decide_access, governed_table, request_access, requests, tokens
 from hexmesh.product.policy.requests import DAY_US
+from hexmesh.product.policy.tokens import TokenInfo
 
 if TYPE_CHECKING:
     from hexmesh.lifecycle.workspace import Workspace
@@ -121,10 +121,10 @@ class Stewardship:
     ) -> list[AccessRequest]:
         """Access requests, newest first."""
         db = self.runtime.state.db
-        return access_requests.list_requests(db, product=product, status=status, principal_id=principal_id)
+        return requests.list_requests(db, product=product, status=status, principal_id=principal_id)
 
     def request(self, request_id: str) -> AccessRequest:
-        return access_requests.get_request(self.runtime.state.db, request_id)
+        return requests.get_request(self.runtime.state.db, request_id)
 
     def decide(
         self, request_id: str, decider: Principal, verdict: Verdict, note: str = "", *, days: int = 90

@@ -16,10 +16,9 @@ from cryptography.x509.oid import NameOID
 
 from hexmesh.governance import Principal
 from hexmesh.infra.settings import Settings
-from hexmesh.infra.state import tokens
 from hexmesh.lifecycle import Workspace
 from hexmesh.pgwire import PgServer
-from hexmesh.product.policy import PolicySidecar, SqlPolicy
+from hexmesh.product.policy import PolicySidecar, SqlPolicy, tokens
 from hexmesh.product.sql import start_sql_port
 from hexmesh.product.sql.auth import TokenAuthenticator
 from tests.product.sql.conftest import Loop, write_product

@@ -6,7 +6,7 @@ import psycopg
 import pytest
 
 from hexmesh.governance import Principal
-from hexmesh.infra.state import tokens
+from hexmesh.product.policy import tokens
 from tests.product.policy.conftest import Governed
 
 

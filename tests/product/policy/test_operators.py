@@ -12,9 +12,10 @@ from typer.testing import CliRunner, Result
 from hexmesh.cli.main import app
 from hexmesh.governance import Principal
 from hexmesh.infra.settings import Settings
-from hexmesh.infra.state import audit, tokens
+from hexmesh.infra.state import audit
 from hexmesh.lifecycle import Workspace, init_product, stewardship
 from hexmesh.product.authority import workspace_root
+from hexmesh.product.policy import tokens
 
 
 def invoke(home: Path, *args: str) -> Result:

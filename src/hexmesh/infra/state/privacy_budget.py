@@ -1,4 +1,8 @@
-"""The persistent privacy-budget ledger: ε spent per principal and port, with per-pair limits."""
+"""The stored privacy budgets: ε spent per principal and port, with per-pair limits.
+
+Only the bookkeeping lives here; what a spent budget means (a refusal, and its message) is the
+policy's: :class:`hexmesh.product.policy.StateLedger` turns a refused charge into an error.
+"""
 
 from __future__ import annotations
 
@@ -17,12 +21,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from hexmesh.governance.exceptions import BudgetExhaustedError
-from hexmesh.governance.privacy import exhausted_message
 from hexmesh.infra.state.records import now_us
 from hexmesh.infra.state.schema import metadata
 
-__all__ = ["SqlLedger", "privacy_budget"]
+__all__ = ["BudgetStore", "privacy_budget"]
 
 privacy_budget = Table(
     "privacy_budget",
@@ -36,8 +38,8 @@ privacy_budget = Table(
 )
 
 
-class SqlLedger:
-    """A :class:`~hexmesh.governance.privacy.BudgetLedger` in the state database."""
+class BudgetStore:
+    """ε budgets in the state database: charges are atomic and never overdraw."""
 
     def __init__(self, db: Engine, default_limit: float = 1.0) -> None:
         self.db = db
@@ -71,7 +73,8 @@ class SqlLedger:
                 .values(limit_epsilon=limit, updated_us=now_us())
             )
 
-    def charge(self, principal: str, port: str, epsilon: float) -> float:
+    def try_charge(self, principal: str, port: str, epsilon: float) -> bool:
+        """Spend ``epsilon`` if it is left (True); else spend nothing (False)."""
         self._row(principal, port)
         with self.db.begin() as conn:
             # One conditional UPDATE: two concurrent queries cannot both pass the check.
@@ -84,9 +87,7 @@ class SqlLedger:
                 )
                 .values(spent_epsilon=privacy_budget.c.spent_epsilon + epsilon, updated_us=now_us())
             ).rowcount
-        if not changed:
-            raise BudgetExhaustedError(exhausted_message(principal, port, epsilon, self.remaining(principal, port)))
-        return self.remaining(principal, port)
+        return bool(changed)
 
     def remaining(self, principal: str, port: str) -> float:
         with self.db.connect() as conn:

@@ -1,8 +1,8 @@
-"""API tokens: created once (the secret is shown only then), stored as SHA-256 hashes, expiring, revocable.
+"""Stored API tokens: SHA-256 hashes of their secrets, who they stand for, expiry and revocation.
 
 A token reads ``hxm_<id>_<secret>``. The id finds the row; the secret's hash is compared in
-constant time. Unknown ids and wrong secrets get the same answer, so a caller learns nothing
-about which tokens exist; expiry and revocation are only reported to the holder of the secret.
+constant time, and an unknown id costs the same as a wrong secret. What a token means (a
+principal, refused when expired or revoked) is the policy's: :mod:`hexmesh.product.policy.tokens`.
 """
 
 from __future__ import annotations
@@ -17,12 +17,19 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, Engine, String, Table, Text, insert, select, update
 
 from hexmesh.errors import NotFoundError
-from hexmesh.governance.exceptions import AuthenticationError
-from hexmesh.governance.identity import Principal
 from hexmesh.infra.state.records import now_us
 from hexmesh.infra.state.schema import metadata
 
-__all__ = ["TokenInfo", "api_tokens", "authenticate", "create_token", "expiry_us", "list_tokens", "revoke_token"]
+__all__ = [
+    "PREFIX",
+    "TokenRecord",
+    "api_tokens",
+    "expiry_us",
+    "find_token",
+    "list_tokens",
+    "revoke_token",
+    "store_token",
+]
 
 api_tokens = Table(
     "api_tokens",
@@ -36,23 +43,20 @@ api_tokens = Table(
     Column("revoked_us", BigInteger),
 )
 
-_PREFIX = "hxm_"
-_INVALID = "the token is not valid; create one with `hexmesh token create`"
+#: How a token starts.
+PREFIX = "hxm_"
 
 
 @dataclass(frozen=True)
-class TokenInfo:
-    """What ``list`` shows about a token: never its secret."""
+class TokenRecord:
+    """A stored token, never its secret; ``principal`` is who it stands for, as JSON."""
 
     id: str
     name: str
-    principal: Principal
+    principal: dict[str, Any]
     created_us: int
     expires_us: int | None
     revoked_us: int | None
-
-    def active(self, at_us: int) -> bool:
-        return self.revoked_us is None and (self.expires_us is None or self.expires_us > at_us)
 
 
 #: Databases whose table exists: checking the catalog on every call would cost a query each time.
@@ -70,75 +74,66 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def create_token(
-    db: Engine, principal: Principal, *, name: str = "", ttl_us: int | None = None
-) -> tuple[str, TokenInfo]:
-    """A new token for ``principal``; returns the full token text (shown once) and its record."""
-    if not principal.authenticated:
-        raise ValueError("tokens are for real principals, not the anonymous one")
+def _record(row: Any) -> TokenRecord:
+    return TokenRecord(row.id, row.name, dict(row.principal), row.created_us, row.expires_us, row.revoked_us)
+
+
+def store_token(
+    db: Engine, principal: dict[str, Any], *, name: str = "", ttl_us: int | None = None
+) -> tuple[str, TokenRecord]:
+    """A new token for ``principal``: its full text (shown once; only its hash is kept) and its record."""
     if ttl_us is not None and ttl_us <= 0:
         raise ValueError(f"a token's lifetime must be positive, not {ttl_us} µs")
     _ensure(db)
     token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     created = now_us()
-    info = TokenInfo(token_id, name, principal, created, created + ttl_us if ttl_us else None, None)
+    record = TokenRecord(token_id, name, principal, created, created + ttl_us if ttl_us else None, None)
     with db.begin() as conn:
         conn.execute(
             insert(api_tokens).values(
                 id=token_id,
                 secret_sha256=_digest(secret),
                 name=name,
-                principal=principal.to_json(),
+                principal=principal,
                 created_us=created,
-                expires_us=info.expires_us,
+                expires_us=record.expires_us,
             )
         )
-    return f"{_PREFIX}{token_id}_{secret}", info
+    return f"{PREFIX}{token_id}_{secret}", record
 
 
-def _info(row: Any) -> TokenInfo:
-    return TokenInfo(
-        row.id, row.name, Principal.from_json(row.principal), row.created_us, row.expires_us, row.revoked_us
-    )
-
-
-def authenticate(db: Engine, token: str, *, at_us: int | None = None) -> Principal:
-    """The principal a token stands for, or AuthenticationError (unknown, expired or revoked)."""
+def find_token(db: Engine, token: str) -> TokenRecord | None:
+    """The record of ``token`` when its secret matches (expired or revoked ones too), else None."""
     _ensure(db)
-    token_id, _, secret = token.removeprefix(_PREFIX).partition("_")
+    token_id, _, secret = token.removeprefix(PREFIX).partition("_")
     with db.connect() as conn:
         row = conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
     # Compare against a dummy digest when the id is unknown so both paths cost the same.
     expected = row.secret_sha256 if row is not None else "0" * 64
-    if not hmac.compare_digest(expected, _digest(secret)) or row is None or not token.startswith(_PREFIX):
-        raise AuthenticationError(_INVALID)
-    now = now_us() if at_us is None else at_us
-    if row.revoked_us is not None:
-        raise AuthenticationError(f"token {token_id} was revoked; create a new one with `hexmesh token create`")
-    if row.expires_us is not None and row.expires_us <= now:
-        raise AuthenticationError(f"token {token_id} expired; create a new one with `hexmesh token create`")
-    return Principal.from_json(row.principal)
+    if not hmac.compare_digest(expected, _digest(secret)) or row is None or not token.startswith(PREFIX):
+        return None
+    return _record(row)
 
 
 def expiry_us(db: Engine, token: str) -> int | None:
     """When the token ``token`` names expires; None when it never does or is unknown (not an authentication)."""
     _ensure(db)
-    token_id = token.removeprefix(_PREFIX).partition("_")[0]
+    token_id = token.removeprefix(PREFIX).partition("_")[0]
     with db.connect() as conn:
         found = conn.execute(select(api_tokens.c.expires_us).where(api_tokens.c.id == token_id)).scalar()
     return None if found is None else int(found)
 
 
-def list_tokens(db: Engine, principal_id: str | None = None) -> list[TokenInfo]:
+def list_tokens(db: Engine, principal_id: str | None = None) -> list[TokenRecord]:
     """Tokens, newest first, optionally of one principal id."""
     _ensure(db)
     with db.connect() as conn:
         rows = conn.execute(select(api_tokens).order_by(api_tokens.c.created_us.desc(), api_tokens.c.id)).all()
-    infos = [_info(r) for r in rows]
-    return [i for i in infos if principal_id is None or i.principal.id == principal_id]
+    records = [_record(r) for r in rows]
+    return [r for r in records if principal_id is None or r.principal.get("id") == principal_id]
 
 
-def revoke_token(db: Engine, token_id: str) -> TokenInfo:
+def revoke_token(db: Engine, token_id: str) -> TokenRecord:
     """Revoke a token by id (idempotent); NotFoundError when no such token exists."""
     _ensure(db)
     with db.begin() as conn:
@@ -150,4 +145,4 @@ def revoke_token(db: Engine, token_id: str) -> TokenInfo:
         row = conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
     if row is None:
         raise NotFoundError(f"no token with id {token_id!r}; `hexmesh token list` shows the ids")
-    return _info(row)
+    return _record(row)

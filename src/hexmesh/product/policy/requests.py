@@ -1,20 +1,157 @@
-"""Access requests through the sidecar: the consumer asks, an owner decides, the policy decider follows.
+"""Access requests: the consumer asks, an owner decides, the policy decider follows.
 
-The CLI, the HTTP control port and the UI call these two functions, so each surface only parses
-and renders. Every step is audited by the store; the next read sees the new grant set.
+The facades call :func:`request_access` and :func:`decide_access`, so each surface only parses
+and renders. The rules of a request are :mod:`hexmesh.governance.grants`'; the rows are the
+state store's (:mod:`hexmesh.infra.state.access_requests`). Every step is audited; the next read
+sees the new grant set.
 """
 
 from __future__ import annotations
 
-from hexmesh.governance import Principal
-from hexmesh.governance.grants import AccessRequest
-from hexmesh.infra.state import access_requests
-from hexmesh.product.deployed import DeployedProduct
-from hexmesh.product.policy.sidecar import PolicySidecar
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["decide_access", "request_access"]
+from sqlalchemy import Engine
+
+from hexmesh.errors import NotFoundError
+from hexmesh.governance import Decision, Principal
+from hexmesh.governance.grants import AccessRequest, active_grants, approve, deny, new_request, revoke
+from hexmesh.infra.state import access_requests as stored
+from hexmesh.infra.state import audit
+from hexmesh.infra.state.records import now_us
+from hexmesh.product.deployed import DeployedProduct
+from hexmesh.spec.policies import AccessRule
+
+if TYPE_CHECKING:
+    from hexmesh.product.policy.sidecar import PolicySidecar
+
+__all__ = [
+    "DAY_US",
+    "decide_access",
+    "decide_request",
+    "get_request",
+    "grants",
+    "list_requests",
+    "request_access",
+    "submit_request",
+]
 
 DAY_US = 86_400 * 1_000_000
+
+
+def _request(row: Mapping[str, Any]) -> AccessRequest:
+    return AccessRequest(
+        row["id"],
+        Principal.from_json(row["principal"]),
+        row["product"],
+        row["port"],
+        row["purpose"],
+        row["note"],
+        row["status"],
+        row["requested_us"],
+        row["decided_by"],
+        row["decision_note"],
+        row["decided_us"],
+        row["expires_us"],
+    )
+
+
+def _audit(db: Engine, actor: str, request: AccessRequest, step: str, policy_ids: tuple[str, ...]) -> None:
+    audit.append(
+        db,
+        audit.AuditEntry(
+            actor=actor,
+            action=f"access.{step}",
+            resource=f"dp://{request.product}/{request.port}",
+            decision=request.status,
+            purpose=request.purpose,
+            policy_ids=policy_ids,
+            details={
+                "request": request.id,
+                "note": request.decision_note or request.note,
+                "expires_us": request.expires_us,
+            },
+        ),
+    )
+
+
+def submit_request(
+    db: Engine, principal: Principal, product: str, port: str, purpose: str, note: str, decision: Decision
+) -> AccessRequest:
+    """Store a new pending request (``decision``: the policy decider's answer to ``requestAccess``)."""
+    request = new_request(str(uuid.uuid4()), principal, product, port, purpose, note, decision, now_us())
+    stored.insert_request(
+        db,
+        {
+            "id": request.id,
+            "principal": principal.to_json(),
+            "product": product,
+            "port": port,
+            "purpose": request.purpose,
+            "note": note,
+            "status": "pending",
+            "requested_us": request.requested_us,
+            "decision_note": "",
+        },
+    )
+    _audit(db, principal.key, request, "request", decision.policy_ids)
+    return request
+
+
+def get_request(db: Engine, request_id: str) -> AccessRequest:
+    row = stored.request_row(db, request_id)
+    if row is None:
+        raise NotFoundError(f"no access request {request_id!r}; `hexmesh access list` shows them")
+    return _request(row)
+
+
+def decide_request(
+    db: Engine,
+    request_id: str,
+    decider: Principal,
+    control: Decision,
+    *,
+    verdict: str,
+    note: str,
+    duration_us: int = 90 * DAY_US,
+) -> AccessRequest:
+    """Approve, deny or revoke (``verdict``) a request; ``control``: the policy decider's answer to ``control``."""
+    current = get_request(db, request_id)
+    at = now_us()
+    if verdict == "approve":
+        decided = approve(current, decider, control, note, at, duration_us)
+    elif verdict == "deny":
+        decided = deny(current, decider, control, note, at)
+    elif verdict == "revoke":
+        decided = revoke(current, decider, control, note, at)
+    else:
+        raise ValueError(f"verdict {verdict!r} is not approve, deny or revoke")
+    values = {
+        "status": decided.status,
+        "decided_by": decided.decided_by,
+        "decision_note": decided.decision_note,
+        "decided_us": decided.decided_us,
+        "expires_us": decided.expires_us,
+    }
+    # The status guard makes concurrent decisions safe: only one of them changes the row.
+    if not stored.update_request(db, request_id, current.status, values):
+        return decide_request(db, request_id, decider, control, verdict=verdict, note=note, duration_us=duration_us)
+    _audit(db, decider.key, decided, verdict, control.policy_ids)
+    return decided
+
+
+def list_requests(
+    db: Engine, *, product: str | None = None, status: str | None = None, principal_id: str | None = None
+) -> list[AccessRequest]:
+    """Requests, newest first."""
+    found = [_request(row) for row in stored.request_rows(db, product=product, status=status)]
+    return [r for r in found if principal_id is None or r.principal.id == principal_id]
+
+
+def grants(db: Engine, product: str, *, at_us: int | None = None) -> list[tuple[str, AccessRule]]:
+    """The live grants of a product, ready for ``PolicyDecider(grants=...)``."""
+    return active_grants(list_requests(db, product=product, status="approved"), now_us() if at_us is None else at_us)
 
 
 def request_access(
@@ -30,7 +167,7 @@ def request_access(
     product = DeployedProduct.load(sidecar.runtime, ref)
     product.output(port)
     decision = sidecar.decider(product).decide(principal, "requestAccess", port, purpose=purpose)
-    return access_requests.submit_request(sidecar.db, principal, product.key, port, purpose, note, decision)
+    return submit_request(sidecar.db, principal, product.key, port, purpose, note, decision)
 
 
 def decide_access(
@@ -48,9 +185,7 @@ def decide_access(
         AccessDeniedError: the decider has no control of the product, or decides its own request.
         PolicyError: a denial without a note, a request in the wrong state, a duration over a year.
     """
-    current = access_requests.get_request(sidecar.db, request_id)
+    current = get_request(sidecar.db, request_id)
     product = DeployedProduct.load(sidecar.runtime, current.product)
     control = sidecar.decider(product).decide(decider, "control", current.port)
-    return access_requests.decide_request(
-        sidecar.db, request_id, decider, control, verdict=verdict, note=note, duration_us=duration_us
-    )
+    return decide_request(sidecar.db, request_id, decider, control, verdict=verdict, note=note, duration_us=duration_us)

@@ -21,9 +21,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from hexmesh.governance import ANONYMOUS, MeshGovernance, PolicyDecider, Principal, ReadPlan, plan_read
-from hexmesh.infra.state import access_requests, audit, tokens
-from hexmesh.infra.state.privacy_budget import SqlLedger
+from hexmesh.infra.state import audit
 from hexmesh.product.deployed import DeployedProduct
+from hexmesh.product.policy import tokens
+from hexmesh.product.policy.ledger import StateLedger
+from hexmesh.product.policy.requests import grants
 from hexmesh.product.policy.secret import governance_folder, load_governance, mesh_secret
 from hexmesh.product.policy.variants import VariantCache
 from hexmesh.product.runtime import Runtime
@@ -63,7 +65,7 @@ class PolicySidecar:
         self.runtime = runtime
         self.governance = governance or load_governance(governance_folder(runtime.settings))
         self.secret = secret if secret is not None else mesh_secret(runtime.settings)
-        self.ledger = SqlLedger(self.db)
+        self.ledger = StateLedger(self.db)
         self.variants = VariantCache(self.secret)
         self._deciders: dict[_DeciderKey, tuple[tuple[str, ...], PolicyDecider]] = {}
         self._lock = threading.Lock()
@@ -89,7 +91,7 @@ class PolicySidecar:
         seen = _REQUEST.get()
         if seen is not None and key in seen:
             return seen[key]
-        live = access_requests.grants(self.db, product.key)
+        live = grants(self.db, product.key)
         ids = tuple(sorted(grant_id for grant_id, _ in live))
         with self._lock:
             cached = self._deciders.get(key)
