@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import Engine, create_engine
 
 from hexmesh.governance import PolicyDecider, Principal
+from hexmesh.infra.state.migrations import migrate
 from hexmesh.spec.model import DataProductSpec
 
 SECRET = b"mesh-secret-for-tests-0123456789"
@@ -127,5 +128,6 @@ def table() -> pa.Table:
 def db(tmp_path: Path) -> Iterator[Engine]:
     # A generous lock timeout: the concurrency tests must not fail on a busy machine.
     db = create_engine(f"sqlite:///{tmp_path / 'state.db'}", connect_args={"timeout": 60})
+    migrate(db)  # what a StateStore does when it opens
     yield db
     db.dispose()

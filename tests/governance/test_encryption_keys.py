@@ -18,6 +18,7 @@ from sqlalchemy import Engine, create_engine, select
 
 from hexmesh.infra.keys import KeyStore, KeyStoreError
 from hexmesh.infra.keys.subjects import data_keys
+from hexmesh.infra.state.migrations import migrate
 
 MASTER = b"k" * 32
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -28,6 +29,7 @@ MANY = 25_000  # more than the store matches by IN lists: a first run's subjects
 def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     if request.param == "sqlite":
         made = create_engine(f"sqlite:///{tmp_path_factory.mktemp('keys') / 'state.db'}")
+        migrate(made)
         yield made
         made.dispose()
         return
@@ -35,6 +37,7 @@ def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
     with psycopg.connect(ADMIN, autocommit=True) as conn:
         conn.execute(f'create database "{name}"')
     made = create_engine(f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
+    migrate(made)
     try:
         yield made
     finally:

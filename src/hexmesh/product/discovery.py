@@ -7,14 +7,13 @@ specifics (SLOs, lineage, schema classifications) use the ``hexmesh:`` vocabular
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from markdown_it import MarkdownIt
-from sqlalchemy import Engine, func, select
+from sqlalchemy import func, select
 
 from hexmesh.cache import BoundedCache
 from hexmesh.infra.state import from_us
@@ -293,18 +292,6 @@ def document_version(runtime: Runtime, key: str) -> tuple[Any, ...] | None:
         scalar(func.max(runs.c.finished_us), runs, runs.c.product_id == product),
         scalar(func.max(rule_checks.c.checked_us), rule_checks, rule_checks.c.product == key),
     )
-    _ensure_checks(runtime)
     with runtime.state.db.connect() as conn:
         row = conn.execute(query).one()
     return None if row[0] is None else tuple(row)
-
-
-_CHECKED: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
-def _ensure_checks(runtime: Runtime) -> None:
-    # A workspace made before governance checks existed has no rule_checks table yet.
-    db = runtime.state.db
-    if db not in _CHECKED:
-        rule_checks.create(db, checkfirst=True)
-        _CHECKED.add(db)

@@ -15,12 +15,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     Connection,
     Engine,
-    LargeBinary,
-    String,
     Table,
     delete,
     func,
@@ -33,7 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from hexmesh.errors import HexmeshError
 from hexmesh.infra.settings import variable
 from hexmesh.infra.state.records import now_us
-from hexmesh.infra.state.schema import metadata
+from hexmesh.infra.state.schema import data_keys, forgotten_subjects
 
 __all__ = [
     "KeyStore",
@@ -45,21 +42,6 @@ __all__ = [
 ]
 
 MASTER_KEY_ENV = variable("master_key")
-
-data_keys = Table(
-    "data_keys",
-    metadata,
-    Column("subject_hash", String(64), primary_key=True),
-    Column("wrapped", LargeBinary, nullable=False),
-    Column("created_us", BigInteger, nullable=False),
-)
-
-forgotten_subjects = Table(
-    "forgotten_subjects",
-    metadata,
-    Column("subject_hash", String(64), primary_key=True),
-    Column("forgotten_us", BigInteger, nullable=False),
-)
 
 
 class KeyStoreError(HexmeshError):
@@ -154,7 +136,6 @@ class KeyStore:
         padded = master_key.ljust(64, b"\0")
         self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
         self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
-        metadata.create_all(db, tables=[data_keys, forgotten_subjects])
         self._check_master()
 
     def _check_master(self) -> None:

@@ -7,53 +7,22 @@ mappings of the table's columns.
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Engine, Index, String, Table, Text, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
-from hexmesh.infra.state.schema import metadata
+from hexmesh.infra.state.schema import access_requests
 
 __all__ = ["access_requests", "insert_request", "request_row", "request_rows", "update_request"]
 
-access_requests = Table(
-    "access_requests",
-    metadata,
-    Column("id", String(36), primary_key=True),
-    Column("principal", JSON, nullable=False),
-    Column("product", String(140), nullable=False),
-    Column("port", String(63), nullable=False),
-    Column("purpose", Text, nullable=False),
-    Column("note", Text, nullable=False),
-    Column("status", String(16), nullable=False),
-    Column("requested_us", BigInteger, nullable=False),
-    Column("decided_by", Text),
-    Column("decision_note", Text, nullable=False),
-    Column("decided_us", BigInteger),
-    Column("expires_us", BigInteger),
-    Index("ix_access_requests_product", "product", "port", "status"),
-)
-
-
-#: Databases whose table exists: checking the catalog on every call would cost a query each time.
-_READY: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
-def _ensure(db: Engine) -> None:
-    if db not in _READY:
-        metadata.create_all(db, tables=[access_requests])
-        _READY.add(db)
-
 
 def insert_request(db: Engine, row: Mapping[str, Any]) -> None:
-    _ensure(db)
     with db.begin() as conn:
         conn.execute(insert(access_requests).values(**row))
 
 
 def request_row(db: Engine, request_id: str) -> dict[str, Any] | None:
-    _ensure(db)
     with db.connect() as conn:
         row = conn.execute(select(access_requests).where(access_requests.c.id == request_id)).first()
     return None if row is None else dict(row._mapping)
@@ -72,7 +41,6 @@ def update_request(db: Engine, request_id: str, status: str, values: Mapping[str
 
 def request_rows(db: Engine, *, product: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
     """Rows, newest first."""
-    _ensure(db)
     stmt = select(access_requests).order_by(access_requests.c.requested_us.desc())
     if product is not None:
         stmt = stmt.where(access_requests.c.product == product)

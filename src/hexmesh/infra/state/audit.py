@@ -9,37 +9,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-from sqlalchemy import JSON, BigInteger, Column, Engine, Index, Integer, String, Table, Text, insert, or_, select
+from sqlalchemy import Engine, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from hexmesh.infra.state.records import now_us
-from hexmesh.infra.state.schema import metadata
+from hexmesh.infra.state.schema import audit_log
 
 __all__ = ["AuditEntry", "append", "audit_log", "query", "to_arrow", "verify"]
 
-audit_log = Table(
-    "audit_log",
-    metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=True),
-    Column("at_us", BigInteger, nullable=False),
-    Column("actor", Text, nullable=False),
-    Column("action", String(64), nullable=False),
-    Column("resource", Text, nullable=False),
-    Column("purpose", Text, nullable=False),
-    Column("decision", String(16), nullable=False),
-    Column("policy_ids", JSON, nullable=False),
-    Column("details", JSON, nullable=False),
-    Column("prev_hash", String(64), nullable=False, unique=True),
-    Column("hash", String(64), nullable=False),
-    Index("ix_audit_resource", "resource", "at_us"),
-    Index("ix_audit_actor", "actor", "at_us"),
-)
 
 _GENESIS = "0" * 64
 
@@ -58,16 +40,6 @@ class AuditEntry:
     details: Mapping[str, Any] = field(default_factory=dict)
     at_us: int = 0
     seq: int = 0
-
-
-#: Databases whose table exists: checking the catalog on every call would cost a query each time.
-_READY: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
-def _ensure(db: Engine) -> None:
-    if db not in _READY:
-        metadata.create_all(db, tables=[audit_log])
-        _READY.add(db)
 
 
 def _hash(prev: str, entry: AuditEntry, at_us: int) -> str:
@@ -92,7 +64,6 @@ def _hash(prev: str, entry: AuditEntry, at_us: int) -> str:
 
 def append(db: Engine, entry: AuditEntry) -> AuditEntry:
     """Append one entry at the head of the chain; returns it with its time and sequence number."""
-    _ensure(db)
     for _ in range(20):
         with db.connect() as conn:
             head = conn.execute(select(audit_log.c.hash).order_by(audit_log.c.seq.desc()).limit(1)).scalar()
@@ -149,7 +120,6 @@ def query(
     are matched too. With ``newest`` the limit
     keeps the newest entries (still returned oldest first).
     """
-    _ensure(db)
     order = audit_log.c.seq.desc() if newest else audit_log.c.seq
     stmt = select(audit_log).order_by(order).limit(limit)
     if resource_prefix is not None:
@@ -200,7 +170,6 @@ def to_arrow(entries: Sequence[AuditEntry]) -> pa.Table:
 
 def verify(db: Engine) -> int | None:
     """Walk the chain; None when intact, else the sequence number of the first bad entry."""
-    _ensure(db)
     prev = _GENESIS
     with db.connect() as conn:
         for r in conn.execute(select(audit_log).order_by(audit_log.c.seq)):

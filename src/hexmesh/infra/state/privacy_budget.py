@@ -7,14 +7,7 @@ policy's: :class:`hexmesh.product.policy.StateLedger` turns a refused charge int
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger,
-    Column,
     Engine,
-    Float,
-    PrimaryKeyConstraint,
-    String,
-    Table,
-    Text,
     insert,
     select,
     update,
@@ -22,20 +15,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 
 from hexmesh.infra.state.records import now_us
-from hexmesh.infra.state.schema import metadata
+from hexmesh.infra.state.schema import privacy_budget
 
 __all__ = ["BudgetStore", "privacy_budget"]
-
-privacy_budget = Table(
-    "privacy_budget",
-    metadata,
-    Column("principal", Text, nullable=False),
-    Column("port", String(255), nullable=False),
-    Column("limit_epsilon", Float, nullable=False),
-    Column("spent_epsilon", Float, nullable=False),
-    Column("updated_us", BigInteger, nullable=False),
-    PrimaryKeyConstraint("principal", "port", name="pk_privacy_budget"),
-)
 
 
 class BudgetStore:
@@ -44,7 +26,6 @@ class BudgetStore:
     def __init__(self, db: Engine, default_limit: float = 1.0) -> None:
         self.db = db
         self.default_limit = default_limit
-        metadata.create_all(db, tables=[privacy_budget])
 
     def _row(self, principal: str, port: str) -> None:
         try:

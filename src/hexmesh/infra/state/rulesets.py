@@ -8,29 +8,19 @@ digest and revision, whether it passed and every finding, for the discovery docu
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
     Engine,
-    Integer,
-    PrimaryKeyConstraint,
-    String,
-    Table,
-    Text,
     delete,
     insert,
     select,
 )
 
 from hexmesh.infra.state.records import now_us
-from hexmesh.infra.state.schema import metadata
+from hexmesh.infra.state.schema import rule_checks, rulesets
 
 __all__ = [
     "RuleCheck",
@@ -44,40 +34,6 @@ __all__ = [
     "rulesets",
     "store_ruleset",
 ]
-
-rulesets = Table(
-    "rulesets",
-    metadata,
-    Column("revision", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(200), nullable=False),
-    Column("version", String(64), nullable=False),
-    Column("digest", String(80), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("author", String(200), nullable=False),
-    Column("created_us", BigInteger, nullable=False),
-)
-
-rule_checks = Table(
-    "rule_checks",
-    metadata,
-    Column("product", String(140), nullable=False),
-    Column("version", String(64), nullable=False),
-    Column("ruleset", Text, nullable=False),
-    Column("digest", String(80), nullable=False),
-    Column("revision", Integer, nullable=True),
-    Column("passed", Boolean, nullable=False),
-    Column("findings", JSON, nullable=False),
-    Column("checked_us", BigInteger, nullable=False),
-    PrimaryKeyConstraint("product", "version", name="pk_rule_checks"),
-)
-
-_READY: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
-def _ensure(db: Engine) -> None:
-    if db not in _READY:
-        metadata.create_all(db, tables=[rulesets, rule_checks])
-        _READY.add(db)
 
 
 @dataclass(frozen=True)
@@ -121,7 +77,6 @@ def _line(finding: Mapping[str, Any]) -> str:
 
 def store_ruleset(db: Engine, name: str, version: str, digest: str, text: str, author: str) -> StoredRuleSet:
     """Append a new revision and return it."""
-    _ensure(db)
     created = now_us()
     with db.begin() as conn:
         result = conn.execute(
@@ -137,7 +92,6 @@ def store_ruleset(db: Engine, name: str, version: str, digest: str, text: str, a
 
 def current_ruleset(db: Engine) -> StoredRuleSet | None:
     """The newest accepted revision, None when the control port never accepted one."""
-    _ensure(db)
     with db.connect() as conn:
         row = conn.execute(select(rulesets).order_by(rulesets.c.revision.desc()).limit(1)).mappings().first()
     return StoredRuleSet(**dict(row)) if row else None
@@ -145,7 +99,6 @@ def current_ruleset(db: Engine) -> StoredRuleSet | None:
 
 def record_check(db: Engine, check: RuleCheck) -> None:
     """Remember the newest check of ``check.product`` ``check.version`` (it replaces the previous one)."""
-    _ensure(db)
     with db.begin() as conn:
         conn.execute(
             delete(rule_checks).where(rule_checks.c.product == check.product, rule_checks.c.version == check.version)
@@ -166,7 +119,6 @@ def record_check(db: Engine, check: RuleCheck) -> None:
 
 def check_of(db: Engine, product: str, version: str) -> RuleCheck | None:
     """The newest check of a deployed version, None if it was never checked."""
-    _ensure(db)
     with db.connect() as conn:
         row = (
             conn.execute(select(rule_checks).where(rule_checks.c.product == product, rule_checks.c.version == version))

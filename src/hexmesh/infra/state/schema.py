@@ -1,4 +1,9 @@
-"""Tables of the platform's own records: products, versions, ports, runs, publications, locks.
+"""Every table of the state store, in one place: products, versions, ports, runs, publications, locks,
+lifecycle records, governance records, data keys, and the schema's version.
+
+The tables are created and migrated together by :func:`hexmesh.infra.state.migrations.migrate`
+when a store opens (never lazily by the code that uses them). A change to a table is a new
+schema version there, with the step that brings existing databases to it.
 
 Times are integer microseconds since the Unix epoch (UTC): exact, sortable, and identical on
 SQLite and PostgreSQL.
@@ -9,11 +14,15 @@ from __future__ import annotations
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -21,15 +30,24 @@ from sqlalchemy import (
 )
 
 __all__ = [
+    "access_requests",
+    "api_tokens",
+    "audit_log",
+    "data_keys",
+    "forgotten_subjects",
     "locks",
     "majors",
     "metadata",
     "notices",
     "pins",
     "ports",
+    "privacy_budget",
     "products",
     "publications",
+    "rule_checks",
+    "rulesets",
     "runs",
+    "schema_version",
     "versions",
 ]
 
@@ -160,4 +178,122 @@ pins = Table(
     Column("upstream", String(140), nullable=False),
     Column("major", Integer, nullable=False),
     UniqueConstraint("product_id", "version", "port", name="uq_pins_port"),
+)
+
+
+# -- governance records: API tokens, access requests, the audit log, rule sets, ε budgets -----------
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("secret_sha256", String(64), nullable=False),
+    Column("name", Text, nullable=False),
+    Column("principal", JSON, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("expires_us", BigInteger),
+    Column("revoked_us", BigInteger),
+)
+
+access_requests = Table(
+    "access_requests",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("principal", JSON, nullable=False),
+    Column("product", String(140), nullable=False),
+    Column("port", String(63), nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("note", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("requested_us", BigInteger, nullable=False),
+    Column("decided_by", Text),
+    Column("decision_note", Text, nullable=False),
+    Column("decided_us", BigInteger),
+    Column("expires_us", BigInteger),
+    Index("ix_access_requests_product", "product", "port", "status"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("purpose", Text, nullable=False),
+    Column("decision", String(16), nullable=False),
+    Column("policy_ids", JSON, nullable=False),
+    Column("details", JSON, nullable=False),
+    Column("prev_hash", String(64), nullable=False, unique=True),
+    Column("hash", String(64), nullable=False),
+    Index("ix_audit_resource", "resource", "at_us"),
+    Index("ix_audit_actor", "actor", "at_us"),
+)
+
+rulesets = Table(
+    "rulesets",
+    metadata,
+    Column("revision", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+rule_checks = Table(
+    "rule_checks",
+    metadata,
+    Column("product", String(140), nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("ruleset", Text, nullable=False),
+    Column("digest", String(80), nullable=False),
+    Column("revision", Integer, nullable=True),
+    Column("passed", Boolean, nullable=False),
+    Column("findings", JSON, nullable=False),
+    Column("checked_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("product", "version", name="pk_rule_checks"),
+)
+
+privacy_budget = Table(
+    "privacy_budget",
+    metadata,
+    Column("principal", Text, nullable=False),
+    Column("port", String(255), nullable=False),
+    Column("limit_epsilon", Float, nullable=False),
+    Column("spent_epsilon", Float, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("principal", "port", name="pk_privacy_budget"),
+)
+
+
+# -- encryption at rest: wrapped data keys per subject, and the subjects forgotten -----------------
+
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("subject_hash", String(64), primary_key=True),
+    Column("wrapped", LargeBinary, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+forgotten_subjects = Table(
+    "forgotten_subjects",
+    metadata,
+    Column("subject_hash", String(64), primary_key=True),
+    Column("forgotten_us", BigInteger, nullable=False),
+)
+
+
+# -- the schema's own version (see migrations.py) --------------------------------------------------
+
+#: One row: the version of this schema the database was last migrated to.
+schema_version = Table(
+    "schema_version",
+    metadata,
+    Column("singleton", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("version", Integer, nullable=False),
+    Column("migrated_us", BigInteger, nullable=False),
 )

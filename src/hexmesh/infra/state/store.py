@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hexmesh.infra.state import schema as t
 from hexmesh.infra.state.lifecycle import LifecycleRecords
+from hexmesh.infra.state.migrations import migrate
 from hexmesh.infra.state.records import (
     PortRecord,
     Publication,
@@ -51,7 +52,7 @@ class StateStore(LifecycleRecords):
     def __init__(self, url: str) -> None:
         self.url = url
         self.db = _engine(url)
-        t.metadata.create_all(self.db)
+        migrate(self.db)
 
     def close(self) -> None:
         self.db.dispose()

@@ -10,15 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, Engine, String, Table, Text, insert, select, update
+from sqlalchemy import Engine, insert, select, update
 
 from hexmesh.errors import NotFoundError
 from hexmesh.infra.state.records import now_us
-from hexmesh.infra.state.schema import metadata
+from hexmesh.infra.state.schema import api_tokens
 
 __all__ = [
     "PREFIX",
@@ -31,17 +30,6 @@ __all__ = [
     "store_token",
 ]
 
-api_tokens = Table(
-    "api_tokens",
-    metadata,
-    Column("id", String(16), primary_key=True),
-    Column("secret_sha256", String(64), nullable=False),
-    Column("name", Text, nullable=False),
-    Column("principal", JSON, nullable=False),
-    Column("created_us", BigInteger, nullable=False),
-    Column("expires_us", BigInteger),
-    Column("revoked_us", BigInteger),
-)
 
 #: How a token starts.
 PREFIX = "hxm_"
@@ -59,16 +47,6 @@ class TokenRecord:
     revoked_us: int | None
 
 
-#: Databases whose table exists: checking the catalog on every call would cost a query each time.
-_READY: weakref.WeakSet[Engine] = weakref.WeakSet()
-
-
-def _ensure(db: Engine) -> None:
-    if db not in _READY:
-        metadata.create_all(db, tables=[api_tokens])
-        _READY.add(db)
-
-
 def _digest(secret: str) -> str:
     # The secret carries 256 random bits, so a fast hash is enough: no dictionary to guess from.
     return hashlib.sha256(secret.encode()).hexdigest()
@@ -84,7 +62,6 @@ def store_token(
     """A new token for ``principal``: its full text (shown once; only its hash is kept) and its record."""
     if ttl_us is not None and ttl_us <= 0:
         raise ValueError(f"a token's lifetime must be positive, not {ttl_us} µs")
-    _ensure(db)
     token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
     created = now_us()
     record = TokenRecord(token_id, name, principal, created, created + ttl_us if ttl_us else None, None)
@@ -104,7 +81,6 @@ def store_token(
 
 def find_token(db: Engine, token: str) -> TokenRecord | None:
     """The record of ``token`` when its secret matches (expired or revoked ones too), else None."""
-    _ensure(db)
     token_id, _, secret = token.removeprefix(PREFIX).partition("_")
     with db.connect() as conn:
         row = conn.execute(select(api_tokens).where(api_tokens.c.id == token_id)).first()
@@ -117,7 +93,6 @@ def find_token(db: Engine, token: str) -> TokenRecord | None:
 
 def expiry_us(db: Engine, token: str) -> int | None:
     """When the token ``token`` names expires; None when it never does or is unknown (not an authentication)."""
-    _ensure(db)
     token_id = token.removeprefix(PREFIX).partition("_")[0]
     with db.connect() as conn:
         found = conn.execute(select(api_tokens.c.expires_us).where(api_tokens.c.id == token_id)).scalar()
@@ -126,7 +101,6 @@ def expiry_us(db: Engine, token: str) -> int | None:
 
 def list_tokens(db: Engine, principal_id: str | None = None) -> list[TokenRecord]:
     """Tokens, newest first, optionally of one principal id."""
-    _ensure(db)
     with db.connect() as conn:
         rows = conn.execute(select(api_tokens).order_by(api_tokens.c.created_us.desc(), api_tokens.c.id)).all()
     records = [_record(r) for r in rows]
@@ -135,7 +109,6 @@ def list_tokens(db: Engine, principal_id: str | None = None) -> list[TokenRecord
 
 def revoke_token(db: Engine, token_id: str) -> TokenRecord:
     """Revoke a token by id (idempotent); NotFoundError when no such token exists."""
-    _ensure(db)
     with db.begin() as conn:
         conn.execute(
             update(api_tokens)
