@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pytest
 
 from hexmesh.demo import DemoResult, run_demo
-from hexmesh.demo.run import CHART
+from hexmesh.demo.deliveries import CHART
 from hexmesh.errors import HexmeshError
 from hexmesh.lifecycle import Workspace
 from hexmesh.product import ReadRequest

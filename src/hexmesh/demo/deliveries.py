@@ -8,17 +8,29 @@ an earlier day published.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from hexmesh.errors import HexmeshError
 
-__all__ = ["DayRecord", "Landing"]
+__all__ = ["CHART", "DayRecord", "Landing", "digest"]
 
 MANIFEST = "_demo.json"
+#: The port whose reads the manifest remembers: the daily chart.
+CHART = "dp://podcasts/top-podcasts-daily/chart"
+
+
+def digest(table: pa.Table) -> str:
+    """A digest of a table's rows that does not depend on their order."""
+    ordered = table.sort_by([(name, "ascending") for name in table.column_names])
+    text = json.dumps(ordered.to_pylist(), default=str, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 @dataclass
@@ -28,7 +40,6 @@ class DayRecord:
     day: str
     finished_at: str | None = None
     """When the day's runs had all finished (ISO 8601, UTC); None if they did not finish."""
-    chart_rows: int = 0
     chart_digest: str = ""
     """A digest of the chart as read right after the day's runs, to compare later reads with."""
 
@@ -56,7 +67,8 @@ class Landing:
                 f"{data['seed']}, not scale {scale} with seed {seed}; run `hexmesh demo --scale "
                 f"{data['scale']}` to continue it, or pass another --home for a new workspace"
             )
-        days = [DayRecord(**record) for record in data.get("days", [])]
+        known = {f.name for f in fields(DayRecord)}  # manifests of older demos may carry more
+        days = [DayRecord(**{k: v for k, v in record.items() if k in known}) for record in data.get("days", [])]
         return cls(folder, scale, seed, data.get("start"), days)
 
     @property

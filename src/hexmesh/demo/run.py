@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from collections.abc import Callable, Iterator
@@ -17,7 +15,7 @@ import pyarrow as pa
 from rich.console import Console
 
 from hexmesh.demo.database import POSTGRES_VARIABLE, Registrations, demo_postgres
-from hexmesh.demo.deliveries import Landing
+from hexmesh.demo.deliveries import CHART, Landing, digest
 from hexmesh.demo.generator import generate_day
 from hexmesh.demo.governance import governance_tour
 from hexmesh.demo.mesh import example_mesh, install_governance
@@ -27,11 +25,10 @@ from hexmesh.errors import HexmeshError
 from hexmesh.infra.settings import HOME_ENV
 from hexmesh.lifecycle import ReadRequest, RunResult, Workspace
 
-__all__ = ["CHART", "DemoResult", "run_demo"]
+__all__ = ["DemoResult", "run_demo"]
 
 Say = Callable[[Any], None]
 #: The port the time-travel read uses: small, and it changes every day.
-CHART = "dp://podcasts/top-podcasts-daily/chart"
 SEED = 42
 
 
@@ -159,7 +156,7 @@ def _process(workspace: Workspace, landing: Landing, say: Say) -> pa.Table:
     for record in landing.days:
         if record.finished_at is None:
             record.finished_at = finished
-            record.chart_rows, record.chart_digest = chart.num_rows, digest(chart)
+            record.chart_digest = digest(chart)
     landing.save()
     return chart
 
@@ -193,10 +190,3 @@ def _time_travel(workspace: Workspace, landing: Landing, result: DemoResult) -> 
     result.chart_as_of = workspace.read(CHART, ReadRequest(as_of=result.checkpoint))
     result.chart_now = workspace.read(CHART)
     result.unchanged = digest(result.chart_as_of) == before.chart_digest
-
-
-def digest(table: pa.Table) -> str:
-    """A digest of a table's rows that does not depend on their order."""
-    ordered = table.sort_by([(name, "ascending") for name in table.column_names])
-    text = json.dumps(ordered.to_pylist(), default=str, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()

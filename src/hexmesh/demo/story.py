@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from hexmesh.demo.database import Registrations
-from hexmesh.demo.deliveries import Landing
+from hexmesh.demo.deliveries import CHART, Landing, digest
 from hexmesh.demo.generator import generate_day
 from hexmesh.errors import DeployError
 from hexmesh.lifecycle import Workspace
@@ -123,11 +123,9 @@ def tell_story(
             say(f"    {attempt.status} {attempt.product}@{attempt.major} ({attempt.reason})")
     finally:
         scheduler.stop()
-    from hexmesh.demo.run import CHART, digest  # run.py calls this module: import when called
-
     chart = workspace.read(CHART)
     record.finished_at = datetime.now(UTC).isoformat()
-    record.chart_rows, record.chart_digest = chart.num_rows, digest(chart)
+    record.chart_digest = digest(chart)
     landing.save()
     say(f"  see it again: hexmesh status {PRODUCT} · hexmesh read dp://{PRODUCT}@1/titles")
     return True

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 from rich.table import Table
 
-from hexmesh.demo.deliveries import Landing
+from hexmesh.demo.deliveries import CHART, Landing
 from hexmesh.infra.settings import HOME_ENV
 from hexmesh.lifecycle import Workspace
 
@@ -133,8 +133,6 @@ def _show_serving(summary: Summary, home: str, say: Say) -> None:
 
 
 def _show_time_travel(summary: Summary, home: str, say: Say) -> None:
-    from hexmesh.demo.run import CHART
-
     result = summary.result
     if result.checkpoint is None or result.chart_as_of is None or result.chart_now is None:
         say("\nTime travel needs two days of data: run `hexmesh demo --days 2`.")

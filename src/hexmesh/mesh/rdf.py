@@ -6,7 +6,6 @@ fields are named by their port and field addresses, so the IRIs are stable acros
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -140,7 +139,3 @@ def to_jsonld(graph: KnowledgeGraph) -> dict[str, Any]:
         else:
             node.setdefault(p, []).append({"@id": str(o)} if isinstance(o, IRI) else o)
     return {"@context": dict(NAMESPACES), "@graph": list(nodes.values())}
-
-
-def to_jsonld_text(graph: KnowledgeGraph) -> str:
-    return json.dumps(to_jsonld(graph), indent=2, ensure_ascii=False)

@@ -21,7 +21,7 @@ from pyiceberg.expressions import (
 from pyiceberg.expressions.visitors import bind
 
 from hexmesh.errors import NotFoundError, ReadError
-from hexmesh.infra.state import PortRecord, Publication, from_us, now_us, to_us
+from hexmesh.infra.state import PortRecord, Publication, now_us, to_us
 from hexmesh.infra.tables import arrow_schema, iceberg_schema
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.runtime import Runtime
@@ -176,7 +176,3 @@ def _instant(value: datetime | date | None, is_date: bool) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat()
-
-
-def describe_publication(publication: Publication) -> str:
-    return f"snapshot {publication.snapshot_id} published {from_us(publication.published_us).isoformat()}"

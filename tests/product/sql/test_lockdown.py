@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import select
 import socket
 import threading
-import time
 from collections.abc import Iterator
 
 import psycopg
@@ -124,7 +124,10 @@ def test_memory_cap_refuses_the_statement_and_keeps_the_session(small_memory: Po
 def test_idle_sessions_are_closed(tight: Port) -> None:
     con = psycopg.connect(tight.dsn(), autocommit=True)
     try:
-        time.sleep(3.0)
+        # Wait for the server to speak (its FATAL, then EOF) without sending anything, which would
+        # reset the idle clock: as long as it takes (~1 s), at most a minute on a loaded machine.
+        readable, _, _ = select.select([con.fileno()], [], [], 60.0)
+        assert readable, "the server kept an idle session open for a minute (idle_session_timeout is 1 s)"
         with pytest.raises(psycopg.OperationalError):
             con.execute("select 1")
     finally:
