@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry
 import hexmesh
 from hexmesh.server import deprecation, problems
 from hexmesh.server.routes import access_requests, control, discovery, events, files, ingest, observability
-from hexmesh.serving.metrics import NodeCollector
 from hexmesh.serving.node import Node
+from hexmesh.serving.prometheus import NodeCollector
 
 __all__ = ["create_app"]
 

@@ -11,8 +11,8 @@ from hexmesh.governance import AuthenticationError
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep
 from hexmesh.server.problems import responses
 from hexmesh.serving import disclosure
-from hexmesh.serving.metrics import NodeCollector
 from hexmesh.serving.observability import observability_report
+from hexmesh.serving.prometheus import NodeCollector
 
 router = APIRouter(tags=["observability"])
 
