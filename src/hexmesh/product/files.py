@@ -24,7 +24,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 from pyiceberg.expressions import AlwaysTrue
 
-from hexmesh.errors import NotFoundError
+from hexmesh.errors import NotFoundError, ReadError
 from hexmesh.infra.state import Publication
 from hexmesh.product.ports import OutputPortReader, ReadRequest
 from hexmesh.product.sealing import epoch, open_batches, scan_columns
@@ -88,6 +88,12 @@ def pinned(reader: OutputPortReader, snapshot_id: int) -> Publication:
     raise NotFoundError(
         f"snapshot {snapshot_id} was never published on {reader.address}; latest published snapshots: {known}"
     )
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise ReadError(f"format {fmt!r} is not served; use one of {', '.join(FORMATS)}")
+    return fmt
 
 
 def batches(reader: OutputPortReader, request: ReadRequest, snapshot_id: int | None) -> Iterator[pa.RecordBatch]:
