@@ -25,12 +25,13 @@ from bench.report import bench_scale
 from hexmesh.demo import example_mesh, generate_day
 from hexmesh.lifecycle import Workspace
 from hexmesh.product.sql.catalog import port_table_name
+from hexmesh.spec import load_spec
 
 __all__ = ["PRODUCT", "TABLE", "folder", "play_events"]
 
 PRODUCT = "podcasts/play-events"
-#: The SQL name of the ``plays`` port (docs/sql.md's naming scheme).
-TABLE = port_table_name("podcasts", "play-events", "plays")
+#: The SQL name of the ``plays`` port (docs/sql.md's naming scheme), from the example spec.
+TABLE = port_table_name(load_spec(example_mesh() / "podcasts" / "play-events" / "dataproduct.yaml").spec, "plays")
 STAMP = "_complete.json"
 _DAYS = 2
 _SEED = 42

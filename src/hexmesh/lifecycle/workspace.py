@@ -32,7 +32,7 @@ from hexmesh.lifecycle.validate import validate_specs
 from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest, RunResult, Runtime, run_product
 from hexmesh.product.backfill import EventWindow
 from hexmesh.product.control import ControlState, PausedError
-from hexmesh.product.events import RunObserver
+from hexmesh.product.observers import RunObserver
 from hexmesh.product.policy import PolicySidecar, governed_table
 from hexmesh.product.runner import Progress
 from hexmesh.spec import DataProductSpec, LoadedSpec, parse_address

@@ -90,6 +90,9 @@ class IcebergTables:
     def exists(self, table_id: TableId) -> bool:
         return bool(self.catalog.table_exists(table_id))
 
+    def drop(self, table_id: TableId) -> None:
+        self.catalog.drop_table(table_id)
+
     def commit_empty(self, table_id: TableId, properties: dict[str, str]) -> int:
         """Commit an empty snapshot (the baseline a table starts from)."""
         table = self.load(table_id)
