@@ -22,6 +22,7 @@ from hexmesh.infra.state.rulesets import check_of, rule_checks
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.files import FORMATS
 from hexmesh.product.observability import port_health
+from hexmesh.product.policy.revisions import policies_in_force
 from hexmesh.product.ports import OutputPortReader
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sql.catalog import port_table_name
@@ -70,6 +71,7 @@ def describe(
 ) -> dict[str, Any]:
     """The discovery document of ``product`` (the newest deployed version)."""
     spec = product.spec
+    in_force = policies_in_force(runtime, product)  # a revision set over the control port, or the spec's
     document = {"@context": CONTEXT, **catalog_entry(product, endpoints)}
     document.update(
         {
@@ -101,7 +103,9 @@ def describe(
             },
             "hexmesh:quality": _quality(runtime, product),
             "hexmesh:access": {
-                "hexmesh:policies": spec.policies.access,
+                "hexmesh:policies": in_force.policies.access,
+                "hexmesh:policySource": in_force.source,
+                "hexmesh:policyRevision": in_force.revision,
                 "hexmesh:howTo": f"Ask the owner ({spec.owner}) for access; reads are checked "
                 "against the product's embedded access policies at every port.",
             },
@@ -291,6 +295,7 @@ def document_version(runtime: Runtime, key: str) -> tuple[Any, ...] | None:
         scalar(func.max(runs.c.started_us), runs, runs.c.product_id == product),
         scalar(func.max(runs.c.finished_us), runs, runs.c.product_id == product),
         scalar(func.max(rule_checks.c.checked_us), rule_checks, rule_checks.c.product == key),
+        scalar(func.max(t.policy_revisions.c.id), t.policy_revisions, t.policy_revisions.c.product == key),
     )
     with runtime.state.db.connect() as conn:
         row = conn.execute(query).one()

@@ -40,6 +40,7 @@ __all__ = [
     "metadata",
     "notices",
     "pins",
+    "policy_revisions",
     "ports",
     "privacy_budget",
     "products",
@@ -288,6 +289,23 @@ forgotten_subjects = Table(
 
 
 # -- the schema's own version (see migrations.py) --------------------------------------------------
+
+#: Policies a product's owners replaced over the control port, one row per revision (never changed).
+#: ``policies`` null means "the deployed spec's" (a rollback to them).
+policy_revisions = Table(
+    "policy_revisions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("product", String(140), nullable=False),
+    Column("major", Integer, nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("policies", JSON),
+    Column("action", String(16), nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    UniqueConstraint("product", "major", "revision", name="uq_policy_revisions_revision"),
+)
+
 
 #: One row: the version of this schema the database was last migrated to.
 schema_version = Table(

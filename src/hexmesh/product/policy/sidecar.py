@@ -26,6 +26,7 @@ from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.policy import tokens
 from hexmesh.product.policy.ledger import StateLedger
 from hexmesh.product.policy.requests import grants
+from hexmesh.product.policy.revisions import policies_in_force
 from hexmesh.product.policy.secret import governance_folder, load_governance, mesh_secret
 from hexmesh.product.policy.variants import VariantCache
 from hexmesh.product.runtime import Runtime
@@ -86,19 +87,21 @@ class PolicySidecar:
         return tokens.authenticate(self.db, token)
 
     def decider(self, product: DeployedProduct) -> PolicyDecider:
-        """The policy decider of a deployed version, rebuilt when its live grants change."""
+        """The policy decider of a deployed version, rebuilt when its live grants or the policies in force
+        change (a revision its owners set over the control port: see :mod:`.revisions`)."""
         key = (product.key, product.record.version, product.record.spec_hash)
         seen = _REQUEST.get()
         if seen is not None and key in seen:
             return seen[key]
         live = grants(self.db, product.key)
-        ids = tuple(sorted(grant_id for grant_id, _ in live))
+        in_force = policies_in_force(self.runtime, product)
+        ids = (*sorted(grant_id for grant_id, _ in live), f"policies:{in_force.source}:{in_force.revision}")
         with self._lock:
             cached = self._deciders.get(key)
         if cached is not None and cached[0] == ids:
             found = cached[1]
         else:
-            found = PolicyDecider(product.spec, mesh=self.governance.policies, grants=live)
+            found = PolicyDecider(product.spec, in_force.policies, mesh=self.governance.policies, grants=live)
             with self._lock:
                 self._deciders[key] = (ids, found)
         if seen is not None:

@@ -11,9 +11,12 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from hexmesh.errors import HexmeshError
+from hexmesh.infra.state import from_us
+from hexmesh.lifecycle.policies import policy_history, replace_policies, rollback_policies
 from hexmesh.lifecycle.rules import accept_ruleset
 from hexmesh.product import files as port_files
 from hexmesh.product.control import TRANSITIONS, PausedError
+from hexmesh.product.policy.revisions import policies_in_force
 from hexmesh.server.acting import acting
 from hexmesh.server.deps import Domain, Name, NodeDep
 from hexmesh.server.problems import responses
@@ -104,24 +107,64 @@ def resume(domain: Domain, name: Name, node: NodeDep, token: Token) -> dict[str,
 
 
 @router.get("/policies", responses=_ERRORS)
-def get_policies(domain: Domain, name: Name, node: NodeDep, token: Token) -> Policies:
-    """The product's policies in force (a replacement, else the deployed spec's)."""
+def get_policies(domain: Domain, name: Name, node: NodeDep, token: Token) -> dict[str, Any]:
+    """The policies every port enforces now: a revision set here (``source: control``) or the spec's.
+
+    ``revision`` 0 is the deployed spec's; the history is at ``…/control/policies/revisions``.
+    """
     key, who = _act(node, token, domain, name, "read-policies")
     node.audit.record(who, key, "read-policies", "ok")
-    replaced = node.control.get(key).get("policies")
-    if replaced is not None:
-        return Policies.model_validate(replaced)
-    spec = node.product(domain, name).spec.policies
-    return Policies(access=spec.access, privacy=spec.privacy)
+    return policies_in_force(node.runtime, node.product(domain, name)).as_dict()
 
 
-@router.put("/policies", responses=_ERRORS)
-def put_policies(domain: Domain, name: Name, policies: Policies, node: NodeDep, token: Token) -> Policies:
-    """Replace the product's policies (enforced by the policy decider)."""
-    key, who = _act(node, token, domain, name, "replace-policies", policies.model_dump())
-    node.control.update(key, policies=policies.model_dump())
-    node.audit.record(who, key, "replace-policies", "ok", policies.model_dump())
-    return policies
+@router.put("/policies", responses=responses(401, 403, 404, 409, 422))
+def put_policies(domain: Domain, name: Name, policies: Policies, node: NodeDep, token: Token) -> dict[str, Any]:
+    """Replace the product's policies (its owners only): validated and checked against the mesh's rules,
+    stored as a new revision, and in force on every port (SQL, files, events, discovery, client) from the
+    next request. A deploy whose spec changes the policies brings the spec's back."""
+    body = policies.model_dump(by_alias=True)
+    key, who = _act(node, token, domain, name, "replace-policies", body)
+    try:
+        in_force = replace_policies(node.runtime, node.product(domain, name), body, who)
+    except HexmeshError as exc:
+        node.audit.record(who, key, "replace-policies", "refused", str(exc))
+        raise
+    node.audit.record(who, key, "replace-policies", "ok", {"revision": in_force.revision, "policies": body})
+    return in_force.as_dict()
+
+
+class Rollback(BaseModel):
+    revision: int = Field(ge=0, description="The revision to put back in force; 0 is the deployed spec's policies.")
+
+
+@router.post("/policies/rollback", responses=responses(401, 403, 404, 409, 422))
+def rollback(domain: Domain, name: Name, body: Rollback, node: NodeDep, token: Token) -> dict[str, Any]:
+    """Put an earlier revision of the policies back in force (as a new revision: history never changes)."""
+    key, who = _act(node, token, domain, name, "rollback-policies", {"to": body.revision})
+    try:
+        in_force = rollback_policies(node.runtime, node.product(domain, name), body.revision, who)
+    except HexmeshError as exc:
+        node.audit.record(who, key, "rollback-policies", "refused", str(exc))
+        raise
+    node.audit.record(who, key, "rollback-policies", "ok", {"to": body.revision, "revision": in_force.revision})
+    return in_force.as_dict()
+
+
+@router.get("/policies/revisions", responses=_ERRORS)
+def revisions(domain: Domain, name: Name, node: NodeDep, token: Token) -> list[dict[str, Any]]:
+    """Every revision of the product's policies, oldest first: who set what, when (null: the spec's)."""
+    key, who = _act(node, token, domain, name, "read-policies")
+    node.audit.record(who, key, "read-policies", "ok", {"revisions": True})
+    return [
+        {
+            "revision": r.revision,
+            "action": r.action,
+            "actor": r.actor,
+            "time": from_us(r.created_us).isoformat(),
+            "policies": r.policies,
+        }
+        for r in policy_history(node.runtime, node.product(domain, name))
+    ]
 
 
 @router.post("/lifecycle", responses=_ERRORS)
