@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from hexmesh.governance import AccessEngine, PolicyError
+from hexmesh.governance import PolicyDecider, PolicyError
 from hexmesh.infra.state.policy_revisions import PolicyRevision, add_revision, revisions
 from hexmesh.lifecycle.rules import mesh_rules
 from hexmesh.product import DeployedProduct, Runtime
@@ -37,7 +37,7 @@ def replace_policies(
         raise PolicyError(f"the policies are not valid ({problems}); nothing was changed") from None
     _check(runtime, product, policies)
     dumped = policies.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-    add_revision(runtime.state.engine, product.key, product.record.major, dumped, action="replace", actor=actor)
+    add_revision(runtime.state.db, product.key, product.record.major, dumped, action="replace", actor=actor)
     return policies_in_force(runtime, product)
 
 
@@ -58,24 +58,24 @@ def rollback_policies(runtime: Runtime, product: DeployedProduct, revision: int,
         target = history[revision].policies
     policies = product.spec.policies if target is None else ProductPolicies.model_validate(target)
     _check(runtime, product, policies)
-    add_revision(runtime.state.engine, product.key, product.record.major, target, action="rollback", actor=actor)
+    add_revision(runtime.state.db, product.key, product.record.major, target, action="rollback", actor=actor)
     return policies_in_force(runtime, product)
 
 
 def policy_history(runtime: Runtime, product: DeployedProduct) -> list[PolicyRevision]:
     """Every revision of the product's policies at its major, oldest first."""
-    return revisions(runtime.state.engine, product.key, product.record.major)
+    return revisions(runtime.state.db, product.key, product.record.major)
 
 
 def _check(runtime: Runtime, product: DeployedProduct, policies: ProductPolicies) -> None:
     """Refuse policies that would not compile for this product or that break a blocking rule of the mesh."""
     governance = load_governance(governance_folder(runtime.settings))
     try:
-        AccessEngine(product.spec, policies, mesh=governance.policies)
+        PolicyDecider(product.spec, policies, mesh=governance.policies)
     except PolicyError as exc:
         raise PolicyError(f"{exc}; nothing was changed") from None
     changed = product.spec.model_copy(update={"policies": policies})
-    problems = mesh_rules(runtime.settings, runtime.state.engine).problems(changed)
+    problems = mesh_rules(runtime.settings, runtime.state.db).problems(changed)
     if problems:
         listed = "; ".join(f"{p.message} ({p.hint})" for p in problems)
         raise PolicyError(f"the policies break the mesh's rules: {listed}; nothing was changed")

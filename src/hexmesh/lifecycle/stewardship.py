@@ -7,7 +7,7 @@ makes) and the state store, and every step is audited there. Surfaces only parse
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -19,19 +19,33 @@ from hexmesh.governance.grants import AccessRequest
 from hexmesh.infra.keys import KeyStore, master_key
 from hexmesh.infra.state import audit
 from hexmesh.infra.state.audit import AuditEntry
+from hexmesh.infra.state.policy_revisions import PolicyRevision
 from hexmesh.infra.state.records import now_us
+from hexmesh.lifecycle import policies as policy_changes
 from hexmesh.lifecycle.rules import RuleSetChange, accept_ruleset
 from hexmesh.product import DeployedProduct
 from hexmesh.product.authority import Actor, Authority, workspace_root
 from hexmesh.product.control import AuditLog, Tokens
 from hexmesh.product.policy import PolicySidecar, decide_access, governed_table, request_access, requests, tokens
 from hexmesh.product.policy.requests import DAY_US
+from hexmesh.product.policy.revisions import PoliciesInForce, policies_in_force
 from hexmesh.product.policy.tokens import TokenInfo
 
 if TYPE_CHECKING:
     from hexmesh.lifecycle.workspace import Workspace
 
-__all__ = ["AccessRequest", "Actor", "AuditEntry", "Migrated", "RuleSetChange", "Stewardship", "TokenInfo", "Verdict"]
+__all__ = [
+    "AccessRequest",
+    "Actor",
+    "AuditEntry",
+    "Migrated",
+    "PoliciesInForce",
+    "PolicyRevision",
+    "RuleSetChange",
+    "Stewardship",
+    "TokenInfo",
+    "Verdict",
+]
 
 Verdict = Literal["approve", "deny", "revoke"]
 
@@ -150,6 +164,24 @@ class Stewardship:
         return governed_table(
             self.sidecar, product, principal, port, rows, purpose=purpose, variant=variant, via=via, snapshot=snapshot
         )
+
+    # -- a product's policies, changed without a deploy ------------------------------------------
+
+    def policies(self, ref: str) -> PoliciesInForce:
+        """The policies every port enforces for ``ref`` now (a control-port revision, or the spec's)."""
+        return policies_in_force(self.runtime, DeployedProduct.load(self.runtime, ref))
+
+    def replace_policies(self, ref: str, body: Mapping[str, Any], actor: str) -> PoliciesInForce:
+        """Put ``body`` in force (validated, checked against the mesh's rules) as a new revision."""
+        return policy_changes.replace_policies(self.runtime, DeployedProduct.load(self.runtime, ref), body, actor)
+
+    def rollback_policies(self, ref: str, revision: int, actor: str) -> PoliciesInForce:
+        """Put revision ``revision`` (0: the deployed spec's) back in force, as a new revision."""
+        return policy_changes.rollback_policies(self.runtime, DeployedProduct.load(self.runtime, ref), revision, actor)
+
+    def policy_history(self, ref: str) -> list[PolicyRevision]:
+        """Every revision of ``ref``'s policies, oldest first."""
+        return policy_changes.policy_history(self.runtime, DeployedProduct.load(self.runtime, ref))
 
     # -- the mesh's rule set ---------------------------------------------------------------------
 

@@ -48,7 +48,7 @@ class PoliciesInForce:
 def policies_in_force(runtime: Runtime, product: DeployedProduct) -> PoliciesInForce:
     """The policies every port enforces for ``product`` now (one indexed query, plus one per new version)."""
     record = product.record
-    latest = latest_revision(runtime.state.engine, product.key, record.major)
+    latest = latest_revision(runtime.state.db, product.key, record.major)
     spec = product.spec.policies
     if latest is None or latest.created_us < spec_policies_since(runtime, product):
         return PoliciesInForce(spec, "spec", 0, latest)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import pyarrow.compute as pc
@@ -11,12 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from hexmesh.errors import HexmeshError
-from hexmesh.infra.state import from_us
-from hexmesh.lifecycle.policies import policy_history, replace_policies, rollback_policies
-from hexmesh.lifecycle.rules import accept_ruleset
 from hexmesh.product import files as port_files
 from hexmesh.product.control import TRANSITIONS, PausedError
-from hexmesh.product.policy.revisions import policies_in_force
 from hexmesh.server.acting import acting
 from hexmesh.server.deps import Domain, Name, NodeDep
 from hexmesh.server.problems import responses
@@ -114,7 +110,7 @@ def get_policies(domain: Domain, name: Name, node: NodeDep, token: Token) -> dic
     """
     key, who = _act(node, token, domain, name, "read-policies")
     node.audit.record(who, key, "read-policies", "ok")
-    return policies_in_force(node.runtime, node.product(domain, name)).as_dict()
+    return node.workspace.stewardship.policies(key).as_dict()
 
 
 @router.put("/policies", responses=responses(401, 403, 404, 409, 422))
@@ -125,7 +121,7 @@ def put_policies(domain: Domain, name: Name, policies: Policies, node: NodeDep, 
     body = policies.model_dump(by_alias=True)
     key, who = _act(node, token, domain, name, "replace-policies", body)
     try:
-        in_force = replace_policies(node.runtime, node.product(domain, name), body, who)
+        in_force = node.workspace.stewardship.replace_policies(key, body, who)
     except HexmeshError as exc:
         node.audit.record(who, key, "replace-policies", "refused", str(exc))
         raise
@@ -142,7 +138,7 @@ def rollback(domain: Domain, name: Name, body: Rollback, node: NodeDep, token: T
     """Put an earlier revision of the policies back in force (as a new revision: history never changes)."""
     key, who = _act(node, token, domain, name, "rollback-policies", {"to": body.revision})
     try:
-        in_force = rollback_policies(node.runtime, node.product(domain, name), body.revision, who)
+        in_force = node.workspace.stewardship.rollback_policies(key, body.revision, who)
     except HexmeshError as exc:
         node.audit.record(who, key, "rollback-policies", "refused", str(exc))
         raise
@@ -160,10 +156,10 @@ def revisions(domain: Domain, name: Name, node: NodeDep, token: Token) -> list[d
             "revision": r.revision,
             "action": r.action,
             "actor": r.actor,
-            "time": from_us(r.created_us).isoformat(),
+            "time": datetime.fromtimestamp(r.created_us / 1e6, UTC).isoformat(),
             "policies": r.policies,
         }
-        for r in policy_history(node.runtime, node.product(domain, name))
+        for r in node.workspace.stewardship.policy_history(key)
     ]
 
 
@@ -248,7 +244,7 @@ def put_rules(
     """
     who = acting(node, token.credentials if token else None, None, "replace-rules")
     try:
-        change = accept_ruleset(node.workspace, body, who)
+        change = node.workspace.stewardship.accept_rules(body, who)
     except HexmeshError as exc:
         node.audit.record(who, "mesh", "replace-rules", "refused", str(exc))
         raise
