@@ -212,6 +212,15 @@ def discovery(mesh: LeakMesh, who: str) -> Seen:
     with mesh.http(who) as http:
         for path in ("/", "/products/leak/vault", "/products/leak/archive", "/products/leak/other", "/openapi.json"):
             seen.add(_json_text(http.get(path)))
+        # The same products in the open standards (issue 14): shaped like the DCAT document.
+        for product in ("leak/vault", "leak/archive", "leak/other"):
+            for fmt in ("odps", "odcs", "dpds", "dcs"):
+                seen.add(http.get(f"/products/{product}/standards/{fmt}").text)
+            seen.add(http.get(f"/products/{product}", headers={"Accept": "application/odcs+yaml"}).text)
+            for port in PORTS:
+                if port.startswith(product + "/"):
+                    name = port.rsplit("/", 1)[1]
+                    seen.add(http.get(f"/products/{product}/standards/odcs", params={"port": name}).text)
     return seen
 
 

@@ -28,14 +28,38 @@ from hexmesh.product.runtime import Runtime
 from hexmesh.product.sql.catalog import port_table_name
 from hexmesh.spec import FieldSpec
 
-__all__ = ["CONTEXT", "Endpoints", "catalog_entry", "describe", "document_version"]
+__all__ = ["CONTEXT", "STANDARDS", "Endpoints", "catalog_entry", "describe", "document_version"]
 
-CONTEXT: dict[str, str] = {
+_LINKS = (
+    "dcat:accessURL",
+    "dcat:downloadURL",
+    "dcat:endpointURL",
+    "dct:conformsTo",
+    "hexmesh:observability",
+    "hexmesh:control",
+)
+_JSON = ("hexmesh:policies", "hexmesh:source", "hexmesh:slo", "hexmesh:checks", "hexmesh:catalog")
+#: The product described in the open standards, each at ``/standards/<name>`` (content negotiation too).
+STANDARDS = {
+    "odps": ("Open Data Product Standard (ODPS) v1.0.0", "https://github.com/bitol-io/open-data-product-standard"),
+    "odcs": ("Open Data Contract Standard (ODCS) v3.1.0", "https://github.com/bitol-io/open-data-contract-standard"),
+    "dpds": ("Data Product Descriptor Specification (DPDS) 1.0.0", "https://dpds.opendatamesh.org"),
+    "dcs": ("Data Contract Specification 1.2.1", "https://datacontract.com"),
+}
+
+#: JSON-LD 1.1: links are IRIs, times typed, and hexmesh's plain-JSON blocks (policies, source
+#: settings, check results, SLO promises) are JSON literals, so the document is DCAT 3 as RDF too.
+CONTEXT: dict[str, Any] = {
+    "@version": 1.1,
     "dcat": "http://www.w3.org/ns/dcat#",
     "dct": "http://purl.org/dc/terms/",
     "foaf": "http://xmlns.com/foaf/0.1/",
     "vcard": "http://www.w3.org/2006/vcard/ns#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
     "hexmesh": "https://hexmesh.dev/ns#",
+    **{term: {"@type": "@id"} for term in _LINKS},
+    **{term: {"@type": "@json"} for term in _JSON},
+    "dct:issued": {"@type": "xsd:dateTime"},
 }
 _MARKDOWN = MarkdownIt("commonmark", {"html": False})
 
@@ -112,6 +136,15 @@ def describe(
             "hexmesh:governance": _governance(runtime, product),
             "hexmesh:observability": endpoints.product(product.key) + "/observability",
             "hexmesh:control": endpoints.product(product.key) + "/control",
+            # The same product in the open standards, shaped for whoever asks (dct:hasFormat).
+            "dct:hasFormat": [
+                {
+                    "@id": f"{endpoints.product(product.key)}/standards/{name}",
+                    "dct:title": title,
+                    "dct:conformsTo": home,
+                }
+                for name, (title, home) in STANDARDS.items()
+            ],
         }
     )
     return document

@@ -35,6 +35,7 @@ __all__ = [
     "may_see_counts",
     "require_discovery",
     "require_port",
+    "sees",
     "visible_document",
     "visible_health",
 ]
@@ -237,6 +238,11 @@ def visible_document(
             "hexmesh:warnings": [str(f).split(" at ", 1)[0] for f in governance.get("hexmesh:warnings") or []],
         },
     }
+
+
+def sees(node: Node, principal: Principal, address: str | None) -> bool:
+    """Whether ``address`` names nothing of this node ``principal`` may not discover."""
+    return _sees(node, principal, address)
 
 
 def _sees(node: Node, principal: Principal, address: str | None) -> bool:

@@ -245,6 +245,8 @@ def export_check(prefix: str, check: QualityCheck) -> dict[str, Any]:
     if custom is not None and custom.description == _WRITES + _json(_core(rule)):
         rule = {k: v for k, v in rule.items() if k not in _core(rule)} | dict(custom.value)
     rule = restore(prefix, rule, [c for c in check.custom_properties if c is not custom])
+    if prefix == "dcs" and "type" not in rule:  # the Data Contract Specification has no default type
+        rule = {"type": "sql" if "query" in rule else "library", **rule}
     own = foreign(check.custom_properties, prefix)
     if own:
         rule["customProperties"] = own
