@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -18,7 +19,12 @@ from hexmesh.standards import validate_document
 from tests.cli.test_serve import bearer, client, token
 from tests.server.test_governed_metadata import _says_nothing_of_amount, _spec, member
 
-FORMATS = {"odps": yaml.safe_load, "odcs": yaml.safe_load, "dpds": json.loads, "dcs": yaml.safe_load}
+FORMATS: dict[str, Callable[[str], Any]] = {
+    "odps": yaml.safe_load,
+    "odcs": yaml.safe_load,
+    "dpds": json.loads,
+    "dcs": yaml.safe_load,
+}
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from hexmesh.product.policy import one_request
 from hexmesh.serving import disclosure
 from hexmesh.serving.node import Document, Node
 
-__all__ = ["node_catalog", "product_document"]
+__all__ = ["control_document", "node_catalog", "product_document"]
 
 
 def node_catalog(node: Node, caller: Principal | None) -> dict[str, Any]:
@@ -42,3 +42,30 @@ def product_document(node: Node, domain: str, name: str, caller: Principal | Non
         disclosure.require_discovery(node, caller, found)
         visible = disclosure.visible_document(node, caller, document.content, found)
     return document if visible is document.content else visible
+
+
+_OFFERS = (
+    ("POST", "/runs", "run the product now (?full_refresh=true recomputes every port)"),
+    ("POST", "/pause", "refuse runs until resumed"),
+    ("POST", "/resume", "accept runs again"),
+    ("GET", "/policies", "the policies in force"),
+    ("PUT", "/policies", "replace the policies"),
+    ("POST", "/lifecycle", "move the product to another lifecycle state (deprecate with a sunset, retire)"),
+    ("GET", "/audit", "every access decision on its ports and every control action"),
+)
+
+
+def control_document(node: Node, key: str) -> dict[str, Any]:
+    """What the control port (the discovery document's ``hexmesh:control``) offers, and whether it is paused."""
+    base = f"{node.endpoints.product(key)}/control"
+    return {
+        "@context": CONTEXT,
+        "@id": base,
+        "@type": "hexmesh:ControlPort",
+        "dct:identifier": f"dp://{key}",
+        "hexmesh:paused": node.control.paused(key),
+        "hexmesh:offers": [
+            {"hexmesh:method": method, "hexmesh:target": {"@id": base + path}, "dct:description": what}
+            for method, path, what in _OFFERS
+        ],
+    }

@@ -13,10 +13,10 @@ from pydantic import BaseModel, Field
 from hexmesh.errors import HexmeshError
 from hexmesh.product import files as port_files
 from hexmesh.product.control import TRANSITIONS, PausedError
-from hexmesh.product.discovery import CONTEXT
 from hexmesh.server.acting import acting
 from hexmesh.server.deps import Domain, Name, NodeDep
 from hexmesh.server.problems import responses
+from hexmesh.serving.discovery import control_document
 from hexmesh.serving.node import Node
 
 router = APIRouter(prefix="/products/{domain}/{name}/control", tags=["control"])
@@ -48,34 +48,12 @@ def _act(node: Node, token: Token, domain: str, name: str, action: str, detail: 
     return product.key, acting(node, token.credentials if token else None, product, action, detail)
 
 
-_OFFERS = (
-    ("POST", "/runs", "run the product now (?full_refresh=true recomputes every port)"),
-    ("POST", "/pause", "refuse runs until resumed"),
-    ("POST", "/resume", "accept runs again"),
-    ("GET", "/policies", "the policies in force"),
-    ("PUT", "/policies", "replace the policies"),
-    ("POST", "/lifecycle", "move the product to another lifecycle state (deprecate with a sunset, retire)"),
-    ("GET", "/audit", "every access decision on its ports and every control action"),
-)
-
-
 @router.get("", responses=_ERRORS, summary="What the control port offers, and the product's control state")
 def control_port(domain: Domain, name: Name, node: NodeDep, token: Token) -> dict[str, Any]:
     """The link the discovery document's ``hexmesh:control`` names: for those who may control the product."""
     key, who = _act(node, token, domain, name, "read-policies")
     node.audit.record(who, key, "read-control", "ok")
-    base = f"{node.endpoints.product(key)}/control"
-    return {
-        "@context": CONTEXT,
-        "@id": base,
-        "@type": "hexmesh:ControlPort",
-        "dct:identifier": f"dp://{key}",
-        "hexmesh:paused": node.control.paused(key),
-        "hexmesh:offers": [
-            {"hexmesh:method": method, "hexmesh:target": {"@id": base + path}, "dct:description": what}
-            for method, path, what in _OFFERS
-        ],
-    }
+    return control_document(node, key)
 
 
 @router.post("/runs", responses=_ERRORS)
