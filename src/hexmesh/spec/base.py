@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -18,6 +19,7 @@ __all__ = [
     "Int64",
     "SpecModel",
     "check_duration",
+    "check_pattern",
 ]
 
 FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=63)]
@@ -45,6 +47,16 @@ class SpecModel(BaseModel):
 def check_duration(value: str | None) -> str | None:
     if value is not None:
         parse_duration(value)
+    return value
+
+
+def check_pattern(value: str | None) -> str | None:
+    """A ``pattern`` key: a regular expression, or a ValueError saying why it is not one."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"pattern {value!r} is not a regular expression: {exc}") from None
     return value
 
 

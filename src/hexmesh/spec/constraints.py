@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from hexmesh.spec.base import Finite, Int64, SpecModel
+from hexmesh.spec.base import Finite, Int64, SpecModel, check_pattern
 
 __all__ = ["FieldOptions"]
 
@@ -44,12 +43,7 @@ class FieldOptions(SpecModel):
     @field_validator("pattern")
     @classmethod
     def _pattern(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"pattern {value!r} is not a regular expression: {exc}") from None
-        return value
+        return check_pattern(value)
 
     @model_validator(mode="after")
     def _lengths(self) -> FieldOptions:

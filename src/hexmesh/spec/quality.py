@@ -12,7 +12,17 @@ from typing import Any, Literal, get_args
 
 from pydantic import Field, field_validator, model_validator
 
-from hexmesh.spec.base import Count, CustomProperty, DurationText, FieldName, Finite, Int64, SpecModel, check_duration
+from hexmesh.spec.base import (
+    Count,
+    CustomProperty,
+    DurationText,
+    FieldName,
+    Finite,
+    Int64,
+    SpecModel,
+    check_duration,
+    check_pattern,
+)
 
 __all__ = [
     "METRICS",
@@ -117,14 +127,7 @@ class QualityCheck(SpecModel):
     @field_validator("pattern")
     @classmethod
     def _pattern(cls, value: str | None) -> str | None:
-        if value is not None:
-            import re
-
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"pattern {value!r} is not a regular expression: {exc}") from None
-        return value
+        return check_pattern(value)
 
     @model_validator(mode="after")
     def _exactly_one(self) -> QualityCheck:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
-import pyarrow.compute as pc
 from fastapi import APIRouter, Body, Depends, Query, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from hexmesh.errors import HexmeshError
-from hexmesh.product import files as port_files
-from hexmesh.product.control import TRANSITIONS, PausedError
-from hexmesh.server.acting import acting
 from hexmesh.server.deps import Domain, Name, NodeDep
 from hexmesh.server.problems import responses
+from hexmesh.serving import control
 from hexmesh.serving.discovery import control_document
 from hexmesh.serving.node import Node
 
@@ -42,10 +39,14 @@ class Transition(BaseModel):
     force: bool = Field(default=False, description="Retirement: even while consumers still read it.")
 
 
+def _secret(token: Token) -> str | None:
+    return token.credentials if token else None
+
+
 def _act(node: Node, token: Token, domain: str, name: str, action: str, detail: Any = None) -> tuple[str, str]:
     """(product key, who acts): an API token whose principal may control it, or an operator token."""
     product = node.product(domain, name)
-    return product.key, acting(node, token.credentials if token else None, product, action, detail)
+    return product.key, control.acting(node, _secret(token), product, action, detail)
 
 
 @router.get("", responses=_ERRORS, summary="What the control port offers, and the product's control state")
@@ -68,22 +69,7 @@ def trigger_run(
     ] = False,
 ) -> dict[str, Any]:
     """Run the product now (waits for the run); refused while the product is paused."""
-    action = "full-refresh" if full_refresh else "run"
-    key, who = _act(node, token, domain, name, action)
-    if node.control.paused(key):
-        node.audit.record(who, key, action, "refused", "paused")
-        raise PausedError(f"{key} is paused; resume it first (POST .../control/resume)")
-    try:
-        result = node.workspace.run(
-            key,
-            trigger=f"control:{who}",
-            full_refresh=full_refresh,
-            reason=f"{action} requested on the control port by {who}",
-        )
-    except HexmeshError as exc:
-        node.audit.record(who, key, action, "failed", str(exc))
-        raise
-    node.audit.record(who, key, action, "ok", {"run_id": result.run_id, "status": result.status})
+    result = control.run_now(node, domain, name, _secret(token), full_refresh=full_refresh)
     return {
         "run_id": result.run_id,
         "status": result.status,
@@ -96,19 +82,13 @@ def trigger_run(
 @router.post("/pause", responses=_ERRORS)
 def pause(domain: Domain, name: Name, node: NodeDep, token: Token) -> dict[str, Any]:
     """Refuse runs from the control port until resumed."""
-    key, who = _act(node, token, domain, name, "pause")
-    node.control.update(key, paused=True)
-    node.audit.record(who, key, "pause", "ok")
-    return {"product": key, "paused": True}
+    return {"product": control.set_paused(node, domain, name, _secret(token), True), "paused": True}
 
 
 @router.post("/resume", responses=_ERRORS)
 def resume(domain: Domain, name: Name, node: NodeDep, token: Token) -> dict[str, Any]:
     """Accept runs again."""
-    key, who = _act(node, token, domain, name, "resume")
-    node.control.update(key, paused=False)
-    node.audit.record(who, key, "resume", "ok")
-    return {"product": key, "paused": False}
+    return {"product": control.set_paused(node, domain, name, _secret(token), False), "paused": False}
 
 
 @router.get("/policies", responses=_ERRORS)
@@ -175,27 +155,10 @@ def revisions(domain: Domain, name: Name, node: NodeDep, token: Token) -> list[d
 @router.post("/lifecycle", responses=_ERRORS)
 def lifecycle(domain: Domain, name: Name, body: Transition, node: NodeDep, token: Token) -> dict[str, Any]:
     """Move the product along its lifecycle (draft → active → deprecated → retired)."""
-    key, who = _act(node, token, domain, name, "lifecycle", body.to)
-    declared = node.product(domain, name).spec.status
-    try:
-        # Deprecation and retirement are the lifecycle plane's: consumers are notified and retired
-        # versions stop serving on every port (as with `hexmesh deprecate` / `hexmesh retire`).
-        if body.to in TRANSITIONS.get(node.control.lifecycle(key, declared), ()):
-            if body.to == "deprecated":
-                node.workspace.deprecate(key, sunset=body.sunset or _in_days(90), successor=body.successor)
-            elif body.to == "retired":
-                major = node.product(domain, name).record.major
-                node.workspace.retire(f"{key}@{major}", force=body.force)
-        state = node.control.transition(key, declared, body.to)
-    except HexmeshError as exc:
-        node.audit.record(who, key, "lifecycle", "refused", str(exc))
-        raise
-    node.audit.record(who, key, "lifecycle", "ok", state)
+    key, state = control.transition(
+        node, domain, name, _secret(token), body.to, sunset=body.sunset, successor=body.successor, force=body.force
+    )
     return {"product": key, "lifecycle": state}
-
-
-def _in_days(days: int) -> date:
-    return date.today() + timedelta(days=days)
 
 
 @router.get(
@@ -203,7 +166,7 @@ def _in_days(days: int) -> date:
     responses={
         **_ERRORS,
         200: {
-            "content": {"application/json": {}, **{m: {} for m in port_files.FORMATS.values()}},
+            "content": {"application/json": {}, **{m: {} for m in control.FORMATS.values()}},
             "description": "The entries, oldest first",
         },
     },
@@ -224,16 +187,10 @@ def audit(
     The same hash-chained log ``hexmesh audit`` reads; ask for ``format=parquet`` (or csv, jsonl,
     arrow) to query it as a table (pandas, DuckDB, a spreadsheet).
     """
-    key, who = _act(node, token, domain, name, "read-audit")
-    node.audit.record(who, key, "read-audit", "ok", {"format": format, "limit": limit})
-    if format == "json":
-        return node.audit.entries(key, limit)
-    table = node.audit.table(key, limit)
-    if format == "csv":  # CSV has no lists: the deciding policies as one space-separated cell
-        ids = table.schema.get_field_index("policy_ids")
-        table = table.set_column(ids, "policy_ids", pc.binary_join(table["policy_ids"], " "))
-    body = b"".join(port_files.encode(format, table.schema, iter(table.to_batches())))
-    return Response(body, media_type=port_files.FORMATS[format])
+    found = control.audit_log(node, domain, name, _secret(token), limit, format)
+    if isinstance(found, bytes):
+        return Response(found, media_type=control.FORMATS[format])
+    return found
 
 
 # -- the mesh's rule set ---------------------------------------------------------------------------
@@ -251,21 +208,7 @@ def put_rules(
 
     Products that fail it keep serving; their discovery documents show the revision they failed.
     """
-    who = acting(node, token.credentials if token else None, None, "replace-rules")
-    try:
-        change = node.workspace.stewardship.accept_rules(body, who)
-    except HexmeshError as exc:
-        node.audit.record(who, "mesh", "replace-rules", "refused", str(exc))
-        raise
-    result = {
-        "revision": change.revision,
-        "ruleset": change.ruleset,
-        "digest": change.digest,
-        "created": change.created,
-        "products": [v.__dict__ for v in change.products],
-    }
-    node.audit.record(who, "mesh", "replace-rules", "ok", result)
-    return result
+    return control.replace_rules(node, _secret(token), body)
 
 
 # The mesh-wide route lives beside the per-product ones; its path is already complete.

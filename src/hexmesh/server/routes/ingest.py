@@ -3,7 +3,7 @@
 ``POST /products/{domain}/{name}/ingest/{input}`` takes a JSON array of objects (or one object)
 as ``application/json``, or JSON lines as ``application/x-ndjson`` / ``application/jsonl``. The
 events are checked against the input port's declared ``properties`` and stored durably in its
-landing folder (:func:`hexmesh.product.ingest.ingest_events`) before the 202 answer; the
+landing folder (:func:`hexmesh.serving.ingest.store`) before the 202 answer; the
 product's next run reads each stored batch exactly once. The path names the *input* port, the
 same way ``/ports/{port}`` names output ports. When the node enforces policies (the default) the
 call needs a credential that may control the product, like the control port (an API token of its
@@ -21,10 +21,10 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from hexmesh.product.ingest import MAX_EVENTS, ingest_events, landing_folder
-from hexmesh.server.acting import acting
 from hexmesh.server.deps import Domain, Name, NodeDep
 from hexmesh.server.problems import problem_response, responses
+from hexmesh.serving import ingest as ingest_port
+from hexmesh.serving.ingest import MAX_EVENTS
 
 __all__ = ["MAX_BODY_BYTES", "router"]
 
@@ -117,12 +117,8 @@ _BODY = {
 )
 async def ingest(domain: Domain, name: Name, port: InputName, request: Request, node: NodeDep, token: Token) -> Any:
     """Store JSON events for the product's next run (a JSON array, or JSON lines)."""
-    product = node.product(domain, name)
-    key = product.key
-    landing_folder(product, port)  # an unknown port (404) or one that cannot take events (409), before the body
-    who = None
-    if node.options.auth:
-        who = acting(node, token.credentials if token else None, product, "ingest", {"input": port})
+    # An unknown port (404), one that cannot take events (409) or a sender who may not: before the body.
+    key, who = ingest_port.accepting(node, domain, name, port, token.credentials if token else None)
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
     try:
         if media not in _ARRAY + _LINES:
@@ -135,9 +131,7 @@ async def ingest(domain: Domain, name: Name, port: InputName, request: Request, 
         events = _events(media, await _body(request))
     except _BadBodyError as bad:
         return problem_response(request, bad.status, bad.kind, bad.detail)
-    receipt = await run_in_threadpool(ingest_events, node.workspace.runtime, key, port, events)
-    if who is not None:
-        node.audit.record(who, key, "ingest", "ok", {"input": port, "events": receipt.events})
+    receipt = await run_in_threadpool(ingest_port.store, node, key, port, events, who)
     body = Receipt(
         product=receipt.product,
         input=receipt.port,

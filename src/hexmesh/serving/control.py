@@ -1,0 +1,139 @@
+"""The control port as a node serves it: each privileged action decided, done and audited.
+
+Who may act is the node's :class:`~hexmesh.product.authority.Authority` (ADR 0019): an API token
+whose principal controls the product or holds a role allowed the action, or a clear-text operator
+token until it is migrated. Refusals are audited by the authority before they are raised (401, 403);
+what was done is audited here, with its outcome. The HTTP routes parse and render (the
+policies' revisions go through :class:`~hexmesh.lifecycle.Stewardship`).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import pyarrow.compute as pc
+
+from hexmesh.errors import HexmeshError
+from hexmesh.lifecycle import RunResult
+from hexmesh.product import DeployedProduct
+from hexmesh.product import files as port_files
+from hexmesh.product.control import TRANSITIONS, PausedError
+from hexmesh.serving.node import Node
+
+__all__ = [
+    "FORMATS",
+    "acting",
+    "audit_log",
+    "replace_rules",
+    "run_now",
+    "set_paused",
+    "transition",
+]
+
+#: Media type of each table format of the audit log.
+FORMATS = port_files.FORMATS
+
+
+def acting(node: Node, secret: str | None, product: DeployedProduct | None, action: str, detail: Any = None) -> str:
+    """The name of who may do ``action`` on ``product`` (None: the mesh) with ``secret``, as the audit log names it."""
+    return node.authority.authorize(secret, action, product, detail=detail).name
+
+
+def _act(node: Node, secret: str | None, domain: str, name: str, action: str, detail: Any = None) -> tuple[str, str]:
+    """(product key, who acts)."""
+    product = node.product(domain, name)
+    return product.key, acting(node, secret, product, action, detail)
+
+
+def run_now(node: Node, domain: str, name: str, secret: str | None, *, full_refresh: bool = False) -> RunResult:
+    """Run the product now (waits for the run); PausedError (409) while the product is paused."""
+    action = "full-refresh" if full_refresh else "run"
+    key, who = _act(node, secret, domain, name, action)
+    if node.control.paused(key):
+        node.audit.record(who, key, action, "refused", "paused")
+        raise PausedError(f"{key} is paused; resume it first (POST .../control/resume)")
+    try:
+        result = node.workspace.run(
+            key,
+            trigger=f"control:{who}",
+            full_refresh=full_refresh,
+            reason=f"{action} requested on the control port by {who}",
+        )
+    except HexmeshError as exc:
+        node.audit.record(who, key, action, "failed", str(exc))
+        raise
+    node.audit.record(who, key, action, "ok", {"run_id": result.run_id, "status": result.status})
+    return result
+
+
+def set_paused(node: Node, domain: str, name: str, secret: str | None, paused: bool) -> str:
+    """Refuse (or accept again) runs from the control port; the product's key."""
+    action = "pause" if paused else "resume"
+    key, who = _act(node, secret, domain, name, action)
+    node.control.update(key, paused=paused)
+    node.audit.record(who, key, action, "ok")
+    return key
+
+
+def transition(
+    node: Node,
+    domain: str,
+    name: str,
+    secret: str | None,
+    to: str,
+    *,
+    sunset: date | None = None,
+    successor: str | None = None,
+    force: bool = False,
+) -> tuple[str, str]:
+    """Move the product along its lifecycle; (its key, the state it is in now)."""
+    key, who = _act(node, secret, domain, name, "lifecycle", to)
+    declared = node.product(domain, name).spec.status
+    try:
+        # Deprecation and retirement are the lifecycle plane's: consumers are notified and retired
+        # versions stop serving on every port (as with `hexmesh deprecate` / `hexmesh retire`).
+        if to in TRANSITIONS.get(node.control.lifecycle(key, declared), ()):
+            if to == "deprecated":
+                node.workspace.deprecate(key, sunset=sunset or date.today() + timedelta(days=90), successor=successor)
+            elif to == "retired":
+                major = node.product(domain, name).record.major
+                node.workspace.retire(f"{key}@{major}", force=force)
+        state = node.control.transition(key, declared, to)
+    except HexmeshError as exc:
+        node.audit.record(who, key, "lifecycle", "refused", str(exc))
+        raise
+    node.audit.record(who, key, "lifecycle", "ok", state)
+    return key, state
+
+
+def audit_log(node: Node, domain: str, name: str, secret: str | None, limit: int, fmt: str) -> list[Any] | bytes:
+    """The product's newest ``limit`` audit entries, oldest first: a list (``json``) or a table in ``fmt``."""
+    key, who = _act(node, secret, domain, name, "read-audit")
+    node.audit.record(who, key, "read-audit", "ok", {"format": fmt, "limit": limit})
+    if fmt == "json":
+        return list(node.audit.entries(key, limit))
+    table = node.audit.table(key, limit)
+    if fmt == "csv":  # CSV has no lists: the deciding policies as one space-separated cell
+        ids = table.schema.get_field_index("policy_ids")
+        table = table.set_column(ids, "policy_ids", pc.binary_join(table["policy_ids"], " "))
+    return b"".join(port_files.encode(fmt, table.schema, iter(table.to_batches())))
+
+
+def replace_rules(node: Node, secret: str | None, text: str) -> dict[str, Any]:
+    """Accept a new mesh rule set (a governance principal's token): a new revision, every product re-checked."""
+    who = acting(node, secret, None, "replace-rules")
+    try:
+        change = node.workspace.stewardship.accept_rules(text, who)
+    except HexmeshError as exc:
+        node.audit.record(who, "mesh", "replace-rules", "refused", str(exc))
+        raise
+    result = {
+        "revision": change.revision,
+        "ruleset": change.ruleset,
+        "digest": change.digest,
+        "created": change.created,
+        "products": [v.__dict__ for v in change.products],
+    }
+    node.audit.record(who, "mesh", "replace-rules", "ok", result)
+    return result
