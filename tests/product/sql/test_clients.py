@@ -303,3 +303,31 @@ def test_session_settings_are_per_session(sql: Port) -> None:
         two.execute("set search_path to sales")
         assert two.execute("select current_schema()").fetchone() == ("sales",)
         assert one.execute("select current_schema()").fetchone() != ("sales",)
+
+
+#: Results as PostgreSQL shapes them: names, numeric scale, integer arithmetic (compared as text, as psql shows them).
+SHAPES = [
+    'select round(avg(amount)::numeric, 2), 1 AS FOO, 2 AS "Bar", 7 / 2, 7.0 / 2 = 3.5 from sales.orders__orders',
+    "select count(*), max(order_id), case when count(*) > 1 then 'many' end from sales.orders__orders",
+    "select order_id::text, customer from sales.orders__orders order by order_id limit 2",
+]
+
+
+@pytest.mark.parametrize("statement", SHAPES)
+def test_result_names_and_values_are_shaped_as_postgresql_shapes_them(
+    sql: Port, postgres_twin: str, statement: str
+) -> None:
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={postgres_twin}", autocommit=True) as twin:
+        twin.execute(
+            "insert into sales.orders__orders select n, 'c' || (n % 7), now(), 10.0 "
+            "from (values (1), (2), (3), (4), (5), (100), (101), (102), (103)) v(n)"
+        )
+        want = twin.execute(statement)
+        want_names = [c.name for c in want.description or []]
+        want_rows = [tuple(str(v) for v in row) for row in want.fetchall()]
+    with psycopg.connect(sql.dsn(), autocommit=True) as con:
+        got = con.execute(statement)
+        assert [c.name for c in got.description or []] == want_names
+        assert [tuple(str(v) for v in row) for row in got.fetchall()] == want_rows
+    with psycopg.connect(sql.dsn(), autocommit=True) as con, pytest.raises(psycopg.errors.DivisionByZero):
+        con.execute("select 1 / 0")

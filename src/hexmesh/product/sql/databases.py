@@ -94,6 +94,8 @@ def open_database(
         config["memory_limit"] = memory_limit
     if threads:
         config["threads"] = threads
+    # PostgreSQL's arithmetic: 7 / 2 is 3 for integers, and 1 / 0 is an error (22012), not NULL.
+    config["integer_division"] = True
     con = duckdb.connect(":memory:", config=config)
     if readable:
         # Must come before external access is switched off; it cannot be widened afterwards.

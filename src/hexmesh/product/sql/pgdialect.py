@@ -65,7 +65,18 @@ def _variable(name: str) -> exp.Expr:
 
 
 def _session(node: exp.Expr) -> exp.Expr:
-    """Who the session is, as PostgreSQL's session functions answer: the caller, its database, its path."""
+    """Who the session is, as PostgreSQL's session functions answer: the caller, its database, its path;
+    and two PostgreSQL rules of results: unquoted names fold to lower case, round(x, n) is numeric(n)."""
+    if isinstance(node, exp.Alias) and isinstance(node.args.get("alias"), exp.Identifier):
+        alias = node.args["alias"]
+        if not alias.quoted and alias.name != alias.name.lower():
+            node.set("alias", exp.to_identifier(alias.name.lower()))
+    if isinstance(node, exp.Round) and isinstance(node.args.get("decimals"), exp.Literal):
+        decimals = str(node.args["decimals"].this)
+        if decimals.isdigit() and int(decimals) <= 38:
+            # PostgreSQL's two-argument round() is numeric's: round(avg(total), 2) prints 5.80, not 5.8.
+            rounded = exp.Round(this=node.this, decimals=node.args["decimals"])
+            return exp.Cast(this=rounded, to=exp.DataType.build(f"DECIMAL(38, {decimals})"))
     if isinstance(node, (exp.CurrentUser, exp.SessionUser)):
         return _variable("hexmesh_user")
     if isinstance(node, exp.Column) and not node.table and not node.this.quoted and node.name.lower() in _USER_WORDS:
