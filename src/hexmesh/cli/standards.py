@@ -59,18 +59,41 @@ def _show_import(outcome: ImportOutcome) -> None:
     console.print(f"  next: hexmesh validate {outcome.folder}")
 
 
+_CATALOGS = ("datahub", "openmetadata")
+
+
 def export(
-    product: Annotated[str, typer.Argument(help="A product folder, or a deployed domain/product.")],
-    fmt: Annotated[str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}.")] = "odps",
-    out: Annotated[Path | None, typer.Option("--out", help="Write the documents into this folder.")] = None,
+    product: Annotated[
+        str | None,
+        typer.Argument(help="A product folder, or a deployed domain/product (none for datahub, openmetadata)."),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}; or {', '.join(_CATALOGS)}: the whole mesh.")
+    ] = "odps",
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the documents into this folder (a catalog: this file).")
+    ] = None,
     url: Annotated[
         str | None, typer.Option(help="The node's base URL, for the management ports (e.g. http://host:8080).")
     ] = None,
     home: Home = None,
 ) -> None:
-    """Write a product as ODPS (plus one ODCS per output port), ODCS, DPDS or DCS, validated against its schema."""
+    """Write a product as ODPS (plus one ODCS per output port), ODCS, DPDS or DCS, validated against its schema;
+    or every deployed product as a DataHub file-source document or OpenMetadata API requests."""
+    if fmt in _CATALOGS:
+        with errors():
+            text = workspace(home).export_catalog(fmt, base_url=url)
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+            console.print(f"  wrote {out}")
+        return
     if fmt not in FORMATS:
-        raise typer.BadParameter(f"use one of {', '.join(FORMATS)}", param_hint="--format")
+        raise typer.BadParameter(f"use one of {', '.join((*FORMATS, *_CATALOGS))}", param_hint="--format")
+    if product is None:
+        raise typer.BadParameter("name the product (a folder or domain/product)", param_hint="PRODUCT")
     chosen: ExportFormat = fmt  # type: ignore[assignment]
     with errors():
         texts = workspace(home).export_documents(product, chosen, base_url=url)

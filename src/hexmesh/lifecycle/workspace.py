@@ -37,6 +37,8 @@ from hexmesh.product.policy import PolicySidecar, governed_table
 from hexmesh.product.runner import Progress
 from hexmesh.spec import DataProductSpec, LoadedSpec, parse_address
 from hexmesh.standards import ExportFormat, Options
+from hexmesh.standards.datahub import mesh_proposals
+from hexmesh.standards.openmetadata import mesh_requests
 
 __all__ = ["PortStatus", "ProductStatus", "Workspace"]
 
@@ -322,6 +324,17 @@ class Workspace:
             spec = DeployedProduct.load(self.runtime, parse_address(str(ref)).product_key).spec
         versions = {f"dp://{key}": product.record.version for key, product in self.deployed().items()}
         return export_texts(spec, fmt, base_url=base_url, upstream=versions)
+
+    def export_catalog(self, fmt: str, *, base_url: str | None = None) -> str:
+        """Every deployed product as a DataHub file-source document or OpenMetadata API requests (JSON)."""
+        import json
+
+        specs = [product.spec for product in self.deployed().values()]
+        if fmt == "datahub":
+            return json.dumps(mesh_proposals(specs, base_url=base_url), indent=2) + "\n"
+        if fmt == "openmetadata":
+            return json.dumps(mesh_requests(specs), indent=2) + "\n"
+        raise InputError(f"no catalog format {fmt!r}; write datahub or openmetadata")
 
     def test_contract(
         self, contract: Path, address: str, *, as_of: datetime | None = None, token: str | None = None
