@@ -26,7 +26,7 @@ from fastapi.encoders import jsonable_encoder
 
 from hexmesh.cache import BoundedCache
 from hexmesh.errors import HexmeshError, NotFoundError
-from hexmesh.infra.events import EventLog, OffsetStore, open_event_log
+from hexmesh.infra.events import EventLog, NatsAuth, OffsetStore, open_event_log
 from hexmesh.infra.state import VersionRecord
 from hexmesh.lifecycle import Workspace
 from hexmesh.mesh.emit import lineage_observer
@@ -91,7 +91,7 @@ class Node:
         self.options = options or NodeOptions()
         home = workspace.settings.home
         events_url = self.options.events_url if self.options.events_url is not None else workspace.settings.events_url
-        self.log: EventLog = open_event_log(events_url, home)
+        self.log: EventLog = open_event_log(events_url, home, nats=NatsAuth.from_settings(workspace.settings))
         self.offsets = OffsetStore(home / "offsets.db")
         self.tokens = Tokens.load(workspace.settings)
         self.control = ControlState(home)

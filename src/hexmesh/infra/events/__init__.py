@@ -9,14 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from hexmesh.errors import WorkspaceError
+from hexmesh.infra.events.credentials import NatsAuth
 from hexmesh.infra.events.log import Event, EventLog, StoredEvent
 from hexmesh.infra.events.offsets import OffsetStore
 
-__all__ = ["Event", "EventLog", "OffsetStore", "StoredEvent", "open_event_log"]
+__all__ = ["Event", "EventLog", "NatsAuth", "OffsetStore", "StoredEvent", "open_event_log"]
 
 
-def open_event_log(url: str | None, home: Path) -> EventLog:
-    """The embedded log under ``home`` (no URL), or NATS JetStream (``nats://host:port``)."""
+def open_event_log(url: str | None, home: Path, *, nats: NatsAuth | None = None) -> EventLog:
+    """The embedded log under ``home`` (no URL), or NATS JetStream (``nats://host:port``, with ``nats`` credentials)."""
     if not url or url == "embedded":
         from hexmesh.infra.events.embedded import EmbeddedLog
 
@@ -24,7 +25,7 @@ def open_event_log(url: str | None, home: Path) -> EventLog:
     if url.startswith(("nats://", "tls://")):
         from hexmesh.infra.events.nats import JetStreamLog
 
-        return JetStreamLog(url)
+        return JetStreamLog(url, auth=nats)
     raise WorkspaceError(
         f"event log URL {url!r} is not understood; leave it empty for the embedded log "
         "or give nats://host:port for NATS JetStream"

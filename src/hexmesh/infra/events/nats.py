@@ -9,17 +9,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from hexmesh.errors import WorkspaceError
+from hexmesh.infra.events.credentials import NatsAuth, redacted
 from hexmesh.infra.events.log import Event, StoredEvent
 
 __all__ = ["JetStreamLog"]
 
+log = logging.getLogger(__name__)
+
 _STREAM = "HEXMESH"
 _PREFIX = "hexmesh."
+#: Seconds a node tries to connect before it says why it cannot.
+_CONNECT_S = 20.0
 #: Publishes in flight at once.
 _WINDOW = 500
 #: Consumers kept for subscribers that read on (each expires on the server when idle).
@@ -35,9 +41,10 @@ def subject(stream: str) -> str:
 class JetStreamLog:
     """Event log on a NATS server with JetStream enabled."""
 
-    def __init__(self, url: str, *, stream: str = _STREAM) -> None:
+    def __init__(self, url: str, *, stream: str = _STREAM, auth: NatsAuth | None = None) -> None:
         self.url = url
         self.stream = stream
+        self.auth = auth or NatsAuth()
         self._nc: Any = None
         self._js: Any = None
         self._cursors: dict[tuple[str, int], Any] = {}
@@ -49,10 +56,27 @@ class JetStreamLog:
                 from nats.js.api import StreamConfig
             except ImportError as exc:  # pragma: no cover - nats-py ships with the server extra
                 raise WorkspaceError("NATS needs nats-py: pip install 'hexmesh[server]'") from exc
+            options = self.auth.options()
+            seen: list[Exception] = []
+
+            async def remember(error: Exception) -> None:
+                seen.append(error)  # the server's reason (an authorization violation) comes here
+                log.warning("NATS at %s: %s", redacted(self.url), error)
+
             try:
-                self._nc = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=3)
+                # Bounded: a TLS failure makes nats-py retry without counting the attempts.
+                connecting = nats.connect(
+                    self.url, connect_timeout=5, max_reconnect_attempts=3, error_cb=remember, **options
+                )
+                self._nc = await asyncio.wait_for(connecting, _CONNECT_S)
             except Exception as exc:
-                raise WorkspaceError(f"cannot reach NATS at {self.url}: {exc}") from exc
+                where, why = redacted(self.url), " ".join(str(e) for e in [*seen[-1:], exc])
+                if any(word in why.lower() for word in ("authorization", "authentication")):
+                    raise WorkspaceError(
+                        f"NATS at {where} refused this node's credentials ({why}); set the events_nats_* settings "
+                        "(user and password, token, nkey, creds, TLS) to what the server expects"
+                    ) from None
+                raise WorkspaceError(f"cannot reach NATS at {where}: {why}") from None
             self._js = self._nc.jetstream()
             config = StreamConfig(name=self.stream, subjects=[_PREFIX + ">"], duplicate_window=3600)
             try:
