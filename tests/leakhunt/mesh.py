@@ -319,8 +319,8 @@ def build_mesh(root: Path) -> LeakMesh:
 
 
 @contextmanager
-def serve_mesh(mesh: LeakMesh) -> Iterator[LeakMesh]:
-    """``hexmesh serve`` (auth on, HTTP and SQL) over the mesh until the block ends."""
+def serve_mesh(mesh: LeakMesh, *extra: str) -> Iterator[LeakMesh]:
+    """``hexmesh serve`` (auth on, HTTP and SQL, ``extra`` options) over the mesh until the block ends."""
     http_port, sql_port = free_port(), free_port()
     log_path = mesh.root / "serve.log"
     log = log_path.open("wb")
@@ -337,6 +337,7 @@ def serve_mesh(mesh: LeakMesh) -> Iterator[LeakMesh]:
             "--no-schedule",
             "--log-level",
             "warning",
+            *extra,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -103,7 +103,7 @@ def require_port(node: Node, principal: Principal, product: DeployedProduct, por
 
 def filter_breaches(
     node: Node, principal: Principal, product: DeployedProduct, events: Sequence[StoredEvent]
-) -> list[tuple[int, str]]:
+) -> list[tuple[str, str]]:
     """The product's SLO breach events of the ports the principal may discover; counts only for those who may."""
     sidecar = sidecar_of(node)
     ports = {p.name for p in product.spec.output_ports}
@@ -119,11 +119,11 @@ def filter_breaches(
             continue
         data = body.get("data")
         if counts[port] or not isinstance(data, dict):
-            kept.append((event.seq, event.text))
+            kept.append((str(event.seq), event.text))
             continue
         [check] = _slo_checks([{**data, "name": data.get("slo")}], whole=False)
         shown = {k: v for k, v in check.items() if k != "name"}
-        kept.append((event.seq, json.dumps({**body, "data": shown}, separators=(",", ":"), default=str)))
+        kept.append((str(event.seq), json.dumps({**body, "data": shown}, separators=(",", ":"), default=str)))
     return kept
 
 

@@ -10,33 +10,48 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 
+from hexmesh.errors import ReadError
 from hexmesh.governance import Principal
 from hexmesh.infra.events import StoredEvent
 from hexmesh.product.eventstream import port_stream, product_stream
+from hexmesh.product.policy.stream import Cursors
 from hexmesh.product.sealing import is_sealed, open_events
 from hexmesh.product.subscription import follow, start_after
 from hexmesh.serving import disclosure, governed
 from hexmesh.serving.node import Node
 
 __all__ = [
+    "Cursors",
     "Govern",
+    "PortView",
     "breach_governor",
     "everything",
     "may_consume",
     "opened_at",
-    "port_governor",
+    "port_cursors",
     "port_stream_of",
+    "port_view",
     "product_stream_of",
     "subscribe",
 ]
 
-#: What a caller may see of a batch of events: ``(seq, text)`` pairs.
-Govern = Callable[[Sequence[StoredEvent]], list[tuple[int, str]]]
+#: What a caller may see of a batch of events: ``(cursor, text)`` pairs (the cursor is the ``seq`` in
+#: plain numbers, or an opaque ``t_…`` for callers who may not learn the log's positions).
+Govern = Callable[[Sequence[StoredEvent]], list[tuple[str, str]]]
 
 
-def everything(events: Sequence[StoredEvent]) -> list[tuple[int, str]]:
-    return [(e.seq, e.text) for e in events]
+@dataclass(frozen=True)
+class PortView:
+    """A subscription to a port's stream as one caller gets it: what it sees, how its positions read."""
+
+    govern: Govern
+    cursors: Cursors
+
+
+def everything(events: Sequence[StoredEvent]) -> list[tuple[str, str]]:
+    return [(str(e.seq), e.text) for e in events]
 
 
 def port_stream_of(node: Node, domain: str, name: str, port: str) -> str:
@@ -49,16 +64,29 @@ def product_stream_of(node: Node, domain: str, name: str) -> str:
     return product_stream(node.product(domain, name).key)
 
 
-def port_governor(node: Node, caller: Principal | None, domain: str, name: str, port: str, purpose: str) -> Govern:
+def port_view(node: Node, caller: Principal | None, domain: str, name: str, port: str, purpose: str) -> PortView:
     """Refuse (403) a caller who may not read the port; else mask each batch as the caller may see it."""
     reader = node.reader(domain, name, port)
     if caller is None:
         if not is_sealed(reader.spec):
-            return everything
+            return PortView(everything, Cursors())
         # The log keeps restricted fields sealed; they are opened as they are served.
-        return lambda events: [(e.seq, e.text) for e in open_events(reader.runtime, reader.spec, events)]
+        opened = functools.partial(open_events, reader.runtime, reader.spec)
+        return PortView(lambda events: everything(opened(events)), Cursors())
     governed.check_stream(node, caller, reader, purpose)
-    return lambda events: governed.filter_events(node, caller, reader, events, purpose)
+    cursors = governed.stream_cursors(node, caller, reader, port_stream(reader.product.key, reader.spec.name), purpose)
+    return PortView(
+        functools.partial(governed.filter_events, node, caller, reader, purpose=purpose, cursors=cursors), cursors
+    )
+
+
+def port_cursors(node: Node, caller: Principal | None, domain: str, name: str, port: str) -> Cursors:
+    """How the caller's positions on a port's stream are written (offsets, acks); refused like a read."""
+    may_consume(node, caller, domain, name, port)
+    if caller is None:
+        return Cursors()
+    reader = node.reader(domain, name, port)
+    return governed.stream_cursors(node, caller, reader, port_stream(reader.product.key, reader.spec.name))
 
 
 def breach_governor(node: Node, caller: Principal | None, domain: str, name: str) -> Govern:
@@ -76,8 +104,25 @@ def may_consume(node: Node, caller: Principal | None, domain: str, name: str, po
         governed.check_stream(node, caller, node.reader(domain, name, port))
 
 
-async def opened_at(node: Node, stream: str, start: str | None, last_event_id: str | None, consumer: str | None) -> int:
-    """The sequence a subscription starts after: ``start``, else ``Last-Event-ID``, else the consumer's offset."""
+async def opened_at(
+    node: Node,
+    stream: str,
+    start: str | None,
+    last_event_id: str | None,
+    consumer: str | None,
+    cursors: Cursors | None = None,
+) -> int:
+    """The sequence a subscription starts after: ``Last-Event-ID``, else ``start``, else the consumer's offset.
+
+    A caller with opaque cursors resumes with the cursors it was sent (a plain number is refused).
+    """
+    if cursors is not None and cursors.opaque:
+        if last_event_id:
+            last_event_id = str(cursors.read(last_event_id))
+        if start is not None and start.startswith("t_"):
+            start = str(cursors.read(start, "start"))
+        elif start is not None and start.isdigit():
+            raise ReadError(f"start {start!r}: send an event id this stream sent you, beginning, end or a time")
     return await start_after(
         node.log, node.offsets, stream, start=start, last_event_id=last_event_id, consumer=consumer
     )

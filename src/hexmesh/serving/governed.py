@@ -8,7 +8,6 @@ plans and audits through the sidecar (``governed_table``, ``governed_batches``,
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import Literal
@@ -16,12 +15,11 @@ from typing import Literal
 import pyarrow as pa
 
 from hexmesh.errors import HexmeshError, ReadError
-from hexmesh.governance import AuthenticationError, Principal, apply_plan
+from hexmesh.governance import AuthenticationError, Principal
 from hexmesh.governance.grants import AccessRequest
 from hexmesh.infra.events import StoredEvent
 from hexmesh.product import OutputPortReader, ReadRequest
 from hexmesh.product import files as port_files
-from hexmesh.product.eventstream import ROW_EVENT
 from hexmesh.product.policy import (
     PolicySidecar,
     decide_access,
@@ -31,6 +29,7 @@ from hexmesh.product.policy import (
 )
 from hexmesh.product.policy.requests import DAY_US
 from hexmesh.product.policy.shaped import UnservedColumnError, request_details, shape_request
+from hexmesh.product.policy.stream import Cursors, cursors_for, shaped_events
 from hexmesh.product.sealing import open_events
 from hexmesh.serving.node import Node
 
@@ -44,6 +43,7 @@ __all__ = [
     "filter_events",
     "pinned_etag",
     "sidecar_of",
+    "stream_cursors",
 ]
 
 Variant = Literal["rows", "synthetic"]
@@ -134,22 +134,28 @@ def check_stream(node: Node, principal: Principal, reader: OutputPortReader, pur
 
 
 def filter_events(
-    node: Node, principal: Principal, reader: OutputPortReader, events: Sequence[StoredEvent], purpose: str = ""
-) -> list[tuple[int, str]]:
-    """``(seq, text)`` of the events the principal may see, row data masked; re-planned per batch."""
+    node: Node,
+    principal: Principal,
+    reader: OutputPortReader,
+    events: Sequence[StoredEvent],
+    purpose: str = "",
+    cursors: Cursors | None = None,
+) -> list[tuple[str, str]]:
+    """``(cursor, text)`` of the events the principal may see, row data masked; re-planned per batch."""
     sidecar = sidecar_of(node)
     plan = sidecar.plan(reader.product, principal, reader.spec.name, purpose=purpose)
-    kept = []
-    for event in open_events(reader.runtime, reader.spec, events):  # restricted fields opened first
-        body = event.body
-        data = body.get("data")
-        if body.get("type") != ROW_EVENT or not isinstance(data, dict):
-            kept.append((event.seq, event.text))
-            continue
-        rows = apply_plan(pa.Table.from_pylist([data]), plan, sidecar.secret).to_pylist()
-        if rows:
-            kept.append((event.seq, json.dumps({**body, "data": rows[0]}, separators=(",", ":"), default=str)))
-    return kept
+    opened = open_events(reader.runtime, reader.spec, events)  # restricted fields opened first
+    return shaped_events(sidecar.secret, plan, reader.spec, opened, cursors or Cursors())
+
+
+def stream_cursors(
+    node: Node, principal: Principal, reader: OutputPortReader, stream: str, purpose: str = ""
+) -> Cursors:
+    """How ``principal``'s positions on ``stream`` are written: opaque unless it controls the product."""
+    sidecar = sidecar_of(node)
+    return cursors_for(
+        sidecar.secret, sidecar.plan(reader.product, principal, reader.spec.name, purpose=purpose), stream
+    )
 
 
 def consumer_name(principal: Principal | None, consumer: str | None) -> str | None:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Header, Query, WebSocket, WebSocketDisconnect
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from hexmesh.errors import HexmeshError
 from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName, bearer_token, principal_of
 from hexmesh.server.problems import responses
 from hexmesh.serving import events as events_port
 from hexmesh.serving import governed
-from hexmesh.serving.events import Govern, everything
+from hexmesh.serving.events import Cursors, Govern, everything
 from hexmesh.serving.node import Node
 
 router = APIRouter(tags=["events"])
@@ -50,7 +51,10 @@ Purpose = Annotated[str, Query(description="Why you read (nodes that enforce pol
 class Offset(BaseModel):
     consumer: str
     stream: str
-    offset: int | None
+    offset: int | str | None = Field(
+        description="The last event processed: its sequence number, or (for callers who do not control the "
+        "product) the opaque id the stream sent with it."
+    )
 
 
 async def _sse(
@@ -71,7 +75,7 @@ async def _sse(
                 yield b": idle\n\n"
                 continue
             shown = await anyio.to_thread.run_sync(govern, events) if govern is not everything else govern(events)
-            yield "".join(f"id: {seq}\ndata: {text}\n\n" for seq, text in shown).encode()
+            yield "".join(f"id: {cursor}\ndata: {text}\n\n" for cursor, text in shown).encode()
             # The batch was handed to the socket: at least once, the offset may now move.
             if consumer and ack == "auto":
                 node.offsets.commit(consumer, stream, events[-1].seq)
@@ -100,10 +104,10 @@ async def port_events(
 ) -> StreamingResponse:
     """Every row of every published snapshot, as CloudEvents 1.0; resume with Last-Event-ID."""
     stream = await anyio.to_thread.run_sync(events_port.port_stream_of, node, domain, name, port)
-    govern = await anyio.to_thread.run_sync(events_port.port_governor, node, caller, domain, name, port, purpose)
+    view = await anyio.to_thread.run_sync(events_port.port_view, node, caller, domain, name, port, purpose)
     consumer = governed.consumer_name(caller, consumer)
-    after = await events_port.opened_at(node, stream, start, last_event_id, consumer)
-    body = _sse(node, stream, after, consumer, ack, limit, follow, govern)
+    after = await events_port.opened_at(node, stream, start, last_event_id, consumer, view.cursors)
+    body = _sse(node, stream, after, consumer, ack, limit, follow, view.govern)
     return StreamingResponse(
         body,
         media_type="text/event-stream",
@@ -135,11 +139,12 @@ async def product_events(
 
 @router.get("/products/{domain}/{name}/ports/{port}/events/consumers/{consumer}", responses=responses(404))
 def get_offset(domain: Domain, name: Name, port: PortName, consumer: str, node: NodeDep, caller: Caller) -> Offset:
-    """A consumer's stored offset (the last sequence it processed); with policies enforced, the caller's own."""
+    """A consumer's stored offset (the last event it processed); with policies enforced, the caller's own."""
     stream = events_port.port_stream_of(node, domain, name, port)
-    events_port.may_consume(node, caller, domain, name, port)
+    cursors = events_port.port_cursors(node, caller, domain, name, port)
     stored = node.offsets.offset(governed.consumer_name(caller, consumer) or consumer, stream)
-    return Offset(consumer=consumer, stream=stream, offset=stored)
+    shown = None if stored is None else stored if not cursors.opaque else cursors.show(stored)
+    return Offset(consumer=consumer, stream=stream, offset=shown)
 
 
 @router.put(
@@ -153,13 +158,19 @@ def put_offset(
     consumer: str,
     node: NodeDep,
     caller: Caller,
-    offset: Annotated[int, Query(ge=0)],
+    offset: Annotated[
+        str,
+        Query(
+            max_length=200,
+            description="The last event processed: a sequence number, or the opaque id the stream sent with it.",
+        ),
+    ],
 ) -> Offset:
     """Store a consumer's offset (an explicit ack, or a rewind); with policies enforced, the caller's own."""
     stream = events_port.port_stream_of(node, domain, name, port)
-    events_port.may_consume(node, caller, domain, name, port)
-    node.offsets.reset(governed.consumer_name(caller, consumer) or consumer, stream, offset)
-    return Offset(consumer=consumer, stream=stream, offset=offset)
+    cursors = events_port.port_cursors(node, caller, domain, name, port)
+    node.offsets.reset(governed.consumer_name(caller, consumer) or consumer, stream, cursors.read(offset, "offset"))
+    return Offset(consumer=consumer, stream=stream, offset=offset if cursors.opaque else int(offset))
 
 
 @router.websocket("/products/{domain}/{name}/ports/{port}/events/ws")
@@ -174,15 +185,16 @@ async def port_events_ws(
     ack: str = "auto",
     purpose: str = "",
 ) -> None:
-    """Messages are ``{"seq": n, "event": {...}}``; send ``{"ack": n}`` to store an offset."""
+    """Messages are ``{"seq": n, "event": {...}}``; send ``{"ack": n}`` to store an offset (``n`` is opaque
+    text for callers who do not control the product: send back what you were sent)."""
     node: Node = websocket.app.state.node
     await websocket.accept()
     try:
         caller = principal_of(node, bearer_token(websocket.headers.get("authorization")))
         stream = await anyio.to_thread.run_sync(events_port.port_stream_of, node, domain, name, port)
-        govern = await anyio.to_thread.run_sync(events_port.port_governor, node, caller, domain, name, port, purpose)
+        view = await anyio.to_thread.run_sync(events_port.port_view, node, caller, domain, name, port, purpose)
         consumer = governed.consumer_name(caller, consumer)
-        after = await events_port.opened_at(node, stream, start, None, consumer)
+        after = await events_port.opened_at(node, stream, start, None, consumer, view.cursors)
     except HexmeshError as exc:
         await websocket.send_json({"error": str(exc), "status": exc.http_status})
         await websocket.close(code=1008)
@@ -190,10 +202,11 @@ async def port_events_ws(
     node.open_streams += 1
     try:
         async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_acks, websocket, node, stream, consumer, tasks.cancel_scope)
+            tasks.start_soon(_acks, websocket, node, stream, consumer, view.cursors, tasks.cancel_scope)
             async for events in events_port.subscribe(node, stream, after, limit=limit):
-                shown = await anyio.to_thread.run_sync(govern, events) if events else []
-                for seq, text in shown:
+                shown = await anyio.to_thread.run_sync(view.govern, events) if events else []
+                for cursor, text in shown:
+                    seq = json.dumps(cursor) if view.cursors.opaque else cursor
                     await websocket.send_text(f'{{"seq":{seq},"event":{text}}}')
                 if events and consumer and ack == "auto":
                     node.offsets.commit(consumer, stream, events[-1].seq)
@@ -205,12 +218,18 @@ async def port_events_ws(
         node.open_streams -= 1
 
 
-async def _acks(websocket: WebSocket, node: Node, stream: str, consumer: str | None, scope: anyio.CancelScope) -> None:
+async def _acks(
+    websocket: WebSocket, node: Node, stream: str, consumer: str | None, cursors: Cursors, scope: anyio.CancelScope
+) -> None:
     while True:
         try:
             message: Any = await websocket.receive_json()
         except (WebSocketDisconnect, ValueError):
             scope.cancel()  # stop sending: the client is gone (or speaks something else)
             return
-        if consumer and isinstance(message, dict) and isinstance(message.get("ack"), int):
-            node.offsets.commit(consumer, stream, message["ack"])
+        acked = message.get("ack") if isinstance(message, dict) else None
+        if consumer and isinstance(acked, int | str):
+            try:
+                node.offsets.commit(consumer, stream, cursors.read(str(acked), "ack"))
+            except HexmeshError as exc:
+                await websocket.send_json({"error": str(exc), "status": exc.http_status})
