@@ -196,13 +196,24 @@ def test_consumer_offsets_belong_to_their_reader(node: tuple[httpx.Client, Path]
     analyst = member(home, "ann@example.com", "analysts")
     other = member(home, "otto@example.com", "analysts")
     offsets = "/products/sales/shop/ports/orders/events/consumers/nightly"
-    assert client.put(offsets, params={"offset": 2}, headers=analyst).json()["offset"] == 2
-    assert client.get(offsets, headers=analyst).json()["offset"] == 2
+    sent = _event_ids(client, analyst)  # a reader who does not control the product gets opaque ids
+    assert len(sent) >= 2 and all(i.startswith("t_") for i in sent)
+    assert client.put(offsets, params={"offset": sent[1]}, headers=analyst).json()["offset"] == sent[1]
+    assert client.get(offsets, headers=analyst).json()["offset"] == sent[1]
     assert client.get(offsets, headers=other).json()["offset"] is None  # the same name, another reader's: none yet
-    assert client.put(offsets, params={"offset": 0}).status_code == 401  # nobody rewinds it anonymously
+    assert client.put(offsets, params={"offset": 2}, headers=analyst).status_code == 400  # positions stay opaque
+    assert client.put(offsets, params={"offset": sent[0]}).status_code == 401  # nobody rewinds it anonymously
     stranger = {"Authorization": f"Bearer {token(home, 'eve@example.com')}"}
-    assert client.put(offsets, params={"offset": 0}, headers=stranger).status_code == 403
-    assert client.get(offsets, headers=analyst).json()["offset"] == 2
+    assert client.put(offsets, params={"offset": sent[0]}, headers=stranger).status_code == 403
+    assert client.get(offsets, headers=analyst).json()["offset"] == sent[1]
+
+
+def _event_ids(client: httpx.Client, headers: dict[str, str]) -> list[str]:
+    """The SSE ids a caller is sent for the orders port's events."""
+    events = "/products/sales/shop/ports/orders/events"
+    with client.stream("GET", events, params={"follow": False}, headers=headers) as response:
+        assert response.status_code == 200, response.read()
+        return [line[4:] for line in response.iter_lines() if line.startswith("id: ")]
 
 
 def test_metrics_need_a_token_and_show_the_products_it_runs(node: tuple[httpx.Client, Path]) -> None:

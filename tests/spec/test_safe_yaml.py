@@ -135,13 +135,11 @@ def test_workspace_files_with_a_bomb_are_refused(tmp_path: Path, file: str) -> N
     done = bounded(
         """
         import sys
-        from pathlib import Path
         from hexmesh.errors import WorkspaceError
         from hexmesh.infra.settings import Settings
         from hexmesh.product.control import Tokens
         try:
-            Settings.load(sys.argv[1])
-            Tokens.load(Path(sys.argv[1]))
+            Tokens.load(Settings.load(sys.argv[1]))
         except WorkspaceError as exc:
             print(exc)
         """,

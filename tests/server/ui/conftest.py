@@ -48,8 +48,10 @@ def node(demo_home: Path) -> Iterator[ThreadNode]:
         yield running
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
+    # Package scope: Playwright's sync API keeps an event loop running in this thread while it is
+    # open, so every later test's asyncio.run() would fail; it closes when the UI tests are done.
     if not CHROMIUM.exists():
         # CI installs it (.ci/run): there, a missing browser is a failure, never a silent skip.
         (pytest.fail if os.environ.get("CI") else pytest.skip)(
