@@ -13,6 +13,7 @@ __all__ = [
     "DeployError",
     "HexmeshError",
     "InputError",
+    "LeaseLostError",
     "NotFoundError",
     "ProblemLocation",
     "QualityGateError",
@@ -135,6 +136,10 @@ class ConcurrentRunError(HexmeshError):
 
     exit_code = 10
     http_status = 409
+
+
+class LeaseLostError(ConcurrentRunError):
+    """A node's lease on some work ran out before the work committed; another node may hold it now."""
 
 
 class ReadError(HexmeshError):

@@ -257,3 +257,24 @@ def test_a_retired_upstream_triggers_nothing(workspace: Workspace, make_product:
         assert scheduler.tick() == []
     finally:
         scheduler.stop()
+
+
+def test_each_node_runs_only_the_products_its_placement_names(
+    workspace: Workspace, make_product: ProductFactory
+) -> None:
+    workspace.deploy([source(make_product), node(make_product, "a", ["chain/source"])])
+    (workspace.settings.home / "settings.yaml").write_text("placement: [chain/a]\nnode_name: node-b\n")
+    workspace.run("chain/source")
+    elsewhere = Workspace(Settings.load(workspace.settings.home).merged({"placement": ["billing"]}))
+    here = Workspace(Settings.load(workspace.settings.home))
+    schedulers = [elsewhere.scheduler(), here.scheduler()]
+    try:
+        assert done(schedulers[0].tick()) == []  # a node of another domain leaves chain/a alone
+        assert done(schedulers[1].tick()) == ["a:succeeded"]
+    finally:
+        for scheduler in schedulers:
+            scheduler.stop()
+        elsewhere.close()
+        here.close()
+    (run,) = workspace.runtime.state.runs("chain/a")
+    assert run.host == "node-b"  # runs say which node ran them

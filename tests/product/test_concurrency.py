@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from hexmesh.errors import ConcurrentRunError
+from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
 from tests.support import ORDERS_SPEC, ProductFactory, orders_csv
 
@@ -109,3 +110,29 @@ def test_a_run_killed_halfway_leaves_the_last_snapshot_and_the_next_run_succeeds
     statuses = {r.id: (r.status, r.error) for r in workspace.runtime.state.runs("sales/orders")}
     killed = [s for s in statuses.values() if s[0] == "failed"]
     assert killed and "abandoned" in (killed[0][1] or "")
+
+
+def test_a_frozen_node_loses_its_lease_another_runs_the_product_and_only_one_run_publishes(
+    workspace: Workspace, slow: Path
+) -> None:
+    # A node frozen mid-run (SIGSTOP: alive, but renewing nothing) looks like a node cut off from the mesh.
+    (workspace.settings.home / "settings.yaml").write_text("lease_seconds: 1\n")
+    process = start_run(workspace, bundles(workspace))
+    os.kill(process.pid, signal.SIGSTOP)
+    try:
+        other = Workspace(Settings.load(workspace.settings.home))
+        try:
+            (bundles(workspace) / "release").write_text("1")
+            result = other.run("sales/orders", wait=30)  # takes the lease over once it runs out
+            assert result.status == "succeeded"
+        finally:
+            other.close()
+    finally:
+        os.kill(process.pid, signal.SIGCONT)
+    assert process.wait(timeout=120) == ConcurrentRunError.exit_code  # LeaseLostError is one
+    log = (bundles(workspace) / "run.log").read_text()
+    assert "ran out before its work committed" in log
+    reader = workspace.reader("dp://sales/orders/orders")
+    assert len(reader.publications()) == 1 and reader.read().num_rows == 3
+    statuses = sorted(r.status for r in workspace.runtime.state.runs("sales/orders"))
+    assert statuses == ["failed", "succeeded"]

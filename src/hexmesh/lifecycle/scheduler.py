@@ -10,21 +10,22 @@ runs those that are due:
 - ``trigger: manual``: never.
 
 A product paused by its control port is skipped until it is resumed (``hexmesh status`` says so);
-its dependents still run on its last good snapshot when their other upstreams publish.
+its dependents still run on its last good snapshot when their other upstreams publish. A node
+runs only the products its ``placement`` setting names (default: all).
 
 A failed run is retried with exponential backoff (``backoff`` · 2^(n-1), at most
 ``max_attempts`` times until an upstream publishes again); its dependents are not run, so they
 go on serving their last good snapshot. Runs never overlap: one thread runs them one at a
-time, and across nodes a scheduling lock per product major plus the run lock make sure at most
-one node runs a product for a given upstream commit; another node's run is "someone else runs
-it" (:class:`ConcurrentRunError`), not a failure.
+time, and across nodes a scheduling lease per product major plus the run's lease (both renewed
+by heartbeat, lost seconds after a node dies) make sure at most one node runs a product for a
+given upstream commit; another node's run is "someone else runs it" (:class:`ConcurrentRunError`),
+not a failure. A run whose node died is retried by any other node at its next pass.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 import uuid
 from collections.abc import Callable
@@ -43,7 +44,6 @@ from hexmesh.spec.model import CronTrigger
 __all__ = ["Attempt", "Scheduler"]
 
 log = logging.getLogger(__name__)
-_LOCK_TTL_US = 6 * 3600 * 1_000_000
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class Scheduler:
         self.max_backoff = max_backoff
         self.clock = clock
         self.on_attempt = on_attempt
-        self.node = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.node = f"{runtime.settings.node_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.started_at = clock()
         self.control = ControlState(runtime.settings.home)
         self._failures: dict[str, _Failure] = {}
@@ -178,7 +178,7 @@ class Scheduler:
         for node in topological_order(graph):
             if self._stop.is_set():
                 break
-            if self.control.paused(products[node].key):
+            if self.control.paused(products[node].key) or not self.runtime.settings.runs_here(products[node].key):
                 continue
             due = self._due(products[node])
             if due is not None:
@@ -245,7 +245,9 @@ class Scheduler:
 
         base = self.started_at
         for run in self.runtime.state.runs(product.key, limit=50):
-            if run.major == product.record.major and run.trigger == "cron":
+            # A run abandoned by a dead node did not happen: another node fires it again.
+            abandoned = run.status == "failed" and (run.error or "").startswith("abandoned")
+            if run.major == product.record.major and run.trigger == "cron" and not abandoned:
                 base = max(base, from_us(run.started_us))
                 break
         fire: datetime = croniter(cron, base).get_next(datetime)
@@ -254,16 +256,15 @@ class Scheduler:
     def _attempt(self, product: DeployedProduct, trigger: str, reason: str) -> Attempt | None:
         node = f"{product.key}@{product.record.major}"
         lock, owner = f"sched:{node}", f"{self.node}:{uuid.uuid4().hex[:8]}"
-        if self.runtime.state.acquire_lock(lock, owner, _LOCK_TTL_US) is not None:
-            return Attempt(product.key, product.record.major, trigger, reason, "busy")
-        try:
+        ttl_us = int(self.runtime.settings.lease_seconds * 1_000_000)
+        with self.runtime.state.leased(lock, owner, ttl_us) as held:
+            if held is None:
+                return Attempt(product.key, product.record.major, trigger, reason, "busy")
             # Another node may have run it between our look and our lock: look again.
             if self._due(product) is None:
                 return None
             changed = tuple(self._changed_upstreams(product))
             return self._run(product, trigger, reason, changed)
-        finally:
-            self.runtime.state.release_lock(lock, owner)
 
     def _run(self, product: DeployedProduct, trigger: str, reason: str, marker: tuple[Any, ...]) -> Attempt:
         key, major, node = product.key, product.record.major, f"{product.key}@{product.record.major}"

@@ -1,9 +1,11 @@
 """Run one product: read inputs, transform, conform, check, and publish every port or none.
 
-A run holds the product's lock for its whole length. Publication is one state-store
-transaction recording a snapshot per output port: until it commits nothing of the run is
-served, so a run that fails (or is killed) at any step leaves every port at its last good
-snapshot (docs/adr/0002-publication-log.md).
+A run holds the product major's lease for its whole length, renewed by heartbeat: a node killed
+mid-run loses it within ``lease_seconds`` and another node may run the product. Publication is
+one state-store transaction recording a snapshot per output port, committed only while the run
+still holds its lease: until it commits nothing of the run is served, so a run that fails (or
+is killed) at any step leaves every port at its last good snapshot, and a run that lost its
+lease never publishes (docs/adr/0002-publication-log.md, docs/adr/0025-one-mesh-many-nodes.md).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hexmesh.errors import ConcurrentRunError, HexmeshError, InputError, QualityGateError
-from hexmesh.infra.state import RunRecord, from_us
+from hexmesh.infra.state import Heartbeat, RunRecord, from_us
 from hexmesh.product.backfill import EventWindow, merge_window
 from hexmesh.product.cdc import cdc_ports, confirm_positions
 from hexmesh.product.conform import conform
@@ -35,7 +37,6 @@ __all__ = ["RunResult", "refuse_full_refresh", "run_product"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
-_LOCK_TTL_US = 6 * 3600 * 1_000_000
 
 
 @dataclass
@@ -78,22 +79,34 @@ def run_product(
     if full_refresh:
         refuse_full_refresh(product)
     run_id = str(uuid.uuid4())
-    lock = f"run:{product.key}@{product.record.major}"
-    _acquire(runtime, lock, run_id, wait)
+    lock, ttl_us = f"run:{product.key}@{product.record.major}", int(runtime.settings.lease_seconds * 1_000_000)
+    _acquire(runtime, lock, run_id, ttl_us, wait)
+    heartbeat = Heartbeat(runtime.state, lock, run_id, ttl_us)
     try:
         runtime.state.abandon_runs(product.key, "abandoned: its process died before finishing")
         why = reason or _default_reason(trigger, backfill, full_refresh)
         details = {"reason": why, **({"full_refresh": True} if full_refresh else {})}
-        runtime.state.start_run(run_id, product.key, product.record.version, product.record.major, trigger, details)
+        runtime.state.start_run(
+            run_id,
+            product.key,
+            product.record.version,
+            product.record.major,
+            trigger,
+            details,
+            node=runtime.settings.node_name,
+        )
         _notify(runtime, "run_started", product, run_id)
         try:
-            result = _run(runtime, product, run_id, say, backfill, full_refresh=full_refresh, reason=why)
+            result = _run(
+                runtime, product, run_id, say, backfill, full_refresh=full_refresh, reason=why, lease=(lock, ttl_us)
+            )
         except BaseException as exc:
             _notify(runtime, "run_failed", product, run_id, exc)
             raise
         _notify(runtime, "run_finished", product, result)
         return result
     finally:
+        heartbeat.stop()
         runtime.state.release_lock(lock, run_id)
 
 
@@ -105,10 +118,10 @@ def _notify(runtime: Runtime, hook: str, *args: object) -> None:
             log.exception("run observer %r failed in %s", observer, hook)
 
 
-def _acquire(runtime: Runtime, lock: str, run_id: str, wait: float) -> None:
+def _acquire(runtime: Runtime, lock: str, run_id: str, ttl_us: int, wait: float) -> None:
     deadline = time.monotonic() + wait
     while True:
-        holder = runtime.state.acquire_lock(lock, run_id, _LOCK_TTL_US)
+        holder = runtime.state.acquire_lock(lock, run_id, ttl_us)
         if holder is None:
             return
         if time.monotonic() >= deadline:
@@ -146,6 +159,7 @@ def _run(
     *,
     full_refresh: bool = False,
     reason: str = "",
+    lease: tuple[str, int] | None = None,
 ) -> RunResult:
     result = RunResult(run_id, product.key, product.record.version, "failed")
     details: dict[str, Any] = {"reason": reason, **({"full_refresh": True} if full_refresh else {})}
@@ -169,7 +183,7 @@ def _run(
                     f"; {product.record.version} reads only new input (every input port is incremental): "
                     "run it with --full-refresh to recompute from all input"
                 )
-            runtime.state.finish_run(run_id, "skipped", details=details)
+            runtime.state.finish_run(run_id, "skipped", details=details, lease=lease)
             confirm_positions(product.spec.input_ports, details["inputs"])
             return result
         say("running the transformation")
@@ -196,7 +210,9 @@ def _run(
         result.rows = {name: table.num_rows for name, table in candidates.items()}
         result.snapshots = {name: snap for name, (_, snap, _) in published.items()}
         details["rows"] = result.rows
-        finished = runtime.state.finish_run(run_id, "succeeded", details=details, published=list(published.values()))
+        finished = runtime.state.finish_run(
+            run_id, "succeeded", details=details, published=list(published.values()), lease=lease
+        )
         result.status, result.published_at = "succeeded", from_us(finished)
         # Only now, with the positions stored beside the publication, may CDC slots move on.
         confirm_positions(product.spec.input_ports, details["inputs"])

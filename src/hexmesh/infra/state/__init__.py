@@ -1,5 +1,6 @@
 """The platform's own records (products, versions, runs, publications, locks) on SQLAlchemy."""
 
+from hexmesh.infra.state.leases import Heartbeat
 from hexmesh.infra.state.records import (
     MajorState,
     Notice,
@@ -14,6 +15,7 @@ from hexmesh.infra.state.records import (
 from hexmesh.infra.state.store import StateStore
 
 __all__ = [
+    "Heartbeat",
     "MajorState",
     "Notice",
     "PortRecord",

@@ -8,11 +8,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import psutil
 from sqlalchemy import Connection, Engine, create_engine, event, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
 
 from hexmesh.infra.state import schema as t
+from hexmesh.infra.state.leases import Leases, LockHolder
 from hexmesh.infra.state.lifecycle import LifecycleRecords
 from hexmesh.infra.state.migrations import migrate
 from hexmesh.infra.state.records import (
@@ -24,8 +23,6 @@ from hexmesh.infra.state.records import (
 )
 
 __all__ = ["LockHolder", "StateStore"]
-
-LockHolder = dict[str, Any]
 
 
 def _engine(url: str) -> Engine:
@@ -46,7 +43,7 @@ def _engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-class StateStore(LifecycleRecords):
+class StateStore(LifecycleRecords, Leases):
     """Products, versions, ports, runs, publications and locks of one workspace (and lifecycle records)."""
 
     def __init__(self, url: str) -> None:
@@ -164,9 +161,17 @@ class StateStore(LifecycleRecords):
     # -- runs ------------------------------------------------------------------------------
 
     def start_run(
-        self, run_id: str, key: str, version: str, major: int, trigger: str, details: dict[str, Any] | None = None
+        self,
+        run_id: str,
+        key: str,
+        version: str,
+        major: int,
+        trigger: str,
+        details: dict[str, Any] | None = None,
+        *,
+        node: str | None = None,
     ) -> None:
-        """Record a run as running; ``details`` (why it started, ...) are kept when it finishes."""
+        """Record a run as running on ``node`` (default: this host); ``details`` are kept when it finishes."""
         with self.transaction() as conn:
             conn.execute(
                 insert(t.runs).values(
@@ -177,7 +182,7 @@ class StateStore(LifecycleRecords):
                     status="running",
                     trigger=trigger,
                     started_us=now_us(),
-                    host=socket.gethostname(),
+                    host=node or socket.gethostname(),
                     pid=os.getpid(),
                     details=details or {},
                 )
@@ -191,10 +196,17 @@ class StateStore(LifecycleRecords):
         error: str | None = None,
         details: dict[str, Any] | None = None,
         published: Sequence[tuple[int, int, int]] = (),
+        lease: tuple[str, int] | None = None,
     ) -> int:
-        """Close a run; with ``published`` (port id, snapshot, rows), publish atomically."""
+        """Close a run; with ``published`` (port id, snapshot, rows), publish atomically.
+
+        With ``lease`` (its name and length), the run's id must still hold that lease, or nothing
+        is recorded (:class:`~hexmesh.errors.LeaseLostError`): a node that lost it never publishes.
+        """
         finished = now_us()
         with self.transaction() as conn:
+            if lease is not None:
+                self.fence(conn, lease[0], run_id, lease[1])
             for port_id, snapshot_id, rows in published:
                 conn.execute(
                     insert(t.publications).values(
@@ -252,56 +264,19 @@ class StateStore(LifecycleRecords):
         found = self.runs(run_id=run_id, limit=1)
         return found[0] if found else None
 
-    # -- locks -----------------------------------------------------------------------------
-
-    def acquire_lock(self, name: str, owner: str, ttl_us: int) -> LockHolder | None:
-        """Take lock ``name``; return None on success, else the live holder.
-
-        A holder whose process died on this host, or whose lease expired, is stale: its lock
-        is taken over (a run killed with SIGKILL must not block the product forever).
-        """
-        for _ in range(3):
-            now = now_us()
-            try:
-                with self.transaction() as conn:
-                    conn.execute(
-                        insert(t.locks).values(
-                            name=name,
-                            owner=owner,
-                            host=socket.gethostname(),
-                            pid=os.getpid(),
-                            acquired_us=now,
-                            expires_us=now + ttl_us,
-                        )
-                    )
-                return None
-            except IntegrityError:
-                pass
-            with self.transaction() as conn:
-                holder = conn.execute(select(t.locks).where(t.locks.c.name == name)).first()
-                if holder is None:
-                    continue
-                info = dict(holder._mapping)
-                if not _stale(info, now):
-                    return info
-                conn.execute(t.locks.delete().where(t.locks.c.name == name, t.locks.c.owner == info["owner"]))
-        return {"name": name, "owner": "?", "host": "?", "pid": 0, "acquired_us": 0}
-
-    def release_lock(self, name: str, owner: str) -> None:
-        with self.transaction() as conn:
-            conn.execute(t.locks.delete().where(t.locks.c.name == name, t.locks.c.owner == owner))
-
     def abandon_runs(self, key: str, reason: str) -> int:
-        """Mark runs of ``key`` left 'running' by dead processes as failed; return how many."""
-        count = 0
-        for run in self.runs(key, status="running", limit=1000):
-            if _stale(
-                {"host": run.host, "pid": run.pid, "acquired_us": run.started_us, "expires_us": 2**62},
-                now_us(),
-            ):
+        """Mark runs of ``key`` left 'running' without a live lease as failed; return how many.
+
+        A run holds the lease named after its product major with its own id as owner: a run whose
+        node died, on this host or another, has none left once the lease expired.
+        """
+        running = self.runs(key, status="running", limit=1000)
+        with self.db.connect() as conn:
+            live = self.live_lock_owners(conn, [run.id for run in running])
+        for run in running:
+            if run.id not in live:
                 self.finish_run(run.id, "failed", error=reason, details=run.details)
-                count += 1
-        return count
+        return len([run for run in running if run.id not in live])
 
     def counts(self) -> dict[str, int]:
         with self.db.connect() as conn:
@@ -309,16 +284,3 @@ class StateStore(LifecycleRecords):
                 name: int(conn.execute(select(func.count()).select_from(table)).scalar() or 0)
                 for name, table in (("products", t.products), ("runs", t.runs))
             }
-
-
-def _stale(holder: dict[str, Any], now: int) -> bool:
-    if holder["expires_us"] < now:
-        return True
-    if holder["host"] != socket.gethostname():
-        return False
-    try:
-        process = psutil.Process(holder["pid"])
-        # A recycled pid belongs to a process that started after the lock was taken.
-        return bool(process.create_time() * 1_000_000 > holder["acquired_us"] + 1_000_000)
-    except psutil.NoSuchProcess:
-        return True
