@@ -274,3 +274,20 @@ def test_a_server_without_logical_replication_is_a_clear_error(
             assert conn.execute("select count(*) from pg_replication_slots").fetchone() == (0,)
             assert conn.execute("select count(*) from pg_publication").fetchone() == (0,)
     assert workspace.status(f"cdc/{name}").ports[0].publications == []
+
+
+def test_a_table_dropped_and_re_created_is_an_error_and_nothing_is_re_published(
+    workspace: Workspace, make_product: ProductFactory, database: str, name: str
+) -> None:
+    execute(database, "insert into users values (1, 'ann', null, null)")
+    workspace.deploy([product(make_product, name, database)])
+    workspace.run(f"cdc/{name}")
+    execute(
+        database,
+        "drop table users",
+        "create table users (id bigint primary key, name text, score numeric(8, 2), born date)",
+        "insert into users values (1, 'ann', null, null), (2, 'bob', null, null)",
+    )
+    with pytest.raises(InputError, match=r"table OID \d+ is now \d+.*swapped.*deploy a new major"):
+        workspace.run(f"cdc/{name}")
+    assert changes(workspace, name) == [("snapshot", 1, "ann")]

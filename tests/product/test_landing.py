@@ -141,3 +141,27 @@ def test_ingest_needs_a_json_folder_port(workspace: Workspace, landing: Path) ->
         ingest_events(workspace.runtime, "ops/events", "raw", [{"id": 1}])
     with pytest.raises(IngestError, match="has no input port 'nope'"):
         ingest_events(workspace.runtime, "ops/events", "nope", [{"id": 1}])
+
+
+def test_a_file_appended_to_after_it_was_read_is_an_error_not_a_second_publication(
+    workspace: Workspace, landing: Path
+) -> None:
+    with (landing / "a.csv").open("a") as handle:
+        handle.write("3,k3\n")
+    with pytest.raises(InputError, match=r"'a\.csv' grew from \d+ to \d+ bytes after it was read") as err:
+        workspace.run("ops/events")
+    assert "--full-refresh" in str(err.value)
+    assert ids(workspace) == [1, 2]
+    (landing / "b.csv").write_text(csv([3]))  # what the message asks: new rows in a new file
+    (landing / "a.csv").write_text(csv([1, 2]))
+    workspace.run("ops/events")
+    assert ids(workspace) == [1, 2, 3]
+
+
+def test_a_file_replaced_by_an_older_one_is_an_error(workspace: Workspace, landing: Path) -> None:
+    before = (landing / "a.csv").stat().st_mtime_ns
+    (landing / "a.csv").write_text(csv([9]))
+    os.utime(landing / "a.csv", ns=(before - 10**9, before - 10**9))
+    with pytest.raises(InputError, match=r"'a\.csv' was replaced by an older file"):
+        workspace.run("ops/events")
+    assert ids(workspace) == [1, 2]

@@ -150,3 +150,76 @@ def test_a_database_lost_in_the_middle_of_a_read_moves_no_position(
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute("create or replace view slow_users as select u.* from users u")
     assert workspace.run("users/profiles").rows == {"profiles": 2}  # nothing was lost
+
+
+def published_ids(workspace: Workspace) -> list[int]:
+    return sorted(workspace.read("dp://users/profiles/profiles").column("id").to_pylist())
+
+
+def test_a_source_that_shrank_is_an_error_and_nothing_is_re_published(
+    workspace: Workspace, make_product: ProductFactory, database: str
+) -> None:
+    insert(database, 5)
+    workspace.deploy([product(make_product, database)])
+    workspace.run("users/profiles")
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("delete from users where id > 2")
+    with pytest.raises(InputError, match=r"shrank: its highest id is 2, but the last run read up to id = 5") as err:
+        workspace.run("users/profiles")
+    assert "--full-refresh" in str(err.value)
+    insert(database, 4, start=5)  # ids 6..9: the maximum is past the position again
+    assert workspace.run("users/profiles").rows == {"profiles": 4}
+    assert published_ids(workspace) == [1, 2, 3, 4, 5, 6, 7, 8, 9]  # 1 and 2 were never published twice
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("delete from users")
+    with pytest.raises(InputError, match="shrank: no rows at all"):
+        workspace.run("users/profiles")
+
+
+def test_another_database_behind_the_same_url_is_an_error_and_nothing_is_re_published(
+    workspace: Workspace, make_product: ProductFactory, database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The issue's case: a run against a smaller database stored cursor 2060 where it was 10300.
+    other = f"hexmesh_src_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'create database "{other}" template "{database.rsplit("/", 1)[1]}"')
+    smaller = f"postgresql://postgres@127.0.0.1:5432/{other}"
+    try:
+        insert(smaller, 2)
+        insert(database, 5)
+        monkeypatch.setenv("HEXMESH_TEST_USERS_URL", database)
+        workspace.deploy([product(make_product, "${HEXMESH_TEST_USERS_URL}")])
+        workspace.run("users/profiles")
+        monkeypatch.setenv("HEXMESH_TEST_USERS_URL", smaller)
+        with pytest.raises(InputError, match=r"not the one the last position was read from \(database OID"):
+            workspace.run("users/profiles")
+        insert(smaller, 10, start=2)  # bigger than the position now: still another database
+        with pytest.raises(InputError, match="swapped"):
+            workspace.run("users/profiles")
+        (run,) = workspace.runtime.state.runs("users/profiles", limit=1, status="succeeded")
+        assert run.details["inputs"]["registrations"]["cursor"] == "5"  # the position did not move
+        assert published_ids(workspace) == [1, 2, 3, 4, 5]
+        monkeypatch.setenv("HEXMESH_TEST_USERS_URL", database)
+        insert(database, 1, start=5)
+        assert workspace.run("users/profiles").rows == {"profiles": 1}
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'drop database "{other}" with (force)')
+
+
+def test_a_table_dropped_and_re_created_is_an_error(
+    workspace: Workspace, make_product: ProductFactory, database: str
+) -> None:
+    insert(database, 3)
+    workspace.deploy([product(make_product, database)])
+    workspace.run("users/profiles")
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("create table users_new (like users including all)")
+        conn.execute("insert into users_new select * from users")
+        conn.execute("insert into users_new (id, name) values (10, 'new')")
+        conn.execute("drop table users cascade")  # its sequence goes with it
+        conn.execute("alter table users_new rename to users")
+    with pytest.raises(InputError, match=r"table OID \d+ is now \d+"):
+        workspace.run("users/profiles")
+    result = workspace.run("users/profiles", full_refresh=True)  # the way out the error names
+    assert result.rows == {"profiles": 4}

@@ -11,6 +11,10 @@ skips every transaction that ends at or below the stored position, so nothing is
 
 The first read takes a snapshot of the whole table (rows with ``_op = 'snapshot'``) right after
 creating the slot, and drops the changes of transactions that the snapshot already saw.
+
+A position never moves backwards: a server whose WAL is behind the stored position (restored
+from a backup), or another server, database or table behind the same URL, is an
+:class:`InputError` that says so, and nothing is read (a new major starts over from a snapshot).
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from psycopg import sql
 
 from hexmesh.errors import InputError, redacted_url
 from hexmesh.product.pgoutput import Decoder, Transaction, format_lsn, parse_lsn
-from hexmesh.product.postgres_source import arrow_table
+from hexmesh.product.postgres_source import arrow_table, refuse_swapped, source_identity
 from hexmesh.product.sources import expand_vars
 from hexmesh.spec import InputPort, PostgresSourceSpec
 
@@ -112,6 +116,10 @@ def _read(
         "select confirmed_flush_lsn::text from pg_replication_slots where slot_name = %s", (slot,)
     ).fetchone()
     position: dict[str, Any] = {"source": "postgres", "mode": "cdc", "relation": spec.path, "slot": slot}
+    with conn.cursor() as cur:
+        position["identity"] = source_identity(cur, spec)
+    if previous is not None:
+        refuse_swapped(port, spec, previous.get("identity"), position["identity"])
     snapshot: tuple[pa.Table, str] | None = None
     if previous is None:
         if found is None:
@@ -127,6 +135,14 @@ def _read(
     upto_row = conn.execute("select pg_current_wal_lsn()::text").fetchone()
     assert upto_row is not None
     upto = parse_lsn(upto_row[0])
+    if previous is not None and upto < parse_lsn(previous["confirm_lsn"]):
+        raise InputError(
+            f"input port {port!r}: the server of {spec.path} is at WAL position {upto_row[0]}, behind the "
+            f"{previous['confirm_lsn']} the last run read up to: it was restored from a backup or another "
+            "server answers at the same URL, so its changes cannot follow on from what was published and "
+            "nothing was read or re-published. Point the URL back at the source, or deploy a new major to "
+            "start over from a snapshot of the table as it is now"
+        )
     decoder = Decoder()
     with conn.cursor() as cur:
         cur.execute(

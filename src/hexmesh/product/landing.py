@@ -6,6 +6,10 @@ name → [size, mtime_ns, sha256]. A file is read when its content is new:
 - the same name landing again with the same content, or the same content under another name,
   is recognised by its hash and not read again (``duplicates`` in the position);
 - the same name re-written with different content is a new delivery and is read;
+- positions never move backwards: a file already read that grew (its first bytes are what was
+  read: rows appended to it) or that was replaced by an older file (an earlier modification time)
+  is an :class:`InputError` naming it, and nothing is read, since reading it would publish its
+  rows again (land new rows in a new file; ``--full-refresh`` re-reads the folder as it is);
 - a file that cannot be parsed (often one still being written) is left out of the ledger and
   retried by the next run (``unreadable`` in the position); the other files are read;
 - files under hidden names (``.x``, ``_x``) or modified within the source's ``settle`` time
@@ -15,6 +19,7 @@ name → [size, mtime_ns, sha256]. A file is read when its content is new:
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +50,38 @@ def _digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _prefix_digest(path: Path, size: int) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        left = size
+        while left > 0:
+            chunk = handle.read(min(left, 1 << 20))
+            if not chunk:
+                break
+            digest.update(chunk)
+            left -= len(chunk)
+    return digest.hexdigest()
+
+
+def _refuse_backwards(spec: SourceSpec, name: str, path: Path, entry: list[Any], stat: os.stat_result) -> None:
+    """A file of the ledger that grew by appending, or was replaced by an older one, moves the position back."""
+    size, mtime, digest = entry[0], entry[1], entry[2]
+    if stat.st_size > size and _prefix_digest(path, size) == digest:
+        raise InputError(
+            f"source {spec.path!r}: the file {name!r} grew from {size} to {stat.st_size} bytes after it was read, "
+            "and its first bytes are what was read: reading it again would publish its rows twice, so nothing "
+            "was read. Land new rows in a new file (write it under a hidden name, then rename it), or run "
+            "with --full-refresh to read the folder again as it is now"
+        )
+    if stat.st_mtime_ns < mtime:
+        raise InputError(
+            f"source {spec.path!r}: the file {name!r} was replaced by an older file (modified "
+            f"{stat.st_mtime_ns} ns, before the {mtime} ns of the copy already read): a position never moves "
+            "back, so nothing was read. Put the newer file back, land the content under a new name, or run "
+            "with --full-refresh to read the folder again as it is now"
+        )
+
+
 def read_landed(spec: SourceSpec, origin: Path, previous: dict[str, Any] | None) -> LandedBatch:
     """Read the files of ``spec`` whose content the ledger in ``previous`` has not seen."""
     previous = previous or {}
@@ -68,6 +105,8 @@ def read_landed(spec: SourceSpec, origin: Path, previous: dict[str, Any] | None)
             seen[name] = [stat.st_size, stat.st_mtime_ns, digest]
             duplicates.append(name)
             continue
+        if entry is not None:
+            _refuse_backwards(spec, name, path, entry, stat)
         try:
             tables.append(read_file(path, spec))
         except InputError as exc:

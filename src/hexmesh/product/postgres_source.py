@@ -9,6 +9,13 @@ database goes away mid-read) raises :class:`InputError` and the position stays w
 The cursor must only grow for rows that are new or changed (a sequence id, or an
 ``updated_at`` set on every write). Rows committed later with a smaller cursor value than one
 already read are not seen: use a cursor set at commit time, or read with ``window: all``.
+
+A position never moves backwards. The position remembers which server, database and table it was
+read from (:func:`source_identity`); a source whose cursor maximum fell below the position (rows
+deleted, a smaller copy restored) or that is another server, database or table under the same
+URL (a swapped environment variable, a dropped and re-created table) is an :class:`InputError`
+that says so, and nothing is read: reading on would re-publish rows or skip them silently.
+``--full-refresh`` starts over from the source as it is now.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from hexmesh.errors import InputError, redacted_url
 from hexmesh.product.sources import expand_vars
 from hexmesh.spec import PostgresSourceSpec
 
-__all__ = ["arrow_table", "read_postgres"]
+__all__ = ["arrow_table", "read_postgres", "refuse_swapped", "source_identity"]
 
 # PostgreSQL type OIDs → Arrow; anything else (json, uuid, arrays, ...) arrives as text.
 _TYPES: dict[int, pa.DataType] = {
@@ -85,7 +92,10 @@ def _read(
             cur.execute("set local timezone = 'UTC'; set local datestyle = 'ISO, YMD'")
             where: sql.Composable = sql.SQL("true")
             if spec.cursor is not None:
-                where, position = _window(cur, relation, spec.cursor, previous, position)
+                position["identity"] = source_identity(cur, spec)
+                if previous is not None:
+                    refuse_swapped(port, spec, previous.get("identity"), position["identity"])
+                where, position = _window(port, spec, cur, relation, previous, position)
             table = arrow_table(conn, relation, where)
     position["rows"] = table.num_rows
     return table, position
@@ -122,24 +132,87 @@ def arrow_table(conn: psycopg.Connection[Any], relation: sql.Composable, where: 
     )
 
 
+def source_identity(cur: psycopg.Cursor[Any], spec: PostgresSourceSpec) -> dict[str, str | None]:
+    """Which server (its system identifier), database and table (their OIDs) a read is reading.
+
+    A restored backup keeps the system identifier but not the table's OID; another cluster has
+    another system identifier. ``pg_control_system()`` is open to every role by default; where it
+    was revoked the server is identified by the database alone.
+    """
+    cur.execute(
+        "select case when has_function_privilege('pg_control_system()', 'execute') "
+        "then (select system_identifier::text from pg_control_system()) end, "
+        "(select oid::text from pg_database where datname = current_database()), "
+        "case when %s::text is null then null else to_regclass(%s::text)::oid::text end",
+        (spec.table, spec.table),
+    )
+    row = cur.fetchone()
+    assert row is not None
+    return {"system": row[0], "database": row[1], "table": row[2]}
+
+
+_IDENTITY = (("system", "server (system identifier)"), ("database", "database OID"), ("table", "table OID"))
+
+
+def refuse_swapped(port: str, spec: PostgresSourceSpec, before: Any, now: dict[str, str | None]) -> None:
+    """An :class:`InputError` when the source is not the server, database or table last read."""
+    remedy = (
+        "deploy a new major to start over from a snapshot of the table as it is now"
+        if spec.mode == "cdc"
+        else "run with --full-refresh to start over from the source as it is now"
+    )
+    if not isinstance(before, dict):
+        return  # a position stored before identities were recorded: nothing to compare
+    changed = [
+        f"{what} {before.get(key)} is now {now.get(key)}"
+        for key, what in _IDENTITY
+        if before.get(key) is not None and now.get(key) is not None and before.get(key) != now.get(key)
+    ]
+    if changed:
+        raise InputError(
+            f"input port {port!r}: the source {spec.path} is not the one the last position was read from "
+            f"({'; '.join(changed)}): it was swapped (another server or database behind the same URL, or a "
+            "table dropped and re-created), so the position means nothing there and nothing was read or "
+            f"re-published. Point the URL back at the source, or {remedy}"
+        )
+
+
 def _window(
+    port: str,
+    spec: PostgresSourceSpec,
     cur: psycopg.Cursor[Any],
     relation: sql.Composable,
-    cursor: str,
     previous: dict[str, Any] | None,
     position: dict[str, Any],
 ) -> tuple[sql.Composable, dict[str, Any]]:
-    """The cursor range (last position, current maximum] and the position it leads to."""
-    column = sql.Identifier(cursor)
+    """The cursor range (last position, current maximum] and the position it leads to.
+
+    The position never moves backwards: a maximum below it is refused (see the module's doc).
+    """
+    assert spec.cursor is not None
+    column = sql.Identifier(spec.cursor)
     cur.execute(
         sql.SQL("select max({c})::text, pg_typeof(max({c}))::text from {r} as src").format(c=column, r=relation)
     )
     row = cur.fetchone()
     assert row is not None
     high, kind = row
-    last = (previous or {}).get("cursor")
-    position = {**position, "cursor_column": cursor, "cursor": last if high is None else high, "cursor_type": kind}
     typed = sql.SQL(kind)  # pg_typeof's own output: a type name
+    last = (previous or {}).get("cursor")
+    went_back = False
+    if last is not None and high is not None:
+        cur.execute(sql.SQL("select {}::{} < {}::{}").format(sql.Literal(high), typed, sql.Literal(last), typed))
+        answer = cur.fetchone()
+        went_back = bool(answer and answer[0])
+    if last is not None and (high is None or went_back):
+        found = "no rows at all" if high is None else f"its highest {spec.cursor} is {high}"
+        raise InputError(
+            f"input port {port!r}: the source {spec.path} shrank: {found}, but the last run read up to "
+            f"{spec.cursor} = {last}. Rows were deleted or a smaller copy is behind the URL; a cursor position "
+            "never moves backwards, so nothing was read or re-published. Restore the source, or run with "
+            "--full-refresh to start over from the source as it is now"
+        )
+    position = {**position, "cursor_column": spec.cursor, "cursor": last if high is None else high, "cursor_type": kind}
     parts: list[sql.Composable] = []
     if last is not None:
         parts.append(sql.SQL("{} > {}::{}").format(column, sql.Literal(last), typed))
