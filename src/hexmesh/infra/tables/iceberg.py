@@ -10,7 +10,7 @@ table starts again from the last published snapshot.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -23,7 +23,7 @@ from pyiceberg.expressions import AlwaysTrue, BooleanExpression
 from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.schema import Schema
-from pyiceberg.table import Table
+from pyiceberg.table import FileScanTask, Table
 
 from hexmesh.infra.settings import Settings
 
@@ -179,15 +179,33 @@ class IcebergTables:
             tasks
         )
 
-    def scan_batches(self, table_id: TableId, snapshot_id: int, **kwargs: Any) -> Iterator[pa.RecordBatch]:
-        """Stream the rows of a snapshot in batches (constant memory)."""
+    def scan_batches(
+        self, table_id: TableId, snapshot_id: int, *, since_snapshot: int | None = None, **kwargs: Any
+    ) -> Iterator[pa.RecordBatch]:
+        """Stream the rows of a snapshot in batches (constant memory); with ``since_snapshot``, only
+        the rows added after that snapshot."""
         table = self.load(table_id)
         scan = table.scan(snapshot_id=snapshot_id, **kwargs)
-        yield from scan.to_arrow_batch_reader()
+        if since_snapshot is None:
+            yield from scan.to_arrow_batch_reader()
+            return
+        tasks = self._added(table, scan.plan_files(), since_snapshot)
+        yield from ArrowScan(
+            table.metadata, table.io, scan.projection(), scan.row_filter, case_sensitive=True
+        ).to_record_batches(tasks)
 
-    def data_files(self, table_id: TableId, snapshot_id: int) -> list[DataFile]:
+    def data_files(self, table_id: TableId, snapshot_id: int, *, since_snapshot: int | None = None) -> list[DataFile]:
+        """The data files of a snapshot; with ``since_snapshot``, those added after that snapshot."""
         table = self.load(table_id)
-        return [t.file for t in table.scan(snapshot_id=snapshot_id).plan_files()]
+        tasks = list(table.scan(snapshot_id=snapshot_id).plan_files())
+        if since_snapshot is not None:
+            tasks = self._added(table, tasks, since_snapshot)
+        return [t.file for t in tasks]
+
+    @staticmethod
+    def _added(table: Table, tasks: Iterable[FileScanTask], since_snapshot: int) -> list[FileScanTask]:
+        seen = {t.file.file_path for t in table.scan(snapshot_id=since_snapshot).plan_files()}
+        return [t for t in tasks if t.file.file_path not in seen]
 
     def location(self, table_id: TableId) -> str:
         return str(self.load(table_id).metadata_location)

@@ -1,10 +1,12 @@
 """The policy sidecar: governance wired into the product runtime, for every port of a node.
 
-See :mod:`.sidecar` (policy deciders, plans, tokens, audit), :mod:`.arrow` (files, events, client,
-discovery) and :mod:`.sql` (the SQL port's QueryPolicy).
+See :mod:`.door` (the one door to a port's data: a principal's shaped view as Arrow or as Parquet
+files for engines), :mod:`.sidecar` (policy deciders, plans, tokens, audit), :mod:`.arrow` (files,
+events, client, discovery) and :mod:`.sql` (the SQL port's QueryPolicy).
 """
 
 from hexmesh.product.policy.arrow import discoverable_schema, governed_batches, governed_table
+from hexmesh.product.policy.door import ShapedFiles, Window, shaped_batches, shaped_files, shaped_table
 from hexmesh.product.policy.requests import decide_access, request_access
 from hexmesh.product.policy.secret import governance_folder, load_governance, mesh_secret
 from hexmesh.product.policy.sidecar import PolicySidecar, one_request
@@ -12,7 +14,9 @@ from hexmesh.product.policy.sql import SqlPolicy, as_principal
 
 __all__ = [
     "PolicySidecar",
+    "ShapedFiles",
     "SqlPolicy",
+    "Window",
     "as_principal",
     "decide_access",
     "discoverable_schema",
@@ -23,4 +27,7 @@ __all__ = [
     "mesh_secret",
     "one_request",
     "request_access",
+    "shaped_batches",
+    "shaped_files",
+    "shaped_table",
 ]

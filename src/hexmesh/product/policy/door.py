@@ -1,0 +1,325 @@
+"""The one door to a port's data: every reader — a person, another product, an engine — gets its shaped view.
+
+A read names a principal, a port, a snapshot (pinned, or the one published at ``as_of``) and
+optionally an event-time window or "only what was published after snapshot N". The door plans it
+(Cedar: product + mesh policies + live grants), audits the decision and returns the rows as the
+principal may see them — grants, purpose, masks, pseudonyms, row filters, minimum group sizes,
+sealed fields opened only where the plan shows them in clear, the synthetic variant for a
+synthetic-only principal — never more::
+
+    with shaped_files(sidecar, upstream, principal, "plays", snapshot_id=pinned, folder=run_dir) as shaped:
+        duckdb.read_parquet(list(shaped.files))      # the rows and columns of shaped.schema
+
+    table = shaped_table(sidecar, upstream, principal, "plays", window=Window(after_snapshot=last))
+
+:func:`shaped_files` hands an engine Parquet data files: the table's own data files, untouched, when
+the principal's view of the port is the port itself (every column in clear, every row, nothing
+sealed at rest, no window); otherwise Parquet files staged batch by batch (bounded memory; the
+synthetic variant is fitted on the whole view) and deleted by :meth:`ShapedFiles.close`.
+
+The raw read (:mod:`._raw`: scans and opened sealed fields) is importable only inside this package
+(an import-linter contract), so a new way to read cannot forget the policies.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from types import TracebackType
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hexmesh.governance import AccessDeniedError, Principal, ReadPlan, apply_plan, plan_schema
+from hexmesh.product.deployed import DeployedProduct
+from hexmesh.product.policy import _raw
+from hexmesh.product.policy.shaped import UnservedColumnError, request_details, shape_request
+from hexmesh.product.policy.sidecar import PolicySidecar
+from hexmesh.product.ports import ReadRequest
+
+__all__ = ["ShapedFiles", "Window", "access_refusal", "shaped_batches", "shaped_files", "shaped_table"]
+
+#: Rows per staged Parquet file before the next one starts (one row group per shaped batch).
+FILE_ROWS = 1_000_000
+
+
+@dataclass(frozen=True)
+class Window:
+    """Which rows of the snapshot: an event-time window ``[since, until)`` and/or those published
+    after snapshot ``after_snapshot`` (an incremental reader's last position)."""
+
+    since: datetime | date | None = None
+    until: datetime | date | None = None
+    after_snapshot: int | None = None
+
+    @property
+    def by_event_time(self) -> bool:
+        return self.since is not None or self.until is not None
+
+
+@dataclass
+class ShapedFiles:
+    """A principal's view of a port at one snapshot, as Parquet data files.
+
+    ``files`` are paths or URIs (``file:``, ``s3:``…) of Parquet files holding exactly the rows and
+    columns of ``schema``; ``staged`` files were written for this read and are deleted by
+    :meth:`close` (use the object as a context manager). ``snapshot_id`` is the snapshot read (None:
+    nothing published yet, no files); ``plan`` is what the principal may see.
+    """
+
+    schema: pa.Schema
+    files: tuple[str, ...]
+    snapshot_id: int | None
+    plan: ReadPlan
+    staged: bool = False
+    rows: int | None = None
+    """Rows written when staged; None for untouched files."""
+    folder: Path | None = field(default=None, repr=False)
+
+    def close(self) -> None:
+        """Delete the staged files (untouched data files belong to the table and stay)."""
+        if self.staged and self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder = None
+
+    def __enter__(self) -> ShapedFiles:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+def access_refusal(plan: ReadPlan, address: str) -> str:
+    """What a refused principal is told: why, and the access request to file."""
+    return "; ".join(plan.decision.reasons) + (
+        f". Ask for access: hexmesh access request {address} --purpose <purpose>"
+    )
+
+
+def _planned(
+    sidecar: PolicySidecar,
+    product: DeployedProduct,
+    principal: Principal,
+    port: str,
+    purpose: str,
+    via: str,
+    request: ReadRequest,
+) -> ReadPlan:
+    plan = sidecar.plan(product, principal, port, purpose=purpose)
+    sidecar.record(plan, via=via, details={"request": request_details(request)} if request_details(request) else None)
+    if not plan.decision.allowed:
+        raise AccessDeniedError(access_refusal(plan, f"dp://{product.key}/{port}"))
+    if plan.variant == "aggregate":
+        raise AccessDeniedError(
+            f"{principal.key} may only ask differentially private aggregates of dp://{product.key}/{port}, "
+            "not read its rows: query it on the SQL port, or ask its owners for read access "
+            f"(hexmesh access request dp://{product.key}/{port} --purpose <purpose>)"
+        )
+    return plan
+
+
+def _unrestricted(plan: ReadPlan, raw: _raw.RawPort, window: Window | None, columns: tuple[str, ...] | None) -> bool:
+    """Whether the principal's view is the stored table itself (so its data files can be handed over)."""
+    return (
+        plan.variant == "rows"
+        and plan.row_filter is None
+        and not plan.min_group
+        and not plan.hidden
+        and all(a.kind == "keep" for a in plan.columns.values())
+        and not raw.sealed
+        and (window is None or not window.by_event_time)
+        and (columns is None or list(columns) == raw.names)
+    )
+
+
+def shaped_batches(
+    sidecar: PolicySidecar,
+    product: DeployedProduct,
+    principal: Principal,
+    port: str,
+    *,
+    snapshot_id: int | None = None,
+    as_of: datetime | None = None,
+    window: Window | None = None,
+    columns: tuple[str, ...] | None = None,
+    purpose: str = "",
+    via: str = "read",
+) -> tuple[pa.Schema, int | None, Iterator[pa.RecordBatch]]:
+    """The principal's view of ``port`` as (schema, snapshot read, batches); planned and audited first.
+
+    ``columns`` projects the view (each must be one the principal may see); the synthetic variant
+    (for a synthetic-only principal) is fitted on its whole view, so it is held in memory.
+
+    Raises:
+        AccessDeniedError: no grant (the message names the access request to file), or aggregate-only.
+        UnservedColumnError: ``columns`` or the window name a column the principal may not see.
+        ReadError: no such snapshot, a bad window.
+    """
+    raw = _raw.RawPort(sidecar.runtime, product, port)
+    request = ReadRequest(
+        as_of=as_of,
+        since=window.since if window else None,
+        until=window.until if window else None,
+        columns=columns,
+    )
+    plan = _planned(sidecar, product, principal, port, purpose, via, request)
+    schema, snapshot, batches = _view(sidecar, raw, plan, request, snapshot_id, window)
+    return schema, snapshot, batches
+
+
+def _view(
+    sidecar: PolicySidecar,
+    raw: _raw.RawPort,
+    plan: ReadPlan,
+    request: ReadRequest,
+    snapshot_id: int | None,
+    window: Window | None,
+) -> tuple[pa.Schema, int | None, Iterator[pa.RecordBatch]]:
+    synthetic = plan.variant == "synthetic"
+    shaped = shape_request(plan, raw.spec, request, synthetic=synthetic)
+    columns = list(request.columns) if request.columns else None
+    unserved = [c for c in columns or () if c not in plan.columns]
+    if unserved:
+        raise UnservedColumnError(
+            f"no column {', '.join(unserved)} is served to you on port {raw.spec.name!r}; "
+            f"columns you may read: {', '.join(plan.columns)}"
+        )
+    full = plan_schema(raw.schema, plan)
+    schema = pa.schema([full.field(c) for c in columns], metadata=full.metadata) if columns else full
+    snapshot = raw.snapshot(snapshot_id, request.as_of)
+    if snapshot is None:
+        return schema, None, iter(())
+    after = window.after_snapshot if window else None
+    # Hidden columns stay sealed (the plan drops them), and so do redacted ones (they become nulls).
+    # Row filters and minimum group sizes act on the values, so their columns are always opened.
+    redacted = [n for n, a in plan.columns.items() if a.kind == "redact"]
+    needed = set(plan.row_filter.fields if plan.row_filter is not None else ()) | set(plan.min_group)
+    hide = [n for n in (*plan.hidden, *redacted) if n not in needed]
+    stored = raw.batches(snapshot, shaped.stored, after_snapshot=after, hide=hide)
+
+    def shape(table: pa.Table) -> pa.Table:
+        if shaped.after is not None:
+            table = shaped.after(table)
+        if columns:
+            table = table.select(columns)
+        return table.cast(schema) if table.schema != schema else table
+
+    if synthetic:
+        whole = pa.Table.from_batches(list(stored), schema=raw.schema)
+        key = (tuple(raw.record.table_id), snapshot, after, *_raw.forget_epoch(raw))
+        made = sidecar.variants.synthetic(key, lambda: whole, plan)
+        return schema, snapshot, iter(shape(made).to_batches())
+
+    def masked() -> Iterator[pa.RecordBatch]:
+        for batch in stored:
+            out = shape(apply_plan(pa.Table.from_batches([batch]), plan, sidecar.secret))
+            for piece in out.to_batches():
+                if piece.num_rows:
+                    yield piece
+
+    return schema, snapshot, masked()
+
+
+def shaped_table(
+    sidecar: PolicySidecar,
+    product: DeployedProduct,
+    principal: Principal,
+    port: str,
+    *,
+    snapshot_id: int | None = None,
+    as_of: datetime | None = None,
+    window: Window | None = None,
+    columns: tuple[str, ...] | None = None,
+    purpose: str = "",
+    via: str = "read",
+) -> tuple[pa.Table, int | None]:
+    """:func:`shaped_batches` as one Arrow table, and the snapshot read."""
+    schema, snapshot, batches = shaped_batches(
+        sidecar,
+        product,
+        principal,
+        port,
+        snapshot_id=snapshot_id,
+        as_of=as_of,
+        window=window,
+        columns=columns,
+        purpose=purpose,
+        via=via,
+    )
+    return pa.Table.from_batches(list(batches), schema=schema), snapshot
+
+
+def shaped_files(
+    sidecar: PolicySidecar,
+    product: DeployedProduct,
+    principal: Principal,
+    port: str,
+    *,
+    snapshot_id: int | None = None,
+    as_of: datetime | None = None,
+    window: Window | None = None,
+    columns: tuple[str, ...] | None = None,
+    purpose: str = "",
+    via: str = "engine",
+    folder: Path | None = None,
+) -> ShapedFiles:
+    """The principal's view of ``port`` at a snapshot as Parquet files (see the module docstring).
+
+    ``folder``: where staged files go (a fresh folder inside it, deleted by ``close()``); default
+    ``<home>/cache/staged``. Raises as :func:`shaped_batches`.
+    """
+    raw = _raw.RawPort(sidecar.runtime, product, port)
+    request = ReadRequest(
+        as_of=as_of,
+        since=window.since if window else None,
+        until=window.until if window else None,
+        columns=columns,
+    )
+    plan = _planned(sidecar, product, principal, port, purpose, via, request)
+    if _unrestricted(plan, raw, window, columns):
+        snapshot = raw.snapshot(snapshot_id, as_of)
+        schema = plan_schema(raw.schema, plan)
+        if snapshot is None:
+            return ShapedFiles(schema, (), None, plan)
+        files = raw.data_files(snapshot, after_snapshot=window.after_snapshot if window else None)
+        return ShapedFiles(schema, tuple(files), snapshot, plan)
+    schema, snapshot, batches = _view(sidecar, raw, plan, request, snapshot_id, window)
+    base = folder or sidecar.runtime.settings.home / "cache" / "staged"
+    base.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f"{product.spec.name}-{port}-", dir=base))
+    try:
+        files, rows = _stage(staged, schema, batches)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
+    return ShapedFiles(schema, tuple(files), snapshot, plan, staged=True, rows=rows, folder=staged)
+
+
+def _stage(folder: Path, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> tuple[list[str], int]:
+    """Write ``batches`` into Parquet files of at most :data:`FILE_ROWS` rows; at least one file."""
+    files: list[str] = []
+    writer: pq.ParquetWriter | None = None
+    in_file = total = 0
+    try:
+        for batch in batches:
+            if writer is None or in_file >= FILE_ROWS:
+                if writer is not None:
+                    writer.close()
+                path = folder / f"part-{len(files):05d}.parquet"
+                writer, in_file = pq.ParquetWriter(path, schema), 0
+                files.append(str(path))
+            writer.write_batch(batch)
+            in_file += batch.num_rows
+            total += batch.num_rows
+        if writer is None:  # no row: an empty file still tells an engine the columns
+            path = folder / "part-00000.parquet"
+            pq.write_table(schema.empty_table(), path)
+            files.append(str(path))
+    finally:
+        if writer is not None:
+            writer.close()
+    return files, total
