@@ -18,6 +18,7 @@ from hexmesh.governance import (
     AccessDeniedError,
     Principal,
 )
+from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
 from hexmesh.product.policy import tokens
 from tests.standards.material import need_standards
@@ -32,6 +33,14 @@ def fixtures(tmp_path: Path) -> Path:
     target = tmp_path / "tests" / "fixtures" / "schema-evolution"
     shutil.copytree(source, target)
     return tmp_path / "tests"
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, fixtures: Path) -> Iterator[Workspace]:
+    """A workspace whose products may read the contracts' data where it lies (a source root)."""
+    ws = Workspace(Settings.defaults(tmp_path / "ws").merged({"source_roots": [str(fixtures)]}))
+    yield ws
+    ws.close()
 
 
 @pytest.fixture

@@ -135,9 +135,10 @@ def test_a_corrupt_file_is_named(workspace: Workspace, make_product: ProductFact
 def test_source_paths_expand_environment_variables(
     workspace: Workspace, make_product: ProductFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("LANDING_ROOT", str(tmp_path / "elsewhere"))
+    landing = workspace.settings.home / "landing"  # the node's default source root
+    monkeypatch.setenv("LANDING_ROOT", str(landing))
     folder = make_product("events", SOURCE.format(fmt="csv").replace("path: landing", 'path: "${LANDING_ROOT}/in"'))
-    write(tmp_path / "elsewhere" / "in", "csv", "a", [7])
+    write(landing / "in", "csv", "a", [7])
     workspace.deploy([folder])
     workspace.run("ops/events")
     assert workspace.read("dp://ops/events/events").column("id").to_pylist() == [7]

@@ -61,7 +61,9 @@ def search(
 
 
 def _docs(bundle: Any, docs: str | None) -> str:
-    path = bundle / docs if docs else None
+    from hexmesh.spec import inside
+
+    path = inside(bundle, docs)
     return str(path.read_text(encoding="utf-8")) if path is not None and path.is_file() else ""
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
-__all__ = ["bundle_digest", "bundle_files"]
+__all__ = ["bundle_digest", "bundle_files", "escaping_links"]
 
 _CODE_SUFFIXES = (".sql", ".py", ".md")
 _SKIP_DIRS = {".hexmesh", ".git", ".venv", "__pycache__", "node_modules"}
@@ -21,6 +22,16 @@ def bundle_files(folder: Path, spec_file: Path) -> list[Path]:
         if path.is_file() and path.suffix in _CODE_SUFFIXES:
             files.add(path)
     return sorted(files)
+
+
+def escaping_links(folder: Path, files: list[Path]) -> list[Path]:
+    """Files of the bundle that are symlinks (or behind one) leading out of the product folder.
+
+    Deploy copies what a link points to, so a ``README.md`` linked to ``/etc/passwd`` would be
+    published as the product's documentation.
+    """
+    real = Path(os.path.realpath(folder))
+    return [p for p in files if not Path(os.path.realpath(p)).is_relative_to(real)]
 
 
 def bundle_digest(folder: Path, files: list[Path]) -> str:

@@ -22,10 +22,11 @@ from hexmesh.infra.tables import iceberg_schema
 from hexmesh.lifecycle.bundle import bundle_digest, bundle_files
 from hexmesh.lifecycle.pins import resolve_pins
 from hexmesh.lifecycle.plan import plan_product
+from hexmesh.lifecycle.validate import link_problems
 from hexmesh.product import Runtime, table_id
 from hexmesh.product.deployed import live_versions
 from hexmesh.product.sql.catalog import TableCatalog
-from hexmesh.spec import DataProductSpec, LoadedSpec
+from hexmesh.spec import Confinement, DataProductSpec, LoadedSpec, path_problems
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -107,6 +108,11 @@ def deploy_refusals(
     the same batch.
     """
     spec = loaded.spec
+    settings = runtime.settings
+    confinement = Confinement(loaded.folder, settings.source_root_paths, settings.home)
+    escapes = path_problems(loaded, confinement) + link_problems(loaded)
+    if escapes:  # validate reports these too; deploy re-checks, as it is what copies the files
+        return [str(p) for p in escapes]
     if rules is not None:
         blocking = rules.problems(spec)
         if blocking:

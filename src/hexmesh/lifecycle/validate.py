@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hexmesh.errors import SpecError, SpecProblem
+from hexmesh.errors import ProblemLocation, SpecError, SpecProblem
+from hexmesh.lifecycle.bundle import bundle_files, escaping_links
 from hexmesh.lifecycle.dependencies import find_cycle, upstreams
-from hexmesh.spec import SPEC_FILENAME, DataProductSpec, LoadedSpec, load_spec, parse_address, spec_problems
+from hexmesh.spec import (
+    SPEC_FILENAME,
+    Confinement,
+    DataProductSpec,
+    LoadedSpec,
+    load_spec,
+    parse_address,
+    spec_problems,
+)
 
 if TYPE_CHECKING:
     from hexmesh.lifecycle.rules import MeshRules
 
-__all__ = ["discover", "validate_specs"]
+__all__ = ["discover", "link_problems", "validate_specs"]
 
 _SKIP_DIRS = {".hexmesh", ".git", ".venv", "node_modules", "__pycache__"}
 
@@ -55,9 +65,17 @@ def discover(paths: list[Path]) -> list[Path]:
 
 
 def validate_specs(
-    paths: list[Path], deployed: dict[str, DataProductSpec], rules: MeshRules | None = None
+    paths: list[Path],
+    deployed: dict[str, DataProductSpec],
+    rules: MeshRules | None = None,
+    *,
+    source_roots: Sequence[Path] = (),
+    home: Path | None = None,
 ) -> list[LoadedSpec]:
-    """Load and check every spec (and the mesh's governance ``rules``), then the mesh they form."""
+    """Load and check every spec (and the mesh's governance ``rules``), then the mesh they form.
+
+    File sources may read the product folder and ``source_roots``; nothing may reach ``home``.
+    """
     problems: list[SpecProblem] = []
     loaded: list[LoadedSpec] = []
     for file in discover(paths):
@@ -66,7 +84,8 @@ def validate_specs(
         except SpecError as exc:
             problems.extend(exc.problems)
             continue
-        problems.extend(spec_problems(spec))
+        problems.extend(spec_problems(spec, Confinement(spec.folder, source_roots, home)))
+        problems.extend(link_problems(spec))
         if rules is not None:
             problems.extend(rules.problems(spec.spec))
         loaded.append(spec)
@@ -74,6 +93,19 @@ def validate_specs(
     if problems:
         raise SpecError(problems)
     return loaded
+
+
+def link_problems(loaded: LoadedSpec) -> list[SpecProblem]:
+    """A symlink in the product folder that deploy would follow out of it (into /etc, the node's keys)."""
+    links = escaping_links(loaded.folder, bundle_files(loaded.folder, loaded.file))
+    return [
+        SpecProblem(
+            ProblemLocation(str(link), 1, 1),
+            f"{link.relative_to(loaded.folder)} is (or goes through) a symlink that leads outside the product folder",
+            "replace the link with the file itself; a product's bundle holds only its own files",
+        )
+        for link in links
+    ]
 
 
 def _mesh_problems(loaded: list[LoadedSpec], deployed: dict[str, DataProductSpec]) -> list[SpecProblem]:

@@ -102,7 +102,14 @@ class Workspace:
 
     def validate(self, paths: list[Path]) -> list[LoadedSpec]:
         """Every spec under ``paths``, checked alone and against the deployed mesh."""
-        return validate_specs(paths, self.deployed_specs(), mesh_rules(self.settings))
+        settings = self.settings
+        return validate_specs(
+            paths,
+            self.deployed_specs(),
+            mesh_rules(settings),
+            source_roots=settings.source_root_paths,
+            home=settings.home,
+        )
 
     def plan(self, paths: list[Path]) -> list[Plan]:
         """What deploying ``paths`` would change, product by product, in dependency order."""

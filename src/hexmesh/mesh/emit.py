@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from hexmesh.errors import WorkspaceError
 from hexmesh.mesh.openlineage import batch_event, run_event
+from hexmesh.spec import inside
 
 if TYPE_CHECKING:
     from hexmesh.infra.settings import Settings
@@ -103,7 +104,7 @@ class OpenLineageObserver:
 
     def _emit(self, kind: str, product: DeployedProduct, run_id: str, **details: Any) -> None:
         try:
-            docs = product.bundle / product.spec.docs if product.spec.docs else None
+            docs = inside(product.bundle, product.spec.docs)
             event = run_event(
                 kind,
                 product.spec,

@@ -21,7 +21,7 @@ from sqlglot.optimizer.scope import traverse_scope
 
 from hexmesh.errors import HexmeshError
 from hexmesh.mesh.entries import ProductEntry
-from hexmesh.spec import DataProductSpec, parse_address
+from hexmesh.spec import DataProductSpec, inside, parse_address
 
 __all__ = [
     "ColumnLineage",
@@ -163,7 +163,8 @@ def product_column_lineage(
     if sql is None:
         return {}
     files = {spec.output_ports[0].name: sql} if isinstance(sql, str) else dict(sql)
-    return {port: column_lineage((bundle / file).read_text(encoding="utf-8"), schema) for port, file in files.items()}
+    paths = {port: inside(bundle, file) for port, file in files.items()}
+    return {port: column_lineage(path.read_text(encoding="utf-8"), schema) for port, path in paths.items() if path}
 
 
 class ProductLineage:

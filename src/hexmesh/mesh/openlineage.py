@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from hexmesh.mesh.lineage import ColumnLineage, LineageError, product_column_lineage
 from hexmesh.product.sources import expand_vars
-from hexmesh.spec import DataProductSpec, parse_address
+from hexmesh.spec import DataProductSpec, inside, parse_address
 
 if TYPE_CHECKING:
     from hexmesh.product.quality import CheckResult
@@ -302,8 +302,9 @@ def run_event(
         "ownership": _facet("jobOwnership", owners=_owners(spec)),
     }
     sql = spec.transformation.sql if spec.transformation else None
-    if bundle and isinstance(sql, str) and (bundle / sql).is_file():
-        job_facets["sql"] = _facet("sql", query=(bundle / sql).read_text(encoding="utf-8"), dialect="duckdb")
+    file = inside(bundle, sql) if bundle and isinstance(sql, str) else None
+    if file is not None and file.is_file():
+        job_facets["sql"] = _facet("sql", query=file.read_text(encoding="utf-8"), dialect="duckdb")
     return {
         "eventType": event_type,
         "eventTime": (event_time or datetime.now(UTC)).isoformat(),

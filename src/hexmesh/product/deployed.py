@@ -8,9 +8,10 @@ from functools import cached_property
 from pathlib import Path
 
 from hexmesh.errors import NotFoundError
+from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import VersionRecord
 from hexmesh.product.runtime import Runtime
-from hexmesh.spec import DataProductSpec, OutputPort, parse_address, parse_spec
+from hexmesh.spec import Confinement, DataProductSpec, OutputPort, parse_address, parse_spec
 
 __all__ = ["DeployedProduct", "live_versions", "table_id"]
 
@@ -42,6 +43,10 @@ class DeployedProduct:
     def origin(self) -> Path:
         """The folder the product was deployed from; relative source paths resolve here."""
         return Path(self.record.origin)
+
+    def confinement(self, settings: Settings) -> Confinement:
+        """Where the product's file sources may read: its folder and the node's source roots."""
+        return Confinement(self.origin, settings.source_root_paths, settings.home)
 
     def output(self, name: str) -> OutputPort:
         port = self.spec.output(name)

@@ -26,7 +26,7 @@ from hexmesh.product.policy.revisions import policies_in_force
 from hexmesh.product.ports import OutputPortReader
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sql.catalog import port_table_name
-from hexmesh.spec import FieldSpec
+from hexmesh.spec import FieldSpec, inside
 
 __all__ = ["CONTEXT", "STANDARDS", "Endpoints", "catalog_entry", "describe", "document_version"]
 
@@ -168,9 +168,8 @@ def _governance(runtime: Runtime, product: DeployedProduct) -> dict[str, Any] | 
 
 
 def _readme(product: DeployedProduct) -> str | None:
-    if not product.spec.docs:
-        return None
-    return _render(str(product.bundle / product.spec.docs))
+    path = inside(product.bundle, product.spec.docs)
+    return None if path is None else _render(str(path))
 
 
 @lru_cache(maxsize=2048)

@@ -22,7 +22,7 @@ from hexmesh.errors import HexmeshError
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sources import resolve_path
-from hexmesh.spec import FieldSpec, InputPort, SourceSpec
+from hexmesh.spec import Confinement, FieldSpec, InputPort, SourceSpec
 
 __all__ = [
     "MAX_EVENTS",
@@ -115,8 +115,11 @@ def check_events(port: InputPort, events: Sequence[Mapping[str, Any]]) -> None:
         )
 
 
-def landing_folder(product: DeployedProduct, port: str) -> Path:
-    """The folder input ``port`` reads JSON lines from; refuse a port that cannot take events."""
+def landing_folder(product: DeployedProduct, port: str, confinement: Confinement | None = None) -> Path:
+    """The folder input ``port`` reads JSON lines from; refuse a port that cannot take events.
+
+    The folder must lie where the product's sources may (``confinement``): ingest writes there.
+    """
     spec = next((p for p in product.spec.input_ports if p.name == port), None)
     names = [p.name for p in product.spec.input_ports if isinstance(p.source, SourceSpec)]
     if spec is None:
@@ -133,7 +136,7 @@ def landing_folder(product: DeployedProduct, port: str) -> Path:
             f"input port {port!r} of {product.key} reads {spec.source.format} files; ingest writes JSON "
             "lines, so declare the port with source: {format: json, path: <folder>}"
         )
-    folder = resolve_path(spec.source.path, product.origin)
+    folder = resolve_path(spec.source.path, product.origin, confinement)
     if folder.suffix:
         raise IngestError(f"input port {port!r} reads the file {folder}; ingest needs a folder as its path")
     return folder
@@ -147,7 +150,7 @@ def ingest_events(runtime: Runtime, ref: str, port: str, events: Sequence[Mappin
         InvalidEventsError: an event does not match the port's declared ``properties``.
     """
     product = DeployedProduct.load(runtime, ref)
-    folder = landing_folder(product, port)
+    folder = landing_folder(product, port, product.confinement(runtime.settings))
     if not events:
         raise InvalidEventsError("no events to ingest; send a JSON array of objects")
     if len(events) > MAX_EVENTS:

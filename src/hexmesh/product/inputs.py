@@ -22,7 +22,7 @@ from hexmesh.product.runtime import Runtime
 from hexmesh.product.sealing import unopened
 from hexmesh.product.sources import read_source
 from hexmesh.product.sql.references import sql_references
-from hexmesh.spec import InputPort, PostgresSourceSpec, parse_address
+from hexmesh.spec import Confinement, InputPort, PostgresSourceSpec, inside, parse_address
 
 __all__ = ["InputRead", "origin", "read_inputs"]
 
@@ -50,7 +50,7 @@ def read_inputs(
             if port.from_ is not None:
                 table, position = _read_upstream(runtime, port, before, started, pins, referenced)
             else:
-                table, position = _read_source(product, port, before)
+                table, position = _read_source(product, port, before, product.confinement(runtime.settings))
         except HexmeshError:
             raise
         except Exception as exc:  # a broken upstream must not look like a bug in this product
@@ -141,7 +141,10 @@ def _referenced(product: DeployedProduct) -> frozenset[str] | None:
     files = [code.sql] if isinstance(code.sql, str) else list(code.sql.values())
     names: set[str] = set()
     for file in files:
-        found = sql_references((product.bundle / file).read_text(encoding="utf-8"), "duckdb")
+        path = inside(product.bundle, file)
+        if path is None:
+            return None
+        found = sql_references(path.read_text(encoding="utf-8"), "duckdb")
         if found is None:
             return None
         names |= found
@@ -149,7 +152,7 @@ def _referenced(product: DeployedProduct) -> frozenset[str] | None:
 
 
 def _read_source(
-    product: DeployedProduct, port: InputPort, previous: dict[str, Any] | None
+    product: DeployedProduct, port: InputPort, previous: dict[str, Any] | None, confinement: Confinement
 ) -> tuple[pa.Table, dict[str, Any]]:
     assert port.source is not None
     incremental = port.window_spec.kind == "incremental"
@@ -158,10 +161,10 @@ def _read_source(
     if isinstance(port.source, PostgresSourceSpec):
         return read_postgres(port.name, port.source, previous, incremental=incremental)
     if incremental:
-        landed = read_landed(port.source, product.origin, previous)
+        landed = read_landed(port.source, product.origin, previous, confinement)
         table, position = landed.table, landed.position
     else:
-        batch = read_source(port.source, product.origin)
+        batch = read_source(port.source, product.origin, confinement=confinement)
         table, position = batch.table, {"files": batch.files, "stamps": batch.stamps}
     if table is None and position.get("unreadable"):
         problems = "; ".join(item["error"] for item in position["unreadable"])

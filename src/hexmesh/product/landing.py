@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from hexmesh.errors import InputError
 from hexmesh.product.sources import list_files, read_file, resolve_path
-from hexmesh.spec import SourceSpec
+from hexmesh.spec import Confinement, SourceSpec
 
 __all__ = ["LandedBatch", "read_landed"]
 
@@ -82,19 +82,21 @@ def _refuse_backwards(spec: SourceSpec, name: str, path: Path, entry: list[Any],
         )
 
 
-def read_landed(spec: SourceSpec, origin: Path, previous: dict[str, Any] | None) -> LandedBatch:
+def read_landed(
+    spec: SourceSpec, origin: Path, previous: dict[str, Any] | None, confinement: Confinement | None = None
+) -> LandedBatch:
     """Read the files of ``spec`` whose content the ledger in ``previous`` has not seen."""
     previous = previous or {}
     legacy = set(previous.get("files", [])) - set(previous.get("seen", {}))
     seen: dict[str, list[Any]] = {k: list(v) for k, v in previous.get("seen", {}).items()}
     digests = {entry[2] for entry in seen.values()}
-    root = resolve_path(spec.path, origin)
+    root = resolve_path(spec.path, origin, confinement)
     base = root if root.is_dir() else root.parent
     tables: list[pa.Table] = []
     read: list[str] = []
     duplicates: list[str] = []
     unreadable: list[dict[str, str]] = []
-    for path in list_files(root, spec):
+    for path in list_files(root, spec, confinement):
         name = str(path.relative_to(base))
         stat = path.stat()
         entry = seen.get(name)

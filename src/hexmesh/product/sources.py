@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from hexmesh.errors import InputError
 from hexmesh.product.parsing import parse_file
-from hexmesh.spec import SourceSpec, parse_duration
+from hexmesh.spec import Confinement, SourceSpec, parse_duration
 
 __all__ = ["SourceBatch", "expand_vars", "list_files", "read_file", "read_source", "resolve_path"]
 
@@ -49,20 +49,30 @@ def expand_vars(text: str, what: str = "source path") -> str:
     return _VAR.sub(expand, text)
 
 
-def resolve_path(text: str, origin: Path) -> Path:
-    """Expand ``${VAR}`` / ``${VAR:-default}`` and resolve a relative path against ``origin``."""
+def resolve_path(text: str, origin: Path, confinement: Confinement | None = None) -> Path:
+    """Expand ``${VAR}`` / ``${VAR:-default}`` and resolve a relative path against ``origin``.
+
+    Raises:
+        InputError: the path leads outside ``origin`` and the node's source roots (``confinement``).
+    """
     path = Path(expand_vars(text)).expanduser()
+    reason = (confinement or Confinement(origin)).escape(str(path), roots=True)
+    if reason:
+        raise InputError(
+            f"source path {text!r} {reason}; nothing was read. Keep the files in the product folder or "
+            "under a folder of the node's source_roots setting (HEXMESH_SOURCE_ROOTS)"
+        )
     return path if path.is_absolute() else origin / path
 
 
-def list_files(root: Path, spec: SourceSpec) -> list[Path]:
+def list_files(root: Path, spec: SourceSpec, confinement: Confinement | None = None) -> list[Path]:
     """Data files of a source, oldest name first; hidden (``.x``, ``_x``) and settling files excluded.
 
     Writers should land a file under a hidden or temporary name and rename it when complete;
     ``settle`` also leaves out files modified too recently to be complete.
     """
     if root.is_file():
-        return [root]
+        return [root]  # resolve_path checked it
     if not root.is_dir():
         raise InputError(
             f"source {spec.path!r} resolves to {root}, which does not exist; create it or fix the path in the spec"
@@ -73,6 +83,13 @@ def list_files(root: Path, spec: SourceSpec) -> list[Path]:
         for p in root.rglob("*")
         if p.is_file() and p.name.lower().endswith(suffixes) and not p.name.startswith((".", "_"))
     )
+    for path in files:  # a link inside an allowed folder may still lead out of it
+        reason = (confinement or Confinement(root)).escape(str(path), roots=True)
+        if reason:
+            raise InputError(
+                f"source file {path.relative_to(root)} {reason}; it was not read, and neither was the rest of "
+                f"{spec.path!r}. Replace the link with the file itself"
+            )
     if spec.settle:
         newest = time.time() - parse_duration(spec.settle).total_seconds()
         files = [p for p in files if p.stat().st_mtime <= newest]
@@ -87,10 +104,16 @@ def read_file(path: Path, spec: SourceSpec) -> pa.Table:
         raise InputError(f"cannot read {spec.format} file {path}: {exc}") from None
 
 
-def read_source(spec: SourceSpec, origin: Path, *, skip: set[str] | frozenset[str] = frozenset()) -> SourceBatch:
+def read_source(
+    spec: SourceSpec,
+    origin: Path,
+    *,
+    skip: set[str] | frozenset[str] = frozenset(),
+    confinement: Confinement | None = None,
+) -> SourceBatch:
     """Read every file of the source except those in ``skip`` (paths relative to the source)."""
-    root = resolve_path(spec.path, origin)
-    files = list_files(root, spec)
+    root = resolve_path(spec.path, origin, confinement)
+    files = list_files(root, spec, confinement)
     base = root if root.is_dir() else root.parent
     fresh = [(p, str(p.relative_to(base))) for p in files if str(p.relative_to(base)) not in skip]
     if not fresh:

@@ -13,6 +13,7 @@ import pyarrow as pa
 from hexmesh.errors import TransformError
 from hexmesh.infra.compute import LockedDuckDB, SqlError
 from hexmesh.product.deployed import DeployedProduct
+from hexmesh.spec import inside
 
 __all__ = ["transform"]
 
@@ -28,11 +29,27 @@ def transform(product: DeployedProduct, engine: LockedDuckDB, inputs: dict[str, 
     if code.python is not None:
         return _python(product, code.python, inputs, outputs)
     files = {outputs[0]: code.sql} if isinstance(code.sql, str) else dict(code.sql or {})
-    return {port: _sql(product.bundle / file, engine, inputs) for port, file in files.items()}
+    return {port: _sql(_code_file(product, file, "SQL"), engine, inputs) for port, file in files.items()}
+
+
+def _code_file(product: DeployedProduct, name: str, kind: str) -> Path:
+    """A file of the deployed bundle; a path leading out of it (``../../etc/passwd``) fails the run."""
+    path = inside(product.bundle, name)
+    if path is None:
+        raise TransformError(
+            f"{kind} file {name!r} leads outside the product's bundle, so it was not read; name a file of the "
+            "product folder, relative to it, and deploy again"
+        )
+    if not path.is_file():
+        raise TransformError(f"{kind} file {name!r} is not in the product's bundle; add it and deploy again")
+    return path
 
 
 def _sql(file: Path, engine: LockedDuckDB, inputs: dict[str, pa.Table]) -> pa.Table:
-    sql = file.read_text(encoding="utf-8")
+    try:
+        sql = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise TransformError(f"{file.name} is not UTF-8 text ({exc.reason}); save it as UTF-8") from None
     try:
         return engine.query(sql, inputs)
     except SqlError as exc:
@@ -49,7 +66,7 @@ def _python(
     product: DeployedProduct, target: str, inputs: dict[str, pa.Table], outputs: list[str]
 ) -> dict[str, pa.Table]:
     file_name, function_name = target.split(":", 1)
-    path = product.bundle / file_name
+    path = _code_file(product, file_name, "Python")
     module_name = f"hexmesh_transform_{product.spec.domain}_{product.spec.name}".replace("-", "_")
     loader_spec = importlib.util.spec_from_file_location(module_name, path)
     if loader_spec is None or loader_spec.loader is None:

@@ -38,7 +38,7 @@ from hexmesh.mesh.search import SearchIndex
 from hexmesh.product import DeployedProduct, OutputPortReader
 from hexmesh.product.observability import port_health, worst
 from hexmesh.serving.node import Node
-from hexmesh.spec import parse_address
+from hexmesh.spec import inside, parse_address
 
 if TYPE_CHECKING:
     from hexmesh.serving.visibility import Visibility
@@ -229,5 +229,5 @@ def concept_index(graph: KnowledgeGraph) -> list[dict[str, Any]]:
 
 
 def _docs_text(product: DeployedProduct) -> str:
-    path = product.bundle / product.spec.docs if product.spec.docs else None
+    path = inside(product.bundle, product.spec.docs)
     return path.read_text(encoding="utf-8") if path is not None and path.is_file() else ""

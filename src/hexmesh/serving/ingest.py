@@ -19,7 +19,7 @@ def accepting(node: Node, domain: str, name: str, port: str, secret: str | None)
     policies the sender must be allowed to ``ingest`` (``who`` is None otherwise).
     """
     product = node.product(domain, name)
-    landing_folder(product, port)
+    landing_folder(product, port, product.confinement(node.workspace.settings))
     who = acting(node, secret, product, "ingest", {"input": port}) if node.options.auth else None
     return product.key, who
 

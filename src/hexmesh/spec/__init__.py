@@ -1,7 +1,8 @@
 """The data product descriptor: models, loading with located errors, rules and JSON Schema."""
 
 from hexmesh.spec.address import Address, parse_address
-from hexmesh.spec.consistency import check_spec, spec_problems
+from hexmesh.spec.confinement import Confinement, inside
+from hexmesh.spec.consistency import check_spec, path_problems, spec_problems
 from hexmesh.spec.duration import format_duration, parse_duration
 from hexmesh.spec.loader import SPEC_FILENAME, LoadedSpec, load_spec, parse_spec
 from hexmesh.spec.model import (
@@ -20,6 +21,7 @@ from hexmesh.spec.model import (
 __all__ = [
     "SPEC_FILENAME",
     "Address",
+    "Confinement",
     "DataProductSpec",
     "FieldSpec",
     "InputPort",
@@ -33,11 +35,13 @@ __all__ = [
     "Window",
     "check_spec",
     "format_duration",
+    "inside",
     "json_schema",
     "load_spec",
     "parse_address",
     "parse_duration",
     "parse_spec",
+    "path_problems",
     "spec_problems",
 ]
 

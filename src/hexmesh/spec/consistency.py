@@ -6,31 +6,84 @@ from collections.abc import Iterable, Iterator
 
 from hexmesh.errors import SpecError, SpecProblem
 from hexmesh.spec.address import parse_address
+from hexmesh.spec.confinement import Confinement
 from hexmesh.spec.loader import LoadedSpec, Path_
-from hexmesh.spec.model import DataProductSpec, FieldSpec, OutputPort
+from hexmesh.spec.model import DataProductSpec, FieldSpec, OutputPort, SourceSpec
 
-__all__ = ["check_spec", "spec_problems"]
+__all__ = ["check_spec", "path_problems", "spec_problems"]
 
 _TIME_TYPES = ("date", "timestamp")
 
 
-def check_spec(loaded: LoadedSpec) -> None:
+def check_spec(loaded: LoadedSpec, confinement: Confinement | None = None) -> None:
     """Raise :class:`SpecError` with every rule the spec breaks."""
-    problems = spec_problems(loaded)
+    problems = spec_problems(loaded, confinement)
     if problems:
         raise SpecError(problems)
 
 
-def spec_problems(loaded: LoadedSpec) -> list[SpecProblem]:
-    """Every rule the spec breaks, each located in the file."""
+def spec_problems(loaded: LoadedSpec, confinement: Confinement | None = None) -> list[SpecProblem]:
+    """Every rule the spec breaks, each located in the file.
+
+    ``confinement`` names the node's source roots and home (default: only the product folder).
+    """
     marks = loaded.marks
-    return [SpecProblem(marks.at(path), message, hint) for path, message, hint in _rules(loaded.spec, loaded)]
+    rules = _rules(loaded.spec, loaded, confinement or Confinement(loaded.folder))
+    return [SpecProblem(marks.at(path), message, hint) for path, message, hint in rules]
+
+
+def path_problems(loaded: LoadedSpec, confinement: Confinement) -> list[SpecProblem]:
+    """Only the paths that lead outside what ``confinement`` allows (what deploy re-checks)."""
+    marks = loaded.marks
+    return [SpecProblem(marks.at(path), message, hint) for path, message, hint in _paths(loaded.spec, confinement)]
 
 
 Finding = tuple[Path_, str, str]
 
+_KEEP_INSIDE = "name a file in the product folder, relative to it (the bundle holds nothing else)"
+_SOURCE_INSIDE = (
+    "keep the files in the product folder, or under a folder the node allows in its source_roots "
+    "setting (HEXMESH_SOURCE_ROOTS; default <home>/landing)"
+)
 
-def _rules(spec: DataProductSpec, loaded: LoadedSpec) -> Iterator[Finding]:
+
+def _paths(spec: DataProductSpec, confinement: Confinement) -> Iterator[Finding]:
+    """Paths that lead outside the product folder (or, for file sources, the node's source roots)."""
+    code = spec.transformation
+    named: list[tuple[Path_, str, str]] = []
+    if spec.docs:
+        named.append((("docs",), "docs file", spec.docs))
+    if code is not None and isinstance(code.sql, str):
+        named.append((("transformation", "sql"), "SQL file", code.sql))
+    elif code is not None and isinstance(code.sql, dict):
+        named += [(("transformation", "sql", port), "SQL file", file) for port, file in code.sql.items()]
+    elif code is not None and code.python is not None:
+        named.append((("transformation", "python"), "Python file", code.python.split(":", 1)[0]))
+    for path, what, text in named:
+        reason = confinement.escape(text)
+        if reason:
+            yield path, f"{what} {text!r} {reason}", _KEEP_INSIDE
+    for index, port in enumerate(spec.input_ports):
+        source = port.source
+        if isinstance(source, SourceSpec) and "${" not in source.path:  # ${VAR}: checked when run
+            reason = confinement.escape(source.path, roots=True)
+            if reason:
+                yield ("inputPorts", index, "source", "path"), f"source path {source.path!r} {reason}", _SOURCE_INSIDE
+
+
+def _escapes(loaded: LoadedSpec, confinement: Confinement) -> set[str]:
+    spec = loaded.spec
+    code = spec.transformation
+    texts = [spec.docs or ""]
+    if code is not None:
+        texts += [code.sql] if isinstance(code.sql, str) else list((code.sql or {}).values())
+        texts += [code.python.split(":", 1)[0]] if code.python else []
+    return {t for t in texts if t and confinement.escape(t)}
+
+
+def _rules(spec: DataProductSpec, loaded: LoadedSpec, confinement: Confinement) -> Iterator[Finding]:
+    yield from _paths(spec, confinement)
+    escaping = _escapes(loaded, confinement)
     yield from _duplicates("inputPorts", [p.name for p in spec.input_ports], "input port")
     yield from _duplicates("outputPorts", [p.name for p in spec.output_ports], "output port")
     for index, port in enumerate(spec.input_ports):
@@ -38,9 +91,9 @@ def _rules(spec: DataProductSpec, loaded: LoadedSpec) -> Iterator[Finding]:
             yield from _address(("inputPorts", index, "from"), port.from_, need_port=True)
     for index, output in enumerate(spec.output_ports):
         yield from _output(("outputPorts", index), output)
-    yield from _transformation(spec, loaded)
+    yield from _transformation(spec, loaded, escaping)
     yield from _sql_names(spec)
-    if spec.docs and not (loaded.folder / spec.docs).is_file():
+    if spec.docs and spec.docs not in escaping and not (loaded.folder / spec.docs).is_file():
         yield (
             ("docs",),
             f"docs file {spec.docs!r} does not exist next to the spec",
@@ -178,7 +231,7 @@ def _check_fields(path: Path_, kind: str, fields: list[str], known: set[str], po
         )
 
 
-def _transformation(spec: DataProductSpec, loaded: LoadedSpec) -> Iterator[Finding]:
+def _transformation(spec: DataProductSpec, loaded: LoadedSpec, escaping: set[str]) -> Iterator[Finding]:
     transformation = spec.transformation
     outputs = [p.name for p in spec.output_ports]
     if transformation is None:
@@ -197,7 +250,7 @@ def _transformation(spec: DataProductSpec, loaded: LoadedSpec) -> Iterator[Findi
                 f"one SQL file cannot fill {len(outputs)} output ports",
                 "map each output port to its own file: sql: {port: file.sql}",
             )
-        if not (folder / transformation.sql).is_file():
+        if transformation.sql not in escaping and not (folder / transformation.sql).is_file():
             yield (
                 ("transformation", "sql"),
                 f"SQL file {transformation.sql!r} does not exist",
@@ -211,7 +264,7 @@ def _transformation(spec: DataProductSpec, loaded: LoadedSpec) -> Iterator[Findi
                     f"{port!r} is not an output port",
                     f"use one of: {', '.join(outputs)}",
                 )
-            if not (folder / file).is_file():
+            if file not in escaping and not (folder / file).is_file():
                 yield (
                     ("transformation", "sql", port),
                     f"SQL file {file!r} does not exist",
@@ -226,7 +279,7 @@ def _transformation(spec: DataProductSpec, loaded: LoadedSpec) -> Iterator[Findi
                 )
     elif transformation.python is not None:
         file = transformation.python.split(":", 1)[0]
-        if not (folder / file).is_file():
+        if file not in escaping and not (folder / file).is_file():
             yield (
                 ("transformation", "python"),
                 f"Python file {file!r} does not exist",

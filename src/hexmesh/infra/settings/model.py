@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hexmesh.errors import WorkspaceError
+
 __all__ = [
     "CLIENT_VARIABLES",
     "DEMO_POSTGRES_ENV",
@@ -52,6 +54,11 @@ GROUPS: dict[str, str] = {
     ),
     "federation": "Nodes of a mesh find each other's products: peers, announcements, the registry.",
     "governance": "Secrets and rules every node of a mesh must share.",
+    "runs": (
+        "A product is untrusted input to the node: its paths stay inside its folder (or a source root "
+        "allowed here), and its Python code runs in a separate process, without the node's secrets, within "
+        "these limits."
+    ),
     "serving": "How a node serves its ports.",
     "lineage": "OpenLineage run events of every run, for Marquez, DataHub or any OpenLineage consumer.",
 }
@@ -367,6 +374,30 @@ class Settings:
         secret=True,
     )
 
+    # -- runs ---------------------------------------------------------------------------------
+    source_roots: tuple[str, ...] = key(
+        (),
+        "HEXMESH_SOURCE_ROOTS",
+        "Folders a product's file sources may read besides its own folder, comma-separated; a path "
+        "elsewhere (absolute, `..`, or through a symlink) is refused. A root may not contain the home.",
+        group="runs",
+        shown="<home>/landing",
+    )
+    python_memory_mb: int = key(
+        2048,
+        "HEXMESH_PYTHON_MEMORY_MB",
+        "Address space a Python transformation's process may use, in megabytes (0: no limit); a product's "
+        "`transformation.limits.memoryMb` may ask for less. Going over fails the run.",
+        group="runs",
+    )
+    python_cpu_seconds: int = key(
+        600,
+        "HEXMESH_PYTHON_CPU_SECONDS",
+        "CPU seconds a Python transformation's process may use (0: no limit); a product's "
+        "`transformation.limits.cpuSeconds` may ask for less. Going over fails the run.",
+        group="runs",
+    )
+
     # -- serving ------------------------------------------------------------------------------
     files_cache_mb: int = key(
         1024,
@@ -437,6 +468,12 @@ class Settings:
         for name, value in derived.items():
             if not getattr(self, name):
                 object.__setattr__(self, name, value)
+        for root in self.source_root_paths:
+            if home == root or home.is_relative_to(root):
+                raise WorkspaceError(
+                    f"source root {root} contains the node's home {home}, whose keys and tokens no product "
+                    f"may read; name a folder beside it or inside it instead (for example {home / 'landing'})"
+                )
 
     # -- loading --------------------------------------------------------------------------------
 
@@ -463,6 +500,13 @@ class Settings:
     @property
     def files_cache_bytes(self) -> int:
         return self.files_cache_mb * 1024 * 1024
+
+    @property
+    def source_root_paths(self) -> tuple[Path, ...]:
+        """Where file sources may read besides a product's folder (``<home>/landing`` by default)."""
+        if not self.source_roots:
+            return (self.home / "landing",)
+        return tuple(Path(root).expanduser().resolve() for root in self.source_roots)
 
     @property
     def quarantine(self) -> Path:
