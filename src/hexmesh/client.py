@@ -218,12 +218,15 @@ class Port:
         consumer: str | None = None,
         limit: int | None = None,
         follow: bool = True,
+        since: Moment = None,
+        until: Moment = None,
         retries: int = 5,
     ) -> Iterator[dict[str, Any]]:
         """CloudEvents of this port, over SSE; reconnects with Last-Event-ID (at least once).
 
-        ``start`` is ``"beginning"``, ``"end"``, an offset or a time; by default a named
-        ``consumer`` resumes from its stored offset.
+        ``start`` is ``"beginning"``, ``"end"``, an offset or a processing time (the first row
+        published at or after it, like ``as_of``); by default a named ``consumer`` resumes from its
+        stored offset. ``since``/``until`` keep rows whose event time is in ``[since, until)``.
         """
         last: str | None = None
         delivered = 0
@@ -234,6 +237,7 @@ class Port:
                 params["start"] = str(start) if isinstance(start, int) else _moment(start)
             if consumer:
                 params["consumer"] = consumer
+            params.update({k: _moment(v) for k, v in (("since", since), ("until", until)) if v is not None})
             if limit is not None:
                 params["limit"] = limit - delivered
             headers = {"Last-Event-ID": last} if last else {}

@@ -37,6 +37,9 @@ def test_subscribe_iterates_cloudevents(node: RunningNode) -> None:
         events = list(orders.subscribe(start="beginning", limit=3))
         assert [e["data"]["order_id"] for e in events] == [1, 2, 3]
         assert list(orders.subscribe(start="end", follow=False)) == []
+        since = datetime(2026, 1, 1, 10, tzinfo=UTC)  # event time: rows at or after it
+        later = list(orders.subscribe(start="beginning", since=since, follow=False))
+        assert [e["data"]["order_id"] for e in later] == [2, 3]
 
 
 def test_errors_are_as_clear_as_the_server(node: RunningNode) -> None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,12 @@ def _wait_for(http: httpx.Client, count: int, **params: Any) -> list[tuple[int, 
     return found
 
 
+def _data(event: dict[str, object]) -> dict[str, object]:
+    data = event["data"]
+    assert isinstance(data, dict)
+    return data
+
+
 def test_every_row_is_a_cloudevent(events_node: RunningNode) -> None:
     with events_node.client() as http:
         events = _wait_for(http, 3, start="beginning")
@@ -105,6 +113,19 @@ def test_bad_starts_are_400_problems(events_node: RunningNode, params: dict[str,
     assert response.status_code == 400 and words in response.json()["detail"]
 
 
+def test_event_time_windows_select_rows_on_sse_and_websocket(events_node: RunningNode) -> None:
+    with events_node.client() as http:
+        _wait_for(http, 3, start="beginning")
+        rows = sse(http, start="beginning", since="2026-01-01T10:00:00Z", until="2026-01-01T11:45:00Z")
+        refused = http.get(EVENTS, params={"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"})
+    url = events_node.url.replace("http", "ws") + EVENTS + "/ws?start=beginning&since=2026-01-01T10:00:00Z"
+    with ws_connect(url) as socket:
+        messages = [json.loads(socket.recv(timeout=30)) for _ in range(2)]
+    assert [_data(b)["order_id"] for _, b in rows] == [2]  # 10:05 is in [10:00, 11:45)
+    assert [m["event"]["data"]["order_id"] for m in messages] == [2, 3]
+    assert refused.status_code == 400 and "must be before until" in refused.json()["detail"]
+
+
 def test_websocket_delivers_the_same_events(events_node: RunningNode) -> None:
     url = events_node.url.replace("http", "ws") + EVENTS + "/ws?start=beginning&limit=3"
     with ws_connect(url) as socket:
@@ -139,6 +160,20 @@ def test_new_snapshot_reaches_a_follower_and_offsets_survive_a_restart(tmp_path:
         again = sse(http, consumer="billing")
     assert stored > offset and resumed == []
     assert rewound["offset"] == 0 and len(again) == 7
+
+
+def test_a_start_time_is_when_rows_were_published_not_when_the_node_appended_them(tmp_path: Path) -> None:
+    home, shop = build_workspace(tmp_path, big=False)  # the first run publishes before any node runs
+    between = datetime.now(UTC)
+    time.sleep(0.01)
+    add_orders(shop, "2026-01-02", 2, 100)
+    run_cli("run", "sales/shop", "--home", str(home))
+    with serve(home) as node, node.client() as http:  # appends both publications to its log now
+        everything = _wait_for(http, 5, start="beginning")
+        later = sse(http, start=between.isoformat())
+    assert len(everything) == 5
+    assert [_data(b)["order_id"] for _, b in later] == [100, 101]
+    assert all(str(b["processingtime"]) >= between.strftime("%Y-%m-%dT%H:%M:%S") for _, b in later)
 
 
 def test_a_node_on_nats_jetstream_serves_the_same_events(tmp_path: Path) -> None:

@@ -11,22 +11,26 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from hexmesh.errors import ReadError
 from hexmesh.governance import Principal
 from hexmesh.infra.events import StoredEvent
 from hexmesh.product.eventstream import port_stream, product_stream
 from hexmesh.product.policy.stream import Cursors
+from hexmesh.product.ports import OutputPortReader
 from hexmesh.product.sealing import is_sealed, open_events
-from hexmesh.product.subscription import follow, start_after
+from hexmesh.product.subscription import EventTimes, follow, start_after
 from hexmesh.serving import disclosure, governed
 from hexmesh.serving.node import Node
 
 __all__ = [
     "Cursors",
+    "EventTimes",
     "Govern",
     "PortView",
     "breach_governor",
+    "event_time",
     "everything",
     "may_consume",
     "opened_at",
@@ -64,9 +68,34 @@ def product_stream_of(node: Node, domain: str, name: str) -> str:
     return product_stream(node.product(domain, name).key)
 
 
-def port_view(node: Node, caller: Principal | None, domain: str, name: str, port: str, purpose: str) -> PortView:
-    """Refuse (403) a caller who may not read the port; else mask each batch as the caller may see it."""
+def port_view(
+    node: Node,
+    caller: Principal | None,
+    domain: str,
+    name: str,
+    port: str,
+    purpose: str,
+    times: EventTimes | None = None,
+) -> PortView:
+    """Refuse (403) a caller who may not read the port; else mask each batch as the caller may see it.
+
+    ``times`` keeps the rows whose event time is in ``[since, until)`` (refused on a port with no eventTime).
+    """
     reader = node.reader(domain, name, port)
+    window = times or EventTimes()
+    if not window.everything and reader.spec.event_time is None:
+        raise ReadError(
+            f"port {reader.address} declares no eventTime, so since/until cannot apply; "
+            "start at a processing time with start= instead"
+        )
+    view = _view(node, caller, reader, purpose)
+    field = reader.spec.event_time
+    if window.everything or field is None:
+        return view
+    return PortView(lambda events: window.keep(view.govern(events), field), view.cursors)
+
+
+def _view(node: Node, caller: Principal | None, reader: OutputPortReader, purpose: str) -> PortView:
     if caller is None:
         if not is_sealed(reader.spec):
             return PortView(everything, Cursors())
@@ -96,6 +125,16 @@ def breach_governor(node: Node, caller: Principal | None, domain: str, name: str
     product = node.product(domain, name)
     principal = disclosure.require_discovery(node, caller, product)
     return functools.partial(disclosure.filter_breaches, node, principal, product)
+
+
+def event_time(name: str, text: str | None) -> datetime | None:
+    """A ``since``/``until`` query parameter as a time (the WebSocket route parses its own)."""
+    if text is None:
+        return None
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ReadError(f"{name} {text!r} is not an ISO 8601 time such as 2026-01-01T00:00:00Z") from None
 
 
 def may_consume(node: Node, caller: Principal | None, domain: str, name: str, port: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -16,7 +17,7 @@ from hexmesh.server.deps import Caller, Domain, Name, NodeDep, PortName, bearer_
 from hexmesh.server.problems import responses
 from hexmesh.serving import events as events_port
 from hexmesh.serving import governed
-from hexmesh.serving.events import Cursors, Govern, everything
+from hexmesh.serving.events import Cursors, EventTimes, Govern, everything
 from hexmesh.serving.node import Node
 
 router = APIRouter(tags=["events"])
@@ -24,10 +25,13 @@ router = APIRouter(tags=["events"])
 Start = Annotated[
     str | None,
     Query(
-        description="beginning, end, an offset (sequence number) or an ISO 8601 time; default: "
-        "the consumer's stored offset, else the beginning."
+        description="beginning, end, an offset (sequence number) or an ISO 8601 processing time (start at the "
+        "first row published at or after it, as as_of on the files port); default: the consumer's stored "
+        "offset, else the beginning."
     ),
 ]
+Since = Annotated[datetime | None, Query(description="Event time from (inclusive): only rows at or after it.")]
+Until = Annotated[datetime | None, Query(description="Event time until (exclusive): only rows before it.")]
 Consumer = Annotated[
     str | None,
     Query(
@@ -100,11 +104,14 @@ async def port_events(
     follow: Follow = True,
     ack: Ack = "auto",
     purpose: Purpose = "",
+    since: Since = None,
+    until: Until = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> StreamingResponse:
     """Every row of every published snapshot, as CloudEvents 1.0; resume with Last-Event-ID."""
     stream = await anyio.to_thread.run_sync(events_port.port_stream_of, node, domain, name, port)
-    view = await anyio.to_thread.run_sync(events_port.port_view, node, caller, domain, name, port, purpose)
+    times = EventTimes(since, until)
+    view = await anyio.to_thread.run_sync(events_port.port_view, node, caller, domain, name, port, purpose, times)
     consumer = governed.consumer_name(caller, consumer)
     after = await events_port.opened_at(node, stream, start, last_event_id, consumer, view.cursors)
     body = _sse(node, stream, after, consumer, ack, limit, follow, view.govern)
@@ -184,6 +191,8 @@ async def port_events_ws(
     limit: int | None = None,
     ack: str = "auto",
     purpose: str = "",
+    since: str | None = None,
+    until: str | None = None,
 ) -> None:
     """Messages are ``{"seq": n, "event": {...}}``; send ``{"ack": n}`` to store an offset (``n`` is opaque
     text for callers who do not control the product: send back what you were sent)."""
@@ -192,7 +201,8 @@ async def port_events_ws(
     try:
         caller = principal_of(node, bearer_token(websocket.headers.get("authorization")))
         stream = await anyio.to_thread.run_sync(events_port.port_stream_of, node, domain, name, port)
-        view = await anyio.to_thread.run_sync(events_port.port_view, node, caller, domain, name, port, purpose)
+        times = EventTimes(events_port.event_time("since", since), events_port.event_time("until", until))
+        view = await anyio.to_thread.run_sync(events_port.port_view, node, caller, domain, name, port, purpose, times)
         consumer = governed.consumer_name(caller, consumer)
         after = await events_port.opened_at(node, stream, start, None, consumer, view.cursors)
     except HexmeshError as exc:
