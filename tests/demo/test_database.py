@@ -8,7 +8,7 @@ import pyarrow.compute as pc
 import pytest
 
 from hexmesh.demo import run_demo
-from hexmesh.demo.database import DEFAULT_POSTGRES, POSTGRES_VARIABLE, Registrations, demo_postgres
+from hexmesh.demo.database import POSTGRES_VARIABLE, Registrations, demo_postgres
 from hexmesh.errors import HexmeshError
 from hexmesh.lifecycle import Workspace
 from tests.demo.postgres import registrations
@@ -68,9 +68,9 @@ def test_a_fresh_workspace_starts_the_table_afresh(tmp_path: Path, postgres: str
             assert count == _landed_lines(tmp_path / name) == workspace.read(PROFILES).num_rows
 
 
-def test_the_url_comes_from_the_argument_then_the_variable_then_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_url_comes_from_the_argument_then_the_variable_else_none(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(POSTGRES_VARIABLE, raising=False)
-    assert demo_postgres() == DEFAULT_POSTGRES
+    assert demo_postgres() is None  # not asked for: the table goes to SQLite
     monkeypatch.setenv(POSTGRES_VARIABLE, "postgresql://app@db:5432/users")
     assert demo_postgres() == "postgresql://app@db:5432/users"
     assert demo_postgres("postgresql://x@y/z") == "postgresql://x@y/z"

@@ -103,3 +103,18 @@ def test_openmetadata_requests_reference_what_they_create(workspace: Workspace, 
     ]
     printed = runner.invoke(app, ["export", "--format", "datahub", "--home", str(workspace.settings.home)])
     assert printed.exit_code == 0 and json.loads(printed.output)[0]["entityType"] == "domain"
+
+
+def test_datahub_names_a_database_source_by_its_platform(workspace: Workspace) -> None:
+    from hexmesh.demo.mesh import example_mesh
+
+    workspace.deploy([example_mesh() / "users" / "user-profiles"])
+    proposals = json.loads(workspace.export_catalog("datahub"))
+    upstreams = [
+        u["dataset"]
+        for p in proposals
+        if p["aspectName"] == "upstreamLineage" and "user-profiles" in p["entityUrn"]
+        for u in json.loads(p["aspect"]["value"])["upstreams"]
+    ]
+    # The example spec reads SQLite unless HEXMESH_DEMO_POSTGRES names a PostgreSQL database.
+    assert upstreams == ["urn:li:dataset:(urn:li:dataPlatform:sqlite,registrations,PROD)"]

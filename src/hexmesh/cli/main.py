@@ -239,8 +239,8 @@ def demo(
     postgres: Annotated[
         str | None,
         typer.Option(
-            help="The registration service's PostgreSQL database, created and filled by the demo "
-            "(default: $HEXMESH_DEMO_POSTGRES, else postgresql://postgres@127.0.0.1:5432/hexmesh_demo).",
+            help="Keep the registration service's table in this PostgreSQL database, created and filled by "
+            "the demo (default: $HEXMESH_DEMO_POSTGRES; without either, a SQLite file in the workspace).",
             show_default=False,
         ),
     ] = None,

@@ -1,4 +1,6 @@
-"""The registration service's PostgreSQL database, which the demo creates and fills.
+"""The registration service's PostgreSQL database, which the demo creates and fills when asked.
+
+Without ``--postgres`` or ``$HEXMESH_DEMO_POSTGRES`` the table is in SQLite (:mod:`hexmesh.demo.embedded`).
 
 The example mesh's ``users/user-profiles`` reads its ``registrations`` table (one row per
 registration event) by the ``id`` cursor. The demo owns that database: it creates it when
@@ -45,9 +47,9 @@ _COLUMNS = "event_id, event_type, user_id, registered_at, email, birth_year, cou
 _COPY_LINES = "copy incoming (line) from stdin (format csv, quote e'\\x01', delimiter e'\\x02')"
 
 
-def demo_postgres(postgres: str | None = None) -> str:
-    """The URL to use: the one given, else ``$HEXMESH_DEMO_POSTGRES``, else the default."""
-    return postgres or os.environ.get(POSTGRES_VARIABLE) or DEFAULT_POSTGRES
+def demo_postgres(postgres: str | None = None) -> str | None:
+    """The PostgreSQL URL asked for: the one given, else ``$HEXMESH_DEMO_POSTGRES``; None when neither."""
+    return postgres or os.environ.get(POSTGRES_VARIABLE) or None
 
 
 class Registrations:

@@ -1,7 +1,8 @@
 """The demo's landing folder: where the operational systems drop files, and what is there.
 
 A small manifest (``_demo.json``; sources skip files starting with ``_``) records the scale and
-seed the files were generated with, the first day of history, and for each day when its runs
+seed the files were generated with, the first day of history, which database holds the
+registration service's table, and for each day when its runs
 finished, so that running the demo again only adds the missing days and can still show what
 an earlier day published.
 """
@@ -53,6 +54,8 @@ class Landing:
     seed: int
     start: str | None = None
     days: list[DayRecord] = field(default_factory=list)
+    registrations: str | None = None
+    """Where the registration service's table is: ``sqlite`` or ``postgresql`` (set by the first demo)."""
 
     @classmethod
     def open(cls, folder: Path, *, scale: float, seed: int) -> Landing:
@@ -69,7 +72,7 @@ class Landing:
             )
         known = {f.name for f in fields(DayRecord)}  # manifests of older demos may carry more
         days = [DayRecord(**{k: v for k, v in record.items() if k in known}) for record in data.get("days", [])]
-        return cls(folder, scale, seed, data.get("start"), days)
+        return cls(folder, scale, seed, data.get("start"), days, data.get("registrations"))
 
     @property
     def first_day(self) -> date | None:
@@ -94,6 +97,7 @@ class Landing:
             "scale": self.scale,
             "seed": self.seed,
             "start": self.start,
+            "registrations": self.registrations,
             "days": [asdict(d) for d in self.days],
         }
         temporary = self.folder / f".{MANIFEST}.tmp"

@@ -16,18 +16,21 @@ from rich.console import Console
 
 from hexmesh.demo.database import POSTGRES_VARIABLE, Registrations, demo_postgres
 from hexmesh.demo.deliveries import CHART, Landing, digest
+from hexmesh.demo.embedded import SqliteRegistrations
 from hexmesh.demo.generator import generate_day
 from hexmesh.demo.governance import governance_tour
 from hexmesh.demo.mesh import example_mesh, install_governance
 from hexmesh.demo.story import tell_story
 from hexmesh.demo.summary import Summary, show_summary
-from hexmesh.errors import HexmeshError
+from hexmesh.errors import HexmeshError, redacted_url
 from hexmesh.infra.settings import HOME_ENV
 from hexmesh.lifecycle import ReadRequest, RunResult, Workspace
 
 __all__ = ["DemoResult", "run_demo"]
 
 Say = Callable[[Any], None]
+#: The SQLite registration table's file in the landing folder, as the example spec reads it.
+REGISTRATIONS_FILE = "registrations.sqlite"
 #: The port the time-travel read uses: small, and it changes every day.
 SEED = 42
 
@@ -69,9 +72,10 @@ def run_demo(
     With ``governance``, the policy tour follows (:mod:`hexmesh.demo.governance`: masking, an access
     request, a synthetic variant); with ``story``, the lifecycle scene (:mod:`hexmesh.demo.story`).
 
-    ``postgres`` is the registration service's database, which the demo creates and fills
-    (default: ``$HEXMESH_DEMO_POSTGRES``, else :data:`~hexmesh.demo.database.DEFAULT_POSTGRES`);
-    for a fresh workspace its ``registrations`` table starts empty.
+    ``postgres`` is the registration service's PostgreSQL database, which the demo creates and
+    fills (default: ``$HEXMESH_DEMO_POSTGRES``); when neither names one, the table is in SQLite in
+    the landing folder, which is what the example spec reads without the variable. For a fresh
+    workspace the ``registrations`` table starts empty.
     """
     say = say or Console().print
     if days < 1:
@@ -85,9 +89,8 @@ def run_demo(
     last = landing.last_day
     todo = [d for d in wanted if last is None or d > last]
     result = DemoResult(home)
-    url = demo_postgres(postgres)
-    registrations = Registrations.prepare(url, fresh=not landing.days)
-    with _variables(home, url):
+    registrations = _registration_table(demo_postgres(postgres), landing, say)
+    with _variables(home, registrations.url if isinstance(registrations, Registrations) else None):
         mesh = example_mesh()
         say(f"Example mesh: {mesh}")
         folder, installed = install_governance(workspace.settings, mesh)
@@ -128,22 +131,54 @@ def run_demo(
     return result
 
 
+def _registration_table(postgres: str | None, landing: Landing, say: Say) -> Registrations | SqliteRegistrations:
+    """The registration service's table: in PostgreSQL when asked, else in SQLite; one kind per workspace."""
+    kind = "postgresql" if postgres else "sqlite"
+    if landing.registrations not in (None, kind):
+        hint = (
+            f"set {POSTGRES_VARIABLE} (or --postgres) to that database again"
+            if landing.registrations == "postgresql"
+            else f"unset {POSTGRES_VARIABLE} and leave out --postgres"
+        )
+        raise HexmeshError(
+            f"this workspace's registration table is in {landing.registrations}, not {kind}: a workspace keeps "
+            f"one, or its users/user-profiles would read from the wrong place; {hint}, or pass another --home"
+        )
+    fresh = not landing.days
+    if postgres:
+        table: Registrations | SqliteRegistrations = Registrations.prepare(postgres, fresh=fresh)
+        say(f"The registration service's table: PostgreSQL {redacted_url(postgres)} (registrations)")
+    else:
+        table = SqliteRegistrations.prepare(landing.folder / REGISTRATIONS_FILE, fresh=fresh)
+        say(
+            f"The registration service's table: SQLite {table.file} (no PostgreSQL asked for; "
+            f"to use PostgreSQL: hexmesh demo --postgres URL, or {POSTGRES_VARIABLE}=URL)"
+        )
+    landing.registrations = kind
+    return table
+
+
 @contextmanager
-def _variables(home: Path, postgres: str) -> Iterator[None]:
+def _variables(home: Path, postgres: str | None) -> Iterator[None]:
     """Set the variables the example specs read for the runs.
 
-    ``${HEXMESH_HOME}/landing`` holds the files; ``${HEXMESH_DEMO_POSTGRES}`` is the registration
-    database (a scheduler started later without it falls back to the default URL).
+    ``${HEXMESH_HOME}/landing`` holds the files (and the SQLite registration table);
+    ``${HEXMESH_DEMO_POSTGRES}``, when the demo uses PostgreSQL, is the registration database
+    (a scheduler started later without it reads the SQLite file).
     """
     values = {HOME_ENV: str(home), POSTGRES_VARIABLE: postgres}
     previous = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
+    for name, value in values.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:
         for name, value in previous.items():
             if value is None:
-                del os.environ[name]
+                os.environ.pop(name, None)
             else:
                 os.environ[name] = value
 

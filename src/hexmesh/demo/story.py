@@ -22,6 +22,7 @@ from typing import Any
 
 from hexmesh.demo.database import Registrations
 from hexmesh.demo.deliveries import CHART, Landing, digest
+from hexmesh.demo.embedded import SqliteRegistrations
 from hexmesh.demo.generator import generate_day
 from hexmesh.errors import DeployError
 from hexmesh.lifecycle import Workspace
@@ -72,7 +73,7 @@ def tell_story(
     say: Say,
     *,
     today: date | None = None,
-    registrations: Registrations | None = None,
+    registrations: Registrations | SqliteRegistrations | None = None,
 ) -> bool:
     """Play the lifecycle scene once per workspace; False when it was told already."""
     if any(v.major == 2 for v in workspace.runtime.state.versions(PRODUCT)):

@@ -138,8 +138,17 @@ def port_dataset(address: str) -> str:
 
 def source_dataset(source: Any, origin: Path) -> tuple[str, str, str]:
     """``(namespace, name, uri)`` of an operational source, per the OpenLineage naming spec."""
-    if getattr(source, "postgres", None):
-        url = urlsplit(str(source.postgres))
+    database = getattr(source, "database", None)
+    if database is not None:
+        with suppress(Exception):  # an unset variable: name the source as written
+            database = expand_vars(database, "database URL")
+        if str(database).startswith("sqlite:"):
+            file = Path(str(database).removeprefix("sqlite:///").split("?", 1)[0])
+            file = Path(os.path.abspath(file if file.is_absolute() else origin / file))
+            table = source.table if source.table else "query"
+            return "file", f"{file}.{table}", f"{file.as_uri()}#{table}"
+    if getattr(source, "postgres", None) or database is not None:
+        url = urlsplit(str(getattr(source, "postgres", None) or database))
         host = f"{url.hostname or 'localhost'}:{url.port or 5432}"
         database = url.path.lstrip("/") or "postgres"
         table = source.table if source.table else f"query.{source.format}"

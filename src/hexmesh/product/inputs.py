@@ -14,6 +14,7 @@ import pyarrow as pa
 from hexmesh.errors import HexmeshError, InputError, NotFoundError
 from hexmesh.infra.tables.fields import arrow_type
 from hexmesh.product.cdc import port_slot, read_cdc
+from hexmesh.product.database_source import read_database
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.landing import read_landed
 from hexmesh.product.ports import OutputPortReader, ReadRequest
@@ -22,7 +23,7 @@ from hexmesh.product.runtime import Runtime
 from hexmesh.product.sealing import unopened
 from hexmesh.product.sources import read_source
 from hexmesh.product.sql.references import sql_references
-from hexmesh.spec import Confinement, InputPort, PostgresSourceSpec, inside, parse_address
+from hexmesh.spec import Confinement, DatabaseSourceSpec, InputPort, PostgresSourceSpec, inside, parse_address
 
 __all__ = ["InputRead", "origin", "read_inputs"]
 
@@ -76,6 +77,8 @@ def origin(port: InputPort) -> str:
         what: list[Any] = ["from", port.from_]
     elif isinstance(source, PostgresSourceSpec):
         what = ["postgres", source.postgres, source.table, source.query, source.cursor, source.mode, source.slot]
+    elif isinstance(source, DatabaseSourceSpec):
+        what = ["database", source.database, source.table, source.query, source.cursor]
     else:
         assert source is not None
         what = ["files", source.format, source.path]
@@ -160,6 +163,10 @@ def _read_source(
         return read_cdc(port.name, port.source, previous, port_slot(product.key, product.record.major, port))
     if isinstance(port.source, PostgresSourceSpec):
         return read_postgres(port.name, port.source, previous, incremental=incremental)
+    if isinstance(port.source, DatabaseSourceSpec):
+        return read_database(
+            port.name, port.source, product.origin, previous, incremental=incremental, confinement=confinement
+        )
     if incremental:
         landed = read_landed(port.source, product.origin, previous, confinement)
         table, position = landed.table, landed.position

@@ -21,7 +21,7 @@ _SUFFIXES = {
     "parquet": (".parquet", ".pq"),
     "json": (".json", ".jsonl", ".ndjson"),
 }
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_VAR_HEAD = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass
@@ -35,18 +35,49 @@ class SourceBatch:
 
 
 def expand_vars(text: str, what: str = "source path") -> str:
-    """Expand ``${VAR}`` / ``${VAR:-default}`` from the environment."""
+    """Expand ``${VAR}`` / ``${VAR:-default}`` from the environment; a default may itself use ``${VAR}``.
 
-    def expand(match: re.Match[str]) -> str:
-        value = os.environ.get(match.group(1), match.group(2))
-        if value is None:
+    A default is only expanded when its variable is unset, and a variable's value is used as it is
+    (never expanded again).
+    """
+    value, _ = _expand(text, 0, what, inside=False, used=True)
+    return value
+
+
+def _expand(text: str, start: int, what: str, *, inside: bool, used: bool) -> tuple[str, int]:
+    """Expand from ``start`` up to the end (``inside`` a default: up to its closing brace).
+
+    ``used`` is False while skipping the default of a variable that is set: unset variables in it are no error.
+    """
+    out: list[str] = []
+    i = start
+    while i < len(text):
+        if inside and text[i] == "}":
+            return "".join(out), i + 1
+        match = _VAR_HEAD.match(text, i)
+        if match is None:
+            out.append(text[i])
+            i += 1
+            continue
+        name, i = match.group(1), match.end()
+        value = os.environ.get(name)
+        if text.startswith(":-", i):
+            default, i = _expand(text, i + 2, what, inside=True, used=used and value is None)
+            value = default if value is None else value
+        elif text.startswith("}", i):
+            i += 1
+        else:
+            out.append(match.group(0))
+            continue
+        if value is None and used:
             raise InputError(
-                f"{what} {text!r} uses ${{{match.group(1)}}}, which is not set; "
+                f"{what} {text!r} uses ${{{name}}}, which is not set; "
                 "set the environment variable or give a default with ${VAR:-default}"
             )
-        return value
-
-    return _VAR.sub(expand, text)
+        out.append(value or "")
+    if inside:
+        raise InputError(f"{what} {text!r} has a ${{VAR:-default}} without its closing brace; add the '}}'")
+    return "".join(out), i
 
 
 def resolve_path(text: str, origin: Path, confinement: Confinement | None = None) -> Path:

@@ -6,6 +6,7 @@ from hexmesh.spec.consistency import check_spec, path_problems, spec_problems
 from hexmesh.spec.duration import format_duration, parse_duration
 from hexmesh.spec.loader import SPEC_FILENAME, LoadedSpec, load_spec, parse_spec
 from hexmesh.spec.model import (
+    DatabaseSourceSpec,
     DataProductSpec,
     FieldSpec,
     InputPort,
@@ -23,6 +24,7 @@ __all__ = [
     "Address",
     "Confinement",
     "DataProductSpec",
+    "DatabaseSourceSpec",
     "FieldSpec",
     "InputPort",
     "LoadedSpec",

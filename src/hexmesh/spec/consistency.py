@@ -8,7 +8,7 @@ from hexmesh.errors import SpecError, SpecProblem
 from hexmesh.spec.address import parse_address
 from hexmesh.spec.confinement import Confinement
 from hexmesh.spec.loader import LoadedSpec, Path_
-from hexmesh.spec.model import DataProductSpec, FieldSpec, OutputPort, SourceSpec
+from hexmesh.spec.model import DatabaseSourceSpec, DataProductSpec, FieldSpec, OutputPort, SourceSpec
 
 __all__ = ["check_spec", "path_problems", "spec_problems"]
 
@@ -69,6 +69,15 @@ def _paths(spec: DataProductSpec, confinement: Confinement) -> Iterator[Finding]
             reason = confinement.escape(source.path, roots=True)
             if reason:
                 yield ("inputPorts", index, "source", "path"), f"source path {source.path!r} {reason}", _SOURCE_INSIDE
+        if (
+            isinstance(source, DatabaseSourceSpec)
+            and source.database.startswith("sqlite:///")
+            and "${" not in source.database
+        ):
+            file = source.database.removeprefix("sqlite:///").split("?", 1)[0]
+            reason = confinement.escape(file, roots=True)
+            if reason:
+                yield ("inputPorts", index, "source", "database"), f"SQLite file {file!r} {reason}", _SOURCE_INSIDE
 
 
 def _escapes(loaded: LoadedSpec, confinement: Confinement) -> set[str]:

@@ -28,12 +28,14 @@ from hexmesh.spec.sqlname import SqlIdentifier, default_sql_name
 
 __all__ = [
     "CLASSIFICATIONS",
+    "DATABASE_SCHEMES",
     "LOGICAL_TYPES",
     "QUALITY_KINDS",
     "Classification",
     "CronTrigger",
     "CustomProperty",
     "DataProductSpec",
+    "DatabaseSourceSpec",
     "FieldOptions",
     "FieldSpec",
     "InputPort",
@@ -293,14 +295,63 @@ class PostgresSourceSpec(SpecModel):
         return self.table or "query"
 
 
+#: URL schemes of a ``database:`` source, each read by its own module.
+DATABASE_SCHEMES = ("postgresql", "postgres", "sqlite")
+
+
+class DatabaseSourceSpec(SpecModel):
+    """A table or query of a database named by URL (PostgreSQL or SQLite), read by a cursor column.
+
+    The scheme picks the database: ``postgresql://user@host:5432/db`` or ``sqlite:///path/to/file.db``
+    (a relative path is relative to the product's folder). Because ``${VAR:-default}`` expands when
+    the port is read, one spec can read SQLite by default and PostgreSQL when a variable says so.
+    Logical replication (``mode: cdc``) is PostgreSQL's: use ``postgres:`` for it.
+    """
+
+    database: str = Field(min_length=1)
+    """Connection URL: postgresql://app@db:5432/users or sqlite:///data/users.db; ${VAR} expands."""
+    table: str | None = None
+    """A table (or schema.table) to read."""
+    query: str | None = None
+    """A SELECT to read instead of a table."""
+    cursor: FieldName | None = None
+    """A column that only grows (an id, or an updated_at timestamp); incremental reads need one."""
+
+    @model_validator(mode="after")
+    def _one_relation(self) -> DatabaseSourceSpec:
+        if (self.table is None) == (self.query is None):
+            raise ValueError("a database source needs exactly one of 'table' or 'query'")
+        scheme = self.database.split("://", 1)[0].lower() if "://" in self.database else ""
+        if not self.database.startswith("${") and scheme not in DATABASE_SCHEMES:
+            raise ValueError(
+                f"database URL {self.database.split('@')[-1]!r} has no scheme hexmesh reads; write "
+                "postgresql://USER@HOST:5432/DB or sqlite:///path/to/file.db"
+            )
+        return self
+
+    @property
+    def format(self) -> str:
+        """``database``: lets code that describes file sources describe this one too."""
+        return "database"
+
+    @property
+    def path(self) -> str:
+        """The table, or ``query``: never the URL, which may carry a password."""
+        return self.table or "query"
+
+
 def _source_kind(value: Any) -> str:
     if isinstance(value, dict):
-        return "postgres" if "postgres" in value else "files"
+        return "postgres" if "postgres" in value else "database" if "database" in value else "files"
+    if isinstance(value, DatabaseSourceSpec):
+        return "database"
     return "postgres" if isinstance(value, PostgresSourceSpec) else "files"
 
 
 AnySource = Annotated[
-    Annotated[SourceSpec, Tag("files")] | Annotated[PostgresSourceSpec, Tag("postgres")],
+    Annotated[SourceSpec, Tag("files")]
+    | Annotated[PostgresSourceSpec, Tag("postgres")]
+    | Annotated[DatabaseSourceSpec, Tag("database")],
     Discriminator(_source_kind),
 ]
 
@@ -329,7 +380,7 @@ class InputPort(SpecModel):
     from_: str | None = Field(default=None, alias="from")
     """Address of an upstream output port: dp://domain/product[@major]/port."""
     source: AnySource | None = None
-    """Files (format + path) or a PostgreSQL table or query (postgres + table/query + cursor)."""
+    """Files (format + path), a table or query of a database (database URL + table/query + cursor), or postgres."""
     window: str = "all"
     """all | incremental | last <duration>, for example last 7d."""
     properties: list[FieldSpec] = []
@@ -353,6 +404,8 @@ class InputPort(SpecModel):
             and self.source.cursor is None
         ):
             raise ValueError("an incremental postgres source needs a cursor column (cursor: updated_at)")
+        if isinstance(self.source, DatabaseSourceSpec) and self.window == "incremental" and self.source.cursor is None:
+            raise ValueError("an incremental database source needs a cursor column (cursor: id)")
         if isinstance(self.source, PostgresSourceSpec) and self.source.mode == "cdc" and self.window != "incremental":
             raise ValueError(
                 "a postgres source with mode: cdc reads each change once; declare window: incremental, "

@@ -9,6 +9,7 @@ ports. Aspects are serialized as DataHub's file source reads them (``aspect.valu
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,6 +95,12 @@ def _upstreams(spec: DataProductSpec, env: str) -> list[str]:
             url = urlsplit(str(getattr(port.source, "postgres", "")))
             table = port.source.path if port.source.path != "query" else f"query.{port.name}"
             found.append(dataset_urn("postgres", f"{url.path.lstrip('/')}.{table}", env))
+        elif port.source is not None and getattr(port.source, "database", None):
+            # The scheme written first (a ${VAR:-default}'s default included) names the platform.
+            scheme = re.search(r"(postgresql|postgres|sqlite)://", str(getattr(port.source, "database", "")))
+            platform = "sqlite" if scheme is not None and scheme.group(1) == "sqlite" else "postgres"
+            table = port.source.path if port.source.path != "query" else f"query.{port.name}"
+            found.append(dataset_urn(platform, table, env))
         elif port.source is not None:
             found.append(dataset_urn("file", str(port.source.path), env))
     return found

@@ -68,7 +68,10 @@ CLIENT_VARIABLES: dict[str, str] = {
     HOME_ENV: "The workspace folder of a command (`--home`); default `./.hexmesh`. Specs may use `${HEXMESH_HOME}`.",
     TOKEN_ENV: "Your API token: the CLI's `--token` and `hexmesh.connect(...)` send it.",
     NODE_ENV: "The node `hexmesh search --node` asks (http://host:port).",
-    DEMO_POSTGRES_ENV: "The PostgreSQL server `hexmesh demo` fills with the registration service's data.",
+    DEMO_POSTGRES_ENV: (
+        "The PostgreSQL database `hexmesh demo` keeps the registration service's table in (and the example "
+        "mesh reads); unset, the table is a SQLite file in the workspace's landing folder."
+    ),
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
