@@ -75,3 +75,42 @@ def test_dp_fit_needs_bounds_and_stays_useful() -> None:
 def test_too_few_rows() -> None:
     with pytest.raises(PolicyError, match="at least two rows"):
         fit(pa.table({"a": [1]}))
+
+
+def _people(n: int = 300) -> pa.Table:
+    rng = np.random.default_rng(5)
+    return pa.table(
+        {
+            "ssn": [f"{rng.integers(100, 999)}-{rng.integers(10, 99)}-{rng.integers(1000, 9999)}" for _ in range(n)],
+            "name": rng.choice(["Ann", "Bob", "Cy", "Dee"], n).tolist(),
+            "email": [f"person{i}@mail.test" for i in range(n)],
+            "code": [f"CODE{i:05d}" for i in range(n)],  # not declared private: unique, so still made up
+            "plan": rng.choice(["free", "premium"], n).tolist(),
+            "salary": rng.integers(30_000, 90_000, n),
+            "born": rng.integers(1950, 2000, n),
+        }
+    )
+
+
+def test_private_and_rare_values_are_made_up_with_their_shape() -> None:
+    source = _people()
+    model = fit(source, private=frozenset({"ssn", "name", "email", "salary"}))
+    synthetic = model.sample(3000, seed=9)
+    for column in ("ssn", "name", "email", "code", "salary"):
+        real = set(source.column(column).to_pylist())
+        made = synthetic.column(column).to_pylist()
+        assert not real & set(made), f"{column}: real values came out"
+    assert all(len(v) == 11 and v[3] == "-" and v[6] == "-" for v in synthetic.column("ssn").to_pylist())
+    assert all(v.count("@") == 1 for v in synthetic.column("email").to_pylist())
+    # Common values of columns that are not private keep their meaning: plans and birth years are shared.
+    assert set(synthetic.column("plan").to_pylist()) == {"free", "premium"}
+    assert set(synthetic.column("born").to_pylist()) & set(source.column("born").to_pylist())
+    # The model itself holds none of them: it is what a cache keeps.
+    held = {c for m in model.marginals for c in (m.categories or [])}
+    assert not held & set(source.column("email").to_pylist()) and not held & set(source.column("code").to_pylist())
+
+
+def test_a_rare_number_of_a_private_column_never_comes_out() -> None:
+    source = pa.table({"salary": pa.array([40_000 + 7 * i for i in range(50)], pa.int64())})
+    synthetic = fit(source, private=frozenset({"salary"})).sample(2000, seed=1)
+    assert not set(synthetic.column("salary").to_pylist()) & set(source.column("salary").to_pylist())

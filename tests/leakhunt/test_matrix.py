@@ -18,12 +18,7 @@ from tests.leakhunt.mesh import MECHANISMS, PRINCIPALS
 from tests.leakhunt.probes import PROBES
 
 #: (port, mechanism, principal) -> why it leaks today and who fixes it.
-_SYNTHETIC = "issue 11 item 5 (E1): the synthetic variant reproduces real values"
-KNOWN_LEAKS: dict[tuple[str, str, str], str] = {
-    ("files", "aggregate-only", "analyst"): _SYNTHETIC + " (aggregate-only principals may ask for it)",
-    ("files", "synthetic-only", "analyst"): _SYNTHETIC,
-    ("sql", "synthetic-only", "analyst"): _SYNTHETIC,
-}
+KNOWN_LEAKS: dict[tuple[str, str, str], str] = {}
 
 
 def _cells() -> list[object]:

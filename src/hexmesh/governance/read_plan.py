@@ -18,6 +18,7 @@ from hexmesh.governance.access import Decision, PolicyDecider
 from hexmesh.governance.exceptions import AccessDeniedError
 from hexmesh.governance.identity import Principal
 from hexmesh.governance.rowfilter import RowFilter, resolve_rows
+from hexmesh.spec.model import FieldSpec
 from hexmesh.spec.policies import PrivacyRule, Selector
 
 __all__ = ["ColumnAction", "ReadPlan", "matches", "plan_read"]
@@ -53,6 +54,8 @@ class ReadPlan:
     policy_ids: tuple[str, ...]
     min_group: Mapping[str, int] = field(default_factory=dict)
     """Count field -> minimum: rows below it are left out, after the row filter."""
+    private: tuple[str, ...] = ()
+    """Fields whose real values a synthetic variant never emits: personal or restricted, keys, identifiers."""
 
     def __post_init__(self) -> None:
         # Plans are cached and shared between requests: nobody may change one in place.
@@ -137,6 +140,7 @@ def _plan(decider: PolicyDecider, principal: Principal, port: str, purpose: str,
         if not decision.allowed and decided[action].allowed:
             decision, variant = decided[action], fallback
     fields = [f.name for f in output.properties]
+    private = tuple(f.name for f in output.properties if _identifying(f, output.primary_key))
     if not decision.allowed:
         return ReadPlan(decided["read"], "rows", {}, tuple(fields), None, False, decided["read"].policy_ids)
     privileged = decided["control"].allowed
@@ -178,7 +182,22 @@ def _plan(decider: PolicyDecider, principal: Principal, port: str, purpose: str,
     hidden = tuple(f for f in fields if f not in columns)
     if row_filter is not None and any(f not in fields for f in row_filter.fields):
         raise AccessDeniedError(f"a row filter of {port} names a field the port lacks: {sorted(row_filter.fields)}")
-    return ReadPlan(decision, variant, columns, hidden, row_filter, privileged, tuple(sorted(policy_ids)), min_group)
+    return ReadPlan(
+        decision, variant, columns, hidden, row_filter, privileged, tuple(sorted(policy_ids)), min_group, private
+    )
+
+
+def _identifying(spec_field: FieldSpec, primary_key: Sequence[str]) -> bool:
+    """Whether a field's real values point at a person or a record: a synthetic variant makes them up."""
+    return bool(
+        spec_field.classification in ("personal", "restricted")
+        or spec_field.name in primary_key
+        or spec_field.unique
+        or spec_field.links
+        or "subject" in spec_field.tags
+        or spec_field.name == "id"
+        or spec_field.name.endswith("_id")
+    )
 
 
 def _row_filter(decider: PolicyDecider, deciding: Sequence[str], principal: Principal) -> RowFilter | None:

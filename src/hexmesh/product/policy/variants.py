@@ -12,8 +12,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from hexmesh.governance import PolicyError, ReadPlan, apply_plan, fit, plan_schema, synthetic_rows
+from hexmesh.governance.synthetic import RARE
 
 __all__ = ["VariantCache"]
 
@@ -49,7 +51,10 @@ class VariantCache:
     def synthetic(self, snapshot: Hashable, load: Loader, plan: ReadPlan) -> pa.Table:
         """Synthetic rows fitted on the rows the principal may see, as many as there are, seeded by the snapshot.
 
-        A snapshot with fewer than two such rows has no model; its synthetic variant is empty.
+        The rows are those the principal could read: its row filter, then the minimum group sizes
+        (a suppressed group must not come back as synthetic rows). The plan's private fields and
+        rare text values are made up (``governance.synthetic``). A snapshot with fewer than two
+        such rows has no model; its synthetic variant is empty.
         """
 
         seed = zlib.crc32(repr(snapshot).encode())
@@ -59,8 +64,11 @@ class VariantCache:
             scope = None
             if plan.row_filter is not None:
                 table, scope = plan.row_filter.apply(table), plan.row_filter.sql()
+            for name, minimum in plan.min_group.items():
+                table = table.filter(pc.greater_equal(table.column(name), minimum))
+            rare = max([RARE, *plan.min_group.values()])
             try:
-                model = fit(table, scope=scope, seed=seed)
+                model = fit(table, scope=scope, seed=seed, private=frozenset(plan.private), rare=rare)
             except PolicyError:
                 return plan_schema(table.schema, plan).empty_table()
             return synthetic_rows(model, plan, table.num_rows, self.secret, seed=seed)
