@@ -68,3 +68,47 @@ def test_passing_checks_are_recorded(workspace: Workspace, orders: Path) -> None
     workspace.deploy([orders])
     result = workspace.run("sales/orders")
     assert {c.check: c.passed for c in result.checks} == {"primaryKey": True, "range(amount)": True}
+
+
+SEALED_SPEC = """
+domain: crm
+name: contacts
+version: 1.0.0
+owner: crm@example.com
+inputPorts:
+  - {name: raw, source: {format: csv, path: data}}
+transformation: {sql: transform.sql}
+outputPorts:
+  - name: contacts
+    primaryKey: [contact_id]
+    properties:
+      - {name: contact_id, logicalType: string, required: true, classification: personal, tags: [subject]}
+      - {name: email, logicalType: string, classification: restricted}
+      - {name: score, logicalType: integer, classification: internal}
+    quality:
+      - range: {field: score, max: 5}
+      - sql: select count(*) = 0 from contacts where cast(email as integer) > 0
+policies:
+  privacy:
+    - {field: contact_id, pseudonymize: {scope: product}}
+    - {field: email, redact: true}
+"""
+
+
+def test_failed_checks_keep_no_plaintext_of_sealed_fields(workspace: Workspace, make_product: ProductFactory) -> None:
+    # The issue's finding: a failed check stored a restricted e-mail in plaintext in the run record.
+    csv = "contact_id,email,score\nc1,alice.secret@mail.test,9\nc2,bob.secret@mail.test,1\n"
+    folder = make_product("contacts", SEALED_SPEC, {"transform.sql": "select * from raw", "data/a.csv": csv})
+    workspace.deploy([folder])
+    with pytest.raises(QualityGateError) as caught:
+        workspace.run("crm/contacts")
+    (run,) = workspace.runtime.state.runs("crm/contacts")
+    failing = [c for c in run.details["checks"] if not c["passed"]]
+    assert {c["kind"] for c in failing} == {"range", "sql"}  # the cast names an e-mail in DuckDB's error
+    kept = str(run.details) + str(caught.value)
+    assert "secret@mail.test" not in kept and "alice.secret" not in kept
+    (range_check,) = [c for c in failing if c["kind"] == "range"]
+    assert range_check["examples"] == [{"contact_id": "c1", "email": "[sealed]", "score": 9}]
+    # The quarantined candidate is sealed too: its e-mails are ciphertext under the subject's key.
+    quarantined = pq.read_table(Path(run.details["quarantine"]) / "contacts.parquet")
+    assert not any("secret@mail.test" in str(v) for v in quarantined.column("email").to_pylist())

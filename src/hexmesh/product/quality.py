@@ -1,4 +1,11 @@
-"""The quality gate: declared checks run on a run's candidate output before anything is published."""
+"""The quality gate: declared checks run on a run's candidate output before anything is published.
+
+Checks see plaintext (they run before restricted fields are sealed), but what they report is
+kept at rest (run records, observability, error messages): so a result never holds the plaintext
+of a restricted (sealed) field. Example rows show ``[sealed]`` in its place, and any of its values
+quoted in a detail (a failed cast names the value) is replaced the same way; ``forget`` then has
+no plaintext copy to chase.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +15,9 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
+from hexmesh.governance.encryption import restricted_fields
 from hexmesh.infra.compute import LockedDuckDB
 from hexmesh.infra.compute.duckdb import failure
 from hexmesh.product.metrics import (
@@ -22,9 +31,11 @@ from hexmesh.product.metrics import (
 )
 from hexmesh.spec import OutputPort, QualityCheck, parse_duration
 
-__all__ = ["CheckResult", "run_checks"]
+__all__ = ["SEALED_VALUE", "CheckResult", "run_checks"]
 
 _EXAMPLES = 5
+#: What a check result shows in place of a restricted field's value.
+SEALED_VALUE = "[sealed]"
 
 
 @dataclass
@@ -78,9 +89,26 @@ def run_checks(
     try:
         results = [_run(con, port, check, now) for check in declared]
         results.extend(_options(con, port))
-        return results
     finally:
         con.close()
+    return _without_sealed(port, table, results)
+
+
+def _without_sealed(port: OutputPort, table: pa.Table, results: list[CheckResult]) -> list[CheckResult]:
+    """``results`` with no plaintext of the port's restricted fields (see the module's doc)."""
+    sealed = [name for name in restricted_fields(port) if name in table.column_names]
+    failed = [r for r in results if not r.passed]
+    if not sealed or not failed:
+        return results
+    values = {str(v) for name in sealed for v in pc.unique(table.column(name)).to_pylist() if v not in (None, "")}
+    for result in failed:
+        result.examples = [
+            {k: SEALED_VALUE if k in sealed and v is not None else v for k, v in row.items()} for row in result.examples
+        ]
+        if any(value in result.detail for value in values):
+            for value in sorted(values, key=len, reverse=True):
+                result.detail = result.detail.replace(value, SEALED_VALUE)
+    return results
 
 
 def _run(con: duckdb.DuckDBPyConnection, port: OutputPort, check: QualityCheck, now: datetime) -> CheckResult:
