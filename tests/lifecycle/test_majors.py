@@ -15,7 +15,7 @@ CONSUMER = """
 domain: finance
 name: revenue
 version: 1.0.0
-owner: finance@example.com
+owner: sales@example.com  # the sales team's own product: it reads sales/orders as its owner team
 inputPorts:
   - {{name: orders, from: "{address}", window: all}}
 transformation: {{sql: transform.sql}}

@@ -169,6 +169,13 @@ def access_request(
     address: Annotated[str, typer.Argument(help="The port: dp://<domain>/<product>/<port>.")],
     purpose: Annotated[str, typer.Option(help="What the data will be used for (the grant is bound to it).")],
     note: Annotated[str, typer.Option(help="Anything the owner should know.")] = "",
+    for_product: Annotated[
+        str | None,
+        typer.Option(
+            "--for",
+            help="Ask for your product (domain/name): it reads its input ports as itself, so the grant is its own.",
+        ),
+    ] = None,
     token: Token = None,
     home: common.Home = None,
 ) -> None:
@@ -179,7 +186,7 @@ def access_request(
             raise InputError(f"{address!r} names no port; write dp://{parsed.product_key}/<port>")
         stewardship = _stewardship(home)
         request = stewardship.request_access(
-            _acting(stewardship, token), parsed.product_key, parsed.port, purpose, note
+            _acting(stewardship, token), parsed.product_key, parsed.port, purpose, note, for_product=for_product
         )
     console.print(f"request {request.id} is pending: the owners of {request.product} decide")
 

@@ -43,7 +43,11 @@ def plan(
 
 def _show_plan(item: Plan) -> None:
     if item.baseline is None:
-        console.print(f"[bold]{item.product}[/] {item.version}: [green]new product[/]")
+        if item.refusal:
+            console.print(f"[bold]{item.product}[/] {item.version}: new product, [red]refused[/]")
+            console.print(item.refusal, highlight=False, markup=False)
+        else:
+            console.print(f"[bold]{item.product}[/] {item.version}: [green]new product[/]")
         return
     head = f"[bold]{item.product}[/] {item.baseline} → {item.version}"
     if item.already_deployed and not item.problems:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-__all__ = ["ANONYMOUS", "PRINCIPAL_KINDS", "ROLES", "Principal", "PrincipalKind", "Role"]
+__all__ = ["ANONYMOUS", "PRINCIPAL_KINDS", "ROLES", "Principal", "PrincipalKind", "Role", "product_principal"]
 
 PrincipalKind = Literal["User", "ServiceAccount", "DataProduct", "Anonymous"]
 PRINCIPAL_KINDS: tuple[str, ...] = get_args(PrincipalKind)
@@ -76,3 +76,14 @@ class Principal:
 
 #: The caller without a credential; only policies granting ``anyone`` match it.
 ANONYMOUS = Principal(id="anonymous", kind="Anonymous")
+
+
+def product_principal(key: str, owner: str) -> Principal:
+    """The principal a data product reads its input ports as (docs/adr/0026).
+
+    ``DataProduct::<domain/name>``, a member of its owner team's group: policies grant it by
+    ``{product: domain/name}``, or by the owner's group, and it reads an upstream port exactly as
+    that principal would from outside. It holds no role and is never an owner's *user*: a product
+    owned by ``ann@example.com`` does not read what the user ann may read.
+    """
+    return Principal(id=key, kind="DataProduct", groups=frozenset({owner}))

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from hexmesh.errors import DeployError, HexmeshError
 from hexmesh.infra.state import VersionRecord, now_us
 from hexmesh.infra.tables import iceberg_schema
+from hexmesh.lifecycle.access import input_refusals
 from hexmesh.lifecycle.bundle import bundle_digest, bundle_files
 from hexmesh.lifecycle.pins import resolve_pins
 from hexmesh.lifecycle.plan import plan_product
@@ -100,12 +101,16 @@ def _sql_clashes(runtime: Runtime, spec: DataProductSpec, claimed: Mapping[str, 
 
 
 def deploy_refusals(
-    runtime: Runtime, loaded: LoadedSpec, rules: MeshRules | None = None, claimed: Mapping[str, str] | None = None
+    runtime: Runtime,
+    loaded: LoadedSpec,
+    rules: MeshRules | None = None,
+    claimed: Mapping[str, str] | None = None,
+    batch: Mapping[str, DataProductSpec] | None = None,
 ) -> list[str]:
     """Every reason deploy would refuse ``loaded``; empty when it may deploy. Writes nothing.
 
     ``claimed`` holds the SQL names (name → ``dp://`` address) of products deployed earlier in
-    the same batch.
+    the same batch, ``batch`` their specs (an input may read one of them).
     """
     spec = loaded.spec
     settings = runtime.settings
@@ -134,6 +139,7 @@ def deploy_refusals(
                 f"input {port!r} of {spec.key} reads {upstream}@{major}, which is retired; "
                 f"read a live major instead (from: dp://{upstream}@<major>/...)"
             )
+    problems += input_refusals(runtime, spec, batch)
     return problems + _sql_clashes(runtime, spec, claimed or {})
 
 
@@ -257,10 +263,11 @@ def deploy_batch(runtime: Runtime, ordered: list[LoadedSpec], rules: MeshRules |
     """Deploy ``ordered`` (upstreams first) whole, or not at all when any product would be refused."""
     refused: dict[str, str] = {}
     claimed: dict[str, str] = {}
+    batch = {loaded.spec.key: loaded.spec for loaded in ordered}
     newest = {key: record.major for key, record in live_versions(runtime).items()}
     for loaded in ordered:
         spec = loaded.spec
-        problems = deploy_refusals(runtime, loaded, rules, claimed)
+        problems = deploy_refusals(runtime, loaded, rules, claimed, batch)
         if problems:
             refused[_label(loaded)] = "\n    ".join(problems)
         top = max(spec.major, newest.get(spec.key, spec.major))

@@ -126,9 +126,12 @@ class Stewardship:
 
     # -- access requests ---------------------------------------------------------------------
 
-    def request_access(self, principal: Principal, ref: str, port: str, purpose: str, note: str = "") -> AccessRequest:
-        """Ask the owners of ``ref`` for read access to ``port`` for ``purpose``."""
-        return request_access(self.sidecar, principal, ref, port, purpose, note)
+    def request_access(
+        self, principal: Principal, ref: str, port: str, purpose: str, note: str = "", *, for_product: str | None = None
+    ) -> AccessRequest:
+        """Ask the owners of ``ref`` for read access to ``port`` for ``purpose`` (for the principal of
+        ``for_product``, which reads its input ports as itself, when given)."""
+        return request_access(self.sidecar, principal, ref, port, purpose, note, for_product=for_product)
 
     def requests(
         self, *, product: str | None = None, status: str | None = None, principal_id: str | None = None

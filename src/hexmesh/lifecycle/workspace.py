@@ -16,6 +16,7 @@ import pyarrow as pa
 from hexmesh.errors import HexmeshError, InputError, NotFoundError
 from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import Notice, Publication, RunRecord, VersionRecord, from_us
+from hexmesh.lifecycle.access import input_refusals
 from hexmesh.lifecycle.contracts import ContractReport, check_port
 from hexmesh.lifecycle.contracts import Publication as Publication_
 from hexmesh.lifecycle.dependencies import topological_order, upstreams
@@ -115,7 +116,13 @@ class Workspace:
         """What deploying ``paths`` would change, product by product, in dependency order."""
         loaded = {item.spec.key: item for item in self.validate(paths)}
         graph = {key: [u for u in upstreams(item.spec) if u in loaded] for key, item in loaded.items()}
-        return [plan_product(self.runtime, loaded[key]) for key in topological_order(graph)]
+        batch = {key: item.spec for key, item in loaded.items()}
+        plans = []
+        for key in topological_order(graph):
+            plan = plan_product(self.runtime, loaded[key])
+            plan.problems += input_refusals(self.runtime, loaded[key].spec, batch)  # grants, as deploy checks them
+            plans.append(plan)
+        return plans
 
     def deploy(self, paths: list[Path]) -> list[DeployOutcome]:
         """Validate and check everything first, then deploy in dependency order: all or nothing.

@@ -17,10 +17,11 @@ from hexmesh.product.cdc import port_slot, read_cdc
 from hexmesh.product.database_source import read_database
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.landing import read_landed
-from hexmesh.product.ports import OutputPortReader, ReadRequest
+from hexmesh.product.policy.door import Window
+from hexmesh.product.policy.sidecar import PolicySidecar
+from hexmesh.product.policy.upstream import read_upstream
 from hexmesh.product.postgres_source import read_postgres
 from hexmesh.product.runtime import Runtime
-from hexmesh.product.sealing import unopened
 from hexmesh.product.sources import read_source
 from hexmesh.product.sql.references import sql_references
 from hexmesh.spec import Confinement, DatabaseSourceSpec, InputPort, PostgresSourceSpec, inside, parse_address
@@ -43,13 +44,16 @@ def read_inputs(
     """Read every input port as of ``started``; ``previous`` holds the last good run's positions."""
     result = InputRead()
     pins = runtime.state.pins(product.key, product.record.version)
-    referenced = _referenced(product) if any(p.from_ is not None for p in product.spec.input_ports) else None
+    upstreams = any(p.from_ is not None for p in product.spec.input_ports)
+    referenced = _referenced(product) if upstreams else None
+    sidecar = PolicySidecar(runtime) if upstreams else None
     fresh = []
     for port in product.spec.input_ports:
         before = _same_origin(port, previous.get(port.name))
         try:
             if port.from_ is not None:
-                table, position = _read_upstream(runtime, port, before, started, pins, referenced)
+                assert sidecar is not None
+                table, position = _read_upstream(sidecar, product, port, before, started, pins, referenced)
             else:
                 table, position = _read_source(product, port, before, product.confinement(runtime.settings))
         except HexmeshError:
@@ -105,35 +109,46 @@ def _changed(position: dict[str, Any], previous: dict[str, Any] | None) -> bool:
 
 
 def _read_upstream(
-    runtime: Runtime,
+    sidecar: PolicySidecar,
+    product: DeployedProduct,
     port: InputPort,
     previous: dict[str, Any] | None,
     started: datetime,
     pins: dict[str, tuple[str, int]],
     referenced: frozenset[str] | None,
 ) -> tuple[pa.Table, dict[str, Any]]:
+    """The upstream port as this product's principal may read it (the policy's door, docs/adr/0026)."""
     assert port.from_ is not None
     address = parse_address(port.from_)
     # The major fixed at deploy (lifecycle/pins.py): a new upstream major never reaches us silently.
     pinned = pins.get(port.name)
     major = address.major if address.major is not None else (pinned[1] if pinned else None)
     try:
-        upstream = DeployedProduct.load(runtime, address.product_key, major=major)
+        upstream = DeployedProduct.load(sidecar.runtime, address.product_key, major=major)
+        record = sidecar.runtime.state.port(upstream.key, upstream.record.major, address.port or "")
+        if record is None:
+            raise NotFoundError(f"port {address.port!r} of {upstream.key} has no table yet; run `hexmesh deploy` first")
     except NotFoundError as exc:
         raise InputError(f"input port {port.name!r} reads {port.from_}: {exc}") from exc
-    reader = OutputPortReader(runtime, upstream, address.port or "")
-    # Restricted columns the transformation never names are not read: opening them costs an AES-GCM call per value.
-    columns = unopened(reader.spec, referenced)
     window = port.window_spec
     position: dict[str, Any] = {"from": port.from_, "major": upstream.record.major}
+    read_window: Window | None = None
     if window.kind == "incremental" and previous and previous.get("major") == upstream.record.major:
-        table, snapshot = reader.read_since(int(previous["snapshot_id"]), ReadRequest(as_of=started, columns=columns))
-        position["snapshot_id"] = snapshot
-        return table, position
-    since = started - window.last if window.kind == "last" and window.last else None
-    publication = reader.publication(started)
-    position["snapshot_id"] = publication.snapshot_id if publication else reader.record.baseline_snapshot
-    return reader.read(ReadRequest(as_of=started, since=since, columns=columns)), position
+        read_window = Window(after_snapshot=int(previous["snapshot_id"]))
+    elif window.kind == "last" and window.last:
+        read_window = Window(since=started - window.last)
+    table, snapshot = read_upstream(
+        sidecar,
+        product.spec,
+        port,
+        upstream,
+        address.port or "",
+        as_of=started,
+        window=read_window,
+        referenced=referenced,
+    )
+    position["snapshot_id"] = record.baseline_snapshot if snapshot is None else snapshot  # None: nothing published
+    return table, position
 
 
 def _referenced(product: DeployedProduct) -> frozenset[str] | None:

@@ -383,6 +383,9 @@ class InputPort(SpecModel):
     """Files (format + path), a table or query of a database (database URL + table/query + cursor), or postgres."""
     window: str = "all"
     """all | incremental | last <duration>, for example last 7d."""
+    purpose: str = ""
+    """Why the product reads the upstream port (with ``from``): it reads as its own principal, and grants
+    bound to a purpose (an approved access request) apply only to reads for that purpose."""
     properties: list[FieldSpec] = []
     """Optional: the fields each record must have; HTTP ingest refuses events that do not match."""
     custom_properties: list[CustomProperty] = []
@@ -397,6 +400,8 @@ class InputPort(SpecModel):
     def _one_origin(self) -> InputPort:
         if (self.from_ is None) == (self.source is None):
             raise ValueError("an input port needs exactly one of 'from' (an upstream port) or 'source'")
+        if self.purpose and self.from_ is None:
+            raise ValueError("'purpose' says why a product reads an upstream port: use it with 'from', not 'source'")
         if (
             isinstance(self.source, PostgresSourceSpec)
             and self.window == "incremental"

@@ -194,11 +194,12 @@ def _view(
     if snapshot is None:
         return schema, None, iter(())
     after = window.after_snapshot if window else None
-    # Hidden columns stay sealed (the plan drops them), and so do redacted ones (they become nulls).
+    # Hidden and unprojected columns stay sealed (they are dropped), and so do redacted ones (they become nulls).
     # Row filters and minimum group sizes act on the values, so their columns are always opened.
     redacted = [n for n, a in plan.columns.items() if a.kind == "redact"]
     needed = set(plan.row_filter.fields if plan.row_filter is not None else ()) | set(plan.min_group)
-    hide = [n for n in (*plan.hidden, *redacted) if n not in needed]
+    unprojected = [n for n in raw.names if columns is not None and n not in columns]
+    hide = [n for n in (*plan.hidden, *redacted, *unprojected) if n not in needed]
     stored = raw.batches(snapshot, shaped.stored, after_snapshot=after, hide=hide)
 
     def shape(table: pa.Table) -> pa.Table:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from hexmesh.errors import NotFoundError
-from hexmesh.governance import Decision, Principal
+from hexmesh.governance import AccessDeniedError, Decision, Principal, product_principal
 from hexmesh.governance.grants import AccessRequest, active_grants, approve, deny, new_request, revoke
 from hexmesh.infra.state import access_requests as stored
 from hexmesh.infra.state import audit
@@ -155,19 +155,52 @@ def grants(db: Engine, product: str, *, at_us: int | None = None) -> list[tuple[
 
 
 def request_access(
-    sidecar: PolicySidecar, principal: Principal, ref: str, port: str, purpose: str, note: str = ""
+    sidecar: PolicySidecar,
+    principal: Principal,
+    ref: str,
+    port: str,
+    purpose: str,
+    note: str = "",
+    *,
+    for_product: str | None = None,
 ) -> AccessRequest:
     """Ask for read access to ``port`` of the product ``ref`` for ``purpose``.
 
+    ``for_product`` (``domain/name``) asks for that product's principal, which reads its input
+    ports as itself (docs/adr/0026): the caller must control it when it is deployed; the request
+    records who asked.
+
     Raises:
-        AccessDeniedError: the principal may not ask (anonymous, or no requestAccess permit).
+        AccessDeniedError: the principal may not ask (anonymous, no requestAccess permit, or not an
+            owner of ``for_product``).
         PolicyError: no purpose given.
         NotFoundError: no such product or port.
     """
     product = DeployedProduct.load(sidecar.runtime, ref)
     product.output(port)
+    if for_product is not None:
+        note = f"asked by {principal.key} for its product {for_product}" + (f": {note}" if note else "")
+        principal = _for_product(sidecar, principal, for_product)
     decision = sidecar.decider(product).decide(principal, "requestAccess", port, purpose=purpose)
     return submit_request(sidecar.db, principal, product.key, port, purpose, note, decision)
+
+
+def _for_product(sidecar: PolicySidecar, principal: Principal, key: str) -> Principal:
+    """The principal of product ``key``, when ``principal`` may ask on its behalf."""
+    if not principal.authenticated:
+        raise AccessDeniedError(f"asking for access for {key} needs a token of its owners")
+    try:
+        consumer = DeployedProduct.load(sidecar.runtime, key)
+    except NotFoundError:  # not deployed yet (its deploy waits for this grant): the request says who asked
+        return product_principal(key, principal.id)
+    ports = [p.name for p in consumer.spec.output_ports]
+    decider = sidecar.decider(consumer)
+    if not ports or not decider.decide(principal, "control", ports[0]).allowed:
+        raise AccessDeniedError(
+            f"{principal.key} does not control {key}, so it may not ask for access on its behalf; "
+            f"its owner ({consumer.spec.owner}) may"
+        )
+    return product_principal(key, consumer.spec.owner)
 
 
 def decide_access(
