@@ -16,16 +16,15 @@ from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
 from tests.support import ORDERS_SPEC, ProductFactory, orders_csv
 
-# The transformation announces it started, then waits for a release file (or 120 s).
+# The transformation waits for a release file in its bundle (which its sandbox may read), or 120 s.
 SLOW = """
 import time
 from pathlib import Path
 
 def build(inputs):
     here = Path(__file__).parent
-    (here.parent / "started").write_text("1")
     for _ in range(1200):
-        if (here.parent / "release").exists():
+        if (here / "release").exists():
             break
         time.sleep(0.1)
     return inputs["raw"].select(["order_id", "customer", "ordered_at", "amount"])
@@ -53,18 +52,28 @@ def start_run(workspace: Workspace, bundle_root: Path) -> subprocess.Popen[bytes
             stdout=sink,
             stderr=sink,
         )
-    marker = bundle_root / "started"
-    for _ in range(600):
-        if marker.exists() or process.poll() is not None:
+    for _ in range(600):  # the transformation started once its sandbox process exists
+        if _children(process.pid) or process.poll() is not None:
             break
         time.sleep(0.1)
-    assert marker.exists(), log.read_text()
+    assert _children(process.pid), log.read_text()
     return process
 
 
+def _children(pid: int) -> list[str]:
+    """Processes started by ``pid`` (the sandbox of its Python transformation, once it runs)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += (task / "children").read_text().split()
+        except OSError:  # the thread or the process ended meanwhile
+            continue
+    return found
+
+
 def bundles(workspace: Workspace) -> Path:
-    """The folder above the deployed bundle, where the slow transformation leaves its marker."""
-    return workspace.settings.bundles / "sales" / "orders"
+    """The deployed bundle, where the slow transformation looks for its release file."""
+    return workspace.deployed()["sales/orders"].bundle
 
 
 def test_a_second_run_fails_cleanly_while_the_first_holds_the_lock(workspace: Workspace, slow: Path) -> None:
@@ -95,7 +104,6 @@ def test_a_run_killed_halfway_leaves_the_last_snapshot_and_the_next_run_succeeds
     (bundles(workspace) / "release").write_text("1")
     workspace.run("sales/orders")  # a first good snapshot
     (bundles(workspace) / "release").unlink()
-    (bundles(workspace) / "started").unlink()
     (slow / "data" / "b.csv").write_text(orders_csv(10, 4))
     process = start_run(workspace, bundles(workspace))
     os.kill(process.pid, signal.SIGKILL)

@@ -109,7 +109,7 @@ def test_code_deployed_before_the_check_is_not_run(
     folder = make_product("orders", ORDERS_SPEC, {"transform.sql": ORDERS_SQL, "data/day1.csv": orders_csv(1, 3)})
     product = tampered(workspace, folder, old, new)
     with pytest.raises(TransformError, match=message):
-        transform(product, workspace.runtime.engine, {})
+        transform(product, workspace.runtime.engine, {}, workspace.settings)
 
 
 def test_ingest_never_writes_outside_the_product_folder(

@@ -187,7 +187,7 @@ def _run(
             confirm_positions(product.spec.input_ports, details["inputs"])
             return result
         say("running the transformation")
-        outputs = transform(product, runtime.engine, inputs.tables)
+        outputs = transform(product, runtime.engine, inputs.tables, runtime.settings)
         say("checking the output against its schema")
         candidates = {name: conform(product.output(name), table) for name, table in outputs.items()}
         if backfill is not None:

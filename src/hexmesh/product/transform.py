@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-import traceback
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +9,22 @@ import pyarrow as pa
 
 from hexmesh.errors import TransformError
 from hexmesh.infra.compute import LockedDuckDB, SqlError
+from hexmesh.infra.settings import Settings
 from hexmesh.product.deployed import DeployedProduct
+from hexmesh.product.sandbox import Limits, run_python
 from hexmesh.spec import inside
 
 __all__ = ["transform"]
 
 
-def transform(product: DeployedProduct, engine: LockedDuckDB, inputs: dict[str, pa.Table]) -> dict[str, pa.Table]:
-    """One Arrow table per output port, computed from the input tables."""
+def transform(
+    product: DeployedProduct, engine: LockedDuckDB, inputs: dict[str, pa.Table], settings: Settings
+) -> dict[str, pa.Table]:
+    """One Arrow table per output port, computed from the input tables.
+
+    SQL runs on the locked-down engine; Python in a confined process (``hexmesh.product.sandbox``)
+    within the limits of the spec and the node's ``settings``.
+    """
     spec = product.spec
     outputs = [p.name for p in spec.output_ports]
     code = spec.transformation
@@ -27,7 +32,7 @@ def transform(product: DeployedProduct, engine: LockedDuckDB, inputs: dict[str, 
         (table,) = inputs.values()
         return {outputs[0]: table}
     if code.python is not None:
-        return _python(product, code.python, inputs, outputs)
+        return _python(product, code.python, inputs, outputs, settings)
     files = {outputs[0]: code.sql} if isinstance(code.sql, str) else dict(code.sql or {})
     return {port: _sql(_code_file(product, file, "SQL"), engine, inputs) for port, file in files.items()}
 
@@ -63,37 +68,20 @@ def _sql(file: Path, engine: LockedDuckDB, inputs: dict[str, pa.Table]) -> pa.Ta
 
 
 def _python(
-    product: DeployedProduct, target: str, inputs: dict[str, pa.Table], outputs: list[str]
+    product: DeployedProduct, target: str, inputs: dict[str, pa.Table], outputs: list[str], settings: Settings
 ) -> dict[str, pa.Table]:
-    file_name, function_name = target.split(":", 1)
-    path = _code_file(product, file_name, "Python")
-    module_name = f"hexmesh_transform_{product.spec.domain}_{product.spec.name}".replace("-", "_")
-    loader_spec = importlib.util.spec_from_file_location(module_name, path)
-    if loader_spec is None or loader_spec.loader is None:
-        raise TransformError(f"cannot load Python transformation {path}")
-    module = importlib.util.module_from_spec(loader_spec)
-    sys.path.insert(0, str(product.bundle))  # so the module can import its siblings
-    try:
-        loader_spec.loader.exec_module(module)
-        function = getattr(module, function_name, None)
-        if not callable(function):
-            raise TransformError(f"{file_name} has no function {function_name!r}; define it or fix the spec")
-        result = function(dict(inputs))
-    except TransformError:
-        raise
-    except Exception as exc:
-        raise TransformError(_where(exc, path) + f"{type(exc).__name__}: {exc}") from exc
-    finally:
-        sys.path.remove(str(product.bundle))
+    file_name = target.split(":", 1)[0]
+    _code_file(product, file_name, "Python")
+    asked = product.spec.transformation.limits if product.spec.transformation else None
+    limits = Limits.of(
+        settings.python_memory_mb,
+        settings.python_cpu_seconds,
+        asked.memory_mb if asked else None,
+        asked.cpu_seconds if asked else None,
+    )
+    module = f"hexmesh_transform_{product.spec.domain}_{product.spec.name}".replace("-", "_")
+    result = run_python(product.bundle, target, inputs, limits=limits, home=settings.home, module=module)
     return _as_outputs(result, outputs, target)
-
-
-def _where(exc: BaseException, path: Path) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == path]
-    if not frames:
-        return f"{path.name}: "
-    frame = frames[-1]
-    return f"{path.name}:{frame.lineno} in {frame.name}: "
 
 
 def _as_outputs(result: Any, outputs: list[str], target: str) -> dict[str, pa.Table]:
@@ -114,9 +102,8 @@ def _as_outputs(result: Any, outputs: list[str], target: str) -> dict[str, pa.Ta
 def _to_arrow(value: Any, target: str, port: str) -> pa.Table:
     if isinstance(value, pa.Table):
         return value
-    if hasattr(value, "__arrow_c_stream__"):  # pandas, polars and others speak the Arrow C stream
-        return pa.table(value)
+    # The sandbox converts what speaks the Arrow C stream (pandas, polars) and names anything else.
+    kind = value[1:] if isinstance(value, str) and value.startswith("!") else type(value).__name__
     raise TransformError(
-        f"{target} returned {type(value).__name__} for port {port!r}; return a pyarrow.Table "
-        "(or a pandas/polars DataFrame)"
+        f"{target} returned {kind} for port {port!r}; return a pyarrow.Table (or a pandas/polars DataFrame)"
     )

@@ -423,13 +423,27 @@ class InputPort(SpecModel):
         return Window.parse(self.window)
 
 
+class Limits(SpecModel):
+    """What one run of a Python transformation may use; the node's settings cap both."""
+
+    memory_mb: int | None = Field(default=None, ge=16, le=1024 * 1024)
+    """Writable memory (heap, Arrow buffers) of the transformation's process, in megabytes."""
+    cpu_seconds: int | None = Field(default=None, ge=1, le=7 * 24 * 3600)
+    """CPU time of the transformation's process, in seconds."""
+
+
 class Transformation(SpecModel):
     """The product's code: SQL (DuckDB dialect) or a Python function; omit for a pass-through."""
 
     sql: str | dict[PortName, str] | None = None
     """A .sql file (one output port), or a mapping of output port to .sql file."""
     python: str | None = None
-    """file.py:function — called with a dict of input Arrow tables; returns one table per port."""
+    """file.py:function — called with a dict of input Arrow tables; returns one table per port.
+
+    It runs in its own process, which reads only Python's files and the product's bundle, writes
+    nowhere, opens no network connection and sees none of the node's settings or secrets."""
+    limits: Limits = Limits()
+    """Python only: memoryMb and cpuSeconds for each run (within the node's python_* settings)."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> Transformation:
@@ -437,6 +451,8 @@ class Transformation(SpecModel):
             raise ValueError("a transformation needs exactly one of 'sql' or 'python'")
         if self.python is not None and ":" not in self.python:
             raise ValueError(f"python {self.python!r} must be written file.py:function")
+        if self.python is None and self.limits != Limits():
+            raise ValueError("limits apply to a python transformation; SQL runs within the node's statement limits")
         return self
 
 

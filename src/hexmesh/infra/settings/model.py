@@ -389,8 +389,8 @@ class Settings:
     python_memory_mb: int = key(
         2048,
         "HEXMESH_PYTHON_MEMORY_MB",
-        "Address space a Python transformation's process may use, in megabytes (0: no limit); a product's "
-        "`transformation.limits.memoryMb` may ask for less. Going over fails the run.",
+        "Writable memory (heap, Arrow buffers) a Python transformation's process may use, in megabytes (0: no "
+        "limit); a product's `transformation.limits.memoryMb` may ask for less. Going over fails the run.",
         group="runs",
     )
     python_cpu_seconds: int = key(

@@ -1,0 +1,150 @@
+"""Run a product's Python transformation in a confined process with memory and CPU limits.
+
+The node runs code it did not write. In-process, that code could read the node's keys, tokens and
+settings, open its state database, or exhaust its memory. So it runs in a child interpreter
+(``_sandbox_child.py``, ``python -I``) that sees none of the node's environment, works in the
+product's bundle, and confines itself with Landlock before loading the product's code: it can read
+Python's own files and the bundle, write only a private exchange folder and reach no TCP port.
+Inputs and outputs cross as Arrow IPC files in that folder. A limit hit, a crash or a refusal is a
+:class:`TransformError`, so the run fails cleanly and publishes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from hexmesh.errors import TransformError
+
+__all__ = ["Limits", "run_python"]
+
+_CHILD = Path(__file__).with_name("_sandbox_child.py")
+#: The child's whole environment: nothing of the node's (HEXMESH_*, AWS_*, tokens) crosses. The
+#: memory limit counts writable memory (RLIMIT_DATA), so the allocators must not reserve ahead:
+#: Arrow's mimalloc pool and glibc's per-thread arenas reserve about 1 GB before any data is read.
+_ENV = {
+    "PATH": os.defpath,
+    "LANG": "C.UTF-8",
+    "LC_ALL": "C.UTF-8",
+    "TZ": "UTC",
+    "ARROW_DEFAULT_MEMORY_POOL": "system",
+    "MALLOC_ARENA_MAX": "2",
+}
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Memory (MB of writable memory: heap, Arrow buffers) and CPU seconds for one run; 0: no limit."""
+
+    memory_mb: int = 0
+    cpu_seconds: int = 0
+
+    @classmethod
+    def of(cls, node_memory_mb: int, node_cpu_seconds: int, memory_mb: int | None, cpu_seconds: int | None) -> Limits:
+        """The spec's limits within the node's (a spec may ask for less, never for more)."""
+        return cls(_within(node_memory_mb, memory_mb), _within(node_cpu_seconds, cpu_seconds))
+
+    @property
+    def wall_seconds(self) -> float | None:
+        """A run that sleeps uses no CPU: it is stopped after twice its CPU time, plus start-up."""
+        return self.cpu_seconds * 2 + 30 if self.cpu_seconds else None
+
+
+def _within(node: int, asked: int | None) -> int:
+    if asked is None:
+        return node
+    return min(node, asked) if node else asked
+
+
+def run_python(
+    bundle: Path, target: str, inputs: dict[str, pa.Table], *, limits: Limits, home: Path, module: str
+) -> Any:
+    """Call ``file.py:function`` of ``bundle`` with ``inputs`` in a confined process.
+
+    Returns what the function returned: a table, or a dict of port name → table. A returned value
+    that is not a table comes back as the text ``!<type name>``, for the caller to explain.
+
+    Raises:
+        TransformError: the code failed (with its file and line), hit a limit, or could not be confined.
+    """
+    file, function = target.split(":", 1)
+    exchange = Path(tempfile.mkdtemp(prefix="hexmesh-python-"))
+    try:
+        for name, table in inputs.items():
+            with pa.OSFile(str(exchange / f"in-{name}.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
+                w.write_table(table)
+        job = {
+            "bundle": str(bundle),
+            "file": file,
+            "function": function,
+            "module": module,
+            "exchange": str(exchange),
+            "home": str(home),
+            "inputs": list(inputs),
+            "memory_mb": limits.memory_mb,
+            "cpu_seconds": limits.cpu_seconds,
+        }
+        process = _start(job, bundle, limits, file)
+        answer_file = exchange / "answer.json"
+        if not answer_file.is_file():
+            raise TransformError(_death(process, file, limits))
+        answer = json.loads(answer_file.read_text(encoding="utf-8"))
+        if "error" in answer:
+            raise TransformError(answer["error"])
+        if "single" in answer:
+            return _read(exchange, answer["single"])
+        return {port: _read(exchange, name) for port, name in answer["ports"].items()}
+    finally:
+        shutil.rmtree(exchange, ignore_errors=True)
+
+
+def _start(job: dict[str, Any], bundle: Path, limits: Limits, file: str) -> subprocess.CompletedProcess[bytes]:
+    command = [sys.executable, "-I", "-X", "utf8", str(_CHILD)]
+    try:
+        return subprocess.run(
+            command,
+            input=json.dumps(job).encode(),
+            cwd=bundle,
+            env=_ENV,
+            capture_output=True,
+            timeout=limits.wall_seconds,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise TransformError(
+            f"{file} did not finish within {limits.wall_seconds:.0f} s (twice its {limits.cpu_seconds} CPU seconds, "
+            "plus start-up) and was stopped; nothing was published"
+        ) from None
+
+
+def _death(process: subprocess.CompletedProcess[bytes], file: str, limits: Limits) -> str:
+    """Why the child ended without an answer: a limit, a crash, or an exit of the code's own."""
+    code = process.returncode
+    tail = process.stderr.decode("utf-8", "replace").strip().splitlines()[-3:]
+    said = f" (it said: {' | '.join(tail)})" if tail else ""
+    if code in (-signal.SIGXCPU, -signal.SIGKILL) and limits.cpu_seconds:
+        return f"{file} used more than its {limits.cpu_seconds} CPU seconds and was stopped; nothing was published"
+    if code < 0:
+        name = signal.Signals(-code).name
+        memory = f"; with a memory limit of {limits.memory_mb} MB this is usually memory running out" * bool(
+            limits.memory_mb
+        )
+        return f"{file} crashed ({name}){memory}{said}"
+    return f"{file} ended the process (exit status {code}) before returning{said}"
+
+
+def _read(exchange: Path, name: str) -> pa.Table | str:
+    if name.startswith("!"):
+        return name
+    with pa.OSFile(str(exchange / name), "rb") as source:  # into memory: the folder is deleted next
+        return pa.ipc.open_file(source).read_all()
