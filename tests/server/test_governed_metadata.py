@@ -118,6 +118,9 @@ def test_a_row_filtered_reader_learns_no_count_of_the_rows_it_cannot_see(node: t
     assert port["shape"] == {} and all(h["rows"] is None for h in port["history"])
     volume = next(c for c in port["checks"] if c["name"] == "volume")
     assert volume["actual"] is None and "3" not in volume["detail"]
+    for counted in ("completeness", "drift"):  # their details are counts and column statistics
+        check = next(c for c in port["checks"] if c["name"] == counted)
+        assert check["actual"] is None and check["detail"] == "shown to readers of every row"
     document = client.get("/products/sales/shop", headers=regional).json()
     checks = document["dcat:servesDataset"][0]["hexmesh:sloStatus"]["hexmesh:checks"]
     assert "3 rows" not in json.dumps(checks)

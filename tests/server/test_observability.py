@@ -15,7 +15,8 @@ def test_each_observer_reports_a_status(node: RunningNode) -> None:
         body = http.get("/products/sales/big/observability").json()
     (port,) = body["ports"]
     checks = {c["name"]: c for c in port["checks"]}
-    assert set(checks) == {"freshness", "volume", "schema"}
+    assert set(checks) == {"freshness", "completeness", "volume", "schema", "drift"}
+    assert checks["completeness"]["status"] == checks["drift"]["status"] == "not configured"
     assert checks["freshness"]["status"] == "green" and checks["freshness"]["target"] == 86400
     assert checks["schema"]["detail"] == "conforms"
     amount = port["shape"]["amount"]

@@ -1,7 +1,9 @@
-"""SLO observers of an output port: freshness, timeliness, completeness, retention, volume, schema, shape.
+"""SLO observers of an output port: freshness, timeliness, completeness, retention, volume, schema, drift.
 
-Each check is green, amber (close to its promise) or red (broken). Everything computed from a
-snapshot is cached by snapshot id: published snapshots never change.
+Each check is green, amber (close to its promise) or red (broken). Completeness and drift are never
+silently off: a port that declares no promise for them reports them ``not configured``, and
+completeness without ``expectedRows`` compares a publication with the one before. Everything
+computed from a snapshot is cached by snapshot id: published snapshots never change.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from hexmesh.infra.state import Publication, from_us, now_us
 from hexmesh.infra.tables import arrow_schema
 from hexmesh.product.ports import OutputPortReader
 from hexmesh.product.shape import drift, shape
-from hexmesh.spec import parse_duration
+from hexmesh.spec import Slo, parse_duration
+from hexmesh.spec.model import DriftBound
 
-__all__ = ["Check", "PortHealth", "port_health", "worst"]
+__all__ = ["NOT_CONFIGURED", "Check", "PortHealth", "port_health", "worst"]
 
+#: A check nobody configured says so, and never makes a port's status worse.
+NOT_CONFIGURED = "not configured"
 _ORDER = {"green": 0, "amber": 1, "red": 2}
 #: Share of a time promise after which a check turns amber.
 _AMBER = 0.8
@@ -52,7 +57,7 @@ class PortHealth:
 
 
 def worst(statuses: list[str]) -> str:
-    return max(statuses, key=_ORDER.__getitem__, default="green")
+    return max((s for s in statuses if s != NOT_CONFIGURED), key=_ORDER.__getitem__, default="green")
 
 
 def _time_status(actual: float, limit: float) -> str:
@@ -131,23 +136,13 @@ def port_health(reader: OutputPortReader) -> PortHealth:
                 f"p95 of processing minus event time is {p95:.0f}s; promised {slo.timeliness}",
             )
         )
-    if slo and slo.completeness is not None and slo.expected_rows and last:
-        ratio = last.rows / slo.expected_rows
-        status = "red" if ratio < slo.completeness else "green"
-        checks.append(
-            Check(
-                "completeness",
-                status,
-                ratio,
-                slo.completeness,
-                f"{last.rows} of {slo.expected_rows} expected rows",
-            )
-        )
+    checks.append(_completeness(slo, snaps))
     if slo and slo.retention:
         checks.append(_retention(reader, publications, slo.retention, now))
     if last is not None:
         checks.append(_volume(snaps))
         checks.append(_schema(reader, last))
+    checks.append(_drift(slo.drift if slo else None, snaps))
     history = [
         {
             "snapshot_id": p.snapshot_id,
@@ -166,6 +161,58 @@ def port_health(reader: OutputPortReader) -> PortHealth:
         drift(snaps[-1].shape, snaps[-2].shape) if len(snaps) > 1 else {},
         last.lag if last else {},
     )
+
+
+def _completeness(slo: Slo | None, snaps: list[_Snap]) -> Check:
+    """Rows of the last publication against ``expectedRows``, else against the publication before it."""
+    if slo is None or slo.completeness is None:
+        return Check(
+            "completeness",
+            NOT_CONFIGURED,
+            None,
+            None,
+            "no completeness SLO: declare slo.completeness (with expectedRows, or it compares with the previous "
+            "publication)",
+        )
+    if not snaps:
+        return Check("completeness", "red", None, slo.completeness, "nothing has been published yet")
+    rows = snaps[-1].rows
+    if slo.expected_rows:
+        expected, against = slo.expected_rows, "expected rows"
+    elif len(snaps) > 1:
+        expected, against = snaps[-2].rows, "rows of the previous publication"
+    else:
+        detail = f"{rows} rows in the first publication; the next one is compared with it (no expectedRows)"
+        return Check("completeness", "green", None, slo.completeness, detail)
+    ratio = rows / expected if expected else 1.0
+    status = "red" if ratio < slo.completeness else "green"
+    return Check("completeness", status, ratio, slo.completeness, f"{rows} of {expected} {against}")
+
+
+def _drift(bound: DriftBound | None, snaps: list[_Snap]) -> Check:
+    """The largest change of a watched field's shape between the last two publications, against its bound."""
+    if bound is None:
+        return Check("drift", NOT_CONFIGURED, None, None, "no drift SLO: declare slo.drift (nullRatio, mean)")
+    if len(snaps) < 2:
+        return Check("drift", "green", None, None, "fewer than two publications: nothing to compare yet")
+    changes = drift(snaps[-1].shape, snaps[-2].shape)
+    crossed: list[str] = []
+    worst_ratio = 0.0
+    for name, change in sorted(changes.items()):
+        if bound.fields and name not in bound.fields:
+            continue
+        for key, limit in (("null_ratio", bound.null_ratio), ("mean", bound.mean)):
+            moved = change.get(key)
+            if limit is None or moved is None:
+                continue
+            worst_ratio = max(worst_ratio, abs(moved) / limit if limit else float(abs(moved) > 0) * 2)
+            if abs(moved) > limit:
+                label = "null ratio" if key == "null_ratio" else "mean"
+                crossed.append(f"{name} {label} {moved:+.2%} (bound ±{limit:.2%})")
+    if crossed:
+        return Check("drift", "red", worst_ratio, 1.0, "drift beyond its bound: " + "; ".join(crossed))
+    status = "amber" if worst_ratio > _AMBER else "green"
+    return Check("drift", status, worst_ratio, 1.0, f"largest drift is {worst_ratio:.0%} of its bound")
 
 
 def _retention(reader: OutputPortReader, publications: list[Publication], promise: str, now: int) -> Check:

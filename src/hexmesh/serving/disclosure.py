@@ -283,11 +283,19 @@ def _reads_every_row(plan: ReadPlan) -> bool:
 
 
 def _slo_checks(checks: list[dict[str, Any]], whole: bool) -> list[dict[str, Any]]:
-    """SLO checks; the volume and schema checks' numbers and details only for readers of every row."""
+    """SLO checks; the numbers and details of those computed from rows and statistics only for readers of every row.
+
+    Completeness says how many rows a publication had, drift how a column's statistics moved: a reader
+    of some rows (or of none) gets their verdicts only.
+    """
     if whole:
         return checks
     hidden = {"actual": None, "target": None, "detail": "shown to readers of every row"}
-    return [{**c, **hidden} if c.get("name") in ("volume", "schema") else c for c in checks]
+    return [{**c, **hidden} if c.get("name") in _COUNTED else c for c in checks]
+
+
+#: Checks whose numbers and details are counts or column statistics.
+_COUNTED = ("volume", "schema", "completeness", "drift")
 
 
 def _source_kind(source: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -46,7 +46,8 @@ class NodeCollector(Collector):
                 age.add_metric(key, (now_us() - publications[-1].published_us) / 1e6)
             health = port_health(reader)
             for check in health.checks:
-                slo.add_metric([*key, check.name], _LEVEL[check.status])
+                if check.status in _LEVEL:  # a check nobody configured has no level
+                    slo.add_metric([*key, check.name], _LEVEL[check.status])
         streams = GaugeMetricFamily("hexmesh_open_streams", "Open downloads and subscriptions")
         streams.add_metric([], self.node.open_streams)
         yield from (rows, snapshots, age, slo, streams)

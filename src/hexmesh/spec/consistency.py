@@ -191,6 +191,14 @@ def _output(path: Path_, port: OutputPort) -> Iterator[Finding]:
             )
     for index, check in enumerate(port.quality):
         yield from _check_fields((*path, "quality", index), check.kind, check.columns, known, port)
+    drift = port.slo.drift if port.slo else None
+    for index, name in enumerate(drift.fields if drift else []):
+        if name not in known:
+            yield (
+                (*path, "slo", "drift", "fields", index),
+                f"drift field {name!r} is not a field of port {port.name!r}",
+                f"use one of: {', '.join(names)}",
+            )
     for index, spec_field in enumerate(port.properties):
         yield from _options((*path, "properties", index, "logicalTypeOptions"), spec_field)
 

@@ -36,6 +36,7 @@ __all__ = [
     "CustomProperty",
     "DataProductSpec",
     "DatabaseSourceSpec",
+    "DriftBound",
     "FieldOptions",
     "FieldSpec",
     "InputPort",
@@ -100,6 +101,23 @@ class FieldSpec(SpecModel):
     custom_properties: list[CustomProperty] = []
 
 
+class DriftBound(SpecModel):
+    """How far a field's shape may move from one publication to the next before the drift SLO alerts."""
+
+    null_ratio: float | None = Field(default=None, ge=0, le=1)
+    """Largest change of a field's share of NULLs, for example 0.05 (five points)."""
+    mean: float | None = Field(default=None, ge=0)
+    """Largest relative change of a numeric field's mean, for example 0.5 (±50%)."""
+    fields: list[FieldName] = []
+    """The fields watched (default: every field)."""
+
+    @model_validator(mode="after")
+    def _some_bound(self) -> DriftBound:
+        if self.null_ratio is None and self.mean is None:
+            raise ValueError("drift needs a bound: nullRatio (e.g. 0.05), mean (e.g. 0.5), or both")
+        return self
+
+
 class Slo(SpecModel):
     """Service-level objectives of an output port (promises the observers check)."""
 
@@ -110,9 +128,11 @@ class Slo(SpecModel):
     completeness: float | None = Field(default=None, ge=0, le=1)
     """Minimum ratio of actual to expected rows per run."""
     expected_rows: Count | None = None
-    """Expected rows per run, the denominator of completeness."""
+    """Expected rows per run, the denominator of completeness (default: the previous publication's rows)."""
     retention: DurationText | None = None
     """How long published snapshots stay readable (time travel), for example 3y."""
+    drift: DriftBound | None = None
+    """How far fields' shapes may drift between two publications."""
 
     @model_validator(mode="after")
     def _durations(self) -> Slo:

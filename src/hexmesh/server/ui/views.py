@@ -27,6 +27,7 @@ STATUS = {
     "met": ("met", "Met"),
     "at-risk": ("at-risk", "At risk"),
     "breached": ("breached", "Breached"),
+    "not configured": ("unknown", "Not configured"),
 }
 
 
