@@ -24,6 +24,7 @@ import psycopg
 import hexmesh
 import hexmesh.client
 from hexmesh.errors import HexmeshError
+from hexmesh.lifecycle import Workspace
 from tests.leakhunt.mesh import CANARIES, LeakMesh
 
 __all__ = ["PROBES", "Oracle", "Seen", "decoy", "probe"]
@@ -110,6 +111,68 @@ PORTS += ["leak/archive/ports/records", "leak/other/ports/things"]
 
 def _json_text(response: httpx.Response) -> str:
     return f"{response.status_code} {response.text}"
+
+
+# -- input ports -------------------------------------------------------------------------------
+
+#: Whose product reads the vault through an input port: the owner team of the product each principal
+#: would deploy (the analyst's team is its group; a product never holds a person's attributes).
+_INPUT_OWNERS = {
+    "anonymous": "anonymous@leak.test",
+    "analyst": "analysts",
+    "other-owner": "bob@other.test",
+    "operator": "ops@leak.test",
+    "owner": "vault-owner@leak.test",  # a sanity check only: the owner team's product reads everything
+}
+_INPUT_SPEC = """
+domain: leak
+name: {name}
+version: 1.0.0
+owner: {owner}
+description: Reads {address} through an input port, as the product's own principal.
+inputPorts:
+  - {{name: src, from: "{address}"{purpose}}}
+transformation: {{sql: transform.sql}}
+outputPorts:
+  - name: seen
+    properties:
+      - {{name: v, logicalType: string, classification: internal}}
+"""
+_INPUT_READS = [
+    "dp://leak/vault/people",
+    "dp://leak/vault/ledger",
+    "dp://leak/vault/totals",
+    "dp://leak/vault/twins",
+    "dp://leak/archive@1/records",
+]
+
+
+@probe("input")
+def input_port(mesh: LeakMesh, who: str) -> Seen:
+    """A product owned by ``who``'s team reads each vault port through an input port (deploy, run, its
+    published rows, every refusal): it gets what its principal may read from outside, never more."""
+    seen = Seen()
+    owner = _INPUT_OWNERS[who]
+    with Workspace.open(mesh.home) as workspace:
+        for n, address in enumerate(_INPUT_READS):
+            name = f"input-{who}-{n}"
+            folder = mesh.root / "inputs" / name
+            folder.mkdir(parents=True, exist_ok=True)
+            for purpose in ("", ", purpose: research"):
+                spec = _INPUT_SPEC.format(name=name, owner=owner, address=address, purpose=purpose)
+                (folder / "dataproduct.yaml").write_text(spec, encoding="utf-8")
+                (folder / "transform.sql").write_text("select to_json(s)::varchar as v from src as s\n")
+                seen.add(_called(lambda where=folder: workspace.plan([where])[0].refusal or "deployable"))
+                try:
+                    workspace.deploy([folder])
+                    seen.add(str(workspace.run(f"leak/{name}", force=True)))
+                    seen.add(str(workspace.read(f"dp://leak/{name}/seen").to_pylist()))
+                except HexmeshError as exc:
+                    seen.add(str(exc))
+                if workspace.runtime.state.versions(f"leak/{name}"):
+                    break  # deployed: the version is immutable, the first read said it all
+            seen.add(str(workspace.runtime.state.runs(f"leak/{name}", limit=100)))
+    return seen
 
 
 # -- files ---------------------------------------------------------------------------------------

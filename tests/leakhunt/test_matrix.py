@@ -54,3 +54,12 @@ def test_the_canaries_are_there_for_their_owner(probed: Probed) -> None:
         assert seen.leaked(mechanism), f"the owner does not see the {mechanism} canaries: the probe would miss them"
     # Forgotten values are gone for everyone; retired majors are served to no one.
     assert not seen.leaked("forgotten") and not seen.leaked("retired-major")
+
+
+@pytest.mark.slow
+def test_the_owners_own_product_reads_the_canaries_through_an_input_port(probed: Probed) -> None:
+    """The input probe reaches data: a product of the vault's owner team reads what its owner may."""
+    seen = probed("input", "owner")
+    for mechanism in ("no-grant", "masked", "pseudonym", "row-filter", "sealed", "aggregate-only"):
+        assert seen.leaked(mechanism), f"the owner's product does not see the {mechanism} canaries"
+    assert not seen.leaked("forgotten") and not seen.leaked("retired-major")
