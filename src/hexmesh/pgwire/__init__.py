@@ -22,7 +22,7 @@ from .backend import (
 from .errors import PgError, SqlState
 from .scram import ScramError, ScramExchange, ScramVerifier
 from .server import Limits, PgServer
-from .types import PG_OID_METADATA_KEY, Oid, PgType, arrow_to_pg, oid_to_arrow
+from .types import PG_OID_METADATA_KEY, Oid, PgType, array_oid, arrow_to_pg, oid_to_arrow
 
 __all__ = [
     "PG_OID_METADATA_KEY",
@@ -48,6 +48,7 @@ __all__ = [
     "SessionContext",
     "SqlState",
     "TrustAuthenticator",
+    "array_oid",
     "arrow_to_pg",
     "oid_to_arrow",
 ]

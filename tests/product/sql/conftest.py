@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import textwrap
 import threading
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from hexmesh.infra.settings import Settings
@@ -136,3 +138,24 @@ def sql(mesh: Workspace, loop: Loop) -> Iterator[Port]:
     port = serve(mesh, loop)
     yield port
     loop.run(port.server.close())
+
+
+ORDERS_DDL = (
+    "create schema sales; create table sales.orders__orders (order_id bigint primary key, customer varchar, "
+    "ordered_at timestamp with time zone not null, amount double precision)"
+)
+
+
+@pytest.fixture
+def postgres_twin() -> Iterator[str]:
+    """A throwaway database on the local PostgreSQL with the port's table and primary key."""
+    name = f"hexmesh_twin_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
+        admin.execute(f"create database {name}")
+    try:
+        with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={name}", autocommit=True) as con:
+            con.execute(ORDERS_DDL)
+        yield name
+    finally:
+        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
+            admin.execute(f"drop database {name} with (force)")

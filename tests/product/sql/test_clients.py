@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -172,13 +170,9 @@ def test_psqlodbc_connects_and_queries(sql: Port) -> None:
 
 
 METADATA = Path(__file__).parent / "clients" / "JdbcMetadata.java"
+
+
 #: The same table in a throwaway PostgreSQL database, as the port declares it.
-ORDERS_DDL = (
-    "create schema sales; create table sales.orders__orders (order_id bigint primary key, customer varchar, "
-    "ordered_at timestamp with time zone not null, amount double precision)"
-)
-
-
 def _jdbc_metadata(url: str, user: str, password: str) -> dict[str, list[str]]:
     done = subprocess.run(
         ["java", "-cp", str(JDBC_JAR), str(METADATA), url, user, password, "sales", "orders__orders"],
@@ -193,21 +187,6 @@ def _jdbc_metadata(url: str, user: str, password: str) -> dict[str, list[str]]:
         method = line.split("|", 1)[0].split("!", 1)[0]
         answers.setdefault(method, []).append(line)
     return answers
-
-
-@pytest.fixture
-def postgres_twin() -> Iterator[str]:
-    """A throwaway database on the local PostgreSQL with the port's table and primary key."""
-    name = f"hexmesh_twin_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
-        admin.execute(f"create database {name}")
-    try:
-        with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={name}", autocommit=True) as con:
-            con.execute(ORDERS_DDL)
-        yield name
-    finally:
-        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
-            admin.execute(f"drop database {name} with (force)")
 
 
 @pytest.mark.skipif(shutil.which("java") is None or not JDBC_JAR.exists(), reason="needs java and pgjdbc")

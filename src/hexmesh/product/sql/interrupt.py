@@ -17,10 +17,14 @@ from typing import Any
 from sqlglot import exp
 from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.postgres import Postgres
+from sqlglot.tokenizer_core import TokenType
 
-__all__ = ["Reading", "StatementInterrupted", "Writing", "checkpoint", "interruptible"]
+__all__ = ["REGTYPE_ARRAY", "Reading", "StatementInterrupted", "Writing", "checkpoint", "interruptible"]
 
 _local = threading.local()
+
+#: The type ``regtype[]`` is read as (sqlglot has none): an array of type oids shown by their names.
+REGTYPE_ARRAY = "hexmesh_regtype_array"
 
 
 class StatementInterrupted(BaseException):
@@ -52,6 +56,16 @@ class Reading(Postgres):
         def _advance(self, times: int = 1) -> None:
             checkpoint()
             super()._advance(times)
+
+        def _parse_types(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
+            # ``oid[]`` and ``regtype[]`` (pgcli's function list): sqlglot reads the type, not its brackets.
+            parsed: exp.Expr | None = super()._parse_types(*args, **kwargs)
+            if isinstance(parsed, exp.ObjectIdentifier):
+                regtype = parsed.name.upper() == "REGTYPE"
+                while self._match_pair(TokenType.L_BRACKET, TokenType.R_BRACKET):
+                    # regtype[] is shown by the types' names (pgdialect), other identifiers are numbers.
+                    parsed = exp.DataType.build(REGTYPE_ARRAY, udt=True) if regtype else exp.DataType.build("BIGINT[]")
+            return parsed
 
 
 class Writing(DuckDB):

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import pyarrow as pa
 from sqlglot import exp
 
-from hexmesh.pgwire import Oid, arrow_to_pg
+from hexmesh.pgwire import Oid, array_oid, arrow_to_pg
 
 __all__ = ["parameter_types"]
 
@@ -42,6 +42,15 @@ def parameter_types(tree: exp.Expr, declared: Sequence[int], columns: pa.Schema)
 
 def _from_context(param: exp.Parameter, columns: pa.Schema) -> int:
     parent = param.parent
+    while isinstance(parent, exp.Paren):
+        parent = parent.parent
+    if isinstance(parent, exp.Any):
+        # ``x = ANY($1)`` (pgcli's relation lists): an array of what it is compared with, text if unknown.
+        compared = parent.parent
+        other = compared.this if isinstance(compared, exp.Binary) and compared.expression is parent else None
+        if isinstance(other, exp.Column) and other.name in columns.names:
+            return array_oid(arrow_to_pg(columns.field(other.name)).oid)
+        return array_oid(Oid.TEXT)
     if isinstance(parent, exp.Cast):
         return _CASTS.get(str(getattr(parent.to.this, "name", parent.to.this)).upper(), 0)
     if isinstance(parent, (exp.Limit, exp.Offset, exp.Fetch)):

@@ -64,10 +64,24 @@ _VIEWS = {
     "FROM pg_catalog.pg_class c JOIN duckdb_constraints() k ON k.table_oid = c.oid "
     "WHERE k.constraint_type = 'PRIMARY KEY' AND k.database_name NOT IN ('temp', 'system')",
     ("pg_catalog", "pg_attribute"): _ATTRIBUTES,
-    ("pg_catalog", "pg_database"): "SELECT *, 0::BIGINT AS datdba, 6 AS encoding, 'C' AS datcollate, "
+    # The database a client connected to is the one there is (DuckDB's is "memory").
+    (
+        "pg_catalog",
+        "pg_database",
+    ): "SELECT * REPLACE (getvariable('hexmesh_database') AS datname), 0::BIGINT AS datdba, 6 AS encoding, "
+    "'C' AS datcollate, "
     "'C' AS datctype, NULL::VARCHAR AS daticulocale, 'c' AS datlocprovider, NULL::VARCHAR[] AS datacl, "
     "-1 AS datconnlimit, 0::BIGINT AS dattablespace FROM pg_catalog.pg_database "
     "WHERE datname NOT IN ('system', 'temp')",
+    # The engine's functions with PostgreSQL's columns: types as oids (the engine keeps names), in the
+    # language of built-in functions.
+    ("pg_catalog", "pg_proc"): "SELECT * REPLACE (hexmesh_type_oid(prorettype) AS prorettype, "
+    "list_transform(proargtypes, lambda t: hexmesh_type_oid(t)) AS proargtypes, "
+    "NULL::BIGINT[] AS proallargtypes, 12::BIGINT AS prolang) FROM pg_catalog.pg_proc",
+    # The languages of PostgreSQL's built-in functions (pgcli's completion joins them).
+    ("pg_catalog", "pg_language"): "SELECT * FROM (VALUES (12::BIGINT, 'internal', 10::BIGINT, false, false), "
+    "(13::BIGINT, 'c', 10::BIGINT, false, false), (14::BIGINT, 'sql', 10::BIGINT, false, true)) "
+    "AS l(oid, lanname, lanowner, lanispl, lanpltrusted)",
     ("pg_catalog", "pg_tables"): f"SELECT * FROM pg_catalog.pg_tables WHERE schemaname NOT IN {_ENGINE_SCHEMAS}",
     (
         "pg_catalog",
@@ -203,16 +217,25 @@ _MACROS = [
     "WHEN 'client_encoding' THEN 'UTF8' WHEN 'datestyle' THEN 'ISO, MDY' ELSE NULL END",
     # format_type over PostgreSQL OIDs (the pg_attribute view's), in PostgreSQL's words, which
     # SQLAlchemy's reflection maps to types.
-    "hexmesh_format_type(t, m) AS CASE t WHEN 20 THEN 'bigint' WHEN 23 THEN 'integer' "
+    "hexmesh_type_name(t) AS CASE t WHEN 20 THEN 'bigint' WHEN 23 THEN 'integer' "
     "WHEN 21 THEN 'smallint' WHEN 1043 THEN 'character varying' WHEN 25 THEN 'text' "
     "WHEN 701 THEN 'double precision' WHEN 700 THEN 'real' WHEN 16 THEN 'boolean' "
     "WHEN 1184 THEN 'timestamp with time zone' WHEN 1114 THEN 'timestamp without time zone' "
     "WHEN 1083 THEN 'time without time zone' WHEN 1082 THEN 'date' WHEN 17 THEN 'bytea' WHEN 2950 THEN 'uuid' "
     "WHEN 114 THEN 'json' WHEN 1186 THEN 'interval' WHEN 1016 THEN 'bigint[]' WHEN 1007 THEN 'integer[]' "
     "WHEN 1015 THEN 'character varying[]' WHEN 1022 THEN 'double precision[]' WHEN 1000 THEN 'boolean[]' "
-    "WHEN 1700 THEN CASE WHEN m > 4 THEN printf('numeric(%d,%d)', (m - 4) >> 16, (m - 4) & 65535) "
-    "ELSE 'numeric' END ELSE format_type(t, m) END",
+    "WHEN 1700 THEN 'numeric' WHEN 2283 THEN 'anyelement' ELSE NULL END",
+    "hexmesh_format_type(t, m) AS CASE WHEN t = 1700 AND m > 4 "
+    "THEN printf('numeric(%d,%d)', (m - 4) >> 16, (m - 4) & 65535) "
+    "ELSE coalesce(hexmesh_type_name(t), format_type(t, m)) END",
     "pg_get_serial_sequence(tbl, col) AS NULL::VARCHAR",
+    # The PostgreSQL oid of an engine type's name (pg_proc); anyelement for what has none.
+    "hexmesh_type_oid(name) AS CASE name WHEN 'BOOLEAN' THEN 16 WHEN 'TINYINT' THEN 21 WHEN 'SMALLINT' THEN 21 "
+    "WHEN 'INTEGER' THEN 23 WHEN 'BIGINT' THEN 20 WHEN 'FLOAT' THEN 700 WHEN 'DOUBLE' THEN 701 "
+    "WHEN 'DECIMAL' THEN 1700 WHEN 'HUGEINT' THEN 1700 WHEN 'VARCHAR' THEN 25 WHEN 'BLOB' THEN 17 "
+    "WHEN 'DATE' THEN 1082 WHEN 'TIME' THEN 1083 WHEN 'TIMESTAMP' THEN 1114 "
+    "WHEN 'TIMESTAMP WITH TIME ZONE' THEN 1184 WHEN 'INTERVAL' THEN 1186 WHEN 'UUID' THEN 2950 "
+    "WHEN 'JSON' THEN 114 ELSE 2283 END::BIGINT",
     "to_regtype(name) AS (SELECT oid FROM pg_catalog.pg_type WHERE typname = name LIMIT 1)",
     "array_lower(arr, dim) AS 1",
     "txid_current() AS 0",

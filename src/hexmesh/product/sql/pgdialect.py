@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
-from hexmesh.product.sql.interrupt import Writing
+from hexmesh.product.sql.interrupt import REGTYPE_ARRAY, Writing
 
 __all__ = ["VERSION", "to_duckdb"]
 
@@ -179,23 +179,36 @@ def _oid_cast(node: exp.Expr) -> exp.Expr:
             return exp.Literal.string(str(node.this.this).split(".")[-1])  # pg_type.typinput holds the name
         if kind == "REGCLASS":
             return exp.Anonymous(this="hexmesh_regclass", expressions=[node.this.transform(_oid_cast)])
+        if kind == REGTYPE_ARRAY.upper():
+            known = exp.Anonymous(this="hexmesh_type_name", expressions=[exp.column("t")])
+            names = exp.Coalesce(
+                this=known, expressions=[exp.Cast(this=exp.column("t"), to=exp.DataType.build("TEXT"))]
+            )
+            lam = exp.Lambda(this=names, expressions=[exp.to_identifier("t")])
+            return exp.Anonymous(this="list_transform", expressions=[node.this.transform(_oid_cast), lam])
+        if kind == "REGTYPE" and isinstance(node.this, exp.Literal) and node.this.is_string:
+            # 'trigger'::regtype: the type's oid, 0 (InvalidOid) for a type this database does not have.
+            found = exp.Anonymous(this="to_regtype", expressions=[node.this.copy()])
+            return exp.Coalesce(this=found, expressions=[exp.Literal.number(0)])
+        if kind in ("TEXT", "VARCHAR") and isinstance(node.this, exp.Cast):
+            inner = node.this.to.sql(dialect="postgres").split(".")[-1].upper()
+            if inner == "REGTYPE":  # a type's name, as format_type says it (pgcli's column types)
+                oid = node.this.this.transform(_oid_cast)
+                return exp.Anonymous(this="hexmesh_format_type", expressions=[oid, exp.Null()])
         if kind in _OID_TYPES:
             return exp.Cast(this=node.this.transform(_oid_cast), to=exp.DataType.build("BIGINT"))
     return node
 
 
 def _name_columns(tree: exp.Expr) -> None:
-    """Alias unnamed result columns as PostgreSQL names them."""
-    select = tree
-    while isinstance(select, exp.SetOperation):
-        select = select.this
-    if not isinstance(select, exp.Select):
-        return
-    for i, column in enumerate(select.expressions):
-        name = _pg_name(column)
-        if name is not None:
-            select.expressions[i] = exp.alias_(column, name, quoted=True)
-            select.expressions[i].parent = select
+    """Alias unnamed columns as PostgreSQL names them: of the result, and of every CTE and subquery,
+    whose columns the statement may name (``count(1)`` is ``count``)."""
+    for select in list(tree.find_all(exp.Select)):
+        for i, column in enumerate(select.expressions):
+            name = _pg_name(column)
+            if name is not None:
+                select.expressions[i] = exp.alias_(column, name, quoted=True)
+                select.expressions[i].parent = select
 
 
 def _pg_name(node: exp.Expr) -> str | None:
@@ -212,6 +225,8 @@ def _pg_name(node: exp.Expr) -> str | None:
         return str(node.name).lower()
     if isinstance(node, exp.CurrentVersion):
         return "version"
+    if isinstance(node, exp.Window):
+        return _pg_name(node.this)  # row_number() over (...) is row_number
     if isinstance(node, exp.Func):
         return str(node.sql_name()).lower()
     return "?column?"

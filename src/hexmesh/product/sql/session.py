@@ -373,7 +373,7 @@ class SqlSession:
                 fresh = f"hexmesh_src_{token}_{i}"
                 duck = _put(duck, name, fresh)
                 cursor.register(fresh, source)
-        if "GETVARIABLE('HEXMESH_" in duck.upper():
+        if "GETVARIABLE('HEXMESH_" in duck.upper() or "PG_DATABASE" in duck.upper():  # its view reads them too
             self._session_variables(cursor)
         with self._lock:
             self._cursors.add(cursor)
