@@ -68,11 +68,14 @@ def test_spec_schema_is_json(cli: CliRunner) -> None:
 
 
 def test_a_paused_product_is_refused_by_run_unless_forced_and_status_says_so(cli: CliRunner, tmp_path: Path) -> None:
+    from hexmesh.infra.state import StateStore
     from hexmesh.product.control import ControlState
 
     invoke(cli, "init", "shop", "--domain", "sales")
     invoke(cli, "deploy", "shop")
-    ControlState(tmp_path / ".hexmesh").update("sales/shop", paused=True)  # what POST .../control/pause does
+    state = StateStore(f"sqlite:///{tmp_path / '.hexmesh' / 'state.db'}")
+    ControlState(state.db).update("sales/shop", paused=True)  # what POST .../control/pause does
+    state.close()
     refused = invoke(cli, "run", "sales/shop", code=10)
     assert "sales/shop is paused" in refused and "--force" in refused
     assert "published sales/shop 0.1.0 (orders: 3 rows)" in invoke(cli, "run", "sales/shop", "--force")

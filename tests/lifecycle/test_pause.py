@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
+from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
 from hexmesh.product.control import ControlState, PausedError
 from tests.lifecycle.test_scheduler import done, node, runs, source
@@ -12,7 +16,7 @@ from tests.support import ProductFactory, orders_csv
 
 def pause(workspace: Workspace, key: str, paused: bool = True) -> None:
     # The same store the node's POST .../control/pause writes.
-    ControlState(workspace.settings.home).update(key, paused=paused)
+    ControlState(workspace.runtime.state.db).update(key, paused=paused)
 
 
 def test_the_scheduler_skips_a_paused_product_until_it_is_resumed(
@@ -58,3 +62,42 @@ def test_run_all_leaves_a_paused_product_out_without_failing_its_dependents(
     assert outcomes["chain/source"].status == "paused"  # type: ignore[union-attr]
     assert outcomes["chain/a"].status == "succeeded"  # type: ignore[union-attr]
     assert workspace.read("dp://chain/a/out").num_rows == 3  # the source's last good snapshot
+
+
+def another_node(workspace: Workspace, home: Path) -> Workspace:
+    """A node with its own home on the same state store, catalog and warehouse."""
+    shared = workspace.settings
+    return Workspace(
+        Settings.defaults(home).merged(
+            {"state_url": shared.state_url, "catalog_url": shared.catalog_url, "warehouse": shared.warehouse}
+        )
+    )
+
+
+def test_a_pause_on_one_node_holds_on_every_node_of_the_cluster(
+    workspace: Workspace, make_product: ProductFactory, tmp_path: Path
+) -> None:
+    workspace.deploy([source(make_product)])
+    other = another_node(workspace, tmp_path / "node-b")
+    try:
+        pause(workspace, "chain/source")
+        assert other.paused("chain/source") and other.status("chain/source").paused
+        with pytest.raises(PausedError, match=r"chain/source is paused"):
+            other.run("chain/source")
+        ControlState(other.runtime.state.db).update("chain/source", paused=False)
+        assert not workspace.paused("chain/source")
+    finally:
+        other.close()
+
+
+def test_pauses_kept_in_the_home_by_an_older_hexmesh_are_taken_over(workspace: Workspace, tmp_path: Path) -> None:
+    folder = workspace.settings.home / "control"
+    folder.mkdir(parents=True)
+    (folder / "chain__source.json").write_text(json.dumps({"paused": True, "lifecycle": "deprecated"}))
+    reopened = Workspace(Settings.defaults(workspace.settings.home))
+    try:
+        state = ControlState(reopened.runtime.state.db)
+        assert state.paused("chain/source") and state.lifecycle("chain/source", "active") == "deprecated"
+    finally:
+        reopened.close()
+    assert not folder.exists() and (folder.parent / "control.moved-to-state" / "chain__source.json").is_file()

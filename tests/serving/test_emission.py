@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
 
-from hexmesh.infra.events import OffsetStore, open_event_log
+from hexmesh.infra.events import Event, OffsetStore, open_event_log
+from hexmesh.infra.events.embedded import EmbeddedLog
 from hexmesh.lifecycle import Workspace
 from hexmesh.product.eventstream import BATCH, FIRST_BATCH, emit_publications, port_stream
 from tests.server.nodes import add_orders, build_workspace
@@ -56,3 +58,36 @@ def test_re_emitting_after_a_crash_stores_nothing_twice(tmp_path: Path) -> None:
             offsets.close()
     assert first == 2_503 and again == 0
     assert len(events) == len({e.id for e in events}) == 2_503
+
+
+class Appends(EmbeddedLog):
+    """The embedded log, counting the events each append is handed (stored or dropped as duplicates)."""
+
+    handed = 0
+
+    async def append(self, stream: str, events: Sequence[Event]) -> int:
+        Appends.handed += len(events)
+        return await super().append(stream, events)
+
+
+def test_a_node_joining_a_shared_log_late_appends_no_history(tmp_path: Path) -> None:
+    home, shop = build_workspace(tmp_path, big=False)
+    add_orders(shop, "2026-01-02", 500, 1_000)
+    with Workspace.open(home) as workspace:
+        workspace.run("sales/shop")
+        reader = workspace.reader("dp://sales/shop/orders")
+        shared = workspace.runtime.state.db  # a shared log's positions live in the shared state store
+        log = Appends(tmp_path / "shared-log.db")
+        try:
+            first = asyncio.run(emit_publications(reader, log, OffsetStore(shared)))
+            handed_first, Appends.handed = Appends.handed, 0
+            late = asyncio.run(emit_publications(reader, log, OffsetStore(shared)))  # a new node's emitter
+            handed_late = Appends.handed
+            # A node keeping positions of its own (as before) would hand the whole history again.
+            Appends.handed = 0
+            asyncio.run(emit_publications(reader, log, OffsetStore(tmp_path / "node-b" / "offsets.db")))
+        finally:
+            asyncio.run(log.close())
+    assert first == handed_first == 503
+    assert late == handed_late == 0
+    assert Appends.handed == 503

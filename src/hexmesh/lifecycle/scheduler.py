@@ -108,7 +108,7 @@ class Scheduler:
         self.on_attempt = on_attempt
         self.node = f"{runtime.settings.node_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.started_at = clock()
-        self.control = ControlState(runtime.settings.home)
+        self.control = ControlState(self.runtime.state.db)
         self._failures: dict[str, _Failure] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()

@@ -171,7 +171,7 @@ class Workspace:
 
     def paused(self, key: str) -> bool:
         """Whether the control port paused ``key`` (state under ``<home>/control``, shared with the node)."""
-        return ControlState(self.settings.home).paused(key)
+        return ControlState(self.runtime.state.db).paused(key)
 
     def run_all(self, *, progress: Progress | None = None) -> list[RunResult | HexmeshError]:
         """Run every product in dependency order; a failure skips only its dependents."""

@@ -11,21 +11,23 @@ access decisions go to), as ``control.<action>`` on ``dp://<product>``.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import yaml
-from sqlalchemy import Engine
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from hexmesh.errors import HexmeshError, WorkspaceError
 from hexmesh.governance import AccessDeniedError, AuthenticationError
 from hexmesh.infra.settings import Settings
-from hexmesh.infra.state import audit, from_us
+from hexmesh.infra.state import audit, from_us, now_us
+from hexmesh.infra.state.schema import control_state
 from hexmesh.spec import safe_yaml
 
 __all__ = [
@@ -38,6 +40,7 @@ __all__ = [
     "Tokens",
     "TransitionError",
     "UnauthorizedError",
+    "adopt_home_control",
     "audited",
 ]
 
@@ -145,28 +148,59 @@ class Tokens:
         return principal
 
 
+def adopt_home_control(db: Engine, home: Path) -> None:
+    """Take over the pauses and lifecycles an older hexmesh kept in ``<home>/control/*.json``, once.
+
+    The state store keeps what it has already (another node may have changed it since).
+    """
+    folder = home / "control"
+    if not folder.is_dir():
+        return
+    for file in sorted(folder.glob("*.json")):
+        key = file.stem.replace("__", "/")
+        with contextlib.suppress(IntegrityError), db.begin() as conn:
+            if conn.execute(select(control_state.c.product).where(control_state.c.product == key)).first() is None:
+                state = json.loads(file.read_text(encoding="utf-8"))
+                conn.execute(insert(control_state).values(product=key, state=state, updated_us=now_us()))
+    # Taken over: a folder left in place would look like it still counted.
+    folder.replace(folder.with_name("control.moved-to-state"))
+
+
 class ControlState:
-    """Paused flags, lifecycle overrides and replaced policies, one JSON file per product."""
+    """Paused flags and lifecycle overrides per product, in the state store every node shares.
 
-    def __init__(self, home: Path) -> None:
-        self.folder = home / "control"
-        self._lock = threading.Lock()
+    A pause set on one node holds on every node from its next look.
+    """
 
-    def _file(self, key: str) -> Path:
-        return self.folder / f"{key.replace('/', '__')}.json"
+    def __init__(self, db: Engine) -> None:
+        self.db = db
 
     def get(self, key: str) -> dict[str, Any]:
-        file = self._file(key)
-        return dict(json.loads(file.read_text(encoding="utf-8"))) if file.is_file() else {}
+        with self.db.connect() as conn:
+            found = conn.execute(select(control_state.c.state).where(control_state.c.product == key)).scalar()
+        return dict(found) if found else {}
 
     def update(self, key: str, **values: Any) -> dict[str, Any]:
-        with self._lock:
-            state = self.get(key) | values
-            self.folder.mkdir(parents=True, exist_ok=True)
-            partial = self._file(key).with_suffix(".tmp")
-            partial.write_text(json.dumps(state, indent=2), encoding="utf-8")
-            partial.replace(self._file(key))
-            return state
+        """Merge ``values`` into ``key``'s state, atomically across nodes; returns the new state."""
+        for attempt in range(3):
+            try:
+                with self.db.begin() as conn:
+                    query = select(control_state.c.state).where(control_state.c.product == key).with_for_update()
+                    found = conn.execute(query).first()
+                    state = (dict(found.state) if found else {}) | values
+                    if found is None:
+                        conn.execute(insert(control_state).values(product=key, state=state, updated_us=now_us()))
+                    else:
+                        conn.execute(
+                            update(control_state)
+                            .where(control_state.c.product == key)
+                            .values(state=state, updated_us=now_us())
+                        )
+                return state
+            except IntegrityError:  # another node inserted the first state of this product meanwhile
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
 
     def paused(self, key: str) -> bool:
         return bool(self.get(key).get("paused", False))

@@ -37,7 +37,11 @@ class Runtime:
 
     @cached_property
     def state(self) -> StateStore:
-        return StateStore(self.settings.state_url)
+        from hexmesh.product.control import adopt_home_control
+
+        store = StateStore(self.settings.state_url)
+        adopt_home_control(store.db, self.settings.home)
+        return store
 
     @cached_property
     def tables(self) -> IcebergTables:

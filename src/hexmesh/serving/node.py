@@ -4,6 +4,10 @@ The node looks products up (404s name the closest names), and runs the emitter: 
 published snapshot not yet on the event log is appended to it, and SLO breaches are appended
 to the product's stream. Runs started anywhere (this node's control port, or ``hexmesh run``
 in another process) are picked up, because the emitter follows the publication log.
+
+On a shared log (NATS) the nodes of a cluster take turns: a port's events are appended by the one
+node that holds its emission lease, among the nodes whose ``placement`` includes the product, from
+the position every node shares in the state store (ADR 0025).
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import hashlib
 import json
 import logging
 import math
+import os
 import re
 import time
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +33,7 @@ from fastapi.encoders import jsonable_encoder
 from hexmesh.cache import BoundedCache
 from hexmesh.errors import HexmeshError, NotFoundError
 from hexmesh.infra.events import EventLog, NatsAuth, OffsetStore, open_event_log
-from hexmesh.infra.state import VersionRecord
+from hexmesh.infra.state import Heartbeat, VersionRecord
 from hexmesh.lifecycle import Workspace
 from hexmesh.mesh.emit import lineage_observer
 from hexmesh.product import DeployedProduct, OutputPortReader, RunResult, Runtime
@@ -92,9 +98,12 @@ class Node:
         home = workspace.settings.home
         events_url = self.options.events_url if self.options.events_url is not None else workspace.settings.events_url
         self.log: EventLog = open_event_log(events_url, home, nats=NatsAuth.from_settings(workspace.settings))
-        self.offsets = OffsetStore(home / "offsets.db")
+        #: A shared log's positions are shared too; the embedded log is this node's own (offsets.py).
+        self.shared_log = bool(events_url)
+        self.offsets = OffsetStore(workspace.runtime.state.db if self.shared_log else home / "offsets.db")
+        self.node_id = f"{workspace.settings.node_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.tokens = Tokens.load(workspace.settings)
-        self.control = ControlState(home)
+        self.control = ControlState(workspace.runtime.state.db)
         self.audit = AuditLog(workspace.runtime.state.db)
         self.endpoints = Endpoints(self.options.base_url.rstrip("/"), self.options.sql_dsn)
         self.open_streams = 0
@@ -278,8 +287,7 @@ class Node:
                 continue
             self._retry.discard(key)
             try:
-                # Subscribers are woken after every append, not once the whole snapshot is on the log.
-                added = await emit_publications(reader, self.log, self.offsets, lambda _: self._announce())
+                added = await self._emit(reader)
             except Exception:  # one broken port must not stop the others' events
                 log.exception("emitting the events of %s failed", reader.address)
                 self._retry.add(key)
@@ -291,6 +299,30 @@ class Node:
                 # snapshot) runs in a later pass, once the events were delivered.
                 self._checked[reader.address] = time.monotonic() - self.options.slo_interval + _SLO_AFTER_EMIT_S
         return new
+
+    async def _emit(self, reader: OutputPortReader) -> int:
+        # Subscribers are woken after every append, not once the whole snapshot is on the log.
+        def announce(_: int) -> None:
+            self._announce()
+
+        if not self.shared_log:
+            return await emit_publications(reader, self.log, self.offsets, announce)
+        if not self.workspace.settings.runs_here(reader.product.key):
+            self._announce()  # another node appends them: this node's subscribers look at the log
+            return 0
+        ttl_us = int(self.workspace.settings.lease_seconds * 1_000_000)
+        lease = f"emit:{reader.product.key}/{reader.spec.name}"
+        state = self.runtime.state
+        if await asyncio.to_thread(state.acquire_lock, lease, self.node_id, ttl_us) is not None:
+            self._retry.add((reader.product.key, reader.spec.name))  # its holder appends; look again later
+            self._announce()
+            return 0
+        beat = Heartbeat(state, lease, self.node_id, ttl_us)
+        try:
+            return await emit_publications(reader, self.log, self.offsets, announce)
+        finally:
+            beat.stop()
+            await asyncio.to_thread(state.release_lock, lease, self.node_id)
 
     async def check_slos(self, budget: int = 20) -> int:
         """Check the SLOs of up to ``budget`` ports whose turn has come (time-based ones)."""

@@ -33,7 +33,10 @@ __all__ = [
     "access_requests",
     "api_tokens",
     "audit_log",
+    "consumer_offsets",
+    "control_state",
     "data_keys",
+    "emitted",
     "forgotten_subjects",
     "locks",
     "majors",
@@ -285,6 +288,37 @@ forgotten_subjects = Table(
     metadata,
     Column("subject_hash", String(64), primary_key=True),
     Column("forgotten_us", BigInteger, nullable=False),
+)
+
+
+# -- what every node of a cluster shares (ADR 0025) ----------------------------------------------------
+
+#: A product's control state set over the control port: paused, lifecycle overrides (JSON object).
+control_state = Table(
+    "control_state",
+    metadata,
+    Column("product", String(140), primary_key=True),
+    Column("state", JSON, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+#: The last event sequence each named consumer processed on each stream. Kept beside the log it
+#: indexes: here when the log is shared (NATS), in ``<home>/offsets.db`` for the embedded log.
+consumer_offsets = Table(
+    "consumer_offsets",
+    metadata,
+    Column("consumer", String(255), nullable=False),
+    Column("stream", String(255), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    PrimaryKeyConstraint("consumer", "stream", name="pk_consumer_offsets"),
+)
+
+#: The last snapshot of each port whose rows are on the event log (the emitter's position).
+emitted = Table(
+    "emitted",
+    metadata,
+    Column("stream", String(255), primary_key=True),
+    Column("snapshot_id", BigInteger, nullable=False),
 )
 
 
