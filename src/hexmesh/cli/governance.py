@@ -209,11 +209,21 @@ def access_list(
     console.print(table)
 
 
-def _decide(request_id: str, verdict: Verdict, note: str, token: str | None, home: Path | None, days: int) -> None:
+def _decide(
+    request_id: str,
+    verdict: Verdict,
+    note: str,
+    token: str | None,
+    home: Path | None,
+    days: int,
+    shape: str | None = None,
+) -> None:
     with common.errors():
         stewardship = _stewardship(home)
-        decided = stewardship.decide(request_id, _acting(stewardship, token), verdict, note, days=days)
+        decided = stewardship.decide(request_id, _acting(stewardship, token), verdict, note, days=days, shape=shape)
     until = f" until {_when(decided.expires_us)}" if decided.status == "approved" else ""
+    if decided.status == "approved" and decided.shape is not None:
+        until += f", granting the shape {decided.shape['name']!r}"
     console.print(f"request {decided.id} is {decided.status}{until}")
 
 
@@ -222,11 +232,18 @@ def access_approve(
     request_id: Annotated[str, typer.Argument(help="The request's id (see `hexmesh access list`).")],
     note: Annotated[str, typer.Option(help="Why, for the audit log.")] = "",
     days: Annotated[int, typer.Option(help="How long the grant lasts (at most 366).")] = 90,
+    shape: Annotated[
+        str | None,
+        typer.Option(
+            help="The policy shape granted: the id of one of the product's read rules for the port (its "
+            "columns and rows). Default: every column but the restricted ones. Every mask applies either way."
+        ),
+    ] = None,
     token: Token = None,
     home: common.Home = None,
 ) -> None:
-    """Approve a request (owners only); the grant is bound to its purpose and expires."""
-    _decide(request_id, "approve", note, token, home, days)
+    """Approve a request (owners only); the grant is bound to its purpose, a policy shape, and expires."""
+    _decide(request_id, "approve", note, token, home, days, shape)
 
 
 @access_app.command("deny")

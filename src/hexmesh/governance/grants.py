@@ -2,6 +2,14 @@
 
 Only the rules live here (no storage): what a valid request is, who may decide it, and how an
 approved request becomes a purpose-bound, expiring Cedar grant.
+
+An approval grants a *policy shape* the owner chose, never more: the columns and rows of one of
+the product's structured read rules (``approve --shape analysts``), or, when none is named, every
+column but the port's restricted ones and every row. The shape is copied into the request when it
+is approved, so a later change of that rule does not widen a grant. Masks follow the grant too:
+every privacy rule of the port applies to a grant holder, whatever its ``for``/``exempt`` says
+(:func:`~hexmesh.governance.read_plan.plan_read`), and restricted fields stay sealed unless the
+shape names them.
 """
 
 from __future__ import annotations
@@ -9,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from hexmesh.governance.access import Decision
 from hexmesh.governance.exceptions import AccessDeniedError, PolicyError
 from hexmesh.governance.identity import Principal
-from hexmesh.spec.policies import AccessRule, Selector
+from hexmesh.spec.model import DataProductSpec
+from hexmesh.spec.policies import AccessRule, Columns, Selector
 
 __all__ = [
     "MAX_GRANT_US",
@@ -25,6 +34,7 @@ __all__ = [
     "deny",
     "new_request",
     "revoke",
+    "shape_of",
 ]
 
 RequestStatus = Literal["pending", "approved", "denied", "revoked"]
@@ -48,6 +58,8 @@ class AccessRequest:
     decision_note: str = ""
     decided_us: int | None = None
     expires_us: int | None = None
+    shape: dict[str, Any] | None = None
+    """What the approval grants: ``{"name", "columns", "rows"}`` (see the module's doc)."""
 
     def active(self, at_us: int) -> bool:
         return self.status == "approved" and self.expires_us is not None and self.expires_us > at_us
@@ -64,12 +76,15 @@ class AccessRequest:
             if kind == "ServiceAccount"
             else Selector(product=self.principal.id)
         )
+        shape = self.shape or {}
         return AccessRule(
             id=self.id,
             allow=selector,
             ports=[self.port],
             actions=["read"],
             purposes=[self.purpose],
+            columns=Columns.model_validate(shape["columns"]) if shape.get("columns") else None,
+            rows=shape.get("rows"),
             expires=datetime.fromtimestamp(self.expires_us / 1_000_000, tz=UTC),
         )
 
@@ -103,10 +118,47 @@ def _decider(request: AccessRequest, decider: Principal, control: Decision) -> N
         raise AccessDeniedError("a principal cannot approve its own request")
 
 
+def shape_of(spec: DataProductSpec, rules: dict[str, AccessRule], port: str, name: str | None) -> dict[str, Any]:
+    """The policy shape ``name`` grants on ``port``: a structured read rule of the product, or the default.
+
+    ``rules``: the product's own rules by id (``policies.access[].id``).
+
+    Raises:
+        PolicyError: no such rule, or it does not grant reading ``port``; says which shapes exist.
+    """
+    output = spec.output(port)
+    if output is None:
+        raise PolicyError(f"{spec.key} has no output port {port!r}")
+    if name is None:
+        restricted = [f.name for f in output.properties if f.classification == "restricted"]
+        return {"name": "default", "columns": {"exclude": restricted} if restricted else None, "rows": None}
+    usable = {
+        rule_id: rule
+        for rule_id, rule in rules.items()
+        if rule.allow is not None and "read" in rule.actions and (not rule.ports or port in rule.ports)
+    }
+    rule = usable.get(name)
+    if rule is None:
+        known = ", ".join(sorted(usable)) or "none: give a read rule an id under policies.access"
+        raise PolicyError(
+            f"{name!r} is not a policy shape of {spec.key}/{port}: a shape is the id of one of the product's "
+            f"read rules for the port, whose columns and rows the grant copies (shapes: {known}); leave it out "
+            "for the default (every column but restricted ones)"
+        )
+    columns = rule.columns.model_dump(exclude_defaults=True) if rule.columns is not None else None
+    return {"name": name, "columns": columns or None, "rows": rule.rows}
+
+
 def approve(
-    request: AccessRequest, decider: Principal, control: Decision, note: str, at_us: int, duration_us: int
+    request: AccessRequest,
+    decider: Principal,
+    control: Decision,
+    note: str,
+    at_us: int,
+    duration_us: int,
+    shape: dict[str, Any] | None = None,
 ) -> AccessRequest:
-    """Approve a pending request for ``duration_us`` (at most a year)."""
+    """Approve a pending request for ``duration_us`` (at most a year), granting ``shape`` (see :func:`shape_of`)."""
     _decider(request, decider, control)
     if request.status != "pending":
         raise PolicyError(f"request {request.id} is already {request.status}")
@@ -119,6 +171,7 @@ def approve(
         decision_note=note,
         decided_us=at_us,
         expires_us=at_us + duration_us,
+        shape=shape,
     )
 
 

@@ -150,6 +150,7 @@ def _plan(decider: PolicyDecider, principal: Principal, port: str, purpose: str,
     for f in visible:
         policy_ids.update(column_decisions[f].policy_ids)
     columns = {f: ColumnAction("keep") for f in visible}
+    by_grant = bool(decision.policy_ids) and all(p.startswith("grant:") for p in decision.policy_ids)
     min_group: dict[str, int] = {}
     if not privileged:
         for policy_id, rule in _privacy_rules(decider):
@@ -157,8 +158,10 @@ def _plan(decider: PolicyDecider, principal: Principal, port: str, purpose: str,
                 continue
             if rule.purposes and purpose not in rule.purposes:
                 continue
-            if (rule.for_ is not None and not matches(rule.for_, principal)) or (
-                rule.exempt is not None and matches(rule.exempt, principal)
+            # A grant holder gets every mask of the port: an approval never opens more than the shape it names.
+            if not by_grant and (
+                (rule.for_ is not None and not matches(rule.for_, principal))
+                or (rule.exempt is not None and matches(rule.exempt, principal))
             ):
                 continue
             if rule.minimum_group_size is not None:

@@ -144,10 +144,20 @@ class Stewardship:
         return requests.get_request(self.runtime.state.db, request_id)
 
     def decide(
-        self, request_id: str, decider: Principal, verdict: Verdict, note: str = "", *, days: int = 90
+        self,
+        request_id: str,
+        decider: Principal,
+        verdict: Verdict,
+        note: str = "",
+        *,
+        days: int = 90,
+        shape: str | None = None,
     ) -> AccessRequest:
-        """Approve, deny or revoke a request; only principals who control the product may."""
-        return decide_access(self.sidecar, request_id, decider, verdict, note, duration_us=days * DAY_US)
+        """Approve, deny or revoke a request; only principals who control the product may.
+
+        An approval grants the policy shape ``shape`` (a read rule's id) or the default one.
+        """
+        return decide_access(self.sidecar, request_id, decider, verdict, note, duration_us=days * DAY_US, shape=shape)
 
     # -- reads as a principal sees them ------------------------------------------------------
 

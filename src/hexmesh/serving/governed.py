@@ -173,9 +173,15 @@ def ask(node: Node, principal: Principal | None, key: str, port: str, purpose: s
 
 
 def decide(
-    node: Node, principal: Principal | None, request_id: str, verdict: str, note: str, days: int
+    node: Node,
+    principal: Principal | None,
+    request_id: str,
+    verdict: str,
+    note: str,
+    days: int,
+    shape: str | None = None,
 ) -> AccessRequest:
     sidecar = sidecar_of(node)
     if principal is None or not principal.authenticated:
         raise AuthenticationError("deciding on access needs a token: Authorization: Bearer hxm_…")
-    return decide_access(sidecar, request_id, principal, verdict, note, duration_us=days * DAY_US)
+    return decide_access(sidecar, request_id, principal, verdict, note, duration_us=days * DAY_US, shape=shape)

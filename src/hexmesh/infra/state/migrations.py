@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, insert, select, text, update
+from sqlalchemy import JSON, Connection, Engine, insert, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from hexmesh.errors import WorkspaceError
@@ -25,7 +25,7 @@ from hexmesh.infra.state.schema import metadata, schema_version
 __all__ = ["SCHEMA_VERSION", "migrate", "stored_version"]
 
 #: The version of ``schema.py``.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: An arbitrary, fixed key: the PostgreSQL advisory lock of schema changes.
 _LOCK = 0x68786D5F736368  # "hxm_sch"
 
@@ -34,8 +34,16 @@ def _create_missing(conn: Connection) -> None:
     """0 → 1: the governance tables, data keys and the version table exist (all created below)."""
 
 
+def _grant_shapes(conn: Connection) -> None:
+    """1 → 2: an access request records the policy shape its approval grants (``shape``)."""
+    columns = {c["name"] for c in inspect(conn).get_columns("access_requests")}
+    if "shape" not in columns:  # a table created at version 2 already has it
+        kind = JSON().compile(dialect=conn.dialect)
+        conn.execute(text(f"alter table access_requests add column shape {kind}"))
+
+
 #: Step to each version from the one before it; every missing table is created before the steps run.
-_STEPS: dict[int, Callable[[Connection], None]] = {1: _create_missing}
+_STEPS: dict[int, Callable[[Connection], None]] = {1: _create_missing, 2: _grant_shapes}
 
 
 def stored_version(conn: Connection) -> int:

@@ -214,6 +214,8 @@ access_requests = Table(
     Column("decision_note", Text, nullable=False),
     Column("decided_us", BigInteger),
     Column("expires_us", BigInteger),
+    # The policy shape an approval grants (columns, rows), as the owner chose it when approving.
+    Column("shape", JSON),
     Index("ix_access_requests_product", "product", "port", "status"),
 )
 

@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Engine
 
 from hexmesh.errors import NotFoundError
-from hexmesh.governance import AccessDeniedError, Decision, Principal, product_principal
-from hexmesh.governance.grants import AccessRequest, active_grants, approve, deny, new_request, revoke
+from hexmesh.governance import AccessDeniedError, Decision, PolicyError, Principal, product_principal
+from hexmesh.governance.grants import AccessRequest, active_grants, approve, deny, new_request, revoke, shape_of
 from hexmesh.infra.state import access_requests as stored
 from hexmesh.infra.state import audit
 from hexmesh.infra.state.records import now_us
@@ -54,6 +54,7 @@ def _request(row: Mapping[str, Any]) -> AccessRequest:
         row["decision_note"],
         row["decided_us"],
         row["expires_us"],
+        row.get("shape"),
     )
 
 
@@ -71,6 +72,7 @@ def _audit(db: Engine, actor: str, request: AccessRequest, step: str, policy_ids
                 "request": request.id,
                 "note": request.decision_note or request.note,
                 "expires_us": request.expires_us,
+                **({"shape": request.shape} if request.shape is not None else {}),
             },
         ),
     )
@@ -115,12 +117,16 @@ def decide_request(
     verdict: str,
     note: str,
     duration_us: int = 90 * DAY_US,
+    shape: dict[str, Any] | None = None,
 ) -> AccessRequest:
-    """Approve, deny or revoke (``verdict``) a request; ``control``: the policy decider's answer to ``control``."""
+    """Approve, deny or revoke (``verdict``) a request; ``control``: the policy decider's answer to ``control``.
+
+    ``shape``: what an approval grants (:func:`hexmesh.governance.grants.shape_of`).
+    """
     current = get_request(db, request_id)
     at = now_us()
     if verdict == "approve":
-        decided = approve(current, decider, control, note, at, duration_us)
+        decided = approve(current, decider, control, note, at, duration_us, shape)
     elif verdict == "deny":
         decided = deny(current, decider, control, note, at)
     elif verdict == "revoke":
@@ -133,10 +139,13 @@ def decide_request(
         "decision_note": decided.decision_note,
         "decided_us": decided.decided_us,
         "expires_us": decided.expires_us,
+        "shape": decided.shape,
     }
     # The status guard makes concurrent decisions safe: only one of them changes the row.
     if not stored.update_request(db, request_id, current.status, values):
-        return decide_request(db, request_id, decider, control, verdict=verdict, note=note, duration_us=duration_us)
+        return decide_request(
+            db, request_id, decider, control, verdict=verdict, note=note, duration_us=duration_us, shape=shape
+        )
     _audit(db, decider.key, decided, verdict, control.policy_ids)
     return decided
 
@@ -211,14 +220,36 @@ def decide_access(
     note: str = "",
     *,
     duration_us: int = 90 * DAY_US,
+    shape: str | None = None,
 ) -> AccessRequest:
     """Approve, deny or revoke (``verdict``) a request; only principals with ``control`` may.
 
+    An approval grants the policy shape ``shape`` (the id of one of the product's read rules for
+    the port) or, without one, every column but the restricted ones; every privacy rule of the
+    port applies to the grant holder (:mod:`hexmesh.governance.grants`).
+
     Raises:
         AccessDeniedError: the decider has no control of the product, or decides its own request.
-        PolicyError: a denial without a note, a request in the wrong state, a duration over a year.
+        PolicyError: a denial without a note, a request in the wrong state, a duration over a year,
+            an unknown shape.
     """
     current = get_request(sidecar.db, request_id)
     product = DeployedProduct.load(sidecar.runtime, current.product)
-    control = sidecar.decider(product).decide(decider, "control", current.port)
-    return decide_request(sidecar.db, request_id, decider, control, verdict=verdict, note=note, duration_us=duration_us)
+    policy = sidecar.decider(product)
+    control = policy.decide(decider, "control", current.port)
+    granted = None
+    if verdict == "approve":
+        own = {pid.removeprefix("product:"): rule for pid, rule in policy.rules.items() if pid.startswith("product:")}
+        granted = shape_of(product.spec, own, current.port, shape)
+    elif shape is not None:
+        raise PolicyError(f"a policy shape is granted by an approval, not by {verdict}: leave --shape out")
+    return decide_request(
+        sidecar.db,
+        request_id,
+        decider,
+        control,
+        verdict=verdict,
+        note=note,
+        duration_us=duration_us,
+        shape=granted,
+    )

@@ -25,6 +25,11 @@ class DecisionBody(BaseModel):
     verdict: Literal["approve", "deny", "revoke"]
     note: str = ""
     duration: int = Field(90, ge=1, le=366, description="Days an approval lasts.")
+    shape: str | None = Field(
+        None,
+        description="The policy shape an approval grants: the id of one of the product's read rules for the "
+        "port (its columns and rows); default: every column but the restricted ones.",
+    )
 
 
 def _view(found: AccessRequest) -> dict[str, Any]:
@@ -36,6 +41,7 @@ def _view(found: AccessRequest) -> dict[str, Any]:
         "purpose": found.purpose,
         "status": found.status,
         "expires_us": found.expires_us,
+        "shape": found.shape,
     }
 
 
@@ -49,4 +55,4 @@ def ask(domain: Domain, name: Name, port: PortName, body: AskBody, node: NodeDep
 @router.post("/access-requests/{request_id}/decision", responses=_ERRORS)
 def decide(request_id: str, body: DecisionBody, node: NodeDep, caller: Caller) -> dict[str, Any]:
     """Approve, deny (with a note) or revoke a request; only principals with control may."""
-    return _view(governed.decide(node, caller, request_id, body.verdict, body.note, body.duration))
+    return _view(governed.decide(node, caller, request_id, body.verdict, body.note, body.duration, body.shape))
