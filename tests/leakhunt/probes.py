@@ -17,6 +17,7 @@ import json
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -147,6 +148,10 @@ _INPUT_READS = [
 ]
 
 
+def _plan_refusal(workspace: Workspace, folder: Path) -> str:
+    return workspace.plan([folder])[0].refusal or "deployable"
+
+
 @probe("input")
 def input_port(mesh: LeakMesh, who: str) -> Seen:
     """A product owned by ``who``'s team reads each vault port through an input port (deploy, run, its
@@ -162,7 +167,7 @@ def input_port(mesh: LeakMesh, who: str) -> Seen:
                 spec = _INPUT_SPEC.format(name=name, owner=owner, address=address, purpose=purpose)
                 (folder / "dataproduct.yaml").write_text(spec, encoding="utf-8")
                 (folder / "transform.sql").write_text("select to_json(s)::varchar as v from src as s\n")
-                seen.add(_called(lambda where=folder: workspace.plan([where])[0].refusal or "deployable"))
+                seen.add(_called(functools.partial(_plan_refusal, workspace, folder)))
                 try:
                     workspace.deploy([folder])
                     seen.add(str(workspace.run(f"leak/{name}", force=True)))

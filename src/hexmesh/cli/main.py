@@ -64,11 +64,16 @@ def validate(
 @app.command()
 def deploy(
     paths: Annotated[list[Path], typer.Argument(help="Product folders, spec files or mesh folders.")],
+    token: common.Token = None,
     home: Home = None,
 ) -> None:
-    """Register product versions and create their tables; running it twice changes nothing."""
+    """Register product versions and create their tables; running it twice changes nothing.
+
+    A product reads its inputs as its owner team, so deploying it acts as its owner: the workspace's
+    root may; anyone else (and everyone on a shared PostgreSQL state store) needs --token of the owner.
+    """
     with _errors():
-        outcomes = _workspace(home).deploy(paths)
+        outcomes = _workspace(home).deploy(paths, token=token, authorize=True)
     for outcome in outcomes:
         mark = "[green]deployed[/]" if outcome.changed else "[dim]unchanged[/]"
         console.print(f"{mark} {outcome.product} {outcome.version}: {outcome.message}")

@@ -7,7 +7,7 @@ makes) and the state store, and every step is audited there. Surfaces only parse
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,6 +30,7 @@ from hexmesh.product.policy import PolicySidecar, decide_access, governed_table,
 from hexmesh.product.policy.requests import DAY_US
 from hexmesh.product.policy.revisions import PoliciesInForce, policies_in_force
 from hexmesh.product.policy.tokens import TokenInfo
+from hexmesh.spec import DataProductSpec
 
 if TYPE_CHECKING:
     from hexmesh.lifecycle.workspace import Workspace
@@ -93,6 +94,17 @@ class Stewardship:
             root = Actor("bootstrap")
         deployed = DeployedProduct.load(self.runtime, product) if product is not None else None
         return authority.authorize(None if root else token, action, deployed, root=root)
+
+    def administer_deploy(self, token: str | None, specs: Sequence[DataProductSpec]) -> Actor:
+        """Who deploys ``specs``: the workspace's root, else a token of each product's owner (audited refusals).
+
+        Raises:
+            UnauthorizedError / ForbiddenError: neither the root nor a token of every owner.
+        """
+        settings = self.workspace.settings
+        authority = Authority(self.sidecar, Tokens.load(settings), AuditLog(self.runtime.state.db))
+        root = workspace_root(settings)
+        return authority.authorize_deploy(token, specs, root=root)
 
     def record(self, actor: Actor, action: str, resource: str, detail: Any, *, decision: str = "ok") -> None:
         """Append what an administrative act did (``resource``: a product key, or ``mesh``)."""

@@ -31,8 +31,9 @@ from hexmesh.lifecycle.scheduler import Scheduler
 from hexmesh.lifecycle.stewardship import Stewardship
 from hexmesh.lifecycle.validate import validate_specs
 from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest, RunResult, Runtime, run_product
+from hexmesh.product.authority import process_actor
 from hexmesh.product.backfill import EventWindow
-from hexmesh.product.control import ControlState, PausedError
+from hexmesh.product.control import AuditLog, ControlState, PausedError
 from hexmesh.product.observers import RunObserver
 from hexmesh.product.policy import PolicySidecar, governed_table
 from hexmesh.product.runner import Progress
@@ -124,16 +125,36 @@ class Workspace:
             plans.append(plan)
         return plans
 
-    def deploy(self, paths: list[Path]) -> list[DeployOutcome]:
+    def deploy(self, paths: list[Path], *, token: str | None = None, authorize: bool = False) -> list[DeployOutcome]:
         """Validate and check everything first, then deploy in dependency order: all or nothing.
 
         One refused product deploys none (BatchDeployError names each refusal and what was not
         deployed); a failure while writing says per product what was and was not deployed.
+        Deploying acts as each product's owner (its inputs are read as its owner team, ADR 0026).
+        ``authorize`` (the CLI and HTTP surfaces): the workspace's root may, anyone else needs
+        ``token``, an API token of every product's owner (UnauthorizedError / ForbiddenError
+        otherwise). From Python, a ``token`` given is checked the same way; without one the process
+        acts with the state store's credentials, as ``process:<user>@<host>``. Every deploy is
+        audited (``control.deploy``).
         """
         loaded = {item.spec.key: item for item in self.validate(paths)}
+        specs = [item.spec for item in loaded.values()]
+        actor = self.stewardship.administer_deploy(token, specs) if authorize or token else process_actor()
         graph = {key: [u for u in upstreams(item.spec) if u in loaded] for key, item in loaded.items()}
         ordered = [loaded[key] for key in topological_order(graph)]
-        return deploy_batch(self.runtime, ordered, mesh_rules(self.settings))
+        log = AuditLog(self.runtime.state.db)
+        try:
+            outcomes = deploy_batch(self.runtime, ordered, mesh_rules(self.settings))
+        except HexmeshError as exc:
+            for item in ordered:
+                log.record(
+                    actor.name, item.spec.key, "deploy", "refused", {"version": item.spec.version, "why": str(exc)}
+                )
+            raise
+        for outcome in outcomes:
+            detail = {"version": outcome.version, "message": outcome.message}
+            log.record(actor.name, outcome.product, "deploy", "deployed" if outcome.changed else "unchanged", detail)
+        return outcomes
 
     def run(
         self,

@@ -23,16 +23,19 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from hexmesh.errors import NotFoundError
 from hexmesh.governance import AuthenticationError, Principal, Role
 from hexmesh.infra.settings import Settings
 from hexmesh.product.control import AuditLog, ForbiddenError, Tokens, UnauthorizedError
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.policy import PolicySidecar
+from hexmesh.spec import DataProductSpec
 
-__all__ = ["OWNER_ACTIONS", "ROLE_ACTIONS", "Actor", "Authority", "workspace_root"]
+__all__ = ["OWNER_ACTIONS", "ROLE_ACTIONS", "Actor", "Authority", "process_actor", "workspace_root"]
 
 #: What a principal allowed ``control`` of a product may do to it.
 OWNER_ACTIONS = frozenset(
@@ -107,6 +110,11 @@ def workspace_root(settings: Settings) -> Actor | None:
     return Actor(f"root:{getpass.getuser()}@{socket.gethostname()}")
 
 
+def process_actor() -> Actor:
+    """A program using the Python API with the state store's credentials (it could write the records anyway)."""
+    return Actor(f"process:{getpass.getuser()}@{socket.gethostname()}")
+
+
 class Authority:
     """Decides (and audits refusals of) every administrative action on a node or workspace."""
 
@@ -155,6 +163,71 @@ class Authority:
         raise ForbiddenError(
             f"{principal.key} may not {action} {_name(product)}: only {self._who(action, product)} may"
         )
+
+    def authorize_deploy(
+        self, credential: str | None, specs: Sequence[DataProductSpec], *, root: Actor | None = None
+    ) -> Actor:
+        """Who deploys ``specs``: the workspace's root, or a token of **each** product's owner.
+
+        A product reads its inputs as its owner team (docs/adr/0026), so deploying one is acting as
+        that owner: the token's principal must be the owner (a user of that id, or a member of that
+        group) and, for a product already deployed under another owner, control the deployed one too.
+        Operators deploy nothing by their role. Refusals are audited, then raised.
+
+        Raises:
+            UnauthorizedError: no credential (and no root), or one that is not valid (401).
+            ForbiddenError: a valid credential that is not the owner of every product (403).
+        """
+        keys = ", ".join(s.key for s in specs) or "mesh"
+        detail = [f"{s.key} {s.version}" for s in specs]
+        if not credential:
+            if root is not None:
+                return root
+            for spec in specs:
+                self.audit.record("anonymous", spec.key, "deploy", "refused", detail)
+            raise UnauthorizedError(
+                f"to deploy {keys} needs a token of each product's owner ("
+                + ", ".join(sorted({s.owner for s in specs}))
+                + "): --token / HEXMESH_TOKEN, or Authorization: Bearer hxm_…"
+            )
+        principal: Principal | None = None
+        name = "unknown-token"
+        if credential.startswith("hxm_"):
+            try:
+                principal = self.sidecar.authenticate(credential)
+            except AuthenticationError as exc:
+                self.audit.record(name, keys, "deploy", "refused", str(exc))
+                raise UnauthorizedError(str(exc)) from None
+            name = principal.key
+        else:
+            known = self.legacy.known(credential)
+            if known is None:
+                self.audit.record(name, keys, "deploy", "refused", detail)
+                raise UnauthorizedError("the token is not valid; create one with `hexmesh token create`")
+            name = known.name
+        refused = [s for s in specs if not self._owns(principal, name, credential, s)]
+        if refused:
+            for spec in refused:
+                self.audit.record(name, spec.key, "deploy", "refused", detail)
+            raise ForbiddenError(
+                f"{name} may not deploy "
+                + "; ".join(f"{s.key} (owner {s.owner})" for s in refused)
+                + ": a product is deployed with a token of its owner — a user of that id or a member of "
+                "that group (and, if already deployed under another owner, one that controls it)"
+            )
+        return Actor(name, principal)
+
+    def _owns(self, principal: Principal | None, name: str, credential: str, spec: DataProductSpec) -> bool:
+        if principal is None:  # a clear-text token names the products it may act on
+            known = self.legacy.known(credential)
+            return known is not None and spec.key in known.products
+        if not (principal.kind == "User" and principal.id == spec.owner) and spec.owner not in principal.groups:
+            return False
+        try:
+            deployed = DeployedProduct.load(self.sidecar.runtime, spec.key)
+        except NotFoundError:
+            return True
+        return deployed.spec.owner == spec.owner or self.sidecar.decider(deployed).decide(principal, "control").allowed
 
     def may(self, principal: Principal, action: str, product: DeployedProduct | None) -> bool:
         """Whether ``principal`` may do ``action`` on ``product`` (or on the mesh)."""
