@@ -11,7 +11,11 @@ import pytest
 
 from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
+from tests.stacks import S3Server, Stack, seaweedfs
 from tests.support import ORDERS_SPEC, ORDERS_SQL, ProductFactory, orders_csv
+
+#: The stacks the port suites run on (tests/stacks.py): the embedded default, and PostgreSQL + S3 + NATS.
+STACKS = ("embedded", "shared")
 
 
 @pytest.fixture
@@ -19,6 +23,24 @@ def workspace(tmp_path: Path) -> Iterator[Workspace]:
     ws = Workspace(Settings.defaults(tmp_path / "ws"))
     yield ws
     ws.close()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
+    """A real SeaweedFS (S3 with SigV4, an Iceberg REST catalog) on loopback for the session."""
+    with seaweedfs(tmp_path_factory.mktemp("s3")) as server:
+        yield server
+
+
+@pytest.fixture(scope="session", params=STACKS)
+def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
+    """Each stack in turn; the shared one starts SeaweedFS (PostgreSQL and NATS run already)."""
+    if request.param == "embedded":
+        yield Stack("embedded")
+        return
+    chosen = Stack("shared", request.getfixturevalue("s3_server"))
+    yield chosen
+    chosen.close()
 
 
 @pytest.fixture

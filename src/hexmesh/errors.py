@@ -21,6 +21,7 @@ __all__ = [
     "SchemaMismatchError",
     "SpecError",
     "SpecProblem",
+    "StorageError",
     "TransformError",
     "WorkspaceError",
     "redacted_url",
@@ -95,6 +96,10 @@ class WorkspaceError(HexmeshError):
     """The workspace is missing, unreadable or misconfigured."""
 
     exit_code = 4
+
+
+class StorageError(WorkspaceError):
+    """Object storage or a table's files cannot be reached as configured (credentials, endpoint, bucket)."""
 
 
 class DeployError(HexmeshError):

@@ -37,6 +37,8 @@ __all__ = ["RunResult", "refuse_full_refresh", "run_product"]
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
+#: Where refused candidates are kept in object storage, one folder per run.
+QUARANTINE = "quarantine"
 
 
 @dataclass
@@ -271,11 +273,13 @@ def _publish(
 
 
 def _quarantine(runtime: Runtime, run_id: str, candidates: dict[str, pa.Table]) -> str:
-    folder = runtime.settings.quarantine / run_id
-    folder.mkdir(parents=True, exist_ok=True)
+    """Keep the refused candidates in object storage (``quarantine/<run>/<port>.parquet``); where they are."""
     for name, table in candidates.items():
-        pq.write_table(table, folder / f"{name}.parquet")
-    return str(folder)
+        sink = pa.BufferOutputStream()
+        pq.write_table(table, sink)
+        runtime.storage.put(f"{QUARANTINE}/{run_id}/{name}.parquet", sink.getvalue().to_pybytes())
+    location = runtime.storage.locate(f"{QUARANTINE}/{run_id}")
+    return location.removeprefix("file://") if location.startswith("file://") else location
 
 
 def _gate_message(product: DeployedProduct, failed: list[CheckResult], quarantine: str) -> str:

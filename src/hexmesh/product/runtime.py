@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from hexmesh.infra.compute import LockedDuckDB
 from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import StateStore
+from hexmesh.infra.storage import ObjectStore, open_store
 from hexmesh.infra.tables import IcebergTables
 
 if TYPE_CHECKING:
@@ -20,7 +21,7 @@ log = logging.getLogger(__name__)
 
 
 class Runtime:
-    """State store, tables and compute engine of one workspace."""
+    """State store, tables, object storage and compute engine of one workspace."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings.ensure()
@@ -46,6 +47,11 @@ class Runtime:
     @cached_property
     def tables(self) -> IcebergTables:
         return IcebergTables(self.settings)
+
+    @cached_property
+    def storage(self) -> ObjectStore:
+        """Object storage for what a product keeps besides its tables (reached once when first used)."""
+        return open_store(self.settings)
 
     @cached_property
     def engine(self) -> LockedDuckDB:

@@ -512,10 +512,6 @@ class Settings:
         return tuple(Path(root).expanduser().resolve() for root in self.source_roots)
 
     @property
-    def quarantine(self) -> Path:
-        return self.home / "quarantine"
-
-    @property
     def bundles(self) -> Path:
         """Deployed product versions, copied so a run never depends on a working copy."""
         return self.home / "bundles"

@@ -16,18 +16,23 @@ from functools import cached_property
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 from pyiceberg.catalog import Catalog
 from pyiceberg.catalog.sql import SqlCatalog
 from pyiceberg.exceptions import NoSuchTableError
 from pyiceberg.expressions import AlwaysTrue, BooleanExpression
-from pyiceberg.io.pyarrow import ArrowScan, _dataframe_to_data_files
+from pyiceberg.io import FileIO
+from pyiceberg.io.pyarrow import ArrowScan, PyArrowFileIO, _dataframe_to_data_files
 from pyiceberg.manifest import DataFile
 from pyiceberg.schema import Schema
 from pyiceberg.table import FileScanTask, Table
 
+from hexmesh.errors import StorageError
 from hexmesh.infra.settings import Settings
+from hexmesh.infra.storage.failures import explain
+from hexmesh.infra.tables.catalogs import catalog_failure, catalog_properties, open_catalog
 
-__all__ = ["IcebergTables", "Snapshot", "StagedWrite", "TableId"]
+__all__ = ["IcebergTables", "Snapshot", "SnapshotFiles", "StagedWrite", "TableId"]
 
 TableId = tuple[str, ...]
 
@@ -40,6 +45,20 @@ class Snapshot:
     timestamp_ms: int
     operation: str
     summary: dict[str, str]
+
+
+@dataclass(frozen=True)
+class SnapshotFiles:
+    """A snapshot's data files as its table's own FileIO reaches them (never a filesystem guessed from a path).
+
+    ``uris`` are the manifest's file locations; ``paths`` the same files as ``filesystem`` names them.
+    """
+
+    filesystem: pafs.FileSystem
+    uris: list[str]
+    paths: list[str]
+    rows: int
+    size_bytes: int
 
 
 @dataclass
@@ -59,17 +78,49 @@ class IcebergTables:
 
     @cached_property
     def catalog(self) -> Catalog:
-        url = self._settings.catalog_url
-        if url.startswith("postgresql://"):
-            # psycopg 3 is the driver we ship; plain postgresql:// would ask SQLAlchemy for psycopg2.
-            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-        return SqlCatalog(self._settings.catalog_name, uri=url, warehouse=self._settings.warehouse)
+        catalog = open_catalog(self._settings)
+        self._check(catalog)
+        return catalog
+
+    def _check(self, catalog: Catalog) -> None:
+        """Reach the catalog and an S3 warehouse once: a wrong credential, endpoint or bucket fails here, named."""
+        if not isinstance(catalog, SqlCatalog):
+            try:
+                catalog.list_namespaces()
+            except Exception as exc:  # pyiceberg's REST errors (401, 403, connection) have no common root
+                raise catalog_failure(self._settings, self.properties, exc) from exc
+            return
+        warehouse = self._settings.warehouse
+        if not warehouse.startswith(("s3://", "s3a://")):
+            return
+        io = catalog._load_file_io(location=warehouse)
+        bucket = warehouse.split("://", 1)[1].split("/", 1)[0]
+        try:
+            found = _filesystem(io, warehouse).get_file_info(bucket)
+        except OSError as exc:
+            endpoint = self._settings.s3_endpoint
+            raise explain(exc, what="the warehouse", url=warehouse, endpoint=endpoint, setting="warehouse") or (
+                StorageError(f"cannot reach the warehouse {warehouse!r}: {exc}")
+            ) from None
+        if found.type == pafs.FileType.NotFound:
+            where = self._settings.s3_endpoint or "AWS S3"
+            raise StorageError(
+                f"the bucket {bucket!r} of the warehouse {warehouse!r} does not exist on {where}; create the bucket, "
+                "or fix the setting warehouse (HEXMESH_WAREHOUSE)"
+            )
+
+    @property
+    def properties(self) -> dict[str, str]:
+        """The catalog's properties as ``load_catalog`` gets them (secrets included: never show them)."""
+        return catalog_properties(self._settings)
 
     def close(self) -> None:
         """Release the catalog's database connections."""
         catalog = self.__dict__.pop("catalog", None)
         if isinstance(catalog, SqlCatalog):
             catalog.engine.dispose()
+        elif catalog is not None and hasattr(catalog, "_session"):
+            catalog._session.close()  # a REST catalog's HTTP connections
 
     def ensure(self, table_id: TableId, schema: Schema, properties: dict[str, str]) -> Table:
         """Create the table, or add the schema's new optional fields to it; idempotent."""
@@ -194,6 +245,25 @@ class IcebergTables:
             table.metadata, table.io, scan.projection(), scan.row_filter, case_sensitive=True
         ).to_record_batches(tasks)
 
+    def files(self, table_id: TableId, snapshot_id: int, *, since_snapshot: int | None = None) -> SnapshotFiles:
+        """The data files of ``snapshot_id`` and the filesystem of the table's own FileIO that reads them.
+
+        What every reader of raw files uses (the SQL port's scans, engines reading input files):
+        the FileIO carries the catalog's S3 endpoint, credentials and addressing. With
+        ``since_snapshot``, only the files added after that snapshot.
+        """
+        table = self.load(table_id)
+        tasks = list(table.scan(snapshot_id=snapshot_id).plan_files())
+        if since_snapshot is not None:
+            tasks = self._added(table, tasks, since_snapshot)
+        found = [t.file for t in tasks]
+        uris = [str(f.file_path) for f in found]
+        rows = sum(int(f.record_count) for f in found)
+        size = sum(int(f.file_size_in_bytes) for f in found)
+        location = uris[0] if uris else str(table.metadata.location)
+        filesystem = _filesystem(table.io, location)
+        return SnapshotFiles(filesystem, uris, [_fs_path(table.io, uri) for uri in uris], rows, size)
+
     def data_files(self, table_id: TableId, snapshot_id: int, *, since_snapshot: int | None = None) -> list[DataFile]:
         """The data files of a snapshot; with ``since_snapshot``, those added after that snapshot."""
         table = self.load(table_id)
@@ -209,3 +279,24 @@ class IcebergTables:
 
     def location(self, table_id: TableId) -> str:
         return str(self.load(table_id).metadata_location)
+
+
+def _filesystem(io: FileIO, location: str) -> pafs.FileSystem:
+    """The pyarrow filesystem ``io`` reads ``location`` with (fsspec FileIOs are wrapped)."""
+    if isinstance(io, PyArrowFileIO):
+        scheme, netloc, _ = PyArrowFileIO.parse_location(location, io.properties)
+        return io.fs_by_scheme(scheme, netloc)
+    get_fs = getattr(io, "get_fs", None)
+    if get_fs is None:
+        raise StorageError(
+            f"the table FileIO {type(io).__name__} gives no filesystem to read files with; set py-io-impl in "
+            "catalog_properties to pyiceberg.io.pyarrow.PyArrowFileIO"
+        )
+    scheme = location.split("://", 1)[0] if "://" in location else "file"
+    return pafs.PyFileSystem(pafs.FSSpecHandler(get_fs(scheme)))
+
+
+def _fs_path(io: FileIO, uri: str) -> str:
+    if isinstance(io, PyArrowFileIO):
+        return PyArrowFileIO.parse_location(uri, io.properties)[2]
+    return uri.split("://", 1)[1] if "://" in uri else uri

@@ -4,8 +4,10 @@ A published snapshot's data files come from its Iceberg manifest, never from lis
 table's folder (which also holds files of unpublished or replaced snapshots). When every file
 is a local file under the warehouse the engine may read (``allowed_directories``), DuckDB
 scans them itself (:class:`NativeScan`): its own Parquet reader is the fastest scan there is
-(docs/adr/0014). Files elsewhere (object storage) are read by pyarrow through the table's
-filesystem as a lazy dataset, which DuckDB scans with projections and filters pushed down.
+(docs/adr/0014). Files elsewhere (object storage) are read by pyarrow through the table's own
+FileIO (its endpoint, credentials and addressing; never a filesystem guessed from a path) as a lazy
+dataset, which DuckDB scans with projections and filters pushed down: this DuckDB has no httpfs
+extension and cannot install one offline (docs/adr/0025).
 
 Client SQL never sees a file name: a native scan is a FROM item the session puts into the
 DuckDB SQL it built, and client SQL cannot call ``read_parquet`` (sql/vetted.py).
@@ -25,7 +27,6 @@ from urllib.parse import unquote, urlparse
 import duckdb
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from hexmesh.errors import ReadError
@@ -112,19 +113,17 @@ class SnapshotSource:
 
     def _open(self, table: PortTable, snapshot_id: int, native: bool) -> Source:
         schema = table.arrow_schema
-        uris = [f.file_path for f in self.runtime.tables.data_files(tuple(table.record.table_id), snapshot_id)]
+        files = self.runtime.tables.files(tuple(table.record.table_id), snapshot_id)
         if native and self.root is not None:
-            paths = [_local_path(uri, self.root) for uri in uris]
+            paths = [_local_path(uri, self.root) for uri in files.uris]
             if all(path is not None for path in paths):
                 return _native(schema, [p for p in paths if p is not None])
-        if not uris:
+        if not files.uris:
             empty: ArrowSource = schema.empty_table()
             return empty
-        filesystem, first = pafs.FileSystem.from_uri(uris[0])
-        located = [first] + [pafs.FileSystem.from_uri(uri)[1] for uri in uris[1:]]
         # The declared schema fills columns that older files lack (added later) with nulls.
-        opened = ds.dataset(located, schema=schema, format="parquet", filesystem=filesystem)
-        dataset: ArrowSource = _ScanOnDemand(list(opened.get_fragments()), schema, opened.format, filesystem)
+        opened = ds.dataset(files.paths, schema=schema, format="parquet", filesystem=files.filesystem)
+        dataset: ArrowSource = _ScanOnDemand(list(opened.get_fragments()), schema, opened.format, files.filesystem)
         return dataset
 
 
