@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 import hexmesh
-from hexmesh.server import deprecation, problems
+from hexmesh.server import bodies, deprecation, problems
 from hexmesh.server.routes import access_requests, control, discovery, events, files, ingest, observability
 from hexmesh.serving.node import Node
 from hexmesh.serving.prometheus import NodeCollector
@@ -57,5 +57,7 @@ def create_app(node: Node) -> FastAPI:
     for module in (discovery, files, events, observability, control, access_requests, ingest):
         app.include_router(module.router)
     app.include_router(__import__("hexmesh.server.routes.mesh", fromlist=["router"]).router)
+    # Outermost: a body over its route's limit is refused before any route or middleware reads it.
+    app.add_middleware(bodies.BodyLimit, limits={r"^/products/[^/]+/[^/]+/ingest/": ingest.MAX_BODY_BYTES})
     app.openapi = lambda: problems.document(app)  # type: ignore[method-assign]
     return app

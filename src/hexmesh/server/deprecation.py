@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from hexmesh.serving.node import Node
 
@@ -14,14 +15,28 @@ __all__ = ["install"]
 _PRODUCT = re.compile(r"^/products/([a-z][a-z0-9-]*)/([a-z][a-z0-9-]*)(?:/|$)")
 
 
+class _Headers:
+    """Pure ASGI (not ``@app.middleware``): errors raised while a route reads its body, such as the
+    413 of the body limit, reach the problem handlers as they are, not wrapped in an ExceptionGroup."""
+
+    def __init__(self, app: ASGIApp, node: Node) -> None:
+        self.app, self.node = app, node
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        match = _PRODUCT.match(scope.get("path", "")) if scope["type"] == "http" else None
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        key = f"{match.group(1)}/{match.group(2)}"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start" and message["status"] < 400:
+                MutableHeaders(scope=message).update(self.node.deprecation_headers(key))
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def install(app: FastAPI, node: Node) -> None:
     """Add the headers to responses under ``/products/{domain}/{name}``."""
-
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        match = _PRODUCT.match(request.url.path)
-        if match is None or response.status_code >= 400:
-            return response
-        response.headers.update(node.deprecation_headers(f"{match.group(1)}/{match.group(2)}"))
-        return response
+    app.add_middleware(_Headers, node=node)

@@ -47,6 +47,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not found",
     409: "Conflict",
+    413: "Content too large",
     416: "Range not satisfiable",
     422: "Invalid spec",
     500: "Internal error",
@@ -106,11 +107,9 @@ def _allowed(request: Request) -> str:
 
 async def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    detail = (
-        str(exc.detail)
-        if exc.status_code != 404
-        else (f"no route {request.url.path!r}; GET / lists the products and their URLs")
-    )
+    detail = str(exc.detail)
+    if exc.status_code == 404:
+        detail = f"no route {request.url.path!r}; GET / lists the products and their URLs"
     response = problem_response(request, exc.status_code, "http", detail)
     response.headers.update(exc.headers or {})
     if exc.status_code == 405:
@@ -135,6 +134,8 @@ def document(app: FastAPI) -> dict[str, Any]:
             codes = operation.get("responses", {})
             codes.pop("422", None)
             codes.setdefault("400", {"description": "Bad request", "content": {MEDIA: {"schema": problem}}})
+            if "requestBody" in operation:  # every body has a size limit (hexmesh.server.bodies)
+                codes.setdefault("413", {"description": "Content too large", "content": {MEDIA: {"schema": problem}}})
     components = schema.setdefault("components", {}).setdefault("schemas", {})
     components.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
     for unused in ("HTTPValidationError", "ValidationError"):

@@ -28,13 +28,12 @@ from hexmesh.serving.ingest import MAX_EVENTS
 
 __all__ = ["MAX_BODY_BYTES", "router"]
 
+#: Largest body accepted; split bigger batches (each call is stored as one file).
+MAX_BODY_BYTES = 32 * 1024 * 1024
 router = APIRouter(prefix="/products/{domain}/{name}/ingest", tags=["ingest"])
 _bearer = HTTPBearer(auto_error=False, description="An API token that may control the product, or an operator token.")
 Token = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 InputName = Annotated[str, Path(description="An input port reading JSON files, e.g. raw.", max_length=63)]
-
-#: Largest body accepted; split bigger batches (each call is stored as one file).
-MAX_BODY_BYTES = 32 * 1024 * 1024
 _ARRAY = ("application/json",)
 _LINES = ("application/x-ndjson", "application/jsonl", "application/jsonlines", "application/x-jsonlines")
 
