@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from hexmesh.errors import HexmeshError, InputError, TransformError
+from hexmesh.infra.compute import RunFolder
 from hexmesh.lifecycle import Workspace
 from hexmesh.product import DeployedProduct
 from hexmesh.product.discovery import Endpoints, describe
@@ -104,12 +105,13 @@ def test_docs_deployed_before_the_check_are_not_served(workspace: Workspace, mak
     ],
 )
 def test_code_deployed_before_the_check_is_not_run(
-    workspace: Workspace, make_product: ProductFactory, old: str, new: str, message: str
+    workspace: Workspace, make_product: ProductFactory, old: str, new: str, message: str, tmp_path: Path
 ) -> None:
     folder = make_product("orders", ORDERS_SPEC, {"transform.sql": ORDERS_SQL, "data/day1.csv": orders_csv(1, 3)})
     product = tampered(workspace, folder, old, new)
     with pytest.raises(TransformError, match=message):
-        transform(product, workspace.runtime.engine, {}, workspace.settings)
+        engine = workspace.runtime.compute(None)
+        transform(product, engine, {}, RunFolder(tmp_path / "run"), workspace.settings)
 
 
 def test_ingest_never_writes_outside_the_product_folder(

@@ -136,5 +136,5 @@ def test_sql_runs_in_utc_and_cannot_change_settings(
     spec.write_text(spec.read_text().replace("version: 1.0.0", "version: 1.0.1"))
     workspace.deploy([folder])
     (folder / "data" / "b.csv").write_text("order_id,customer,ordered_at,amount\n2,c,2026-11-23 02:00:00+00,1\n")
-    with pytest.raises(TransformError, match="configuration has been locked"):
+    with pytest.raises(TransformError, match="a SET statement cannot run in a transformation"):
         workspace.run("sales/orders")

@@ -1,17 +1,28 @@
-"""Read a product's input ports, each with its window, and remember how far each read got."""
+"""Read a product's input ports, each with its window, and remember how far each read got.
+
+Each input reaches the engine as Parquet files: an upstream port as this product's principal sees
+it, through the policy's door (the table's own data files when that view is the table itself,
+else the view staged in the run's folder); a source's rows, staged as one Parquet file.
+"""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
+from pyiceberg.io import FileIO
 
 from hexmesh.errors import HexmeshError, InputError, NotFoundError
+from hexmesh.infra.compute import ParquetInput, RunFolder
 from hexmesh.infra.tables.fields import arrow_type
 from hexmesh.product.cdc import port_slot, read_cdc
 from hexmesh.product.database_source import read_database
@@ -19,7 +30,7 @@ from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.landing import read_landed
 from hexmesh.product.policy.door import Window
 from hexmesh.product.policy.sidecar import PolicySidecar
-from hexmesh.product.policy.upstream import read_upstream
+from hexmesh.product.policy.upstream import upstream_files
 from hexmesh.product.postgres_source import read_postgres
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sources import read_source
@@ -31,17 +42,21 @@ __all__ = ["InputRead", "origin", "read_inputs"]
 
 @dataclass
 class InputRead:
-    """The tables read for a run, the positions reached, and whether anything was new."""
+    """The inputs read for a run (as Parquet files), the positions reached, and whether anything was new."""
 
-    tables: dict[str, pa.Table] = field(default_factory=dict)
+    inputs: dict[str, ParquetInput] = field(default_factory=dict)
     positions: dict[str, dict[str, Any]] = field(default_factory=dict)
     nothing_new: bool = False
 
 
 def read_inputs(
-    runtime: Runtime, product: DeployedProduct, previous: dict[str, dict[str, Any]], started: datetime
+    runtime: Runtime,
+    product: DeployedProduct,
+    previous: dict[str, dict[str, Any]],
+    started: datetime,
+    folder: RunFolder,
 ) -> InputRead:
-    """Read every input port as of ``started``; ``previous`` holds the last good run's positions."""
+    """Read every input port as of ``started`` into ``folder``; ``previous`` holds the last good run's positions."""
     result = InputRead()
     pins = runtime.state.pins(product.key, product.record.version)
     upstreams = any(p.from_ is not None for p in product.spec.input_ports)
@@ -53,21 +68,31 @@ def read_inputs(
         try:
             if port.from_ is not None:
                 assert sidecar is not None
-                table, position = _read_upstream(sidecar, product, port, before, started, pins, referenced)
+                files, position = _read_upstream(sidecar, product, port, before, started, pins, referenced, folder)
             else:
                 table, position = _read_source(product, port, before, product.confinement(runtime.settings))
+                files = _staged(folder, port.name, table)
         except HexmeshError:
             raise
         except Exception as exc:  # a broken upstream must not look like a bug in this product
             raise InputError(f"input port {port.name!r} failed: {type(exc).__name__}: {exc}") from exc
-        result.tables[port.name] = table
+        result.inputs[port.name] = files
         result.positions[port.name] = {**position, "origin": origin(port)}
         if port.window_spec.kind == "incremental":
-            fresh.append(table.num_rows > 0)
+            fresh.append(files.rows > 0)
         else:  # a whole-history input is news only when what it read changed
             fresh.append(_changed(position, before))
     result.nothing_new = bool(fresh) and not any(fresh)
     return result
+
+
+def _staged(folder: RunFolder, name: str, table: pa.Table) -> ParquetInput:
+    """What was read, as one Parquet file in the run's input folder."""
+    if not table.num_rows:
+        return ParquetInput(name, (), table.schema, 0)
+    path = folder.input(name) / "staged.parquet"
+    pq.write_table(table, path)
+    return ParquetInput(name, (str(path),), table.schema, table.num_rows)
 
 
 def origin(port: InputPort) -> str:
@@ -116,7 +141,8 @@ def _read_upstream(
     started: datetime,
     pins: dict[str, tuple[str, int]],
     referenced: frozenset[str] | None,
-) -> tuple[pa.Table, dict[str, Any]]:
+    folder: RunFolder,
+) -> tuple[ParquetInput, dict[str, Any]]:
     """The upstream port as this product's principal may read it (the policy's door, docs/adr/0026)."""
     assert port.from_ is not None
     address = parse_address(port.from_)
@@ -137,7 +163,7 @@ def _read_upstream(
         read_window = Window(after_snapshot=int(previous["snapshot_id"]))
     elif window.kind == "last" and window.last:
         read_window = Window(since=started - window.last)
-    table, snapshot = read_upstream(
+    shaped = upstream_files(
         sidecar,
         product.spec,
         port,
@@ -146,9 +172,28 @@ def _read_upstream(
         as_of=started,
         window=read_window,
         referenced=referenced,
+        folder=folder.input(port.name),
     )
+    snapshot = shaped.snapshot_id
     position["snapshot_id"] = record.baseline_snapshot if snapshot is None else snapshot  # None: nothing published
-    return table, position
+    files = _local(shaped.files, folder.input(port.name), lambda: sidecar.runtime.tables.load(record.table_id).io)
+    rows = shaped.rows if shaped.rows is not None else sum(pq.read_metadata(f).num_rows for f in files)
+    return ParquetInput(port.name, files, shaped.schema, rows), position
+
+
+def _local(files: tuple[str, ...], folder: Path, io: Callable[[], FileIO]) -> tuple[str, ...]:
+    """``files`` as local paths: a file on object storage is copied into the run's ``folder`` through
+    the table's FileIO (its credentials), so every engine reads local files."""
+    out = []
+    for index, file in enumerate(files):
+        if "://" not in file or file.startswith("file:"):
+            out.append(file.removeprefix("file://").removeprefix("file:"))
+            continue
+        target = folder / f"remote-{index:05d}.parquet"
+        with io().new_input(file).open() as source, target.open("wb") as sink:
+            shutil.copyfileobj(source, sink, 8 * 1024 * 1024)
+        out.append(str(target))
+    return tuple(out)
 
 
 def _referenced(product: DeployedProduct) -> frozenset[str] | None:

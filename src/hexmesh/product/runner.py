@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hexmesh.errors import ConcurrentRunError, HexmeshError, InputError, QualityGateError
+from hexmesh.infra.compute import RunFolder
 from hexmesh.infra.state import Heartbeat, RunRecord, from_us
 from hexmesh.product.backfill import EventWindow, merge_window
 from hexmesh.product.cdc import cdc_ports, confirm_positions
@@ -166,13 +167,16 @@ def _run(
     result = RunResult(run_id, product.key, product.record.version, "failed")
     details: dict[str, Any] = {"reason": reason, **({"full_refresh": True} if full_refresh else {})}
     started = datetime.now(UTC)
+    folder = RunFolder(runtime.settings.compute_runs / run_id)
     try:
         say("reading input ports")
         last = _last_good(runtime, product)
         previous = dict(last.details.get("inputs", {})) if last else {}
-        inputs = read_inputs(runtime, product, {} if backfill or full_refresh else previous, started)
+        code = product.spec.transformation
+        engine = runtime.compute(code.engine if code is not None else None)
+        inputs = read_inputs(runtime, product, {} if backfill or full_refresh else previous, started, folder)
         details["inputs"] = previous if backfill else inputs.positions
-        details["input_rows"] = {name: t.num_rows for name, t in inputs.tables.items()}
+        details["input_rows"] = {name: item.rows for name, item in inputs.inputs.items()}
         # A new version recomputes what its windows give it even when no input moved (its code may have).
         new_version = last is not None and last.version != product.record.version
         whole = [p.name for p in product.spec.input_ports if p.window_spec.kind != "incremental"]
@@ -188,10 +192,11 @@ def _run(
             runtime.state.finish_run(run_id, "skipped", details=details, lease=lease)
             confirm_positions(product.spec.input_ports, details["inputs"])
             return result
-        say("running the transformation")
-        outputs = transform(product, runtime.engine, inputs.tables, runtime.settings)
+        say(f"running the transformation ({engine.name})")
+        details["engine"] = engine.name
+        outputs = transform(product, engine, inputs.inputs, folder, runtime.settings)
         say("checking the output against its schema")
-        candidates = {name: conform(product.output(name), table) for name, table in outputs.items()}
+        candidates = {name: conform(product.output(name), staged.to_arrow()) for name, staged in outputs.items()}
         if backfill is not None:
             details["backfill"] = backfill.as_dict()
             candidates = merge_window(runtime, product, candidates, backfill)
@@ -227,6 +232,8 @@ def _run(
             run_id, "failed", error=f"internal error: {type(exc).__name__}: {exc}", details=details
         )
         raise
+    finally:
+        folder.remove()
 
 
 def refuse_full_refresh(product: DeployedProduct) -> None:

@@ -6,7 +6,7 @@ import logging
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from hexmesh.infra.compute import LockedDuckDB
+from hexmesh.infra.compute import Engine, LockedDuckDB, open_engine
 from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import StateStore
 from hexmesh.infra.storage import ObjectStore, open_store
@@ -26,6 +26,7 @@ class Runtime:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings.ensure()
         self.observers: list[RunObserver] = []
+        self._engines: dict[str, Engine] = {}
 
     def close(self) -> None:
         """Release database connections (the runtime reopens them lazily if used again)."""
@@ -55,4 +56,12 @@ class Runtime:
 
     @cached_property
     def engine(self) -> LockedDuckDB:
+        """The locked DuckDB of quality checks and metrics (over Arrow tables in memory)."""
         return LockedDuckDB()
+
+    def compute(self, name: str | None) -> Engine:
+        """The compute engine called ``name``, or the workspace's default (setting compute_engine)."""
+        chosen = name or self.settings.compute_engine
+        if chosen not in self._engines:
+            self._engines[chosen] = open_engine(chosen, self.settings)
+        return self._engines[chosen]

@@ -1,4 +1,8 @@
-"""Run a product's transformation: SQL on locked-down DuckDB, a Python function, or a pass-through."""
+"""Run a product's transformation on its engine: SQL, a Python function, or a pass-through.
+
+Inputs arrive as Parquet files and outputs leave as staged Parquet files per port
+(infra/compute/engine.py), whichever engine ran.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from hexmesh.errors import TransformError
-from hexmesh.infra.compute import LockedDuckDB, SqlError
+from hexmesh.infra.compute import ComputeJob, Engine, ParquetInput, RunFolder, SqlText, StagedOutput
 from hexmesh.infra.settings import Settings
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.sandbox import Limits, run_python
@@ -18,23 +23,36 @@ __all__ = ["transform"]
 
 
 def transform(
-    product: DeployedProduct, engine: LockedDuckDB, inputs: dict[str, pa.Table], settings: Settings
-) -> dict[str, pa.Table]:
-    """One Arrow table per output port, computed from the input tables.
+    product: DeployedProduct,
+    engine: Engine,
+    inputs: dict[str, ParquetInput],
+    folder: RunFolder,
+    settings: Settings,
+) -> dict[str, StagedOutput]:
+    """Staged Parquet files per output port, computed from the inputs' files.
 
-    SQL runs on the locked-down engine; Python in a confined process (``hexmesh.product.sandbox``)
-    within the limits of the spec and the node's ``settings``.
+    SQL runs on ``engine``; Python in a confined process (``hexmesh.product.sandbox``) within the
+    limits of the spec and the node's ``settings``.
     """
     spec = product.spec
     outputs = [p.name for p in spec.output_ports]
     code = spec.transformation
     if code is None:
-        (table,) = inputs.values()
-        return {outputs[0]: table}
+        (item,) = inputs.values()
+        return {outputs[0]: StagedOutput(outputs[0], item.files, item.schema, item.rows)}
     if code.python is not None:
-        return _python(product, code.python, inputs, outputs, settings)
+        tables = {name: item.to_arrow() for name, item in inputs.items()}
+        built = _python(product, code.python, tables, outputs, settings)
+        return {port: _written(folder, port, table) for port, table in built.items()}
     files = {outputs[0]: code.sql} if isinstance(code.sql, str) else dict(code.sql or {})
-    return {port: _sql(_code_file(product, file, "SQL"), engine, inputs) for port, file in files.items()}
+    sql = {port: SqlText(file, _sql_text(_code_file(product, file, "SQL"))) for port, file in files.items()}
+    return engine.run(ComputeJob(inputs, sql, folder))
+
+
+def _written(folder: RunFolder, port: str, table: pa.Table) -> StagedOutput:
+    path = folder.output(port) / "part-00000.parquet"
+    pq.write_table(table, path)
+    return StagedOutput(port, (str(path),), table.schema, table.num_rows)
 
 
 def _code_file(product: DeployedProduct, name: str, kind: str) -> Path:
@@ -50,21 +68,11 @@ def _code_file(product: DeployedProduct, name: str, kind: str) -> Path:
     return path
 
 
-def _sql(file: Path, engine: LockedDuckDB, inputs: dict[str, pa.Table]) -> pa.Table:
+def _sql_text(file: Path) -> str:
     try:
-        sql = file.read_text(encoding="utf-8")
+        return file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise TransformError(f"{file.name} is not UTF-8 text ({exc.reason}); save it as UTF-8") from None
-    try:
-        return engine.query(sql, inputs)
-    except SqlError as exc:
-        where = f"{file.name}:{exc.line}" if exc.line else file.name
-        hint = (
-            " (file and network access are disabled: read data through input ports)"
-            if exc.kind == "PermissionException"
-            else ""
-        )
-        raise TransformError(f"{where}: {exc.message}{hint}") from None
 
 
 def _python(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import duckdb
 import pyarrow as pa
 
-__all__ = ["LOCKDOWN", "LockedDuckDB", "SqlError"]
+__all__ = ["LOCKDOWN", "LockedDuckDB", "SqlError", "failure", "located"]
 
 #: Settings applied at connect time; ``lock_configuration`` makes SQL unable to undo them.
 LOCKDOWN: dict[str, str | bool | int | float | list[str]] = {
@@ -68,15 +68,15 @@ class LockedDuckDB:
         try:
             return con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
-            raise _located(con, sql, exc) from None
+            raise located(sql, exc, con) from None
         finally:
             con.close()
 
 
-def _located(con: duckdb.DuckDBPyConnection, sql: str, exc: duckdb.Error) -> SqlError:
+def located(sql: str, exc: duckdb.Error, con: duckdb.DuckDBPyConnection | None = None) -> SqlError:
     """The error, with its line: ``con.sql`` drops the position that binding reports."""
     error = failure(exc)
-    if error.line is None:
+    if error.line is None and con is not None:
         try:
             # PREPARE parses and binds without running, so it is cheap and reports the line.
             con.execute("PREPARE hexmesh_locate AS " + sql)

@@ -60,6 +60,10 @@ GROUPS: dict[str, str] = {
         "these limits."
     ),
     "serving": "How a node serves its ports.",
+    "compute": (
+        "Engines run products' transformations over their inputs' Parquet files: DuckDB in process "
+        "(the default, with bounded memory). A product may name its engine in `transformation.engine`."
+    ),
     "lineage": "OpenLineage run events of every run, for Marquez, DataHub or any OpenLineage consumer.",
 }
 
@@ -429,6 +433,35 @@ class Settings:
         group="serving",
     )
 
+    # -- compute ------------------------------------------------------------------------------
+    compute_engine: str = key(
+        "duckdb",
+        "HEXMESH_COMPUTE_ENGINE",
+        "The engine a product's transformation runs on unless its spec names one (`transformation.engine`): "
+        "`duckdb` (in process).",
+        group="compute",
+    )
+    compute_memory_limit: str = key(
+        "2GB",
+        "HEXMESH_COMPUTE_MEMORY_LIMIT",
+        "The memory DuckDB may use for one run's transformation (e.g. `2GB`, `512MB`; empty: DuckDB's default, "
+        "80% of the machine); what does not fit spills to compute_spill_dir.",
+        group="compute",
+    )
+    compute_spill_dir: str = key(
+        "",
+        "HEXMESH_COMPUTE_SPILL_DIR",
+        "Where a transformation spills what does not fit in compute_memory_limit.",
+        group="compute",
+        shown="<home>/compute/spill",
+    )
+    compute_threads: int = key(
+        0,
+        "HEXMESH_COMPUTE_THREADS",
+        "Threads DuckDB uses for one run's transformation (0: one per core).",
+        group="compute",
+    )
+
     # -- lineage ------------------------------------------------------------------------------
     openlineage_url: str = key(
         "",
@@ -510,6 +543,15 @@ class Settings:
         if not self.source_roots:
             return (self.home / "landing",)
         return tuple(Path(root).expanduser().resolve() for root in self.source_roots)
+
+    @property
+    def compute_spill(self) -> Path:
+        return Path(self.compute_spill_dir).expanduser() if self.compute_spill_dir else self.home / "compute" / "spill"
+
+    @property
+    def compute_runs(self) -> Path:
+        """Runs' private working folders (inputs linked or staged as Parquet, outputs before commit)."""
+        return self.home / "compute" / "runs"
 
     @property
     def bundles(self) -> Path:

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from pathlib import Path
 
 import pyarrow as pa
 
 from hexmesh.governance import AccessDeniedError, PolicyDecider, Principal, ReadPlan, plan_read, product_principal
 from hexmesh.product.deployed import DeployedProduct
-from hexmesh.product.policy.door import Window, shaped_table
+from hexmesh.product.policy.door import ShapedFiles, Window, shaped_files, shaped_table
 from hexmesh.product.policy.requests import grants
 from hexmesh.product.policy.sidecar import PolicySidecar
 from hexmesh.spec import DataProductSpec, InputPort
 
-__all__ = ["InputRefusedError", "consumer_principal", "input_refusal", "read_upstream"]
+__all__ = ["InputRefusedError", "consumer_principal", "input_refusal", "read_upstream", "upstream_files"]
 
 
 class InputRefusedError(AccessDeniedError):
@@ -88,6 +89,58 @@ def read_upstream(
     Raises:
         InputRefusedError: no grant (or aggregate-only), saying which access request to file; audited.
     """
+    principal, columns = _admitted(sidecar, consumer, port, upstream, name, referenced)
+    return shaped_table(
+        sidecar,
+        upstream,
+        principal,
+        name,
+        as_of=as_of,
+        window=window,
+        columns=columns,
+        purpose=port.purpose,
+        via="input",
+    )
+
+
+def upstream_files(
+    sidecar: PolicySidecar,
+    consumer: DataProductSpec,
+    port: InputPort,
+    upstream: DeployedProduct,
+    name: str,
+    *,
+    as_of: datetime,
+    window: Window | None,
+    referenced: Collection[str] | None,
+    folder: Path,
+) -> ShapedFiles:
+    """:func:`read_upstream` as Parquet files for a compute engine: the table's own data files when
+    ``consumer`` sees the port as stored, else its view staged into ``folder`` batch by batch."""
+    principal, columns = _admitted(sidecar, consumer, port, upstream, name, referenced)
+    return shaped_files(
+        sidecar,
+        upstream,
+        principal,
+        name,
+        as_of=as_of,
+        window=window,
+        columns=columns,
+        purpose=port.purpose,
+        via="input",
+        folder=folder,
+    )
+
+
+def _admitted(
+    sidecar: PolicySidecar,
+    consumer: DataProductSpec,
+    port: InputPort,
+    upstream: DeployedProduct,
+    name: str,
+    referenced: Collection[str] | None,
+) -> tuple[Principal, tuple[str, ...] | None]:
+    """The consumer's principal and the columns to read; refused (and audited) without a grant."""
     principal = consumer_principal(consumer)
     plan = sidecar.plan(upstream, principal, name, purpose=port.purpose)
     if _refused(plan):
@@ -100,14 +153,4 @@ def read_upstream(
         unused = {n for n in sealed if n.lower() not in referenced}
         if unused:
             columns = tuple(n for n in plan.columns if n not in unused)
-    return shaped_table(
-        sidecar,
-        upstream,
-        principal,
-        name,
-        as_of=as_of,
-        window=window,
-        columns=columns,
-        purpose=port.purpose,
-        via="input",
-    )
+    return principal, columns

@@ -1,0 +1,51 @@
+"""Choosing a run's compute engine, and what a run leaves behind on the machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from hexmesh.errors import SpecError, WorkspaceError
+from hexmesh.infra.settings import Settings
+from hexmesh.lifecycle import Workspace
+from tests.support import ORDERS_SPEC, ProductFactory, orders_csv
+
+
+def test_a_run_leaves_no_working_files(workspace: Workspace, orders: Path, make_product: ProductFactory) -> None:
+    broken = make_product(
+        "broken", ORDERS_SPEC.replace("name: orders", "name: broken"), {"transform.sql": "select nope from raw"}
+    )
+    (broken / "data").mkdir()
+    (broken / "data" / "a.csv").write_text(orders_csv(1, 2))
+    workspace.deploy([orders, broken])
+    assert workspace.run("sales/orders").status == "succeeded"
+    with pytest.raises(Exception, match="nope"):
+        workspace.run("sales/broken")
+    runs = workspace.runtime.settings.compute_runs
+    assert not runs.exists() or list(runs.iterdir()) == []
+
+
+def test_the_engine_is_recorded_with_the_run(workspace: Workspace, orders: Path) -> None:
+    workspace.deploy([orders])
+    workspace.run("sales/orders")
+    (run,) = workspace.runtime.state.runs("sales/orders")
+    assert run.details["engine"] == "duckdb"
+
+
+def test_an_unknown_engine_in_the_spec_is_a_spec_error(workspace: Workspace, make_product: ProductFactory) -> None:
+    spec = ORDERS_SPEC.replace("  sql: transform.sql", "  sql: transform.sql\n  engine: duckdbb")
+    folder = make_product("orders", spec, {"transform.sql": "select * from raw", "data/a.csv": orders_csv(1, 2)})
+    with pytest.raises(SpecError, match="duckdb"):
+        workspace.deploy([folder])
+
+
+def test_an_unknown_default_engine_fails_the_run_and_publishes_nothing(tmp_path: Path, orders: Path) -> None:
+    workspace = Workspace(Settings.defaults(tmp_path / "ws").merged({"compute_engine": "duckbd"}))
+    try:
+        workspace.deploy([orders])
+        with pytest.raises(WorkspaceError, match=r"compute engine 'duckbd' is unknown; did you mean 'duckdb'\?"):
+            workspace.run("sales/orders")
+        assert workspace.reader("dp://sales/orders/orders").publications() == []
+    finally:
+        workspace.close()
