@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "AddressError",
     "ConcurrentRunError",
     "DeployError",
     "HexmeshError",
@@ -151,4 +152,11 @@ class ReadError(HexmeshError):
     """A read request is invalid (bad time range, unknown column, bad filter)."""
 
     exit_code = 11
+    http_status = 400
+
+
+class AddressError(HexmeshError, ValueError):
+    """A product name or ``dp://`` address is not well formed (a ``ValueError`` too, for validators)."""
+
+    exit_code = 12
     http_status = 400

@@ -286,7 +286,7 @@ def forget(
 
 def show_audit(
     resource: Annotated[
-        str | None, typer.Option(help="A product and its ports, or one port (domain/name[/port]), or mesh.")
+        str | None, typer.Option(help="A product and its ports (domain/name), one port (domain/name/port), or mesh.")
     ] = None,
     actor: Annotated[str | None, typer.Option(help="A principal key, e.g. User:ann.")] = None,
     action: Annotated[str | None, typer.Option(help="e.g. sql.read, access.approve.")] = None,

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -16,9 +17,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from hexmesh import spec as specs
 from hexmesh.cli import common
-from hexmesh.cli.render import arrow_table, console, err, moment, parse_moment, run_outcome
-from hexmesh.errors import HexmeshError
-from hexmesh.lifecycle import ReadRequest, Workspace, init_product
+from hexmesh.cli.render import arrow_table, console, err, moment, parse_moment, rule_warnings, run_outcome
+from hexmesh.errors import HexmeshError, NotFoundError
+from hexmesh.lifecycle import OutputPortReader, ReadRequest, Workspace, init_product
 
 app = typer.Typer(
     name="hexmesh",
@@ -27,6 +28,25 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 spec_app = typer.Typer(help="The dataproduct.yaml format.", no_args_is_help=True)
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"hexmesh {version('hexmesh')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Data products as deployable units: declare, validate, deploy, run and read them."""
+
+
 app.add_typer(spec_app, name="spec")
 
 Home = common.Home
@@ -49,16 +69,25 @@ def init(
     console.print(f"Next: [bold]hexmesh validate {folder}[/] then [bold]hexmesh deploy {folder}[/]")
 
 
+Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print errors only (no warnings, no progress).")]
+
+
 @app.command()
 def validate(
     paths: Annotated[list[Path], typer.Argument(help="Product folders, spec files or mesh folders.")],
     home: Home = None,
+    quiet: Quiet = False,
 ) -> None:
-    """Check specs alone and as a mesh; report every problem at once."""
+    """Check specs alone and as a mesh; report every problem at once, and the rules' warnings."""
     with _errors():
-        loaded = _workspace(home).validate(paths)
+        ws = _workspace(home)
+        loaded = ws.validate(paths)
+        warnings = ws.rule_warnings(loaded)
+    if quiet:
+        return
     for item in loaded:
         console.print(f"[green]✓[/] {item.spec.key} {item.spec.version} ({item.file})")
+    rule_warnings(warnings)
 
 
 @app.command()
@@ -66,6 +95,7 @@ def deploy(
     paths: Annotated[list[Path], typer.Argument(help="Product folders, spec files or mesh folders.")],
     token: common.Token = None,
     home: Home = None,
+    quiet: Quiet = False,
 ) -> None:
     """Register product versions and create their tables; running it twice changes nothing.
 
@@ -73,7 +103,11 @@ def deploy(
     root may; anyone else (and everyone on a shared PostgreSQL state store) needs --token of the owner.
     """
     with _errors():
-        outcomes = _workspace(home).deploy(paths, token=token, authorize=True)
+        ws = _workspace(home)
+        warnings = ws.rule_warnings(ws.validate(paths))
+        outcomes = ws.deploy(paths, token=token, authorize=True)
+    if not quiet:
+        rule_warnings(warnings)
     for outcome in outcomes:
         mark = "[green]deployed[/]" if outcome.changed else "[dim]unchanged[/]"
         console.print(f"{mark} {outcome.product} {outcome.version}: {outcome.message}")
@@ -167,7 +201,9 @@ def read(
     if fmt == "parquet" and output is None:
         raise typer.BadParameter("parquet needs --output FILE", param_hint="--format")
     with _errors():
-        table = _workspace(home).read(address, request)
+        reader = _workspace(home).reader(address)
+        _has_snapshot(reader, address, as_of)
+        table = reader.read(request)
     if fmt == "table":
         console.print(arrow_table(table, limit, address))
     elif fmt == "parquet":
@@ -176,6 +212,24 @@ def read(
         console.print(f"wrote {table.num_rows} rows to {output}")
     else:
         _export(table, fmt, output)
+
+
+def _has_snapshot(reader: OutputPortReader, address: str, as_of: str | None) -> None:
+    """Refuse a read that has no snapshot to read: never run, or ``--as-of`` before the first one."""
+    request_time = parse_moment(as_of, "--as-of")
+    if reader.publication(request_time) is not None:
+        return
+    first = reader.publications()
+    if not first:
+        raise NotFoundError(
+            f"{address} has no snapshot yet: nothing was ever published to it; run "
+            f"`hexmesh run {reader.product.key}` first"
+        )
+    earliest = datetime.fromtimestamp(min(p.published_us for p in first) / 1e6, UTC).isoformat()
+    raise NotFoundError(
+        f"{address} had no snapshot at {as_of}: its first was published at {earliest}; "
+        "read --as-of that time or later, or leave --as-of out for the latest"
+    )
 
 
 def _export(table: pa.Table, fmt: str, output: Path | None) -> None:

@@ -6,11 +6,12 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from hexmesh.lifecycle import RunResult
+from hexmesh.lifecycle import RuleWarning, RunResult
 
-__all__ = ["arrow_table", "console", "err", "moment", "parse_moment", "run_outcome"]
+__all__ = ["arrow_table", "console", "err", "moment", "parse_moment", "rule_warnings", "run_outcome"]
 
 console = Console()
 err = Console(stderr=True)
@@ -56,3 +57,21 @@ def run_outcome(result: RunResult) -> str:
     rows = ", ".join(f"{port}: {n} rows" for port, n in result.rows.items())
     when = result.published_at.isoformat() if result.published_at else ""
     return f"[green]published[/] {result.product} {result.version} ({rows}) at {when}"
+
+
+def rule_warnings(warnings: list[RuleWarning]) -> None:
+    """The rules' warnings on stderr, once each, grouped by rule, each at its ``file:line:col``."""
+    if not warnings:
+        return
+    groups: dict[tuple[str, str], list[RuleWarning]] = {}
+    for warning in warnings:
+        groups.setdefault((warning.rule, warning.message), []).append(warning)
+    count = len(warnings)
+    err.print(
+        f"[yellow]{count} warning{'s' if count != 1 else ''}[/] of {len(groups)} rule(s) (--quiet hides them):",
+        highlight=False,
+    )
+    for (rule, message), members in groups.items():
+        err.print(f"  [bold]{rule}[/]: {escape(message)}", highlight=False)
+        for warning in members:
+            err.print(f"    {warning.location}  {warning.where}", highlight=False, markup=False, soft_wrap=True)

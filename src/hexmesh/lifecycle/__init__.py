@@ -12,6 +12,7 @@ from hexmesh.lifecycle.deprecate import LifecycleState
 from hexmesh.lifecycle.importing import ImportOutcome
 from hexmesh.lifecycle.init import init_product
 from hexmesh.lifecycle.plan import Plan
+from hexmesh.lifecycle.rules import RuleWarning
 from hexmesh.lifecycle.scheduler import Attempt, Scheduler
 from hexmesh.lifecycle.stewardship import AccessRequest, AuditEntry, RuleSetChange, Stewardship, TokenInfo, Verdict
 from hexmesh.lifecycle.workspace import PortStatus, ProductStatus, Workspace
@@ -35,6 +36,7 @@ __all__ = [
     "ProductStatus",
     "ReadRequest",
     "RuleSetChange",
+    "RuleWarning",
     "RunResult",
     "Scheduler",
     "Stewardship",

@@ -147,7 +147,7 @@ def deploy_product(runtime: Runtime, loaded: LoadedSpec, rules: MeshRules | None
     """Deploy one validated spec; running it twice changes nothing.
 
     With ``rules``, blocking governance findings refuse the deploy and the rule set passed is
-    recorded with the version (``hexmesh.infra.state.rulesets``); warnings join the message.
+    recorded with the version (``hexmesh.infra.state.rulesets``); the message counts the warnings.
     A refusal (DeployError) writes nothing; a failure while writing undoes what was written.
     """
     spec = loaded.spec
@@ -207,7 +207,12 @@ def deploy_product(runtime: Runtime, loaded: LoadedSpec, rules: MeshRules | None
     message = f"deployed to {bundle}"
     if rules is not None:
         check = rules.record(runtime.state.db, spec)
-        message += f"; passed {check.ruleset}" + "".join(f"\n  warning: {w}" for w in check.warnings)
+        warned = sorted({str(f["rule"]) for f in check.findings if f.get("severity") != "blocking"})
+        count = len(check.warnings)
+        # The warnings themselves are shown once, at their file:line:col (Workspace.rule_warnings).
+        message += f"; passed {check.ruleset}" + (
+            f" with {count} warning{'s' if count != 1 else ''} ({', '.join(warned)})" if count else ""
+        )
     return DeployOutcome(spec.key, spec.version, True, message)
 
 

@@ -38,11 +38,13 @@ outputPorts:
     eventTime: ordered_at
     primaryKey: [order_id]
     properties:
-      - {{name: order_id, logicalType: integer, required: true, description: Order number}}
-      - {{name: customer_id, logicalType: integer, required: true, classification: personal}}
-      - {{name: ordered_at, logicalType: timestamp, required: true}}
-      - {{name: status, logicalType: string}}
-      - {{name: amount, logicalType: decimal, precision: 12, scale: 2}}
+      - {{name: order_id, logicalType: integer, required: true, description: Order number,
+         classification: internal, concept: "https://schema.org/orderNumber"}}
+      - {{name: customer_id, logicalType: integer, required: true, classification: personal,
+         concept: "https://schema.org/customer"}}
+      - {{name: ordered_at, logicalType: timestamp, required: true, classification: internal}}
+      - {{name: status, logicalType: string, classification: internal}}
+      - {{name: amount, logicalType: decimal, precision: 12, scale: 2, classification: internal}}
     slo:
       freshness: 1d
     quality:

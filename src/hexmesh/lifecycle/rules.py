@@ -12,27 +12,24 @@ and shown in the product's discovery document until a fixed version is deployed.
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from sqlalchemy import Engine
 
-from hexmesh.errors import SpecProblem
+from hexmesh.errors import ProblemLocation, SpecProblem
 from hexmesh.governance import CORE, MeshGovernance, PolicyError, RuleReport, evaluate
 from hexmesh.governance.ruleset import RuleSetError, parse_rules_text
 from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import StateStore
 from hexmesh.infra.state.rulesets import RuleCheck, current_ruleset, record_check, store_ruleset
 from hexmesh.product.policy import governance_folder, load_governance
-from hexmesh.spec import DataProductSpec
+from hexmesh.spec import DataProductSpec, LoadedSpec
 
 if TYPE_CHECKING:
     from hexmesh.lifecycle.workspace import Workspace
 
-__all__ = ["MeshRules", "ProductVerdict", "RuleSetChange", "accept_ruleset", "mesh_rules"]
-
-log = logging.getLogger(__name__)
+__all__ = ["MeshRules", "ProductVerdict", "RuleSetChange", "RuleWarning", "accept_ruleset", "mesh_rules"]
 
 
 class MeshRules:
@@ -47,12 +44,9 @@ class MeshRules:
         return evaluate(spec, self.governance.rules, mesh=self.governance.policies.rules)
 
     def problems(self, spec: DataProductSpec) -> list[SpecProblem]:
-        """Blocking findings as spec problems (when enforced); warnings go to the log."""
+        """Blocking findings as spec problems (when enforced); warnings are :meth:`located`'s."""
         report = self.check(spec)
         blocking = report.blocking if self.enforce else ()
-        for finding in report.findings:
-            if finding not in blocking:
-                log.warning("%s: %s", spec.key, finding)
         return [
             SpecProblem(
                 None,
@@ -60,6 +54,16 @@ class MeshRules:
                 _HINTS.get(f.rule, "change the spec so that the rule holds, or ask the mesh's governance team"),
             )
             for f in blocking
+        ]
+
+    def located(self, loaded: LoadedSpec) -> list[RuleWarning]:
+        """The findings that warn (do not block), each at the ``file:line:col`` of what it is about."""
+        report = self.check(loaded.spec)
+        blocking = report.blocking if self.enforce else ()
+        return [
+            RuleWarning(f.rule, f.message, f.where, _location(loaded, f.where))
+            for f in report.findings
+            if f not in blocking
         ]
 
     def warnings(self, spec: DataProductSpec) -> list[str]:
@@ -106,6 +110,34 @@ def mesh_rules(settings: Settings, db: Engine | None = None) -> MeshRules:
         return MeshRules(governance)
     rules = CORE + parse_rules_text(stored.text, f"rule set revision {stored.revision}")
     return MeshRules(MeshGovernance(governance.policies, rules), revision=stored.revision)
+
+
+@dataclass(frozen=True)
+class RuleWarning:
+    """A finding of a warning rule: which rule, what it says, about what, and where it is written."""
+
+    rule: str
+    message: str
+    where: str
+    """product, ``port:<name>`` or ``field:<port>.<name>``."""
+    location: ProblemLocation
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.rule} at {self.where}: {self.message}"
+
+
+def _location(loaded: LoadedSpec, where: str) -> ProblemLocation:
+    """Where a finding's subject (``port:x``, ``field:x.y``, or the product) is written in the spec."""
+    kind, _, name = where.partition(":")
+    port_name, _, field_name = name.partition(".")
+    path: tuple[str | int, ...] = ()
+    for index, port in enumerate(loaded.spec.output_ports):
+        if kind in ("port", "field") and port.name == port_name:
+            path = ("outputPorts", index)
+            fields = [f.name for f in port.properties]
+            if kind == "field" and field_name in fields:
+                path += ("properties", fields.index(field_name))
+    return loaded.marks.at(path) or ProblemLocation(str(loaded.file), 1, 1)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from hexmesh.lifecycle.exporting import export_texts
 from hexmesh.lifecycle.importing import ImportOutcome, import_products
 from hexmesh.lifecycle.plan import Plan, plan_product
 from hexmesh.lifecycle.retire import retire
-from hexmesh.lifecycle.rules import mesh_rules
+from hexmesh.lifecycle.rules import RuleWarning, mesh_rules
 from hexmesh.lifecycle.scheduler import Scheduler
 from hexmesh.lifecycle.stewardship import Stewardship
 from hexmesh.lifecycle.validate import validate_specs
@@ -112,6 +112,11 @@ class Workspace:
             source_roots=settings.source_root_paths,
             home=settings.home,
         )
+
+    def rule_warnings(self, loaded: list[LoadedSpec]) -> list[RuleWarning]:
+        """What the mesh's warning rules say about validated specs, each at its ``file:line:col``."""
+        rules = mesh_rules(self.settings)
+        return [warning for item in loaded for warning in rules.located(item)]
 
     def plan(self, paths: list[Path]) -> list[Plan]:
         """What deploying ``paths`` would change, product by product, in dependency order."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from hexmesh.errors import AddressError
+
 __all__ = ["NAME_PATTERN", "PORT_PATTERN", "Address", "parse_address"]
 
 #: Domains and products: lower-case words joined by hyphens (they appear in URLs and SQL schemas).
@@ -48,14 +50,20 @@ def parse_address(text: str, *, default_scheme: bool = True) -> Address:
     """Parse ``dp://domain/product[@major][/port][#field]``; ``domain/product`` is accepted too.
 
     Raises:
-        ValueError: naming the expected form.
+        AddressError: naming the expected form (a ``ValueError`` too).
     """
     candidate = text.strip()
     if default_scheme and not candidate.startswith("dp://"):
         candidate = "dp://" + candidate
     match = _ADDRESS.match(candidate)
     if not match:
-        raise ValueError(
+        bare = text.strip().removeprefix("dp://")
+        if default_scheme and bare and "/" not in bare:
+            raise AddressError(
+                f"{text!r} names no domain: products are named <domain>/<product>, for example sales/{bare} "
+                "(hexmesh list shows each product's full name)"
+            )
+        raise AddressError(
             f"{text!r} is not a data product address; write dp://<domain>/<product>/<port> "
             "(for example dp://podcasts/play-events/plays)"
         )

@@ -1,0 +1,99 @@
+"""What a new user meets first on the command line: names, help, version, warnings, empty reads."""
+
+from __future__ import annotations
+
+import re
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from hexmesh.cli.main import app
+from hexmesh.demo.mesh import example_mesh
+
+
+@pytest.fixture
+def cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HEXMESH_HOME", str(tmp_path / ".hexmesh"))
+    monkeypatch.setenv("COLUMNS", "200")
+    return CliRunner()
+
+
+def invoke(cli: CliRunner, *args: str, code: int = 0) -> str:
+    result = cli.invoke(app, list(args))
+    assert result.exit_code == code, (result.output, result.exception)
+    return result.output
+
+
+@pytest.mark.parametrize("command", [["status"], ["run"], ["read"], ["retire"], ["plan"]])
+def test_a_name_without_its_domain_is_a_clear_error(cli: CliRunner, command: list[str]) -> None:
+    invoke(cli, "init", "shop", "--domain", "sales")
+    invoke(cli, "deploy", "shop")
+    name = "shop" if command != ["plan"] else "nowhere/x/y/z"
+    output = invoke(cli, *command, name, code=12 if command != ["plan"] else 2)
+    if command != ["plan"]:
+        assert "'shop' names no domain: products are named <domain>/<product>, for example sales/shop" in output
+    assert "Traceback" not in output
+
+
+def _commands(group: Any, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = [prefix]
+    for name, command in group.commands.items():
+        if hasattr(command, "commands"):  # a group (typer ships its own click)
+            found += _commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+def test_every_command_has_help_that_renders(cli: CliRunner) -> None:
+    commands = _commands(typer.main.get_command(app))
+    assert ("audit",) in commands and ("access", "list") in commands
+    for command in commands:
+        output = invoke(cli, *command, "--help")
+        assert "Usage:" in output, command
+
+
+def test_version_prints_the_installed_version(cli: CliRunner) -> None:
+    assert invoke(cli, "--version").strip() == f"hexmesh {version('hexmesh')}"
+
+
+def test_reading_before_any_snapshot_says_so(cli: CliRunner) -> None:
+    invoke(cli, "init", "shop", "--domain", "sales")
+    invoke(cli, "deploy", "shop")
+    never = invoke(cli, "read", "dp://sales/shop/orders", code=3)
+    assert "has no snapshot yet" in never and "hexmesh run sales/shop" in never
+    invoke(cli, "run", "sales/shop")
+    early = invoke(cli, "read", "dp://sales/shop/orders", "--as-of", "2026-01-01T00:00:00Z", code=3)
+    assert "had no snapshot at 2026-01-01T00:00:00Z: its first was published at" in early
+    first = re.search(r"published at (\S+);", " ".join(early.split()))
+    assert first is not None
+    exact = invoke(cli, "read", "dp://sales/shop/orders", "--as-of", first.group(1), "--format", "csv")
+    assert len(exact.splitlines()) == 4  # the time it names reads the first snapshot
+
+
+def test_warnings_are_grouped_located_once_and_quiet_hides_them(cli: CliRunner, tmp_path: Path) -> None:
+    invoke(cli, "init", "shop", "--domain", "sales")
+    spec = tmp_path / "shop" / "dataproduct.yaml"
+    text = spec.read_text()
+    spec.write_text(text.replace(", classification: internal}}", "}}").replace(", classification: internal}", "}"))
+    unclassified = [i + 1 for i, line in enumerate(spec.read_text().splitlines()) if "name: ordered_at" in line]
+    output = invoke(cli, "validate", "shop")
+    assert "warnings of 1 rule(s) (--quiet hides them)" in output
+    assert output.count("core.classified:") == 1
+    assert f"shop/dataproduct.yaml:{unclassified[0]}:9  field:orders.ordered_at" in output
+    assert invoke(cli, "validate", "--quiet", "shop") == ""
+    deployed = invoke(cli, "deploy", "shop")
+    assert deployed.count("field:orders.ordered_at") == 1  # each warning printed once
+    assert "with 3 warnings (core.classified)" in deployed
+
+
+def test_the_scaffold_and_the_reference_mesh_pass_their_own_rules(cli: CliRunner) -> None:
+    invoke(cli, "init", "shop", "--domain", "sales")
+    for folder in ("shop", str(example_mesh())):
+        output = invoke(cli, "validate", folder)
+        assert "warning" not in output and "✓" in output
