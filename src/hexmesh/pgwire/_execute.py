@@ -54,7 +54,7 @@ async def start(conn: Connection, portal: Portal) -> None:
         conn.begin_statement()
     result = await conn.call(conn.session.execute, sql, portal.params)
     if forced_tag is not None and isinstance(result, CommandResult):
-        result = CommandResult(forced_tag)
+        result = CommandResult(forced_tag, result.reported)
     if not isinstance(result, (CommandResult, RowsResult)):
         raise PgError(SqlState.INTERNAL_ERROR, f"backend returned {type(result).__name__}, not a Result")
     portal.attach(result)
@@ -79,6 +79,8 @@ async def run(conn: Connection, portal: Portal, limit: int, describe: bool) -> N
         await start(conn, portal)
         result = portal.result
         if isinstance(result, CommandResult):
+            for name, value in result.reported.items():
+                conn.chan.send(m.parameter_status(name, value))
             conn.chan.send(m.command_complete(result.tag))
             return
         assert isinstance(result, RowsResult) and portal.columns is not None

@@ -65,12 +65,31 @@ def _clock(arr: pa.Array) -> pa.Array:
     return _strip_fraction(text) if _fraction_unit(arr.type) else text
 
 
+_UTC_NAMES = {"UTC", "Etc/UTC", "+00:00", "Z"}
+_PER_SECOND = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
+
+
 def _timestamp(arr: pa.Array) -> pa.Array:
+    """Naive timestamps as they are; instants as local time in the array's zone with its offset."""
     if arr.type.tz is None:
         return _clock(arr)
-    # Values are UTC instants; the session TimeZone is UTC, so print them with "+00".
     naive = arr.view(pa.timestamp(arr.type.unit))
-    return pc.binary_join_element_wise(_clock(naive), "+00", "")
+    if arr.type.tz in _UTC_NAMES:
+        return pc.binary_join_element_wise(_clock(naive), "+00", "")
+    local = pc.local_timestamp(arr)
+    shift = pc.subtract(local.view(pa.int64()), naive.view(pa.int64()))
+    minutes = pc.divide(shift, _PER_SECOND[arr.type.unit] * 60)
+    return pc.binary_join_element_wise(_clock(local), _offset(minutes), "")
+
+
+def _offset(minutes: pa.Array) -> pa.Array:
+    """``+01``, ``-05``, ``+05:30``: an offset as PostgreSQL prints it."""
+    size = pc.abs(minutes)
+    hours = pc.utf8_lpad(pc.cast(pc.divide(size, 60), pa.string()), 2, "0")
+    rest = pc.utf8_lpad(pc.cast(pc.subtract(size, pc.multiply(pc.divide(size, 60), 60)), pa.string()), 2, "0")
+    sign = pc.if_else(pc.less(minutes, 0), "-", "+")
+    tail = pc.if_else(pc.equal(rest, "00"), "", pc.binary_join_element_wise(":", rest, ""))
+    return pc.binary_join_element_wise(sign, hours, tail, "")
 
 
 def _float(arr: pa.Array) -> pa.Array:

@@ -26,9 +26,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CommandResult:
-    """A statement that returns no rows; tag is the CommandComplete tag, e.g. "INSERT 0 3"."""
+    """A statement that returns no rows; tag is the CommandComplete tag, e.g. "INSERT 0 3".
+
+    ``reported``: parameters whose new values the client is told (ParameterStatus), as PostgreSQL
+    reports ``TimeZone`` or ``DateStyle`` after a ``SET`` changes them.
+    """
 
     tag: str
+    reported: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass

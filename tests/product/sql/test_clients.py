@@ -310,3 +310,39 @@ def test_result_names_and_values_are_shaped_as_postgresql_shapes_them(
         assert [tuple(str(v) for v in row) for row in got.fetchall()] == want_rows
     with psycopg.connect(sql.dsn(), autocommit=True) as con, pytest.raises(psycopg.errors.DivisionByZero):
         con.execute("select 1 / 0")
+
+
+@pytest.mark.parametrize("zone", ["'Europe/Berlin'", "'America/New_York'", "'Asia/Kolkata'", "-7", "'UTC'"])
+def test_instants_are_shown_in_the_session_time_zone_as_postgresql_shows_them(
+    sql: Port, postgres_twin: str, zone: str
+) -> None:
+    statement = (
+        "select ordered_at from sales.orders__orders where order_id = 1 union all "
+        "select '2026-07-01 10:00:30+00'::timestamptz"
+    )
+    with psycopg.connect(sql.dsn(), autocommit=True) as port:
+        port.execute(f"SET TIME ZONE {zone}")
+        shown = [row[0].isoformat() for row in port.execute(statement).fetchall()]
+        first = port.execute("select ordered_at from sales.orders__orders where order_id = 1").fetchone()
+        setting = (
+            port.execute("show timezone").fetchone(),
+            port.execute("select current_setting('TimeZone')").fetchone(),
+        )
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={postgres_twin}", autocommit=True) as twin:
+        assert first is not None
+        twin.execute("insert into sales.orders__orders (order_id, ordered_at) values (1, %s)", [first[0]])
+        twin.execute(f"SET TIME ZONE {zone}")
+        want = [row[0].isoformat() for row in twin.execute(statement).fetchall()]
+        twin_setting = (
+            twin.execute("show timezone").fetchone(),
+            twin.execute("select current_setting('TimeZone')").fetchone(),
+        )
+    assert shown == want  # the same instants, with the same local times and offsets
+    assert setting == twin_setting
+
+
+def test_an_unknown_time_zone_is_refused_as_postgresql_refuses_it(sql: Port) -> None:
+    with psycopg.connect(sql.dsn(), autocommit=True) as port:
+        with pytest.raises(psycopg.errors.InvalidParameterValue, match='invalid value for parameter "TimeZone"'):
+            port.execute("SET TIME ZONE 'Mars/Olympus_Mons'")
+        assert port.execute("show timezone").fetchone() == ("UTC",)

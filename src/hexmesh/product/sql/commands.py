@@ -15,6 +15,7 @@ from datetime import datetime
 import pyarrow as pa
 
 from hexmesh.pgwire import CommandResult, PgError, Result, RowsResult, SqlState
+from hexmesh.product.sql.zones import canonical_zone
 
 __all__ = ["SessionSettings", "classify", "run_command"]
 
@@ -118,11 +119,12 @@ def run_command(keyword: str, sql: str, settings: SessionSettings, parse_time: o
         name = sql.split(None, 1)[1].strip().lower() if len(sql.split()) > 1 else "all"
         if name == "all":
             settings.values, settings.as_of = dict(DEFAULTS), None
-        else:
-            _known(name)
-            settings.values[name] = DEFAULTS[name]
-            settings.as_of = None if name == "hexmesh.as_of" else settings.as_of
-        return CommandResult("RESET")
+            return CommandResult("RESET", {r: settings.values[n] for n, r in _REPORTED.items()})
+        name = "timezone" if name == "time zone" else name
+        _known(name)
+        settings.values[name] = DEFAULTS[name]
+        settings.as_of = None if name == "hexmesh.as_of" else settings.as_of
+        return CommandResult("RESET", _reported(name, settings))
     if keyword == "SHOW":
         return _show(sql, settings)
     word = sql.split(None, 1)[0] if sql.split() else ""
@@ -153,11 +155,25 @@ def _set(sql: str, settings: SessionSettings, parse_time: object) -> Result:
         )
     if name == "hexmesh.epsilon":
         _epsilon(value)
+    if name == "timezone":
+        value = canonical_zone(value)
     if name == "hexmesh.as_of":
         default = value.lower() in ("", "default", "now", "latest")
         settings.as_of = None if default else parse_time(value)  # type: ignore[operator]
     settings.values[name] = "" if value.lower() == "default" and name == "hexmesh.as_of" else value
-    return CommandResult("SET")
+    return CommandResult("SET", _reported(name, settings))
+
+
+#: Settings PostgreSQL reports to the client when they change (GUC_REPORT), by their reported names.
+_REPORTED = {
+    "timezone": "TimeZone", "datestyle": "DateStyle", "intervalstyle": "IntervalStyle",
+    "application_name": "application_name", "client_encoding": "client_encoding",
+}  # fmt: skip
+
+
+def _reported(name: str, settings: SessionSettings) -> dict[str, str]:
+    reported = _REPORTED.get(name)
+    return {} if reported is None else {reported: settings.values[name]}
 
 
 def _epsilon(value: str) -> None:

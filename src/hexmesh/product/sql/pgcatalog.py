@@ -209,12 +209,14 @@ _MACROS = [
     "hexmesh_pg_get_expr(expr, rel, pretty) AS pg_get_expr(expr, rel)",
     "hexmesh_pg_get_constraintdef(con, pretty) AS pg_get_constraintdef(con)",
     "hexmesh_pg_get_viewdef(view, pretty) AS pg_get_viewdef(view)",
-    # PostgreSQL settings clients read with current_setting(); DuckDB's own ones are not theirs.
-    "hexmesh_current_setting(name, missing_ok := false) AS CASE lower(name) "
+    # PostgreSQL settings clients read with current_setting(): the session's (SET, its defaults), then
+    # the server's; DuckDB's own ones are not theirs.
+    "hexmesh_current_setting(name, missing_ok := false) AS coalesce(getvariable('hexmesh_settings')[lower(name)], "
+    "CASE lower(name) "
     "WHEN 'default_table_access_method' THEN 'heap' WHEN 'server_version_num' THEN '150000' "
     "WHEN 'server_version' THEN '15.0' WHEN 'search_path' THEN 'public' WHEN 'timezone' THEN 'UTC' "
     "WHEN 'max_identifier_length' THEN '63' WHEN 'standard_conforming_strings' THEN 'on' "
-    "WHEN 'client_encoding' THEN 'UTF8' WHEN 'datestyle' THEN 'ISO, MDY' ELSE NULL END",
+    "WHEN 'client_encoding' THEN 'UTF8' WHEN 'datestyle' THEN 'ISO, MDY' ELSE NULL END)",
     # format_type over PostgreSQL OIDs (the pg_attribute view's), in PostgreSQL's words, which
     # SQLAlchemy's reflection maps to types.
     "hexmesh_type_name(t) AS CASE t WHEN 20 THEN 'bigint' WHEN 23 THEN 'integer' "

@@ -9,6 +9,7 @@ import pyarrow as pa
 
 from hexmesh.pgwire import PgError, SqlState
 from hexmesh.product.sql.sqlstate import translate
+from hexmesh.product.sql.zones import in_zone
 
 __all__ = ["StatementRows"]
 
@@ -20,9 +21,12 @@ class StatementRows:
     releases the cursor and the statement's turn even if no batch was ever asked for.
     """
 
-    def __init__(self, reader: pa.RecordBatchReader, cap: int | None, done: Callable[[], None]) -> None:
+    def __init__(
+        self, reader: pa.RecordBatchReader, cap: int | None, done: Callable[[], None], zone: str | None = None
+    ) -> None:
         self.reader = reader
         self.cap = cap
+        self.schema = in_zone(reader.schema, zone)  # instants shown in the session's TimeZone
         self.sent = 0
         self._done: Callable[[], None] | None = done
 
@@ -46,6 +50,8 @@ class StatementRows:
         except BaseException:
             self.close()
             raise
+        if self.schema is not self.reader.schema:
+            batch = batch.cast(self.schema)
         self.sent += batch.num_rows
         if self.cap is not None and self.sent > self.cap:
             self.close()

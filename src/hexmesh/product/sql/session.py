@@ -39,6 +39,7 @@ from hexmesh.product.sql.results import StatementRows
 from hexmesh.product.sql.snapshots import ArrowSource, NativeScan, Source
 from hexmesh.product.sql.sqlstate import translate
 from hexmesh.product.sql.statements import Statement
+from hexmesh.product.sql.zones import arrow_zone, in_zone
 
 if TYPE_CHECKING:
     from hexmesh.product.sql.port import SqlPort
@@ -96,7 +97,13 @@ class SqlSession:
 
     def describe(self, sql: str, param_types: Sequence[int]) -> Description:
         with self._guarded(sql):
-            return self._describe(sql, param_types)
+            described = self._describe(sql, param_types)
+        if described.schema is None:
+            return described
+        # Rows leave with their instants in the session's TimeZone (zones.py): so does their description.
+        return Description(
+            described.param_types, in_zone(described.schema, arrow_zone(self.settings.values["timezone"]))
+        )
 
     def _describe(self, sql: str, param_types: Sequence[int]) -> Description:
         keyword = classify(sql)
@@ -162,10 +169,11 @@ class SqlSession:
         except BaseException:
             done()
             raise
-        rows = StatementRows(reader, self.port.config.max_result_rows, done)
+        zone = arrow_zone(self.settings.values["timezone"])
+        rows = StatementRows(reader, self.port.config.max_result_rows, done, zone)
         if keyword == "EXPLAIN":
             return self._plan(rows)
-        return RowsResult(reader.schema, rows)
+        return RowsResult(in_zone(reader.schema, zone), rows)
 
     @contextmanager
     def _guarded(self, sql: str) -> Iterator[None]:
@@ -373,7 +381,7 @@ class SqlSession:
                 fresh = f"hexmesh_src_{token}_{i}"
                 duck = _put(duck, name, fresh)
                 cursor.register(fresh, source)
-        if "GETVARIABLE('HEXMESH_" in duck.upper() or "PG_DATABASE" in duck.upper():  # its view reads them too
+        if any(word in duck.upper() for word in _READS_SESSION):
             self._session_variables(cursor)
         with self._lock:
             self._cursors.add(cursor)
@@ -396,6 +404,11 @@ class SqlSession:
         }
         for name, value in values.items():
             cursor.execute(f"SET VARIABLE {name} = ?", [value])
+        names = list(self.settings.values)
+        cursor.execute(
+            "SET VARIABLE hexmesh_settings = map(?::VARCHAR[], ?::VARCHAR[])",
+            [names, [str(self.settings.values[n]) for n in names]],
+        )
 
     @property
     def caller(self) -> str:
@@ -410,6 +423,11 @@ class SqlSession:
 
 
 _UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+#: What in a statement reads the session's variables: pgdialect's session functions, the pg_database
+#: view (the connected database) and current_setting() (the session's settings).
+_READS_SESSION = ("GETVARIABLE('HEXMESH_", "PG_DATABASE", "CURRENT_SETTING")
 
 
 def _seconds(value: str) -> float | None:
