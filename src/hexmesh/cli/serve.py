@@ -51,6 +51,13 @@ def serve(
         typer.Option(help="The URL clients reach this node at (default http://HOST:PORT)."),
     ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    accept_governance: Annotated[
+        bool,
+        typer.Option(
+            "--accept-governance",
+            help="On a cluster: make this node's governance files the cluster's (after changing them on every node).",
+        ),
+    ] = False,
     home: Annotated[
         Path | None,
         typer.Option("--home", envvar=HOME_ENV, help="Workspace folder (default ./.hexmesh)."),
@@ -66,7 +73,16 @@ def serve(
     sql_dsn = f"postgresql://{host}:{sql_port}/hexmesh" if sql_port else None
     try:
         workspace = Workspace.open(home)
-        node = Node(workspace, NodeOptions(base_url=base_url, events_url=events, sql_dsn=sql_dsn, auth=auth))
+        node = Node(
+            workspace,
+            NodeOptions(
+                base_url=base_url,
+                events_url=events,
+                sql_dsn=sql_dsn,
+                auth=auth,
+                accept_governance=accept_governance,
+            ),
+        )
     except HexmeshError as exc:
         err.print(f"[bold red]error:[/] {exc}", highlight=False)
         raise typer.Exit(exc.exit_code) from None

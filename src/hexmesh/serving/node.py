@@ -43,6 +43,7 @@ from hexmesh.product.deployed import live_versions
 from hexmesh.product.deprecation import http_headers, serving_deprecation
 from hexmesh.product.discovery import Endpoints, describe, document_version
 from hexmesh.product.eventstream import emit_publications, published_since
+from hexmesh.product.membership import events_namespace, join_cluster
 from hexmesh.product.observability import port_health
 from hexmesh.product.policy import PolicySidecar
 from hexmesh.product.slo_events import breach_events
@@ -76,6 +77,8 @@ class NodeOptions:
     slo_interval: float = 30.0
     #: Enforce tokens and policies on the HTTP ports (``hexmesh serve``; off with ``--no-auth``).
     auth: bool = True
+    #: Make this node's governance files the cluster's (they changed on purpose, on every node).
+    accept_governance: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,7 +100,14 @@ class Node:
         self.options = options or NodeOptions()
         home = workspace.settings.home
         events_url = self.options.events_url if self.options.events_url is not None else workspace.settings.events_url
-        self.log: EventLog = open_event_log(events_url, home, nats=NatsAuth.from_settings(workspace.settings))
+        # A node missing the cluster's secrets or rules stops here, before it serves anything.
+        join_cluster(workspace.runtime, accept_governance=self.options.accept_governance)
+        self.log: EventLog = open_event_log(
+            events_url,
+            home,
+            nats=NatsAuth.from_settings(workspace.settings),
+            namespace=events_namespace(workspace.runtime) if events_url else "hexmesh",
+        )
         #: A shared log's positions are shared too; the embedded log is this node's own (offsets.py).
         self.shared_log = bool(events_url)
         self.offsets = OffsetStore(workspace.runtime.state.db if self.shared_log else home / "offsets.db")

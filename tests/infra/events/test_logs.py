@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from hexmesh.errors import WorkspaceError
 from hexmesh.infra.events import Event, EventLog, OffsetStore, open_event_log
 from tests.server.nodes import nats_server
 
@@ -79,3 +80,27 @@ def test_unknown_log_url_is_a_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(WorkspaceError, match="nats://host:port"):
         open_event_log("kafka://somewhere", tmp_path)
+
+
+def test_two_meshes_on_one_nats_server_never_mix_their_events(nats_url: str, tmp_path: Path) -> None:
+    async def scenario() -> tuple[list[int], list[int]]:
+        sales = open_event_log(nats_url, tmp_path, namespace="hexmesh-sales")
+        finance = open_event_log(nats_url, tmp_path, namespace="hexmesh-finance")
+        try:
+            await sales.append("port:a/b/c", _events(0, 3))
+            await finance.append("port:a/b/c", _events(100, 2))  # the same port name, the same ids' shape
+            return (
+                [e.body["n"] for e in await sales.read("port:a/b/c", 0, 100)],
+                [e.body["n"] for e in await finance.read("port:a/b/c", 0, 100)],
+            )
+        finally:
+            await sales.close()
+            await finance.close()
+
+    assert asyncio.run(scenario()) == ([0, 1, 2], [100, 101])
+
+
+@pytest.mark.parametrize("namespace", ["has.dot", "with space", "star*", ""])
+def test_a_namespace_nats_cannot_take_is_refused_with_what_to_use(namespace: str, tmp_path: Path) -> None:
+    with pytest.raises(WorkspaceError, match=r"events_namespace .* cannot name a NATS stream: use 1-64 letters"):
+        open_event_log("nats://127.0.0.1:1", tmp_path, namespace=namespace)

@@ -16,8 +16,11 @@ from hexmesh.infra.events.offsets import OffsetStore
 __all__ = ["Event", "EventLog", "NatsAuth", "OffsetStore", "StoredEvent", "open_event_log"]
 
 
-def open_event_log(url: str | None, home: Path, *, nats: NatsAuth | None = None) -> EventLog:
-    """The embedded log under ``home`` (no URL), or NATS JetStream (``nats://host:port``, with ``nats`` credentials)."""
+def open_event_log(
+    url: str | None, home: Path, *, nats: NatsAuth | None = None, namespace: str = "hexmesh"
+) -> EventLog:
+    """The embedded log under ``home`` (no URL), or NATS JetStream (``nats://host:port``, with ``nats``
+    credentials, in the stream and subjects named ``namespace``)."""
     if not url or url == "embedded":
         from hexmesh.infra.events.embedded import EmbeddedLog
 
@@ -25,7 +28,7 @@ def open_event_log(url: str | None, home: Path, *, nats: NatsAuth | None = None)
     if url.startswith(("nats://", "tls://")):
         from hexmesh.infra.events.nats import JetStreamLog
 
-        return JetStreamLog(url, auth=nats)
+        return JetStreamLog(url, auth=nats, namespace=namespace)
     raise WorkspaceError(
         f"event log URL {url!r} is not understood; leave it empty for the embedded log "
         "or give nats://host:port for NATS JetStream"

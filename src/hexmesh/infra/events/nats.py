@@ -1,4 +1,7 @@
-"""NATS JetStream as the event log: one JetStream stream, one subject per hexmesh stream.
+"""NATS JetStream as the event log: one JetStream stream per mesh, one subject per hexmesh stream.
+
+The stream is named after the mesh (``namespace``, by default ``hexmesh-<mesh id>``) and so is the
+first token of its subjects, so meshes sharing one NATS server never mix their events.
 
 Appends carry ``Nats-Msg-Id`` (the stream and event id), so JetStream drops a re-emitted event
 within its duplicate window. Reads create a short-lived ordered pull consumer at a sequence.
@@ -10,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -22,8 +26,9 @@ __all__ = ["JetStreamLog"]
 
 log = logging.getLogger(__name__)
 
-_STREAM = "HEXMESH"
-_PREFIX = "hexmesh."
+_NAMESPACE = "hexmesh"
+#: What NATS allows in a stream name and a subject token.
+_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 #: Seconds a node tries to connect before it says why it cannot.
 _CONNECT_S = 20.0
 #: Publishes in flight at once.
@@ -32,18 +37,28 @@ _WINDOW = 500
 _CURSORS = 256
 
 
-def subject(stream: str) -> str:
-    """``port:sales/shop/orders`` → ``hexmesh.port.sales.shop.orders`` (names hold no dots)."""
+def subject(stream: str, namespace: str = _NAMESPACE) -> str:
+    """``port:sales/shop/orders`` → ``<namespace>.port.sales.shop.orders`` (names hold no dots)."""
     kind, _, key = stream.partition(":")
-    return _PREFIX + kind + "." + key.replace("/", ".")
+    return f"{namespace}.{kind}.{key.replace('/', '.')}"
+
+
+def check_namespace(namespace: str) -> str:
+    """``namespace`` when NATS accepts it as a stream name and a subject token, else a clear error."""
+    if not _NAME.match(namespace):
+        raise WorkspaceError(
+            f"events_namespace {namespace!r} cannot name a NATS stream: use 1-64 letters, digits, '-' or '_' "
+            "(no dots, spaces, '*' or '>'), e.g. hexmesh-sales"
+        )
+    return namespace
 
 
 class JetStreamLog:
     """Event log on a NATS server with JetStream enabled."""
 
-    def __init__(self, url: str, *, stream: str = _STREAM, auth: NatsAuth | None = None) -> None:
+    def __init__(self, url: str, *, namespace: str = _NAMESPACE, auth: NatsAuth | None = None) -> None:
         self.url = url
-        self.stream = stream
+        self.stream = check_namespace(namespace)
         self.auth = auth or NatsAuth()
         self._nc: Any = None
         self._js: Any = None
@@ -78,7 +93,7 @@ class JetStreamLog:
                     ) from None
                 raise WorkspaceError(f"cannot reach NATS at {where}: {why}") from None
             self._js = self._nc.jetstream()
-            config = StreamConfig(name=self.stream, subjects=[_PREFIX + ">"], duplicate_window=3600)
+            config = StreamConfig(name=self.stream, subjects=[self.stream + ".>"], duplicate_window=3600)
             try:
                 await self._js.add_stream(config)
             except Exception:
@@ -93,7 +108,7 @@ class JetStreamLog:
             acks = await asyncio.gather(
                 *(
                     js.publish(
-                        subject(stream),
+                        subject(stream, self.stream),
                         json.dumps(event.body, separators=(",", ":")).encode(),
                         stream=self.stream,
                         headers={"Nats-Msg-Id": f"{stream}|{event.id}"},
@@ -120,7 +135,7 @@ class JetStreamLog:
                 inactive_threshold=30.0,
                 mem_storage=True,
             )
-            sub = await js.pull_subscribe(subject(stream), stream=self.stream, config=config)
+            sub = await js.pull_subscribe(subject(stream, self.stream), stream=self.stream, config=config)
         try:
             messages = await sub.fetch(limit, timeout=0.25)
         except TimeoutError:
@@ -155,7 +170,7 @@ class JetStreamLog:
             ack_policy=AckPolicy.NONE,
             inactive_threshold=30.0,
         )
-        sub = await js.pull_subscribe(subject(stream), stream=self.stream, config=config)
+        sub = await js.pull_subscribe(subject(stream, self.stream), stream=self.stream, config=config)
         try:
             messages = await sub.fetch(1, timeout=0.5)
         except TimeoutError:
@@ -169,7 +184,7 @@ class JetStreamLog:
 
         js = await self._context()
         try:
-            message = await js.get_last_msg(self.stream, subject(stream))
+            message = await js.get_last_msg(self.stream, subject(stream, self.stream))
         except NotFoundError:
             return 0
         return int(message.seq or 0)

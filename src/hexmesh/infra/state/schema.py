@@ -33,6 +33,7 @@ __all__ = [
     "access_requests",
     "api_tokens",
     "audit_log",
+    "cluster",
     "consumer_offsets",
     "control_state",
     "data_keys",
@@ -294,6 +295,20 @@ forgotten_subjects = Table(
 
 
 # -- what every node of a cluster shares (ADR 0025) ----------------------------------------------------
+
+#: One row: the mesh's id (made once) and the fingerprints of what every node must share — HMACs of
+#: the master key and the mesh secret (never the secrets), and a digest per governance file.
+cluster = Table(
+    "cluster",
+    metadata,
+    Column("singleton", Integer, primary_key=True, autoincrement=False),  # always 1
+    Column("mesh_id", String(32), nullable=False),
+    Column("master_key_check", String(64)),
+    Column("secret_check", String(64)),
+    Column("governance", JSON),
+    Column("set_by", Text),
+    Column("updated_us", BigInteger, nullable=False),
+)
 
 #: A product's control state set over the control port: paused, lifecycle overrides (JSON object).
 control_state = Table(
