@@ -114,3 +114,15 @@ def test_a_rare_number_of_a_private_column_never_comes_out() -> None:
     source = pa.table({"salary": pa.array([40_000 + 7 * i for i in range(50)], pa.int64())})
     synthetic = fit(source, private=frozenset({"salary"})).sample(2000, seed=1)
     assert not set(synthetic.column("salary").to_pylist()) & set(source.column("salary").to_pylist())
+
+
+def test_ids_beyond_2_to_the_53_fit_and_sample_within_their_type() -> None:
+    # play_id values past 2^53 cannot be floats exactly: the fit used to stop with ArrowInvalid.
+    big = [2**62 + i * 2**40 for i in range(50)] + [2**63 - 1, -(2**63)]
+    source = pa.table({"play_id": pa.array(big, pa.int64()), "small": pa.array(range(52), pa.int8())})
+    synthetic = fit(source).sample(500, seed=3)
+    assert synthetic.schema == source.schema
+    ids = synthetic.column("play_id").to_pylist()
+    assert all(-(2**63) <= v <= 2**63 - 1 for v in ids)
+    assert sum(v > 2**53 for v in ids) > 250  # the bulk of the values stays where the real ones are
+    assert all(-128 <= v <= 127 for v in synthetic.column("small").to_pylist())

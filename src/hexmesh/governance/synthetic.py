@@ -93,7 +93,8 @@ def _as_float(column: pa.ChunkedArray) -> np.ndarray:
     storage = temporal_storage(column.type)
     if storage is not None:
         column = column.cast(storage)
-    return np.asarray(pc.cast(column, pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
+    # Whole numbers past 2^53 (ids) have no exact float: the model only needs their shape.
+    return np.asarray(pc.cast(column, pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=float)
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,10 @@ def _numbers(values: np.ndarray, nulls: np.ndarray, kind: pa.DataType, avoid: fr
     whole = storage is not None or pa.types.is_integer(kind)
     if whole:
         values = np.round(values)
+        if pa.types.is_integer(kind):  # 2^63 - 1 rounds up to 2^63 as a float: keep inside the type
+            info = np.iinfo(kind.to_pandas_dtype())
+            top = float(info.max) if int(float(info.max)) <= info.max else np.nextafter(float(info.max), -np.inf)
+            values = np.clip(values, float(info.min), top)
     if avoid:
         values = _away_from(values, avoid, _step(kind))
     array = pa.array(values, mask=nulls)

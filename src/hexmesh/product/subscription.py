@@ -22,7 +22,28 @@ from hexmesh.errors import ReadError
 from hexmesh.infra.events import EventLog, OffsetStore, StoredEvent
 from hexmesh.infra.state import now_us, to_us
 
-__all__ = ["EventTimes", "follow", "start_after"]
+__all__ = ["EventTimes", "follow", "is_sequence", "sequence_number", "start_after"]
+
+#: Sequence numbers are 64-bit signed integers in every log and offset store.
+MAX_SEQUENCE = 2**63 - 1
+
+
+def is_sequence(text: str) -> bool:
+    """Written as a sequence number: ASCII digits only (``"²"`` is a digit to ``str.isdigit``)."""
+    return text.isascii() and text.isdigit()
+
+
+def sequence_number(text: str, what: str) -> int:
+    """``text`` as an event sequence number, or a :class:`ReadError` saying why it is not one."""
+    if not is_sequence(text):
+        raise ReadError(f"{what} {text[:40]!r} is not an event sequence number (digits 0-9)")
+    if len(text) > 19 or int(text) > MAX_SEQUENCE:
+        raise ReadError(
+            f"{what} {text[:40]!r} is beyond the last possible event sequence number ({MAX_SEQUENCE}); "
+            "send a sequence number the stream sent you, or start=end"
+        )
+    return int(text)
+
 
 Wait = Callable[[float], Awaitable[None]]
 
@@ -42,9 +63,7 @@ async def start_after(
     the subscription starts at the first event published at or after it.
     """
     if last_event_id:
-        if not last_event_id.isdigit():
-            raise ReadError(f"Last-Event-ID {last_event_id!r} is not an event sequence number")
-        return int(last_event_id)
+        return sequence_number(last_event_id, "Last-Event-ID")
     if start is None:
         stored = offsets.offset(consumer, stream) if consumer else None
         return stored if stored is not None else 0
@@ -52,8 +71,8 @@ async def start_after(
         return 0
     if start == "end":
         return await log.last_seq(stream)
-    if start.isdigit():
-        return int(start)
+    if is_sequence(start):
+        return sequence_number(start, "start")
     try:
         moment = datetime.fromisoformat(start)
     except ValueError:

@@ -160,7 +160,7 @@ async def opened_at(
             last_event_id = str(cursors.read(last_event_id))
         if start is not None and start.startswith("t_"):
             start = str(cursors.read(start, "start"))
-        elif start is not None and start.isdigit():
+        elif start is not None and start.isascii() and start.isdigit():
             raise ReadError(f"start {start!r}: send an event id this stream sent you, beginning, end or a time")
     return await start_after(
         node.log, node.offsets, stream, start=start, last_event_id=last_event_id, consumer=consumer

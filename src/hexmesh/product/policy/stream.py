@@ -32,6 +32,7 @@ from hexmesh.governance.pseudonym import derive_key, detokenize, tokenize
 from hexmesh.infra.events import StoredEvent
 from hexmesh.infra.tables import arrow_schema
 from hexmesh.product.eventstream import ROW_EVENT, json_value
+from hexmesh.product.subscription import is_sequence, sequence_number
 from hexmesh.spec import OutputPort
 
 __all__ = ["Cursors", "cursors_for", "shaped_events"]
@@ -56,8 +57,8 @@ class Cursors:
 
     def read(self, text: str, what: str = "Last-Event-ID") -> int:
         """The position a cursor (or, for plain subscribers, a number) stands for."""
-        if text.isdigit() and self.key is None:
-            return int(text)
+        if is_sequence(text) and self.key is None:
+            return sequence_number(text, what)
         if self.key is None or not text.startswith("t_"):
             expected = "an event id this stream sent you" if self.key is not None else "an event sequence number"
             raise ReadError(f"{what} {text!r} is not {expected}")

@@ -1,0 +1,39 @@
+"""Numbers past what the node can store are refused at the edge: a 400 problem, never a 500."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.server.nodes import RunningNode
+
+EVENTS = "/products/sales/shop/ports/orders/events"
+HUGE = str(2**64)  # past a 64-bit sequence number: it overflowed the offset store before
+
+
+@pytest.mark.parametrize("offset", [HUGE, "9" * 40, str(2**63)])
+def test_a_consumer_offset_beyond_64_bits_is_a_400(node: RunningNode, offset: str) -> None:
+    with node.client() as http:
+        response = http.put(f"{EVENTS}/consumers/hostile", params={"offset": offset})
+        assert response.status_code == 400, response.text
+        assert "beyond the last possible event sequence number (9223372036854775807)" in response.json()["detail"]
+        assert http.put(f"{EVENTS}/consumers/hostile", params={"offset": str(2**63 - 1)}).status_code == 200
+
+
+def test_a_unicode_digit_is_not_a_sequence_number(node: RunningNode) -> None:
+    with node.client() as http:
+        response = http.put(f"{EVENTS}/consumers/hostile", params={"offset": "²"})
+    assert response.status_code == 400, response.text
+    assert "is not an event sequence number" in response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("params", "headers"),
+    [({"start": HUGE}, {}), ({}, {"Last-Event-ID": HUGE})],
+)
+def test_a_subscription_starting_beyond_64_bits_is_a_400(
+    node: RunningNode, params: dict[str, str], headers: dict[str, str]
+) -> None:
+    with node.client() as http:
+        response = http.get(EVENTS, params={"follow": "false", **params}, headers=headers)
+    assert response.status_code == 400, response.text
+    assert "beyond the last possible event sequence number" in response.json()["detail"]
