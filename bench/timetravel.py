@@ -78,13 +78,13 @@ def run() -> Result:
         past = ReadRequest(as_of=first_published)
         first_day = ReadRequest(since=_FIRST, until=_FIRST + timedelta(days=1))
         rows = {
-            "as_of_first": reader.read(past).num_rows,
-            "latest": reader.read().num_rows,
-            "latest_first_day": reader.read(first_day).num_rows,
+            "as_of_first": workspace.read(reader.address, past).num_rows,
+            "latest": workspace.read(reader.address).num_rows,
+            "latest_first_day": workspace.read(reader.address, first_day).num_rows,
         }
-        as_of, as_of_times = median_time(lambda: reader.read(past), _REPEAT)
-        latest, latest_times = median_time(lambda: reader.read(), _REPEAT)
-        window, window_times = median_time(lambda: reader.read(first_day), _REPEAT)
+        as_of, as_of_times = median_time(lambda: workspace.read(reader.address, past), _REPEAT)
+        latest, latest_times = median_time(lambda: workspace.read(reader.address), _REPEAT)
+        window, window_times = median_time(lambda: workspace.read(reader.address, first_day), _REPEAT)
     result = Result("timetravel", "as-of read ≤ 1.2× current read")
     result.headline = [
         ("snapshots / rows (latest)", f"{_SNAPSHOTS} / {rows['latest']:,}"),

@@ -109,12 +109,12 @@ def test_a_run_killed_halfway_leaves_the_last_snapshot_and_the_next_run_succeeds
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     reader = workspace.reader("dp://sales/orders/orders")
-    assert reader.read().num_rows == 3
+    assert workspace.read(reader.address).num_rows == 3
     assert len(reader.publications()) == 1
     (bundles(workspace) / "release").write_text("1")
     result = workspace.run("sales/orders")
     assert result.status == "succeeded"
-    assert sorted(reader.read().column("order_id").to_pylist()) == [1, 2, 3, 10, 11, 12, 13]
+    assert sorted(workspace.read(reader.address).column("order_id").to_pylist()) == [1, 2, 3, 10, 11, 12, 13]
     statuses = {r.id: (r.status, r.error) for r in workspace.runtime.state.runs("sales/orders")}
     killed = [s for s in statuses.values() if s[0] == "failed"]
     assert killed and "abandoned" in (killed[0][1] or "")
@@ -141,6 +141,6 @@ def test_a_frozen_node_loses_its_lease_another_runs_the_product_and_only_one_run
     log = (bundles(workspace) / "run.log").read_text()
     assert "ran out before its work committed" in log
     reader = workspace.reader("dp://sales/orders/orders")
-    assert len(reader.publications()) == 1 and reader.read().num_rows == 3
+    assert len(reader.publications()) == 1 and workspace.read(reader.address).num_rows == 3
     statuses = sorted(r.status for r in workspace.runtime.state.runs("sales/orders"))
     assert statuses == ["failed", "succeeded"]

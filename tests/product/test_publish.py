@@ -73,7 +73,7 @@ def test_a_run_publishes_all_ports_or_none(workspace: Workspace, make_product: P
     for port in ("small", "large"):
         reader = workspace.reader(f"dp://sales/split/{port}")
         assert reader.publications() == []
-        assert reader.read().num_rows == 0
+        assert workspace.read(reader.address).num_rows == 0
     (failed,) = workspace.runtime.state.runs("sales/split")
     assert failed.status == "failed" and "does not match its declared schema" in (failed.error or "")
 
@@ -89,7 +89,7 @@ def test_published_data_files_never_change(workspace: Workspace, orders: Path) -
     workspace.run("sales/orders")
     after = {path: Path(path.removeprefix("file://")).read_bytes() for path in before}
     assert after == before
-    assert reader.read(ReadRequest(as_of=from_us(first.published_us))).num_rows == 5
+    assert workspace.read(reader.address, ReadRequest(as_of=from_us(first.published_us))).num_rows == 5
 
 
 def test_an_unpublished_commit_is_never_served_and_the_next_run_recovers(workspace: Workspace, orders: Path) -> None:
@@ -98,12 +98,12 @@ def test_an_unpublished_commit_is_never_served_and_the_next_run_recovers(workspa
     workspace.run("sales/orders")
     reader = workspace.reader("dp://sales/orders/orders")
     published = reader.publications()[-1].snapshot_id
-    orphan = workspace.runtime.tables.stage(reader.record.table_id, reader.read().slice(0, 2))
+    orphan = workspace.runtime.tables.stage(reader.record.table_id, workspace.read(reader.address).slice(0, 2))
     workspace.runtime.tables.commit(orphan, replace=False, base=published, properties={})
-    assert reader.read().num_rows == 5
+    assert workspace.read(reader.address).num_rows == 5
     (orders / "data" / "day2.csv").write_text(orders_csv(100, 5, day="2026-01-02"))
     workspace.run("sales/orders")
-    rows = reader.read()
+    rows = workspace.read(reader.address)
     assert rows.num_rows == 10
     assert sorted(rows.column("order_id").to_pylist()) == [1, 2, 3, 4, 5, 100, 101, 102, 103, 104]
 
@@ -129,9 +129,9 @@ def test_replace_mode_publishes_the_whole_state_and_keeps_history(
     first = reader.publications()[-1]
     (folder / "data" / "b.csv").write_text(orders_csv(10, 2))
     workspace.run("sales/split")
-    assert reader.read().num_rows == 5  # replaced: the full state, not 3 + 5
+    assert workspace.read(reader.address).num_rows == 5  # replaced: the full state, not 3 + 5
     assert workspace.read("dp://sales/split/large").num_rows == 8  # appended
-    assert reader.read(ReadRequest(as_of=from_us(first.published_us))).num_rows == 3
+    assert workspace.read(reader.address, ReadRequest(as_of=from_us(first.published_us))).num_rows == 3
 
 
 def test_an_empty_output_still_publishes_one_snapshot(workspace: Workspace, make_product: ProductFactory) -> None:

@@ -32,10 +32,10 @@ def test_as_of_returns_what_was_published_then_forever(two_days: Workspace) -> N
     first, second = reader.publications()
     at_first = ReadRequest(as_of=from_us(first.published_us))
     between = ReadRequest(as_of=from_us(second.published_us) - timedelta(microseconds=1))
-    assert ids(reader.read(at_first)) == [1, 2, 3, 4, 5]
-    assert ids(reader.read(between)) == [1, 2, 3, 4, 5]
-    assert ids(reader.read()) == [1, 2, 3, 4, 5, 100, 101, 102, 103]
-    assert reader.read(at_first).equals(reader.read(at_first))
+    assert ids(two_days.read(reader.address, at_first)) == [1, 2, 3, 4, 5]
+    assert ids(two_days.read(reader.address, between)) == [1, 2, 3, 4, 5]
+    assert ids(two_days.read(reader.address)) == [1, 2, 3, 4, 5, 100, 101, 102, 103]
+    assert two_days.read(reader.address, at_first).equals(two_days.read(reader.address, at_first))
 
 
 def test_before_the_first_publication_a_port_is_empty_with_its_schema(two_days: Workspace) -> None:

@@ -186,9 +186,11 @@ def read(
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
     output: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
     limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 20,
+    token: common.Token = None,
     home: Home = None,
 ) -> None:
-    """Print or export a port as of a point in time."""
+    """Print or export a port as of a point in time: as your token's principal sees it, or as stored for
+    the workspace's root."""
     request = ReadRequest(
         as_of=parse_moment(as_of, "--as-of"),
         since=parse_moment(since, "--since"),
@@ -201,9 +203,9 @@ def read(
     if fmt == "parquet" and output is None:
         raise typer.BadParameter("parquet needs --output FILE", param_hint="--format")
     with _errors():
-        reader = _workspace(home).reader(address)
-        _has_snapshot(reader, address, as_of)
-        table = reader.read(request)
+        opened = _workspace(home)
+        _has_snapshot(opened.reader(address), address, as_of)
+        table = opened.read(address, request, token=token, authorize=True)
     if fmt == "table":
         console.print(arrow_table(table, limit, address))
     elif fmt == "parquet":

@@ -68,7 +68,7 @@ def _tour(workspace: Workspace, stewardship: Stewardship, consumer: Principal, s
     reader = workspace.reader(f"dp://{PROFILES[0]}/{PROFILES[1]}")
     profiles = reader.product
     owner = Principal(profiles.spec.owner, "User")
-    rows, key = _snapshot(reader)
+    rows, key = _snapshot(workspace, reader)
     sample = rows.sort_by("user_id").slice(0, SHOWN)
     owner_view = stewardship.shaped(owner, profiles, PROFILES[1], sample, via="demo")
     consumer_view = stewardship.shaped(consumer, profiles, PROFILES[1], sample, via="demo")
@@ -79,7 +79,7 @@ def _tour(workspace: Workspace, stewardship: Stewardship, consumer: Principal, s
     # 2. An access request: refused, asked for with a purpose, approved by the owner, then allowed.
     plays_reader = workspace.reader(f"dp://{PLAYS[0]}/{PLAYS[1]}")
     plays = plays_reader.product
-    plays_sample = plays_reader.read().sort_by("play_id").slice(0, SHOWN)
+    plays_sample = workspace.read(plays_reader.address).sort_by("play_id").slice(0, SHOWN)
     plays_owner = Principal(plays.spec.owner, "User")
     _revoke_earlier_grants(stewardship, plays_owner)  # a demo run twice tells the same story
     try:
@@ -125,11 +125,11 @@ def _tour(workspace: Workspace, stewardship: Stewardship, consumer: Principal, s
     )
 
 
-def _snapshot(reader: OutputPortReader) -> tuple[pa.Table, tuple[Any, ...]]:
-    """The newest published rows of a port and their cache key (snapshots never change)."""
+def _snapshot(workspace: Workspace, reader: OutputPortReader) -> tuple[pa.Table, tuple[Any, ...]]:
+    """The newest published rows of a port (read by the demo as the workspace's root) and their cache key."""
     publication = reader.publication()
     snapshot = publication.snapshot_id if publication else None
-    return reader.read(), (tuple(reader.record.table_id), snapshot)
+    return workspace.read(reader.address), (tuple(reader.record.table_id), snapshot)
 
 
 def _revoke_earlier_grants(stewardship: Stewardship, owner: Principal) -> None:

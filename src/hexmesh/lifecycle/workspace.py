@@ -31,11 +31,11 @@ from hexmesh.lifecycle.scheduler import Scheduler
 from hexmesh.lifecycle.stewardship import Stewardship
 from hexmesh.lifecycle.validate import validate_specs
 from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest, RunResult, Runtime, run_product
-from hexmesh.product.authority import process_actor
+from hexmesh.product.authority import process_actor, workspace_root
 from hexmesh.product.backfill import EventWindow
-from hexmesh.product.control import AuditLog, ControlState, PausedError
+from hexmesh.product.control import AuditLog, ControlState, PausedError, UnauthorizedError
 from hexmesh.product.observers import RunObserver
-from hexmesh.product.policy import PolicySidecar, governed_table
+from hexmesh.product.policy import PolicySidecar, Window, shaped_table, unrestricted_table
 from hexmesh.product.runner import Progress
 from hexmesh.spec import DataProductSpec, LoadedSpec, parse_address
 from hexmesh.standards import ExportFormat, Options
@@ -249,8 +249,40 @@ class Workspace:
             raise NotFoundError(f"{address} names no port; add one of: {ports}")
         return OutputPortReader(self.runtime, product, parsed.port)
 
-    def read(self, address: str, request: ReadRequest | None = None) -> pa.Table:
-        return self.reader(address).read(request)
+    def read(
+        self, address: str, request: ReadRequest | None = None, *, token: str | None = None, authorize: bool = False
+    ) -> pa.Table:
+        """A port's rows as of ``request.as_of`` within its window, through the policy's door (ADR 0026).
+
+        With ``token``, as its principal may see them (AccessDeniedError when it may not read).
+        Without one, as stored: for the workspace's root, or (from Python) a program holding the
+        state store's credentials — audited as ``unrestricted.read``. ``authorize`` (the CLI): no
+        token and no root is an UnauthorizedError.
+        """
+        request = request or ReadRequest()
+        reader = self.reader(address)
+        sidecar = PolicySidecar(self.runtime)
+        if token:
+            window = Window(since=request.since, until=request.until) if request.since or request.until else None
+            table, _ = shaped_table(
+                sidecar,
+                reader.product,
+                sidecar.authenticate(token),
+                reader.spec.name,
+                as_of=request.as_of,
+                window=window,
+                columns=request.columns,
+                filter=request.filter,
+                via="cli",
+            )
+            return table
+        root = workspace_root(self.settings)
+        if authorize and root is None:
+            raise UnauthorizedError(
+                f"reading {address} needs a token on a workspace you are not the root of: --token / HEXMESH_TOKEN"
+            )
+        actor = root or process_actor()
+        return unrestricted_table(sidecar, reader.product, reader.spec.name, request, actor=actor.name)
 
     @staticmethod
     def encode(table: pa.Table, fmt: str) -> Iterator[bytes]:
@@ -388,8 +420,7 @@ class Workspace:
         reader = self.reader(address)
         sidecar = PolicySidecar(self.runtime)
         principal = sidecar.authenticate(token)
-        rows = reader.read(ReadRequest(as_of=as_of))
-        seen = governed_table(sidecar, reader.product, principal, reader.spec.name, rows, via="contract")
+        seen, _ = shaped_table(sidecar, reader.product, principal, reader.spec.name, as_of=as_of, via="contract")
         publications = [Publication_(p.snapshot_id, from_us(p.published_us)) for p in reader.publications()]
         alive = {s.snapshot_id for s in self.runtime.tables.snapshots(reader.record.table_id)}
         return check_port(contract, address, seen, publications, as_of=as_of, snapshots_alive=alive)

@@ -16,7 +16,8 @@ import pyarrow.compute as pc
 
 from hexmesh.errors import ReadError
 from hexmesh.product.deployed import DeployedProduct
-from hexmesh.product.ports import OutputPortReader
+from hexmesh.product.policy.door import unrestricted_table
+from hexmesh.product.policy.sidecar import PolicySidecar
 from hexmesh.product.runtime import Runtime
 
 __all__ = ["EventWindow", "merge_window"]
@@ -69,7 +70,8 @@ def merge_window(
             )
         fresh = table.filter(_inside(table, event, window))
         # Restricted fields stay sealed as stored: a forgotten subject's values are carried, unreadable.
-        current = OutputPortReader(runtime, product, name).read(opened=False)
+        sidecar = PolicySidecar(runtime)
+        current = unrestricted_table(sidecar, product, name, actor=f"backfill:{product.key}", sealed=True)
         kept = current.filter(pc.invert(_inside(current, event, window)))
         kept = kept.select(table.column_names).cast(table.schema)
         merged[name] = pa.concat_tables([kept, fresh])

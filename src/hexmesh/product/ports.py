@@ -1,4 +1,4 @@
-"""Bitemporal reads of output ports: as of a processing time, for an event-time window.
+"""Bitemporal reads of output ports: as of a processing time, for an event-time window (their checks).
 
 The state store's publication log decides what a port served at any moment; two reads with
 the same arguments return the same rows forever, because published snapshots never change.
@@ -25,7 +25,7 @@ from hexmesh.infra.state import PortRecord, Publication, now_us, to_us
 from hexmesh.infra.tables import arrow_schema, iceberg_schema
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.runtime import Runtime
-from hexmesh.product.sealing import check_filter, open_table, scan_columns, served_schema
+from hexmesh.product.sealing import check_filter, served_schema
 from hexmesh.spec import OutputPort
 
 __all__ = ["OutputPortReader", "ReadRequest"]
@@ -43,7 +43,11 @@ class ReadRequest:
 
 
 class OutputPortReader:
-    """Reads one output port of one deployed product version."""
+    """One output port of one deployed product version: its record, publications and read checks.
+
+    It reads no rows: a port's rows are read through the policy's door
+    (:mod:`hexmesh.product.policy.door`, docs/adr/0026), as a principal sees them.
+    """
 
     def __init__(self, runtime: Runtime, product: DeployedProduct, port: str) -> None:
         self.runtime = runtime
@@ -70,41 +74,6 @@ class OutputPortReader:
 
     def publications(self) -> list[Publication]:
         return self.runtime.state.publications(self.record.id)
-
-    def read(self, request: ReadRequest | None = None, *, opened: bool = True) -> pa.Table:
-        """Rows as of ``request.as_of`` within its event-time window, as Arrow.
-
-        ``opened=False`` leaves restricted fields sealed as stored (a backfill republishes them so).
-        """
-        request = request or ReadRequest()
-        columns = self._columns(request.columns)
-        row_filter = self._filter(request)
-        publication = self.publication(request.as_of)
-        if publication is None:
-            return self._empty(columns)
-        scanned = scan_columns(self.spec, columns) if opened else columns
-        table = self.runtime.tables.scan(
-            self.record.table_id, publication.snapshot_id, columns=scanned, row_filter=row_filter
-        )
-        return open_table(self.runtime, self.spec, table, columns) if opened else table
-
-    def read_since(self, snapshot_id: int, request: ReadRequest | None = None) -> tuple[pa.Table, int]:
-        """Rows published after ``snapshot_id``, up to the latest publication; and that snapshot."""
-        request = request or ReadRequest()
-        publication = self.publication(request.as_of)
-        if publication is None:
-            return self._empty(self._columns(request.columns)), self.record.baseline_snapshot
-        columns = self._columns(request.columns)
-        if publication.snapshot_id == snapshot_id:
-            return self._empty(columns), snapshot_id
-        table = self.runtime.tables.scan(
-            self.record.table_id,
-            publication.snapshot_id,
-            columns=scan_columns(self.spec, columns),
-            row_filter=self._filter(request),
-            since_snapshot=snapshot_id,
-        )
-        return open_table(self.runtime, self.spec, table, columns), publication.snapshot_id
 
     def _empty(self, columns: list[str] | None) -> pa.Table:
         schema = served_schema(self.spec, arrow_schema(self.spec))

@@ -16,7 +16,10 @@ from hexmesh.errors import HexmeshError
 from hexmesh.governance import AccessDeniedError, Principal
 from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import audit
-from hexmesh.lifecycle import Workspace
+from hexmesh.lifecycle import Workspace, stewardship
+from hexmesh.lifecycle import workspace as workspace_module
+from hexmesh.product.control import UnauthorizedError
+from hexmesh.product.policy import tokens
 
 PLAYS = """
 domain: podcasts
@@ -205,3 +208,23 @@ def test_a_purpose_is_for_inputs_that_read_an_upstream_port(tmp_path: Path) -> N
         pytest.raises(HexmeshError, match="use it with 'from'"),
     ):
         workspace.validate([folder])
+
+
+def test_reading_a_port_from_the_workspace_goes_through_the_same_door(
+    mesh: tuple[Workspace, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace, _ = mesh
+    db = workspace.runtime.state.db
+    analyst = tokens.create_token(db, Principal("ann", groups=frozenset({"podcasts-analytics"})))[0]
+    stranger = tokens.create_token(db, Principal("mallory@evil.test"))[0]
+    seen = workspace.read("dp://podcasts/plays/plays", token=analyst)
+    assert seen.num_rows == 6 and set(seen.column("ip_address").to_pylist()) == {None}
+    with pytest.raises(AccessDeniedError, match="hexmesh access request dp://podcasts/plays/plays"):
+        workspace.read("dp://podcasts/plays/plays", token=stranger)
+    # The workspace's root reads the rows as stored, audited as an unrestricted read.
+    assert sorted(workspace.read("dp://podcasts/plays/plays").column("ip_address").to_pylist()) == sorted(IPS)
+    assert audit.query(db, action="unrestricted.read")
+    monkeypatch.setattr(stewardship, "workspace_root", lambda settings: None)
+    monkeypatch.setattr(workspace_module, "workspace_root", lambda settings: None)
+    with pytest.raises(UnauthorizedError, match="needs a token"):
+        workspace.read("dp://podcasts/plays/plays", authorize=True)

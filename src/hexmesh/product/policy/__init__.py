@@ -6,7 +6,14 @@ events, client, discovery) and :mod:`.sql` (the SQL port's QueryPolicy).
 """
 
 from hexmesh.product.policy.arrow import discoverable_schema, governed_batches, governed_table
-from hexmesh.product.policy.door import ShapedFiles, Window, shaped_batches, shaped_files, shaped_table
+from hexmesh.product.policy.door import (
+    ShapedFiles,
+    Window,
+    shaped_batches,
+    shaped_files,
+    shaped_table,
+    unrestricted_table,
+)
 from hexmesh.product.policy.requests import decide_access, request_access
 from hexmesh.product.policy.secret import governance_folder, load_governance, mesh_secret
 from hexmesh.product.policy.sidecar import PolicySidecar, one_request
@@ -30,4 +37,5 @@ __all__ = [
     "shaped_batches",
     "shaped_files",
     "shaped_table",
+    "unrestricted_table",
 ]

@@ -72,6 +72,20 @@ class RawPort:
             table = table.select(self.names)
             yield from table.cast(self.schema).to_batches()
 
+    def read(self, request: ReadRequest, *, opened: bool = True) -> pa.Table:
+        """Rows as of ``request.as_of`` within its window, projected and filtered, as stored; sealed
+        fields opened unless ``opened=False`` (a backfill republishes them sealed)."""
+        columns = self.reader._columns(request.columns)
+        row_filter = self.reader._filter(request)
+        publication = self.reader.publication(request.as_of)
+        if publication is None:
+            return self.reader._empty(columns)
+        scanned = scan_columns(self.spec, columns) if opened else columns
+        table = self.runtime.tables.scan(
+            self.record.table_id, publication.snapshot_id, columns=scanned, row_filter=row_filter
+        )
+        return open_table(self.runtime, self.spec, table, columns) if opened else table
+
     def data_files(self, snapshot: int, *, after_snapshot: int | None = None) -> list[str]:
         """The table's own data files of ``snapshot`` (those added after ``after_snapshot``)."""
         return [

@@ -35,13 +35,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hexmesh.governance import AccessDeniedError, Principal, ReadPlan, apply_plan, plan_schema
+from hexmesh.infra.state import audit
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.policy import _raw
 from hexmesh.product.policy.shaped import UnservedColumnError, request_details, shape_request
 from hexmesh.product.policy.sidecar import PolicySidecar
 from hexmesh.product.ports import ReadRequest
 
-__all__ = ["ShapedFiles", "Window", "access_refusal", "shaped_batches", "shaped_files", "shaped_table"]
+__all__ = [
+    "ShapedFiles",
+    "Window",
+    "access_refusal",
+    "shaped_batches",
+    "shaped_files",
+    "shaped_table",
+    "unrestricted_table",
+]
 
 #: Rows per staged Parquet file before the next one starts (one row group per shaped batch).
 FILE_ROWS = 1_000_000
@@ -146,12 +155,14 @@ def shaped_batches(
     as_of: datetime | None = None,
     window: Window | None = None,
     columns: tuple[str, ...] | None = None,
+    filter: str | None = None,
     purpose: str = "",
     via: str = "read",
 ) -> tuple[pa.Schema, int | None, Iterator[pa.RecordBatch]]:
     """The principal's view of ``port`` as (schema, snapshot read, batches); planned and audited first.
 
-    ``columns`` projects the view (each must be one the principal may see); the synthetic variant
+    ``columns`` projects the view (each must be one the principal may see); ``filter`` (pyiceberg's
+    syntax, as on the files port) acts on the view as the principal sees it; the synthetic variant
     (for a synthetic-only principal) is fitted on its whole view, so it is held in memory.
 
     Raises:
@@ -165,6 +176,7 @@ def shaped_batches(
         since=window.since if window else None,
         until=window.until if window else None,
         columns=columns,
+        filter=filter,
     )
     plan = _planned(sidecar, product, principal, port, purpose, via, request)
     schema, snapshot, batches = _view(sidecar, raw, plan, request, snapshot_id, window)
@@ -235,6 +247,7 @@ def shaped_table(
     as_of: datetime | None = None,
     window: Window | None = None,
     columns: tuple[str, ...] | None = None,
+    filter: str | None = None,
     purpose: str = "",
     via: str = "read",
 ) -> tuple[pa.Table, int | None]:
@@ -248,6 +261,7 @@ def shaped_table(
         as_of=as_of,
         window=window,
         columns=columns,
+        filter=filter,
         purpose=purpose,
         via=via,
     )
@@ -324,3 +338,35 @@ def _stage(folder: Path, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -
         if writer is not None:
             writer.close()
     return files, total
+
+
+def unrestricted_table(
+    sidecar: PolicySidecar,
+    product: DeployedProduct,
+    port: str,
+    request: ReadRequest | None = None,
+    *,
+    actor: str,
+    sealed: bool = False,
+) -> pa.Table:
+    """The port's rows as stored, for who administers the workspace itself — never a port's caller.
+
+    ``actor`` names who reads and is audited (``unrestricted.read``): the workspace's root, a program
+    using the Python API with the state store's credentials (it could read the tables anyway), a
+    backfill republishing its own product's rows (``sealed=True``: restricted fields stay sealed).
+    Everyone else reads through :func:`shaped_table` as a principal.
+    """
+    request = request or ReadRequest()
+    raw = _raw.RawPort(sidecar.runtime, product, port)
+    table = raw.read(request, opened=not sealed)
+    audit.append(
+        sidecar.db,
+        audit.AuditEntry(
+            actor=actor,
+            action="unrestricted.read",
+            resource=f"dp://{product.key}/{port}",
+            decision="allow",
+            details={"request": request_details(request), "sealed": sealed, "rows": table.num_rows},
+        ),
+    )
+    return table
