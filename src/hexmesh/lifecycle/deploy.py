@@ -25,6 +25,7 @@ from hexmesh.lifecycle.pins import resolve_pins
 from hexmesh.lifecycle.plan import plan_product
 from hexmesh.lifecycle.validate import link_problems
 from hexmesh.product import Runtime, table_id
+from hexmesh.product.bundles import store_bundle
 from hexmesh.product.deployed import live_versions
 from hexmesh.product.sql.catalog import TableCatalog
 from hexmesh.spec import Confinement, DataProductSpec, LoadedSpec, path_problems
@@ -179,6 +180,8 @@ def deploy_product(runtime: Runtime, loaded: LoadedSpec, rules: MeshRules | None
                 "already deployed" + (f"; created {', '.join(c[0] for c in created)}" if created else ""),
             )
         pins = resolve_pins(runtime, spec)
+        # The bundle by digest in object storage, where every node of a cluster finds it.
+        recorded = store_bundle(runtime.storage, loaded.folder, files, digest)
         # The tables' records, the pins and the version commit together: a failure before leaves none.
         with runtime.state.transaction() as conn:
             _add_ports(runtime, conn, spec, created)
@@ -191,7 +194,7 @@ def deploy_product(runtime: Runtime, loaded: LoadedSpec, rules: MeshRules | None
                     major=spec.major,
                     spec_text=loaded.file.read_text(encoding="utf-8"),
                     spec_hash=digest,
-                    bundle=str(bundle),
+                    bundle=recorded,
                     origin=str(loaded.folder),
                     status=spec.status,
                     deployed_us=now_us(),

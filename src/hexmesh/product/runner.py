@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hexmesh.errors import ConcurrentRunError, HexmeshError, InputError, QualityGateError
+from hexmesh.errors import ConcurrentRunError, HexmeshError, InputError, QualityGateError, WorkspaceError
 from hexmesh.infra.compute import RunFolder
 from hexmesh.infra.state import Heartbeat, RunRecord, from_us
 from hexmesh.product.backfill import EventWindow, merge_window
@@ -79,6 +79,12 @@ def run_product(
     """
     say = progress or (lambda _message: None)
     product = DeployedProduct.load(runtime, ref, major=major)
+    if not product.bundle.is_dir():
+        raise WorkspaceError(
+            f"the bundle of {product.key} {product.record.version} is not on this node ({product.bundle}) and could "
+            "not be fetched from object storage (the log says why); every node of a cluster must reach the same "
+            "object storage: check the storage setting (HEXMESH_STORAGE) and its credentials. Nothing was run"
+        )
     if full_refresh:
         refuse_full_refresh(product)
     run_id = str(uuid.uuid4())

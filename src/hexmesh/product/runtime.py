@@ -39,9 +39,11 @@ class Runtime:
 
     @cached_property
     def state(self) -> StateStore:
+        from hexmesh.product.bundles import BundleCache
         from hexmesh.product.control import adopt_home_control
 
-        store = StateStore(self.settings.state_url)
+        # Versions name their bundle by digest; this node's copy is fetched from object storage once.
+        store = StateStore(self.settings.state_url, bundles=BundleCache(self.settings, lambda: self.storage).path)
         adopt_home_control(store.db, self.settings.home)
         return store
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -46,9 +47,11 @@ def _engine(url: str) -> Engine:
 class StateStore(LifecycleRecords, Leases):
     """Products, versions, ports, runs, publications and locks of one workspace (and lifecycle records)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, bundles: Callable[[VersionRecord], str] | None = None) -> None:
+        """``bundles`` maps a version's recorded bundle (a digest) to its folder on this node."""
         self.url = url
         self.db = _engine(url)
+        self._bundles = bundles
         migrate(self.db)
 
     def close(self) -> None:
@@ -98,7 +101,7 @@ class StateStore(LifecycleRecords, Leases):
             domain, name = key.split("/", 1)
             query = query.where(t.products.c.domain == domain, t.products.c.name == name)
         with self.db.connect() as conn:
-            return [
+            found = [
                 VersionRecord(
                     product=f"{row.domain}/{row.name}",
                     version=row.version,
@@ -112,6 +115,9 @@ class StateStore(LifecycleRecords, Leases):
                 )
                 for row in conn.execute(query)
             ]
+        if self._bundles is None:
+            return found
+        return [dataclasses.replace(record, bundle=self._bundles(record)) for record in found]
 
     # -- ports and publications ------------------------------------------------------------
 
