@@ -26,8 +26,9 @@ from pyiceberg.expressions import AlwaysTrue
 
 from hexmesh.errors import NotFoundError, ReadError
 from hexmesh.infra.state import Publication
+from hexmesh.product.policy.opening import open_batches
 from hexmesh.product.ports import OutputPortReader, ReadRequest
-from hexmesh.product.sealing import epoch, open_batches, scan_columns
+from hexmesh.product.sealing import epoch, scan_columns
 from hexmesh.product.values import csv_batch, csv_schema, json_lines
 
 __all__ = ["FORMATS", "SnapshotInfo", "encode", "etag", "evict", "parquet_file", "pinned", "snapshots"]

@@ -2,9 +2,10 @@
 
 A restricted field keeps its declared ``string`` column; each value is stored sealed with its
 data subject's key as ``hxm1:`` + base64(nonce || AES-GCM ciphertext) (docs/adr/0006). Every
-port reads through :func:`open_table` (or :func:`open_batches`, :func:`open_events`, the SQL
-port's ``sql/sealed.py``) before policies mask anything, so no surface serves ciphertext as if
-it were data, and a forgotten subject's values read as null in every snapshot, past ones included.
+port reads through ``open_table`` (or ``open_batches``, ``open_events``, the SQL port's
+``sql/sealed.py``), in :mod:`hexmesh.product.policy.opening`, before policies mask anything, so no
+surface serves ciphertext as if it were data, and a forgotten subject's values read as null in every
+snapshot, past ones included.
 Opened data must never be cached past a forget: caches of opened rows carry :func:`epoch`.
 
 Opening costs one AES-GCM call per value, so readers open only the sealed columns they use: a
@@ -14,11 +15,10 @@ Sealing makes or finds every subject's key in one bulk call, remembered in :clas
 
 from __future__ import annotations
 
-import json
 import threading
 import weakref
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
@@ -28,8 +28,7 @@ from pyiceberg.expressions.visitors import bind, extract_field_ids
 
 from hexmesh.cache import BoundedCache
 from hexmesh.errors import ReadError, SchemaMismatchError
-from hexmesh.governance.encryption import SEALED, open_text, restricted_fields, seal_text, sealed_mask, subject_field
-from hexmesh.infra.events import StoredEvent
+from hexmesh.governance.encryption import SEALED, restricted_fields, seal_text, sealed_mask, subject_field
 from hexmesh.infra.keys import KeyStore, KeyStoreError, master_key
 from hexmesh.infra.tables import iceberg_schema
 from hexmesh.product.deployed import DeployedProduct
@@ -41,9 +40,6 @@ __all__ = [
     "check_filter",
     "epoch",
     "is_sealed",
-    "open_batches",
-    "open_events",
-    "open_table",
     "scan_columns",
     "seal_outputs",
     "seal_table",
@@ -51,7 +47,6 @@ __all__ = [
     "unopened",
 ]
 
-_ROW_EVENT = "dev.hexmesh.row.published"
 #: At most this many unwrapped keys are remembered per runtime (32 bytes each).
 _REMEMBERED = 1_000_000
 _stores: weakref.WeakKeyDictionary[Runtime, Keys] = weakref.WeakKeyDictionary()
@@ -300,80 +295,3 @@ def scan_columns(port: OutputPort, columns: Sequence[str] | None) -> list[str] |
     if any(c in sealing.fields for c in columns):
         return [*columns, sealing.subject]
     return list(columns)
-
-
-def open_table(
-    runtime: Runtime,
-    port: OutputPort,
-    table: pa.Table,
-    columns: Sequence[str] | None = None,
-    *,
-    hide: Iterable[str] = (),
-) -> pa.Table:
-    """``table`` as stored (scanned with :func:`scan_columns`) with its sealed columns opened.
-
-    ``columns``: the projection asked for (the subject column added for opening is dropped
-    again); ``hide``: columns the caller may not see, left sealed (a policy drops them anyway).
-    """
-    sealing = Sealing.of(port, strict=False)
-    if sealing is not None and table.num_rows and sealing.subject in table.column_names:
-        hidden = set(hide)
-        wanted = [f for f in sealing.fields if f in table.column_names and f not in hidden]
-        if wanted:
-            table = _open(key_store(runtime), sealing, table, wanted)
-    if columns is not None and table.column_names != list(columns):
-        table = table.select(list(columns))
-    return table
-
-
-def _open(store: Keys, sealing: Sealing, table: pa.Table, fields: Sequence[str]) -> pa.Table:
-    subjects = table.column(sealing.subject)
-    names = {s for s in pc.unique(subjects.cast(pa.string())).to_pylist() if s is not None}
-    keys = store.keys(names)
-    missing = names - keys.keys()
-    # Subjects without a key either were forgotten or never had a sealed value (legacy rows).
-    forgotten = store.store.forgotten(missing) if missing else set()
-    for name in fields:
-        index = table.schema.get_field_index(name)
-        field = table.schema.field(index)
-        opened = open_text(table.column(name), subjects, keys, name, forgotten=forgotten)
-        # A forgotten value is null, even in a field declared required.
-        table = table.set_column(index, field.with_nullable(True), opened.cast(field.type))
-    return table
-
-
-def open_batches(
-    runtime: Runtime, port: OutputPort, batches: Iterable[pa.RecordBatch], columns: Sequence[str] | None = None
-) -> Iterator[pa.RecordBatch]:
-    """:func:`open_table` batch by batch (constant memory)."""
-    if not is_sealed(port):
-        yield from batches
-        return
-    for batch in batches:
-        opened = open_table(runtime, port, pa.Table.from_batches([batch]), columns)
-        yield from opened.to_batches()
-
-
-def open_events(runtime: Runtime, port: OutputPort, events: Sequence[StoredEvent]) -> list[StoredEvent]:
-    """Row events of ``port`` with their sealed fields opened (the log keeps them sealed)."""
-    sealing = Sealing.of(port, strict=False)
-    if sealing is None:
-        return list(events)
-    rows = [(i, e.body) for i, e in enumerate(events) if e.body.get("type") == _ROW_EVENT]
-    data = [body.get("data") for _, body in rows]
-    usable = [(i, body, d) for (i, body), d in zip(rows, data, strict=True) if isinstance(d, dict)]
-    if not usable:
-        return list(events)
-    names = [sealing.subject, *sealing.fields]
-    table = pa.table({n: pa.array([_text(d.get(n)) for _, _, d in usable], type=pa.large_string()) for n in names})
-    opened = open_table(runtime, port, table).to_pylist()
-    out = list(events)
-    for (i, body, d), values in zip(usable, opened, strict=True):
-        shown = {**d, **{n: values[n] for n in sealing.fields if n in d}}
-        text = json.dumps({**body, "data": shown}, separators=(",", ":"))
-        out[i] = replace(events[i], text=text)
-    return out
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)

@@ -17,9 +17,10 @@ from hexmesh.errors import ReadError
 from hexmesh.governance import Principal
 from hexmesh.infra.events import StoredEvent
 from hexmesh.product.eventstream import port_stream, product_stream
+from hexmesh.product.policy.opening import open_events
 from hexmesh.product.policy.stream import Cursors
 from hexmesh.product.ports import OutputPortReader
-from hexmesh.product.sealing import is_sealed, open_events
+from hexmesh.product.sealing import is_sealed
 from hexmesh.product.subscription import EventTimes, follow, start_after
 from hexmesh.serving import disclosure, governed
 from hexmesh.serving.node import Node

@@ -27,10 +27,10 @@ from hexmesh.product.policy import (
     governed_table,
     request_access,
 )
+from hexmesh.product.policy.opening import open_events
 from hexmesh.product.policy.requests import DAY_US
 from hexmesh.product.policy.shaped import UnservedColumnError, request_details, shape_request
 from hexmesh.product.policy.stream import Cursors, cursors_for, shaped_events
-from hexmesh.product.sealing import open_events
 from hexmesh.serving.node import Node
 
 __all__ = [

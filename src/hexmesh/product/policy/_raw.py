@@ -15,9 +15,10 @@ from pyiceberg.expressions import AlwaysTrue
 from hexmesh.errors import NotFoundError
 from hexmesh.infra.tables import arrow_schema
 from hexmesh.product.deployed import DeployedProduct
+from hexmesh.product.policy.opening import open_table
 from hexmesh.product.ports import OutputPortReader, ReadRequest
 from hexmesh.product.runtime import Runtime
-from hexmesh.product.sealing import Sealing, epoch, is_sealed, open_table, scan_columns, served_schema
+from hexmesh.product.sealing import Sealing, epoch, is_sealed, scan_columns, served_schema
 
 __all__ = ["RawPort", "forget_epoch"]
 

@@ -36,8 +36,9 @@ from hexmesh.governance import (
 )
 from hexmesh.governance.rowfilter import quote_identifier
 from hexmesh.product.policy.dp import DpSyntaxError, parse_dp
+from hexmesh.product.policy.opening import open_table
 from hexmesh.product.policy.sidecar import PolicySidecar
-from hexmesh.product.sealing import epoch, open_table
+from hexmesh.product.sealing import epoch
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.policy import PolicyDecision, QueryRequest, TableAccess, TableRewrite
 from hexmesh.product.sql.snapshots import SnapshotSource

@@ -18,8 +18,9 @@ from typing import TypeAlias
 import pyarrow as pa
 import pyarrow.dataset as ds
 
+from hexmesh.product.policy.opening import open_table
 from hexmesh.product.runtime import Runtime
-from hexmesh.product.sealing import Sealing, epoch, open_table
+from hexmesh.product.sealing import Sealing, epoch
 from hexmesh.product.sql.catalog import PortTable
 
 __all__ = ["OpenedTables"]
