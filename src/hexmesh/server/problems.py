@@ -134,6 +134,8 @@ def document(app: FastAPI) -> dict[str, Any]:
             codes = operation.get("responses", {})
             codes.pop("422", None)
             codes.setdefault("400", {"description": "Bad request", "content": {MEDIA: {"schema": problem}}})
+            # On a node served with --auth any route refuses a token that is not valid (expired, revoked).
+            codes.setdefault("401", {"description": "Unauthorized", "content": {MEDIA: {"schema": problem}}})
             if "requestBody" in operation:  # every body has a size limit (hexmesh.server.bodies)
                 codes.setdefault("413", {"description": "Content too large", "content": {MEDIA: {"schema": problem}}})
     components = schema.setdefault("components", {}).setdefault("schemas", {})
