@@ -77,7 +77,7 @@ outputPorts:
     slo: {freshness: 1d}
     properties:
       - {name: user_id, logicalType: string, required: true, classification: internal}
-      - {name: mail_domain, logicalType: string, classification: internal}
+      - {name: mail_domain, logicalType: string, classification: internal, classificationReason: the domain part only}
 """
 DOWNSTREAM_SQL = "select user_id, split_part(email, '@', 2) as mail_domain from profiles\n"
 

@@ -11,7 +11,7 @@ was deployed and what was not.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,12 +21,13 @@ from hexmesh.infra.state import VersionRecord, now_us
 from hexmesh.infra.tables import iceberg_schema
 from hexmesh.lifecycle.access import input_refusals
 from hexmesh.lifecycle.bundle import bundle_digest, bundle_files
+from hexmesh.lifecycle.classification import classification_problems
 from hexmesh.lifecycle.pins import resolve_pins
 from hexmesh.lifecycle.plan import plan_product
 from hexmesh.lifecycle.validate import link_problems
 from hexmesh.product import Runtime, table_id
 from hexmesh.product.bundles import store_bundle
-from hexmesh.product.deployed import live_versions
+from hexmesh.product.deployed import DeployedProduct, live_versions
 from hexmesh.product.sql.catalog import TableCatalog
 from hexmesh.spec import Confinement, DataProductSpec, LoadedSpec, path_problems
 
@@ -101,6 +102,23 @@ def _sql_clashes(runtime: Runtime, spec: DataProductSpec, claimed: Mapping[str, 
     return problems
 
 
+def _upstream_specs(
+    runtime: Runtime, spec: DataProductSpec, batch: Mapping[str, DataProductSpec] | None
+) -> Callable[[str], DataProductSpec | None]:
+    """The spec each input reads: from the same batch, else the major it will be pinned to."""
+    pinned = {key: major for key, major in resolve_pins(runtime, spec).values()}
+
+    def find(key: str) -> DataProductSpec | None:
+        if batch is not None and key in batch:
+            return batch[key]
+        try:
+            return DeployedProduct.load(runtime, key, major=pinned.get(key)).spec
+        except HexmeshError:
+            return None
+
+    return find
+
+
 def deploy_refusals(
     runtime: Runtime,
     loaded: LoadedSpec,
@@ -120,7 +138,7 @@ def deploy_refusals(
     if escapes:  # validate reports these too; deploy re-checks, as it is what copies the files
         return [str(p) for p in escapes]
     if rules is not None:
-        blocking = rules.problems(spec)
+        blocking = rules.problems(spec) + classification_problems(loaded, _upstream_specs(runtime, spec, batch))
         if blocking:
             return [str(p) for p in blocking]
     versions = runtime.state.versions(spec.key)

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from hexmesh.errors import ProblemLocation, SpecError, SpecProblem
 from hexmesh.lifecycle.bundle import bundle_files, escaping_links
+from hexmesh.lifecycle.classification import classification_problems
 from hexmesh.lifecycle.dependencies import find_cycle, upstreams
 from hexmesh.spec import (
     SPEC_FILENAME,
@@ -150,6 +151,8 @@ def _mesh_problems(loaded: list[LoadedSpec], deployed: dict[str, DataProductSpec
                         f"its output ports are: {names}",
                     )
                 )
+    for item in loaded:
+        problems.extend(classification_problems(item, known.get))
     graph = {key: upstreams(spec) for key, spec in known.items()}
     cycle = find_cycle(graph)
     if cycle:

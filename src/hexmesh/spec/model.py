@@ -82,6 +82,9 @@ class FieldSpec(SpecModel):
     description: str = ""
     classification: Classification | None = None
     """public < internal < confidential < personal < restricted."""
+    classification_reason: str = ""
+    """Why the field is classified weaker than the data it is derived from (classification follows
+    the data through lineage; see docs/governance.md)."""
     precision: int | None = Field(default=None, ge=1, le=38)
     """Decimal precision (decimal only)."""
     scale: int | None = Field(default=None, ge=0, le=38)

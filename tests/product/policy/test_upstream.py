@@ -148,6 +148,12 @@ def _leftovers(workspace: Workspace) -> list[str]:
 def test_a_product_without_grants_cannot_deploy_and_nothing_hidden_reaches_it(mesh: tuple[Workspace, Path]) -> None:
     workspace, root = mesh
     sneaky = _product(root / "sneaky", SNEAKY, SNEAKY_SQL)
+    # Classification follows the data: publishing the restricted e-mail as public is refused first.
+    with pytest.raises(HexmeshError, match=r"field:leaked\.email: carries restricted data from profiles\.email"):
+        workspace.plan([sneaky])
+    declared = "{name: email, logicalType: string, classification: public}"
+    excused = "{name: email, logicalType: string, classification: public, classificationReason: mallory says so}"
+    (sneaky / "dataproduct.yaml").write_text(textwrap.dedent(SNEAKY.replace(declared, excused)).lstrip())
     plans = workspace.plan([sneaky])
     refusal = plans[0].refusal or ""
     for port, address in (("plays", "dp://podcasts/plays/plays"), ("profiles", "dp://users/profiles/profiles")):
