@@ -1,0 +1,130 @@
+"""A cluster of real ``hexmesh serve`` processes on one PostgreSQL, one NATS and shared storage.
+
+Each node has its own home and settings file; they share the state store and catalog (a database
+of their own on the PostgreSQL server), the warehouse and object storage (a folder), the NATS
+server, and the cluster's secrets. Used by the cluster tests and by bench/cluster.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+import yaml
+
+from hexmesh.infra.keys import generate_master_key
+from tests.server.nodes import HEXMESH, free_port, nats_server
+
+ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+@dataclass
+class ClusterNode:
+    name: str
+    home: Path
+    url: str = ""
+    process: subprocess.Popen[bytes] | None = None
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no lease released."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def log(self) -> str:
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.home.glob("serve-*.log")))
+
+
+@dataclass
+class Cluster:
+    root: Path
+    database: str
+    nats: str
+    nodes: list[ClusterNode] = field(default_factory=list)
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    def settings(self, name: str, **extra: object) -> dict[str, object]:
+        shared = self.root / "shared"
+        return {
+            "state_url": self.database,
+            "catalog_url": self.database,
+            "warehouse": (shared / "warehouse").as_uri(),
+            "storage": (shared / "objects").as_uri(),
+            "events_url": self.nats,
+            "node_name": name,
+            "lease_seconds": 2,
+            **self.secrets,
+            **extra,
+        }
+
+    def node(self, name: str, **extra: object) -> ClusterNode:
+        home = self.root / name
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "settings.yaml").write_text(yaml.safe_dump(self.settings(name, **extra)))
+        node = ClusterNode(name, home)
+        self.nodes.append(node)
+        return node
+
+    def start(self, node: ClusterNode) -> ClusterNode:
+        port = free_port()
+        log = (node.home / f"serve-{port}.log").open("wb")
+        node.process = subprocess.Popen(
+            [HEXMESH, "serve", "--home", str(node.home), "--http-port", str(port), "--sql-port", "0", "--no-auth",
+             "--log-level", "warning"],
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HEXMESH_HOME": str(node.home)},
+        )  # fmt: skip
+        log.close()
+        node.url = f"http://127.0.0.1:{port}"
+        for _ in range(600):
+            if node.process.poll() is not None:
+                raise RuntimeError(f"node {node.name} did not start:\n{node.log()}")
+            try:
+                if httpx.get(node.url + "/", timeout=1).status_code == 200:
+                    return node
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError(f"node {node.name} did not answer:\n{node.log()}")
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            if node.process is not None and node.process.poll() is None:
+                node.process.terminate()
+                try:
+                    node.process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    node.process.kill()
+                    node.process.wait()
+
+
+@contextmanager
+def database() -> Iterator[str]:
+    name = f"hexmesh_cluster_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(ADMIN, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(ADMIN, autocommit=True) as conn:
+            conn.execute(f'drop database "{name}" with (force)')
+
+
+@contextmanager
+def cluster(root: Path) -> Iterator[Cluster]:
+    """A cluster's shared infrastructure; nodes are added with :meth:`Cluster.node` and started by the caller."""
+    with ExitStack() as stack:
+        url = stack.enter_context(database())
+        nats = stack.enter_context(nats_server(root))
+        made = Cluster(root, url, nats, secrets={"master_key": generate_master_key(), "secret": uuid.uuid4().hex})
+        try:
+            yield made
+        finally:
+            made.stop()
