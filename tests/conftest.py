@@ -38,7 +38,8 @@ def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
     if request.param == "embedded":
         yield Stack("embedded")
         return
-    chosen = Stack("shared", request.getfixturevalue("s3_server"))
+    root = request.getfixturevalue("tmp_path_factory").mktemp("stack")
+    chosen = Stack("shared", request.getfixturevalue("s3_server"), root)
     yield chosen
     chosen.close()
 

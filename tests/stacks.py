@@ -28,7 +28,6 @@ from hexmesh.infra.settings import Settings
 
 WEED = str(Path(sys.executable).parent / "weed")
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
-NATS_URL = "nats://127.0.0.1:4222"
 ACCESS_KEY = "hexmesh-test"
 SECRET_KEY = "hexmesh-test-secret-0123456789"
 #: Buckets made when the server starts; every other bucket is missing (auto-creation is off).
@@ -141,7 +140,29 @@ class Stack:
 
     name: str
     s3: S3Server | None = None
+    root: Path | None = None
     _databases: list[str] = field(default_factory=list)
+    _nats: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    def _nats_server(self) -> str:
+        """A JetStream nats-server of this workspace's own (its stream name is not per mesh yet)."""
+        binary = shutil.which("nats-server")
+        if binary is None:
+            raise RuntimeError("nats-server is not installed (apt-get install nats-server)")
+        assert self.root is not None
+        port = free_port()
+        process = subprocess.Popen(
+            [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(self.root / f"nats-{port}")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        self._nats.append(process)
+        for _ in range(200):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    return f"nats://127.0.0.1:{port}"
+            time.sleep(0.05)
+        raise RuntimeError(f"nats-server did not listen on {port}")
 
     def settings_values(self) -> dict[str, Any]:
         """The settings.yaml of one new workspace on this stack (a new database, prefix and namespace)."""
@@ -158,7 +179,7 @@ class Stack:
             catalog_url=url,
             warehouse=f"s3://warehouse/{tag}",
             storage=f"s3://storage/{tag}",
-            events_url=NATS_URL,
+            events_url=self._nats_server(),
             events_namespace=f"hexmesh-test-{tag}",
         )
 
@@ -174,6 +195,10 @@ class Stack:
         return Settings.load(self.home(home))
 
     def close(self) -> None:
+        for process in self._nats:
+            process.terminate()
+            process.wait(timeout=10)
+        self._nats.clear()
         with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
             for database in self._databases:
                 conn.execute(f'drop database if exists "{database}" with (force)')

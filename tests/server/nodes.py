@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 
 from hexmesh.lifecycle import Workspace, init_product
+from tests.stacks import Stack
 
 HEXMESH = str(Path(sys.executable).parent / "hexmesh")
 TOKEN = "governance-secret"
@@ -41,9 +42,12 @@ def add_orders(product: Path, day: str, rows: int, first_id: int) -> None:
     (product / "data" / f"orders-{day}.csv").write_text("\n".join(lines) + "\n")
 
 
-def build_workspace(root: Path, *, big: bool = True) -> tuple[Path, Path]:
-    """sales/shop (3 rows) and sales/big (one 200k-row snapshot); return home and shop's folder."""
-    home = root / "home"
+def build_workspace(root: Path, *, big: bool = True, stack: Stack | None = None) -> tuple[Path, Path]:
+    """sales/shop (3 rows) and sales/big (one 200k-row snapshot); return home and shop's folder.
+
+    With ``stack``, the home's settings.yaml puts the workspace on that stack (tests/stacks.py).
+    """
+    home = stack.home(root / "home") if stack is not None else root / "home"
     shop = root / "shop"
     init_product(shop, domain="sales", name="shop", owner="shop-team@example.com")
     folders = [shop]

@@ -14,6 +14,7 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 from tests.server.nodes import RunningNode, add_orders, build_workspace, nats_server, run_cli, serve
+from tests.stacks import Stack
 
 EVENTS = "/products/sales/shop/ports/orders/events"
 
@@ -38,8 +39,9 @@ def sse(
 
 
 @pytest.fixture(scope="module")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    return build_workspace(tmp_path_factory.mktemp("events"), big=False)
+def mesh(tmp_path_factory: pytest.TempPathFactory, stack: Stack) -> tuple[Path, Path]:
+    """On each stack: the embedded event log, and NATS (with PostgreSQL and SeaweedFS S3)."""
+    return build_workspace(tmp_path_factory.mktemp("events"), big=False, stack=stack)
 
 
 @pytest.fixture(scope="module")

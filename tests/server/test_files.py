@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,21 @@ import pyarrow.parquet as pq
 import pytest
 
 from hexmesh.lifecycle import Workspace
-from tests.server.nodes import RunningNode
+from tests.server.nodes import RunningNode, build_workspace, serve
+from tests.stacks import Stack
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, stack: Stack) -> tuple[Path, Path]:
+    """The files port on each stack: a local warehouse, and PostgreSQL + SeaweedFS S3 + NATS."""
+    return build_workspace(tmp_path_factory.mktemp("files"), stack=stack)
+
+
+@pytest.fixture(scope="module")
+def node(built: tuple[Path, Path]) -> Iterator[RunningNode]:
+    with serve(built[0]) as running:
+        yield running
+
 
 SHOP = "/products/sales/shop/ports/orders"
 BIG = "/products/sales/big/ports/orders"
@@ -35,7 +50,8 @@ def test_snapshots_have_time_rows_and_size(node: RunningNode) -> None:
 
 @pytest.mark.parametrize("fmt", ["parquet", "jsonl", "csv", "arrow"])
 def test_every_format_returns_what_a_local_read_returns(node: RunningNode, fmt: str) -> None:
-    local = Workspace.open(node.home).read("dp://sales/shop/orders")
+    with Workspace.open(node.home) as workspace:
+        local = workspace.read("dp://sales/shop/orders")
     with node.client() as http:
         # A whole snapshot as Parquet is a redirect to its pinned URL: follow it, as clients do.
         response = http.get(f"{SHOP}/data", params={"format": fmt}, follow_redirects=True)
@@ -82,7 +98,8 @@ def test_json_lines_and_csv_carry_numbers_as_numbers_and_times_in_one_iso_form(
     assert cells["ordered_at"] == first["ordered_at"]
     (tmp_path / "rows.jsonl").write_text(lines)
     ((total,),) = duckdb.sql(f"select sum(amount) from read_json('{tmp_path / 'rows.jsonl'}')").fetchall()  # type: ignore[union-attr]
-    local = Workspace.open(node.home).read("dp://sales/shop/orders")
+    with Workspace.open(node.home) as workspace:
+        local = workspace.read("dp://sales/shop/orders")
     assert total == pytest.approx(float(sum(local.column("amount").to_pylist())))
 
 

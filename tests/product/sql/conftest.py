@@ -14,11 +14,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import Publication
 from hexmesh.lifecycle import Workspace
 from hexmesh.pgwire import PgServer
 from hexmesh.product.sql import QueryPolicy, SqlPortConfig, start_sql_port
+from tests.stacks import Stack
 from tests.support import ORDERS_SPEC, ORDERS_SQL, orders_csv
 
 
@@ -104,12 +104,12 @@ def write_product(folder: Path, spec: str, sql: str, data: str) -> Path:
 
 
 @pytest.fixture(scope="session")
-def mesh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
-    """A workspace with sales/orders deployed and run twice (5 rows, then 4 more)."""
+def mesh(tmp_path_factory: pytest.TempPathFactory, stack: Stack) -> Iterator[Workspace]:
+    """A workspace with sales/orders deployed and run twice (5 rows, then 4 more), on each stack."""
     root = tmp_path_factory.mktemp("sqlport")
     folder = write_product(root / "orders", ORDERS_SPEC, ORDERS_SQL, orders_csv(1, 5))
     types = write_product(root / "types", TYPES_SPEC, TYPES_SQL, "id\n1\n")
-    workspace = Workspace(Settings.defaults(Path(root) / "ws"))
+    workspace = Workspace(stack.settings(Path(root) / "ws"))
     workspace.deploy([folder, types])
     workspace.run("sales/orders")
     workspace.run("lab/every-type")

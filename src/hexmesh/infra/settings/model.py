@@ -165,7 +165,8 @@ class Settings:
     storage: str = key(
         "",
         "HEXMESH_STORAGE",
-        "Object storage for bundles and quarantine: `file:///folder` or `s3://bucket/prefix`.",
+        "Object storage for what a product keeps besides its tables (quarantined candidates, bundles): "
+        "`file:///folder` or `s3://bucket/prefix` (the bucket must exist).",
         group="storage",
         shown="file://<home>",
     )

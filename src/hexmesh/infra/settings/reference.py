@@ -39,6 +39,19 @@ s3_secret_access_key: ${{S3_SECRET_ACCESS_KEY}}
 events_url: nats://nats.internal:4222
 placement: [sales, users/user-profiles]
 ```
+
+The same node with its tables in an Iceberg REST catalog that signs requests with SigV4 (here
+SeaweedFS's built-in catalog; AWS S3 Tables and others take the same properties). `catalog_url`
+over http(s) means `catalog_type: rest`; `catalog_properties` are pyiceberg's, passed through:
+
+```yaml
+catalog_url: https://s3.internal:8181
+warehouse: s3://tables/
+catalog_properties:
+  rest.sigv4-enabled: "true"
+  rest.signing-name: s3tables
+  rest.signing-region: us-east-1
+```
 """
 
 _CLIENT = """\
