@@ -6,16 +6,18 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from hexmesh.cli.render import err
 from hexmesh.errors import HexmeshError, SpecError
 from hexmesh.infra.settings import HOME_ENV, TOKEN_ENV
-from hexmesh.lifecycle import Workspace
 
-__all__ = ["Home", "Token", "errors", "workspace"]
+if TYPE_CHECKING:
+    from hexmesh.lifecycle import Workspace
+
+__all__ = ["Home", "Token", "errors", "product_key", "workspace"]
 
 Home = Annotated[
     Path | None,
@@ -43,6 +45,8 @@ def errors() -> Iterator[None]:
 
 def workspace(home: Path | None) -> Workspace:
     """The workspace of this command; ``${HEXMESH_HOME}`` in specs then means this workspace."""
+    from hexmesh.lifecycle import Workspace
+
     opened = Workspace.open(home)
     os.environ[HOME_ENV] = str(opened.settings.home)
     if opened.settings.openlineage_url:  # lineage is a setting: every run of this command reports it
@@ -52,3 +56,10 @@ def workspace(home: Path | None) -> Workspace:
         if observer is not None:
             opened.observe(observer)
     return opened
+
+
+def product_key(text: str) -> str:
+    """``domain/product`` of a product name or ``dp://`` address (an ``AddressError`` says how to write one)."""
+    from hexmesh.spec import parse_address
+
+    return parse_address(text).product_key

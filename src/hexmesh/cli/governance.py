@@ -6,7 +6,7 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -14,10 +14,11 @@ from rich.table import Table
 from hexmesh.cli import common
 from hexmesh.cli.render import console, err
 from hexmesh.errors import InputError
-from hexmesh.governance import Principal
 from hexmesh.infra.settings import variable
-from hexmesh.lifecycle import Stewardship, Verdict
-from hexmesh.spec import parse_address
+
+if TYPE_CHECKING:
+    from hexmesh.governance import Principal
+    from hexmesh.lifecycle import Stewardship, Verdict
 
 __all__ = ["access_app", "forget", "register", "show_audit", "token_app"]
 
@@ -84,6 +85,8 @@ def token_create(
             if not sep or not key:
                 raise InputError(f"attribute {item!r} is not key=value")
             attributes[key] = value
+        from hexmesh.governance import Principal
+
         try:
             who = Principal(principal, kind, frozenset(group or ()), attributes, frozenset(role or ()))  # type: ignore[arg-type]
         except ValueError as exc:
@@ -181,6 +184,8 @@ def access_request(
 ) -> None:
     """Ask the owners for read access to a port, for a stated purpose."""
     with common.errors():
+        from hexmesh.spec import parse_address
+
         parsed = parse_address(address)
         if parsed.port is None:
             raise InputError(f"{address!r} names no port; write dp://{parsed.product_key}/<port>")
@@ -301,7 +306,7 @@ def show_audit(
     """
     with common.errors():
         under = _resource(resource)
-        product = parse_address(under).product_key if under and under.startswith("dp://") else None
+        product = common.product_key(under) if under and under.startswith("dp://") else None
         stewardship = _stewardship(home)
         who = stewardship.administer(token, "read-audit", product)
         stewardship.record(who, "read-audit", product or "mesh", {"resource": under, "action": action, "actor": actor})

@@ -6,17 +6,18 @@ import json
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
-from hexmesh.cli.common import Home, Token, errors, workspace
+from hexmesh.cli.common import Home, Token, errors, product_key, workspace
 from hexmesh.cli.render import console, err, moment, parse_moment, run_outcome
 from hexmesh.errors import DeployError
-from hexmesh.lifecycle import Attempt, LifecycleState, Plan
-from hexmesh.spec import parse_address
+
+if TYPE_CHECKING:
+    from hexmesh.lifecycle import Attempt, LifecycleState, Plan
 
 __all__ = ["COMMANDS"]
 
@@ -106,7 +107,7 @@ def deprecate(
     except ValueError:
         raise typer.BadParameter(f"{sunset!r} is not a date; write YYYY-MM-DD", param_hint="--sunset") from None
     with errors():
-        key = parse_address(product).product_key
+        key = product_key(product)
         opened = workspace(home)
         actor = opened.stewardship.administer(token, "deprecate", key)
         state = opened.deprecate(product, sunset=day, successor=successor, reason=reason)
@@ -126,7 +127,7 @@ def retire(
     workspace's root, or the token of the product's owner or an operator.
     """
     with errors():
-        key = parse_address(product).product_key
+        key = product_key(product)
         opened = workspace(home)
         actor = opened.stewardship.administer(token, "retire", key)
         state = opened.retire(product, force=force)
@@ -156,7 +157,7 @@ def backfill(
     low, high = parse_moment(since, "--since"), parse_moment(until, "--until")
     assert low is not None and high is not None
     with errors():
-        key = parse_address(product).product_key
+        key = product_key(product)
         opened = workspace(home)
         actor = opened.stewardship.administer(token, "backfill", key)
         result = opened.backfill(product, since=low, until=high, wait=wait)

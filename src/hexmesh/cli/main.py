@@ -8,18 +8,21 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 import typer
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from hexmesh import spec as specs
 from hexmesh.cli import common
 from hexmesh.cli.render import arrow_table, console, err, moment, parse_moment, rule_warnings, run_outcome
 from hexmesh.errors import HexmeshError, NotFoundError
-from hexmesh.lifecycle import OutputPortReader, ReadRequest, Workspace, init_product
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from hexmesh.lifecycle import OutputPortReader
+
+# Start-up is a feature: every command imports what it needs when it runs (`hexmesh --help` loads no
+# engine, no Arrow, no pydantic); tests/cli/test_startup.py keeps it so.
 
 app = typer.Typer(
     name="hexmesh",
@@ -63,6 +66,8 @@ def init(
 ) -> None:
     """Scaffold a product that validates, deploys and runs as it is."""
     with _errors():
+        from hexmesh.lifecycle import init_product
+
         files = init_product(folder, domain=domain, name=name or folder.resolve().name, owner=owner)
     for path in files:
         console.print(f"  created {path}")
@@ -169,6 +174,8 @@ def run(
 
 @contextmanager
 def _progress() -> Iterator[Callable[[str], None]]:
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
     columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True, disable=not err.is_terminal) as bar:
         task = bar.add_task("starting")
@@ -191,6 +198,8 @@ def read(
 ) -> None:
     """Print or export a port as of a point in time: as your token's principal sees it, or as stored for
     the workspace's root."""
+    from hexmesh.lifecycle import ReadRequest
+
     request = ReadRequest(
         as_of=parse_moment(as_of, "--as-of"),
         since=parse_moment(since, "--since"),
@@ -204,12 +213,14 @@ def read(
         raise typer.BadParameter("parquet needs --output FILE", param_hint="--format")
     with _errors():
         opened = _workspace(home)
-        _has_snapshot(opened.reader(address), address, as_of)
         table = opened.read(address, request, token=token, authorize=True)
+        _has_snapshot(opened.reader(address), address, as_of)  # after the read: only to those who may read
     if fmt == "table":
         console.print(arrow_table(table, limit, address))
     elif fmt == "parquet":
         assert output is not None
+        import pyarrow.parquet as pq
+
         pq.write_table(table, output)
         console.print(f"wrote {table.num_rows} rows to {output}")
     else:
@@ -238,6 +249,8 @@ def _export(table: pa.Table, fmt: str, output: Path | None) -> None:
     """Write CSV or JSON lines to a file, or to stdout (which must stay open)."""
     with output.open("wb") if output else nullcontext(sys.stdout.buffer) as sink:
         # The files port's encoders: numbers as numbers, times in one ISO 8601 form.
+        from hexmesh.lifecycle import Workspace
+
         for chunk in Workspace.encode(table, "jsonl" if fmt == "json" else fmt):
             sink.write(chunk)
         sink.flush()
@@ -283,6 +296,8 @@ def status(product: Annotated[str, typer.Argument(help="domain/product")], home:
 @spec_app.command("schema")
 def spec_schema() -> None:
     """Print the JSON Schema of dataproduct.yaml (for editor completion)."""
+    from hexmesh import spec as specs
+
     console.print_json(json.dumps(specs.json_schema()))
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from hexmesh.lifecycle import RuleWarning, RunResult
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from hexmesh.lifecycle import RuleWarning, RunResult
 
 __all__ = ["arrow_table", "console", "err", "moment", "parse_moment", "rule_warnings", "run_outcome"]
 

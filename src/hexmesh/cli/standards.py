@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.markup import escape
@@ -14,8 +14,13 @@ from hexmesh.cli.common import Home, errors, workspace
 from hexmesh.cli.render import console, parse_moment
 from hexmesh.errors import QualityGateError
 from hexmesh.infra.settings import TOKEN_ENV
-from hexmesh.lifecycle import ContractReport, ImportOutcome
-from hexmesh.standards import FORMATS, ExportFormat
+
+if TYPE_CHECKING:
+    from hexmesh.lifecycle import ContractReport, ImportOutcome
+    from hexmesh.standards import ExportFormat
+
+#: The formats of hexmesh.standards.FORMATS, for --help without importing the standards (a test checks).
+FORMAT_NAMES = ("odps", "odcs", "dpds", "dcs")
 
 __all__ = ["register"]
 
@@ -68,7 +73,8 @@ def export(
         typer.Argument(help="A product folder, or a deployed domain/product (none for datahub, openmetadata)."),
     ] = None,
     fmt: Annotated[
-        str, typer.Option("--format", help=f"One of {', '.join(FORMATS)}; or {', '.join(_CATALOGS)}: the whole mesh.")
+        str,
+        typer.Option("--format", help=f"One of {', '.join(FORMAT_NAMES)}; or {', '.join(_CATALOGS)}: the whole mesh."),
     ] = "odps",
     out: Annotated[
         Path | None, typer.Option("--out", help="Write the documents into this folder (a catalog: this file).")
@@ -90,6 +96,8 @@ def export(
             out.write_text(text, encoding="utf-8")
             console.print(f"  wrote {out}")
         return
+    from hexmesh.standards import FORMATS
+
     if fmt not in FORMATS:
         raise typer.BadParameter(f"use one of {', '.join((*FORMATS, *_CATALOGS))}", param_hint="--format")
     if product is None:

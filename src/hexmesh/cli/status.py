@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 
 from hexmesh.cli.render import console, moment
-from hexmesh.lifecycle import ProductStatus
+
+if TYPE_CHECKING:
+    from hexmesh.lifecycle import ProductStatus
 
 __all__ = ["show_status"]
 

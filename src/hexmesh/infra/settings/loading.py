@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 import yaml
 
 from hexmesh.errors import WorkspaceError
-from hexmesh.spec import safe_yaml
 
 if TYPE_CHECKING:
     from hexmesh.infra.settings.model import Settings
@@ -206,6 +205,8 @@ def _did_you_mean(name: str, known: list[str]) -> str:
 
 def _read(file: Path) -> dict[str, Any]:
     try:
+        from hexmesh.spec import safe_yaml  # the spec package is heavy: only when a file is read
+
         data = safe_yaml.load(file.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise WorkspaceError(f"{file} is not valid YAML: {exc}") from exc

@@ -1,0 +1,42 @@
+"""Start-up is a feature: `hexmesh --help` loads no engine (measured by imports, never by time)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from hexmesh.cli.main import app
+from hexmesh.cli.standards import FORMAT_NAMES
+from hexmesh.standards import FORMATS
+
+#: What makes a command slow to start (seconds on a busy machine): none of it is needed for --help.
+#: (pydantic is not listed: typer itself imports it to build a command's parameters.)
+HEAVY = ("pyarrow", "pandas", "numpy", "pyiceberg", "duckdb", "sqlalchemy", "psycopg", "sqlglot", "fastapi")
+OURS = ("hexmesh.lifecycle", "hexmesh.product", "hexmesh.spec", "hexmesh.governance", "hexmesh.standards")
+
+
+def _imported(*args: str) -> set[str]:
+    argv = ", ".join(repr(a) for a in args)
+    code = f"import sys; sys.argv = ['hexmesh', {argv}]; from hexmesh.cli.main import main; main()"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+
+
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("read", "--help")])
+def test_help_and_version_import_no_engine(args: tuple[str, ...]) -> None:
+    modules = _imported(*args)
+    assert "typer" in modules  # the measurement sees imports
+    loaded = sorted(m for m in modules if m.split(".")[0] in HEAVY or m.startswith(OURS))
+    assert loaded == []
+
+
+def test_the_export_help_lists_every_standard() -> None:
+    assert FORMAT_NAMES == FORMATS
+    output = CliRunner().invoke(app, ["export", "--help"], env={"COLUMNS": "200"}).output
+    assert all(name in output for name in FORMATS)
