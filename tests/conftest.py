@@ -11,6 +11,7 @@ import pytest
 
 from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
+from tests.sparkcluster import standalone_cluster
 from tests.stacks import S3Server, Stack, seaweedfs
 from tests.support import ORDERS_SPEC, ORDERS_SQL, ProductFactory, orders_csv
 
@@ -30,6 +31,13 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     """A real SeaweedFS (S3 with SigV4, an Iceberg REST catalog) on loopback for the session."""
     with seaweedfs(tmp_path_factory.mktemp("s3")) as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def spark_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A standalone Spark master with two workers on loopback (tests/sparkcluster.py), for the session."""
+    with standalone_cluster(tmp_path_factory.mktemp("spark")) as master:
+        yield master
 
 
 @pytest.fixture(scope="session", params=STACKS)

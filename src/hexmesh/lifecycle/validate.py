@@ -15,6 +15,7 @@ from hexmesh.spec import (
     Confinement,
     DataProductSpec,
     LoadedSpec,
+    inside,
     load_spec,
     parse_address,
     spec_problems,
@@ -87,6 +88,7 @@ def validate_specs(
             continue
         problems.extend(spec_problems(spec, Confinement(spec.folder, source_roots, home)))
         problems.extend(link_problems(spec))
+        problems.extend(engine_problems(spec))
         if rules is not None:
             problems.extend(rules.problems(spec.spec))
         loaded.append(spec)
@@ -94,6 +96,44 @@ def validate_specs(
     if problems:
         raise SpecError(problems)
     return loaded
+
+
+def engine_problems(loaded: LoadedSpec) -> list[SpecProblem]:
+    """SQL that does not carry over to the engine the spec names (Spark: checked by transpiling)."""
+    code = loaded.spec.transformation
+    if code is None or code.engine != "spark":
+        return []
+    if code.python is not None:
+        return [
+            SpecProblem(
+                loaded.marks.at(("transformation", "engine")),
+                "a Python transformation cannot run on the Spark engine (it runs confined, in a process of its own)",
+                "write the transformation in SQL, or remove engine: spark",
+            )
+        ]
+    from hexmesh.errors import TransformError
+    from hexmesh.infra.compute import SqlText
+    from hexmesh.infra.compute.sparksql import to_spark  # sqlglot only: no Spark needed to validate
+
+    files = {"": code.sql} if isinstance(code.sql, str) else dict(code.sql or {})
+    inputs = [port.name for port in loaded.spec.input_ports]
+    problems = []
+    for port, name in files.items():
+        path = inside(loaded.folder, name)
+        if path is None or not path.is_file():
+            continue  # spec_problems reports a missing or escaping file
+        try:
+            to_spark(SqlText(name, path.read_text(encoding="utf-8")), inputs)
+        except (TransformError, UnicodeDecodeError) as exc:
+            key = ("transformation", "sql", port) if port else ("transformation", "sql")
+            problems.append(
+                SpecProblem(
+                    loaded.marks.at(key),
+                    f"engine: spark cannot run {name}: {exc}",
+                    "rewrite the construct named, or run the product on engine: duckdb",
+                )
+            )
+    return problems
 
 
 def link_problems(loaded: LoadedSpec) -> list[SpecProblem]:

@@ -47,6 +47,8 @@ class InputRead:
     inputs: dict[str, ParquetInput] = field(default_factory=dict)
     positions: dict[str, dict[str, Any]] = field(default_factory=dict)
     nothing_new: bool = False
+    #: Restricted (sealed) upstream fields each input carries opened, in plaintext.
+    opened: dict[str, list[str]] = field(default_factory=dict)
 
 
 def read_inputs(
@@ -68,7 +70,11 @@ def read_inputs(
         try:
             if port.from_ is not None:
                 assert sidecar is not None
-                files, position = _read_upstream(sidecar, product, port, before, started, pins, referenced, folder)
+                files, position, opened = _read_upstream(
+                    sidecar, product, port, before, started, pins, referenced, folder
+                )
+                if opened:
+                    result.opened[port.name] = opened
             else:
                 table, position = _read_source(product, port, before, product.confinement(runtime.settings))
                 files = _staged(folder, port.name, table)
@@ -142,7 +148,7 @@ def _read_upstream(
     pins: dict[str, tuple[str, int]],
     referenced: frozenset[str] | None,
     folder: RunFolder,
-) -> tuple[ParquetInput, dict[str, Any]]:
+) -> tuple[ParquetInput, dict[str, Any], list[str]]:
     """The upstream port as this product's principal may read it (the policy's door, docs/adr/0026)."""
     assert port.from_ is not None
     address = parse_address(port.from_)
@@ -178,7 +184,9 @@ def _read_upstream(
     position["snapshot_id"] = record.baseline_snapshot if snapshot is None else snapshot  # None: nothing published
     files = _local(shaped.files, folder.input(port.name), lambda: sidecar.runtime.tables.load(record.table_id).io)
     rows = shaped.rows if shaped.rows is not None else sum(pq.read_metadata(f).num_rows for f in files)
-    return ParquetInput(port.name, files, shaped.schema, rows), position
+    spec = upstream.output(address.port or "")
+    opened = [f.name for f in spec.properties if f.classification == "restricted" and f.name in shaped.schema.names]
+    return ParquetInput(port.name, files, shaped.schema, rows), position, opened
 
 
 def _local(files: tuple[str, ...], folder: Path, io: Callable[[], FileIO]) -> tuple[str, ...]:

@@ -21,7 +21,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hexmesh.errors import ConcurrentRunError, HexmeshError, InputError, QualityGateError, WorkspaceError
+from hexmesh.errors import (
+    ConcurrentRunError,
+    HexmeshError,
+    InputError,
+    QualityGateError,
+    TransformError,
+    WorkspaceError,
+)
 from hexmesh.infra.compute import RunFolder
 from hexmesh.infra.state import Heartbeat, RunRecord, from_us
 from hexmesh.product.backfill import EventWindow, merge_window
@@ -200,6 +207,7 @@ def _run(
             return result
         say(f"running the transformation ({engine.name})")
         details["engine"] = engine.name
+        _refuse_opened(product, engine.name, inputs.opened)
         outputs = transform(product, engine, inputs.inputs, folder, runtime.settings)
         say("checking the output against its schema")
         candidates = {name: conform(product.output(name), staged.to_arrow()) for name, staged in outputs.items()}
@@ -240,6 +248,18 @@ def _run(
         raise
     finally:
         folder.remove()
+
+
+def _refuse_opened(product: DeployedProduct, engine: str, opened: dict[str, list[str]]) -> None:
+    """Opened restricted fields never leave the hexmesh process (docs/adr/0029-compute-engines.md)."""
+    if engine == "duckdb" or not opened:
+        return
+    named = "; ".join(f"{port}: {', '.join(fields)}" for port, fields in opened.items())
+    raise TransformError(
+        f"{product.key} reads restricted fields in clear ({named}), which stay inside hexmesh's own process: "
+        f"they cannot go to the {engine} engine. Run the product on engine: duckdb, or leave the fields out of "
+        "its SQL. Nothing was published"
+    )
 
 
 def refuse_full_refresh(product: DeployedProduct) -> None:

@@ -41,6 +41,11 @@ def transform(
         (item,) = inputs.values()
         return {outputs[0]: StagedOutput(outputs[0], item.files, item.schema, item.rows)}
     if code.python is not None:
+        if engine.name != "duckdb":
+            raise TransformError(
+                f"{code.python} is a Python transformation, which runs confined in a process of its own, not on "
+                f"the {engine.name} engine; write it in SQL, or run the product on engine: duckdb"
+            )
         tables = {name: item.to_arrow() for name, item in inputs.items()}
         built = _python(product, code.python, tables, outputs, settings)
         return {port: _written(folder, port, table) for port, table in built.items()}

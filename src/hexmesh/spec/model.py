@@ -467,7 +467,7 @@ class Transformation(SpecModel):
     nowhere, opens no network connection and sees none of the node's settings or secrets."""
     limits: Limits = Limits()
     """Python only: memoryMb and cpuSeconds for each run (within the node's python_* settings)."""
-    engine: Literal["duckdb"] | None = None
+    engine: Literal["duckdb", "spark"] | None = None
     """The compute engine the transformation runs on; omit for the mesh's default (setting compute_engine)."""
 
     @model_validator(mode="after")

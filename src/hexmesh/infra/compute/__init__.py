@@ -1,7 +1,8 @@
 """Engines that run transformations (the compute interface, docs/adr/0029-compute-engines.md).
 
 One module per backend, opened by name through :func:`open_engine`; ``duckdb`` (embedded, the
-default) needs nothing more, ``spark`` imports pyspark only when a product runs on it.
+default) needs nothing more, ``spark`` imports pyspark only when a product runs on it (the
+``spark`` extra).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ __all__ = [
 ]
 
 #: The engines a product may name in ``transformation.engine`` (and the setting ``compute_engine``).
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")
 
 
 def open_engine(name: str, settings: Settings) -> Engine:
@@ -40,6 +41,10 @@ def open_engine(name: str, settings: Settings) -> Engine:
             spill=settings.compute_spill,
             threads=settings.compute_threads,
         )
+    if name == "spark":
+        from hexmesh.infra.compute.spark import SparkEngine
+
+        return SparkEngine(settings.spark_master, executor_memory=settings.spark_executor_memory)
     close = difflib.get_close_matches(name, ENGINES, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise WorkspaceError(

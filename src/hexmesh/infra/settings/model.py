@@ -62,7 +62,8 @@ GROUPS: dict[str, str] = {
     "serving": "How a node serves its ports.",
     "compute": (
         "Engines run products' transformations over their inputs' Parquet files: DuckDB in process "
-        "(the default, with bounded memory). A product may name its engine in `transformation.engine`."
+        "(the default, with bounded memory), or Apache Spark (`pip install 'hexmesh[spark]'`, Java 17). A product "
+        "may name its engine in `transformation.engine`."
     ),
     "lineage": "OpenLineage run events of every run, for Marquez, DataHub or any OpenLineage consumer.",
 }
@@ -439,7 +440,7 @@ class Settings:
         "duckdb",
         "HEXMESH_COMPUTE_ENGINE",
         "The engine a product's transformation runs on unless its spec names one (`transformation.engine`): "
-        "`duckdb` (in process).",
+        "`duckdb` (in process) or `spark`.",
         group="compute",
     )
     compute_memory_limit: str = key(
@@ -460,6 +461,20 @@ class Settings:
         0,
         "HEXMESH_COMPUTE_THREADS",
         "Threads DuckDB uses for one run's transformation (0: one per core).",
+        group="compute",
+    )
+
+    spark_master: str = key(
+        "local[2]",
+        "HEXMESH_SPARK_MASTER",
+        "The Spark master products on the `spark` engine run on: `local[N]` (in this process's JVM) or "
+        "`spark://host:7077` (a standalone cluster).",
+        group="compute",
+    )
+    spark_executor_memory: str = key(
+        "1g",
+        "HEXMESH_SPARK_EXECUTOR_MEMORY",
+        "Memory of each Spark executor (`spark.executor.memory`).",
         group="compute",
     )
 
