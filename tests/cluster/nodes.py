@@ -22,9 +22,27 @@ import psycopg
 import yaml
 
 from hexmesh.infra.keys import generate_master_key
+from hexmesh.infra.settings import Settings
+from hexmesh.lifecycle import Workspace
 from tests.server.nodes import HEXMESH, free_port, nats_server
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
+#: The settings file of a cluster's node from the deployment guide: the tests use it as it is.
+SETTINGS = Path(__file__).parents[2] / "docs" / "deployment" / "cluster-node.yaml"
+
+
+@contextmanager
+def _environment(values: dict[str, str]) -> Iterator[None]:
+    before = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in before.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 @dataclass
@@ -52,27 +70,37 @@ class Cluster:
     nodes: list[ClusterNode] = field(default_factory=list)
     secrets: dict[str, str] = field(default_factory=dict)
 
-    def settings(self, name: str, **extra: object) -> dict[str, object]:
+    def environment(self, name: str, **extra: str) -> dict[str, str]:
+        """What differs between clusters and nodes, as the variables docs/deployment/cluster-node.yaml reads."""
         shared = self.root / "shared"
         return {
-            "state_url": self.database,
-            "catalog_url": self.database,
-            "warehouse": (shared / "warehouse").as_uri(),
-            "storage": (shared / "objects").as_uri(),
-            "events_url": self.nats,
-            "node_name": name,
-            "lease_seconds": 2,
-            **self.secrets,
+            "MESH_DATABASE_URL": self.database,
+            "MESH_WAREHOUSE": (shared / "warehouse").as_uri(),
+            "MESH_STORAGE": (shared / "objects").as_uri(),
+            "MESH_NATS_URL": self.nats,
+            "MESH_MASTER_KEY": self.secrets["master_key"],
+            "MESH_SECRET": self.secrets["secret"],
+            "MESH_LEASE_SECONDS": "2",
+            "NODE_NAME": name,
             **extra,
         }
 
     def node(self, name: str, **extra: object) -> ClusterNode:
+        """A node whose settings file is the deployment guide's, plus ``extra`` keys (placement, ...)."""
         home = self.root / name
         home.mkdir(parents=True, exist_ok=True)
-        (home / "settings.yaml").write_text(yaml.safe_dump(self.settings(name, **extra)))
+        text = SETTINGS.read_text(encoding="utf-8")
+        if extra:
+            text += yaml.safe_dump(extra)
+        (home / "settings.yaml").write_text(text)
         node = ClusterNode(name, home)
         self.nodes.append(node)
         return node
+
+    def workspace(self, node: ClusterNode) -> Workspace:
+        """The node's workspace in this process (to deploy and look), with the node's environment."""
+        with _environment(self.environment(node.name)):
+            return Workspace(Settings.load(node.home))
 
     def start(self, node: ClusterNode) -> ClusterNode:
         port = free_port()
@@ -80,7 +108,7 @@ class Cluster:
         node.process = subprocess.Popen(
             [HEXMESH, "serve", "--home", str(node.home), "--http-port", str(port), "--sql-port", "0", "--no-auth",
              "--log-level", "warning"],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "HEXMESH_HOME": str(node.home)},
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.environment(node.name)},
         )  # fmt: skip
         log.close()
         node.url = f"http://127.0.0.1:{port}"

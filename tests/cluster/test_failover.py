@@ -14,8 +14,6 @@ from pathlib import Path
 import httpx
 import pytest
 
-from hexmesh.infra.settings import Settings
-from hexmesh.lifecycle import Workspace
 from tests.cluster.nodes import ClusterNode, cluster
 
 RAW = """
@@ -117,7 +115,7 @@ def test_a_node_killed_mid_run_the_run_completes_once_elsewhere_and_consumers_mi
     raw, enriched = products(tmp_path)
     with cluster(tmp_path) as mesh:
         a, b = mesh.node("node-a"), mesh.node("node-b")
-        admin = Workspace(Settings.load(a.home))
+        admin = mesh.workspace(a)
         try:
             land(raw, 1, 50)
             admin.deploy([raw, enriched])
