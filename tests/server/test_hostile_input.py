@@ -28,7 +28,7 @@ def test_a_unicode_digit_is_not_a_sequence_number(node: RunningNode) -> None:
 
 @pytest.mark.parametrize(
     ("params", "headers"),
-    [({"start": HUGE}, {}), ({}, {"Last-Event-ID": HUGE})],
+    [({"start": HUGE}, {}), ({}, {"Last-Event-ID": "9" * 19})],  # 19 digits: the header's pattern allows it
 )
 def test_a_subscription_starting_beyond_64_bits_is_a_400(
     node: RunningNode, params: dict[str, str], headers: dict[str, str]
@@ -37,3 +37,30 @@ def test_a_subscription_starting_beyond_64_bits_is_a_400(
         response = http.get(EVENTS, params={"follow": "false", **params}, headers=headers)
     assert response.status_code == 400, response.text
     assert "beyond the last possible event sequence number" in response.json()["detail"]
+
+
+def test_since_equal_to_until_is_an_empty_window_not_an_error(node: RunningNode) -> None:
+    moment = "2026-01-01T10:00:00Z"
+    with node.client() as http:
+        response = http.get(EVENTS, params={"follow": "false", "start": "beginning", "since": moment, "until": moment})
+        assert response.status_code == 200, response.text
+        assert "data: " not in response.text
+        rows = http.get(
+            "/products/sales/shop/ports/orders/data", params={"format": "jsonl", "since": moment, "until": moment}
+        )
+        assert rows.status_code == 200, rows.text
+        assert rows.text.strip() == ""
+
+
+@pytest.mark.parametrize(("params", "headers"), [({"start": ""}, {}), ({}, {"Last-Event-ID": "soon"})])
+def test_an_empty_start_or_a_wordy_last_event_id_is_refused_by_the_schema(
+    node: RunningNode, params: dict[str, str], headers: dict[str, str]
+) -> None:
+    with node.client() as http:
+        response = http.get(EVENTS, params={"follow": "false", **params}, headers=headers)
+        assert response.status_code == 400, response.text
+        document = http.get("/openapi.json").json()
+    operation = document["paths"]["/products/{domain}/{name}/ports/{port}/events"]["get"]
+    parameters = {p["name"].lower(): p["schema"] for p in operation["parameters"]}
+    assert parameters["start"]["anyOf"][0]["minLength"] == 1
+    assert parameters["last-event-id"]["anyOf"][0]["pattern"].startswith("^([0-9]{1,19}")

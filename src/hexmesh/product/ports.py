@@ -103,9 +103,10 @@ class OutputPortReader:
                 )
             is_date = self.spec.field(event).logical_type == "date"  # type: ignore[union-attr]
             since, until = _instant(request.since, is_date), _instant(request.until, is_date)
-            if since is not None and until is not None and since >= until:
+            if since is not None and until is not None and since > until:  # since == until: empty
                 raise ReadError(
-                    f"since ({request.since}) must be before until ({request.until}); the window is [since, until)"
+                    f"since ({request.since}) must be before until ({request.until}), or equal to it for an "
+                    "empty window; the window is [since, until)"
                 )
             if since is not None:
                 # pyiceberg's pydantic-generated signature hides the 'literal' keyword it accepts.

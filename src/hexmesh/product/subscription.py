@@ -129,10 +129,11 @@ class EventTimes:
     until: datetime | None = None
 
     def __post_init__(self) -> None:
-        if self.since is not None and self.until is not None and to_us(self.since) >= to_us(self.until):
+        # since == until is the empty window [t, t): nothing, not an error; since after until is one.
+        if self.since is not None and self.until is not None and to_us(self.since) > to_us(self.until):
             raise ReadError(
-                f"since ({self.since.isoformat()}) must be before until ({self.until.isoformat()}); "
-                "the window is [since, until)"
+                f"since ({self.since.isoformat()}) must be before until ({self.until.isoformat()}), or equal to "
+                "it for an empty window; the window is [since, until)"
             )
 
     @property

@@ -27,7 +27,9 @@ Start = Annotated[
     Query(
         description="beginning, end, an offset (sequence number) or an ISO 8601 processing time (start at the "
         "first row published at or after it, as as_of on the files port); default: the consumer's stored "
-        "offset, else the beginning."
+        "offset, else the beginning.",
+        min_length=1,
+        max_length=200,
     ),
 ]
 Since = Annotated[datetime | None, Query(description="Event time from (inclusive): only rows at or after it.")]
@@ -49,6 +51,14 @@ _SSE = {
     200: {"description": "CloudEvents as Server-Sent Events", "content": {"text/event-stream": {}}},
     **responses(400, 401, 403, 404),
 }
+LastEventId = Annotated[
+    str | None,
+    Header(
+        description="Resume after this event: the id of the last event received (its sequence number, or the "
+        "opaque id the stream sent).",
+        pattern=r"^([0-9]{1,19}|t_[A-Za-z0-9_=-]{1,200})$",
+    ),
+]
 Purpose = Annotated[str, Query(description="Why you read (nodes that enforce policies check it against them).")]
 
 
@@ -106,7 +116,7 @@ async def port_events(
     purpose: Purpose = "",
     since: Since = None,
     until: Until = None,
-    last_event_id: Annotated[str | None, Header()] = None,
+    last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     """Every row of every published snapshot, as CloudEvents 1.0; resume with Last-Event-ID."""
     stream = await anyio.to_thread.run_sync(events_port.port_stream_of, node, domain, name, port)
@@ -133,7 +143,7 @@ async def product_events(
     limit: Limit = None,
     follow: Follow = True,
     ack: Ack = "auto",
-    last_event_id: Annotated[str | None, Header()] = None,
+    last_event_id: LastEventId = None,
 ) -> StreamingResponse:
     """The product's own events: SLO breaches (with policies enforced: of the ports the caller may discover)."""
     stream = await anyio.to_thread.run_sync(events_port.product_stream_of, node, domain, name)
