@@ -5,6 +5,10 @@
     >>> orders = node.product("sales/shop").port("orders")
     >>> orders.read(since="2026-01-01", columns=["order_id", "amount"])   # a pyarrow.Table
     >>> for event in orders.subscribe(start="beginning"): ...            # CloudEvents (dicts)
+    >>> node.port("dp://sales/shop@1/orders").read()                      # an older live major
+
+A deprecated major answers with ``Deprecation``/``Sunset`` headers; the client turns them into a
+:class:`DeprecatedMajorWarning` (a ``FutureWarning``: shown by default) naming the sunset and successor.
 
 Errors are the server's problem documents raised as hexmesh errors: an unknown product is a
 :class:`~hexmesh.errors.NotFoundError`, a bad read a :class:`~hexmesh.errors.ReadError`.
@@ -14,6 +18,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import warnings
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, Literal
@@ -25,7 +31,16 @@ import pyarrow.ipc as ipc
 from hexmesh.errors import HexmeshError, NotFoundError, ReadError
 from hexmesh.infra.settings.model import TOKEN_ENV
 
-__all__ = ["TOKEN_ENV", "Node", "Port", "Product", "RemoteError", "SqlUnavailableError", "connect"]
+__all__ = [
+    "TOKEN_ENV",
+    "DeprecatedMajorWarning",
+    "Node",
+    "Port",
+    "Product",
+    "RemoteError",
+    "SqlUnavailableError",
+    "connect",
+]
 
 Moment = datetime | date | str | None
 
@@ -37,6 +52,26 @@ class RemoteError(HexmeshError):
         super().__init__(message)
         self.http_status = status
         self.problem = problem
+
+
+class DeprecatedMajorWarning(FutureWarning):
+    """The major version read is deprecated: move to its successor before its sunset."""
+
+
+_PRODUCT_PATH = re.compile(r"^/products/([^/]+)/([^/]+)")
+
+
+def _warn_if_deprecated(response: httpx.Response) -> None:
+    if "Deprecation" not in response.headers:
+        return
+    match = _PRODUCT_PATH.match(response.request.url.path)
+    what = f"dp://{match.group(1)}/{match.group(2)}" if match else str(response.request.url)
+    text = f"{what} is deprecated"
+    if sunset := response.headers.get("Sunset"):
+        text += f" and stops serving on {sunset}"
+    if successor := re.search(r'<([^>]+)>;\s*rel="successor-version"', response.headers.get("Link", "")):
+        text += f"; move to {successor.group(1)}"
+    warnings.warn(text, DeprecatedMajorWarning, stacklevel=4)
 
 
 class SqlUnavailableError(HexmeshError):
@@ -60,6 +95,7 @@ def _moment(value: Moment) -> str | None:
 
 def _check(response: httpx.Response) -> httpx.Response:
     if response.is_success:
+        _warn_if_deprecated(response)
         return response
     response.read()
     try:
@@ -103,11 +139,12 @@ class Node:
         return [s["dct:identifier"].removeprefix("dp://") for s in self.get("/")["dcat:service"]]
 
     def product(self, key: str) -> Product:
+        """A product by key: ``domain/product``, or ``domain/product@1`` for a major that is not the newest."""
         domain, _, name = key.removeprefix("dp://").partition("/")
         return Product(self, domain, name.split("/")[0])
 
     def port(self, address: str) -> Port:
-        """A port by address: ``dp://domain/product/port``."""
+        """A port by address: ``dp://domain/product/port`` (``dp://domain/product@1/port`` for major 1)."""
         parts = address.removeprefix("dp://").split("/")
         if len(parts) != 3:
             raise ReadError(f"{address!r} is not a port address; write dp://domain/product/port")

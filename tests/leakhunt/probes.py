@@ -108,6 +108,8 @@ QUESTIONS: list[tuple[str, str, str, str]] = [
 ]
 PORTS = ["leak/vault/ports/people", "leak/vault/ports/ledger", "leak/vault/ports/totals", "leak/vault/ports/twins"]
 PORTS += ["leak/archive/ports/records", "leak/other/ports/things"]
+# Every live major is served by name (issue 17 item 4); the retired one must be gone from every port.
+PORTS += ["leak/archive@1/ports/records", "leak/archive@2/ports/records"]
 
 
 def _json_text(response: httpx.Response) -> str:
@@ -281,7 +283,15 @@ def events(mesh: LeakMesh, who: str) -> Seen:
 def discovery(mesh: LeakMesh, who: str) -> Seen:
     seen = Seen()
     with mesh.http(who) as http:
-        for path in ("/", "/products/leak/vault", "/products/leak/archive", "/products/leak/other", "/openapi.json"):
+        for path in (
+            "/",
+            "/products/leak/vault",
+            "/products/leak/archive",
+            "/products/leak/archive@1",
+            "/products/leak/archive@2",
+            "/products/leak/other",
+            "/openapi.json",
+        ):
             seen.add(_json_text(http.get(path)))
         # The same products in the open standards (issue 14): shaped like the DCAT document.
         for product in ("leak/vault", "leak/archive", "leak/other"):
@@ -299,7 +309,7 @@ def discovery(mesh: LeakMesh, who: str) -> Seen:
 def observability(mesh: LeakMesh, who: str) -> Seen:
     seen = Seen()
     with mesh.http(who) as http:
-        for product in ("leak/vault", "leak/archive", "leak/other"):
+        for product in ("leak/vault", "leak/archive", "leak/archive@1", "leak/archive@2", "leak/other"):
             seen.add(_json_text(http.get(f"/products/{product}/observability")))
         seen.add(_json_text(http.get("/metrics")))
     return seen

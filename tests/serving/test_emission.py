@@ -25,7 +25,7 @@ def test_a_large_publication_reaches_the_log_in_bounded_batches_first_small(tmp_
         log, offsets = open_event_log(None, home), OffsetStore(home / "offsets.db")
         try:
             total = asyncio.run(emit_publications(reader, log, offsets, appended.append))
-            events = asyncio.run(log.read(port_stream("sales/shop", "orders"), 0, 2 * ROWS))
+            events = asyncio.run(log.read(port_stream("sales/shop", "orders", 0), 0, 2 * ROWS))
         finally:
             asyncio.run(log.close())
             offsets.close()
@@ -44,7 +44,7 @@ def test_re_emitting_after_a_crash_stores_nothing_twice(tmp_path: Path) -> None:
     with Workspace.open(home) as workspace:
         workspace.run("sales/shop")
         reader = workspace.reader("dp://sales/shop/orders")
-        stream = port_stream("sales/shop", "orders")
+        stream = port_stream("sales/shop", "orders", 0)
         log, offsets = open_event_log(None, home), OffsetStore(home / "offsets.db")
         try:
             first = asyncio.run(emit_publications(reader, log, offsets))

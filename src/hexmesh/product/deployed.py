@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -13,7 +14,9 @@ from hexmesh.infra.state import VersionRecord
 from hexmesh.product.runtime import Runtime
 from hexmesh.spec import Confinement, DataProductSpec, OutputPort, parse_address, parse_spec
 
-__all__ = ["DeployedProduct", "live_versions", "table_id"]
+__all__ = ["DeployedProduct", "live_majors", "live_versions", "served_name", "split_major", "table_id"]
+
+_NAME_AT_MAJOR = re.compile(r"^(?P<name>[a-z][a-z0-9-]*)(?:@(?P<major>[0-9]{1,9}))?$")
 
 
 def table_id(domain: str, name: str, major: int, port: str) -> tuple[str, str, str, str]:
@@ -87,11 +90,46 @@ class DeployedProduct:
         return cls(live[0])
 
 
-def live_versions(runtime: Runtime) -> dict[str, VersionRecord]:
-    """The newest version of every product among its majors that still serve (not retired)."""
+def split_major(name: str) -> tuple[str, int | None]:
+    """``play-events@1`` → (``play-events``, 1); ``play-events`` → (``play-events``, None).
+
+    Raises:
+        NotFoundError: for a name whose major is not a number, naming the form to use.
+    """
+    match = _NAME_AT_MAJOR.match(name)
+    if match is None:
+        if "@" in name:
+            raise NotFoundError(
+                f"{name!r}: a major version is a number after @, for example {name.partition('@')[0]}@1"
+            )
+        return name, None
+    major = match.group("major")
+    return match.group("name"), int(major) if major is not None else None
+
+
+def served_name(runtime: Runtime, product: DeployedProduct) -> str:
+    """How a product's HTTP paths name it: ``domain/name`` for the newest live major, ``domain/name@N`` for others."""
+    newest = live_versions(runtime, product.key).get(product.key)
+    if newest is None or newest.major == product.record.major:
+        return product.key
+    return f"{product.key}@{product.record.major}"
+
+
+def live_majors(runtime: Runtime) -> list[VersionRecord]:
+    """The newest version of every major of every product that still serves (not retired)."""
+    retired = runtime.state.retired()
+    newest: dict[tuple[str, int], VersionRecord] = {}
+    for record in runtime.state.versions():  # newest first
+        if (record.product, record.major) not in retired:
+            newest.setdefault((record.product, record.major), record)
+    return list(newest.values())
+
+
+def live_versions(runtime: Runtime, key: str | None = None) -> dict[str, VersionRecord]:
+    """The newest version of every product (or of ``key``) among its majors that still serve (not retired)."""
     retired = runtime.state.retired()
     newest: dict[str, VersionRecord] = {}
-    for record in runtime.state.versions():  # newest first
+    for record in runtime.state.versions(key):  # newest first
         if (record.product, record.major) not in retired:
             newest.setdefault(record.product, record)
     return newest

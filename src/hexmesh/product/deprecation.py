@@ -59,4 +59,5 @@ def _url(successor: str, base_url: str) -> str:
         address = parse_address(successor, default_scheme=False)
     except ValueError:
         return successor
-    return f"{base_url}/products/{address.domain}/{address.product}"
+    major = "" if address.major is None else f"@{address.major}"
+    return f"{base_url}/products/{address.domain}/{address.product}{major}"

@@ -19,7 +19,7 @@ from hexmesh.cache import BoundedCache
 from hexmesh.infra.state import from_us
 from hexmesh.infra.state import schema as t
 from hexmesh.infra.state.rulesets import check_of, rule_checks
-from hexmesh.product.deployed import DeployedProduct
+from hexmesh.product.deployed import DeployedProduct, live_majors, live_versions, served_name
 from hexmesh.product.files import FORMATS
 from hexmesh.product.observability import port_health
 from hexmesh.product.policy.revisions import policies_in_force
@@ -75,10 +75,12 @@ class Endpoints:
         return f"{self.base_url}/products/{key}"
 
 
-def catalog_entry(product: DeployedProduct, endpoints: Endpoints) -> dict[str, Any]:
+def catalog_entry(product: DeployedProduct, endpoints: Endpoints, path: str | None = None) -> dict[str, Any]:
+    """The product's entry in the node's catalog; ``path`` names it in URLs (``domain/name@N`` for older majors)."""
     spec = product.spec
+    path = path or product.key
     return {
-        "@id": endpoints.product(product.key),
+        "@id": endpoints.product(path),
         "@type": "dcat:DataService",
         "dct:identifier": f"dp://{product.key}",
         "dct:title": spec.name,
@@ -86,17 +88,19 @@ def catalog_entry(product: DeployedProduct, endpoints: Endpoints) -> dict[str, A
         "hexmesh:domain": spec.domain,
         "dcat:version": product.record.version,
         "hexmesh:lifecycle": spec.status,
-        "dcat:endpointURL": endpoints.product(product.key),
+        "hexmesh:major": product.record.major,
+        "dcat:endpointURL": endpoints.product(path),
     }
 
 
 def describe(
     runtime: Runtime, product: DeployedProduct, endpoints: Endpoints, lifecycle: str | None = None
 ) -> dict[str, Any]:
-    """The discovery document of ``product`` (the newest deployed version)."""
+    """The discovery document of ``product`` (the newest version of one of its majors)."""
     spec = product.spec
     in_force = policies_in_force(runtime, product)  # a revision set over the control port, or the spec's
-    document = {"@context": CONTEXT, **catalog_entry(product, endpoints)}
+    path = served_name(runtime, product)
+    document = {"@context": CONTEXT, **catalog_entry(product, endpoints, path)}
     document.update(
         {
             "hexmesh:lifecycle": lifecycle or spec.status,
@@ -112,7 +116,10 @@ def describe(
                 }
                 for v in runtime.state.versions(product.key)
             ],
-            "dcat:servesDataset": [_dataset(runtime, product, port.name, endpoints) for port in spec.output_ports],
+            "hexmesh:majors": _majors(runtime, product, endpoints),
+            "dcat:servesDataset": [
+                _dataset(runtime, product, port.name, endpoints, path) for port in spec.output_ports
+            ],
             "hexmesh:lineage": {
                 "hexmesh:inputPorts": [
                     {
@@ -134,12 +141,12 @@ def describe(
                 "against the product's embedded access policies at every port.",
             },
             "hexmesh:governance": _governance(runtime, product),
-            "hexmesh:observability": endpoints.product(product.key) + "/observability",
-            "hexmesh:control": endpoints.product(product.key) + "/control",
+            "hexmesh:observability": endpoints.product(path) + "/observability",
+            "hexmesh:control": endpoints.product(path) + "/control",
             # The same product in the open standards, shaped for whoever asks (dct:hasFormat).
             "dct:hasFormat": [
                 {
-                    "@id": f"{endpoints.product(product.key)}/standards/{name}",
+                    "@id": f"{endpoints.product(path)}/standards/{name}",
                     "dct:title": title,
                     "dct:conformsTo": home,
                 }
@@ -217,10 +224,28 @@ def _field(field: FieldSpec) -> dict[str, Any]:
     }
 
 
-def _dataset(runtime: Runtime, product: DeployedProduct, port: str, endpoints: Endpoints) -> dict[str, Any]:
+def _majors(runtime: Runtime, product: DeployedProduct, endpoints: Endpoints) -> list[dict[str, Any]]:
+    """Every major of the product that still serves, with its state and where it is served."""
+    states = runtime.state.major_states(product.key)
+    newest = live_versions(runtime, product.key).get(product.key)
+    return [
+        {
+            "@id": endpoints.product(
+                product.key if newest and record.major == newest.major else f"{record.product}@{record.major}"
+            ),
+            "hexmesh:major": record.major,
+            "dcat:version": record.version,
+            "hexmesh:status": states[record.major].status if record.major in states else "active",
+        }
+        for record in live_majors(runtime)
+        if record.product == product.key
+    ]
+
+
+def _dataset(runtime: Runtime, product: DeployedProduct, port: str, endpoints: Endpoints, path: str) -> dict[str, Any]:
     reader = OutputPortReader(runtime, product, port)
     spec = reader.spec
-    url = f"{endpoints.product(product.key)}/ports/{port}"
+    url = f"{endpoints.product(path)}/ports/{port}"
     table = ".".join(reader.record.table_id)
     newest = runtime.state.versions(product.key)[0].major
     sql_table = port_table_name(
@@ -259,7 +284,7 @@ def _dataset(runtime: Runtime, product: DeployedProduct, port: str, endpoints: E
             "@type": "dcat:Distribution",
             "dct:title": "Python",
             "hexmesh:snippet": f"import hexmesh\nport = hexmesh.connect({endpoints.base_url!r})"
-            f".product({product.key!r}).port({port!r})\ntable = port.read()",
+            f".product({path!r}).port({port!r})\ntable = port.read()",
         },
         {
             "@type": "dcat:Distribution",

@@ -28,6 +28,7 @@ __all__ = [
     "product_stream",
     "publication_marker",
     "published_since",
+    "reader_stream",
     "row_events",
 ]
 
@@ -39,8 +40,14 @@ FIRST_BATCH = 200
 ROW_EVENT = "dev.hexmesh.row.published"
 
 
-def port_stream(product_key: str, port: str) -> str:
-    return f"port:{product_key}/{port}"
+def port_stream(product_key: str, port: str, major: int) -> str:
+    """A port's stream: one per major, so parallel majors (with their own schemas) never share one."""
+    return f"port:{product_key}@{major}/{port}"
+
+
+def reader_stream(reader: OutputPortReader) -> str:
+    """The stream of the port (and major) ``reader`` reads."""
+    return port_stream(reader.product.key, reader.spec.name, reader.product.record.major)
 
 
 def product_stream(product_key: str) -> str:
@@ -115,7 +122,7 @@ async def emit_publications(
     on the log: after a crash the publication is appended again, and stable ids drop the
     duplicates (at least once, never twice on the log).
     """
-    stream = port_stream(reader.product.key, reader.spec.name)
+    stream = reader_stream(reader)
     last = offsets.emitted(stream)
     # Queries, scans and conversions run in worker threads: the server's loop keeps serving.
     publications = await asyncio.to_thread(reader.publications)
@@ -156,8 +163,8 @@ def publication_marker(runtime: Runtime) -> int:
         return int(conn.execute(select(func.max(schema.publications.c.id))).scalar() or 0)
 
 
-def published_since(runtime: Runtime, after: int) -> tuple[int, set[tuple[str, str]]]:
-    """The newest publication id, and the ``(product key, port)`` pairs published after ``after``.
+def published_since(runtime: Runtime, after: int) -> tuple[int, set[tuple[str, int, str]]]:
+    """The newest publication id, and the ``(product key, major, port)`` published after ``after``.
 
     One indexed query, so the emitter can look every few milliseconds and then touch only the
     ports that changed, however many products the node serves.
@@ -168,7 +175,7 @@ def published_since(runtime: Runtime, after: int) -> tuple[int, set[tuple[str, s
 
     pubs, ports, products = schema.publications, schema.ports, schema.products
     query = (
-        select(pubs.c.id, products.c.domain, products.c.name, ports.c.name.label("port"))
+        select(pubs.c.id, products.c.domain, products.c.name, ports.c.major, ports.c.name.label("port"))
         .select_from(pubs.join(ports, ports.c.id == pubs.c.port_id).join(products, products.c.id == ports.c.product_id))
         .where(pubs.c.id > after)
     )
@@ -176,5 +183,5 @@ def published_since(runtime: Runtime, after: int) -> tuple[int, set[tuple[str, s
     with runtime.state.db.connect() as conn:
         for row in conn.execute(query):
             latest = max(latest, int(row.id))
-            changed.add((f"{row.domain}/{row.name}", row.port))
+            changed.add((f"{row.domain}/{row.name}", int(row.major), row.port))
     return latest, changed

@@ -1,4 +1,7 @@
-"""Deprecation and Sunset headers (RFC 9745, RFC 8594) on every response about a deprecated product."""
+"""Deprecation and Sunset headers (RFC 9745, RFC 8594) on every response about a deprecated product.
+
+``/products/d/p/…`` is about the newest live major, ``/products/d/p@N/…`` about major N.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ from hexmesh.serving.node import Node
 
 __all__ = ["install"]
 
-_PRODUCT = re.compile(r"^/products/([a-z][a-z0-9-]*)/([a-z][a-z0-9-]*)(?:/|$)")
+_PRODUCT = re.compile(r"^/products/([a-z][a-z0-9-]*)/([a-z][a-z0-9-]*(?:@[0-9]+)?)(?:/|$)")
 
 
 class _Headers:
@@ -27,11 +30,11 @@ class _Headers:
         if match is None:
             await self.app(scope, receive, send)
             return
-        key = f"{match.group(1)}/{match.group(2)}"
+        domain, name = match.group(1), match.group(2)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start" and message["status"] < 400:
-                MutableHeaders(scope=message).update(self.node.deprecation_headers(key))
+                MutableHeaders(scope=message).update(self.node.deprecation_headers(domain, name))
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -47,15 +47,17 @@ def _act(node: Node, secret: str | None, domain: str, name: str, action: str, de
 
 
 def run_now(node: Node, domain: str, name: str, secret: str | None, *, full_refresh: bool = False) -> RunResult:
-    """Run the product now (waits for the run); PausedError (409) while the product is paused."""
+    """Run the product (the major its path names) now and wait; PausedError (409) while it is paused."""
     action = "full-refresh" if full_refresh else "run"
     key, who = _act(node, secret, domain, name, action)
+    major = node.product(domain, name).record.major  # /products/d/p@1/control/runs runs major 1
     if node.control.paused(key):
         node.audit.record(who, key, action, "refused", "paused")
         raise PausedError(f"{key} is paused; resume it first (POST .../control/resume)")
     try:
         result = node.workspace.run(
             key,
+            major=major,
             trigger=f"control:{who}",
             full_refresh=full_refresh,
             reason=f"{action} requested on the control port by {who}",

@@ -16,7 +16,7 @@ from datetime import datetime
 from hexmesh.errors import ReadError
 from hexmesh.governance import Principal
 from hexmesh.infra.events import StoredEvent
-from hexmesh.product.eventstream import port_stream, product_stream
+from hexmesh.product.eventstream import product_stream, reader_stream
 from hexmesh.product.policy.opening import open_events
 from hexmesh.product.policy.stream import Cursors
 from hexmesh.product.ports import OutputPortReader
@@ -62,7 +62,7 @@ def everything(events: Sequence[StoredEvent]) -> list[tuple[str, str]]:
 def port_stream_of(node: Node, domain: str, name: str, port: str) -> str:
     """The stream of a port of a served product (404 for an unknown product or port)."""
     reader = node.reader(domain, name, port)
-    return port_stream(reader.product.key, reader.spec.name)
+    return reader_stream(reader)
 
 
 def product_stream_of(node: Node, domain: str, name: str) -> str:
@@ -104,7 +104,7 @@ def _view(node: Node, caller: Principal | None, reader: OutputPortReader, purpos
         opened = functools.partial(open_events, reader.runtime, reader.spec)
         return PortView(lambda events: everything(opened(events)), Cursors())
     governed.check_stream(node, caller, reader, purpose)
-    cursors = governed.stream_cursors(node, caller, reader, port_stream(reader.product.key, reader.spec.name), purpose)
+    cursors = governed.stream_cursors(node, caller, reader, reader_stream(reader), purpose)
     return PortView(
         functools.partial(governed.filter_events, node, caller, reader, purpose=purpose, cursors=cursors), cursors
     )
@@ -116,7 +116,7 @@ def port_cursors(node: Node, caller: Principal | None, domain: str, name: str, p
     if caller is None:
         return Cursors()
     reader = node.reader(domain, name, port)
-    return governed.stream_cursors(node, caller, reader, port_stream(reader.product.key, reader.spec.name))
+    return governed.stream_cursors(node, caller, reader, reader_stream(reader))
 
 
 def breach_governor(node: Node, caller: Principal | None, domain: str, name: str) -> Govern:

@@ -39,8 +39,8 @@ from hexmesh.mesh.emit import lineage_observer
 from hexmesh.product import DeployedProduct, OutputPortReader, RunResult, Runtime
 from hexmesh.product.authority import Authority
 from hexmesh.product.control import AuditLog, ControlState, Tokens
-from hexmesh.product.deployed import live_versions
-from hexmesh.product.deprecation import http_headers, serving_deprecation
+from hexmesh.product.deployed import live_majors, live_versions, split_major
+from hexmesh.product.deprecation import deprecated, http_headers, serving_deprecation
 from hexmesh.product.discovery import Endpoints, describe, document_version
 from hexmesh.product.eventstream import emit_publications, published_since
 from hexmesh.product.membership import events_namespace, join_cluster
@@ -122,12 +122,12 @@ class Node:
         self._policies = self.sidecar
         self._authority: Authority | None = None
         self._checked: dict[str, float] = {}
-        self._products: dict[str, DeployedProduct] = {}
+        self._products: dict[tuple[str, int], DeployedProduct] = {}
         self._documents: BoundedCache[str, Document] = BoundedCache(_DOCUMENTS)
         self._readers: list[OutputPortReader] = []
-        self._reader_cache: dict[tuple[str, str], OutputPortReader] = {}
-        #: Ports whose emission failed: visited again on the next pass.
-        self._retry: set[tuple[str, str]] = set()
+        self._reader_cache: dict[tuple[str, int, str], OutputPortReader] = {}
+        #: Ports (product key, major, port) whose emission failed: visited again on the next pass.
+        self._retry: set[tuple[str, int, str]] = set()
         self._news = asyncio.Event()
         self._poke = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -159,11 +159,16 @@ class Node:
         return self._policies
 
     def product(self, domain: str, name: str) -> DeployedProduct:
-        key = f"{domain}/{name}"
+        """The product ``domain/name`` as served: its newest live major, or ``name@N``'s major N.
+
+        A retired major is gone from every port (404 naming its successor).
+        """
+        base, major = split_major(name)
+        key = f"{domain}/{base}"
         versions = self.runtime.state.versions(key) if _KEY.match(key) else []
         if versions:
             # The newest major that still serves; when every major is retired, load() says so.
-            return self._cached(DeployedProduct.load(self.runtime, key).record)
+            return self._cached(DeployedProduct.load(self.runtime, key, major=major).record)
         deployed = sorted({v.product for v in self.runtime.state.versions()})
         close = difflib.get_close_matches(key, deployed, n=3, cutoff=0.5)
         hint = (
@@ -175,9 +180,10 @@ class Node:
 
     def _cached(self, record: VersionRecord) -> DeployedProduct:
         # Parsing a spec costs milliseconds: keep the product while its newest version stays.
-        cached = self._products.get(record.product)
+        key = (record.product, record.major)
+        cached = self._products.get(key)
         if cached is None or cached.record != record:
-            cached = self._products[record.product] = DeployedProduct(record)
+            cached = self._products[key] = DeployedProduct(record)
         return cached
 
     def deployed(self) -> dict[str, DeployedProduct]:
@@ -192,40 +198,45 @@ class Node:
         clock, so a document is rebuilt at least every ``slo_interval`` seconds, the cadence at
         which the emitter checks SLOs.
         """
-        key = f"{domain}/{name}"
+        key = f"{domain}/{split_major(name)[0]}"
         found = document_version(self.runtime, key) if _KEY.match(key) else None
         if found is None:
             self.product(domain, name)  # the 404 that names the closest products
             raise NotFoundError(f"no product {key!r} on this node")
+        product = self.product(domain, name)  # a retired major is a 404 here too
+        # Each major has its own document: cached by the name it was asked for (``name@N``).
+        served = f"{product.key}@{product.record.major}"
         version = (*found, json.dumps(self.control.get(key), sort_keys=True, default=str))
-        cached = self._documents.get(key)
+        cached = self._documents.get(served)
         if (
             cached is not None
             and cached.version == version
             and time.monotonic() - cached.built < self.options.slo_interval
         ):
             return cached
-        product = self.product(domain, name)
         lifecycle = self.control.lifecycle(product.key, product.spec.status)
         content = jsonable_encoder(describe(self.runtime, product, self.endpoints, lifecycle))
         body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        return self._documents.put(key, Document(version, time.monotonic(), content, body, etag))
+        return self._documents.put(served, Document(version, time.monotonic(), content, body, etag))
 
-    def deprecation_headers(self, key: str) -> dict[str, str]:
-        """``Deprecation``, ``Sunset`` and successor ``Link`` headers when the major ``key`` serves is deprecated."""
-        state = serving_deprecation(self.runtime, key)
+    def deprecation_headers(self, domain: str, name: str) -> dict[str, str]:
+        """``Deprecation``, ``Sunset`` and successor ``Link`` headers when the major served (``name`` or
+        ``name@N``) is deprecated."""
+        base, major = split_major(name)
+        key = f"{domain}/{base}"
+        state = serving_deprecation(self.runtime, key) if major is None else deprecated(self.runtime, key, major)
         return {} if state is None else http_headers(state, self.endpoints.base_url)
 
     def reader(self, domain: str, name: str, port: str) -> OutputPortReader:
         return OutputPortReader(self.workspace.runtime, self.product(domain, name), port)
 
     def readers(self) -> list[OutputPortReader]:
-        """A reader per output port of every serving product (kept while the version stays)."""
+        """A reader per output port of every live major of every product (kept while the version stays)."""
         found, cache = [], {}
-        for product in self.deployed().values():
+        for product in (self._cached(record) for record in live_majors(self.runtime)):
             for port in product.spec.output_ports:
-                key = (product.key, port.name)
+                key = (product.key, product.record.major, port.name)
                 reader = self._reader_cache.get(key)
                 if reader is None or reader.product is not product:
                     try:
@@ -287,12 +298,12 @@ class Node:
 
     # -- the emitter ------------------------------------------------------------------------
 
-    async def emit_once(self, only: set[tuple[str, str]] | None = None) -> int:
+    async def emit_once(self, only: set[tuple[str, int, str]] | None = None) -> int:
         """Append what is new on every port (or ``only`` these); return new events (SLO checks follow)."""
         new = 0
         self._readers = await asyncio.to_thread(self.readers)
         for reader in self._readers:
-            key = (reader.product.key, reader.spec.name)
+            key = (reader.product.key, reader.product.record.major, reader.spec.name)
             if only is not None and key not in only:
                 continue
             self._retry.discard(key)
