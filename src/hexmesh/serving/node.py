@@ -332,10 +332,11 @@ class Node:
             self._announce()  # another node appends them: this node's subscribers look at the log
             return 0
         ttl_us = int(self.workspace.settings.lease_seconds * 1_000_000)
-        lease = f"emit:{reader.product.key}/{reader.spec.name}"
+        major = reader.product.record.major
+        lease = f"emit:{reader.product.key}@{major}/{reader.spec.name}"
         state = self.runtime.state
         if await asyncio.to_thread(state.acquire_lock, lease, self.node_id, ttl_us) is not None:
-            self._retry.add((reader.product.key, reader.spec.name))  # its holder appends; look again later
+            self._retry.add((reader.product.key, major, reader.spec.name))  # its holder appends; look again later
             self._announce()
             return 0
         beat = Heartbeat(state, lease, self.node_id, ttl_us)
