@@ -97,3 +97,20 @@ def test_the_scaffold_and_the_reference_mesh_pass_their_own_rules(cli: CliRunner
     for folder in ("shop", str(example_mesh())):
         output = invoke(cli, "validate", folder)
         assert "warning" not in output and "✓" in output
+
+
+def test_lists_print_full_names_and_json_with_stable_fields(cli: CliRunner, monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    invoke(cli, "init", "a-rather-long-product-name", "--domain", "a-long-domain-name")
+    invoke(cli, "deploy", "a-rather-long-product-name")
+    monkeypatch.setenv("COLUMNS", "50")  # a narrow terminal shortens other columns, never the name
+    assert "a-long-domain-name/a-rather-long-product-name" in invoke(cli, "list")
+    (product,) = json.loads(invoke(cli, "list", "--json"))
+    assert set(product) == {"product", "version", "status", "lifecycle", "sunset", "owner", "output_ports", "deployed"}
+    assert product["output_ports"] == ["dp://a-long-domain-name/a-rather-long-product-name/orders"]
+    invoke(cli, "token", "create", "ana@example.com", "--ttl", "1d", "--quiet")
+    (token,) = json.loads(invoke(cli, "token", "list", "--json"))
+    assert token["principal"] == "User:ana@example.com" and token["revoked"] is None
+    assert token["id"] in invoke(cli, "token", "list")
+    assert json.loads(invoke(cli, "access", "list", "--json")) == []

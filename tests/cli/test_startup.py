@@ -40,3 +40,17 @@ def test_the_export_help_lists_every_standard() -> None:
     assert FORMAT_NAMES == FORMATS
     output = CliRunner().invoke(app, ["export", "--help"], env={"COLUMNS": "200"}).output
     assert all(name in output for name in FORMATS)
+
+
+def test_the_cli_reference_page_is_current() -> None:
+    from pathlib import Path
+
+    from hexmesh.cli.reference import exit_codes, reference
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "cli.md"
+    assert page.read_text(encoding="utf-8") == reference(), (
+        "docs/cli.md is stale; regenerate it: python -m hexmesh.cli.reference > docs/cli.md"
+    )
+    codes = exit_codes()
+    assert "`NotFoundError`" in " ".join(codes[3]) and "`AddressError`" in " ".join(codes[12])
+    assert "### `hexmesh access list`" in page.read_text(encoding="utf-8")

@@ -12,15 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = sorted([ROOT / "README.md", *(ROOT / "docs").glob("*.md")])
 #: Pages the runner found stale and that are not fixed yet: each fails today (strict xfail), and
 #: its entry goes when the page runs. The reason names the first block that fails.
-STALE = {
-    "docs/governance.md": "line 131: an interface sketch (PolicyDecider) shown as a runnable block",
-    "docs/lifecycle.md": "line 8: `hexmesh plan shop` on a page that never makes shop",
-    "docs/mesh.md": "line 71: an interface sketch (SearchIndex) shown as a runnable block",
-    "docs/node.md": "line 128: curl to a node the page never starts",
-    "docs/pgwire.md": "an embedding example that serves forever",
-    "docs/sql.md": "line 157: an interface sketch (Protocol) shown as a runnable block",
-    "docs/ui.md": "line 86: search --node on a page that starts no node",
-}
+STALE: dict[str, str] = {}
 
 
 def _page(page: Path) -> object:

@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from hexmesh.cli import common
-from hexmesh.cli.render import console, err
+from hexmesh.cli.render import console, err, iso, records
 from hexmesh.errors import InputError
 from hexmesh.infra.settings import variable
 
@@ -106,6 +106,7 @@ def token_list(
     principal: Annotated[str | None, typer.Option(help="Only this principal's tokens.")] = None,
     token: Token = None,
     home: common.Home = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (stable field names).")] = False,
 ) -> None:
     """Tokens (never their secrets), newest first (the workspace's root or an operator)."""
     with common.errors():
@@ -113,12 +114,20 @@ def token_list(
         actor = stewardship.administer(token, "tokens")
         found = stewardship.tokens(principal)
         stewardship.record(actor, "token-list", "mesh", {"principal": principal} if principal else None)
-    table = Table("id", "principal", "groups", "roles", "name", "created", "expires", "revoked")
-    for info in found:
-        groups, roles = ", ".join(sorted(info.principal.groups)), ", ".join(sorted(info.principal.roles))
-        created, expires, revoked = _when(info.created_us), _when(info.expires_us), _when(info.revoked_us)
-        table.add_row(info.id, info.principal.key, groups, roles, info.name, created, expires, revoked)
-    console.print(table)
+    rows: list[dict[str, object]] = [
+        {
+            "id": info.id,
+            "principal": info.principal.key,
+            "groups": sorted(info.principal.groups) if as_json else ", ".join(sorted(info.principal.groups)),
+            "roles": sorted(info.principal.roles) if as_json else ", ".join(sorted(info.principal.roles)),
+            "name": info.name,
+            "created": iso(info.created_us) if as_json else _when(info.created_us),
+            "expires": iso(info.expires_us) if as_json else _when(info.expires_us),
+            "revoked": iso(info.revoked_us) if as_json else _when(info.revoked_us),
+        }
+        for info in found
+    ]
+    records(rows, as_json=as_json, full=("id", "principal"), empty="no tokens")
 
 
 @token_app.command("revoke")
@@ -201,17 +210,25 @@ def access_list(
     product: Annotated[str | None, typer.Option(help="Only requests for this product (domain/name).")] = None,
     status: Annotated[str | None, typer.Option(help="pending, approved, denied or revoked.")] = None,
     home: common.Home = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (stable field names).")] = False,
 ) -> None:
     """Access requests, newest first."""
     with common.errors():
         found = _stewardship(home).requests(product=product, status=status)
-    table = Table("id", "principal", "port", "purpose", "status", "decided by", "expires", "note")
-    for r in found:
-        table.add_row(
-            r.id, r.principal.key, f"{r.product}/{r.port}", r.purpose, r.status, r.decided_by or "-",
-            _when(r.expires_us), r.decision_note or r.note,
-        )  # fmt: skip
-    console.print(table)
+    rows: list[dict[str, object]] = [
+        {
+            "id": r.id,
+            "principal": r.principal.key,
+            "port": f"dp://{r.product}/{r.port}",
+            "purpose": r.purpose,
+            "status": r.status,
+            "decided_by": r.decided_by,
+            "expires": iso(r.expires_us) if as_json else _when(r.expires_us),
+            "note": r.decision_note or r.note,
+        }
+        for r in found
+    ]
+    records(rows, as_json=as_json, full=("id", "principal", "port"), empty="no access requests")
 
 
 def _decide(

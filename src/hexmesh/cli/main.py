@@ -13,7 +13,17 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from hexmesh.cli import common
-from hexmesh.cli.render import arrow_table, console, err, moment, parse_moment, rule_warnings, run_outcome
+from hexmesh.cli.render import (
+    arrow_table,
+    console,
+    err,
+    iso,
+    moment,
+    parse_moment,
+    records,
+    rule_warnings,
+    run_outcome,
+)
 from hexmesh.errors import HexmeshError, NotFoundError
 
 if TYPE_CHECKING:
@@ -257,30 +267,32 @@ def _export(table: pa.Table, fmt: str, output: Path | None) -> None:
 
 
 @app.command(name="list")
-def list_products(home: Home = None) -> None:
-    """List deployed products."""
-    from rich.table import Table
-
+def list_products(
+    home: Home = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (stable field names).")] = False,
+) -> None:
+    """List deployed products (full names: the ones other commands take)."""
     with _errors():
         ws = _workspace(home)
         products = ws.deployed()
         states = {key: ws.lifecycle_state(key, p.record.major) for key, p in products.items()}
-    view = Table(header_style="bold cyan")
-    for column in ("product", "version", "status", "lifecycle", "owner", "output ports", "deployed"):
-        view.add_column(column)
+    rows: list[dict[str, object]] = []
     for key, product in sorted(products.items()):
         state = states[key]
-        lifecycle = state.status + (f" (sunset {state.sunset.isoformat()})" if state.sunset else "")
-        view.add_row(
-            key,
-            product.record.version,
-            product.spec.status,
-            lifecycle,
-            product.spec.owner,
-            ", ".join(p.name for p in product.spec.output_ports),
-            moment(product.record.deployed_us),
+        ports = [f"dp://{key}/{p.name}" for p in product.spec.output_ports] if as_json else None
+        rows.append(
+            {
+                "product": key,
+                "version": product.record.version,
+                "status": product.spec.status,
+                "lifecycle": state.status,
+                "sunset": state.sunset.isoformat() if state.sunset else None,
+                "owner": product.spec.owner,
+                "output_ports": ports or ", ".join(p.name for p in product.spec.output_ports),
+                "deployed": iso(product.record.deployed_us) if as_json else moment(product.record.deployed_us),
+            }
         )
-    console.print(view if products else "no products deployed yet; run `hexmesh deploy <folder>`")
+    records(rows, as_json=as_json, full=("product",), empty="no products deployed yet; run `hexmesh deploy <folder>`")
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,17 @@ if TYPE_CHECKING:
 
     from hexmesh.lifecycle import RuleWarning, RunResult
 
-__all__ = ["arrow_table", "console", "err", "moment", "parse_moment", "rule_warnings", "run_outcome"]
+__all__ = [
+    "arrow_table",
+    "console",
+    "err",
+    "iso",
+    "moment",
+    "parse_moment",
+    "records",
+    "rule_warnings",
+    "run_outcome",
+]
 
 console = Console()
 err = Console(stderr=True)
@@ -78,3 +89,34 @@ def rule_warnings(warnings: list[RuleWarning]) -> None:
         err.print(f"  [bold]{rule}[/]: {escape(message)}", highlight=False)
         for warning in members:
             err.print(f"    {warning.location}  {warning.where}", highlight=False, markup=False, soft_wrap=True)
+
+
+def iso(us: int | None) -> str | None:
+    """A time for JSON output: ISO 8601 in UTC with microseconds, or None."""
+    return None if us is None else datetime.fromtimestamp(us / 1e6, UTC).isoformat()
+
+
+def records(rows: list[dict[str, object]], *, as_json: bool, full: tuple[str, ...] = (), empty: str = "") -> None:
+    """Print rows as a table, or with ``--json`` as one JSON array whose field names are the keys.
+
+    Columns in ``full`` (ids and names later commands take) are never shortened or wrapped.
+    """
+    if as_json:
+        import json
+
+        sys.stdout.write(json.dumps(rows, default=str, indent=2) + "\n")
+        return
+    if not rows:
+        if empty:
+            console.print(empty)
+        return
+    view = Table(header_style="bold cyan")
+    for name in rows[0]:
+        if name in full:
+            width = max(len(str(row[name])) for row in rows)
+        else:  # a narrow terminal wraps a cell at its spaces rather than cutting a word short
+            width = min(16, max(len(word) for row in rows for word in [*str(row[name]).split(), "-"]))
+        view.add_column(name.replace("_", " "), no_wrap=name in full, min_width=width, overflow="fold")
+    for row in rows:
+        view.add_row(*("-" if value is None else str(value) for value in row.values()))
+    console.print(view, crop=False)  # wider than the terminal: let it wrap, never hide a column
