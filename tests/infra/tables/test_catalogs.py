@@ -151,3 +151,20 @@ def test_the_rest_catalog_refuses_a_wrong_signature(tmp_path: Path, s3_server: S
     ):
         workspace.runtime.tables.catalog.list_namespaces()
     assert "wrong-secret" not in str(caught.value)
+
+
+def test_files_of_a_snapshot_come_with_the_tables_own_filesystem(workspace: Workspace, orders: Path) -> None:
+    """What engines read input files with: the snapshot's files, and only the new ones after a snapshot."""
+    workspace.deploy([orders])
+    workspace.run("sales/orders")
+    (orders / "data" / "day2.csv").write_text(orders_csv(100, 2, day="2026-01-02"), encoding="utf-8")
+    workspace.run("sales/orders")
+    reader = workspace.reader("dp://sales/orders/orders")
+    first, second = (p.snapshot_id for p in reader.publications())
+    tables = workspace.runtime.tables
+    every = tables.files(reader.record.table_id, second)
+    added = tables.files(reader.record.table_id, second, since_snapshot=first)
+    assert (every.rows, added.rows) == (7, 2)
+    assert set(added.uris) < set(every.uris)
+    read = sum(pq.read_metadata(added.filesystem.open_input_file(p)).num_rows for p in added.paths)
+    assert read == 2

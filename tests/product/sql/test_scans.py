@@ -11,17 +11,16 @@ import pyarrow.parquet as pq
 
 from hexmesh.lifecycle import Workspace
 from hexmesh.product.sql import SqlPortConfig
-from hexmesh.product.sql.snapshots import _local_path, _native
+from hexmesh.product.sql.snapshots import SnapshotSource, _local_path, _native
 from tests.product.sql.conftest import Loop, Port, serve
 
 
 def test_explain_shows_a_native_parquet_scan_and_no_server_path(sql: Port, mesh: Workspace) -> None:
-    # The port's DuckDB reads the snapshot's local Parquet files itself (docs/adr/0014); files on S3
-    # are read through the table's FileIO as Arrow. EXPLAIN (also ANALYZE, which lists the files
-    # read) never shows where the warehouse is.
+    # The port's DuckDB reads the snapshot's Parquet files itself (docs/adr/0014): local files where
+    # they are, files on S3 from local copies made through the table's FileIO (docs/adr/0030).
+    # EXPLAIN (also ANALYZE, which lists the files read) never shows where the warehouse is.
     home = str(mesh.settings.home)
-    local = mesh.settings.warehouse.startswith("file:")
-    scan = "READ_PARQUET" if local else "PYTHON_ARROW_SCAN"
+    scan = "READ_PARQUET"
     with psycopg.connect(sql.dsn(), autocommit=True) as con:
         for explain in ("explain", "explain analyze"):
             cursor = con.execute(f"{explain} select sum(amount) from sales.orders__orders where amount > 1")
@@ -56,3 +55,30 @@ def test_a_port_column_no_file_has_yet_reads_as_null(tmp_path: Path) -> None:
     assert rows == [(1, None, None), (2, None, None)]
     assert _local_path("s3://bucket/x.parquet", str(tmp_path) + "/") is None  # object storage: Arrow
     assert _local_path((tmp_path / "x").as_uri(), "/elsewhere/") is None  # outside the warehouse: Arrow
+
+
+def test_s3_files_are_scanned_from_bounded_local_copies(mesh: Workspace, loop: Loop) -> None:
+    """On S3 the port copies a snapshot's files once through the table's FileIO; an evicted copy is fetched again."""
+    if mesh.settings.warehouse.startswith("file:"):
+        assert serve_snapshots(mesh).mirror is None  # local files are scanned where they are
+        return
+    port = serve(mesh, loop)
+    try:
+        mirror = serve_snapshots(mesh).mirror
+        assert mirror is not None
+        reader = mesh.reader("dp://sales/orders/orders")
+        files = mesh.runtime.tables.files(reader.record.table_id, reader.publications()[-1].snapshot_id)
+        copies = {mirror.path(uri) for uri in files.uris}
+        with psycopg.connect(port.dsn(), autocommit=True) as con:
+            assert con.execute("select count(*), sum(amount) from sales.orders__orders").fetchone() == (9, 90.0)
+            assert all(copy.is_file() for copy in copies)
+            for copy in copies:
+                copy.unlink()  # evicted (or removed by an operator) while the opened scan is cached
+            assert con.execute("select count(*), sum(amount) from sales.orders__orders").fetchone() == (9, 90.0)
+            assert all(copy.is_file() for copy in copies)
+    finally:
+        loop.run(port.server.close())
+
+
+def serve_snapshots(mesh: Workspace) -> SnapshotSource:
+    return SnapshotSource(mesh.runtime)

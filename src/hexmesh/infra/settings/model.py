@@ -415,6 +415,14 @@ class Settings:
         "go first; 0 keeps only files in use).",
         group="serving",
     )
+    tables_cache_mb: int = key(
+        4096,
+        "HEXMESH_TABLES_CACHE_MB",
+        "Megabytes of S3 table data files the SQL port copies to `<home>/cache/tables` so DuckDB scans them "
+        "with its own Parquet reader (data files never change; least recently used go first; 0 reads S3 "
+        "through Arrow on every statement).",
+        group="serving",
+    )
     sql_max_connections: int = key(
         64,
         "HEXMESH_SQL_MAX_CONNECTIONS",

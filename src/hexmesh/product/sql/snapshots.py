@@ -6,8 +6,9 @@ is a local file under the warehouse the engine may read (``allowed_directories``
 scans them itself (:class:`NativeScan`): its own Parquet reader is the fastest scan there is
 (docs/adr/0014). Files elsewhere (object storage) are read by pyarrow through the table's own
 FileIO (its endpoint, credentials and addressing; never a filesystem guessed from a path) as a lazy
-dataset, which DuckDB scans with projections and filters pushed down: this DuckDB has no httpfs
-extension and cannot install one offline (docs/adr/0025).
+dataset (this DuckDB has no httpfs extension and cannot install one offline, docs/adr/0030) —
+or, by default, copied once to a bounded local mirror (:mod:`.mirror`; data files never change)
+and scanned natively from there.
 
 Client SQL never sees a file name: a native scan is a FROM item the session puts into the
 DuckDB SQL it built, and client SQL cannot call ``read_parquet`` (sql/vetted.py).
@@ -33,6 +34,7 @@ from hexmesh.errors import ReadError
 from hexmesh.infra.state import now_us, to_us
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sql.catalog import PortTable
+from hexmesh.product.sql.mirror import Mirror
 
 __all__ = ["ArrowSource", "NativeScan", "SnapshotSource", "Source", "local_root"]
 
@@ -45,6 +47,7 @@ class NativeScan:
 
     sql: str
     schema: pa.Schema
+    files: tuple[str, ...] = ()
 
 
 Source: TypeAlias = "NativeScan | ds.Dataset | pa.Table"
@@ -58,6 +61,14 @@ def local_root(runtime: Runtime) -> str | None:
     return os.path.realpath(unquote(parsed.path)).rstrip("/") + "/"
 
 
+def _mirror(runtime: Runtime) -> Mirror | None:
+    """Local copies of remote data files for native scans; None when the warehouse is local or it is off."""
+    settings = runtime.settings
+    if local_root(runtime) is not None or settings.tables_cache_mb == 0:
+        return None
+    return Mirror(settings.home / "cache" / "tables", settings.tables_cache_mb * 1024 * 1024)
+
+
 class SnapshotSource:
     """Resolves (table, as_of) to a published snapshot and opens it; shared by all sessions.
 
@@ -67,7 +78,8 @@ class SnapshotSource:
 
     def __init__(self, runtime: Runtime, cache_size: int = 256, *, native: bool = True) -> None:
         self.runtime = runtime
-        self.root = local_root(runtime) if native else None
+        self.mirror = _mirror(runtime) if native else None
+        self.root = (self.mirror.root if self.mirror else local_root(runtime)) if native else None
         self._cache: OrderedDict[tuple[tuple[str, ...], int, bool], Source] = OrderedDict()
         self._size = cache_size
         self._lock = threading.Lock()
@@ -101,7 +113,7 @@ class SnapshotSource:
         key = (tuple(table.record.table_id), snapshot_id, native)
         with self._lock:
             cached = self._cache.get(key)
-            if cached is not None:
+            if cached is not None and not (isinstance(cached, NativeScan) and self._evicted(cached)):
                 self._cache.move_to_end(key)
                 return cached
         source = self._open(table, snapshot_id, native)
@@ -114,7 +126,11 @@ class SnapshotSource:
     def _open(self, table: PortTable, snapshot_id: int, native: bool) -> Source:
         schema = table.arrow_schema
         files = self.runtime.tables.files(tuple(table.record.table_id), snapshot_id)
-        if native and self.root is not None:
+        if native and self.mirror is not None:
+            copies = self.mirror.fetch(files.filesystem, files.uris, files.paths)
+            if copies is not None:
+                return _native(schema, copies)
+        elif native and self.root is not None:
             paths = [_local_path(uri, self.root) for uri in files.uris]
             if all(path is not None for path in paths):
                 return _native(schema, [p for p in paths if p is not None])
@@ -125,6 +141,10 @@ class SnapshotSource:
         opened = ds.dataset(files.paths, schema=schema, format="parquet", filesystem=files.filesystem)
         dataset: ArrowSource = _ScanOnDemand(list(opened.get_fragments()), schema, opened.format, files.filesystem)
         return dataset
+
+    def _evicted(self, scan: NativeScan) -> bool:
+        """Whether a mirrored scan lost a copy to eviction (then the snapshot is opened again)."""
+        return self.mirror is not None and not self.mirror.present(list(scan.files))
 
 
 def _local_path(uri: str, root: str) -> str | None:
@@ -160,7 +180,7 @@ def _native(schema: pa.Schema, paths: list[str]) -> NativeScan:
             columns.append(name)
     files = ", ".join(_literal(p) for p in paths)
     options = ", union_by_name = true" if differ else ""
-    return NativeScan(f"(SELECT {', '.join(columns)} FROM read_parquet([{files}]{options}))", schema)
+    return NativeScan(f"(SELECT {', '.join(columns)} FROM read_parquet([{files}]{options}))", schema, tuple(paths))
 
 
 @cache
