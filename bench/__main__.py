@@ -5,13 +5,14 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import memory, publish, timetravel
+from bench import compute, memory, publish, timetravel
 from bench.report import Result, console, show
 
 BENCHMARKS: dict[str, Callable[[], Result]] = {
     "publish": publish.run,
     "timetravel": timetravel.run,
     "memory": memory.run,
+    "compute": compute.run,
 }
 
 

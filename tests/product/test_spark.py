@@ -191,3 +191,26 @@ def test_restricted_fields_in_clear_never_go_to_spark(tmp_path: Path) -> None:
         ):
             workspace.run("users/mailing")
         assert workspace.reader("dp://users/mailing/profiles").publications() == []
+
+
+def test_the_default_engine_leaves_python_and_restricted_fields_in_process(tmp_path: Path) -> None:
+    """With compute_engine: spark, what may not go to Spark runs on duckdb instead, and says so."""
+    from tests.product.policy.test_upstream import EMAILS, PROFILES, _product
+
+    people = "user_id,email,region\n" + "".join(f"u{n},{EMAILS[n - 1]},EU\n" for n in range(1, 4))
+    python = PROFILES.replace("transformation: {sql: transform.sql}", "transformation: {python: build.py:build}")
+    profiles = _product(tmp_path / "profiles", python, "", people)
+    (profiles / "build.py").write_text("def build(inputs):\n    return inputs['raw']\n", encoding="utf-8")
+    mailing = PROFILES.replace("name: profiles\nversion", "name: mailing\nversion", 1).replace(
+        "  - {name: raw, source: {format: csv, path: data}}", "  - {name: profiles, from: dp://users/profiles/profiles}"
+    )
+    consumer = _product(tmp_path / "mailing", mailing, "select user_id, email, region from profiles\n")
+    unreachable = {"compute_engine": "spark", "spark_master": "spark://127.0.0.1:9"}
+    with Workspace(Settings.defaults(tmp_path / "ws").merged(unreachable)) as workspace:
+        workspace.deploy([profiles, consumer])
+        said: list[str] = []
+        for key in ("users/profiles", "users/mailing"):
+            assert workspace.run(key, progress=said.append).status == "succeeded"
+            (run,) = workspace.runtime.state.runs(key)
+            assert run.details["engine"] == "duckdb"
+        assert "restricted fields in clear: running on duckdb, not the default spark" in said

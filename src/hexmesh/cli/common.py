@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -43,11 +43,16 @@ def errors() -> Iterator[None]:
         raise typer.Exit(exc.exit_code) from None
 
 
-def workspace(home: Path | None) -> Workspace:
-    """The workspace of this command; ``${HEXMESH_HOME}`` in specs then means this workspace."""
+def workspace(home: Path | None, settings: dict[str, Any] | None = None) -> Workspace:
+    """The workspace of this command; ``${HEXMESH_HOME}`` in specs then means this workspace.
+
+    ``settings`` override the workspace's for this command (as a settings file gives them).
+    """
+    from hexmesh.infra.settings import Settings
     from hexmesh.lifecycle import Workspace
 
-    opened = Workspace.open(home)
+    loaded = Settings.load(home)
+    opened = Workspace(loaded.merged(settings, "the command line") if settings else loaded)
     os.environ[HOME_ENV] = str(opened.settings.home)
     if opened.settings.openlineage_url:  # lineage is a setting: every run of this command reports it
         from hexmesh.mesh import lineage_observer

@@ -332,13 +332,21 @@ def demo(
             show_default=False,
         ),
     ] = None,
+    engine: Annotated[
+        str | None,
+        typer.Option(
+            help="The compute engine of the mesh's SQL products: duckdb or spark (on the setting spark_master, "
+            "default local[2]); default: the setting compute_engine.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Build, deploy and run the example podcast mesh, then show where to look."""
     from hexmesh.demo import run_demo
 
     with _errors():
         run_demo(
-            _workspace(home),
+            _workspace(home, {"compute_engine": engine} if engine else None),
             scale=scale,
             days=days,
             say=console.print,

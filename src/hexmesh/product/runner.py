@@ -186,7 +186,7 @@ def _run(
         last = _last_good(runtime, product)
         previous = dict(last.details.get("inputs", {})) if last else {}
         code = product.spec.transformation
-        engine = runtime.compute(code.engine if code is not None else None)
+        engine = runtime.compute(_engine_name(runtime, product))
         inputs = read_inputs(runtime, product, {} if backfill or full_refresh else previous, started, folder)
         details["inputs"] = previous if backfill else inputs.positions
         details["input_rows"] = {name: item.rows for name, item in inputs.inputs.items()}
@@ -206,6 +206,10 @@ def _run(
             confirm_positions(product.spec.input_ports, details["inputs"])
             return result
         say(f"running the transformation ({engine.name})")
+        if inputs.opened and engine.name != "duckdb" and (code is None or code.engine is None):
+            # The mesh's default engine, not the product, chose Spark: restricted fields in clear stay here.
+            say(f"restricted fields in clear: running on duckdb, not the default {engine.name}")
+            engine = runtime.compute("duckdb")
         details["engine"] = engine.name
         _refuse_opened(product, engine.name, inputs.opened)
         outputs = transform(product, engine, inputs.inputs, folder, runtime.settings)
@@ -248,6 +252,16 @@ def _run(
         raise
     finally:
         folder.remove()
+
+
+def _engine_name(runtime: Runtime, product: DeployedProduct) -> str:
+    """The spec's engine, else the mesh default; Python transformations run confined, on duckdb."""
+    code = product.spec.transformation
+    if code is not None and code.engine is not None:
+        return code.engine
+    if code is not None and code.python is not None:
+        return "duckdb"
+    return runtime.settings.compute_engine
 
 
 def _refuse_opened(product: DeployedProduct, engine: str, opened: dict[str, list[str]]) -> None:
