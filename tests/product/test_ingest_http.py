@@ -140,6 +140,9 @@ def test_a_body_over_the_limit_is_413_and_unknown_inputs_are_refused(refusing: R
 def test_with_auth_on_ingest_needs_the_owners_or_a_governance_token(home: Path) -> None:
     with serve(home, "--auth") as running, running.client() as http:
         anonymous = http.post(URL, json=[{"id": 1}])
+        # Nothing about products is told to a caller without a token: not that one is missing (404).
+        nowhere = http.post(URL.replace("/ingest/", "-nope/ingest/", 1), json=[{"id": 1}])
+        assert nowhere.status_code == 401, nowhere.text
         other = http.post(URL, json=[{"id": 1}], headers={"authorization": f"Bearer {OWNER_TOKEN}"})
         assert landed(home) == []
         allowed = http.post(URL, json=[{"id": 1}], headers={"authorization": f"Bearer {TOKEN}"})
@@ -147,8 +150,8 @@ def test_with_auth_on_ingest_needs_the_owners_or_a_governance_token(home: Path) 
     assert allowed.status_code == 202
     with Workspace.open(home) as workspace:
         logged = audit.query(workspace.runtime.state.db, action="control.ingest")
-    assert [e.decision for e in logged] == ["refused", "refused", "ok"]
-    assert [e.actor for e in logged] == ["anonymous", "env-token-2", "env-token-1"]
+    assert [e.decision for e in logged] == ["refused", "refused", "refused", "ok"]
+    assert [e.actor for e in logged] == ["anonymous", "anonymous", "env-token-2", "env-token-1"]
 
 
 def test_with_auth_on_the_owners_api_token_ingests(home: Path) -> None:

@@ -64,3 +64,13 @@ def test_an_empty_start_or_a_wordy_last_event_id_is_refused_by_the_schema(
     parameters = {p["name"].lower(): p["schema"] for p in operation["parameters"]}
     assert parameters["start"]["anyOf"][0]["minLength"] == 1
     assert parameters["last-event-id"]["anyOf"][0]["pattern"].startswith("^([0-9]{1,19}")
+
+
+@pytest.mark.parametrize("purpose", ["", "   "])
+def test_an_empty_purpose_is_a_documented_400(node: RunningNode, purpose: str) -> None:
+    with node.client() as http:
+        response = http.post("/products/sales/shop/ports/orders/access-requests", json={"purpose": purpose})
+        assert response.status_code == 400, response.text
+        assert "purpose" in response.json()["detail"]
+        schema = http.get("/openapi.json").json()["components"]["schemas"]["AskBody"]["properties"]["purpose"]
+    assert schema["minLength"] == 1 and schema["pattern"] == "\\S"

@@ -17,7 +17,9 @@ _ERRORS = responses(401, 403, 404, 409, 422)
 
 
 class AskBody(BaseModel):
-    purpose: str = Field(description="Why you need the data; grants are bound to it.")
+    purpose: str = Field(
+        description="Why you need the data; grants are bound to it.", min_length=1, max_length=2000, pattern=r"\S"
+    )
     note: str = ""
 
 
