@@ -15,6 +15,7 @@ from pathlib import Path
 from hexmesh.lifecycle.breaking import Change
 from hexmesh.product.inputs import origin
 from hexmesh.spec import DataProductSpec
+from hexmesh.spec.model import SensorTrigger
 
 __all__ = ["code_changes", "first_run", "other_changes", "with_consequences"]
 
@@ -166,7 +167,12 @@ def _trigger(spec: DataProductSpec) -> str:
     trigger = spec.trigger
     if isinstance(trigger, str):
         return "only on request" if trigger == "manual" else "when an upstream publishes"
-    return f"on cron {trigger.cron!r}" + (" and when an upstream publishes" if trigger.upstream else "")
+    also = " and when an upstream publishes" if trigger.upstream else ""
+    if isinstance(trigger, SensorTrigger):
+        watched = "its sources" if trigger.sources == "all" else "the sources of " + ", ".join(trigger.sources)
+        pace = f" (debounce {trigger.debounce}, at least {trigger.min_interval} apart)"
+        return f"when {watched} bring something new{pace}{also}"
+    return f"on cron {trigger.cron!r}{also}"
 
 
 def with_consequences(

@@ -7,7 +7,15 @@ runs those that are due:
   product's last good run has not read. Since upstreams come first in the order, a commit
   flows down a chain in one pass, and a product with several changed upstreams runs once.
 - ``trigger: {cron: "..."}``: the next fire time after the last cron run has passed (UTC).
+- ``trigger: {sources: ..., debounce: 30s, minInterval: 5m}`` (a sensor): a watched source has
+  something the last good run has not read (landed files, HTTP ingest batches, PostgreSQL rows
+  by cursor or CDC changes; :mod:`hexmesh.product.sensors`), the sources have been quiet for
+  ``debounce`` (what arrived meanwhile is one run), and the last sensor run started at least
+  ``minInterval`` ago.
 - ``trigger: manual``: never.
+
+Each run records why it started (``reason``: the upstream snapshots, the cron fire time, the
+files or changes a sensor saw); the observability port shows it.
 
 A product paused by its control port is skipped until it is resumed (``hexmesh status`` says so);
 its dependents still run on its last good snapshot when their other upstreams publish. A node
@@ -34,12 +42,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from hexmesh.errors import ConcurrentRunError, HexmeshError
-from hexmesh.infra.state import from_us
+from hexmesh.infra.state import RunRecord, from_us
 from hexmesh.lifecycle.consumers import edges, live_versions
 from hexmesh.lifecycle.dependencies import topological_order
 from hexmesh.product import DeployedProduct, RunResult, Runtime, run_product
 from hexmesh.product.control import ControlState
-from hexmesh.spec.model import CronTrigger
+from hexmesh.product.sensors import Signal, sensed
+from hexmesh.spec import parse_duration
+from hexmesh.spec.model import CronTrigger, SensorTrigger
 
 __all__ = ["Attempt", "Scheduler"]
 
@@ -53,7 +63,7 @@ class Attempt:
     product: str
     major: int
     trigger: str
-    """upstream | cron | retry."""
+    """upstream | cron | sensor."""
     reason: str
     status: str
     """succeeded | skipped | failed | busy (another node runs it)."""
@@ -67,6 +77,10 @@ class _Failure:
     retry_at: datetime
     trigger: str
     marker: tuple[Any, ...]
+
+
+#: An upstream port whose latest publication a product has not read: (product, major, port, snapshot).
+_Changed = tuple[str, int, str, int]
 
 
 def _now() -> datetime:
@@ -110,6 +124,8 @@ class Scheduler:
         self.started_at = clock()
         self.control = ControlState(self.runtime.state.db)
         self._failures: dict[str, _Failure] = {}
+        #: Per product major, what its sensor last saw pending and since when (for the debounce).
+        self._sensed: dict[str, tuple[str, datetime]] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -193,18 +209,14 @@ class Scheduler:
         """(trigger, reason) when ``product`` should run now, else None."""
         node, now = f"{product.key}@{product.record.major}", self.clock()
         trigger = product.spec.trigger
-        changed = (
-            self._changed_upstreams(product)
-            if trigger == "upstream" or (isinstance(trigger, CronTrigger) and trigger.upstream)
-            else []
-        )
+        changed, signals, marker = self._pending(product)
         failure = self._failures.get(node)
         if failure is not None:
-            if failure.marker != tuple(changed):
-                del self._failures[node]  # an upstream published again: start afresh
+            if failure.marker != marker:
+                del self._failures[node]  # an upstream published (or a source brought more): start afresh
             elif failure.count >= self.max_attempts:
                 if failure.trigger != "cron":
-                    return None  # given up until an upstream publishes again
+                    return None  # given up until an upstream publishes or a source brings more
                 changed = []  # a cron product tries again at its next fire time
             elif now < failure.retry_at:
                 return None
@@ -212,10 +224,57 @@ class Scheduler:
                 return failure.trigger, f"retry {failure.count} of {self.max_attempts - 1} after a failure"
         if changed:
             return "upstream", "new snapshot of " + ", ".join(f"dp://{c[0]}@{c[1]}/{c[2]}" for c in changed)
+        if isinstance(trigger, SensorTrigger):
+            return self._sensor_due(product, trigger, signals, now)
         if isinstance(trigger, CronTrigger):
             fire = self._next_fire(product, trigger.cron)
             if fire <= now:
                 return "cron", f"cron {trigger.cron!r} fired at {fire.isoformat()}"
+        return None
+
+    def _pending(self, product: DeployedProduct) -> tuple[list[_Changed], list[Signal], tuple[Any, ...]]:
+        """Changed upstreams, sensed sources, and a marker of both (a failed run waits for it to move)."""
+        trigger = product.spec.trigger
+        watches_upstream = trigger == "upstream" or (
+            isinstance(trigger, CronTrigger | SensorTrigger) and trigger.upstream
+        )
+        changed = self._changed_upstreams(product) if watches_upstream else []
+        signals: list[Signal] = []
+        if isinstance(trigger, SensorTrigger):
+            last = self._last_good(product)
+            positions = last.details.get("inputs", {}) if last else {}
+            confinement = product.confinement(self.runtime.settings)
+            signals = sensed(product, trigger, positions, confinement, last.started_us if last else 0)
+        return changed, signals, (*changed, *((s.port, s.mark) for s in signals))
+
+    def _sensor_due(
+        self, product: DeployedProduct, trigger: SensorTrigger, signals: list[Signal], now: datetime
+    ) -> tuple[str, str] | None:
+        """Due when a watched source has news, has been quiet ``debounce``, and ``minInterval`` has passed."""
+        node = f"{product.key}@{product.record.major}"
+        if not signals:
+            self._sensed.pop(node, None)
+            return None
+        mark = "|".join(s.mark for s in signals)
+        seen = self._sensed.get(node)
+        if seen is None or seen[0] != mark:
+            seen = self._sensed[node] = (mark, now)  # more arrived: the quiet period starts again
+        debounce = parse_duration(trigger.debounce)
+        if now - seen[1] < debounce:
+            return None
+        gap = parse_duration(trigger.min_interval)
+        for run in self.runtime.state.runs(product.key, limit=50):
+            if run.major == product.record.major and run.trigger == "sensor":
+                if now < from_us(run.started_us) + gap:
+                    return None
+                break
+        quiet = f" (quiet for {trigger.debounce})" if debounce.total_seconds() else ""
+        return "sensor", "; ".join(s.what for s in signals) + quiet
+
+    def _last_good(self, product: DeployedProduct) -> RunRecord | None:
+        for run in self.runtime.state.runs(product.key, limit=50):
+            if run.major == product.record.major and run.status in ("succeeded", "skipped"):
+                return run
         return None
 
     def _changed_upstreams(self, product: DeployedProduct) -> list[tuple[str, int, str, int]]:
@@ -263,13 +322,12 @@ class Scheduler:
             # Another node may have run it between our look and our lock: look again.
             if self._due(product) is None:
                 return None
-            changed = tuple(self._changed_upstreams(product))
-            return self._run(product, trigger, reason, changed)
+            return self._run(product, trigger, reason, self._pending(product)[2])
 
     def _run(self, product: DeployedProduct, trigger: str, reason: str, marker: tuple[Any, ...]) -> Attempt:
         key, major, node = product.key, product.record.major, f"{product.key}@{product.record.major}"
         try:
-            result = run_product(self.runtime, key, major=major, trigger=trigger)
+            result = run_product(self.runtime, key, major=major, trigger=trigger, reason=reason)
         except ConcurrentRunError as exc:
             return Attempt(key, major, trigger, reason, "busy", error=str(exc))
         except Exception as exc:  # contained: the product keeps serving its last good snapshot

@@ -58,7 +58,8 @@ def _arrow_type(column: psycopg.Column) -> pa.DataType:
     return _TYPES.get(column.type_code, pa.string())
 
 
-def _relation(spec: PostgresSourceSpec) -> sql.Composable:
+def relation(spec: PostgresSourceSpec) -> sql.Composable:
+    """The table or query a PostgreSQL source reads, as SQL."""
     if spec.query is not None:
         return sql.SQL("({})").format(sql.SQL(spec.query.strip().rstrip(";")))
     assert spec.table is not None
@@ -83,7 +84,7 @@ def read_postgres(
 def _read(
     port: str, url: str, spec: PostgresSourceSpec, previous: dict[str, Any] | None
 ) -> tuple[pa.Table, dict[str, Any]]:
-    relation = _relation(spec)
+    relation_sql = relation(spec)
     position: dict[str, Any] = {"source": "postgres", "relation": spec.path}
     with psycopg.connect(url, connect_timeout=10, application_name=f"hexmesh:{port}", autocommit=True) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
@@ -95,8 +96,8 @@ def _read(
                 position["identity"] = source_identity(cur, spec)
                 if previous is not None:
                     refuse_swapped(port, spec, previous.get("identity"), position["identity"])
-                where, position = _window(port, spec, cur, relation, previous, position)
-            table = arrow_table(conn, relation, where)
+                where, position = _window(port, spec, cur, relation_sql, previous, position)
+            table = arrow_table(conn, relation_sql, where)
     position["rows"] = table.num_rows
     return table, position
 

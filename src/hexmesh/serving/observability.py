@@ -15,7 +15,8 @@ __all__ = ["observability_report"]
 
 
 def observability_report(node: Node, domain: str, name: str, caller: Principal | None) -> dict[str, Any]:
-    """Per port: freshness, timeliness, completeness, volume, schema, shape and drift; the last ten runs.
+    """Per port: freshness, timeliness, completeness, volume, schema, shape and drift; the last ten runs and why
+    each started.
 
     With policies enforced, the caller sees the ports it may discover; row counts and column
     statistics only where it reads every row (column statistics: the columns it reads in clear),
@@ -39,8 +40,16 @@ def observability_report(node: Node, domain: str, name: str, caller: Principal |
         "status": worst([p["status"] for p in ports]),
         "paused": node.control.paused(product.key),
         "ports": ports,
+        # Why each run started: its trigger for everyone who may discover the product; the reason (which
+        # names upstream snapshots, files or WAL positions) and errors (which may quote data) for its owners.
         "runs": [
-            {"id": r.id, "status": r.status, "trigger": r.trigger, "error": r.error if owner else None}
+            {
+                "id": r.id,
+                "status": r.status,
+                "trigger": r.trigger,
+                "reason": r.details.get("reason") if owner else None,
+                "error": r.error if owner else None,
+            }
             for r in node.runtime.state.runs(product.key, limit=10)
         ],
     }

@@ -8,7 +8,7 @@ from hexmesh.errors import SpecError, SpecProblem
 from hexmesh.spec.address import parse_address
 from hexmesh.spec.confinement import Confinement
 from hexmesh.spec.loader import LoadedSpec, Path_
-from hexmesh.spec.model import DatabaseSourceSpec, DataProductSpec, FieldSpec, OutputPort, SourceSpec
+from hexmesh.spec.model import DatabaseSourceSpec, DataProductSpec, FieldSpec, OutputPort, SensorTrigger, SourceSpec
 
 __all__ = ["check_spec", "path_problems", "spec_problems"]
 
@@ -102,12 +102,36 @@ def _rules(spec: DataProductSpec, loaded: LoadedSpec, confinement: Confinement) 
         yield from _output(("outputPorts", index), output)
     yield from _transformation(spec, loaded, escaping)
     yield from _sql_names(spec)
+    yield from _sensor(spec)
     if spec.docs and spec.docs not in escaping and not (loaded.folder / spec.docs).is_file():
         yield (
             ("docs",),
             f"docs file {spec.docs!r} does not exist next to the spec",
             "create it or remove the docs key",
         )
+
+
+def _sensor(spec: DataProductSpec) -> Iterator[Finding]:
+    """A sensor watches input ports that read a source (files, ingest, PostgreSQL), and at least one."""
+    trigger = spec.trigger
+    if not isinstance(trigger, SensorTrigger):
+        return
+    sourced = [p.name for p in spec.input_ports if p.source is not None]
+    if not sourced:
+        yield (
+            ("trigger",),
+            "a sensor trigger needs an input port with a source (files, HTTP ingest or PostgreSQL), and this "
+            "product has none",
+            "add an input port with source:, or use trigger: upstream",
+        )
+    if isinstance(trigger.sources, list):
+        for index, name in enumerate(trigger.sources):
+            if name not in sourced:
+                yield (
+                    ("trigger", "sources", index),
+                    f"sensor source {name!r} is not an input port with a source",
+                    f"use all or one of: {', '.join(sourced) or '(none)'}",
+                )
 
 
 def _sql_names(spec: DataProductSpec) -> Iterator[Finding]:

@@ -45,6 +45,7 @@ __all__ = [
     "Policies",
     "PostgresSourceSpec",
     "QualityCheck",
+    "SensorTrigger",
     "Slo",
     "SourceSpec",
     "Transformation",
@@ -501,10 +502,45 @@ class CronTrigger(SpecModel):
         return value
 
 
-#: ``upstream`` (the default): run when an input's upstream publishes; ``manual``: only on request.
+class SensorTrigger(SpecModel):
+    """Run when a source has something new: landed files, HTTP ingest batches, PostgreSQL rows or changes.
+
+    For example ``{sources: all, debounce: 30s, minInterval: 5m}``.
+    """
+
+    sources: Literal["all"] | list[PortName] = "all"
+    """The input ports whose sources are watched (all: every input port with a source)."""
+    debounce: DurationText = "0s"
+    """Wait until the sources have been quiet this long (a burst of files is one run), for example 30s."""
+    min_interval: DurationText = "0s"
+    """Start sensor runs at least this far apart, for example 5m."""
+    upstream: bool = True
+    """Also run when an upstream publishes (for products with upstream inputs too)."""
+
+    @model_validator(mode="after")
+    def _durations(self) -> SensorTrigger:
+        _check_duration(self.debounce)
+        _check_duration(self.min_interval)
+        return self
+
+
+def _trigger_kind(value: object) -> str:
+    if isinstance(value, str):
+        return "named"
+    if isinstance(value, dict) and "cron" not in value:
+        return "sensor"
+    if isinstance(value, SensorTrigger):
+        return "sensor"
+    return "cron"
+
+
+#: ``upstream`` (the default): run when an input's upstream publishes; ``manual``: only on request;
+#: ``{cron: ...}`` on a schedule; ``{sources: ...}`` when a source has something new (a sensor).
 Trigger = Annotated[
-    Annotated[Literal["upstream", "manual"], Tag("named")] | Annotated[CronTrigger, Tag("cron")],
-    Discriminator(lambda value: "named" if isinstance(value, str) else "cron"),
+    Annotated[Literal["upstream", "manual"], Tag("named")]
+    | Annotated[CronTrigger, Tag("cron")]
+    | Annotated[SensorTrigger, Tag("sensor")],
+    Discriminator(_trigger_kind),
 ]
 
 
@@ -529,7 +565,8 @@ class DataProductSpec(SpecModel):
     output_ports: list[OutputPort] = Field(min_length=1)
     policies: Policies = Policies()
     trigger: Trigger = "upstream"
-    """upstream (run when an input's upstream publishes), manual, or {cron: "0 * * * *"}."""
+    """upstream (run when an input's upstream publishes), manual, {cron: "0 * * * *"}, or a sensor
+    {sources: all, debounce: 30s, minInterval: 5m}."""
     retention: Literal["keep", "delete"] = "keep"
     sql_schema: SqlIdentifier | None = None
     """The schema of the product's ports on the SQL port (default: the domain, with - as _)."""
