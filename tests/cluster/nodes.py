@@ -24,6 +24,7 @@ import yaml
 from hexmesh.infra.keys import generate_master_key
 from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
+from tests.cluster.network import LOOPBACK, Forwarder, Host, hosts
 from tests.server.nodes import HEXMESH, free_port, nats_server
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -49,6 +50,7 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
 class ClusterNode:
     name: str
     home: Path
+    host: Host = LOOPBACK
     url: str = ""
     process: subprocess.Popen[bytes] | None = None
 
@@ -69,20 +71,28 @@ class Cluster:
     nats: str
     nodes: list[ClusterNode] = field(default_factory=list)
     secrets: dict[str, str] = field(default_factory=dict)
+    #: Short in tests; benchmarks measure the default.
+    lease_seconds: float = 2
+    #: Where the next nodes run (one each, in turn); loopback when empty.
+    hosts: list[Host] = field(default_factory=list)
 
-    def environment(self, name: str, **extra: str) -> dict[str, str]:
+    def environment(self, name: str, host: Host = LOOPBACK) -> dict[str, str]:
         """What differs between clusters and nodes, as the variables docs/deployment/cluster-node.yaml reads."""
         shared = self.root / "shared"
+
+        # A node in a namespace of its own reaches the shared services through its gateway.
+        def reach(url: str) -> str:
+            return url.replace("127.0.0.1", host.gateway) if host.netns else url
+
         return {
-            "MESH_DATABASE_URL": self.database,
+            "MESH_DATABASE_URL": reach(self.database),
             "MESH_WAREHOUSE": (shared / "warehouse").as_uri(),
             "MESH_STORAGE": (shared / "objects").as_uri(),
-            "MESH_NATS_URL": self.nats,
+            "MESH_NATS_URL": reach(self.nats),
             "MESH_MASTER_KEY": self.secrets["master_key"],
             "MESH_SECRET": self.secrets["secret"],
-            "MESH_LEASE_SECONDS": "2",
+            "MESH_LEASE_SECONDS": str(self.lease_seconds),
             "NODE_NAME": name,
-            **extra,
         }
 
     def node(self, name: str, **extra: object) -> ClusterNode:
@@ -93,7 +103,7 @@ class Cluster:
         if extra:
             text += yaml.safe_dump(extra)
         (home / "settings.yaml").write_text(text)
-        node = ClusterNode(name, home)
+        node = ClusterNode(name, home, self.hosts[len(self.nodes) % len(self.hosts)] if self.hosts else LOOPBACK)
         self.nodes.append(node)
         return node
 
@@ -106,12 +116,12 @@ class Cluster:
         port = free_port()
         log = (node.home / f"serve-{port}.log").open("wb")
         node.process = subprocess.Popen(
-            [HEXMESH, "serve", "--home", str(node.home), "--http-port", str(port), "--sql-port", "0", "--no-auth",
-             "--log-level", "warning"],
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.environment(node.name)},
+            node.host.command(HEXMESH, "serve", "--home", str(node.home), "--host", node.host.address,
+                              "--http-port", str(port), "--sql-port", "0", "--no-auth", "--log-level", "warning"),
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.environment(node.name, node.host)},
         )  # fmt: skip
         log.close()
-        node.url = f"http://127.0.0.1:{port}"
+        node.url = f"http://{node.host.address}:{port}"
         for _ in range(600):
             if node.process.poll() is not None:
                 raise RuntimeError(f"node {node.name} did not start:\n{node.log()}")
@@ -146,12 +156,22 @@ def database() -> Iterator[str]:
 
 
 @contextmanager
-def cluster(root: Path) -> Iterator[Cluster]:
-    """A cluster's shared infrastructure; nodes are added with :meth:`Cluster.node` and started by the caller."""
+def cluster(root: Path, *, separate_hosts: int = 0) -> Iterator[Cluster]:
+    """A cluster's shared infrastructure; nodes are added with :meth:`Cluster.node` and started by the caller.
+
+    With ``separate_hosts``, that many network namespaces (tests/cluster/network.py) take the nodes in
+    turn, reaching PostgreSQL and NATS through a forwarder; without namespaces, loopback.
+    """
     with ExitStack() as stack:
         url = stack.enter_context(database())
         nats = stack.enter_context(nats_server(root))
+        places = stack.enter_context(hosts(separate_hosts)) if separate_hosts else []
+        gateways = [h.gateway for h in places if h.netns]
+        if gateways:
+            nats_port = int(nats.rsplit(":", 1)[1])
+            stack.enter_context(Forwarder(gateways, {5432: 5432, nats_port: nats_port}))
         made = Cluster(root, url, nats, secrets={"master_key": generate_master_key(), "secret": uuid.uuid4().hex})
+        made.hosts = places
         try:
             yield made
         finally:

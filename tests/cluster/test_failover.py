@@ -113,7 +113,8 @@ def order_ids(found: list[tuple[str, dict[str, object]]]) -> list[int]:
 @pytest.mark.slow
 def test_a_node_killed_mid_run_the_run_completes_once_elsewhere_and_consumers_miss_nothing(tmp_path: Path) -> None:
     raw, enriched = products(tmp_path)
-    with cluster(tmp_path) as mesh:
+    # Each node on a host of its own (a network namespace), where the machine allows it.
+    with cluster(tmp_path, separate_hosts=2) as mesh:
         a, b = mesh.node("node-a"), mesh.node("node-b")
         admin = mesh.workspace(a)
         try:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import signal
+import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -9,10 +13,10 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import update
+from sqlalchemy import insert, update
 
 from hexmesh.errors import LeaseLostError
-from hexmesh.infra.state import Heartbeat, StateStore
+from hexmesh.infra.state import Heartbeat, StateStore, now_us
 from hexmesh.infra.state import schema as t
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -100,3 +104,23 @@ def test_runs_left_running_without_a_live_lease_are_abandoned_on_any_host(state:
         "dead": ("failed", "abandoned: its node stopped", "node-elsewhere"),
         "alive": ("running", None, "node-elsewhere"),
     }
+
+
+def test_a_lease_of_a_killed_process_not_yet_reaped_is_free_at_once(state: StateStore) -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with state.transaction() as conn:
+            conn.execute(
+                insert(t.locks).values(
+                    name="run:sales/shop@1", owner="run-a", host=socket.gethostname(), pid=child.pid,
+                    acquired_us=now_us(), expires_us=now_us() + 60 * SECOND,
+                )
+            )  # fmt: skip
+        holder = state.acquire_lock("run:sales/shop@1", "run-b", SECOND)
+        assert holder is not None and holder["owner"] == "run-a"  # alive: its lease holds
+        child.send_signal(signal.SIGKILL)
+        time.sleep(0.3)  # a zombie now: its parent (this test) has not waited for it yet
+        assert state.acquire_lock("run:sales/shop@1", "run-b", SECOND) is None
+    finally:
+        child.kill()
+        child.wait()

@@ -165,6 +165,8 @@ def stale(holder: dict[str, Any], now: int) -> bool:
         return False
     try:
         process = psutil.Process(holder["pid"])
+        if process.status() == psutil.STATUS_ZOMBIE:
+            return True  # killed, not yet reaped by its parent: it renews nothing any more
         # A recycled pid belongs to a process that started after the lock was taken.
         return bool(process.create_time() * 1_000_000 > holder["acquired_us"] + 1_000_000)
     except psutil.NoSuchProcess:
