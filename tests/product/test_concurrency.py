@@ -13,7 +13,7 @@ import pytest
 
 from hexmesh.errors import ConcurrentRunError
 from hexmesh.infra.settings import Settings
-from hexmesh.lifecycle import Workspace
+from hexmesh.lifecycle import Scheduler, Workspace
 from tests.support import ORDERS_SPEC, ProductFactory, orders_csv
 
 # The transformation waits for a release file in its bundle (which its sandbox may read), or 120 s.
@@ -144,3 +144,33 @@ def test_a_frozen_node_loses_its_lease_another_runs_the_product_and_only_one_run
     assert len(reader.publications()) == 1 and workspace.read(reader.address).num_rows == 3
     statuses = sorted(r.status for r in workspace.runtime.state.runs("sales/orders"))
     assert statuses == ["failed", "succeeded"]
+
+
+def test_the_node_notices_a_killed_run_without_running_the_product_again(
+    workspace: Workspace, make_product: ProductFactory
+) -> None:
+    # A manual product is never run again by itself: the node's scheduler must notice the dead run.
+    spec = ORDERS_SPEC.replace("sql: transform.sql", "python: transform.py:build") + "trigger: manual\n"
+    folder = make_product("orders", spec, {"transform.py": SLOW, "data/a.csv": orders_csv(1, 3)})
+    (workspace.settings.home / "settings.yaml").write_text("lease_seconds: 1\n")
+    node = Workspace(Settings.load(workspace.settings.home))
+    try:
+        node.deploy([folder])
+        process = start_run(node, bundles(node))
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+        assert [r.status for r in node.runtime.state.runs("sales/orders")] == ["running"]
+        scheduler = Scheduler(node.runtime, poll_interval=0.1)
+        try:
+            for _ in range(300):  # the dead run's lease runs out after a second
+                assert scheduler.tick() == []  # nothing is due: the product is manual
+                (run,) = node.runtime.state.runs("sales/orders")
+                if run.status != "running":
+                    break
+                time.sleep(0.1)
+        finally:
+            scheduler.stop()
+        assert run.status == "failed" and (run.error or "").startswith("abandoned: its process died")
+        assert node.reader("dp://sales/orders/orders").publications() == []
+    finally:
+        node.close()

@@ -45,7 +45,7 @@ from hexmesh.errors import ConcurrentRunError, HexmeshError
 from hexmesh.infra.state import RunRecord, from_us
 from hexmesh.lifecycle.consumers import edges, live_versions
 from hexmesh.lifecycle.dependencies import topological_order
-from hexmesh.product import DeployedProduct, RunResult, Runtime, run_product
+from hexmesh.product import ABANDONED, DeployedProduct, RunResult, Runtime, run_product
 from hexmesh.product.control import ControlState
 from hexmesh.product.sensors import Signal, sensed
 from hexmesh.spec import parse_duration
@@ -183,7 +183,12 @@ class Scheduler:
     # -- one pass -----------------------------------------------------------------------------
 
     def tick(self) -> list[Attempt]:
-        """One pass over the mesh in dependency order; runs what is due; returns what it did."""
+        """One pass over the mesh in dependency order; runs what is due; returns what it did.
+
+        First, runs whose process died (kill -9, a lost node) are recorded as failed: a product that
+        is never run again (manual trigger) must not show a run 'running' forever.
+        """
+        self.runtime.state.abandon_runs(None, ABANDONED)
         products = {f"{p.key}@{p.record.major}": p for p in live_versions(self.runtime)}
         graph: dict[str, list[str]] = {node: [] for node in products}
         for edge in edges(self.runtime, list(products.values())):

@@ -5,10 +5,11 @@ Input ports, the transformation, the quality gate and output ports (with bitempo
 
 from hexmesh.product.deployed import DeployedProduct, table_id
 from hexmesh.product.ports import OutputPortReader, ReadRequest
-from hexmesh.product.runner import RunResult, run_product
+from hexmesh.product.runner import ABANDONED, RunResult, run_product
 from hexmesh.product.runtime import Runtime
 
 __all__ = [
+    "ABANDONED",
     "DeployedProduct",
     "OutputPortReader",
     "ReadRequest",

@@ -41,7 +41,10 @@ from hexmesh.product.runtime import Runtime
 from hexmesh.product.sealing import seal_outputs
 from hexmesh.product.transform import transform
 
-__all__ = ["RunResult", "refuse_full_refresh", "run_product"]
+__all__ = ["ABANDONED", "RunResult", "refuse_full_refresh", "run_product"]
+
+#: The error of a run whose process died (kill -9, a lost node): the next run or a node's scheduler says so.
+ABANDONED = "abandoned: its process died before finishing"
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
@@ -99,7 +102,7 @@ def run_product(
     _acquire(runtime, lock, run_id, ttl_us, wait)
     heartbeat = Heartbeat(runtime.state, lock, run_id, ttl_us)
     try:
-        runtime.state.abandon_runs(product.key, "abandoned: its process died before finishing")
+        runtime.state.abandon_runs(product.key, ABANDONED)
         why = reason or _default_reason(trigger, backfill, full_refresh)
         details = {"reason": why, **({"full_refresh": True} if full_refresh else {})}
         runtime.state.start_run(

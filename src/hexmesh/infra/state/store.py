@@ -270,8 +270,10 @@ class StateStore(LifecycleRecords, Leases):
         found = self.runs(run_id=run_id, limit=1)
         return found[0] if found else None
 
-    def abandon_runs(self, key: str, reason: str) -> int:
-        """Mark runs of ``key`` left 'running' without a live lease as failed; return how many.
+    def abandon_runs(self, key: str | None, reason: str) -> int:
+        """Mark runs of ``key`` (None: of every product) left 'running' without a live lease as failed.
+
+        Returns how many.
 
         A run holds the lease named after its product major with its own id as owner: a run whose
         node died, on this host or another, has none left once the lease expired.
