@@ -61,6 +61,25 @@ def test_pause_refuses_runs_until_resumed(control_node: RunningNode, mesh: tuple
     assert ("control.run", "refused") in actions and ("control.run", "ok") in actions
 
 
+def test_a_full_refresh_over_the_control_port_recomputes_from_all_input_and_keeps_history(
+    control_node: RunningNode, mesh: tuple[Path, Path]
+) -> None:
+    every_row = sum(len(f.read_text().splitlines()) - 1 for f in (mesh[1] / "data").glob("*.csv"))
+    snapshots = "/products/sales/shop/ports/orders/snapshots"
+    with control_node.client() as http:
+        before = http.get(snapshots).json()
+        plain = http.post(f"{CONTROL}/runs", headers=AUTH).json()  # nothing new: skipped
+        refreshed = http.post(f"{CONTROL}/runs", params={"full_refresh": True}, headers=AUTH)
+        after = http.get(snapshots).json()
+        audit = http.get(f"{CONTROL}/audit", headers=AUTH).json()
+    assert plain["status"] == "skipped"
+    assert refreshed.status_code == 200 and refreshed.json()["status"] == "succeeded"
+    assert refreshed.json()["rows"] == {"orders": every_row}
+    assert len(after) == len(before) + 1  # a new snapshot; the earlier ones stay readable
+    assert [s["snapshot_id"] for s in after[: len(before)]] == [s["snapshot_id"] for s in before]
+    assert ("control.full-refresh", "ok") in [(e["action"], e["decision"]) for e in audit]
+
+
 def test_policies_are_replaced_by_owners_not_by_operator_tokens(
     control_node: RunningNode, mesh: tuple[Path, Path]
 ) -> None:

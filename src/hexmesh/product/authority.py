@@ -41,6 +41,7 @@ __all__ = ["OWNER_ACTIONS", "ROLE_ACTIONS", "Actor", "Authority", "process_actor
 OWNER_ACTIONS = frozenset(
     {
         "run",
+        "full-refresh",
         "pause",
         "resume",
         "lifecycle",
@@ -60,6 +61,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
     "operator": frozenset(
         {
             "run",
+            "full-refresh",
             "pause",
             "resume",
             "lifecycle",
@@ -79,6 +81,7 @@ ROLE_ACTIONS: dict[Role, frozenset[str]] = {
 _LEGACY_ROLES: dict[str, frozenset[Role]] = {"governance": frozenset({"operator", "governance"})}
 #: How messages say an action (the audit log keeps its name).
 _SAID = {
+    "full-refresh": "fully refresh",
     "announce-peer": "announce a peer to",
     "replace-rules": "change the rule set of",
     "tokens": "administer the tokens of",
