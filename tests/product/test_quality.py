@@ -112,3 +112,26 @@ def test_failed_checks_keep_no_plaintext_of_sealed_fields(workspace: Workspace, 
     # The quarantined candidate is sealed too: its e-mails are ciphertext under the subject's key.
     quarantined = pq.read_table(Path(run.details["quarantine"]) / "contacts.parquet")
     assert not any("secret@mail.test" in str(v) for v in quarantined.column("email").to_pylist())
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "select count(*) = 0 from read_csv('/etc/passwd')",
+        "select count(*) = 0 from read_text('../../keys/master.key')",
+    ],
+)
+def test_a_sql_check_cannot_read_files_outside_the_port(
+    workspace: Workspace, make_product: ProductFactory, query: str
+) -> None:
+    key = workspace.settings.home / "keys" / "master.key"
+    key.parent.mkdir(parents=True, exist_ok=True)
+    key.write_text("never-shown-master-key", encoding="utf-8")
+    workspace.deploy([product(make_product, f'- sql: "{query}"', orders_csv(1, 3))])
+    with pytest.raises(QualityGateError) as caught:
+        workspace.run("sales/orders")
+    assert "never-shown-master-key" not in str(caught.value) and "root:" not in str(caught.value)
+    (run,) = workspace.runtime.state.runs("sales/orders")
+    (failing,) = [c for c in run.details["checks"] if not c["passed"]]
+    assert "disabled" in str(failing).lower() or "permission" in str(failing).lower(), failing
+    assert workspace.reader("dp://sales/orders/orders").publications() == []
