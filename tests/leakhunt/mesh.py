@@ -15,6 +15,9 @@ forgotten          the e-mail of ``subject-forgotten``, forgotten after publishi
 aggregate-only     ``leak/vault/totals.label`` (analysts may only ask DP aggregates)
 synthetic-only     ``leak/vault/twins.code`` (analysts may only read the synthetic variant)
 retired-major      ``leak/archive@1/records.code`` (major 1 is retired; major 2 serves other values)
+server-metadata    the vault's source folders (``data/cnrysource000N``), the node's home folder and the
+                   server's working directory: only the owner may see where data comes from, and no
+                   caller sees the server's paths or settings
 =================  ====================================================================================
 
 Principals: ``anonymous`` (no token), ``analyst`` (ann, group analysts, region EU: the grants above),
@@ -62,6 +65,7 @@ MECHANISMS = (
     "aggregate-only",
     "synthetic-only",
     "retired-major",
+    "server-metadata",
 )
 PRINCIPALS = ("anonymous", "analyst", "other-owner", "operator")
 
@@ -108,6 +112,7 @@ CANARIES: dict[str, frozenset[str]] = {
     "aggregate-only": frozenset(f"cnryaggregate{n:04d}" for n in range(1, 9)),
     "synthetic-only": frozenset(f"cnrysynthetic{n:04d}" for n in range(1, 31)),
     "retired-major": frozenset(f"cnryretired{n:04d}" for n in range(1, 7)),
+    "server-metadata": frozenset({*(f"cnrysource{n:04d}" for n in range(1, 5)), "cnryhome0001", "cnrycwd0001"}),
 }
 
 _VAULT = """
@@ -117,10 +122,10 @@ version: 1.0.0
 owner: vault-owner@leak.test
 description: The leak hunt's vault; every hidden value in it is a canary.
 inputPorts:
-  - {name: people_raw, source: {format: csv, path: data/people}}
-  - {name: ledger_raw, source: {format: csv, path: data/ledger}}
-  - {name: totals_raw, source: {format: csv, path: data/totals}}
-  - {name: twins_raw, source: {format: csv, path: data/twins}}
+  - {name: people_raw, source: {format: csv, path: data/cnrysource0001}}
+  - {name: ledger_raw, source: {format: csv, path: data/cnrysource0002}}
+  - {name: totals_raw, source: {format: csv, path: data/cnrysource0003}}
+  - {name: twins_raw, source: {format: csv, path: data/cnrysource0004}}
 transformation:
   sql: {people: people.sql, ledger: ledger.sql, totals: totals.sql, twins: twins.sql}
 outputPorts:
@@ -245,10 +250,10 @@ def _vault(root: Path) -> Path:
         _VAULT,
         _VAULT_SQL,
         {
-            "data/people/people.csv": _csv(_people()),
-            "data/ledger/ledger.csv": _csv(ledger),
-            "data/totals/totals.csv": _csv(totals),
-            "data/twins/twins.csv": _csv(twins),
+            "data/cnrysource0001/people.csv": _csv(_people()),
+            "data/cnrysource0002/ledger.csv": _csv(ledger),
+            "data/cnrysource0003/totals.csv": _csv(totals),
+            "data/cnrysource0004/twins.csv": _csv(twins),
         },
     )
     return folder
@@ -278,9 +283,13 @@ class LeakMesh:
 
 def build_mesh(root: Path) -> LeakMesh:
     """Write, deploy and run the leak-hunt products; retire archive@1; forget one subject; make tokens."""
-    home = root / "home"
+    home = root / "cnryhome0001"
     (home / "governance").mkdir(parents=True)
     (home / "governance" / "policies.yaml").write_text(_GOVERNANCE, encoding="utf-8")
+    # The owner's Iceberg distribution names its table's location (the owner may read its own table
+    # files): kept out of the canary home, whose paths no caller may see.
+    (root / "warehouse").mkdir()
+    (home / "settings.yaml").write_text(f"warehouse: {(root / 'warehouse').as_uri()}\n", encoding="utf-8")
     vault = _vault(root / "products")
     archive1 = _write(
         root / "products" / "archive-1",
@@ -324,6 +333,8 @@ def serve_mesh(mesh: LeakMesh, *extra: str) -> Iterator[LeakMesh]:
     http_port, sql_port = free_port(), free_port()
     log_path = mesh.root / "serve.log"
     log = log_path.open("wb")
+    cwd = mesh.root / "cnrycwd0001"  # the server's working directory is a canary too
+    cwd.mkdir(exist_ok=True)
     process = subprocess.Popen(
         [
             str(Path(sys.executable).parent / "hexmesh"),
@@ -341,6 +352,7 @@ def serve_mesh(mesh: LeakMesh, *extra: str) -> Iterator[LeakMesh]:
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
+        cwd=cwd,
         env={k: v for k, v in os.environ.items() if not k.startswith("HEXMESH_")},
     )
     mesh.url, mesh.sql_port = f"http://127.0.0.1:{http_port}", sql_port

@@ -402,6 +402,12 @@ def sql(mesh: LeakMesh, who: str) -> Seen:
         statements += [
             "select table_schema, table_name, column_name from information_schema.columns",
             "select * from duckdb_views()",
+            "select * from duckdb_settings()",
+            "select name, value from duckdb_settings() where value like '%/%'",
+            "select current_setting('home_directory'), current_setting('temp_directory')",
+            "select current_setting('secret_directory'), current_setting('extension_directory')",
+            "select current_setting('data_directory'), current_setting('config_file')",
+            "show all",
             "select count(*) from leak.vault__totals",
         ]
         for statement in statements:
@@ -479,7 +485,11 @@ def search(mesh: LeakMesh, who: str) -> Seen:
     seen = Seen()
     with mesh.http(who) as http:
         seen.add(_json_text(http.get("/api/registry")))
+        seen.add(_json_text(http.get("/api/peers")))
+        seen.add(_json_text(http.post("/api/registry/refresh")))
         seen.add(_json_text(http.get("/api/search", params={"q": "leak"})))
+        asked = http.get("/api/search", params={"q": "cnrysource0001"})  # a source folder's name
+        seen.add(asked.text.replace("cnrysource0001", "<value>"), _hits(asked))  # the answer repeats what was asked
         for mechanism, canary in _some_canaries():
             answers = []
             for value in (canary, decoy(canary)):

@@ -225,7 +225,8 @@ def deploy_product(runtime: Runtime, loaded: LoadedSpec, rules: MeshRules | None
     except BaseException:  # interrupted: take back what was written, then stop
         written.undo(runtime)
         raise
-    message = f"deployed to {bundle}"
+    # The outcome is audited and shown to owners over HTTP: it names the bundle by digest, never a server path.
+    message = f"deployed (bundle {digest[:12]})"
     if rules is not None:
         check = rules.record(runtime.state.db, spec)
         warned = sorted({str(f["rule"]) for f in check.findings if f.get("severity") != "blocking"})

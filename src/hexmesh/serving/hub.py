@@ -24,6 +24,7 @@ import httpx
 
 from hexmesh.cache import BoundedCache
 from hexmesh.errors import HexmeshError, NotFoundError
+from hexmesh.governance import AuthenticationError
 from hexmesh.mesh import (
     ColumnSource,
     KnowledgeGraph,
@@ -114,6 +115,19 @@ class MeshHub:
         }
 
     # -- views (as one caller may see them) ----------------------------------------------------
+
+    def refresh(self, seen: Visibility) -> None:
+        """Re-index this node's products and pull every peer now, for a signed-in caller.
+
+        Re-indexing fetches every peer and rebuilds the indexes: anonymous callers may not start
+        it (on a node with ``--auth``); the refresh loop keeps the index current without them.
+        """
+        if seen.principal is not None and not seen.principal.authenticated:
+            raise AuthenticationError(
+                "refreshing the registry needs a token (Authorization: Bearer hxm_…); the node re-indexes "
+                "on its own every few minutes"
+            )
+        self.federation.refresh()
 
     def index_of(self, entries: list[ProductEntry]) -> SearchIndex:
         """A search index of ``entries``, shared by every caller who sees exactly these."""

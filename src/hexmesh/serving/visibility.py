@@ -36,7 +36,7 @@ from hexmesh.mesh import (
 from hexmesh.mesh.search import SearchIndex
 from hexmesh.mesh.semantic import Mode
 from hexmesh.product.policy import one_request
-from hexmesh.serving.disclosure import discoverable_ports, may_discover, visible_document
+from hexmesh.serving.disclosure import discoverable_ports, may_control, may_discover, visible_document
 from hexmesh.serving.hub import MeshHub
 from hexmesh.spec import parse_address
 
@@ -56,6 +56,8 @@ class Visibility:
     hidden: frozenset[str] = frozenset()
     """This node's products the caller may not discover."""
     columns: Columns = field(default_factory=dict)
+    owned: frozenset[str] = frozenset()
+    """This node's products the caller controls: only they show where their inputs read from."""
 
     @property
     def filtered(self) -> bool:
@@ -187,10 +189,12 @@ def visibility(hub: MeshHub, principal: Principal | None) -> Visibility:
     node = hub.node
     hidden, columns = set(), {}
     with one_request():
+        deployed = node.deployed()
         decided = {
             key: (discoverable_ports(node, principal, product), may_discover(node, principal, product))
-            for key, product in node.deployed().items()
+            for key, product in deployed.items()
         }
+        owned = frozenset(key for key, product in deployed.items() if may_control(node, principal, product))
     for key, (ports, may) in decided.items():
         # A port it may discover shows the product; else it may still see it exists, to ask for access.
         if not ports and not may:
@@ -200,7 +204,7 @@ def visibility(hub: MeshHub, principal: Principal | None) -> Visibility:
     local = hub.federation.node_url
     # An indexed product of this node that is no longer deployed is not shown to anyone filtered.
     hidden |= {e.key for e in source if e.node_url == local and e.key not in columns}
-    seen = Visibility(hub, principal, Registry(), frozenset(hidden), columns)
+    seen = Visibility(hub, principal, Registry(), frozenset(hidden), columns, owned)
     for entry in source:
         if entry.key not in seen.hidden:
             seen.registry.put(_trimmed(entry, seen, local))
@@ -212,10 +216,11 @@ def _trimmed(entry: ProductEntry, seen: Visibility, local: str) -> ProductEntry:
     if entry.node_url == local:
         shown = seen.columns.get(entry.key, {})
         ports = tuple(p for p in ports if p.name in shown)
+    owner = entry.node_url == local and entry.key in seen.owned
     return replace(
         entry,
         ports=tuple(_port(entry.key, p, seen) for p in ports),
-        inputs=tuple(_input(i, seen) for i in entry.inputs),
+        inputs=tuple(_input(i, seen, owner) for i in entry.inputs),
     )
 
 
@@ -234,11 +239,15 @@ def _field(column: FieldEntry, seen: Visibility) -> FieldEntry:
     return column if links == column.links else replace(column, links=links)
 
 
-def _input(port: InputEntry, seen: Visibility) -> InputEntry:
-    """An input reading a hidden product keeps its name, not where it reads from."""
-    if port.from_ is None or seen.sees(port.from_):
-        return port
-    return InputEntry(port.name, from_=None, source=None)
+def _input(port: InputEntry, seen: Visibility, owner: bool) -> InputEntry:
+    """An input as the caller may see it, built from what it may see (an allow-list).
+
+    Its name always; the upstream port it reads when the caller may see that port; an operational
+    source (a folder, a database table) only for the product's owners: source paths are the
+    server's business, as the discovery document already keeps them from everyone else.
+    """
+    upstream = port.from_ if port.from_ is not None and seen.sees(port.from_) else None
+    return InputEntry(port.name, from_=upstream, source=port.source if owner else None)
 
 
 def _shows(check: Any, ports: set[str], unseen: Mapping[str, set[str]]) -> bool:

@@ -134,10 +134,10 @@ def announce(body: Announcement, request: Request) -> dict[str, Any] | Response:
         return answer
 
 
-@api.post("/registry/refresh")
+@api.post("/registry/refresh", responses=responses(401))
 def refresh(request: Request) -> dict[str, Any]:
-    """Re-index this node's products and pull every peer now."""
-    hub_of(request).federation.refresh()
+    """Re-index this node's products and pull every peer now (signed-in callers, on a node with ``--auth``)."""
+    hub_of(request).refresh(seen_by(request))
     return registry(request)
 
 
