@@ -125,3 +125,17 @@ def test_ingest_never_writes_outside_the_product_folder(
     with pytest.raises(HexmeshError, match="is an absolute path outside the product folder"):
         ingest_events(workspace.runtime, "sales/orders", "raw", [{"order_id": 1}])
     assert not (tmp_path / "elsewhere").exists()
+
+
+@pytest.mark.parametrize("variable", ["HEXMESH_MASTER_KEY", "HEXMESH_SECRET", "AWS_SECRET_ACCESS_KEY"])
+def test_a_source_path_cannot_expand_the_nodes_secrets(
+    workspace: Workspace, make_product: ProductFactory, monkeypatch: pytest.MonkeyPatch, variable: str
+) -> None:
+    # The variable would be expanded into the path, and the path into the run's error message.
+    spec = ORDERS_SPEC.replace("path: data}", f"path: 'data/${{{variable}}}'}}")
+    folder = make_product("orders", spec, {"transform.sql": ORDERS_SQL, "data/day1.csv": orders_csv(1, 3)})
+    monkeypatch.setenv(variable, KEY)
+    workspace.deploy([folder])
+    with pytest.raises(InputError, match=rf"uses \$\{{{variable}\}}, which holds one of the node's secrets"):
+        workspace.run("sales/orders")
+    assert KEY not in failed_without_publishing(workspace)

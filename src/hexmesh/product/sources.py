@@ -6,11 +6,13 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pyarrow as pa
 
 from hexmesh.errors import InputError
+from hexmesh.infra.settings import TOKEN_ENV, settings_fields
 from hexmesh.product.parsing import parse_file
 from hexmesh.spec import Confinement, SourceSpec, parse_duration
 
@@ -32,6 +34,16 @@ class SourceBatch:
     files: list[str]
     #: name → [size, mtime_ns] of each file read: a rewritten file changes its stamp.
     stamps: dict[str, list[int]] = field(default_factory=dict)
+
+
+@cache
+def _secret_variables() -> frozenset[str]:
+    """The variables the node reads its own secrets from (keys, tokens, passwords), by its settings."""
+    names = {TOKEN_ENV}
+    for item in settings_fields():
+        if item.metadata["secret"]:
+            names |= {item.metadata["env"], *item.metadata["fallback"]}
+    return frozenset(names)
 
 
 def expand_vars(text: str, what: str = "source path") -> str:
@@ -60,6 +72,11 @@ def _expand(text: str, start: int, what: str, *, inside: bool, used: bool) -> tu
             i += 1
             continue
         name, i = match.group(1), match.end()
+        if name in _secret_variables():  # it would land in paths, URLs and their error messages
+            raise InputError(
+                f"{what} {text!r} uses ${{{name}}}, which holds one of the node's secrets; a product may not "
+                "read the node's settings: use a variable of your own"
+            )
         value = os.environ.get(name)
         if text.startswith(":-", i):
             default, i = _expand(text, i + 2, what, inside=True, used=used and value is None)
