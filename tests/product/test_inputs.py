@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,7 +13,16 @@ import pytest
 
 from hexmesh.errors import InputError
 from hexmesh.lifecycle import Workspace
+from tests.stacks import Stack
 from tests.support import ProductFactory, orders_csv
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, stack: Stack) -> Iterator[Workspace]:
+    """Inputs on each stack: upstream files on S3 are read through the upstream table's FileIO."""
+    with Workspace(stack.settings(tmp_path / "ws")) as opened:
+        yield opened
+
 
 DOWNSTREAM = """
 domain: sales

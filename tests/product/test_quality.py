@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from hexmesh.errors import QualityGateError
 from hexmesh.lifecycle import Workspace
+from tests.stacks import Stack
 from tests.support import ORDERS_SPEC, ORDERS_SQL, ProductFactory, orders_csv
 
 CHECKS = {
@@ -135,3 +137,19 @@ def test_a_sql_check_cannot_read_files_outside_the_port(
     (failing,) = [c for c in run.details["checks"] if not c["passed"]]
     assert "disabled" in str(failing).lower() or "permission" in str(failing).lower(), failing
     assert workspace.reader("dp://sales/orders/orders").publications() == []
+
+
+def test_the_refused_candidate_is_kept_in_object_storage(
+    stack: Stack, tmp_path: Path, make_product: ProductFactory
+) -> None:
+    """On each stack: a folder under the home, or the S3 bucket of the `storage` setting."""
+    with Workspace(stack.settings(tmp_path / "ws")) as workspace:
+        workspace.deploy([product(make_product, "- range: {field: amount, max: 5}", orders_csv(1, 3, amount=6))])
+        with pytest.raises(QualityGateError) as caught:
+            workspace.run("sales/orders")
+        (run,) = workspace.runtime.state.runs("sales/orders")
+        where = workspace.runtime.storage.locate(f"quarantine/{run.id}")
+        assert run.details["quarantine"] in where and run.details["quarantine"] in str(caught.value)
+        assert where.startswith("s3://storage/" if stack.s3 else "file://")
+        kept = workspace.runtime.storage.get(f"quarantine/{run.id}/orders.parquet")
+        assert pq.read_table(pa.BufferReader(kept)).column("amount").to_pylist() == [6.0, 6.0, 6.0]
