@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from typing import Literal
 
-import pyarrow as pa
-
-from hexmesh.errors import HexmeshError, ReadError
+from hexmesh.errors import HexmeshError
 from hexmesh.governance import AuthenticationError, Principal
 from hexmesh.governance.grants import AccessRequest
 from hexmesh.infra.events import StoredEvent
@@ -22,14 +19,14 @@ from hexmesh.product import OutputPortReader, ReadRequest
 from hexmesh.product import files as port_files
 from hexmesh.product.policy import (
     PolicySidecar,
+    Window,
     decide_access,
     governed_batches,
-    governed_table,
     request_access,
+    shaped_batches,
 )
 from hexmesh.product.policy.opening import open_events
 from hexmesh.product.policy.requests import DAY_US
-from hexmesh.product.policy.shaped import UnservedColumnError, request_details, shape_request
 from hexmesh.product.policy.stream import Cursors, cursors_for, shaped_events
 from hexmesh.serving.node import Node
 
@@ -75,45 +72,27 @@ def download(
 ) -> Iterator[bytes]:
     """The encoded rows of a read as ``principal`` may see them (403 before the first byte).
 
-    The request's filter and event-time window act on the rows as the caller sees them
-    (:func:`~hexmesh.product.policy.shaped.shape_request`); one naming a column it may not see is
-    refused, and the refusal is audited with what was sent.
+    Read through the policy's door (:mod:`hexmesh.product.policy.door`, ADR 0026), batch by batch:
+    the request's filter and event-time window act on the rows as the caller sees them; one naming a
+    column it may not see is refused, and the refusal is audited with what was sent.
     """
     sidecar = sidecar_of(node)
-    plan = sidecar.plan(reader.product, principal, reader.spec.name, purpose=purpose)
-    shaped = None
-    if plan.decision.allowed:
-        try:
-            shaped = shape_request(plan, reader.spec, req, synthetic=variant == "synthetic")
-        except UnservedColumnError as exc:
-            refused = replace(plan, decision=replace(plan.decision, allowed=False, reasons=(str(exc),)))
-            sidecar.record(refused, via="files", details={"request": request_details(req)})
-            raise
-    stored = shaped.stored if shaped is not None else req
-    whole = replace(stored, columns=None)  # policies see every declared column (row filters, masks)
-    schema = port_files.schema_of(reader, whole)
-    table = pa.Table.from_batches(list(port_files.batches(reader, whole, snapshot)), schema=schema)
-    key = (tuple(reader.record.table_id), snapshot, port_files.etag(reader, snapshot or 0, "rows", whole))
-    shown = governed_table(
+    window = Window(since=req.since, until=req.until) if req.since is not None or req.until is not None else None
+    schema, _, batches = shaped_batches(
         sidecar,
         reader.product,
         principal,
         reader.spec.name,
-        table,
+        snapshot_id=snapshot,
+        as_of=req.as_of,
+        window=window,
+        columns=req.columns,
+        filter=req.filter,
         purpose=purpose,
         variant=variant,
         via="files",
-        snapshot=key,
-        details={"request": request_details(req)},
     )
-    if shaped is not None and shaped.after is not None:
-        shown = shaped.after(shown)
-    if req.columns:
-        missing = [c for c in req.columns if c not in shown.column_names]
-        if missing:
-            raise ReadError(f"no column {', '.join(missing)} is served to {principal.id} on {reader.address}")
-        shown = shown.select(list(req.columns))
-    return port_files.encode(fmt, shown.schema, iter(shown.to_batches()))
+    return port_files.encode(fmt, schema, batches)
 
 
 def pinned_etag(

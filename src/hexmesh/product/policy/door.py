@@ -26,10 +26,11 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -52,6 +53,7 @@ __all__ = [
     "unrestricted_table",
 ]
 
+Variant = Literal["rows", "synthetic"]
 #: Rows per staged Parquet file before the next one starts (one row group per shaped batch).
 FILE_ROWS = 1_000_000
 
@@ -113,22 +115,64 @@ def _planned(
     sidecar: PolicySidecar,
     product: DeployedProduct,
     principal: Principal,
-    port: str,
+    raw: _raw.RawPort,
     purpose: str,
     via: str,
     request: ReadRequest,
-) -> ReadPlan:
+    variant: Variant | None,
+) -> tuple[ReadPlan, bool]:
+    """The principal's plan and whether it reads the synthetic variant; audited, refusals raised.
+
+    A request naming a column the principal may not see is refused (and audited as refused) before
+    anything is read.
+    """
+    port = raw.spec.name
+    address = f"dp://{product.key}/{port}"
     plan = sidecar.plan(product, principal, port, purpose=purpose)
-    sidecar.record(plan, via=via, details={"request": request_details(request)} if request_details(request) else None)
+    sent = request_details(request)
+    details = {"request": sent} if sent else None
+    synthetic = variant == "synthetic" or (variant is None and plan.variant == "synthetic")
+    if plan.decision.allowed and plan.variant != "aggregate":
+        try:
+            shape_request(plan, raw.spec, request, synthetic=synthetic)
+            _check_columns(plan, raw, request.columns)
+        except UnservedColumnError as exc:
+            refused = replace(plan, decision=replace(plan.decision, allowed=False, reasons=(str(exc),)))
+            sidecar.record(refused, via=via, details=details)
+            raise
+    sidecar.record(plan, via=via, details=details)
     if not plan.decision.allowed:
-        raise AccessDeniedError(access_refusal(plan, f"dp://{product.key}/{port}"))
+        raise AccessDeniedError(access_refusal(plan, address))
     if plan.variant == "aggregate":
         raise AccessDeniedError(
-            f"{principal.key} may only ask differentially private aggregates of dp://{product.key}/{port}, "
-            "not read its rows: query it on the SQL port, or ask its owners for read access "
-            f"(hexmesh access request dp://{product.key}/{port} --purpose <purpose>)"
+            f"{principal.key} may only ask differentially private aggregates of {address}, "
+            "not read its rows: query it on the SQL port (DP aggregates), or ask its owners for read access "
+            f"(hexmesh access request {address} --purpose <purpose>)"
         )
-    return plan
+    if plan.variant == "synthetic" and not synthetic:
+        raise AccessDeniedError(
+            f"{principal.key} may only read the synthetic variant of {address}: ask for ?variant=synthetic"
+        )
+    return plan, synthetic
+
+
+def _view_schema(raw: _raw.RawPort, plan: ReadPlan) -> pa.Schema:
+    """The schema of the principal's view: a column the plan transforms may be null (a redacted
+    required column is all nulls), and a transformed type is the one served (pseudonyms are text)."""
+    schema = plan_schema(raw.schema, plan)
+    return pa.schema(
+        [f if plan.columns[f.name].kind == "keep" else f.with_nullable(True) for f in schema],
+        metadata=schema.metadata,
+    )
+
+
+def _check_columns(plan: ReadPlan, raw: _raw.RawPort, columns: tuple[str, ...] | None) -> None:
+    unserved = [c for c in columns or () if c not in plan.columns]
+    if unserved:
+        raise UnservedColumnError(
+            f"no column {', '.join(unserved)} is served to you on port {raw.spec.name!r}; "
+            f"columns you may read: {', '.join(plan.columns)}"
+        )
 
 
 def _unrestricted(plan: ReadPlan, raw: _raw.RawPort, window: Window | None, columns: tuple[str, ...] | None) -> bool:
@@ -157,13 +201,16 @@ def shaped_batches(
     columns: tuple[str, ...] | None = None,
     filter: str | None = None,
     purpose: str = "",
+    variant: Variant | None = None,
     via: str = "read",
 ) -> tuple[pa.Schema, int | None, Iterator[pa.RecordBatch]]:
     """The principal's view of ``port`` as (schema, snapshot read, batches); planned and audited first.
 
-    ``columns`` projects the view (each must be one the principal may see); ``filter`` (pyiceberg's
-    syntax, as on the files port) acts on the view as the principal sees it; the synthetic variant
-    (for a synthetic-only principal) is fitted on its whole view, so it is held in memory.
+    ``variant``: None reads what the plan allows (rows, or the synthetic variant for a synthetic-only
+    principal); ``"synthetic"`` asks for synthetic rows even where rows are allowed; ``"rows"`` refuses
+    a synthetic-only principal. ``columns`` projects the view (each must be one the principal may
+    see); ``filter`` (pyiceberg's syntax, as on the files port) acts on the view as the principal
+    sees it. The synthetic variant is fitted on the principal's whole view, so it is held in memory.
 
     Raises:
         AccessDeniedError: no grant (the message names the access request to file), or aggregate-only.
@@ -178,8 +225,8 @@ def shaped_batches(
         columns=columns,
         filter=filter,
     )
-    plan = _planned(sidecar, product, principal, port, purpose, via, request)
-    schema, snapshot, batches = _view(sidecar, raw, plan, request, snapshot_id, window)
+    plan, synthetic = _planned(sidecar, product, principal, raw, purpose, via, request, variant)
+    schema, snapshot, batches = _view(sidecar, raw, plan, request, snapshot_id, window, synthetic)
     return schema, snapshot, batches
 
 
@@ -190,17 +237,11 @@ def _view(
     request: ReadRequest,
     snapshot_id: int | None,
     window: Window | None,
+    synthetic: bool,
 ) -> tuple[pa.Schema, int | None, Iterator[pa.RecordBatch]]:
-    synthetic = plan.variant == "synthetic"
     shaped = shape_request(plan, raw.spec, request, synthetic=synthetic)
     columns = list(request.columns) if request.columns else None
-    unserved = [c for c in columns or () if c not in plan.columns]
-    if unserved:
-        raise UnservedColumnError(
-            f"no column {', '.join(unserved)} is served to you on port {raw.spec.name!r}; "
-            f"columns you may read: {', '.join(plan.columns)}"
-        )
-    full = plan_schema(raw.schema, plan)
+    full = _view_schema(raw, plan)
     schema = pa.schema([full.field(c) for c in columns], metadata=full.metadata) if columns else full
     snapshot = raw.snapshot(snapshot_id, request.as_of)
     if snapshot is None:
@@ -249,6 +290,7 @@ def shaped_table(
     columns: tuple[str, ...] | None = None,
     filter: str | None = None,
     purpose: str = "",
+    variant: Variant | None = None,
     via: str = "read",
 ) -> tuple[pa.Table, int | None]:
     """:func:`shaped_batches` as one Arrow table, and the snapshot read."""
@@ -263,6 +305,7 @@ def shaped_table(
         columns=columns,
         filter=filter,
         purpose=purpose,
+        variant=variant,
         via=via,
     )
     return pa.Table.from_batches(list(batches), schema=schema), snapshot
@@ -279,6 +322,7 @@ def shaped_files(
     window: Window | None = None,
     columns: tuple[str, ...] | None = None,
     purpose: str = "",
+    variant: Variant | None = None,
     via: str = "engine",
     folder: Path | None = None,
 ) -> ShapedFiles:
@@ -294,15 +338,15 @@ def shaped_files(
         until=window.until if window else None,
         columns=columns,
     )
-    plan = _planned(sidecar, product, principal, port, purpose, via, request)
-    if _unrestricted(plan, raw, window, columns):
+    plan, synthetic = _planned(sidecar, product, principal, raw, purpose, via, request, variant)
+    if not synthetic and _unrestricted(plan, raw, window, columns):
         snapshot = raw.snapshot(snapshot_id, as_of)
-        schema = plan_schema(raw.schema, plan)
+        schema = _view_schema(raw, plan)
         if snapshot is None:
             return ShapedFiles(schema, (), None, plan)
         files = raw.data_files(snapshot, after_snapshot=window.after_snapshot if window else None)
         return ShapedFiles(schema, tuple(files), snapshot, plan)
-    schema, snapshot, batches = _view(sidecar, raw, plan, request, snapshot_id, window)
+    schema, snapshot, batches = _view(sidecar, raw, plan, request, snapshot_id, window, synthetic)
     base = folder or sidecar.runtime.settings.home / "cache" / "staged"
     base.mkdir(parents=True, exist_ok=True)
     staged = Path(tempfile.mkdtemp(prefix=f"{product.spec.name}-{port}-", dir=base))
