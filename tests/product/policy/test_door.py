@@ -55,10 +55,12 @@ policies:
     - {id: synth, allow: {group: synth}, ports: [people], actions: [readSynthetic]}
     - {id: stats, allow: {group: stats}, ports: [people], actions: [readAggregate]}
     - {id: scorers, allow: {group: analysts}, ports: [scores]}
+    - {id: redactors, allow: {group: redactors}, ports: [people], columns: {exclude: [email]}}
   privacy:
     - {field: person_id, for: {group: analysts}, pseudonymize: {scope: product}}
     - {field: person_id, for: {group: synth}, pseudonymize: {scope: product}}
     - {field: email, for: {group: partners}, redact: true}
+    - {field: person_id, for: {group: redactors}, redact: true}
 """
 
 #: The sidecar, crm/people, and the people port's two snapshots.
@@ -70,6 +72,7 @@ MAILER = Principal("mia", groups=frozenset({"mailers"}))
 SYNTH = Principal("syd", groups=frozenset({"synth"}))
 STATS = Principal("sam", groups=frozenset({"stats"}))
 STRANGER = Principal("mallory")
+REDACTOR = Principal("rex", groups=frozenset({"redactors"}))
 
 
 def _csv(first: int, count: int, day: str) -> str:
@@ -212,3 +215,12 @@ def test_a_column_the_principal_may_not_see_is_refused_like_one_that_does_not_ex
         shaped_files(sidecar, product, ANALYST, "people", columns=("email",))
     table, _ = shaped_table(sidecar, product, ANALYST, "people", columns=("region",))
     assert table.column_names == ["region"] and set(table.column(0).to_pylist()) == {"EU"}
+
+
+def test_a_redacted_required_column_is_served_as_nulls_in_a_nullable_column(people: People) -> None:
+    sidecar, product, _ = people
+    table, _ = shaped_table(sidecar, product, REDACTOR, "people")
+    assert table.num_rows == 15 and table.column("person_id").null_count == 15
+    assert table.schema.field("person_id").nullable
+    with shaped_files(sidecar, product, REDACTOR, "people") as shaped:
+        assert _read(shaped.files).column("person_id").null_count == 15
