@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from hexmesh.errors import HexmeshError
+from hexmesh.cli.main import app
+from hexmesh.errors import DeployError, HexmeshError
 from hexmesh.governance import AccessDeniedError, Principal
 from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import audit
@@ -234,3 +236,15 @@ def test_reading_a_port_from_the_workspace_goes_through_the_same_door(
     monkeypatch.setattr(workspace_module, "workspace_root", lambda settings: None)
     with pytest.raises(UnauthorizedError, match="needs a token"):
         workspace.read("dp://podcasts/plays/plays", authorize=True)
+
+
+def test_hexmesh_plan_shows_a_new_products_missing_grant(mesh: tuple[Workspace, Path]) -> None:
+    workspace, root = mesh
+    honest = _product(root / "honest", HONEST, "select podcast_id, ip_address from plays\n")
+    home = str(workspace.settings.home)
+    shown = CliRunner().invoke(app, ["plan", str(honest), "--home", home, "--check"], env={"COLUMNS": "300"})
+    assert shown.exit_code == DeployError.exit_code, shown.output
+    assert "research/listening 1.0.0: new product, refused" in shown.output
+    assert "hexmesh access request dp://podcasts/plays/plays --purpose research --for research/listening" in (
+        " ".join(shown.output.split())
+    )
