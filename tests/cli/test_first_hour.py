@@ -114,3 +114,22 @@ def test_lists_print_full_names_and_json_with_stable_fields(cli: CliRunner, monk
     assert token["principal"] == "User:ana@example.com" and token["revoked"] is None
     assert token["id"] in invoke(cli, "token", "list")
     assert json.loads(invoke(cli, "access", "list", "--json")) == []
+
+
+def test_a_reader_with_an_approved_request_reads_for_its_purpose(cli: CliRunner) -> None:
+    import json
+
+    invoke(cli, "init", "shop", "--domain", "sales")
+    invoke(cli, "deploy", "shop")
+    invoke(cli, "run", "sales/shop")
+    owner = invoke(cli, "token", "create", "data-team@example.com", "--ttl", "1d", "--quiet").strip()
+    ana = invoke(cli, "token", "create", "ana@example.com", "--ttl", "1d", "--quiet").strip()
+    invoke(cli, "access", "request", "dp://sales/shop/orders", "--purpose", "revenue report", "--token", ana)
+    (request,) = json.loads(invoke(cli, "access", "list", "--json"))
+    invoke(cli, "access", "approve", request["id"], "--token", owner)
+    refused = invoke(cli, "read", "dp://sales/shop/orders", "--token", ana, code=22)
+    assert "without a stated purpose" in refused
+    rows = invoke(
+        cli, "read", "dp://sales/shop/orders", "--token", ana, "--purpose", "revenue report", "--format", "json"
+    )
+    assert len(rows.splitlines()) == 3

@@ -203,6 +203,9 @@ def read(
     fmt: Annotated[str, typer.Option("--format", help="table, csv, json or parquet.")] = "table",
     output: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout.")] = None,
     limit: Annotated[int, typer.Option(help="Rows shown by --format table.")] = 20,
+    purpose: Annotated[
+        str, typer.Option(help="Why you read: an approved access request grants reads for its purpose.")
+    ] = "",
     token: common.Token = None,
     home: Home = None,
 ) -> None:
@@ -223,7 +226,7 @@ def read(
         raise typer.BadParameter("parquet needs --output FILE", param_hint="--format")
     with _errors():
         opened = _workspace(home)
-        table = opened.read(address, request, token=token, authorize=True)
+        table = opened.read(address, request, token=token, authorize=True, purpose=purpose)
         _has_snapshot(opened.reader(address), address, as_of)  # after the read: only to those who may read
     if fmt == "table":
         console.print(arrow_table(table, limit, address))

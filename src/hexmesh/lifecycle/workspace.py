@@ -250,14 +250,21 @@ class Workspace:
         return OutputPortReader(self.runtime, product, parsed.port)
 
     def read(
-        self, address: str, request: ReadRequest | None = None, *, token: str | None = None, authorize: bool = False
+        self,
+        address: str,
+        request: ReadRequest | None = None,
+        *,
+        token: str | None = None,
+        authorize: bool = False,
+        purpose: str = "",
     ) -> pa.Table:
         """A port's rows as of ``request.as_of`` within its window, through the policy's door (ADR 0026).
 
         With ``token``, as its principal may see them (AccessDeniedError when it may not read).
         Without one, as stored: for the workspace's root, or (from Python) a program holding the
         state store's credentials — audited as ``unrestricted.read``. ``authorize`` (the CLI): no
-        token and no root is an UnauthorizedError.
+        token and no root is an UnauthorizedError. ``purpose``: why the token's principal reads (an
+        approved access request grants reads for its purpose only).
         """
         request = request or ReadRequest()
         reader = self.reader(address)
@@ -273,6 +280,7 @@ class Workspace:
                 window=window,
                 columns=request.columns,
                 filter=request.filter,
+                purpose=purpose,
                 via="cli",
             )
             return table

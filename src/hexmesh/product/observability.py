@@ -21,6 +21,7 @@ from hexmesh.infra.tables import arrow_schema
 from hexmesh.product.ports import OutputPortReader
 from hexmesh.product.shape import drift, shape
 from hexmesh.spec import Slo, parse_duration
+from hexmesh.spec.duration import human_seconds
 from hexmesh.spec.model import DriftBound
 
 __all__ = ["NOT_CONFIGURED", "Check", "PortHealth", "port_health", "worst"]
@@ -100,6 +101,25 @@ def _lag(reader: OutputPortReader, table: pa.Table, publication: Publication) ->
     return {"p50_s": p50, "p95_s": p95, "p99_s": p99, "max_s": pc.max(seconds).as_py()}
 
 
+def _last_run_failed(reader: OutputPortReader) -> Check | None:
+    """A red check when the product's newest finished run of this major failed: its SLOs may hold, but it is broken."""
+    runs = reader.runtime.state.runs(reader.product.key, limit=10)
+    finished = [r for r in runs if r.major == reader.product.record.major and r.status in ("succeeded", "failed")]
+    if not finished or finished[0].status != "failed":
+        return None
+    run = finished[0]
+    when = from_us(run.finished_us or run.started_us).isoformat(timespec="seconds")
+    # Not the run's error: it may quote rows (a failed check's examples) that a reader may not see.
+    return Check(
+        "last-run",
+        "red",
+        None,
+        None,
+        f"the last run ({run.id}) failed at {when}; the port still serves its last good snapshot "
+        f"(the owner sees why with hexmesh status {reader.product.key})",
+    )
+
+
 def port_health(reader: OutputPortReader) -> PortHealth:
     """The current status of every observer of ``reader``'s port, with history."""
     slo = reader.spec.slo
@@ -118,7 +138,7 @@ def port_health(reader: OutputPortReader) -> PortHealth:
                     _time_status(age, limit),
                     age,
                     limit,
-                    f"newest snapshot is {age:.0f}s old; promised at most {slo.freshness}",
+                    f"newest snapshot is {human_seconds(age)} old; promised at most {slo.freshness}",
                 )
             )
         else:
@@ -133,7 +153,8 @@ def port_health(reader: OutputPortReader) -> PortHealth:
                 _time_status(p95, limit),
                 p95,
                 limit,
-                f"p95 of processing minus event time is {p95:.0f}s; promised {slo.timeliness}",
+                f"p95 of processing minus event time is {human_seconds(p95)}; promised {slo.timeliness}"
+                + ("" if p95 >= 0 else " (negative: event times are after publication; check eventTime's time zone)"),
             )
         )
     checks.append(_completeness(slo, snaps))
@@ -143,6 +164,9 @@ def port_health(reader: OutputPortReader) -> PortHealth:
         checks.append(_volume(snaps))
         checks.append(_schema(reader, last))
     checks.append(_drift(slo.drift if slo else None, snaps))
+    failed = _last_run_failed(reader)
+    if failed is not None:
+        checks.append(failed)
     history = [
         {
             "snapshot_id": p.snapshot_id,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["format_duration", "human_seconds", "parse_duration"]
 
 _SIMPLE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w|y)\s*$")
 _ISO = re.compile(
@@ -43,3 +43,21 @@ def format_duration(value: timedelta) -> str:
         if seconds and seconds % size == 0:
             return f"{int(seconds // size)}{unit}"
     return f"{seconds:g}s"
+
+
+def human_seconds(seconds: float) -> str:
+    """A duration as people read it: its two largest units (``1d``, ``4h 18m``, ``35s``, ``-2m 5s``)."""
+    sign, left = ("-" if seconds < 0 else ""), round(abs(seconds))
+    if left < 60:
+        return f"{sign}{abs(seconds):.0f}s" if abs(seconds) >= 1 or seconds == 0 else f"{sign}{abs(seconds):.1f}s"
+    parts: list[str] = []
+    for unit in ("d", "h", "m", "s"):
+        size = _UNIT_SECONDS[unit]
+        if left >= size:
+            parts.append(f"{left // size}{unit}")
+            left %= size
+        elif parts:
+            break  # 1d 0h would say nothing: stop at the first empty unit after the largest
+        if len(parts) == 2:
+            break
+    return sign + " ".join(parts)

@@ -72,3 +72,11 @@ def test_snippets_use_what_the_document_offers() -> None:
     assert "read_csv" in without["pandas"] and "iceberg" in without["spark"]
     assert 'curl -N "http://n/products/d/p/ports/o/events"' in without["curl"]
     assert snippets(port_access({"dct:title": "o"})) == []
+
+
+def test_durations_in_charts_read_as_durations() -> None:
+    svg = str(bar_chart([3600.0, 15507.0, -60.0], ["a", "b", "c"], title="lag", unit="s", target=86400.0))
+    assert "promise 1d" in svg and "86.4k" not in svg
+    assert "b: 4h 18m" in svg and "c: -1m" in svg
+    rows = str(bar_chart([1500.0], ["a"], title="rows"))
+    assert "a: 1.5k" in rows  # other units keep their short form

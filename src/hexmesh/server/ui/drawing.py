@@ -12,6 +12,7 @@ from urllib.parse import quote
 from markupsafe import Markup, escape
 
 from hexmesh.mesh.layout import layered
+from hexmesh.spec.duration import human_seconds
 
 __all__ = ["bar_chart", "lineage_svg"]
 
@@ -91,7 +92,7 @@ def bar_chart(
         parts.append(f'<line class="chart-grid" x1="{left}" x2="{width - 8}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
             f'<text class="chart-tick" x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">'
-            f"{escape(_short(peak / 1.1 * tick / 1 if tick else 0.0))}</text>"
+            f"{escape(_value(peak / 1.1 * tick if tick else 0.0, unit))}</text>"
         )
     for i, (value, label) in enumerate(zip(values, labels, strict=True)):
         x = left + i * step + (step - bar) / 2
@@ -102,7 +103,7 @@ def bar_chart(
         parts.append(
             f'<rect class="chart-bar{" over" if over else ""}" x="{x:.1f}" y="{top + plot_h - h:.1f}" '
             f'width="{bar:.1f}" height="{max(h, 1):.1f}" rx="3"><title>{escape(label)}: '
-            f"{escape(_short(value))}{escape(unit)}</title></rect>"
+            f"{escape(_value(value, unit))}</title></rect>"
         )
     if labels:
         for i in sorted({0, len(labels) - 1}):
@@ -117,10 +118,15 @@ def bar_chart(
         parts.append(f'<line class="chart-target" x1="{left}" x2="{width - 8}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(
             f'<text class="chart-target-label" x="{width - 10}" y="{y - 5:.1f}" text-anchor="end">'
-            f"promise {escape(_short(target))}{escape(unit)}</text>"
+            f"promise {escape(_value(target, unit))}</text>"
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _value(value: float, unit: str) -> str:
+    """A value with its unit; seconds as a duration people read (``1d``, not ``86.4ks``)."""
+    return human_seconds(value) if unit == "s" else f"{_short(value)}{unit}"
 
 
 def _short(value: float) -> str:
