@@ -10,6 +10,7 @@ import pytest
 
 from hexmesh.errors import QualityGateError
 from hexmesh.lifecycle import Workspace
+from hexmesh.product.authority import Actor
 from tests.stacks import Stack
 from tests.support import ORDERS_SPEC, ORDERS_SQL, ProductFactory, orders_csv
 
@@ -153,3 +154,21 @@ def test_the_refused_candidate_is_kept_in_object_storage(
         assert where.startswith("s3://storage/" if stack.s3 else "file://")
         kept = workspace.runtime.storage.get(f"quarantine/{run.id}/orders.parquet")
         assert pq.read_table(pa.BufferReader(kept)).column("amount").to_pylist() == [6.0, 6.0, 6.0]
+
+
+def test_forget_removes_the_subject_s_example_rows_from_run_records(
+    workspace: Workspace, make_product: ProductFactory
+) -> None:
+    csv = "contact_id,email,score\nsubject-4711,alice.secret@mail.test,9\nsubject-0815,bob.secret@mail.test,8\n"
+    folder = make_product("contacts", SEALED_SPEC, {"transform.sql": "select * from raw", "data/a.csv": csv})
+    workspace.deploy([folder])
+    with pytest.raises(QualityGateError):
+        workspace.run("crm/contacts")
+    (before,) = workspace.runtime.state.runs("crm/contacts")
+    assert "subject-4711" in str(before.details) and "subject-4711" in (before.error or "")
+    workspace.stewardship.forget("subject-4711", Actor("root:test"))
+    (after,) = workspace.runtime.state.runs("crm/contacts")
+    assert "subject-4711" not in str(after.details) and "subject-4711" not in (after.error or "")
+    assert "subject-0815" in str(after.details)  # the other subject's example is kept
+    (forgotten,) = [e for e in workspace.stewardship.audit() if e.action.endswith("forget")]
+    assert "'run_records': 1" in str(forgotten.details)  # the audit says how many records were rewritten

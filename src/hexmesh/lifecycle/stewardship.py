@@ -17,7 +17,7 @@ import pyarrow as pa
 from hexmesh.governance import Principal
 from hexmesh.governance.grants import AccessRequest
 from hexmesh.infra.keys import KeyStore, master_key
-from hexmesh.infra.state import audit
+from hexmesh.infra.state import StateStore, audit
 from hexmesh.infra.state.audit import AuditEntry
 from hexmesh.infra.state.policy_revisions import PolicyRevision
 from hexmesh.infra.state.records import now_us
@@ -217,10 +217,16 @@ class Stewardship:
     # -- forgetting and the audit log --------------------------------------------------------
 
     def forget(self, subject: str, actor: Actor) -> bool:
-        """Destroy a data subject's key (audited as ``actor``); False when it had none."""
+        """Destroy a data subject's key (audited as ``actor``); False when it had none.
+
+        Sealed copies (tables, quarantine, events, caches keyed by the forget epoch) become
+        unreadable with the key. Run records are the one copy kept in the clear: the example rows
+        of failed checks that belong to the subject, and the error lines quoting them, are removed.
+        """
         destroyed = KeyStore(self.runtime.state.db, master_key(self.runtime.settings)).forget(subject)
+        scrubbed = _forget_in_runs(self.runtime.state, subject)
         # The subject is not named in the log: its key id is what the key store keeps, and the log is forever.
-        self.record(actor, "forget", "mesh", None, decision="forgotten" if destroyed else "no-key")
+        self.record(actor, "forget", "mesh", {"run_records": scrubbed}, decision="forgotten" if destroyed else "no-key")
         return destroyed
 
     def migrate_legacy_tokens(self, actor: Actor) -> list[Migrated]:
@@ -260,3 +266,40 @@ class Stewardship:
     def audit_altered_at(self) -> int | None:
         """The first entry where the audit log's hash chain breaks, None when it is intact."""
         return audit.verify(self.runtime.state.db)
+
+
+#: What a failed check's example row of a forgotten subject becomes in its run record.
+FORGOTTEN_ROW = {"[forgotten]": True}
+
+
+def _forget_in_runs(state: StateStore, subject: str) -> int:
+    """Remove ``subject``'s example rows (and error lines quoting them) from every run record; how many changed."""
+    changed = 0
+    for run in state.runs(limit=1_000_000):
+        checks = run.details.get("checks")
+        if not isinstance(checks, list):
+            continue
+        hit = False
+        kept = []
+        for check in checks:
+            examples = check.get("examples") if isinstance(check, dict) else None
+            if isinstance(examples, list) and any(_names(row, subject) for row in examples):
+                hit = True
+                check = {**check, "examples": [FORGOTTEN_ROW if _names(r, subject) else r for r in examples]}
+            kept.append(check)
+        error = run.error
+        # The gate's message quotes example rows as "e.g. {row}" lines: those naming the subject go.
+        quoted = [line for line in (error or "").split("\n") if line.strip().startswith("e.g.") and subject in line]
+        if error and quoted:
+            hit = True
+            error = "\n".join(
+                "      e.g. [a forgotten subject's row]" if line in quoted else line for line in error.split("\n")
+            )
+        if hit:
+            state.rewrite_run(run.id, {**run.details, "checks": kept}, error)
+            changed += 1
+    return changed
+
+
+def _names(row: Any, subject: str) -> bool:
+    return isinstance(row, dict) and any(str(value) == subject for value in row.values())

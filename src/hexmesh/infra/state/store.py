@@ -270,6 +270,11 @@ class StateStore(LifecycleRecords, Leases):
         found = self.runs(run_id=run_id, limit=1)
         return found[0] if found else None
 
+    def rewrite_run(self, run_id: str, details: dict[str, Any], error: str | None) -> None:
+        """Replace a finished run's details and error text (``forget`` removes a subject's values from them)."""
+        with self.db.begin() as conn:
+            conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(details=details, error=error))
+
     def abandon_runs(self, key: str | None, reason: str) -> int:
         """Mark runs of ``key`` (None: of every product) left 'running' without a live lease as failed.
 
