@@ -248,3 +248,14 @@ def test_hexmesh_plan_shows_a_new_products_missing_grant(mesh: tuple[Workspace, 
     assert "hexmesh access request dp://podcasts/plays/plays --purpose research --for research/listening" in (
         " ".join(shown.output.split())
     )
+
+
+def test_hexmesh_access_request_for_a_product(mesh: tuple[Workspace, Path]) -> None:
+    workspace, _ = mesh
+    rita = tokens.create_token(workspace.runtime.state.db, Principal("rita@research.test"))[0]
+    home = str(workspace.settings.home)
+    args = ["access", "request", "dp://podcasts/plays/plays", "--purpose", "research", "--for", "research/listening"]
+    asked = CliRunner().invoke(app, [*args, "--token", rita, "--home", home], env={"COLUMNS": "300"})
+    assert asked.exit_code == 0, asked.output
+    [request] = workspace.stewardship.requests(product="podcasts/plays")
+    assert request.principal.key == "DataProduct:research/listening" and request.status == "pending"
