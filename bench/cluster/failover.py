@@ -11,6 +11,7 @@ under 30 s.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -61,7 +62,10 @@ def run(rounds: int = 2) -> Result:
     for index in range(rounds):  # interleaved: kill, freeze, kill, freeze
         for label, how in (("kill", signal.SIGKILL), ("freeze", signal.SIGSTOP)):
             root = Path(tempfile.mkdtemp(prefix=f"hexmesh-bench-failover-{label}-{index}-", dir=base))
-            measured[label].append(_once(root, how))
+            try:
+                measured[label].append(_once(root, how))
+            finally:
+                shutil.rmtree(root, ignore_errors=True)
     result = Result("cluster-failover", "kill to completion elsewhere < 30 s")
     for label, what in (("kill", "kill -9 (same host)"), ("freeze", f"frozen node ({LEASE_SECONDS:.0f} s lease)")):
         times = measured[label]
