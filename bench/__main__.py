@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 
-from bench import compute, memory, publish, timetravel
+from bench import compute, memory, publish, sandbox, timetravel
 from bench.report import Result, console, show
 
 BENCHMARKS: dict[str, Callable[[], Result]] = {
@@ -13,6 +13,7 @@ BENCHMARKS: dict[str, Callable[[], Result]] = {
     "timetravel": timetravel.run,
     "memory": memory.run,
     "compute": compute.run,
+    "sandbox": sandbox.run,
 }
 
 
