@@ -51,7 +51,7 @@ def _examples() -> list[Any]:
 
 
 def _placed(fragment: Any) -> dict[str, Any]:
-    spec = yaml.safe_load(yaml.safe_dump(BASE))
+    spec: dict[str, Any] = yaml.safe_load(yaml.safe_dump(BASE))  # a deep copy
     port = spec["outputPorts"][0]
     if isinstance(fragment, list):  # more quality checks, continuing a quality: list
         port["quality"] = fragment
