@@ -169,3 +169,19 @@ def test_hexmesh_settings_prints_what_is_in_effect_without_secrets(tmp_path: Pat
     assert result.exit_code == 0, result.output
     assert '"events_url": "nats://127.0.0.1:4222"' in result.output and '"secret": "(set)"' in result.output
     assert "a-very-long-mesh-secret" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("placement: [sales/shop/orders]", r"placement entry 'sales/shop/orders' \(HEXMESH_PLACEMENT\) names neither"),
+        ("placement: ['Sales Team']", r"placement entry 'Sales Team' .* use lower-case names"),
+        ("lease_seconds: 0.2", r"lease_seconds \(HEXMESH_LEASE_SECONDS\) is 0.2; .* use 1 or more"),
+    ],
+)
+def test_cluster_settings_a_node_could_not_act_on_are_refused(tmp_path: Path, text: str, words: str) -> None:
+    _write(tmp_path, text + "\n")
+    with pytest.raises(WorkspaceError, match=words):
+        Settings.load(tmp_path)
+    _write(tmp_path, "placement: [sales, users/user-profiles]\nlease_seconds: 5\n")
+    assert Settings.load(tmp_path).placement == ("sales", "users/user-profiles")

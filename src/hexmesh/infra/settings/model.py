@@ -80,6 +80,9 @@ CLIENT_VARIABLES: dict[str, str] = {
 }
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+#: A domain or ``domain/name``, with the spec's name pattern (hexmesh.spec.address, not imported:
+#: settings load before any spec is needed).
+_PLACED = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*(/[a-z][a-z0-9]*(-[a-z0-9]+)*)?$")
 
 
 def key(
@@ -534,6 +537,20 @@ class Settings:
                     f"source root {root} contains the node's home {home}, whose keys and tokens no product "
                     f"may read; name a folder beside it or inside it instead (for example {home / 'landing'})"
                 )
+        self._check_cluster()
+
+    def _check_cluster(self) -> None:
+        for entry in self.placement:
+            if not _PLACED.match(entry):
+                raise WorkspaceError(
+                    f"placement entry {entry!r} ({variable('placement')}) names neither a domain (sales) nor a "
+                    "product (sales/shop): use lower-case names with '-', separated by one '/'"
+                )
+        if self.lease_seconds < 1:
+            raise WorkspaceError(
+                f"lease_seconds ({variable('lease_seconds')}) is {self.lease_seconds:g}; a lease shorter than a second "
+                "would be lost between two heartbeats: use 1 or more (default 15)"
+            )
 
     # -- loading --------------------------------------------------------------------------------
 
