@@ -111,3 +111,22 @@ def test_paths_inside_the_folder_still_deploy(workspace: Workspace, make_product
     workspace.deploy([folder])
     workspace.run("sales/orders")
     assert workspace.read("dp://sales/orders/orders").num_rows == 7
+
+
+@pytest.mark.parametrize(
+    ("origin", "key"),
+    [
+        ("source: {format: csv, path: 'data/${HEXMESH_MASTER_KEY}'}", "path"),
+        (
+            "source: {postgres: 'postgresql://app:${AWS_SECRET_ACCESS_KEY}@localhost/db', table: t, cursor: at}",
+            "postgres",
+        ),
+    ],
+)
+def test_a_source_naming_a_secret_variable_is_a_located_validate_error(
+    workspace: Workspace, make_product: ProductFactory, origin: str, key: str
+) -> None:
+    spec = ORDERS_SPEC.replace("source: {format: csv, path: data}", origin)
+    (problem,) = refused(workspace, make_product("orders", spec, FILES))
+    assert "dataproduct.yaml:8:" in problem
+    assert f"source {key} uses $" in problem and "which holds one of the node's secrets" in problem

@@ -13,7 +13,9 @@ from hexmesh.lifecycle import Workspace
 from hexmesh.product import DeployedProduct
 from hexmesh.product.discovery import Endpoints, describe
 from hexmesh.product.ingest import ingest_events
+from hexmesh.product.sources import read_source
 from hexmesh.product.transform import transform
+from hexmesh.spec import SourceSpec
 from tests.support import ORDERS_SPEC, ORDERS_SQL, ProductFactory, orders_csv
 
 KEY = "master-key-c2VjcmV0LXZhbHVlLW5ldmVyLXNob3du"
@@ -129,13 +131,12 @@ def test_ingest_never_writes_outside_the_product_folder(
 
 @pytest.mark.parametrize("variable", ["HEXMESH_MASTER_KEY", "HEXMESH_SECRET", "AWS_SECRET_ACCESS_KEY"])
 def test_a_source_path_cannot_expand_the_nodes_secrets(
-    workspace: Workspace, make_product: ProductFactory, monkeypatch: pytest.MonkeyPatch, variable: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:
-    # The variable would be expanded into the path, and the path into the run's error message.
-    spec = ORDERS_SPEC.replace("path: data}", f"path: 'data/${{{variable}}}'}}")
-    folder = make_product("orders", spec, {"transform.sql": ORDERS_SQL, "data/day1.csv": orders_csv(1, 3)})
+    # Validate refuses such a spec (tests/lifecycle/test_confinement.py); a version deployed before
+    # that check meets this one when it runs: the variable would land in the path, then in the error.
     monkeypatch.setenv(variable, KEY)
-    workspace.deploy([folder])
-    with pytest.raises(InputError, match=rf"uses \$\{{{variable}\}}, which holds one of the node's secrets"):
-        workspace.run("sales/orders")
-    assert KEY not in failed_without_publishing(workspace)
+    source = SourceSpec(format="csv", path=f"data/${{{variable}}}")
+    with pytest.raises(InputError, match=rf"uses \$\{{{variable}\}}, which holds one of the node's secrets") as caught:
+        read_source(source, tmp_path)
+    assert KEY not in str(caught.value)

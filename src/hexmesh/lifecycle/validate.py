@@ -10,11 +10,13 @@ from hexmesh.errors import ProblemLocation, SpecError, SpecProblem
 from hexmesh.lifecycle.bundle import bundle_files, escaping_links
 from hexmesh.lifecycle.classification import classification_problems
 from hexmesh.lifecycle.dependencies import find_cycle, upstreams
+from hexmesh.product.sources import secret_variables, variables_in
 from hexmesh.spec import (
     SPEC_FILENAME,
     Confinement,
     DataProductSpec,
     LoadedSpec,
+    PostgresSourceSpec,
     inside,
     load_spec,
     parse_address,
@@ -88,6 +90,7 @@ def validate_specs(
             continue
         problems.extend(spec_problems(spec, Confinement(spec.folder, source_roots, home)))
         problems.extend(link_problems(spec))
+        problems.extend(secret_problems(spec))
         problems.extend(engine_problems(spec))
         if rules is not None:
             problems.extend(rules.problems(spec.spec))
@@ -134,6 +137,26 @@ def engine_problems(loaded: LoadedSpec) -> list[SpecProblem]:
                 )
             )
     return problems
+
+
+def secret_problems(loaded: LoadedSpec) -> list[SpecProblem]:
+    """A source path or URL naming a variable the node keeps a secret in (it would end up in errors)."""
+    found = []
+    for index, port in enumerate(loaded.spec.input_ports):
+        source = port.source
+        if source is None:
+            continue
+        key, text = ("postgres", source.postgres) if isinstance(source, PostgresSourceSpec) else ("path", source.path)
+        for name in variables_in(text):
+            if name in secret_variables():
+                found.append(
+                    SpecProblem(
+                        loaded.marks.at(("inputPorts", index, "source", key)),
+                        f"source {key} uses ${{{name}}}, which holds one of the node's secrets",
+                        "a product may not read the node's settings: use a variable of your own",
+                    )
+                )
+    return found
 
 
 def link_problems(loaded: LoadedSpec) -> list[SpecProblem]:

@@ -16,7 +16,16 @@ from hexmesh.infra.settings import TOKEN_ENV, settings_fields
 from hexmesh.product.parsing import parse_file
 from hexmesh.spec import Confinement, SourceSpec, parse_duration
 
-__all__ = ["SourceBatch", "expand_vars", "list_files", "read_file", "read_source", "resolve_path"]
+__all__ = [
+    "SourceBatch",
+    "expand_vars",
+    "list_files",
+    "read_file",
+    "read_source",
+    "resolve_path",
+    "secret_variables",
+    "variables_in",
+]
 
 _SUFFIXES = {
     "csv": (".csv", ".csv.gz"),
@@ -37,13 +46,18 @@ class SourceBatch:
 
 
 @cache
-def _secret_variables() -> frozenset[str]:
+def secret_variables() -> frozenset[str]:
     """The variables the node reads its own secrets from (keys, tokens, passwords), by its settings."""
     names = {TOKEN_ENV}
     for item in settings_fields():
         if item.metadata["secret"]:
             names |= {item.metadata["env"], *item.metadata["fallback"]}
     return frozenset(names)
+
+
+def variables_in(text: str) -> list[str]:
+    """The names of the ``${VAR}`` a path or URL uses (defaults included)."""
+    return _VAR_HEAD.findall(text)
 
 
 def expand_vars(text: str, what: str = "source path") -> str:
@@ -72,7 +86,7 @@ def _expand(text: str, start: int, what: str, *, inside: bool, used: bool) -> tu
             i += 1
             continue
         name, i = match.group(1), match.end()
-        if name in _secret_variables():  # it would land in paths, URLs and their error messages
+        if name in secret_variables():  # it would land in paths, URLs and their error messages
             raise InputError(
                 f"{what} {text!r} uses ${{{name}}}, which holds one of the node's secrets; a product may not "
                 "read the node's settings: use a variable of your own"
