@@ -152,3 +152,13 @@ def test_the_discover_page_searches_by_meaning(node: ThreadNode) -> None:
     assert "&amp;mode=semantic" in page.text  # facet links keep the mode
     plain = get(node, "/ui", q="how old are the people listening")
     assert 'name="mode" value="semantic" checked' not in plain.text
+
+
+def test_an_unknown_ui_path_is_a_page_with_the_way_back(node: ThreadNode) -> None:
+    answer = get(node, "/ui/no/such/<page>")
+    assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
+    assert "Page not found" in answer.text and 'href="/ui"' in answer.text
+    assert "/ui/no/such/&lt;page&gt;" in answer.text and "<page>" not in answer.text
+    assert get(node, "/ui/products/podcasts/play-events").status_code == 200  # real pages still win
+    api = get(node, "/api/no-such-route")
+    assert api.headers["content-type"] == "application/problem+json"  # the API keeps problem documents

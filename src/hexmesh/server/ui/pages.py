@@ -27,6 +27,8 @@ from hexmesh.serving import concept_index
 __all__ = ["router"]
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
+#: Included after every other /ui router: a path none of them serves is a page, not problem+json.
+fallback = APIRouter(prefix="/ui", include_in_schema=False)
 _env = Environment(
     loader=PackageLoader("hexmesh.server.ui", "templates"),
     autoescape=select_autoescape(default=True),
@@ -145,3 +147,15 @@ def static(name: str) -> Response:
         return Response("not found", status_code=404, media_type="text/plain")
     body = files("hexmesh.server.ui").joinpath("static", name).read_bytes()
     return Response(body, media_type=_STATIC[name], headers={"Cache-Control": "max-age=300"})
+
+
+@fallback.get("/{rest:path}", response_class=HTMLResponse)
+def missing(rest: str, request: Request) -> HTMLResponse:
+    """An unknown /ui path: the page a browser can show, with the way back (404)."""
+    return render(
+        request,
+        "missing.html",
+        404,
+        heading="Page not found",
+        message=f"There is no page at /ui/{rest}. Search the mesh, or open a product from its results.",
+    )
