@@ -21,12 +21,14 @@ import statistics
 import sys
 import tempfile
 import textwrap
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from bench import sf10
 from bench.memory import _peak_rss
 from bench.report import Result, repeats
+from tests.sparkcluster import standalone_cluster
 
 __all__ = ["run"]
 
@@ -92,14 +94,18 @@ def _prepare(scale: float, folder: Path) -> tuple[Path, list[str]]:
         return workspace.settings.home, [f.file_path.removeprefix("file://") for f in files]
 
 
-def _measure(scale: float, limit: str, folder: Path) -> dict[str, Any]:
+def _measure(scale: float, limit: str, folder: Path, spark: str | None = None) -> dict[str, Any]:
     home, files = _prepare(scale, folder)
     sql = folder / "plays-daily" / "transform.sql"
     hexmesh = str(Path(sys.executable).parent / "hexmesh")
     env = {"HEXMESH_COMPUTE_MEMORY_LIMIT": limit}
     sides: dict[str, list[tuple[int, float]]] = {"hexmesh": [], "raw_duckdb": []}
+    command = [hexmesh, "run", PRODUCT, "--full-refresh", "--home", str(home)]
     for _ in range(repeats()):
-        sides["hexmesh"].append(_peak_rss_env([hexmesh, "run", PRODUCT, "--full-refresh", "--home", str(home)], env))
+        sides["hexmesh"].append(_peak_rss_env(command, env))
+        if spark is not None:  # the CLI starts its own Spark driver each time: the fixed cost users pay
+            on_spark = {"HEXMESH_COMPUTE_ENGINE": "spark", "HEXMESH_SPARK_MASTER": spark}
+            sides.setdefault("hexmesh_spark", []).append(_peak_rss_env(command, on_spark))
         raw = [sys.executable, "-c", _RAW, ",".join(files), limit, str(folder / "raw.parquet"), str(sql)]
         sides["raw_duckdb"].append(_peak_rss_env(raw, {}))
     input_bytes = sum(Path(f).stat().st_size for f in files)
@@ -109,6 +115,9 @@ def _measure(scale: float, limit: str, folder: Path) -> dict[str, Any]:
         data[f"{side}_s"] = statistics.median(t for _, t in samples)
         data[f"{side}_samples"] = samples
     data["time_ratio"] = data["hexmesh_s"] / data["raw_duckdb_s"]
+    if spark is not None:
+        data["spark_master"] = "standalone, 2 workers × 1 core, 1g (executors' RSS not counted)"
+        data["spark_time_ratio"] = data["hexmesh_spark_s"] / data["raw_duckdb_s"]
     data["load_average_1m_after"] = os.getloadavg()[0]
     return data
 
@@ -127,14 +136,23 @@ def _peak_rss_env(command: list[str], env: dict[str, str]) -> tuple[int, float]:
                 os.environ[key] = value
 
 
-def run(scales: list[float] | None = None, limits: list[str] | None = None) -> Result:
-    """Every scale (default 1 and 10) under every memory limit (default 2GB)."""
+def run(scales: list[float] | None = None, limits: list[str] | None = None, *, spark: bool = False) -> Result:
+    """Every scale (default 1 and 10) under every memory limit (default 2GB); with ``spark``, also on a
+    standalone Spark cluster (a master and two workers on loopback, started for the benchmark)."""
     scales = scales or [1.0, 10.0]
     limits = limits or ["2GB"]
-    with tempfile.TemporaryDirectory(prefix="hexmesh-bench-compute-") as folder:
-        points = [_measure(scale, limit, Path(folder) / f"sf{scale:g}-{limit}") for limit in limits for scale in scales]
+    with tempfile.TemporaryDirectory(prefix="hexmesh-bench-compute-") as folder, ExitStack() as stack:
+        master = stack.enter_context(standalone_cluster(Path(folder) / "spark")) if spark else None
+        points = [
+            _measure(scale, limit, Path(folder) / f"sf{scale:g}-{limit}", master)
+            for limit in limits
+            for scale in scales
+        ]
     mib = 1024 * 1024
-    result = Result("compute", "peak RSS flat above compute_memory_limit as the scale grows; time ≤ 1.3× raw DuckDB")
+    result = Result(
+        "compute-spark" if spark else "compute",
+        "peak RSS flat above compute_memory_limit as the scale grows; time ≤ 1.3× raw DuckDB",
+    )
     for point in points:
         scale, limit, size = point["scale"], point["memory_limit"], int(point["input_parquet_bytes"]) / mib
         ours, raw = int(point["hexmesh_peak_rss_bytes"]) / mib, int(point["raw_duckdb_peak_rss_bytes"]) / mib
@@ -142,7 +160,12 @@ def run(scales: list[float] | None = None, limits: list[str] | None = None) -> R
             (
                 f"SF{scale:g}, limit {limit} ({size:,.0f} MiB of Parquet)",
                 f"hexmesh {ours:,.0f} MiB, {point['hexmesh_s']:.1f} s; raw DuckDB {raw:,.0f} MiB, "
-                f"{point['raw_duckdb_s']:.1f} s; time ×{point['time_ratio']:.2f}",
+                f"{point['raw_duckdb_s']:.1f} s; time ×{point['time_ratio']:.2f}"
+                + (
+                    f"; on Spark {point['hexmesh_spark_s']:.1f} s (×{point['spark_time_ratio']:.2f})"
+                    if "hexmesh_spark_s" in point
+                    else ""
+                ),
             )
         )
     result.data = {"points": points}
@@ -152,9 +175,9 @@ def run(scales: list[float] | None = None, limits: list[str] | None = None) -> R
 if __name__ == "__main__":
     from bench.report import show
 
-    # python -m bench.compute [SCALE ...] [LIMIT ...], e.g. 1 10 2GB 512MB
-    chosen = [float(a) for a in sys.argv[1:] if not a.upper().endswith("B")] or None
+    # python -m bench.compute [SCALE ...] [LIMIT ...] [spark], e.g. 1 10 2GB 512MB, or 1 10 spark
+    chosen = [float(a) for a in sys.argv[1:] if a[0].isdigit() and not a.upper().endswith("B")] or None
     memory = [a for a in sys.argv[1:] if a.upper().endswith("B")] or None
-    outcome = run(chosen, memory)
+    outcome = run(chosen, memory, spark="spark" in sys.argv[1:])
     print(outcome.write())
     show([outcome])

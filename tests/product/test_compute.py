@@ -49,3 +49,20 @@ def test_an_unknown_default_engine_fails_the_run_and_publishes_nothing(tmp_path:
         assert workspace.reader("dp://sales/orders/orders").publications() == []
     finally:
         workspace.close()
+
+
+def test_a_running_run_records_its_stage_and_rows_so_far(workspace: Workspace, orders: Path) -> None:
+    workspace.deploy([orders])
+    seen: dict[str, tuple[str, dict[str, int] | None]] = {}
+
+    def watch(stage: str) -> None:  # what observability reads while the run is going on
+        (run,) = workspace.runtime.state.runs("sales/orders")
+        assert run.status == "running"
+        seen[stage] = (run.details["stage"], run.details.get("rows_so_far"))
+
+    workspace.run("sales/orders", progress=watch)
+    assert seen["reading input ports"] == ("reading input ports", None)
+    assert seen["running the transformation (duckdb)"][1] == {"raw": 5}
+    assert seen["publishing"] == ("publishing", {"orders": 5})
+    (run,) = workspace.runtime.state.runs("sales/orders")
+    assert run.status == "succeeded" and "stage" not in run.details

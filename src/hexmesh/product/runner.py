@@ -173,7 +173,7 @@ def _run(
     runtime: Runtime,
     product: DeployedProduct,
     run_id: str,
-    say: Progress,
+    tell: Progress,
     backfill: EventWindow | None = None,
     *,
     full_refresh: bool = False,
@@ -184,6 +184,15 @@ def _run(
     details: dict[str, Any] = {"reason": reason, **({"full_refresh": True} if full_refresh else {})}
     started = datetime.now(UTC)
     folder = RunFolder(runtime.settings.compute_runs / run_id)
+    rows: dict[str, int] | None = None
+
+    def say(stage: str) -> None:  # the terminal, and the run's record (observability shows a running run)
+        try:
+            runtime.state.run_progress(run_id, stage, rows)
+        except Exception:  # progress is best effort: it must never fail the run
+            log.exception("could not record the progress of run %s", run_id)
+        tell(stage)
+
     try:
         say("reading input ports")
         last = _last_good(runtime, product)
@@ -192,7 +201,7 @@ def _run(
         engine = runtime.compute(_engine_name(runtime, product))
         inputs = read_inputs(runtime, product, {} if backfill or full_refresh else previous, started, folder)
         details["inputs"] = previous if backfill else inputs.positions
-        details["input_rows"] = {name: item.rows for name, item in inputs.inputs.items()}
+        details["input_rows"] = rows = {name: item.rows for name, item in inputs.inputs.items()}
         # A new version recomputes what its windows give it even when no input moved (its code may have).
         new_version = last is not None and last.version != product.record.version
         whole = [p.name for p in product.spec.input_ports if p.window_spec.kind != "incremental"]
@@ -216,6 +225,7 @@ def _run(
         details["engine"] = engine.name
         _refuse_opened(product, engine.name, inputs.opened)
         outputs = transform(product, engine, inputs.inputs, folder, runtime.settings)
+        rows = {name: staged.rows for name, staged in outputs.items()}
         say("checking the output against its schema")
         candidates = {name: conform(product.output(name), staged.to_arrow()) for name, staged in outputs.items()}
         if backfill is not None:

@@ -49,6 +49,13 @@ def observability_report(node: Node, domain: str, name: str, caller: Principal |
                 "trigger": r.trigger,
                 "reason": r.details.get("reason") if owner else None,
                 "error": r.error if owner else None,
+                # A running run says where it is (to who runs the product): its stage, and rows read
+                # (then computed) per port so far.
+                **(
+                    {"stage": r.details.get("stage"), "rows_so_far": r.details.get("rows_so_far")}
+                    if r.status == "running" and owner
+                    else {}
+                ),
             }
             for r in node.runtime.state.runs(product.key, limit=10)
         ],

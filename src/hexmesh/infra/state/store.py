@@ -194,6 +194,19 @@ class StateStore(LifecycleRecords, Leases):
                 )
             )
 
+    def run_progress(self, run_id: str, stage: str, rows: dict[str, int] | None = None) -> None:
+        """Record where a running run is (its stage, and rows so far per port); finish_run replaces it."""
+        with self.transaction() as conn:
+            found = conn.execute(
+                select(t.runs.c.details).where(t.runs.c.id == run_id, t.runs.c.status == "running")
+            ).first()
+            if found is None:
+                return
+            details = {**dict(found.details or {}), "stage": stage}
+            if rows is not None:
+                details["rows_so_far"] = dict(rows)
+            conn.execute(update(t.runs).where(t.runs.c.id == run_id).values(details=details))
+
     def finish_run(
         self,
         run_id: str,
