@@ -119,11 +119,13 @@ def test_event_time_windows_select_rows_on_sse_and_websocket(events_node: Runnin
     with events_node.client() as http:
         _wait_for(http, 3, start="beginning")
         rows = sse(http, start="beginning", since="2026-01-01T10:00:00Z", until="2026-01-01T11:45:00Z")
+        first_later = sse(http, start="beginning", since="2026-01-01T10:00:00Z", limit=1)  # limit counts rows sent
         refused = http.get(EVENTS, params={"since": "2026-01-02T00:00:00Z", "until": "2026-01-01T00:00:00Z"})
-    url = events_node.url.replace("http", "ws") + EVENTS + "/ws?start=beginning&since=2026-01-01T10:00:00Z"
+    url = events_node.url.replace("http", "ws") + EVENTS + "/ws?start=beginning&since=2026-01-01T10:00:00Z&limit=2"
     with ws_connect(url) as socket:
         messages = [json.loads(socket.recv(timeout=30)) for _ in range(2)]
     assert [_data(b)["order_id"] for _, b in rows] == [2]  # 10:05 is in [10:00, 11:45)
+    assert [_data(b)["order_id"] for _, b in first_later] == [2]
     assert [m["event"]["data"]["order_id"] for m in messages] == [2, 3]
     assert refused.status_code == 400 and "must be before until" in refused.json()["detail"]
 

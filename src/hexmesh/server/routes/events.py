@@ -41,7 +41,10 @@ Consumer = Annotated[
         pattern=r"^[A-Za-z0-9_.-]{1,64}$",
     ),
 ]
-Limit = Annotated[int | None, Query(ge=1, description="Stop after this many events.")]
+Limit = Annotated[
+    int | None,
+    Query(ge=1, description="Stop after sending this many events (ones a window or policy leaves out do not count)."),
+]
 Follow = Annotated[bool, Query(description="Keep the stream open for new events (default).")]
 Ack = Annotated[
     Literal["auto", "manual"],
@@ -80,19 +83,29 @@ async def _sse(
     limit: int | None,
     keep_open: bool,
     govern: Govern = everything,
+    cursors: Cursors | None = None,
 ) -> AsyncIterator[bytes]:
+    """``limit`` counts events sent: those an event-time window or a row filter leaves out do not count."""
     node.open_streams += 1
+    sent = 0
     try:
         yield b"retry: 1000\n\n"
-        async for events in events_port.subscribe(node, stream, after, limit=limit, keep_open=keep_open):
+        async for events in events_port.subscribe(node, stream, after, keep_open=keep_open):
             if events is None:
                 yield b": idle\n\n"
                 continue
             shown = await anyio.to_thread.run_sync(govern, events) if govern is not everything else govern(events)
+            last = events[-1].seq
+            if limit is not None and len(shown) >= limit - sent:
+                shown = shown[: limit - sent]
+                last = (cursors or Cursors()).read(shown[-1][0]) if shown else after
             yield "".join(f"id: {cursor}\ndata: {text}\n\n" for cursor, text in shown).encode()
+            sent += len(shown)
             # The batch was handed to the socket: at least once, the offset may now move.
             if consumer and ack == "auto":
-                node.offsets.commit(consumer, stream, events[-1].seq)
+                node.offsets.commit(consumer, stream, last)
+            if limit is not None and sent >= limit:
+                return
     finally:
         node.open_streams -= 1
 
@@ -124,7 +137,7 @@ async def port_events(
     view = await anyio.to_thread.run_sync(events_port.port_view, node, caller, domain, name, port, purpose, times)
     consumer = governed.consumer_name(caller, consumer)
     after = await events_port.opened_at(node, stream, start, last_event_id, consumer, view.cursors)
-    body = _sse(node, stream, after, consumer, ack, limit, follow, view.govern)
+    body = _sse(node, stream, after, consumer, ack, limit, follow, view.govern, view.cursors)
     return StreamingResponse(
         body,
         media_type="text/event-stream",
@@ -223,13 +236,21 @@ async def port_events_ws(
     try:
         async with anyio.create_task_group() as tasks:
             tasks.start_soon(_acks, websocket, node, stream, consumer, view.cursors, tasks.cancel_scope)
-            async for events in events_port.subscribe(node, stream, after, limit=limit):
+            sent = 0  # limit counts messages sent, as on SSE
+            async for events in events_port.subscribe(node, stream, after):
                 shown = await anyio.to_thread.run_sync(view.govern, events) if events else []
+                last = events[-1].seq if events else after
+                if limit is not None and shown and len(shown) >= limit - sent:
+                    shown = shown[: limit - sent]
+                    last = view.cursors.read(shown[-1][0])
                 for cursor, text in shown:
                     seq = json.dumps(cursor) if view.cursors.opaque else cursor
                     await websocket.send_text(f'{{"seq":{seq},"event":{text}}}')
+                sent += len(shown)
                 if events and consumer and ack == "auto":
-                    node.offsets.commit(consumer, stream, events[-1].seq)
+                    node.offsets.commit(consumer, stream, last)
+                if limit is not None and sent >= limit:
+                    break
             tasks.cancel_scope.cancel()
         await websocket.close()
     except* (WebSocketDisconnect, OSError):
