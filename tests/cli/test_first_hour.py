@@ -133,3 +133,18 @@ def test_a_reader_with_an_approved_request_reads_for_its_purpose(cli: CliRunner)
         cli, "read", "dp://sales/shop/orders", "--token", ana, "--purpose", "revenue report", "--format", "json"
     )
     assert len(rows.splitlines()) == 3
+
+
+def test_status_shows_full_run_ids_duration_rows_and_prints_json(cli: CliRunner) -> None:
+    import json
+
+    invoke(cli, "init", "shop", "--domain", "sales")
+    invoke(cli, "deploy", "shop")
+    invoke(cli, "run", "sales/shop")
+    document = json.loads(invoke(cli, "status", "sales/shop", "--json"))
+    assert set(document) == {"product", "version", "status", "owner", "paused", "versions", "majors", "ports", "runs"}
+    (run,) = document["runs"]
+    assert run["status"] == "succeeded" and run["rows"] == {"orders": 3} and run["duration_s"] > 0
+    assert document["ports"][0]["address"] == "dp://sales/shop/orders" and document["ports"][0]["rows"] == 3
+    table = invoke(cli, "status", "sales/shop")
+    assert run["id"] in table and "orders: 3" in table  # the full id other commands take

@@ -299,13 +299,20 @@ def list_products(
 
 
 @app.command()
-def status(product: Annotated[str, typer.Argument(help="domain/product")], home: Home = None) -> None:
-    """Show a product's versions, ports, snapshots and recent runs."""
-    from hexmesh.cli.status import show_status
+def status(
+    product: Annotated[str, typer.Argument(help="domain/product")],
+    home: Home = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON object (stable field names).")] = False,
+) -> None:
+    """Show a product's versions, ports, snapshots and recent runs (with duration, rows and errors)."""
+    from hexmesh.cli.status import show_status, status_document
 
     with _errors():
         report = _workspace(home).status(product)
-    show_status(report)
+    if as_json:
+        sys.stdout.write(json.dumps(status_document(report), indent=2, default=str) + "\n")
+    else:
+        show_status(report)
 
 
 @spec_app.command("schema")
