@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.server.nodes import RunningNode
 
 
@@ -80,3 +82,16 @@ def test_openapi_describes_every_port(node: RunningNode) -> None:
         assert path in paths
     not_found = paths["/products/{domain}/{name}"]["get"]["responses"]["404"]
     assert "application/problem+json" in not_found["content"]
+
+
+def test_the_api_docs_page_works_offline(node: RunningNode) -> None:
+    with node.client() as http:
+        page = http.get("/docs")
+        assert page.status_code == 200 and "/openapi.json" in page.text
+        sources = re.findall(r'(?:src|href)="([^"]+)"', page.text) + re.findall(r"url: '([^']+)'", page.text)
+        assert sources and all(s.startswith("/") for s in sources), sources  # nothing from a CDN
+        script = http.get("/docs/assets/swagger-ui-bundle.js")
+        assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+        assert len(script.content) > 100_000
+        assert http.get("/docs/assets/../../pyproject.toml").status_code == 404
+        assert http.get("/docs/assets/swagger-ui-bundle.js.map").status_code == 404

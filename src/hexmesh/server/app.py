@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
 import hexmesh
-from hexmesh.server import bodies, deprecation, problems
+from hexmesh.server import apidocs, bodies, deprecation, problems
 from hexmesh.server.routes import access_requests, control, discovery, events, files, ingest, observability
 from hexmesh.serving.node import Node
 from hexmesh.serving.prometheus import NodeCollector
@@ -47,6 +47,8 @@ def create_app(node: Node) -> FastAPI:
         version=hexmesh.__version__,
         description=_DESCRIPTION,
         lifespan=lifespan,
+        docs_url=None,  # served by hexmesh.server.apidocs, without a CDN
+        redoc_url=None,  # ReDoc only loads from a CDN: offline it would be a blank page
     )
     app.state.node = node
     registry = CollectorRegistry()
@@ -54,6 +56,7 @@ def create_app(node: Node) -> FastAPI:
     app.state.registry = registry
     problems.install(app)
     deprecation.install(app, node)
+    app.include_router(apidocs.router)
     for module in (discovery, files, events, observability, control, access_requests, ingest):
         app.include_router(module.router)
     app.include_router(__import__("hexmesh.server.routes.mesh", fromlist=["router"]).router)
