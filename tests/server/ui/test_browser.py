@@ -95,3 +95,24 @@ def test_product_without_docs_and_lineage_drawing(page: Any, node: ThreadNode) -
     page.goto("/ui/nodes")
     assert "Not answering" in page.locator(".peers").inner_text()
     screenshot(page, "nodes")
+
+
+@pytest.mark.parametrize("path", ["/ui", "/ui/products/podcasts/play-events", "/ui/graph", "/ui/slo"])
+def test_pages_fit_a_phone_390_px_wide(browser: Any, node: ThreadNode, path: str) -> None:
+    context = browser.new_context(viewport={"width": 390, "height": 844}, base_url=node.url)
+    try:
+        phone = context.new_page()
+        phone.goto(path)
+        wide = phone.evaluate(
+            "() => [...document.querySelectorAll('body *')].filter(e => {"
+            "  const r = e.getBoundingClientRect(); if (r.width === 0) return false;"
+            "  for (let p = e.parentElement; p; p = p.parentElement) {"
+            "    const s = getComputedStyle(p); if (s.overflowX === 'auto' || s.overflowX === 'scroll') return false; }"
+            "  return r.right > 391; }).slice(0, 5).map(e => e.tagName + '.' + e.className)"
+        )
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390, wide
+        assert wide == []
+        nav = phone.get_by_role("navigation").first.bounding_box()
+        assert nav is not None and nav["x"] + nav["width"] <= 390
+    finally:
+        context.close()
