@@ -1,4 +1,5 @@
-"""The one bounded cache type: least recently used entries leave first, by count or by weight.
+"""Bounded caches: least recently used entries leave first, by count or by weight, in memory
+(:class:`BoundedCache`) or as files in a folder (:func:`evict_files`).
 
 Every in-process memory of hexmesh (discovery documents, read plans, unwrapped keys,
 pseudonyms, snapshot summaries…) is a :class:`BoundedCache`, so none of them grows without
@@ -12,11 +13,16 @@ This module imports nothing from hexmesh: every plane may use it.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
+from pathlib import Path
 from typing import Generic, TypeVar
 
-__all__ = ["BoundedCache"]
+__all__ = ["KEEP_RECENT_S", "BoundedCache", "evict_files"]
+
+#: Files used this recently stay whatever the limit: a reader may be opening them.
+KEEP_RECENT_S = 60.0
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -111,3 +117,30 @@ class BoundedCache(Generic[K, V]):
         while self._weight > self.limit:
             _, (_, dropped) = self._entries.popitem(last=False)
             self._weight -= dropped
+
+
+def evict_files(folder: Path, limit: int, *, keep: Collection[Path] = (), pattern: str = "*.parquet") -> list[Path]:
+    """Delete the least recently used files (by modification time) until they take at most ``limit`` bytes.
+
+    ``keep`` and files used within :data:`KEEP_RECENT_S` stay, so the folder can exceed ``limit``
+    briefly under heavy use. Returns what was deleted.
+    """
+    entries = []
+    for path in folder.glob(pattern):
+        try:
+            info = path.stat()
+        except FileNotFoundError:  # another reader evicted it meanwhile
+            continue
+        entries.append((info.st_mtime, info.st_size, path))
+    total = sum(size for _, size, _ in entries)
+    recent = time.time() - KEEP_RECENT_S
+    deleted = []
+    for used, size, path in sorted(entries):
+        if total <= limit:
+            break
+        if path in keep or used > recent:
+            continue
+        path.unlink(missing_ok=True)
+        total -= size
+        deleted.append(path)
+    return deleted

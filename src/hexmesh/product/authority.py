@@ -58,24 +58,7 @@ OWNER_ACTIONS = frozenset(
 #: What each platform role may do, on every product and on the mesh. Changing who may read a
 #: product's data (its policies) is its owners' alone.
 ROLE_ACTIONS: dict[Role, frozenset[str]] = {
-    "operator": frozenset(
-        {
-            "run",
-            "full-refresh",
-            "pause",
-            "resume",
-            "lifecycle",
-            "ingest",
-            "deprecate",
-            "retire",
-            "backfill",
-            "read-audit",
-            "read-policies",
-            "forget",
-            "tokens",
-            "announce-peer",
-        }
-    ),
+    "operator": (OWNER_ACTIONS - {"replace-policies", "rollback-policies"}) | {"forget", "tokens", "announce-peer"},
     "governance": frozenset({"replace-rules", "read-audit", "read-policies", "announce-peer"}),
 }
 _LEGACY_ROLES: dict[str, frozenset[Role]] = {"governance": frozenset({"operator", "governance"})}

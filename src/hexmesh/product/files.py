@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import os
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 from pyiceberg.expressions import AlwaysTrue
 
+from hexmesh.cache import evict_files
 from hexmesh.errors import NotFoundError, ReadError
 from hexmesh.infra.state import Publication
 from hexmesh.product.policy.opening import open_batches
@@ -46,7 +46,6 @@ _COMPRESSION = "zstd"
 #: Part of every ETag: bump it whenever the bytes of an encoding change (e.g. the compression).
 _ENCODING_VERSION = 3
 #: Cached files used this recently are never evicted: a response may be about to open one.
-KEEP_RECENT_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -214,27 +213,5 @@ def parquet_file(reader: OutputPortReader, snapshot_id: int, request: ReadReques
 
 
 def evict(folder: Path, limit: int, *, keep: Path | None = None) -> list[Path]:
-    """Delete the least recently used cached files until they take at most ``limit`` bytes.
-
-    ``keep`` and files used within :data:`KEEP_RECENT_S` stay (a response may be opening
-    them), so the folder can exceed ``limit`` briefly under heavy use. Returns what was deleted.
-    """
-    entries = []
-    for path in folder.glob("*.parquet"):
-        try:
-            info = path.stat()
-        except FileNotFoundError:  # another request evicted it meanwhile
-            continue
-        entries.append((info.st_mtime, info.st_size, path))
-    total = sum(size for _, size, _ in entries)
-    recent = time.time() - KEEP_RECENT_S
-    deleted = []
-    for used, size, path in sorted(entries):
-        if total <= limit:
-            break
-        if path == keep or used > recent:
-            continue
-        path.unlink(missing_ok=True)
-        total -= size
-        deleted.append(path)
-    return deleted
+    """Delete the least recently used cached files until they take at most ``limit`` bytes (``keep`` stays)."""
+    return evict_files(folder, limit, keep=() if keep is None else (keep,))

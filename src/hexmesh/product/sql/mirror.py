@@ -12,16 +12,15 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
-import time
 from collections.abc import Collection
 from pathlib import Path
 
 import pyarrow.fs as pafs
 
+from hexmesh.cache import evict_files
+
 __all__ = ["Mirror"]
 
-#: Copies used this recently are never evicted: a statement may be about to scan them.
-KEEP_RECENT_S = 60.0
 _CHUNK = 8 * 1024 * 1024
 
 
@@ -80,22 +79,4 @@ class Mirror:
     def evict(self, keep: Collection[str] = ()) -> list[Path]:
         """Delete least recently used copies until they take at most ``limit`` bytes."""
         with self._lock:
-            entries = []
-            for path in self.folder.glob("*.parquet"):
-                try:
-                    info = path.stat()
-                except FileNotFoundError:
-                    continue
-                entries.append((info.st_mtime, info.st_size, path))
-            total = sum(size for _, size, _ in entries)
-            recent = time.time() - KEEP_RECENT_S
-            deleted = []
-            for used, size, path in sorted(entries):
-                if total <= self.limit:
-                    break
-                if str(path) in keep or used > recent:
-                    continue
-                path.unlink(missing_ok=True)
-                total -= size
-                deleted.append(path)
-            return deleted
+            return evict_files(self.folder, self.limit, keep={Path(k) for k in keep})
