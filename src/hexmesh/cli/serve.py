@@ -110,7 +110,7 @@ def serve(
     scheduler = workspace.scheduler() if schedule else None
     if scheduler is not None:
         scheduler.start()
-        console.print("  scheduler: products run when their upstreams publish or their cron fires")
+        console.print("  scheduler: products run when upstreams publish, a cron fires or a source brings news")
     try:
         asyncio.run(run_services(services))
     finally:

@@ -115,11 +115,11 @@ def served_name(runtime: Runtime, product: DeployedProduct) -> str:
     return f"{product.key}@{product.record.major}"
 
 
-def live_majors(runtime: Runtime) -> list[VersionRecord]:
-    """The newest version of every major of every product that still serves (not retired)."""
+def live_majors(runtime: Runtime, key: str | None = None) -> list[VersionRecord]:
+    """The newest version of every major of every product (or of ``key``) that still serves (not retired)."""
     retired = runtime.state.retired()
     newest: dict[tuple[str, int], VersionRecord] = {}
-    for record in runtime.state.versions():  # newest first
+    for record in runtime.state.versions(key):  # newest first
         if (record.product, record.major) not in retired:
             newest.setdefault((record.product, record.major), record)
     return list(newest.values())

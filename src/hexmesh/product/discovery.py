@@ -237,8 +237,7 @@ def _majors(runtime: Runtime, product: DeployedProduct, endpoints: Endpoints) ->
             "dcat:version": record.version,
             "hexmesh:status": states[record.major].status if record.major in states else "active",
         }
-        for record in live_majors(runtime)
-        if record.product == product.key
+        for record in live_majors(runtime, product.key)
     ]
 
 
