@@ -221,3 +221,23 @@ def test_in_the_browser_a_consumer_asks_the_owner_approves_and_psql_reads(browse
     with psycopg.connect(dsn, password=consumer, autocommit=True) as connection:
         connection.execute("set hexmesh.purpose = 'churn-model'")
         assert connection.execute("select count(*) from sales.shop__orders").fetchone() == (3,)
+
+
+def test_in_the_browser_a_signed_in_owner_approves_without_pasting_a_token(browser: Any, auth_node: ServedNode) -> None:
+    consumer, owner = token(auth_node.home, "dave@example.com"), token(auth_node.home, "me@example.com")
+    asked = post(auth_node, ASK, purpose="forecasting", note="for the Q4 plan", token=consumer)
+    assert asked.status_code == 201, asked.text
+    context = browser.new_context(base_url=auth_node.url)
+    try:
+        page = context.new_page()
+        page.goto("/ui/sign-in?next=/ui/access-requests")
+        page.get_by_label("Your API token").fill(owner)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/ui/access-requests")
+        card = page.locator("li.request", has_text="dave@example.com")
+        assert "for the Q4 plan" in card.inner_text()
+        assert page.locator("input[name=token]").count() == 0  # the page never holds the token
+        card.get_by_role("button", name="Approve").click()
+        assert "dave@example.com for sales/shop/orders: approved" in page.get_by_role("status").inner_text()
+    finally:
+        context.close()

@@ -33,7 +33,7 @@ from hexmesh.serving.node import Node
 __all__ = ["router"]
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 
 
 async def _form(request: Request) -> dict[str, str]:

@@ -23,7 +23,7 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 _HOME = "/ui"
-_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+_PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
 
 
 def _refused(target: str) -> str | None:
