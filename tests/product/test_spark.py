@@ -31,12 +31,13 @@ outputPorts:
   - name: daily
     mode: replace
     properties:
-      - {name: customer, logicalType: string}
+      - {name: customer, logicalType: string, classificationReason: synthetic customer codes c0..c6}
       - {name: day, logicalType: date}
       - {name: orders, logicalType: integer}
       - {name: customers, logicalType: integer}
       - {name: amount, logicalType: number}
-      - {name: rank, logicalType: integer}
+      - {name: rank, logicalType: integer, classificationReason: "a position; no customer data"}
+      - {name: per_minute, logicalType: number}
 """
 TOTALS_SQL = """
 with daily as (
@@ -46,7 +47,8 @@ with daily as (
     where amount >= 0
     group by all
 )
-select *, row_number() over (partition by day order by orders desc, customer) as rank
+select *, row_number() over (partition by day order by orders desc, customer) as rank,
+    round(orders / 60.0, 3) as per_minute
 from daily
 """
 

@@ -46,6 +46,10 @@ def _portable(node: exp.Expr) -> exp.Expr:
         # timezone('UTC', ts) is ts's UTC wall time; Spark runs with the session time zone UTC.
         if isinstance(zone, exp.Literal) and zone.is_string and zone.this.upper() == "UTC":
             return exp.Cast(this=value, to=exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"))
+    if isinstance(node, exp.Div) and not isinstance(node.this, exp.Cast):
+        # DuckDB's / always divides in DOUBLE; Spark divides decimals (60.0 is one) exactly, so
+        # round(sum(x) / 60.0, 1) would come back as a decimal and differ in the last bit once stored.
+        return exp.Div(this=exp.Cast(this=node.this, to=exp.DataType.build("DOUBLE")), expression=node.expression)
     return node
 
 
