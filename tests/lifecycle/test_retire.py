@@ -116,3 +116,17 @@ def test_status_still_shows_a_product_whose_every_major_is_retired(workspace: Wo
     workspace.retire("sales/orders@1")
     status = workspace.status("sales/orders")
     assert [(s.major, s.status) for s in status.majors] == [(1, "retired")]
+
+
+def test_notices_print_as_json_with_stable_fields(
+    workspace: Workspace, orders: Path, make_product: ProductFactory
+) -> None:
+    import json
+
+    _two_majors(workspace, orders, make_product)
+    workspace.deprecate("sales/orders@1", sunset=SUNSET, successor="dp://sales/orders@2", reason="v2")
+    result = CliRunner().invoke(app, ["notices", "finance/revenue", "--json", "--home", str(workspace.settings.home)])
+    assert result.exit_code == 0, result.output
+    (notice,) = json.loads(result.stdout)
+    assert set(notice) == {"consumer", "about", "kind", "message", "sent"}
+    assert notice["about"] == "sales/orders@1" and notice["kind"] == "deprecated" and "T" in notice["sent"]

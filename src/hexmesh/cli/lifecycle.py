@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hexmesh.cli.common import Home, Token, errors, product_key, workspace
-from hexmesh.cli.render import console, err, moment, parse_moment, run_outcome
+from hexmesh.cli.render import console, err, iso, moment, parse_moment, records, run_outcome
 from hexmesh.errors import DeployError
 
 if TYPE_CHECKING:
@@ -169,18 +169,22 @@ def backfill(
 def notices(
     product: Annotated[str | None, typer.Argument(help="A consumer: domain/product (default all).")] = None,
     home: Home = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (stable field names).")] = False,
 ) -> None:
     """Show notices sent to consumers (deprecations and retirements of what they read)."""
     with errors():
         found = workspace(home).notices(product)
-    view = Table(header_style="bold cyan")
-    for column in ("consumer", "about", "kind", "message", "sent"):
-        view.add_column(column)
-    for notice in found:
-        view.add_row(
-            notice.consumer, f"{notice.upstream}@{notice.major}", notice.kind, notice.message, moment(notice.created_us)
-        )
-    console.print(view if found else "no notices")
+    rows: list[dict[str, object]] = [
+        {
+            "consumer": n.consumer,
+            "about": f"{n.upstream}@{n.major}",
+            "kind": n.kind,
+            "message": n.message,
+            "sent": iso(n.created_us) if as_json else moment(n.created_us),
+        }
+        for n in found
+    ]
+    records(rows, as_json=as_json, full=("consumer", "about"), empty="no notices")
 
 
 def schedule(
