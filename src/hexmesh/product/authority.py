@@ -150,6 +150,26 @@ class Authority:
             f"{principal.key} may not {action} {_name(product)}: only {self._who(action, product)} may"
         )
 
+    def authenticate(self, credential: str | None, action: str, resource: str) -> None:
+        """Refuse (audited, 401) a missing or invalid credential; says nothing of its rights.
+
+        For answers that would tell something of a product (that it is gone, retired) to a caller
+        who has not shown who it is.
+        """
+        if not credential:
+            self.audit.record("anonymous", resource, action, "refused", None)
+            raise UnauthorizedError(f"to {_said(action)} {resource} needs a token (Authorization: Bearer hxm_…)")
+        if not credential.startswith("hxm_"):
+            if self.legacy.known(credential) is None:
+                self.audit.record("unknown-token", resource, action, "refused", None)
+                raise UnauthorizedError("the token is not valid; create one with `hexmesh token create`")
+            return
+        try:
+            self.sidecar.authenticate(credential)
+        except AuthenticationError as exc:
+            self.audit.record("unknown-token", resource, action, "refused", str(exc))
+            raise UnauthorizedError(str(exc)) from None
+
     def authorize_deploy(
         self, credential: str | None, specs: Sequence[DataProductSpec], *, root: Actor | None = None
     ) -> Actor:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from hexmesh.errors import HexmeshError
+from hexmesh.errors import HexmeshError, NotFoundError
 from hexmesh.lifecycle import RunResult
 from hexmesh.product import DeployedProduct
 from hexmesh.product import files as port_files
@@ -41,8 +41,12 @@ def acting(node: Node, secret: str | None, product: DeployedProduct | None, acti
 
 
 def _act(node: Node, secret: str | None, domain: str, name: str, action: str, detail: Any = None) -> tuple[str, str]:
-    """(product key, who acts)."""
-    product = node.product(domain, name)
+    """(product key, who acts); a caller without a token learns nothing, not even that a product is gone."""
+    try:
+        product = node.product(domain, name)
+    except NotFoundError:
+        node.authority.authenticate(secret, action, f"{domain}/{name}")  # a 401 first, if it is one
+        raise
     return product.key, acting(node, secret, product, action, detail)
 
 

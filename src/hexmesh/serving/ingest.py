@@ -18,8 +18,8 @@ def accepting(node: Node, domain: str, name: str, port: str, secret: str | None)
     An unknown port is a 404 and one that cannot take events a 409; on a node that enforces
     policies the sender must be allowed to ``ingest`` (``who`` is None otherwise).
     """
-    if node.options.auth and not secret:  # 401 before anything about the product is told (404, 409)
-        acting(node, None, None, "ingest", {"product": f"{domain}/{name}", "input": port})
+    if node.options.auth:  # 401 before anything about the product is told (404, 409)
+        node.authority.authenticate(secret, "ingest", f"{domain}/{name}")
     product = node.product(domain, name)
     landing_folder(product, port, product.confinement(node.workspace.settings))
     who = acting(node, secret, product, "ingest", {"input": port}) if node.options.auth else None

@@ -192,6 +192,7 @@ def put_offset(
         str,
         Query(
             max_length=200,
+            pattern=r"^([0-9]{1,19}|t_[A-Za-z0-9_=-]{1,200})$",
             description="The last event processed: a sequence number, or the opaque id the stream sent with it.",
         ),
     ],
