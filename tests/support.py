@@ -59,3 +59,18 @@ RULES_BOMB = "name: bomb\nversion: 1\nr0: &r0 [{id: x, on: product, require: {ow
     for i in range(1, 9)
 )
 RULES_BOMB += "rules: *r8\n"
+
+
+def grant_product(folder: Path, reader: str, port: str) -> None:
+    """Let product ``reader`` (``domain/name``) read ``port`` of the product in ``folder``: an access
+    rule appended to its spec's policies (input ports read upstreams as their product's principal)."""
+    spec = folder / "dataproduct.yaml"
+    text = spec.read_text(encoding="utf-8")
+    rule = f"    - {{id: {reader.replace('/', '-')}-reads, allow: {{product: {reader}}}, ports: [{port}]}}\n"
+    if "\n  access:\n" in text:
+        text = text.replace("\n  access:\n", "\n  access:\n" + rule, 1)
+    elif "\npolicies:\n" in text:
+        text = text.replace("\npolicies:\n", "\npolicies:\n  access:\n" + rule, 1)
+    else:
+        text = text.rstrip("\n") + "\npolicies:\n  access:\n" + rule
+    spec.write_text(text, encoding="utf-8")

@@ -106,7 +106,7 @@ _DELETE = object()
 @pytest.mark.parametrize(
     ("path", "value", "reason"),
     [
-        (["dct:identifier"], "not an address", "not a data product address"),
+        (["dct:identifier"], "not an address", "'not an address' names no domain"),
         (["dct:identifier"], _DELETE, "$.identifier: 'http://node-b:8000/products"),
         (["dcat:version"], {"a": 1}, "expected text"),
         (["dcat:version"], [[1]], "expected text"),

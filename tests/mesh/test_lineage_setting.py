@@ -20,6 +20,7 @@ from hexmesh.errors import WorkspaceError
 from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace, init_product
 from hexmesh.mesh import lineage_observer
+from tests.support import grant_product
 
 Validate = Callable[[dict[str, Any]], None]
 #: A value only the rows of the failing run hold: it must never reach a lineage consumer.
@@ -33,6 +34,7 @@ def _events(path: Path) -> list[dict[str, Any]]:
 def _mesh(tmp_path: Path, home: Path) -> Path:
     shop = tmp_path / "mesh" / "orders"
     init_product(shop, domain="shop", name="orders", owner="shop-team@example.com")
+    grant_product(shop, "finance/revenue", "orders")
     revenue = tmp_path / "mesh" / "revenue"
     revenue.mkdir(parents=True)
     (revenue / "dataproduct.yaml").write_text(

@@ -18,6 +18,7 @@ from hexmesh.lifecycle import Workspace, init_product
 from hexmesh.mesh import FileTransport, HttpTransport, OpenLineageObserver, run_event
 from hexmesh.spec import parse_spec
 from tests.mesh.conftest import SPECS
+from tests.support import grant_product
 
 Validate = Callable[[dict[str, Any]], None]
 
@@ -26,6 +27,7 @@ Validate = Callable[[dict[str, Any]], None]
 def shop(tmp_path: Path, workspace: Workspace) -> Path:
     folder = tmp_path / "orders"
     init_product(folder, domain="shop", name="orders", owner="shop-team@example.com")
+    grant_product(folder, "finance/revenue", "orders")
     workspace.deploy([folder])
     return folder
 
@@ -54,7 +56,14 @@ def test_a_run_emits_start_and_complete(
     assert [f["name"] for f in facets["schema"]["fields"]][:2] == ["order_id", "customer_id"]
     assert facets["ownership"]["owners"][0] == {"name": "shop-team@example.com", "type": "OWNER"}
     governance = facets["hexmesh_governance"]
-    assert governance["classifications"] == {"customer_id": "personal"}
+    # The scaffold classifies every field: the customer is personal, the rest internal.
+    assert governance["classifications"] == {
+        "order_id": "internal",
+        "customer_id": "personal",
+        "ordered_at": "internal",
+        "status": "internal",
+        "amount": "internal",
+    }
     assert governance["status"] == "draft" and governance["address"] == "dp://shop/orders/orders"
     assertions = facets["dataQualityAssertions"]["assertions"]
     assert {a["name"] for a in assertions} >= {"primaryKey", "acceptedValues(status)"}
@@ -163,7 +172,8 @@ def test_downstream_input_is_the_upstream_output_dataset(
             outputPorts:
               - name: by_customer
                 properties:
-                  - {name: customer_id, logicalType: integer, classification: personal}
+                  # Another domain reads the shop's customers by pseudonym (its privacy rule).
+                  - {name: customer_id, logicalType: string, classification: personal}
                   - {name: total, logicalType: decimal, precision: 12, scale: 2}
             policies:
               privacy:

@@ -13,11 +13,13 @@ from typer.testing import CliRunner
 from hexmesh.cli.main import app
 from hexmesh.lifecycle import Workspace, init_product
 from hexmesh.standards.openmetadata import DATA_TYPES
+from tests.support import grant_product
 
 
 def _mesh(workspace: Workspace, tmp_path: Path) -> None:
     shop = tmp_path / "orders"
     init_product(shop, domain="shop", name="orders", owner="shop-team@example.com")
+    grant_product(shop, "finance/revenue", "orders")
     revenue = tmp_path / "revenue"
     revenue.mkdir()
     (revenue / "dataproduct.yaml").write_text(

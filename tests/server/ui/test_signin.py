@@ -28,6 +28,8 @@ policies:
   access:
     # Anyone may see what the shop serves, except who the customers are.
     - {allow: {anyone: true}, actions: [discover], columns: {exclude: [customer_id]}}
+    # The ledger reads the orders (its input port reads them as its product's principal).
+    - {id: ledger-reads, allow: {product: finance/ledger}, ports: [orders]}
   privacy:
     - {field: customer_id, pseudonymize: {scope: domain}}
 """
@@ -93,11 +95,11 @@ def mesh_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     spec = root / "shop" / "dataproduct.yaml"
     text = spec.read_text().split("\npolicies:")[0] + SHOP_POLICIES
     # The shop's key links to the ledger's: anonymous visitors must not see that edge.
-    spec.write_text(
-        text.replace(
-            "description: Order number}", 'description: Order number, links: ["dp://finance/ledger/entries#order_id"]}'
-        )
+    linked = text.replace(
+        "description: Order number,", 'description: Order number, links: ["dp://finance/ledger/entries#order_id"],'
     )
+    assert linked != text, "the scaffold's order_id line changed: link it another way"
+    spec.write_text(linked)
     (root / "ledger").mkdir()
     (root / "ledger" / "dataproduct.yaml").write_text(LEDGER)
     (root / "ledger" / "transform.sql").write_text(
