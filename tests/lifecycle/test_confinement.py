@@ -121,6 +121,8 @@ def test_paths_inside_the_folder_still_deploy(workspace: Workspace, make_product
             "source: {postgres: 'postgresql://app:${AWS_SECRET_ACCESS_KEY}@localhost/db', table: t, cursor: at}",
             "postgres",
         ),
+        # The node's own state store: its URL may carry a password, and it holds what the node keeps.
+        ("source: {postgres: '${HEXMESH_STATE_URL}', table: tokens, cursor: at}", "postgres"),
     ],
 )
 def test_a_source_naming_a_secret_variable_is_a_located_validate_error(

@@ -129,7 +129,10 @@ def test_ingest_never_writes_outside_the_product_folder(
     assert not (tmp_path / "elsewhere").exists()
 
 
-@pytest.mark.parametrize("variable", ["HEXMESH_MASTER_KEY", "HEXMESH_SECRET", "AWS_SECRET_ACCESS_KEY"])
+@pytest.mark.parametrize(
+    "variable",
+    ["HEXMESH_MASTER_KEY", "HEXMESH_SECRET", "AWS_SECRET_ACCESS_KEY", "HEXMESH_STATE_URL", "HEXMESH_CATALOG_URL"],
+)
 def test_a_source_path_cannot_expand_the_nodes_secrets(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, variable: str
 ) -> None:

@@ -50,9 +50,15 @@ def secret_variables() -> frozenset[str]:
     """The variables the node reads its own secrets from (keys, tokens, passwords), by its settings."""
     names = {TOKEN_ENV}
     for item in settings_fields():
-        if item.metadata["secret"]:
+        # The node's own stores too: their URLs may carry a password, and a product reading the
+        # node's state or catalog would read what the node keeps of every product.
+        if item.metadata["secret"] or item.name in _NODE_STORES:
             names |= {item.metadata["env"], *item.metadata["fallback"]}
     return frozenset(names)
+
+
+#: Settings naming the node's own stores (not secret: ``hexmesh settings`` shows them).
+_NODE_STORES = frozenset({"state_url", "catalog_url"})
 
 
 def variables_in(text: str) -> list[str]:
