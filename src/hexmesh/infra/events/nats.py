@@ -29,12 +29,17 @@ log = logging.getLogger(__name__)
 _NAMESPACE = "hexmesh"
 #: What NATS allows in a stream name and a subject token.
 _NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: What NATS says when it refuses a client's credentials.
+_REFUSED = re.compile(r"authori[sz]ation|authentication", re.IGNORECASE)
 #: Seconds a node tries to connect before it says why it cannot.
 _CONNECT_S = 20.0
 #: Publishes in flight at once.
 _WINDOW = 500
 #: Consumers kept for subscribers that read on (each expires on the server when idle).
 _CURSORS = 256
+#: How long a read waits for events the stream holds, tried in turn (seconds): quick when the server
+#: is, patient when it is busy.
+_FETCH_TIMEOUTS = (0.25, 1.0, 4.0)
 
 
 def subject(stream: str, namespace: str = _NAMESPACE) -> str:
@@ -86,10 +91,13 @@ class JetStreamLog:
                 self._nc = await asyncio.wait_for(connecting, _CONNECT_S)
             except Exception as exc:
                 where, why = redacted(self.url), " ".join(str(e) for e in [*seen[-1:], exc])
-                if any(word in why.lower() for word in ("authorization", "authentication")):
+                # Any attempt refused for credentials says so, even if a later one only saw the
+                # connection reset that follows a refusal.
+                refusals = [str(e) for e in [*seen, exc] if _REFUSED.search(str(e))]
+                if refusals:
                     raise WorkspaceError(
-                        f"NATS at {where} refused this node's credentials ({why}); set the events_nats_* settings "
-                        "(user and password, token, nkey, creds, TLS) to what the server expects"
+                        f"NATS at {where} refused this node's credentials ({refusals[0]}); set the events_nats_* "
+                        "settings (user and password, token, nkey, creds, TLS) to what the server expects"
                     ) from None
                 raise WorkspaceError(f"cannot reach NATS at {where}: {why}") from None
             self._js = self._nc.jetstream()
@@ -136,10 +144,14 @@ class JetStreamLog:
                 mem_storage=True,
             )
             sub = await js.pull_subscribe(subject(stream, self.stream), stream=self.stream, config=config)
-        try:
-            messages = await sub.fetch(limit, timeout=0.25)
-        except TimeoutError:
-            messages = []
+        messages: list[Any] = []
+        for timeout in _FETCH_TIMEOUTS:
+            try:
+                messages = await sub.fetch(limit, timeout=timeout)
+                break
+            except TimeoutError:
+                # last_seq says the events are there: a busy server answers late, not never.
+                continue
         events = [
             StoredEvent(
                 m.metadata.sequence.stream,
