@@ -123,5 +123,7 @@ def _typed(port: OutputPort, data: list[dict[str, Any]]) -> pa.Table:
             array = pa.array(values)
             columns.append(array.cast(field.type) if array.type != field.type else array)
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+            # Events appended under an earlier schema of the port may not convert to today's type:
+            # the column is shaped as its text rather than failing the subscriber's whole stream.
             columns.append(pa.array([None if v is None else str(v) for v in values], pa.string()))
     return pa.table(columns, names=schema.names)
