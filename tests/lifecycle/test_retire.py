@@ -105,8 +105,12 @@ def test_a_consumer_cannot_be_deployed_against_a_retired_major(
     major_two(orders)
     workspace.deploy([orders])
     workspace.retire("sales/orders@1")
+    stale = consumer(make_product, "dp://sales/orders@1/orders")
+    (plan,) = workspace.plan([stale])  # plan says what deploy will say, before anyone tries
+    assert plan.refusal is not None and "reads sales/orders@1, which is retired" in plan.refusal
+    assert plan.as_dict()["deployable"] is False
     with pytest.raises(DeployError, match=r"reads sales/orders@1, which is retired"):
-        workspace.deploy([consumer(make_product, "dp://sales/orders@1/orders")])
+        workspace.deploy([stale])
     workspace.deploy([consumer(make_product, "dp://sales/orders/orders", name="fresh")])
     assert workspace.runtime.state.pins("finance/fresh", "1.0.0") == {"orders": ("sales/orders", 2)}
 

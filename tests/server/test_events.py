@@ -198,8 +198,12 @@ def test_a_subscriber_leaving_leaks_no_stream(events_node: RunningNode) -> None:
     with events_node.client() as http:
         with http.stream("GET", EVENTS, params={"start": "beginning"}) as response:
             next(response.iter_lines())
-        for _ in range(200):
+        # The server notices the client left when its next write fails or its disconnect poll runs:
+        # give it up to 30 s of real time, not a number of requests (which a loaded machine races).
+        deadline = time.monotonic() + 30
+        while True:
             metrics = http.get("/metrics").text
-            if "hexmesh_open_streams 0.0" in metrics:
+            if "hexmesh_open_streams 0.0" in metrics or time.monotonic() > deadline:
                 break
+            time.sleep(0.1)
         assert "hexmesh_open_streams 0.0" in metrics

@@ -141,23 +141,10 @@ def deploy_refusals(
         blocking = rules.problems(spec) + classification_problems(loaded, _upstream_specs(runtime, spec, batch))
         if blocking:
             return [str(p) for p in blocking]
-    versions = runtime.state.versions(spec.key)
-    retired = runtime.state.retired()
-    if (spec.key, spec.major) in retired:
-        return [
-            f"{spec.key} major {spec.major} is retired; deploy a new major version "
-            f"({max(v.major for v in versions) + 1}.0.0) instead"
-        ]
-    plan = plan_product(runtime, loaded)
+    plan = plan_product(runtime, loaded)  # immutability, order, needed majors and retired majors
     if plan.refusal is not None:
         return [plan.refusal]
-    problems = []
-    for port, (upstream, major) in resolve_pins(runtime, spec).items():
-        if (upstream, major) in retired and not plan.already_deployed:
-            problems.append(
-                f"input {port!r} of {spec.key} reads {upstream}@{major}, which is retired; "
-                f"read a live major instead (from: dp://{upstream}@<major>/...)"
-            )
+    problems: list[str] = []
     problems += input_refusals(runtime, spec, batch)
     return problems + _sql_clashes(runtime, spec, claimed or {})
 

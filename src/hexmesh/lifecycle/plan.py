@@ -10,6 +10,7 @@ from hexmesh.infra.state import VersionRecord
 from hexmesh.lifecycle.breaking import Change, compare_specs
 from hexmesh.lifecycle.bundle import bundle_digest, bundle_files
 from hexmesh.lifecycle.consequences import code_changes, first_run, other_changes, with_consequences
+from hexmesh.lifecycle.pins import resolve_pins
 from hexmesh.product import DeployedProduct, Runtime
 from hexmesh.spec import LoadedSpec
 
@@ -101,12 +102,13 @@ def plan_product(runtime: Runtime, loaded: LoadedSpec) -> Plan:
     versions = runtime.state.versions(spec.key)
     base = _baseline(versions, spec.version)
     if base is None:
-        return Plan(spec.key, spec.version, None)
+        return Plan(spec.key, spec.version, None, problems=_retired(runtime, loaded, versions, already_deployed=False))
     old = DeployedProduct(base).spec
     changes = compare_specs(old, spec) + other_changes(old, spec)
     changes += code_changes(Path(base.bundle), loaded.folder, bundle_files(loaded.folder, loaded.file), spec)
     plan = Plan(spec.key, spec.version, base.version, sorted(changes, key=lambda c: not c.breaking))
     plan.already_deployed = base.version == spec.version
+    plan.problems += _retired(runtime, loaded, versions, already_deployed=plan.already_deployed)
     plan.changes = with_consequences(plan.changes, old, spec, new_major=plan.new_major)
     if not plan.already_deployed:
         plan.first_run = first_run(spec)
@@ -124,3 +126,28 @@ def plan_product(runtime: Runtime, loaded: LoadedSpec) -> Plan:
                 f"{spec.key} {spec.version} is older than the deployed {newest.version}; deploy a higher version"
             )
     return plan
+
+
+def _retired(
+    runtime: Runtime, loaded: LoadedSpec, versions: list[VersionRecord], *, already_deployed: bool
+) -> list[str]:
+    """Why a retired major stands in the way: this product's own, or one its inputs read.
+
+    A version deployed before an upstream major retired stays deployed (its runs then fail with
+    the upstream's retirement notice); a new version must read a live major.
+    """
+    spec = loaded.spec
+    retired = runtime.state.retired()
+    if (spec.key, spec.major) in retired:
+        return [
+            f"{spec.key} major {spec.major} is retired; deploy a new major version "
+            f"({max(v.major for v in versions) + 1}.0.0) instead"
+        ]
+    if already_deployed:
+        return []
+    return [
+        f"input {port!r} of {spec.key} reads {upstream}@{major}, which is retired; "
+        f"read a live major instead (from: dp://{upstream}@<major>/...)"
+        for port, (upstream, major) in resolve_pins(runtime, spec).items()
+        if (upstream, major) in retired
+    ]
