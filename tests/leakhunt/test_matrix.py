@@ -17,15 +17,8 @@ from tests.leakhunt.conftest import Probed
 from tests.leakhunt.mesh import MECHANISMS, PRINCIPALS, LeakMesh
 from tests.leakhunt.probes import PROBES
 
-#: (port, mechanism, principal) -> why it leaks today and who fixes it.
-_OPENLINEAGE = (
-    "issue 11 item 10: OpenLineage events name file inputs by their absolute path (the OpenLineage naming "
-    "spec) for the operator's lineage backend, and the probe counts events as seen by everyone: name them "
-    "by the input's dp:// address, or make the transport operator-only and say so"
-)
-KNOWN_LEAKS: dict[tuple[str, str, str], str] = {
-    ("lineage", "server-metadata", who): _OPENLINEAGE for who in ("anonymous", "analyst", "other-owner", "operator")
-}
+#: (port, mechanism, principal) -> why it leaks today and who fixes it. Empty: no known leak.
+KNOWN_LEAKS: dict[tuple[str, str, str], str] = {}
 
 
 def _cells() -> list[object]:

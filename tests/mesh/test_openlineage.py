@@ -48,8 +48,10 @@ def test_a_run_emits_start_and_complete(
         assert event["run"]["runId"] == result.run_id
         assert event["job"] == {**event["job"], "namespace": "hexmesh", "name": "shop/orders"}
     assert (start["eventType"], complete["eventType"]) == ("START", "COMPLETE")
-    assert start["inputs"][0]["namespace"] == "file"
-    assert start["inputs"][0]["name"].endswith("orders/data")
+    # A file source is named by hexmesh names, never by where it lives on the server (ADR 0032).
+    assert start["inputs"][0]["namespace"] == "hexmesh"
+    assert start["inputs"][0]["name"] == "shop/orders/raw_orders"
+    assert str(tmp_path) not in json.dumps([start, complete])
     output = complete["outputs"][0]
     assert output["name"] == "dp://shop/orders/orders"
     facets = output["facets"]

@@ -111,7 +111,6 @@ class OpenLineageObserver:
                 run_id,
                 namespace=self.namespace,
                 bundle=product.bundle,
-                origin=product.origin,
                 docs=docs.read_text(encoding="utf-8") if docs and docs.is_file() else "",
                 parent=self.parent,
                 **details,

@@ -1,10 +1,11 @@
 """OpenLineage run events (START, COMPLETE, FAIL) for data product runs, as plain dicts.
 
-Datasets are named as the OpenLineage naming spec says: a port by its address
-(``dp://podcasts/play-events/plays``) in the node's namespace, so the output of one product and
-the input of the next are the same dataset for Marquez or DataHub; a file input by its expanded
-URI (namespace ``file``, name the absolute path; ``s3://bucket`` and the key); a PostgreSQL input
-as ``postgres://host:port`` and ``database.schema.table``. A failure event carries the error
+Datasets are named by hexmesh names, in the node's namespace: a port by its address
+(``dp://podcasts/play-events/plays``), so the output of one product and the input of the next are
+the same dataset for Marquez or DataHub; an operational source (files, a database) by
+``<domain>/<product>/<input port>``, never by its path, bucket, host or DSN: events go to a lineage
+backend that people without a grant read, and where data comes from is the owner's to know (ADR
+0032). A failure event carries the error
 and the names of the checks that failed, never example rows, values or a stack trace. Output
 ports carry schema, ownership, documentation, column lineage,
 data-quality assertions and hexmesh's data-mesh governance facet (``hexmesh_governance``, JSON
@@ -13,17 +14,13 @@ Schema in ``hexmesh/mesh/schemas``).
 
 from __future__ import annotations
 
-import os
 import re
-from contextlib import suppress
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from hexmesh.mesh.lineage import ColumnLineage, LineageError, product_column_lineage
-from hexmesh.product.sources import expand_vars
 from hexmesh.spec import DataProductSpec, inside, parse_address
 
 if TYPE_CHECKING:
@@ -136,38 +133,14 @@ def port_dataset(address: str) -> str:
     return f"dp://{parsed.domain}/{parsed.product}" + (f"/{parsed.port}" if parsed.port else "")
 
 
-def source_dataset(source: Any, origin: Path) -> tuple[str, str, str]:
-    """``(namespace, name, uri)`` of an operational source, per the OpenLineage naming spec."""
-    database = getattr(source, "database", None)
-    if database is not None:
-        with suppress(Exception):  # an unset variable: name the source as written
-            database = expand_vars(database, "database URL")
-        if str(database).startswith("sqlite:"):
-            file = Path(str(database).removeprefix("sqlite:///").split("?", 1)[0])
-            file = Path(os.path.abspath(file if file.is_absolute() else origin / file))
-            table = source.table if source.table else "query"
-            return "file", f"{file}.{table}", f"{file.as_uri()}#{table}"
-    if getattr(source, "postgres", None) or database is not None:
-        url = urlsplit(str(getattr(source, "postgres", None) or database))
-        host = f"{url.hostname or 'localhost'}:{url.port or 5432}"
-        database = url.path.lstrip("/") or "postgres"
-        table = source.table if source.table else f"query.{source.format}"
-        qualified = table if "." in table else f"public.{table}"
-        return f"postgres://{host}", f"{database}.{qualified}", f"postgres://{host}/{database}.{qualified}"
-    text = str(source.path)
-    with suppress(Exception):  # an unset variable: name the source as written, lineage must not fail a run
-        text = expand_vars(text)
-    if "://" in text and not text.startswith("file://"):
-        url = urlsplit(text)
-        return f"{url.scheme}://{url.netloc}", url.path.lstrip("/"), text
-    path = Path(text.removeprefix("file://")).expanduser()
-    path = Path(os.path.abspath(path if path.is_absolute() else origin / path))
-    return "file", str(path), path.as_uri()
+def source_dataset(spec: DataProductSpec, port: str) -> str:
+    """An operational source's dataset name: ``<domain>/<product>/<input port>``, in the node's
+    namespace. The OpenLineage naming spec would name it by its path or DSN; that is where the
+    owner's data lives, so hexmesh keeps it out of every event (ADR 0032)."""
+    return f"{spec.domain}/{spec.name}/{port}"
 
 
-def _inputs(
-    spec: DataProductSpec, namespace: str, origin: Path
-) -> tuple[list[dict[str, Any]], dict[str, tuple[str, str]]]:
+def _inputs(spec: DataProductSpec, namespace: str) -> tuple[list[dict[str, Any]], dict[str, tuple[str, str]]]:
     """Input datasets, and each input port's (namespace, name) for column lineage."""
     datasets: list[dict[str, Any]] = []
     names: dict[str, tuple[str, str]] = {}
@@ -176,16 +149,9 @@ def _inputs(
             ident = (namespace, port_dataset(port.from_))
             datasets.append({"namespace": ident[0], "name": ident[1], "facets": {}})
         else:
-            assert port.source is not None
-            where, name, uri = source_dataset(port.source, origin)
-            ident = (where, name)
-            datasets.append(
-                {
-                    "namespace": where,
-                    "name": name,
-                    "facets": {"dataSource": _facet("dataSource", name=port.name, uri=uri)},
-                }
-            )
+            ident = (namespace, source_dataset(spec, port.name))
+            facets = {"dataSource": _facet("dataSource", name=port.name)}
+            datasets.append({"namespace": ident[0], "name": ident[1], "facets": facets})
         names[port.name] = ident
     return datasets, names
 
@@ -251,7 +217,6 @@ def run_event(
     *,
     namespace: str = "hexmesh",
     bundle: Path | None = None,
-    origin: Path | None = None,
     rows: dict[str, int] | None = None,
     checks: list[CheckResult] | None = None,
     error: BaseException | None = None,
@@ -261,7 +226,7 @@ def run_event(
 ) -> dict[str, Any]:
     """One OpenLineage RunEvent for a run of ``spec``; ``bundle`` holds its SQL files; ``parent`` is the
     ``(run id, namespace, job name)`` of the run that started this one (``hexmesh run --all``)."""
-    inputs, names = _inputs(spec, namespace, origin or Path("."))
+    inputs, names = _inputs(spec, namespace)
     try:
         columns = product_column_lineage(spec, bundle) if bundle else {}
     except (LineageError, OSError):
