@@ -73,3 +73,25 @@ def test_a_failure_while_writing_says_what_was_deployed_and_undoes_its_product(
     assert not workspace.runtime.tables.exists(("finance", "revenue", "v1", "seen"))
     blocked.unlink()
     assert [o.product for o in workspace.deploy([orders, revenue])] == ["sales/orders", "finance/revenue"]
+
+
+def test_a_failure_after_storing_the_bundle_takes_the_bundle_back(
+    workspace: Workspace, orders: Path, make_product: ProductFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    workspace.deploy([orders])
+    storage = workspace.runtime.storage
+    kept = set(storage.keys("bundle-store/"))
+    assert kept, "the orders bundle is in object storage"
+
+    def state_down(*args: object, **kwargs: object) -> None:
+        raise OSError("the state store went away")
+
+    # The bundle is stored, then recording the version fails: the version, and its bundle, must go.
+    monkeypatch.setattr(workspace.runtime.state, "set_pins", state_down)
+    with pytest.raises(BatchDeployError, match="the state store went away"):
+        workspace.deploy([consumer(make_product)])
+    assert workspace.runtime.state.versions("finance/revenue") == []
+    assert set(storage.keys("bundle-store/")) == kept  # orders' bundle stays, revenue's is gone
+    monkeypatch.undo()
+    workspace.deploy([consumer(make_product)])
+    assert len(set(storage.keys("bundle-store/")) - kept) > 0

@@ -26,7 +26,7 @@ from hexmesh.lifecycle.pins import resolve_pins
 from hexmesh.lifecycle.plan import plan_product
 from hexmesh.lifecycle.validate import link_problems
 from hexmesh.product import Runtime, table_id
-from hexmesh.product.bundles import store_bundle
+from hexmesh.product.bundles import DIGEST_PREFIX, bundle_key, store_bundle
 from hexmesh.product.deployed import DeployedProduct, live_versions
 from hexmesh.product.sql.catalog import TableCatalog
 from hexmesh.spec import Confinement, DataProductSpec, LoadedSpec, path_problems
@@ -186,7 +186,10 @@ def deploy_product(runtime: Runtime, loaded: LoadedSpec, rules: MeshRules | None
             )
         pins = resolve_pins(runtime, spec)
         # The bundle by digest in object storage, where every node of a cluster finds it.
-        recorded = store_bundle(runtime.storage, loaded.folder, files, digest)
+        recorded = DIGEST_PREFIX + digest
+        if not runtime.state.bundle_recorded(recorded):
+            written.stored = (bundle_key(digest), recorded)  # ours to take back if the version is not recorded
+        store_bundle(runtime.storage, loaded.folder, files, digest)
         # The tables' records, the pins and the version commit together: a failure before leaves none.
         with runtime.state.transaction() as conn:
             _add_ports(runtime, conn, spec, created)
@@ -230,11 +233,17 @@ class _Written:
     """What a deploy wrote so far, so that a failure can take it back."""
 
     bundle: Path | None = None
+    stored: tuple[str, str] | None = None
+    """The object-storage prefix of a bundle no version recorded yet, and its recorded name."""
     tables: list[tuple[str, str, str, str]] = field(default_factory=list)
 
     def undo(self, runtime: Runtime) -> str:
         if self.bundle is not None:
             shutil.rmtree(self.bundle, ignore_errors=True)
+        # Bundles are shared by content: keep one that a version (deployed meanwhile) records.
+        if self.stored is not None and not runtime.state.bundle_recorded(self.stored[1]):
+            for key in list(runtime.storage.keys(self.stored[0])):
+                runtime.storage.delete(key)
         for ident in self.tables:
             try:
                 runtime.tables.drop(ident)

@@ -119,6 +119,12 @@ class StateStore(LifecycleRecords, Leases):
             return found
         return [dataclasses.replace(record, bundle=self._bundles(record)) for record in found]
 
+    def bundle_recorded(self, bundle: str) -> bool:
+        """Whether any deployed version records ``bundle`` (a ``sha256:`` digest) as its own."""
+        with self.db.connect() as conn:
+            query = select(func.count()).select_from(t.versions).where(t.versions.c.bundle == bundle)
+            return bool(conn.execute(query).scalar())
+
     # -- ports and publications ------------------------------------------------------------
 
     def add_port(
