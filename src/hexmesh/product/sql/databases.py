@@ -6,8 +6,10 @@ there. A query reads rows only through the Arrow source the session registers fo
 cursor of its own, after the policy step.
 
 Building a database (tables, comments, catalog shims) takes ~50 ms, so one is built per
-catalog state (the deployed port tables) and catalog view (what a principal may see), and
-every session with the same state and view gets a cursor of it. Cursors share nothing a
+catalog state (the deployed port tables), catalog view (what a principal may see) and time zone
+(DuckDB's TimeZone cannot change once the configuration is locked, and PostgreSQL computes
+``ts::date`` and ``date_trunc`` in the session's zone), and every session with the same state,
+view and zone gets a cursor of it. Cursors share nothing a
 client can reach: registered sources are private to a cursor, SQL cannot change settings,
 and the session answers SET itself.
 """
@@ -21,8 +23,10 @@ from collections.abc import Hashable, Mapping
 import duckdb
 
 from hexmesh.infra.compute.duckdb import LOCKDOWN
+from hexmesh.pgwire import PgError
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.pgcatalog import install_pg_catalog
+from hexmesh.product.sql.zones import engine_zone
 
 __all__ = ["Databases", "catalog_key", "open_database"]
 
@@ -52,19 +56,25 @@ class Databases:
         self._databases: OrderedDict[Hashable, duckdb.DuckDBPyConnection] = OrderedDict()
         self._lock = threading.Lock()
 
-    def cursor(self, tables: list[PortTable], view: CatalogView) -> duckdb.DuckDBPyConnection:
-        """A new connection (cursor) to the database of this catalog state and view.
+    def cursor(self, tables: list[PortTable], view: CatalogView, zone: str = "UTC") -> duckdb.DuckDBPyConnection:
+        """A new connection (cursor) to the database of this catalog state, view and time zone
+        (a canonical TimeZone setting, sql/zones.py).
 
         A dropped database stays open while cursors of it are: sessions that started on an
         older catalog state keep working until they end.
         """
-        key = (catalog_key(tables), _view_key(view))
+        key = (catalog_key(tables), _view_key(view), zone)
         # One lock: many clients connecting at once wait for one build instead of each building.
         with self._lock:
             con = self._databases.get(key)
             if con is None:
                 con = open_database(
-                    tables, memory_limit=self.memory_limit, threads=self.threads, view=view, readable=self.readable
+                    tables,
+                    memory_limit=self.memory_limit,
+                    threads=self.threads,
+                    view=view,
+                    readable=self.readable,
+                    zone=zone,
                 )
                 self._databases[key] = con
                 while len(self._databases) > self._keep:
@@ -80,12 +90,14 @@ def open_database(
     threads: int | None,
     view: CatalogView | None = None,
     readable: str | None = None,
+    zone: str = "UTC",
 ) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory database with the port tables' shapes and the PostgreSQL catalog shims.
 
     ``view`` drops the tables and columns a principal may not see from the catalog.
     ``readable`` is the folder (the warehouse) whose Parquet files DuckDB may scan itself; only
     SQL the session builds names them (client SQL cannot call file functions: sql/vetted.py).
+    ``zone`` (a canonical TimeZone setting) is the zone every cursor computes and parses times in.
     """
     config: dict[str, str | bool | int | float | list[str]] = {
         k: v for k, v in LOCKDOWN.items() if k not in ("lock_configuration", "enable_external_access")
@@ -103,8 +115,17 @@ def open_database(
         # Parquet footers are read once per file, not once per statement (published files never change).
         con.execute("SET parquet_metadata_cache = true")
     con.execute("SET enable_external_access = false")
-    # GLOBAL: every cursor of the database prints and parses times in UTC.
-    con.execute("SET GLOBAL TimeZone = 'UTC'")
+    # GLOBAL: every cursor of the database computes, prints and parses times in the sessions' zone.
+    try:
+        con.execute(f"SET GLOBAL TimeZone = {_literal(engine_zone(zone))}")
+    except duckdb.Error:
+        con.close()
+        raise PgError(
+            "22023",
+            f'invalid value for parameter "TimeZone": "{zone}"',
+            detail="The SQL engine's time zone database does not know this zone.",
+            hint="Name another zone for the same place (see pg_timezone_names), or hours east of UTC (e.g. -7).",
+        ) from None
     for schema in sorted({t.schema for t in tables}):
         con.execute(f'CREATE SCHEMA "{schema}"')
     for table in tables:

@@ -7,6 +7,7 @@ PostgreSQL names of unaliased result columns (``count``, not ``count_star()``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlglot import exp
@@ -43,6 +44,11 @@ _PRETTY = {"pg_get_expr": 2, "pg_get_constraintdef": 1, "pg_get_viewdef": 1}
 _PLAIN = {
     "TEXT": "TEXT", "NAME": "TEXT", "CHAR": "TEXT", "VARCHAR": "TEXT", "INT4": "INT", "INT2": "SMALLINT",
     "INT8": "BIGINT", "BOOL": "BOOLEAN", "FLOAT8": "DOUBLE", "FLOAT4": "REAL", "TIMESTAMPTZ": "TIMESTAMPTZ",
+}  # fmt: skip
+# The names PostgreSQL gives a cast's result column: its type's internal name (int4, not integer).
+_TYPE_NAMES = {
+    "INT": "int4", "BIGINT": "int8", "SMALLINT": "int2", "DOUBLE PRECISION": "float8", "REAL": "float4",
+    "BOOLEAN": "bool", "DECIMAL": "numeric", "VARCHAR": "varchar", "CHAR": "bpchar",
 }  # fmt: skip
 _OID_TYPES = {"REGCLASS", "REGTYPE", "REGPROC", "REGPROCEDURE", "REGNAMESPACE", "REGROLE", "OID", "REGOPER"}
 
@@ -215,10 +221,14 @@ def _pg_name(node: exp.Expr) -> str | None:
     if isinstance(node, (exp.Alias, exp.Column, exp.Star)):
         return None
     if isinstance(node, exp.Cast):
-        inner = _pg_name(node.this)
         if isinstance(node.this, exp.Column):
             return node.this.name
-        return inner if inner not in (None, "?column?") else node.to.sql(dialect="postgres").split("(")[0].lower()
+        inner = _pg_name(node.this)
+        # A column or a call names the cast; else (a literal, a CASE, another cast) its type does.
+        if inner not in (None, "?column?", "case") and not isinstance(node.this, exp.Cast):
+            return inner
+        written = node.to.sql(dialect="postgres").split("(")[0].upper()
+        return _TYPE_NAMES.get(written, written.lower())
     if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
         return _pg_name(node.expression)
     if isinstance(node, exp.Anonymous):
@@ -228,5 +238,11 @@ def _pg_name(node: exp.Expr) -> str | None:
     if isinstance(node, exp.Window):
         return _pg_name(node.this)  # row_number() over (...) is row_number
     if isinstance(node, exp.Func):
-        return str(node.sql_name()).lower()
+        # Named as the client spelled the call (date_trunc, to_char), not after sqlglot's node
+        # (TIMESTAMP_TRUNC, TIME_TO_STR): PostgreSQL's SQL for the node starts with that name.
+        called = _CALLED.match(node.sql(dialect="postgres"))
+        return (called.group(1) if called else str(node.sql_name())).lower()
     return "?column?"
+
+
+_CALLED = re.compile(r"^([A-Za-z_][A-Za-z_0-9]*)\(")

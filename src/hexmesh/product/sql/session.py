@@ -77,10 +77,11 @@ class SqlSession:
         self._by_name = {(t.schema, t.name): t for t in self.tables}
         self._catalog = catalog_key(self.tables)
         policy = port.policy
-        view = policy.catalog_view(ctx.principal, self.tables) if isinstance(policy, CatalogFilter) else {}
-        # A cursor of the database shared by sessions with the same catalog and view.
-        self.con = port.databases.cursor(self.tables, view)
+        self._view = policy.catalog_view(ctx.principal, self.tables) if isinstance(policy, CatalogFilter) else {}
         self.settings = SessionSettings(server_version=port.config.server_version)
+        # A cursor of the database shared by sessions with the same catalog, view and time zone.
+        self._zone = self.settings.values["timezone"]
+        self.con = port.databases.cursor(self.tables, self._view, self._zone)
         self._cursors: set[duckdb.DuckDBPyConnection] = set()
         self._lock = threading.Lock()
         # A cancel that arrives before the statement has a cursor (while it is parsed or its
@@ -149,6 +150,7 @@ class SqlSession:
             result = run_command(keyword, sql, self.settings, self._parse_time)
             if keyword in ("SET", "RESET", "DISCARD"):
                 self._apply_timeout()
+                self._follow_zone()
             return result
         prepared = self._prepare(sql, "query")
         who = self._who
@@ -233,6 +235,22 @@ class SqlSession:
             cursor.interrupt()
         self.con.close()
         self.port.statements.forget(self._owner)
+
+    def _follow_zone(self) -> None:
+        """After SET TIME ZONE: compute in the new zone, on a cursor of the database built for it.
+
+        Refused by the engine (a zone its ICU does not know), the setting goes back to the zone the
+        session computes in, so that what SHOW says and what the results mean stay the same."""
+        zone = self.settings.values["timezone"]
+        if zone == self._zone:
+            return
+        try:
+            con = self.port.databases.cursor(self.tables, self._view, zone)
+        except PgError:
+            self.settings.values["timezone"] = self._zone
+            raise
+        self.con.close()
+        self.con, self._zone = con, zone
 
     def _apply_timeout(self) -> None:
         """SET statement_timeout lowers the port's limit for this session; it cannot raise it."""

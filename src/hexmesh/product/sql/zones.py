@@ -1,9 +1,12 @@
 """The session's TimeZone: checked when it is set, and the zone results' instants are shown in.
 
 PostgreSQL stores ``timestamptz`` as instants and prints them in the session's ``TimeZone``
-(``2026-01-01 11:00:00+01`` in Europe/Berlin); the binary form stays UTC microseconds. The port
-does the same: the engine computes in UTC, and results leave with their instants in the session's
-zone, which pgwire prints as local time and offset.
+(``2026-01-01 11:00:00+01`` in Europe/Berlin); the binary form stays UTC microseconds. It also
+*computes* in that zone: ``ts::date``, ``date_trunc('day', ts)``, ``extract(hour from ts)``,
+``to_char`` and ``ts::text`` give the local day and hour. The port does the same: the engine runs
+each statement in the session's zone (``engine_zone``: DuckDB's ICU ``TimeZone``, fixed per
+database, sql/databases.py), and results leave with their instants in that zone, which pgwire
+prints as local time and offset.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import pyarrow as pa
 
 from hexmesh.pgwire import PgError
 
-__all__ = ["arrow_zone", "canonical_zone", "in_zone"]
+__all__ = ["arrow_zone", "canonical_zone", "engine_zone", "in_zone"]
 
 _UTC = {"utc", "etc/utc", "gmt", "etc/gmt", "z", "zulu", "universal", "etc/universal", "default", "local"}
 _HOURS = re.compile(r"^[+-]?\d{1,2}(\.\d+)?$")
@@ -48,6 +51,14 @@ def arrow_zone(value: str) -> str | None:
         offset = zone[1 : zone.index(">")]
         return f"{offset[:3]}:{offset[3:] or '00'}"
     return zone
+
+
+def engine_zone(value: str) -> str:
+    """The zone a (canonical) setting names, as DuckDB's ICU spells it: a fixed offset is ``GMT-07:00``."""
+    zone = arrow_zone(value)
+    if zone is None:
+        return "UTC"
+    return f"GMT{zone}" if zone[0] in "+-" else zone
 
 
 def _offset(minutes: int) -> str:
