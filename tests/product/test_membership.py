@@ -11,6 +11,9 @@ import pytest
 
 from hexmesh.infra.keys import generate_master_key
 from hexmesh.infra.settings import Settings
+from hexmesh.lifecycle import Stewardship, Workspace
+from hexmesh.product.authority import Actor
+from hexmesh.product.control import ForbiddenError, Tokens, UnauthorizedError
 from hexmesh.product.membership import ClusterMismatchError, events_namespace, join_cluster
 from hexmesh.product.runtime import Runtime
 
@@ -132,3 +135,41 @@ def test_a_node_on_its_own_sqlite_store_has_a_mesh_id_and_no_membership_check(tm
         named.close()
     finally:
         runtime.close()
+
+
+@pytest.mark.postgres
+def test_an_operator_token_of_one_node_acts_on_every_node_and_is_kept_only_hashed(nodes: Nodes) -> None:
+    a = nodes.node("node-a")
+    (a.settings.home / "tokens.yaml").write_text(
+        "op-s3cret-a: {name: platform, role: governance}\nci-s3cret-a: {name: shop-ci, products: [sales/shop]}\n"
+    )
+    b = nodes.node("node-b", tokens="env-s3cret-b=owner:sales/big")
+    Tokens.load(a.settings, a.state.db)
+    on_b = Tokens.load(b.settings, b.state.db)
+    on_a = Tokens.load(a.settings, a.state.db)  # again: nothing doubles, node-b's token is known here too
+
+    assert not (a.settings.home / "tokens.yaml").exists()  # its secrets now live in the shared state, hashed
+    assert on_b.authorize("op-s3cret-a", "sales/shop").role == "governance"
+    assert on_b.authorize("ci-s3cret-a", "sales/shop").name == "shop-ci"
+    with pytest.raises(ForbiddenError, match="shop-ci"):
+        on_b.authorize("ci-s3cret-a", "sales/big")  # an owner token still acts only on its products
+    assert on_a.authorize("env-s3cret-b", "sales/big").role == "owner"
+    with pytest.raises(UnauthorizedError):
+        on_a.authorize("op-s3cret-b", "sales/shop")
+    assert sorted(p.name for p in on_a.principals()) == ["env-token-1", "platform", "shop-ci"]
+    with psycopg.connect(nodes.state_url) as conn:
+        stored = conn.execute("select * from operator_tokens").fetchall()
+    assert len(stored) == 3 and "s3cret" not in str(stored)
+
+
+@pytest.mark.postgres
+def test_migrating_operator_tokens_on_one_node_retires_them_on_every_node(nodes: Nodes) -> None:
+    a = nodes.node("node-a")
+    (a.settings.home / "tokens.yaml").write_text("op-s3cret-a: {name: platform, role: governance}\n")
+    Tokens.load(a.settings, a.state.db)
+    b = nodes.node("node-b")
+    with Workspace(b.settings) as workspace:
+        stewardship = Stewardship(workspace)
+        migrated = stewardship.migrate_legacy_tokens(Actor("test"))
+    assert [m.name for m in migrated] == ["platform"] and migrated[0].secret is not None
+    assert Tokens.load(a.settings, a.state.db).known("op-s3cret-a") is None  # replaced by its API token

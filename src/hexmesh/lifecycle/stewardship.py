@@ -19,6 +19,7 @@ from hexmesh.governance.grants import AccessRequest
 from hexmesh.infra.keys import KeyStore, master_key
 from hexmesh.infra.state import StateStore, audit
 from hexmesh.infra.state.audit import AuditEntry
+from hexmesh.infra.state.operator_tokens import clear_operator_tokens
 from hexmesh.infra.state.policy_revisions import PolicyRevision
 from hexmesh.infra.state.records import now_us
 from hexmesh.lifecycle import policies as policy_changes
@@ -88,7 +89,8 @@ class Stewardship:
             UnauthorizedError / ForbiddenError: neither the root nor a token allowed to (audited).
         """
         settings = self.workspace.settings
-        authority = Authority(self.sidecar, Tokens.load(settings), AuditLog(self.runtime.state.db))
+        db = self.runtime.state.db
+        authority = Authority(self.sidecar, Tokens.load(settings, db), AuditLog(db))
         root = workspace_root(settings)
         if root is None and action == "tokens" and not self._operators():
             root = Actor("bootstrap")
@@ -102,7 +104,8 @@ class Stewardship:
             UnauthorizedError / ForbiddenError: neither the root nor a token of every owner.
         """
         settings = self.workspace.settings
-        authority = Authority(self.sidecar, Tokens.load(settings), AuditLog(self.runtime.state.db))
+        db = self.runtime.state.db
+        authority = Authority(self.sidecar, Tokens.load(settings, db), AuditLog(db))
         root = workspace_root(settings)
         return authority.authorize_deploy(token, specs, root=root)
 
@@ -234,11 +237,13 @@ class Stewardship:
 
         A governance token becomes an API token of a service account with the operator and
         governance roles; an owner token becomes nothing (owners act with their own API token).
-        ``tokens.yaml`` is then deleted; the ``tokens`` setting acts until it is unset.
+        ``tokens.yaml`` is then deleted, and on a cluster's shared state every node's stored hashes;
+        the ``tokens`` setting acts until it is unset (on every node).
         """
         settings = self.workspace.settings
+        db = self.runtime.state.db
         migrated = []
-        for old in Tokens.load(settings).principals():
+        for old in Tokens.load(settings, db).principals():
             if old.role != "governance":
                 migrated.append(Migrated(old.name, old.role, old.products))
                 continue
@@ -249,6 +254,7 @@ class Stewardship:
         file = settings.home / "tokens.yaml"
         if file.is_file():
             file.unlink()  # secrets in clear text on disk: gone
+        clear_operator_tokens(db)
         return migrated
 
     def audit(

@@ -27,6 +27,12 @@ from hexmesh.errors import HexmeshError, WorkspaceError
 from hexmesh.governance import AccessDeniedError, AuthenticationError
 from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import audit, from_us, now_us
+from hexmesh.infra.state.operator_tokens import (
+    OperatorToken,
+    add_operator_tokens,
+    find_operator_token,
+    list_operator_tokens,
+)
 from hexmesh.infra.state.schema import control_state
 from hexmesh.spec import safe_yaml
 
@@ -87,49 +93,41 @@ class Principal:
 
 
 class Tokens:
-    """Tokens from the environment and ``<home>/tokens.yaml``."""
+    """Operator tokens from the environment and ``<home>/tokens.yaml``; on a cluster, every node's."""
 
-    def __init__(self, entries: dict[str, Principal]) -> None:
+    def __init__(self, entries: dict[str, Principal], shared: Engine | None = None) -> None:
         self._entries = entries
+        self._shared = shared
 
     @classmethod
-    def load(cls, settings: Settings) -> Tokens:
-        """Operator tokens of ``<home>/tokens.yaml`` and the ``tokens`` setting (``HEXMESH_TOKENS``)."""
-        entries: dict[str, Principal] = {}
-        file = settings.home / "tokens.yaml"
-        if file.is_file():
-            try:
-                data = safe_yaml.load(file.read_text(encoding="utf-8")) or {}
-            except yaml.YAMLError as exc:
-                raise WorkspaceError(f"{file} is not valid YAML: {exc}") from None
-            if not isinstance(data, dict):
-                raise WorkspaceError(f"{file} must map token: {{role, products}}")
-            for index, (token, value) in enumerate(data.items()):
-                entries[str(token)] = Principal(
-                    str(value.get("name", f"token-{index + 1}")),
-                    str(value.get("role", "owner")),
-                    tuple(value.get("products", [])),
-                )
-        for index, item in enumerate(filter(None, settings.tokens.split(","))):
-            token, _, grant = item.partition("=")
-            role, _, products = grant.partition(":")
-            entries[token.strip()] = Principal(
-                f"env-token-{index + 1}",
-                role.strip() or "owner",
-                tuple(filter(None, products.split("|"))),
-            )
-        return cls(entries)
+    def load(cls, settings: Settings, db: Engine | None = None) -> Tokens:
+        """Operator tokens of ``<home>/tokens.yaml`` and the ``tokens`` setting (``HEXMESH_TOKENS``).
+
+        On shared state (PostgreSQL, a cluster: ``db``) a token must act on every node, so this
+        node's are stored there as hashes and looked up there; ``tokens.yaml`` then leaves the disk.
+        """
+        entries = _clear_text_tokens(settings)
+        if db is None or db.dialect.name != "postgresql":
+            return cls(entries)
+        meanings = {token: OperatorToken(p.name, p.role, p.products) for token, p in entries.items()}
+        add_operator_tokens(db, meanings, settings.node_name)
+        (settings.home / "tokens.yaml").unlink(missing_ok=True)  # its secrets are in the shared state, hashed
+        return cls({}, shared=db)
 
     def principals(self) -> list[Principal]:
         """Who the clear-text tokens stand for (never their secrets)."""
-        return list(self._entries.values())
+        shared = list_operator_tokens(self._shared) if self._shared is not None else []
+        return [*self._entries.values(), *(Principal(t.name, t.role, t.products) for t in shared)]
 
     def known(self, token: str | None) -> Principal | None:
-        """The principal of a known token, else None (compared in constant time)."""
+        """The principal of a known token, else None (compared in constant time, or looked up by hash)."""
+        if not token:
+            return None
         for known, principal in self._entries.items():
-            if token and hmac.compare_digest(known.encode(), token.encode()):
+            if hmac.compare_digest(known.encode(), token.encode()):
                 return principal
-        return None
+        found = find_operator_token(self._shared, token) if self._shared is not None else None
+        return None if found is None else Principal(found.name, found.role, found.products)
 
     def authorize(self, token: str | None, key: str) -> Principal:
         if not token:
@@ -146,6 +144,33 @@ class Tokens:
                 "use the product owner's token or a governance token"
             )
         return principal
+
+
+def _clear_text_tokens(settings: Settings) -> dict[str, Principal]:
+    entries: dict[str, Principal] = {}
+    file = settings.home / "tokens.yaml"
+    if file.is_file():
+        try:
+            data = safe_yaml.load(file.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise WorkspaceError(f"{file} is not valid YAML: {exc}") from None
+        if not isinstance(data, dict):
+            raise WorkspaceError(f"{file} must map token: {{role, products}}")
+        for index, (token, value) in enumerate(data.items()):
+            entries[str(token)] = Principal(
+                str(value.get("name", f"token-{index + 1}")),
+                str(value.get("role", "owner")),
+                tuple(value.get("products", [])),
+            )
+    for index, item in enumerate(filter(None, settings.tokens.split(","))):
+        token, _, grant = item.partition("=")
+        role, _, products = grant.partition(":")
+        entries[token.strip()] = Principal(
+            f"env-token-{index + 1}",
+            role.strip() or "owner",
+            tuple(filter(None, products.split("|"))),
+        )
+    return entries
 
 
 def adopt_home_control(db: Engine, home: Path) -> None:

@@ -112,7 +112,7 @@ class Node:
         self.shared_log = bool(events_url)
         self.offsets = OffsetStore(workspace.runtime.state.db if self.shared_log else home / "offsets.db")
         self.node_id = f"{workspace.settings.node_name}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        self.tokens = Tokens.load(workspace.settings)
+        self.tokens = Tokens.load(workspace.settings, workspace.runtime.state.db)
         self.control = ControlState(workspace.runtime.state.db)
         self.audit = AuditLog(workspace.runtime.state.db)
         self.endpoints = Endpoints(self.options.base_url.rstrip("/"), self.options.sql_dsn)

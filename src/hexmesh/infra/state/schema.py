@@ -43,6 +43,7 @@ __all__ = [
     "majors",
     "metadata",
     "notices",
+    "operator_tokens",
     "pins",
     "policy_revisions",
     "ports",
@@ -328,6 +329,19 @@ consumer_offsets = Table(
     Column("stream", String(255), nullable=False),
     Column("seq", BigInteger, nullable=False),
     PrimaryKeyConstraint("consumer", "stream", name="pk_consumer_offsets"),
+)
+
+#: Clear-text operator tokens (``tokens.yaml``, ``HEXMESH_TOKENS``) of the cluster's nodes, as SHA-256
+#: hashes: one made on any node acts on every node (never the token itself).
+operator_tokens = Table(
+    "operator_tokens",
+    metadata,
+    Column("token_sha256", String(64), primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("products", JSON, nullable=False),
+    Column("added_by", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
 )
 
 #: The last snapshot of each port whose rows are on the event log (the emitter's position).
