@@ -225,9 +225,13 @@ class Port:
         until: Moment = None,
         columns: list[str] | tuple[str, ...] | None = None,
         filter: str | None = None,
+        purpose: str | None = None,
         to: Literal["arrow", "pandas", "polars"] = "arrow",
     ) -> Any:
-        """Rows as of ``as_of`` for event time in ``[since, until)``, as Arrow, pandas or polars."""
+        """Rows as of ``as_of`` for event time in ``[since, until)``, as Arrow, pandas or polars.
+
+        ``purpose`` states what the rows are for, when the port's policy or your grant names one.
+        """
         params = {
             "format": "arrow",
             "as_of": _moment(as_of),
@@ -235,6 +239,7 @@ class Port:
             "until": _moment(until),
             "columns": ",".join(columns) if columns else None,
             "filter": filter,
+            "purpose": purpose,
         }
         clean = {k: v for k, v in params.items() if v is not None}
         with self.http.stream("GET", f"{self.path}/data", params=clean) as response:

@@ -368,6 +368,7 @@ def demo(
 
 app.command()(__import__("hexmesh.cli.serve", fromlist=["serve"]).serve)  # hexmesh serve
 app.command()(__import__("hexmesh.cli.search", fromlist=["search"]).search)  # hexmesh search
+app.command()(__import__("hexmesh.cli.connect", fromlist=["connect"]).connect)  # hexmesh connect
 for _command in __import__("hexmesh.cli.lifecycle", fromlist=["COMMANDS"]).COMMANDS:
     app.command()(_command)  # plan, deprecate, retire, backfill, notices, schedule
 __import__("hexmesh.cli.governance", fromlist=["register"]).register(app)  # token, access, forget, audit

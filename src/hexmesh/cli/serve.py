@@ -70,7 +70,8 @@ def serve(
     from hexmesh.serving.peering import is_loopback
 
     base_url = public_url or f"http://{host}:{http_port}"
-    sql_dsn = f"postgresql://{host}:{sql_port}/hexmesh" if sql_port else None
+    # With --auth the SQL port takes a token as password, only over TLS: the DSN says so.
+    sql_dsn = f"postgresql://{host}:{sql_port}/hexmesh" + ("?sslmode=require" if auth else "") if sql_port else None
     try:
         workspace = Workspace.open(home)
         node = Node(
@@ -106,7 +107,7 @@ def serve(
     services = [http_service(create_app(node), host, http_port, log_level=log_level)]
     if sql_port:
         services.append(node.sql_service(host, sql_port, tls=_tls(auth, tls_cert, tls_key)))
-        console.print(f"  SQL: psql {sql_dsn}" + ("  (password: an API token; TLS)" if auth else ""))
+        console.print(f'  SQL: psql "{sql_dsn}"' + ("  (password: an API token)" if auth else ""))
     scheduler = workspace.scheduler() if schedule else None
     if scheduler is not None:
         scheduler.start()

@@ -29,6 +29,7 @@ from hexmesh.mesh.query import FILTERS, Query, SearchSyntaxError, parse_query
 from hexmesh.mesh.rdf import to_jsonld, to_turtle
 from hexmesh.mesh.registry import IngestReport, Registry
 from hexmesh.mesh.search import FACETS, Hit, SearchIndex, SearchResult
+from hexmesh.mesh.snippets import PortAccess, Snippet, port_access, snippets
 
 __all__ = [
     "FACETS",
@@ -50,6 +51,7 @@ __all__ = [
     "KnowledgeGraph",
     "LineageError",
     "OpenLineageObserver",
+    "PortAccess",
     "PortEntry",
     "ProductEntry",
     "ProductLineage",
@@ -58,6 +60,7 @@ __all__ = [
     "SearchIndex",
     "SearchResult",
     "SearchSyntaxError",
+    "Snippet",
     "Transport",
     "column_lineage",
     "entry_from_document",
@@ -65,8 +68,10 @@ __all__ = [
     "input_schemas",
     "lineage_observer",
     "parse_query",
+    "port_access",
     "product_column_lineage",
     "run_event",
+    "snippets",
     "to_jsonld",
     "to_turtle",
 ]

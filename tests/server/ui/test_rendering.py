@@ -1,11 +1,10 @@
-"""Pure rendering pieces: lineage layout, SVG, docs sanitizing, connection snippets."""
+"""Pure rendering pieces: lineage layout, SVG, docs sanitizing (snippets: tests/mesh/test_snippets.py)."""
 
 from __future__ import annotations
 
 from hexmesh.mesh.layout import layered
 from hexmesh.server.ui.drawing import bar_chart, lineage_svg
 from hexmesh.server.ui.sanitize import safe_html
-from hexmesh.server.ui.snippets import port_access, snippets
 
 
 def test_layers_follow_dependencies_and_cut_cycles() -> None:
@@ -40,38 +39,6 @@ def test_docs_from_a_peer_cannot_run_script() -> None:
         '<h2>Title</h2><p>Hi <a rel="nofollow noopener">a</a>'
         '<a href="https://ok.example" rel="nofollow noopener">b</a></p><img>'
     )
-
-
-def dataset(sql: bool) -> dict[str, object]:
-    dists: list[dict[str, object]] = [
-        {"dct:title": "files (parquet)", "dcat:downloadURL": "http://n/products/d/p/ports/o/data?format=parquet"},
-        {"dct:title": "files (csv)", "dcat:downloadURL": "http://n/products/d/p/ports/o/data?format=csv"},
-        {"dct:title": "events (Server-Sent Events)", "dcat:accessURL": "http://n/products/d/p/ports/o/events"},
-        {"dct:title": "Apache Iceberg table", "dcat:accessURL": "file:///w/d/p"},
-    ]
-    if sql:
-        dists.append(
-            {
-                "dct:title": "SQL (PostgreSQL protocol)",
-                "dcat:accessURL": "postgresql://u@h:5433/mesh",
-                "hexmesh:table": "d.p__o",
-            }
-        )
-    return {"dct:title": "o", "dcat:distribution": dists}
-
-
-def test_snippets_use_what_the_document_offers() -> None:
-    with_sql = {s.id: s.code for s in snippets(port_access(dataset(sql=True)))}
-    assert list(with_sql) == ["sql", "psql", "pandas", "polars", "spark", "curl"]
-    assert with_sql["sql"] == "select * from d.p__o limit 100;"
-    assert 'psql "postgresql://u@h:5433/mesh"' in with_sql["psql"]
-    assert "postgresql+psycopg://u@h:5433/mesh" in with_sql["pandas"]
-    assert "jdbc:postgresql://h:5433/mesh" in with_sql["spark"]
-    without = {s.id: s.code for s in snippets(port_access(dataset(sql=False)))}
-    assert list(without) == ["pandas", "polars", "spark", "curl"]
-    assert "read_csv" in without["pandas"] and "iceberg" in without["spark"]
-    assert 'curl -N "http://n/products/d/p/ports/o/events"' in without["curl"]
-    assert snippets(port_access({"dct:title": "o"})) == []
 
 
 def test_durations_in_charts_read_as_durations() -> None:

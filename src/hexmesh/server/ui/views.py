@@ -11,10 +11,9 @@ from typing import Any
 
 from markupsafe import Markup
 
-from hexmesh.mesh import ProductEntry
+from hexmesh.mesh import ProductEntry, port_access, snippets
 from hexmesh.server.ui.drawing import bar_chart, lineage_svg
 from hexmesh.server.ui.sanitize import safe_html
-from hexmesh.server.ui.snippets import port_access, snippets
 from hexmesh.serving import ProductView, Visibility
 
 __all__ = ["STATUS", "domains", "product_page", "slo_board"]
@@ -74,7 +73,7 @@ def _history(port: dict[str, Any] | None, slo: dict[str, Any]) -> dict[str, Mark
     return charts
 
 
-def _port(dataset: dict[str, Any], health: dict[str, Any] | None) -> dict[str, Any]:
+def _port(dataset: dict[str, Any], health: dict[str, Any] | None, purpose: str = "") -> dict[str, Any]:
     slo = dataset.get("hexmesh:slo") if isinstance(dataset.get("hexmesh:slo"), dict) else {}
     reported = dataset.get("hexmesh:sloStatus") or {}
     checks = _list(health.get("checks")) if health else _list(reported.get("hexmesh:checks"))
@@ -101,7 +100,7 @@ def _port(dataset: dict[str, Any], health: dict[str, Any] | None) -> dict[str, A
         "slo": slo,
         "status": status(health.get("status") if health else reported.get("hexmesh:status")),
         "checks": [c for c in checks if isinstance(c, dict)],
-        "snippets": snippets(port_access(dataset)),
+        "snippets": snippets(port_access(dataset), purpose=purpose),
         "access": port_access(dataset),
         "charts": _history(health, slo or {}),
         # A port the visitor may only ask for: its name and description, nothing of its contents.
@@ -131,12 +130,13 @@ def _ports_from_entry(entry: ProductEntry) -> list[dict[str, Any]]:
     ]
 
 
-def product_page(seen: Visibility, view: ProductView) -> dict[str, Any]:
+def product_page(seen: Visibility, view: ProductView, purpose: str = "") -> dict[str, Any]:
+    """The product page; ``purpose`` is stated in its connect snippets."""
     entry, doc, obs = view.entry, view.document or {}, view.observability or {}
     health = {p.get("address"): p for p in _list(obs.get("ports")) if isinstance(p, dict)}
     datasets = [d for d in _list(doc.get("dcat:servesDataset")) if isinstance(d, dict)]
     ports = (
-        [_port(d, health.get(_text(d.get("dct:identifier")))) for d in datasets]
+        [_port(d, health.get(_text(d.get("dct:identifier"))), purpose) for d in datasets]
         if view.document
         else _ports_from_entry(entry)
     )
@@ -162,6 +162,7 @@ def product_page(seen: Visibility, view: ProductView) -> dict[str, Any]:
         "upstream": lineage.upstream(entry.key),
         "downstream": lineage.downstream(entry.key),
         "columns": seen.hub.column_lineage(entry.key, seen),
+        "purpose": purpose,
         "access_howto": _text((doc.get("hexmesh:access") or {}).get("hexmesh:howTo")),
     }
 

@@ -1,0 +1,141 @@
+"""Connect snippets, run as a user runs them: against ``hexmesh serve --auth`` with a real API token.
+
+The snippets come from ``hexmesh connect --json`` (the UI's source too); each one is run as printed,
+with ``$HEXMESH_TOKEN`` set, and must return the port's rows.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from hexmesh.cli.main import app
+from hexmesh.lifecycle import Workspace, init_product
+from hexmesh.mesh import port_access, snippets
+from tests.server.ui.nodes import ServedNode, served
+
+ORDERS = "dp://sales/shop/orders"
+
+
+def token(home: Path, principal: str) -> str:
+    result = CliRunner().invoke(app, ["token", "create", principal, "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    return next(word for word in result.output.split() if word.startswith("hxm_"))
+
+
+@pytest.fixture(scope="module")
+def node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedNode]:
+    root = tmp_path_factory.mktemp("snippets")
+    init_product(root / "shop", domain="sales", name="shop", owner="me@example.com")
+    with Workspace.open(root / "ws") as workspace:
+        workspace.deploy([root / "shop"])
+        workspace.run("sales/shop")
+    with served(root / "ws", "--auth") as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def owner(node: ServedNode) -> str:
+    return token(node.home, "me@example.com")
+
+
+def connect(node: ServedNode, secret: str, *options: str) -> dict[str, str]:
+    """``hexmesh connect --json`` for the orders port: snippet id → code."""
+    result = CliRunner().invoke(app, ["connect", ORDERS, "--node", node.url, "--token", secret, "--json", *options])
+    assert result.exit_code == 0, result.output
+    (port,) = json.loads(result.output)
+    assert port["port"] == ORDERS
+    return {s["id"]: s["code"] for s in port["snippets"]}
+
+
+def run(code: str, language: str, secret: str | None, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("HEXMESH_TOKEN", "PGPASSWORD")}
+    if secret is not None:
+        env["HEXMESH_TOKEN"] = secret
+    command = ["sh", "-c", code] if language == "shell" else [sys.executable, "-c", code]
+    return subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_sql_snippets_ask_for_tls_and_carry_the_token_as_password(node: ServedNode, owner: str) -> None:
+    code = connect(node, owner)
+    assert list(code) == ["sql", "psql", "psycopg", "python", "pandas", "spark", "curl", "jdbc", "odbc"]
+    dsn = f"postgresql://127.0.0.1:{node.sql_port}/hexmesh?sslmode=require"
+    assert code["psql"].startswith(f"PGPASSWORD=\"$HEXMESH_TOKEN\" psql '{dsn}'")
+    assert f"psycopg.connect({dsn!r}, password=os.environ.get('HEXMESH_TOKEN'))" in code["psycopg"]
+    assert code["jdbc"].startswith(f"jdbc:postgresql://127.0.0.1:{node.sql_port}/hexmesh?sslmode=require\n")
+    assert "SSLMode=require;" in code["odbc"] and "Pwd=<your API token>" in code["odbc"]
+    assert '--fail -L -H "Authorization: Bearer $HEXMESH_TOKEN"' in code["curl"]
+    assert owner not in json.dumps(code)  # the token is read from the environment, never printed
+
+
+@pytest.mark.parametrize(("snippet", "language"), [("psycopg", "python"), ("python", "python"), ("pandas", "python")])
+def test_each_python_snippet_reads_the_rows(
+    node: ServedNode, owner: str, tmp_path: Path, snippet: str, language: str
+) -> None:
+    done = run(connect(node, owner)[snippet], language, owner, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "3 rows"
+
+
+def test_the_psql_snippet_reads_the_rows(node: ServedNode, owner: str, tmp_path: Path) -> None:
+    done = run(connect(node, owner)["psql"], "shell", owner, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "(3 rows)" in done.stdout
+
+
+def test_the_curl_snippet_downloads_the_rows_and_fails_loudly_without_a_token(
+    node: ServedNode, owner: str, tmp_path: Path
+) -> None:
+    download = connect(node, owner)["curl"].split("\n\n")[0]  # not the events stream: it never ends
+    done = run(download, "shell", owner, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert pq.read_table(tmp_path / "orders.parquet").num_rows == 3
+    (tmp_path / "orders.parquet").unlink()
+    refused = run(download, "shell", None, tmp_path)
+    assert refused.returncode == 22  # curl --fail: the HTTP error is an error, not a file
+    assert not (tmp_path / "orders.parquet").exists()
+
+
+def test_a_purpose_is_stated_in_every_snippet(node: ServedNode, owner: str, tmp_path: Path) -> None:
+    code = connect(node, owner, "--purpose", "it's reporting")
+    assert code["sql"].startswith("set hexmesh.purpose = 'it''s reporting';\n")
+    assert "purpose=it%27s%20reporting" in code["curl"] and "purpose=it%27s%20reporting" in code["pandas"]
+    assert "port.read(purpose=\"it's reporting\", to='pandas')" in code["python"]
+    done = run(code["psql"], "shell", owner, tmp_path)  # the owner may state any purpose
+    assert done.returncode == 0, done.stderr
+    assert "(3 rows)" in done.stdout
+
+
+def test_connect_names_the_ports_when_one_is_missing(node: ServedNode, owner: str) -> None:
+    result = CliRunner().invoke(app, ["connect", "dp://sales/shop/nope", "--node", node.url, "--token", owner])
+    assert result.exit_code != 0
+    assert "sales/shop has no output port 'nope'; its ports are orders" in result.output
+
+
+def test_a_document_without_endpoints_gives_no_snippets() -> None:
+    assert snippets(port_access({"dct:title": "o"})) == []
+    only_files = port_access(
+        {
+            "@id": "http://n:1/products/d/p/ports/o",
+            "dct:identifier": "dp://d/p/o",
+            "dct:title": "o",
+            "dcat:distribution": [{"dct:title": "files (parquet)", "dcat:downloadURL": "http://n:1/x?format=parquet"}],
+        }
+    )
+    assert [s.id for s in snippets(only_files)] == ["python", "pandas", "spark", "curl"]
+    assert "hexmesh.connect('http://n:1').port('dp://d/p/o')" in snippets(only_files)[0].code
+
+
+@pytest.mark.slow
+def test_the_spark_snippet_reads_the_rows(node: ServedNode, owner: str, tmp_path: Path) -> None:
+    done = run(connect(node, owner)["spark"], "python", owner, tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "3 rows"
