@@ -1,8 +1,10 @@
 """A cluster of real ``hexmesh serve`` processes on one PostgreSQL, one NATS and shared storage.
 
 Each node has its own home and settings file; they share the state store and catalog (a database
-of their own on the PostgreSQL server), the warehouse and object storage (a folder), the NATS
-server, and the cluster's secrets. Used by the cluster tests and by bench/cluster.
+of their own on the PostgreSQL server), the warehouse and object storage (a folder, or a prefix of
+each bucket of a SeaweedFS S3 server), the NATS server, and the cluster's secrets. A node of another
+mesh (``standalone``) has embedded storage of its own and shares nothing. Used by the cluster tests
+and by bench/cluster.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
 from tests.cluster.network import LOOPBACK, Forwarder, Host, hosts
 from tests.server.nodes import HEXMESH, free_port, nats_server
+from tests.stacks import S3Server
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 #: The settings file of a cluster's node from the deployment guide: the tests use it as it is.
@@ -51,7 +54,11 @@ class ClusterNode:
     name: str
     home: Path
     host: Host = LOOPBACK
+    #: A node of a mesh of its own (embedded storage), not of the cluster.
+    standalone: bool = False
     url: str = ""
+    #: Its SQL port (psycopg's connection string).
+    sql: str = ""
     process: subprocess.Popen[bytes] | None = None
 
     def kill(self) -> None:
@@ -75,6 +82,9 @@ class Cluster:
     lease_seconds: float = 2
     #: Where the next nodes run (one each, in turn); loopback when empty.
     hosts: list[Host] = field(default_factory=list)
+    #: The S3 server holding the warehouse and object storage (under a prefix of this cluster's); None: folders.
+    s3: S3Server | None = None
+    prefix: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
 
     def environment(self, name: str, host: Host = LOOPBACK) -> dict[str, str]:
         """What differs between clusters and nodes, as the variables docs/deployment/cluster-node.yaml reads."""
@@ -84,10 +94,21 @@ class Cluster:
         def reach(url: str) -> str:
             return url.replace("127.0.0.1", host.gateway) if host.netns else url
 
-        return {
-            "MESH_DATABASE_URL": reach(self.database),
+        storage = {
             "MESH_WAREHOUSE": (shared / "warehouse").as_uri(),
             "MESH_STORAGE": (shared / "objects").as_uri(),
+        }
+        if self.s3 is not None:
+            storage = {
+                "MESH_WAREHOUSE": f"s3://warehouse/{self.prefix}",
+                "MESH_STORAGE": f"s3://storage/{self.prefix}",
+                "MESH_S3_ENDPOINT": reach(self.s3.endpoint),
+                "MESH_S3_ACCESS_KEY_ID": self.s3.access_key,
+                "MESH_S3_SECRET_ACCESS_KEY": self.s3.secret_key,
+            }
+        return {
+            "MESH_DATABASE_URL": reach(self.database),
+            **storage,
             "MESH_NATS_URL": reach(self.nats),
             "MESH_MASTER_KEY": self.secrets["master_key"],
             "MESH_SECRET": self.secrets["secret"],
@@ -95,33 +116,39 @@ class Cluster:
             "NODE_NAME": name,
         }
 
-    def node(self, name: str, **extra: object) -> ClusterNode:
-        """A node whose settings file is the deployment guide's, plus ``extra`` keys (placement, ...)."""
+    def node(self, name: str, *, standalone: bool = False, **extra: object) -> ClusterNode:
+        """A node whose settings file is the deployment guide's, plus ``extra`` keys (placement, ...).
+
+        ``standalone``: a node of a mesh of its own instead, on the embedded defaults (its home only).
+        """
         home = self.root / name
         home.mkdir(parents=True, exist_ok=True)
-        text = SETTINGS.read_text(encoding="utf-8")
-        if extra:
-            text += yaml.safe_dump(extra)
+        text = "" if standalone else SETTINGS.read_text(encoding="utf-8")
+        if extra or standalone:
+            text += yaml.safe_dump({"node_name": name, **extra} if standalone else extra)
         (home / "settings.yaml").write_text(text)
-        node = ClusterNode(name, home, self.hosts[len(self.nodes) % len(self.hosts)] if self.hosts else LOOPBACK)
+        host = self.hosts[len(self.nodes) % len(self.hosts)] if self.hosts else LOOPBACK
+        node = ClusterNode(name, home, host, standalone)
         self.nodes.append(node)
         return node
 
     def workspace(self, node: ClusterNode) -> Workspace:
         """The node's workspace in this process (to deploy and look), with the node's environment."""
-        with _environment(self.environment(node.name)):
+        with _environment({} if node.standalone else self.environment(node.name)):
             return Workspace(Settings.load(node.home))
 
     def start(self, node: ClusterNode) -> ClusterNode:
-        port = free_port()
+        port, sql = free_port(), free_port()
         log = (node.home / f"serve-{port}.log").open("wb")
+        environment = {} if node.standalone else self.environment(node.name, node.host)
         node.process = subprocess.Popen(
             node.host.command(HEXMESH, "serve", "--home", str(node.home), "--host", node.host.address,
-                              "--http-port", str(port), "--sql-port", "0", "--no-auth", "--log-level", "warning"),
-            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **self.environment(node.name, node.host)},
+                              "--http-port", str(port), "--sql-port", str(sql), "--no-auth", "--log-level", "warning"),
+            stdout=log, stderr=subprocess.STDOUT, env={**os.environ, **environment},
         )  # fmt: skip
         log.close()
         node.url = f"http://{node.host.address}:{port}"
+        node.sql = f"postgresql://hexmesh@{node.host.address}:{sql}/hexmesh"
         for _ in range(600):
             if node.process.poll() is not None:
                 raise RuntimeError(f"node {node.name} did not start:\n{node.log()}")
@@ -156,11 +183,12 @@ def database() -> Iterator[str]:
 
 
 @contextmanager
-def cluster(root: Path, *, separate_hosts: int = 0) -> Iterator[Cluster]:
+def cluster(root: Path, *, separate_hosts: int = 0, s3: S3Server | None = None) -> Iterator[Cluster]:
     """A cluster's shared infrastructure; nodes are added with :meth:`Cluster.node` and started by the caller.
 
     With ``separate_hosts``, that many network namespaces (tests/cluster/network.py) take the nodes in
-    turn, reaching PostgreSQL and NATS through a forwarder; without namespaces, loopback.
+    turn, reaching PostgreSQL, NATS and S3 through a forwarder; without namespaces, loopback. With
+    ``s3``, the warehouse and object storage are on that server (else folders under ``root``).
     """
     with ExitStack() as stack:
         url = stack.enter_context(database())
@@ -168,10 +196,10 @@ def cluster(root: Path, *, separate_hosts: int = 0) -> Iterator[Cluster]:
         places = stack.enter_context(hosts(separate_hosts)) if separate_hosts else []
         gateways = [h.gateway for h in places if h.netns]
         if gateways:
-            nats_port = int(nats.rsplit(":", 1)[1])
-            stack.enter_context(Forwarder(gateways, {5432: 5432, nats_port: nats_port}))
+            ports = [5432, int(nats.rsplit(":", 1)[1])] + ([int(s3.endpoint.rsplit(":", 1)[1])] if s3 else [])
+            stack.enter_context(Forwarder(gateways, {port: port for port in ports}))
         made = Cluster(root, url, nats, secrets={"master_key": generate_master_key(), "secret": uuid.uuid4().hex})
-        made.hosts = places
+        made.hosts, made.s3 = places, s3
         try:
             yield made
         finally:
