@@ -16,8 +16,8 @@ import hashlib
 import json
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -36,9 +36,12 @@ from hexmesh.mesh import (
 )
 from hexmesh.mesh.federation import Federation, PeerPolicy, peer_urls
 from hexmesh.mesh.search import SearchIndex
-from hexmesh.product import DeployedProduct, OutputPortReader
-from hexmesh.product.observability import port_health, worst
+from hexmesh.product import DeployedProduct
+from hexmesh.product.policy import one_request
 from hexmesh.serving.node import Node
+from hexmesh.serving.observability import observability_report
+from hexmesh.serving.standing import Standing, standings
+from hexmesh.serving.transformation import Code, transformation
 from hexmesh.spec import inside, parse_address
 
 if TYPE_CHECKING:
@@ -60,6 +63,10 @@ class ProductView:
     document: dict[str, Any] | None
     observability: dict[str, Any] | None
     problem: str | None = None
+    standing: Mapping[str, Standing] = field(default_factory=dict)
+    """This node's products: where the viewer stands with each port (a peer's say nothing)."""
+    code: Code | None = None
+    """This node's products: the transformation as far as the viewer may see it."""
 
 
 class MeshHub:
@@ -97,22 +104,6 @@ class MeshHub:
                     entry_from_spec(product.spec, docs=_docs_text(product), node_url=self.federation_url).to_dict()
                 )
         return docs
-
-    def local_observability(self, key: str) -> dict[str, Any]:
-        domain, name = key.split("/", 1)
-        product = self.node.product(domain, name)
-        ports = [
-            port_health(OutputPortReader(self.node.runtime, product, p.name)).as_dict()
-            for p in product.spec.output_ports
-        ]
-        return {
-            "status": worst([p["status"] for p in ports]),
-            "ports": ports,
-            "runs": [
-                {"id": r.id, "status": r.status, "trigger": r.trigger, "error": r.error}
-                for r in self.node.runtime.state.runs(product.key, limit=10)
-            ],
-        }
 
     # -- views (as one caller may see them) ----------------------------------------------------
 
@@ -152,10 +143,16 @@ class MeshHub:
         return ProductView(entry, False, seen.without_hidden_links(document), observability)
 
     def _local_view(self, entry: ProductEntry, seen: Visibility) -> ProductView:
-        document = observability = problem = None
+        document = observability = problem = code = None
+        standing: dict[str, Standing] = {}
         try:
+            product = self.node.product(*entry.key.split("/", 1))
+            with one_request():
+                standing = standings(self.node, seen.principal, product)
+                code = transformation(self.node, seen.principal, product)
             document = self._local_doc(entry.key)
-            observability = self.local_observability(entry.key)
+            domain, name = entry.key.split("/", 1)
+            observability = observability_report(self.node, domain, name, seen.principal)
             if seen.principal is not None:
                 document, observability = seen.documents(entry, document, observability)
         except NotFoundError:
@@ -163,7 +160,7 @@ class MeshHub:
         except Exception as exc:  # show what the index has, and say what failed
             log.exception("describing %s failed", entry.key)
             problem = f"this node could not describe the product ({type(exc).__name__}: {exc})"
-        return ProductView(entry, True, document, observability, problem)
+        return ProductView(entry, True, document, observability, problem, standing, code)
 
     def _local_doc(self, key: str) -> dict[str, Any]:
         domain, name = key.split("/", 1)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from hexmesh.governance import Principal
+from hexmesh.infra.state import RunRecord
 from hexmesh.product import OutputPortReader
 from hexmesh.product.observability import port_health, worst
 from hexmesh.product.policy import one_request
@@ -24,7 +26,7 @@ def observability_report(node: Node, domain: str, name: str, caller: Principal |
     """
     product = node.product(domain, name)
     ports = [port_health(OutputPortReader(node.runtime, product, p.name)).as_dict() for p in product.spec.output_ports]
-    owner = True
+    owner = counts = True
     if caller is not None:
         with one_request():
             principal = disclosure.require_discovery(node, caller, product)
@@ -35,6 +37,10 @@ def observability_report(node: Node, domain: str, name: str, caller: Principal |
                 if p["address"].rsplit("/", 1)[-1] in discoverable
             ]
             owner = disclosure.may_control(node, caller, product)
+            # A run's rows add up every port's: only for who may see the counts of each.
+            counts = owner or all(
+                disclosure.may_see_counts(node, caller, product, p.name) for p in product.spec.output_ports
+            )
     return {
         "product": f"dp://{product.key}",
         "status": worst([p["status"] for p in ports]),
@@ -42,21 +48,40 @@ def observability_report(node: Node, domain: str, name: str, caller: Principal |
         "ports": ports,
         # Why each run started: its trigger for everyone who may discover the product; the reason (which
         # names upstream snapshots, files or WAL positions) and errors (which may quote data) for its owners.
-        "runs": [
-            {
-                "id": r.id,
-                "status": r.status,
-                "trigger": r.trigger,
-                "reason": r.details.get("reason") if owner else None,
-                "error": r.error if owner else None,
-                # A running run says where it is (to who runs the product): its stage, and rows read
-                # (then computed) per port so far.
-                **(
-                    {"stage": r.details.get("stage"), "rows_so_far": r.details.get("rows_so_far")}
-                    if r.status == "running" and owner
-                    else {}
-                ),
-            }
-            for r in node.runtime.state.runs(product.key, limit=10)
-        ],
+        "runs": [_run(r, owner, counts) for r in node.runtime.state.runs(product.key, limit=10)],
     }
+
+
+def _run(run: RunRecord, owner: bool, counts: bool) -> dict[str, Any]:
+    """One run: when, how long and how it ended for everyone who may discover the product; rows
+    published for who may see counts; why it started and errors (which may quote data) for its owners."""
+    finished = run.finished_us
+    return {
+        "id": run.id,
+        "status": run.status,
+        "trigger": run.trigger,
+        "started": _iso(run.started_us),
+        "finished": _iso(finished) if finished else None,
+        "duration_s": round((finished - run.started_us) / 1e6, 3) if finished else None,
+        "rows": _rows(run.details.get("rows")) if counts else None,
+        "reason": run.details.get("reason") if owner else None,
+        "error": run.error if owner else None,
+        # A running run says where it is (to who runs the product): its stage, and rows read
+        # (then computed) per port so far.
+        **(
+            {"stage": run.details.get("stage"), "rows_so_far": run.details.get("rows_so_far")}
+            if run.status == "running" and owner
+            else {}
+        ),
+    }
+
+
+def _iso(us: int) -> str:
+    return datetime.fromtimestamp(us / 1e6, tz=UTC).isoformat(timespec="seconds")
+
+
+def _rows(rows: Any) -> dict[str, int] | None:
+    """Rows published per port, as the run recorded them (None when it published nothing)."""
+    if not isinstance(rows, dict):
+        return None
+    return {str(port): int(n) for port, n in rows.items() if isinstance(n, int)}

@@ -15,6 +15,7 @@ from hexmesh.mesh import ProductEntry, port_access, snippets
 from hexmesh.server.ui.drawing import bar_chart, lineage_svg
 from hexmesh.server.ui.sanitize import safe_html
 from hexmesh.serving import ProductView, Visibility
+from hexmesh.spec.duration import human_seconds
 
 __all__ = ["STATUS", "domains", "product_page", "slo_board"]
 
@@ -140,6 +141,8 @@ def product_page(seen: Visibility, view: ProductView, purpose: str = "") -> dict
         if view.document
         else _ports_from_entry(entry)
     )
+    for port in ports:
+        port["standing"] = view.standing.get(port["name"])
     registry = seen.registry
     lineage = seen.lineage
     near = {entry.key, *lineage.upstream(entry.key), *lineage.downstream(entry.key)}
@@ -157,13 +160,27 @@ def product_page(seen: Visibility, view: ProductView, purpose: str = "") -> dict
         "inputs": entry.inputs,
         "versions": [v for v in _list(doc.get("hexmesh:versions")) if isinstance(v, dict)],
         "quality": [q for q in _list(doc.get("hexmesh:quality")) if isinstance(q, dict)],
-        "runs": [r for r in _list(obs.get("runs")) if isinstance(r, dict)],
+        "runs": [_run(r) for r in _list(obs.get("runs")) if isinstance(r, dict)],
+        "code": view.code,
+        "paused": obs.get("paused") is True,
         "lineage": lineage_svg(entry.key, edges, stale) if edges else None,
         "upstream": lineage.upstream(entry.key),
         "downstream": lineage.downstream(entry.key),
         "columns": seen.hub.column_lineage(entry.key, seen),
         "purpose": purpose,
         "access_howto": _text((doc.get("hexmesh:access") or {}).get("hexmesh:howTo")),
+    }
+
+
+def _run(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as the page shows it: when (UTC, to the minute), how long, rows published in all."""
+    duration = run.get("duration_s")
+    rows = run.get("rows")
+    return {
+        **run,
+        "when": _text(run.get("started"))[:16].replace("T", " "),
+        "took": human_seconds(duration) if isinstance(duration, int | float) else "",
+        "total_rows": sum(n for n in rows.values() if isinstance(n, int)) if isinstance(rows, dict) else None,
     }
 
 

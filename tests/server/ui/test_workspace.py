@@ -1,0 +1,144 @@
+"""The UI as a workspace: each viewer sees where they stand with each port, their own requests and
+products, their own shaped rows and profile, the runs and the transformation as far as they may see.
+
+One node with ``--auth`` and two products: sales/shop (private; ana reads it without ``amount`` and
+with ``customer_id`` pseudonymized; me@example.com owns it) and sales/open (anyone reads it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from markupsafe import escape
+
+from hexmesh.lifecycle import Workspace, init_product
+from tests.server.ui.nodes import ServedNode, served
+from tests.server.ui.test_access import token
+
+SHOP = """
+policies:
+  access:
+    - {allow: {anyone: true}, actions: [discover], columns: {exclude: [amount]}}
+    - {allow: {user: ana@example.com}, columns: {exclude: [amount]}}
+  privacy:
+    - {field: customer_id, pseudonymize: {scope: domain}}
+"""
+OPEN = """
+policies:
+  access:
+    - {allow: {anyone: true}, actions: [read]}
+  privacy:
+    - {field: customer_id, pseudonymize: {scope: domain}}
+"""
+
+
+def _product(root: Path, name: str, owner: str, policies: str) -> Path:
+    folder = root / name
+    init_product(folder, domain="sales", name=name, owner=owner)
+    spec = folder / "dataproduct.yaml"
+    spec.write_text(spec.read_text().split("\npolicies:")[0] + policies)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("workspace")
+    with Workspace.open(root / "ws") as workspace:
+        shop, public = _product(root, "shop", "me@example.com", SHOP), _product(root, "open", "os@example.com", OPEN)
+        workspace.deploy([shop, public])
+        workspace.run("sales/shop")
+        workspace.run("sales/open")
+    return root / "ws"
+
+
+@pytest.fixture(scope="module")
+def node(home: Path) -> Iterator[ServedNode]:
+    with served(home, "--auth") as running:
+        yield running
+
+
+def get(node: ServedNode, path: str, who: str | None = None) -> httpx.Response:
+    cookies = {"hexmesh_token": token(node.home, who)} if who else {}
+    return httpx.get(node.url + path, cookies=cookies, timeout=60)
+
+
+def standing(page: httpx.Response, port: str) -> str:
+    found = re.search(rf'id="standing-{port}" data-standing="(\w+)">(.*?)<!-- /standing -->', page.text, re.S)
+    assert found, page.text
+    return f"{found.group(1)}: {_text(found.group(2))}"
+
+
+def test_the_owner_is_told_it_owns_the_port_and_gets_no_request_form(node: ServedNode) -> None:
+    page = get(node, "/ui/products/sales/shop", "me@example.com")
+    assert page.status_code == 200
+    said = standing(page, "orders")
+    assert said.startswith("owner: You own this")
+    assert "Request access" not in said and 'name="purpose"' not in page.text
+
+
+def test_a_reader_is_told_it_can_read_and_which_columns_are_masked(node: ServedNode) -> None:
+    page = get(node, "/ui/products/sales/shop", "ana@example.com")
+    said = standing(page, "orders")
+    assert said.startswith("reader: You can read this")
+    assert "masked: customer_id" in said
+    assert "amount" not in said  # hidden from ana: not even named
+    assert 'name="purpose"' not in page.text
+
+
+def test_a_public_port_says_public_to_anyone(node: ServedNode) -> None:
+    for who in (None, "bob@example.com"):
+        page = get(node, "/ui/products/sales/open", who)
+        said = standing(page, "orders")
+        assert said.startswith("public: Public Anyone may read this port.")
+        assert "masked: customer_id" in said
+        assert 'name="purpose"' not in page.text
+
+
+def test_someone_who_may_not_read_asks_and_then_sees_the_state_of_their_request(node: ServedNode) -> None:
+    before = get(node, "/ui/products/sales/shop", "carl@example.com")
+    assert standing(before, "orders").startswith("request: Request access")
+    carl = token(node.home, "carl@example.com")
+    asked = httpx.post(
+        node.url + "/ui/products/sales/shop/ports/orders/access-requests",
+        data={"purpose": "churn study", "token": carl},
+        timeout=60,
+    )
+    assert asked.status_code == 201, asked.text
+    after = httpx.get(node.url + "/ui/products/sales/shop", cookies={"hexmesh_token": carl}, timeout=60)
+    said = standing(after, "orders")
+    assert said.startswith("request: Your request") and "churn study" in said and "pending" in said
+    assert 'name="purpose"' not in after.text  # no second form while one is pending
+
+
+def runs(page: httpx.Response) -> list[list[str]]:
+    body = re.search(r'<table class="runs">.*?<tbody>(.*?)</tbody>', page.text, re.S)
+    assert body, page.text
+    rows = re.findall(r"<tr class=\"run[^\"]*\">(.*?)</tr>", body.group(1), re.S)
+    return [[_text(cell) for cell in re.findall(r"<td>(.*?)</td>", row, re.S)] for row in rows]
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).strip()
+
+
+def test_runs_show_when_how_long_and_rows_to_who_may_count_them(node: ServedNode) -> None:
+    [owner_run] = runs(get(node, "/ui/products/sales/shop", "me@example.com"))
+    started, took, rows, status, _ = owner_run
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d", started)
+    assert re.fullmatch(r"(\d+(\.\d+)?[dhms] ?)+", took)
+    assert int(rows.replace(",", "")) > 0 and status == "succeeded"
+    [stranger_run] = runs(get(node, "/ui/products/sales/shop", "dan@example.com"))
+    assert stranger_run[0] == started and stranger_run[2] == "—"  # no count of rows dan may not read
+
+
+def test_the_sql_is_shown_to_the_owner_not_to_a_reader_with_hidden_columns(node: ServedNode) -> None:
+    sql = (node.home.parent / "shop" / "transform.sql").read_text().strip().splitlines()[0]
+    owner = get(node, "/ui/products/sales/shop", "me@example.com")
+    assert '<figure class="transformation">' in owner.text and str(escape(sql)) in owner.text
+    reader = get(node, "/ui/products/sales/shop", "ana@example.com")
+    assert '<figure class="transformation">' not in reader.text
+    assert "Shown to its owners and to readers who see every column in clear" in reader.text
