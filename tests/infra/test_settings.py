@@ -185,3 +185,34 @@ def test_cluster_settings_a_node_could_not_act_on_are_refused(tmp_path: Path, te
         Settings.load(tmp_path)
     _write(tmp_path, "placement: [sales, users/user-profiles]\nlease_seconds: 5\n")
     assert Settings.load(tmp_path).placement == ("sales", "users/user-profiles")
+
+
+def test_a_peer_credential_comes_from_the_products_entry_the_peers_or_peer_token(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "activity.token").write_text("activity-secret\n", encoding="utf-8")
+    monkeypatch.setenv("NODE_A_TOKEN", "node-a-secret")
+    settings = Settings.defaults(tmp_path).merged(
+        {
+            "peer_token": "fallback-secret",
+            "peer_credentials": {
+                "http://a:8000": "env:NODE_A_TOKEN",
+                "analytics/activity@http://a:8000": str(tmp_path / "activity.token"),
+            },
+        }
+    )
+
+    assert settings.peer_credential("http://a:8000/", "analytics/activity") == "activity-secret"
+    assert settings.peer_credential("http://a:8000", "analytics/other") == "node-a-secret"
+    assert settings.peer_credential("http://b:8000", "analytics/activity") == "fallback-secret"
+
+
+def test_a_peer_credential_that_cannot_be_found_says_which_entry_to_fix(tmp_path: Path) -> None:
+    settings = Settings.defaults(tmp_path).merged(
+        {"peer_credentials": {"http://a:8000": "env:NO_SUCH_TOKEN_VARIABLE", "http://b:8000": str(tmp_path / "gone")}}
+    )
+
+    with pytest.raises(WorkspaceError, match="names the variable 'NO_SUCH_TOKEN_VARIABLE' for http://a:8000"):
+        settings.peer_credential("http://a:8000", "analytics/activity")
+    with pytest.raises(WorkspaceError, match=r"names the token file .*gone.* for http://b:8000, which cannot be read"):
+        settings.peer_credential("http://b:8000", "analytics/activity")

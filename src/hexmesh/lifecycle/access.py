@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from hexmesh.errors import NotFoundError
+from hexmesh.errors import HexmeshError, NotFoundError
 from hexmesh.lifecycle.pins import resolve_pins
 from hexmesh.product import DeployedProduct, Runtime
 from hexmesh.product.policy import PolicySidecar
 from hexmesh.product.policy.upstream import input_refusal
-from hexmesh.spec import DataProductSpec, parse_address
+from hexmesh.product.remote import locate, refusal
+from hexmesh.spec import DataProductSpec, InputPort, parse_address
 
 __all__ = ["input_refusals"]
 
@@ -43,8 +44,24 @@ def input_refusals(
             try:
                 upstream = DeployedProduct.load(runtime, key, major=major)
             except NotFoundError:
+                elsewhere = _remote_refusal(runtime, spec, port)
+                if elsewhere is not None:
+                    problems.append(elsewhere)
                 continue
         refusal = input_refusal(sidecar, spec, port, upstream)
         if refusal is not None:
             problems.append(refusal)
     return problems
+
+
+def _remote_refusal(runtime: Runtime, spec: DataProductSpec, port: InputPort) -> str | None:
+    """Why the node serving an input this workspace does not hold would refuse ``spec``'s principal
+    (docs/adr/0033): the same words as a local refusal, naming the node."""
+    settings = runtime.settings
+    if not settings.peers:
+        return None
+    try:
+        remote = locate(settings, spec, port)
+    except HexmeshError as exc:
+        return str(exc)
+    return refusal(settings, remote, spec, port) if remote is not None else None

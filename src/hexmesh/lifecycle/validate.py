@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from hexmesh.errors import ProblemLocation, SpecError, SpecProblem
+from hexmesh.errors import HexmeshError, ProblemLocation, SpecError, SpecProblem
 from hexmesh.lifecycle.bundle import bundle_files, escaping_links
 from hexmesh.lifecycle.classification import classification_problems
 from hexmesh.lifecycle.dependencies import find_cycle, upstreams
@@ -15,6 +15,7 @@ from hexmesh.spec import (
     SPEC_FILENAME,
     Confinement,
     DataProductSpec,
+    InputPort,
     LoadedSpec,
     PostgresSourceSpec,
     inside,
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from hexmesh.lifecycle.rules import MeshRules
 
 __all__ = ["discover", "link_problems", "validate_specs"]
+
+#: Where another node serves an input's upstream: its URL, or None (see validate_specs).
+Elsewhere = Callable[[DataProductSpec, InputPort], str | None]
 
 _SKIP_DIRS = {".hexmesh", ".git", ".venv", "node_modules", "__pycache__"}
 
@@ -75,10 +79,13 @@ def validate_specs(
     *,
     source_roots: Sequence[Path] = (),
     home: Path | None = None,
+    elsewhere: Elsewhere | None = None,
 ) -> list[LoadedSpec]:
     """Load and check every spec (and the mesh's governance ``rules``), then the mesh they form.
 
     File sources may read the product folder and ``source_roots``; nothing may reach ``home``.
+    ``elsewhere`` finds an input's upstream on another node (the peers of the settings): the node's
+    URL, or None; it raises a HexmeshError saying why it cannot tell (a peer down).
     """
     problems: list[SpecProblem] = []
     loaded: list[LoadedSpec] = []
@@ -95,7 +102,7 @@ def validate_specs(
         if rules is not None:
             problems.extend(rules.problems(spec.spec))
         loaded.append(spec)
-    problems.extend(_mesh_problems(loaded, deployed))
+    problems.extend(_mesh_problems(loaded, deployed, elsewhere))
     if problems:
         raise SpecError(problems)
     return loaded
@@ -172,7 +179,9 @@ def link_problems(loaded: LoadedSpec) -> list[SpecProblem]:
     ]
 
 
-def _mesh_problems(loaded: list[LoadedSpec], deployed: dict[str, DataProductSpec]) -> list[SpecProblem]:
+def _mesh_problems(
+    loaded: list[LoadedSpec], deployed: dict[str, DataProductSpec], elsewhere: Elsewhere | None = None
+) -> list[SpecProblem]:
     problems: list[SpecProblem] = []
     batch = {item.spec.key: item for item in loaded}
     for item in loaded:
@@ -195,6 +204,13 @@ def _mesh_problems(loaded: list[LoadedSpec], deployed: dict[str, DataProductSpec
                 continue  # already reported by the spec's own rules
             where = item.marks.at(("inputPorts", index, "from"))
             upstream = known.get(address.product_key)
+            if upstream is None and elsewhere is not None:
+                try:
+                    if elsewhere(item.spec, port) is not None:
+                        continue  # served by another node: its policies decide (plan asks it)
+                except HexmeshError as exc:
+                    problems.append(SpecProblem(where, str(exc), "start that node, or fix the address"))
+                    continue
             if upstream is None:
                 problems.append(
                     SpecProblem(

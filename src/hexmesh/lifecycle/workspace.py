@@ -36,8 +36,9 @@ from hexmesh.product.backfill import EventWindow
 from hexmesh.product.control import AuditLog, ControlState, PausedError, UnauthorizedError
 from hexmesh.product.observers import RunObserver
 from hexmesh.product.policy import PolicySidecar, Window, shaped_table, unrestricted_table
+from hexmesh.product.remote import locate
 from hexmesh.product.runner import Progress
-from hexmesh.spec import DataProductSpec, LoadedSpec, parse_address
+from hexmesh.spec import DataProductSpec, InputPort, LoadedSpec, parse_address
 from hexmesh.standards import ExportFormat, Options
 from hexmesh.standards.datahub import mesh_proposals
 from hexmesh.standards.openmetadata import mesh_requests
@@ -105,12 +106,18 @@ class Workspace:
     def validate(self, paths: list[Path]) -> list[LoadedSpec]:
         """Every spec under ``paths``, checked alone and against the deployed mesh."""
         settings = self.settings
+
+        def elsewhere(spec: DataProductSpec, port: InputPort) -> str | None:
+            found = locate(settings, spec, port)
+            return found.peer if found is not None else None
+
         return validate_specs(
             paths,
             self.deployed_specs(),
             mesh_rules(settings),
             source_roots=settings.source_root_paths,
             home=settings.home,
+            elsewhere=elsewhere if settings.peers else None,
         )
 
     def rule_warnings(self, loaded: list[LoadedSpec]) -> list[RuleWarning]:

@@ -111,6 +111,7 @@ def batches(reader: OutputPortReader, request: ReadRequest, snapshot_id: int | N
     scanned = reader.runtime.tables.scan_batches(
         reader.record.table_id,
         snapshot_id,
+        since_snapshot=request.after,
         row_filter=row_filter or AlwaysTrue(),
         selected_fields=tuple(stored) if stored else ("*",),
     )
@@ -179,6 +180,7 @@ def etag(reader: OutputPortReader, snapshot_id: int, fmt: str, request: ReadRequ
             str(request.until),
             request.columns,
             request.filter,
+            *([] if request.after is None else [request.after]),
             *epoch(reader.runtime, reader.spec),  # a forget changes what a sealed port's bytes hold
         ]
     )

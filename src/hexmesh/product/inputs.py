@@ -23,6 +23,7 @@ from pyiceberg.io import FileIO
 
 from hexmesh.errors import HexmeshError, InputError, NotFoundError
 from hexmesh.infra.compute import ParquetInput, RunFolder
+from hexmesh.infra.settings import Settings
 from hexmesh.infra.tables.fields import arrow_type
 from hexmesh.product.cdc import port_slot, read_cdc
 from hexmesh.product.database_source import read_database
@@ -32,6 +33,7 @@ from hexmesh.product.policy.door import Window
 from hexmesh.product.policy.sidecar import PolicySidecar
 from hexmesh.product.policy.upstream import upstream_files
 from hexmesh.product.postgres_source import read_postgres
+from hexmesh.product.remote import RemotePort, locate, read_remote
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sources import read_source
 from hexmesh.product.sql.references import sql_references
@@ -161,14 +163,13 @@ def _read_upstream(
         if record is None:
             raise NotFoundError(f"port {address.port!r} of {upstream.key} has no table yet; run `hexmesh deploy` first")
     except NotFoundError as exc:
-        raise InputError(f"input port {port.name!r} reads {port.from_}: {exc}") from exc
-    window = port.window_spec
+        settings = sidecar.runtime.settings
+        remote = locate(settings, product.spec, port, (previous or {}).get("peer")) if settings.peers else None
+        if remote is None:
+            raise InputError(f"input port {port.name!r} reads {port.from_}: {exc}") from exc
+        return _read_remote(settings, remote, product, port, previous, started, folder)
     position: dict[str, Any] = {"from": port.from_, "major": upstream.record.major}
-    read_window: Window | None = None
-    if window.kind == "incremental" and previous and previous.get("major") == upstream.record.major:
-        read_window = Window(after_snapshot=int(previous["snapshot_id"]))
-    elif window.kind == "last" and window.last:
-        read_window = Window(since=started - window.last)
+    read_window = _window(port, previous, started, upstream.record.major)
     shaped = upstream_files(
         sidecar,
         product.spec,
@@ -187,6 +188,44 @@ def _read_upstream(
     spec = upstream.output(address.port or "")
     opened = [f.name for f in spec.properties if f.classification == "restricted" and f.name in shaped.schema.names]
     return ParquetInput(port.name, files, shaped.schema, rows), position, opened
+
+
+def _window(port: InputPort, previous: dict[str, Any] | None, started: datetime, major: int | None) -> Window | None:
+    """Which rows of the pinned snapshot a run reads: after the last one read (incremental, same
+    major), the last ``N`` of event time, or all."""
+    window = port.window_spec
+    last = (previous or {}).get("snapshot_id")
+    if window.kind == "incremental" and previous and previous.get("major") == major and last is not None:
+        return Window(after_snapshot=int(last))
+    if window.kind == "last" and window.last:
+        return Window(since=started - window.last)
+    return None
+
+
+def _read_remote(
+    settings: Settings,
+    remote: RemotePort,
+    product: DeployedProduct,
+    port: InputPort,
+    previous: dict[str, Any] | None,
+    started: datetime,
+    folder: RunFolder,
+) -> tuple[ParquetInput, dict[str, Any], list[str]]:
+    """An upstream another node serves, read through its files port (docs/adr/0033)."""
+    if previous is not None and previous.get("peer") != remote.peer:
+        previous = None  # positions are snapshot ids of one node's table
+    read = read_remote(
+        settings,
+        remote,
+        product.spec,
+        port,
+        as_of=started,
+        window=_window(port, previous, started, None),
+        folder=folder.input(port.name),
+    )
+    files = (str(read.file),) if read.file is not None else ()
+    position = {"from": port.from_, "major": None, "peer": remote.peer, "snapshot_id": read.snapshot_id}
+    return ParquetInput(port.name, files, read.schema, read.rows), position, []
 
 
 def _local(files: tuple[str, ...], folder: Path, io: Callable[[], FileIO]) -> tuple[str, ...]:

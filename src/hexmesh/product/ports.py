@@ -33,13 +33,15 @@ __all__ = ["OutputPortReader", "ReadRequest"]
 
 @dataclass(frozen=True)
 class ReadRequest:
-    """The arguments of a read: processing time, event-time window, projection, filter."""
+    """The arguments of a read: processing time, event-time window, projection, filter, and
+    ``after`` (only the rows published after that snapshot: an incremental reader's last position)."""
 
     as_of: datetime | None = None
     since: datetime | date | None = None
     until: datetime | date | None = None
     columns: tuple[str, ...] | None = None
     filter: str | None = None
+    after: int | None = None
 
 
 class OutputPortReader:

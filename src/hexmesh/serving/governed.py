@@ -77,7 +77,8 @@ def download(
     column it may not see is refused, and the refusal is audited with what was sent.
     """
     sidecar = sidecar_of(node)
-    window = Window(since=req.since, until=req.until) if req.since is not None or req.until is not None else None
+    windowed = req.since is not None or req.until is not None or req.after is not None
+    window = Window(since=req.since, until=req.until, after_snapshot=req.after) if windowed else None
     schema, _, batches = shaped_batches(
         sidecar,
         reader.product,

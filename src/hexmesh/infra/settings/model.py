@@ -9,6 +9,7 @@ that the page is current, and that no module outside this package reads a ``HEXM
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import socket
 from dataclasses import dataclass, field
@@ -319,6 +320,15 @@ class Settings:
         group="federation",
         secret=True,
     )
+    peer_credentials: dict[str, str] = key(  # noqa: RUF009 - key() is a dataclasses.field
+        None,
+        "HEXMESH_PEER_CREDENTIALS",
+        "Where this node finds the token its products read a peer's ports with (inputs across nodes): peer "
+        "base URL → `env:VARIABLE` or the path of a file holding the token; a key `domain/name@URL` gives one "
+        "product its own token. A peer without an entry is read with peer_token.",
+        group="federation",
+        shown="{}",
+    )
     mesh_token: str = key(
         "",
         "HEXMESH_MESH_TOKEN",
@@ -603,6 +613,35 @@ class Settings:
     def governance_folder(self) -> Path:
         """The governance folder (it may not exist): ``governance`` or ``<home>/governance``."""
         return Path(self.governance).expanduser() if self.governance else self.home / "governance"
+
+    def peer_credential(self, peer: str, product: str) -> str:
+        """The token ``product`` (``domain/name``) reads ``peer``'s ports with: its own entry in
+        peer_credentials, else the peer's, else peer_token ("" when none is set: it reads anonymously)."""
+        entries = self.peer_credentials
+        peer = peer.rstrip("/")
+        source = entries.get(f"{product}@{peer}") or entries.get(peer)
+        if not source:
+            return self.peer_token
+        if source.startswith("env:"):
+            name = source.removeprefix("env:")
+            value = os.environ.get(name, "").strip()
+            if not value:
+                raise WorkspaceError(
+                    f"peer_credentials names the variable {name!r} for {peer}, but it is not set: export the token "
+                    f"{product} reads that node with"
+                )
+            return value
+        path = Path(source).expanduser()
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise WorkspaceError(
+                f"peer_credentials names the token file {str(path)!r} for {peer}, which cannot be read "
+                f"({exc.strerror or exc}); write the token {product} reads that node with there"
+            ) from None
+        if not value:
+            raise WorkspaceError(f"the token file {str(path)!r} for {peer} (peer_credentials) is empty")
+        return value
 
     def runs_here(self, product: str) -> bool:
         """Whether this node's placement includes ``product`` (``domain/name``)."""

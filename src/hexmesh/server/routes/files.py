@@ -26,6 +26,8 @@ _DATA = {
 }
 Purpose = Annotated[str, Query(description="Why you read (nodes that enforce policies check it against them).")]
 Variant = Annotated[Literal["rows", "synthetic"], Query(description="synthetic: rows that belong to nobody.")]
+_AFTER = "Only the rows published after this snapshot id (an incremental reader's last position)."
+After = Annotated[int | None, Query(description=_AFTER)]
 
 
 def _request(
@@ -34,9 +36,10 @@ def _request(
     until: Annotated[datetime | None, Query(description="Event time until (exclusive).")] = None,
     columns: Annotated[str | None, Query(description="Comma-separated columns.")] = None,
     filter: Annotated[str | None, Query(description="Row filter: \"status = 'placed'\".")] = None,
+    after: After = None,
 ) -> ReadRequest:
     names = tuple(c.strip() for c in columns.split(",") if c.strip()) if columns else None
-    return ReadRequest(as_of=as_of, since=since, until=until, columns=names, filter=filter)
+    return ReadRequest(as_of=as_of, since=since, until=until, columns=names, filter=filter, after=after)
 
 
 @router.get("/products/{domain}/{name}/ports/{port}/snapshots", responses=responses(401, 403, 404))
@@ -88,11 +91,12 @@ async def data(
     until: datetime | None = None,
     columns: str | None = None,
     filter: str | None = None,
+    after: After = None,
     purpose: Purpose = "",
     variant: Variant = "rows",
 ) -> Response:
     """A port's data as of a processing time, for an event-time window, streamed."""
-    req = _request(as_of, since, until, columns, filter)
+    req = _request(as_of, since, until, columns, filter, after)
     reader = await anyio.to_thread.run_sync(node.reader, domain, name, port)
     publication = await anyio.to_thread.run_sync(reader.publication, req.as_of)
     snapshot = publication.snapshot_id if publication else None
@@ -139,11 +143,15 @@ async def pinned_data(
     columns: str | None = None,
     filter: str | None = None,
     if_none_match: Annotated[str | None, Header()] = None,
+    after: After = None,
     purpose: Purpose = "",
     variant: Variant = "rows",
 ) -> Response:
-    """A published snapshot's data: immutable, with a strong ETag; Parquet supports Range."""
-    req = _request(None, since, until, columns, filter)
+    """A published snapshot's data: immutable, with a strong ETag; Parquet supports Range.
+
+    With ``after``, only the rows published after that snapshot: how a product on another node
+    reads an input incrementally (docs/mesh.md, "Inputs across nodes")."""
+    req = _request(None, since, until, columns, filter, after)
     reader = await anyio.to_thread.run_sync(node.reader, domain, name, port)
     # The caller's view: its plan is part of the tag, never the raw cached file.
     tag = await anyio.to_thread.run_sync(

@@ -1,0 +1,191 @@
+"""Inputs across nodes (docs/adr/0033): a product on node B reads an output port node A serves.
+
+Two real ``hexmesh serve`` processes on loopback, each with its own embedded workspace. A serves
+with ``--auth``; B's products read A as their own principals there (tokens A issued, named in B's
+``peer_credentials``), so A's grants, masks and row filters shape what B receives.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from hexmesh.errors import HexmeshError
+from hexmesh.governance import product_principal
+from hexmesh.infra.settings import Settings
+from hexmesh.lifecycle import Workspace
+from hexmesh.product.remote import PeerUnavailableError
+from tests.server.nodes import RunningNode, free_port, serve
+
+PROFILES = """
+domain: users
+name: user-profiles
+version: 1.0.0
+owner: users-team@example.com
+description: Listeners; analytics/activity reads the EU ones, e-mails masked.
+inputPorts:
+  - {name: raw, source: {format: csv, path: data}, window: incremental}
+transformation: {sql: transform.sql}
+outputPorts:
+  - name: profiles
+    properties:
+      - {name: user_id, logicalType: string, required: true, classification: internal}
+      - {name: email, logicalType: string, classification: confidential}
+      - {name: region, logicalType: string, classification: internal}
+policies:
+  access:
+    - {id: activity, allow: {product: analytics/activity}, ports: [profiles], rows: {region: EU}}
+  privacy:
+    - {field: email, mask: redact}
+"""
+
+CONSUMER = """
+domain: analytics
+name: {name}
+version: 1.0.0
+owner: analytics-team@example.com
+description: Reads the users' profiles from the users' node.
+inputPorts:
+  - {{name: profiles, from: dp://users/user-profiles/profiles, window: incremental}}
+transformation: {{sql: transform.sql}}
+outputPorts:
+  - name: seen
+    properties:
+      - {{name: user_id, logicalType: string, classification: internal}}
+      - {{name: email, logicalType: string, classification: internal}}
+      - {{name: region, logicalType: string, classification: internal}}
+"""
+
+
+def _people(first: int, count: int) -> str:
+    rows = [f"u{n},person{n}@users.test,{'EU' if n % 2 else 'US'}\n" for n in range(first, first + count)]
+    return "user_id,email,region\n" + "".join(rows)
+
+
+def _product(folder: Path, spec: str, sql: str) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "dataproduct.yaml").write_text(textwrap.dedent(spec).lstrip(), encoding="utf-8")
+    (folder / "transform.sql").write_text(sql, encoding="utf-8")
+    return folder
+
+
+@dataclass
+class TwoNodes:
+    a: RunningNode
+    a_home: Path
+    a_port: int
+    b: Workspace
+    b_home: Path
+    profiles: Path
+    root: Path
+
+    def publish(self, first: int, count: int) -> None:
+        """A's product publishes ``count`` more people (every other one in the EU)."""
+        (self.profiles / "data" / f"people-{first}.csv").write_text(_people(first, count), encoding="utf-8")
+        workspace = Workspace.open(self.a_home)
+        try:
+            assert workspace.run("users/user-profiles").status == "succeeded"
+        finally:
+            workspace.close()
+
+
+@pytest.fixture
+def nodes(tmp_path: Path) -> Iterator[TwoNodes]:
+    """Node A serving users/user-profiles (with --auth); B's workspace, peered with A, holding no product yet."""
+    profiles = _product(tmp_path / "profiles", PROFILES, "select * from raw\n")
+    (profiles / "data").mkdir()
+    (profiles / "data" / "people-1.csv").write_text(_people(1, 6), encoding="utf-8")
+    a_home = tmp_path / "a"
+    workspace = Workspace.open(a_home)
+    try:
+        workspace.deploy([profiles])
+        workspace.run("users/user-profiles")
+        # A's operator issues B's products their identities on A.
+        for name in ("activity", "sneaky"):
+            secret, _ = workspace.stewardship.create_token(
+                product_principal(f"analytics/{name}", "analytics-team@example.com"), name=f"node B: {name}"
+            )
+            (tmp_path / f"{name}.token").write_text(secret + "\n", encoding="utf-8")
+    finally:
+        workspace.close()
+    port = free_port()
+    with serve(a_home, "--auth", port=port) as a:
+        b_home = tmp_path / "b"
+        b_home.mkdir()
+        credentials = {f"analytics/{n}@{a.url}": str(tmp_path / f"{n}.token") for n in ("activity", "sneaky")}
+        (b_home / "settings.yaml").write_text(
+            f"peers: [{a.url}]\npeer_credentials: {credentials!r}\n".replace("'", '"'), encoding="utf-8"
+        )
+        b = Workspace(Settings.load(b_home))
+        try:
+            yield TwoNodes(a, a_home, port, b, b_home, profiles, tmp_path)
+        finally:
+            b.close()
+
+
+def _seen(workspace: Workspace, key: str) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = workspace.read(f"{key}/seen").sort_by("user_id").to_pylist()
+    return rows
+
+
+def test_a_product_on_b_reads_a_port_of_a_as_a_shapes_it_for_its_principal(nodes: TwoNodes) -> None:
+    activity = _product(nodes.root / "activity", CONSUMER.format(name="activity"), "select * from profiles\n")
+    nodes.b.deploy([activity])
+
+    first = nodes.b.run("analytics/activity")
+
+    assert first.status == "succeeded"
+    # A's row filter (EU only) and mask (e-mails redacted) apply to B's product as to any consumer.
+    assert _seen(nodes.b, "analytics/activity") == [
+        {"user_id": f"u{n}", "email": None, "region": "EU"} for n in sorted((1, 3, 5), key=lambda n: f"u{n}")
+    ]
+    # Incremental across nodes: the next run reads only what A published since the pinned snapshot.
+    nodes.publish(7, 4)
+    second = nodes.b.run("analytics/activity")
+    assert second.status == "succeeded"
+    assert second.rows == {"seen": 2}  # u7, u9
+    assert sorted(str(r["user_id"]) for r in _seen(nodes.b, "analytics/activity")) == ["u1", "u3", "u5", "u7", "u9"]
+    assert nodes.b.run("analytics/activity").status == "skipped"  # nothing new on A: nothing to do
+
+
+def test_a_product_without_a_grant_on_a_is_refused_at_plan_naming_the_access_request(nodes: TwoNodes) -> None:
+    sneaky = _product(nodes.root / "sneaky", CONSUMER.format(name="sneaky"), "select * from profiles\n")
+
+    plans = nodes.b.plan([sneaky])
+
+    problems = " ".join(plans[0].problems)
+    assert f"from the node {nodes.a.url} as DataProduct:analytics/sneaky" in problems
+    assert "which may not read it" in problems
+    assert "hexmesh access request dp://users/user-profiles/profiles --purpose <purpose> --for analytics/sneaky" in (
+        problems
+    )
+    with pytest.raises(HexmeshError, match="Ask for access on that node"):
+        nodes.b.deploy([sneaky])
+
+
+def test_a_down_fails_the_run_naming_it_b_keeps_serving_and_the_next_run_recovers(nodes: TwoNodes) -> None:
+    activity = _product(nodes.root / "activity", CONSUMER.format(name="activity"), "select * from profiles\n")
+    nodes.b.deploy([activity])
+    assert nodes.b.run("analytics/activity").status == "succeeded"
+    with serve(nodes.b_home) as b:
+        nodes.a.process.terminate()
+        nodes.a.process.wait(timeout=15)
+
+        with pytest.raises(PeerUnavailableError) as failed:
+            nodes.b.run("analytics/activity")
+
+        assert f"from the node {nodes.a.url}, which does not answer" in str(failed.value)
+        assert "retried on its next trigger" in str(failed.value)
+        served = httpx.get(f"{b.url}/products/analytics/activity/ports/seen/data", params={"format": "jsonl"})
+        assert served.status_code == 200
+        assert served.text.count("\n") == 3  # B's own port serves its last good snapshot
+        with serve(nodes.a_home, "--auth", port=nodes.a_port):
+            nodes.publish(7, 2)
+            recovered = nodes.b.run("analytics/activity")
+    assert recovered.status == "succeeded"
+    assert recovered.rows == {"seen": 1}  # u7: from where the last good run stopped
