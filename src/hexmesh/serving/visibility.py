@@ -134,7 +134,7 @@ class Visibility:
         """
         node = self.hub.node
         assert self.principal is not None and node.sidecar is not None
-        shown = visible_document(node, self.principal, document)  # a copy: the node caches the original
+        shown = dict(visible_document(node, self.principal, document))  # a copy: the node caches the original
         unseen = {
             p.name: {f.name for f in p.fields if not self.sees_column(entry.key, p.name, f.name)}
             for p in (self.hub.federation.registry.get(entry.key) or entry).ports

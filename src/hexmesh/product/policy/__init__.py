@@ -6,6 +6,7 @@ events, client, discovery) and :mod:`.sql` (the SQL port's QueryPolicy).
 """
 
 from hexmesh.product.policy.arrow import discoverable_schema, governed_batches, governed_table
+from hexmesh.product.policy.discovery_view import discovery_view, reads_every_row, slo_checks
 from hexmesh.product.policy.door import (
     ShapedFiles,
     Window,
@@ -27,15 +28,18 @@ __all__ = [
     "as_principal",
     "decide_access",
     "discoverable_schema",
+    "discovery_view",
     "governance_folder",
     "governed_batches",
     "governed_table",
     "load_governance",
     "mesh_secret",
     "one_request",
+    "reads_every_row",
     "request_access",
     "shaped_batches",
     "shaped_files",
     "shaped_table",
+    "slo_checks",
     "unrestricted_table",
 ]
