@@ -148,3 +148,46 @@ def test_status_shows_full_run_ids_duration_rows_and_prints_json(cli: CliRunner)
     assert document["ports"][0]["address"] == "dp://sales/shop/orders" and document["ports"][0]["rows"] == 3
     table = invoke(cli, "status", "sales/shop")
     assert run["id"] in table and "orders: 3" in table  # the full id other commands take
+
+
+#: Commands that print no data of their own: a server, the demo's story, documents already in a format.
+_NO_JSON = {("serve",), ("demo",), ("spec", "schema"), ("export",), ("token", "migrate"), ("",)}
+
+
+def test_every_command_that_prints_data_takes_json(cli: CliRunner) -> None:
+    commands = {c for c in _commands(typer.main.get_command(app)) if c and c[-1]}
+    groups = {("token",), ("access",), ("spec",)}
+    missing = [c for c in sorted(commands - _NO_JSON - groups) if "--json" not in invoke(cli, *c, "--help")]
+    assert missing == [], f"these commands print data but take no --json: {missing}"
+
+
+def test_a_script_drives_a_product_from_scaffold_to_retirement_with_json(cli: CliRunner) -> None:
+    import json
+
+    def call(*args: str) -> Any:
+        return json.loads(invoke(cli, *args, "--json"))
+
+    assert [Path(p).name for p in call("init", "shop", "--domain", "sales")["created"]][:1] == ["dataproduct.yaml"]
+    checked = call("validate", "shop")
+    assert checked["valid"][0]["product"] == "sales/shop" and checked["warnings"] == []
+    (deployed,) = call("deploy", "shop")["deployed"]
+    assert deployed["product"] == "sales/shop" and deployed["version"] == "0.1.0" and deployed["changed"] is True
+    ran = call("run", "sales/shop")
+    assert ran["status"] == "succeeded" and ran["rows"] == {"orders": 3} and ran["published_at"]
+    assert ran["run_id"] in invoke(cli, "status", "sales/shop")  # the full id other commands take
+    (every,) = call("run", "--all")
+    assert every["product"] == "sales/shop" and every["status"] == "skipped" and every["message"]  # nothing new
+    owner = call("token", "create", "data-team@example.com", "--ttl", "1d")
+    ana = call("token", "create", "ana@example.com", "--ttl", "1d")
+    assert owner["principal"] == "User:data-team@example.com" and owner["secret"] and owner["expires"]
+    asked = call("access", "request", "dp://sales/shop/orders", "--purpose", "audit", "--token", ana["secret"])
+    assert asked["status"] == "pending" and asked["principal"] == "User:ana@example.com"
+    decided = call("access", "approve", asked["id"], "--token", owner["secret"])
+    assert decided["id"] == asked["id"] and decided["status"] == "approved" and decided["expires"]
+    assert call("access", "revoke", asked["id"], "--token", owner["secret"])["status"] == "revoked"
+    assert call("token", "revoke", ana["id"]) == {"id": ana["id"], "principal": ana["principal"], "revoked": True}
+    assert call("forget", "nobody@example.com") == {"subject": "nobody@example.com", "destroyed": False}
+    deprecated = call("deprecate", "sales/shop@0", "--sunset", "2099-01-01", "--reason", "v2 comes")
+    assert deprecated["status"] == "deprecated" and deprecated["sunset"] == "2099-01-01"
+    retired = call("retire", "sales/shop@0")
+    assert retired["status"] == "retired" and retired["product"] == "sales/shop"

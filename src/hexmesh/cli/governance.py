@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from hexmesh.cli import common
+from hexmesh.cli import common, documents
 from hexmesh.cli.render import console, err, iso, records
 from hexmesh.errors import InputError
 from hexmesh.infra.settings import variable
@@ -73,6 +73,7 @@ def token_create(
     ] = False,
     token: Token = None,
     home: common.Home = None,
+    as_json: documents.Json = False,
 ) -> None:
     """Create a token; its secret is shown once, only its hash is kept.
 
@@ -96,6 +97,9 @@ def token_create(
         text, info = stewardship.create_token(who, name=name, ttl_us=_duration_us(ttl) if ttl else None)
         detail = {"id": info.id, "principal": who.key, "roles": sorted(who.roles)}
         stewardship.record(actor, "token-create", "mesh", detail)
+    if as_json:
+        documents.emit({"id": info.id, "principal": who.key, "expires": iso(info.expires_us), "secret": text})
+        return
     if not quiet:
         console.print(f"token {info.id} for {who.key} (expires {_when(info.expires_us)}); shown only now:")
     console.print(text, markup=False, highlight=False, soft_wrap=True)
@@ -135,6 +139,7 @@ def token_revoke(
     token_id: Annotated[str, typer.Argument(help="The token's id (see `hexmesh token list`).")],
     token: Token = None,
     home: common.Home = None,
+    as_json: documents.Json = False,
 ) -> None:
     """Revoke a token at once, on every port (the workspace's root or an operator)."""
     with common.errors():
@@ -142,7 +147,10 @@ def token_revoke(
         actor = stewardship.administer(token, "tokens")
         info = stewardship.revoke_token(token_id)
         stewardship.record(actor, "token-revoke", "mesh", {"id": info.id, "principal": info.principal.key})
-    console.print(f"revoked token {info.id} of {info.principal.key}")
+    if as_json:
+        documents.emit({"id": info.id, "principal": info.principal.key, "revoked": True})
+    else:
+        console.print(f"revoked token {info.id} of {info.principal.key}")
 
 
 @token_app.command("migrate")
@@ -190,6 +198,7 @@ def access_request(
     ] = None,
     token: Token = None,
     home: common.Home = None,
+    as_json: documents.Json = False,
 ) -> None:
     """Ask the owners for read access to a port, for a stated purpose."""
     with common.errors():
@@ -202,7 +211,10 @@ def access_request(
         request = stewardship.request_access(
             _acting(stewardship, token), parsed.product_key, parsed.port, purpose, note, for_product=for_product
         )
-    console.print(f"request {request.id} is pending: the owners of {request.product} decide")
+    if as_json:
+        documents.emit(documents.request(request))
+    else:
+        console.print(f"request {request.id} is pending: the owners of {request.product} decide")
 
 
 @access_app.command("list")
@@ -239,10 +251,14 @@ def _decide(
     home: Path | None,
     days: int,
     shape: str | None = None,
+    as_json: bool = False,
 ) -> None:
     with common.errors():
         stewardship = _stewardship(home)
         decided = stewardship.decide(request_id, _acting(stewardship, token), verdict, note, days=days, shape=shape)
+    if as_json:
+        documents.emit(documents.request(decided))
+        return
     until = f" until {_when(decided.expires_us)}" if decided.status == "approved" else ""
     if decided.status == "approved" and decided.shape is not None:
         until += f", granting the shape {decided.shape['name']!r}"
@@ -263,9 +279,10 @@ def access_approve(
     ] = None,
     token: Token = None,
     home: common.Home = None,
+    as_json: documents.Json = False,
 ) -> None:
     """Approve a request (owners only); the grant is bound to its purpose, a policy shape, and expires."""
-    _decide(request_id, "approve", note, token, home, days, shape)
+    _decide(request_id, "approve", note, token, home, days, shape, as_json)
 
 
 @access_app.command("deny")
@@ -274,9 +291,10 @@ def access_deny(
     note: Annotated[str, typer.Option(help="Why (required).")] = "",
     token: Token = None,
     home: common.Home = None,
+    as_json: documents.Json = False,
 ) -> None:
     """Deny a request, saying why (owners only)."""
-    _decide(request_id, "deny", note, token, home, 90)
+    _decide(request_id, "deny", note, token, home, 90, as_json=as_json)
 
 
 @access_app.command("revoke")
@@ -285,15 +303,17 @@ def access_revoke(
     note: Annotated[str, typer.Option(help="Why.")] = "",
     token: Token = None,
     home: common.Home = None,
+    as_json: documents.Json = False,
 ) -> None:
     """End an approved grant early (owners only)."""
-    _decide(request_id, "revoke", note, token, home, 90)
+    _decide(request_id, "revoke", note, token, home, 90, as_json=as_json)
 
 
 def forget(
     subject: Annotated[str, typer.Argument(help="The data subject whose key is destroyed.")],
     token: Token = None,
     home: common.Home = None,
+    as_json: documents.Json = False,
 ) -> None:
     """Destroy a data subject's key: their encrypted values become unreadable in every snapshot.
 
@@ -302,6 +322,9 @@ def forget(
     with common.errors():
         stewardship = _stewardship(home)
         destroyed = stewardship.forget(subject, stewardship.administer(token, "forget"))
+    if as_json:
+        documents.emit({"subject": subject, "destroyed": destroyed})
+        return
     state = "destroyed" if destroyed else "had no key (nothing to destroy; new keys are refused)"
     console.print(f"subject {subject!r}: key {state}")
 

@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from hexmesh.cli import documents
 from hexmesh.cli.common import Home, Token, errors, product_key, workspace
 from hexmesh.cli.render import console, err, iso, moment, parse_moment, records, run_outcome
 from hexmesh.errors import DeployError
@@ -97,6 +98,7 @@ def deprecate(
     reason: Annotated[str | None, typer.Option(help="Why, for the consumers' notices.")] = None,
     token: Token = None,
     home: Home = None,
+    as_json: documents.Json = False,
 ) -> None:
     """Deprecate a product major: set a sunset date and successor, and tell every consumer.
 
@@ -112,6 +114,9 @@ def deprecate(
         actor = opened.stewardship.administer(token, "deprecate", key)
         state = opened.deprecate(product, sunset=day, successor=successor, reason=reason)
         opened.stewardship.record(actor, "deprecate", key, {"ref": product, "sunset": sunset, "successor": successor})
+    if as_json:
+        documents.emit(state.as_dict())
+        return
     _show_state(state)
 
 
@@ -120,6 +125,7 @@ def retire(
     force: Annotated[bool, typer.Option(help="Retire even while products still read it.")] = False,
     token: Token = None,
     home: Home = None,
+    as_json: documents.Json = False,
 ) -> None:
     """Stop serving a product major; keep or delete its data as its spec's retention says.
 
@@ -132,6 +138,9 @@ def retire(
         actor = opened.stewardship.administer(token, "retire", key)
         state = opened.retire(product, force=force)
         opened.stewardship.record(actor, "retire", key, {"ref": product, "force": force, "dependents": state.consumers})
+    if as_json:  # details hold the dependents read while forced, dropped slots and slot errors
+        documents.emit(state.as_dict())
+        return
     _show_state(state)
     forced = state.details.get("dependents") or []
     if forced:
@@ -149,6 +158,7 @@ def backfill(
     wait: Annotated[float, typer.Option(help="Seconds to wait if the product is running.")] = 0.0,
     token: Token = None,
     home: Home = None,
+    as_json: documents.Json = False,
 ) -> None:
     """Recompute an event-time window from all input and publish it as a new snapshot.
 
@@ -163,7 +173,10 @@ def backfill(
         result = opened.backfill(product, since=low, until=high, wait=wait)
         detail = {"ref": product, "since": since, "until": until, "run": result.run_id}
         opened.stewardship.record(actor, "backfill", key, detail)
-    console.print(run_outcome(result))
+    if as_json:
+        documents.emit(documents.run(result))
+    else:
+        console.print(run_outcome(result))
 
 
 def notices(
@@ -191,10 +204,16 @@ def schedule(
     once: Annotated[bool, typer.Option(help="One pass, then exit.")] = False,
     interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 5.0,
     home: Home = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="One JSON object per attempt and line (stable field names).")
+    ] = False,
 ) -> None:
     """Run products when their upstreams publish or their cron fires (in the foreground)."""
 
     def show(attempt: Attempt) -> None:
+        if as_json:  # a line per attempt: the scheduler runs on, so a stream, not one array
+            typer.echo(json.dumps(documents.attempt(attempt)))
+            return
         color = {"succeeded": "green", "failed": "red", "busy": "yellow"}.get(attempt.status, "white")
         line = f"[{color}]{attempt.status}[/] {attempt.product}@{attempt.major} ({attempt.trigger}: {attempt.reason})"
         console.print(line + (f" — {attempt.error.splitlines()[0]}" if attempt.error else ""), highlight=False)
@@ -210,7 +229,7 @@ def schedule(
             while scheduler.running:
                 time.sleep(0.5)
         except KeyboardInterrupt:
-            console.print("stopping after the current run…")
+            err.print("stopping after the current run…")
         finally:
             scheduler.stop()
 

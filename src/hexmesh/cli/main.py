@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from hexmesh.cli import common
+from hexmesh.cli import common, documents
 from hexmesh.cli.render import (
     arrow_table,
     console,
@@ -73,12 +73,16 @@ def init(
     domain: Annotated[str, typer.Option(help="The owning domain.")] = "sales",
     name: Annotated[str | None, typer.Option(help="Product name (default: the folder name).")] = None,
     owner: Annotated[str, typer.Option(help="Owning team or e-mail.")] = "data-team@example.com",
+    as_json: documents.Json = False,
 ) -> None:
     """Scaffold a product that validates, deploys and runs as it is."""
     with _errors():
         from hexmesh.lifecycle import init_product
 
         files = init_product(folder, domain=domain, name=name or folder.resolve().name, owner=owner)
+    if as_json:
+        documents.emit({"created": [str(path) for path in files]})
+        return
     for path in files:
         console.print(f"  created {path}")
     console.print(f"Next: [bold]hexmesh validate {folder}[/] then [bold]hexmesh deploy {folder}[/]")
@@ -92,12 +96,17 @@ def validate(
     paths: Annotated[list[Path], typer.Argument(help="Product folders, spec files or mesh folders.")],
     home: Home = None,
     quiet: Quiet = False,
+    as_json: documents.Json = False,
 ) -> None:
     """Check specs alone and as a mesh; report every problem at once, and the rules' warnings."""
     with _errors():
         ws = _workspace(home)
         loaded = ws.validate(paths)
         warnings = ws.rule_warnings(loaded)
+    if as_json:
+        valid = [{"product": i.spec.key, "version": i.spec.version, "file": str(i.file)} for i in loaded]
+        documents.emit({"valid": valid, "warnings": [documents.warning(w) for w in warnings]})
+        return
     if quiet:
         return
     for item in loaded:
@@ -111,6 +120,7 @@ def deploy(
     token: common.Token = None,
     home: Home = None,
     quiet: Quiet = False,
+    as_json: documents.Json = False,
 ) -> None:
     """Register product versions and create their tables; running it twice changes nothing.
 
@@ -121,6 +131,10 @@ def deploy(
         ws = _workspace(home)
         warnings = ws.rule_warnings(ws.validate(paths))
         outcomes = ws.deploy(paths, token=token, authorize=True)
+    if as_json:
+        deployed = [documents.outcome(o) for o in outcomes]
+        documents.emit({"deployed": deployed, "warnings": [documents.warning(w) for w in warnings]})
+        return
     if not quiet:
         rule_warnings(warnings)
     for outcome in outcomes:
@@ -160,8 +174,12 @@ def run(
         ),
     ] = False,
     home: Home = None,
+    as_json: documents.Json = False,
 ) -> None:
-    """Run a product (or all): read inputs, transform, check quality, publish. Paused products are refused."""
+    """Run a product (or all): read inputs, transform, check quality, publish. Paused products are refused.
+
+    With --json: one run document (--all: an array of them, a failure as {"status": "failed", "error"}).
+    """
     if (product is None) == (not all_):
         raise typer.BadParameter("give a product, or --all", param_hint="PRODUCT")
     if full_refresh and all_:
@@ -169,15 +187,25 @@ def run(
     ws = _workspace(home)
     with _errors(), _progress() as say:
         if product is not None:
-            console.print(run_outcome(ws.run(product, progress=say, wait=wait, force=force, full_refresh=full_refresh)))
+            result = ws.run(product, progress=say, wait=wait, force=force, full_refresh=full_refresh)
+            if as_json:
+                documents.emit(documents.run(result))
+            else:
+                console.print(run_outcome(result))
             return
         failures = 0
+        ran: list[dict[str, object]] = []
         for outcome in ws.run_all(progress=say):
             if isinstance(outcome, HexmeshError):
                 failures += 1
                 err.print(f"[bold red]failed:[/] {outcome}", highlight=False)
+                ran.append({"status": "failed", "error": str(outcome)})
+            elif as_json:
+                ran.append(documents.run(outcome))
             else:
                 console.print(run_outcome(outcome))
+        if as_json:
+            documents.emit(ran)
         if failures:
             raise typer.Exit(1)
 
@@ -208,11 +236,13 @@ def read(
     ] = "",
     token: common.Token = None,
     home: Home = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Same as --format json: one JSON object per row.")] = False,
 ) -> None:
     """Print or export a port as of a point in time: as your token's principal sees it, or as stored for
     the workspace's root."""
     from hexmesh.lifecycle import ReadRequest
 
+    fmt = "json" if as_json else fmt
     request = ReadRequest(
         as_of=parse_moment(as_of, "--as-of"),
         since=parse_moment(since, "--since"),

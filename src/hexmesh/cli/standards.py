@@ -10,6 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from hexmesh.cli import documents
 from hexmesh.cli.common import Home, errors, workspace
 from hexmesh.cli.render import console, parse_moment
 from hexmesh.errors import QualityGateError
@@ -39,10 +40,15 @@ def import_(
         bool, typer.Option("--force", help="Overwrite the files an import writes in existing folders.")
     ] = False,
     home: Home = None,
+    as_json: documents.Json = False,
 ) -> None:
     """Turn open-standard documents into hexmesh product folders that validate; list what was kept or changed."""
     with errors():
         outcomes = workspace(home).import_documents(files, out, domain=domain, owner=owner, server=server, force=force)
+    if as_json:
+        fields = ("product", "version", "folder", "standard", "sources", "kept", "changed")
+        documents.emit([{name: getattr(o, name) for name in fields} for o in outcomes])
+        return
     for outcome in outcomes:
         _show_import(outcome)
 
