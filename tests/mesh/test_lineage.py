@@ -133,3 +133,36 @@ def test_every_sql_product_of_the_example_mesh_has_column_lineage() -> None:
             assert [c.output for c in columns] == [f.name for f in declared.properties]
             analysed += 1
     assert analysed >= 3
+
+
+def test_an_edge_between_products_of_two_nodes_is_shown_as_crossing_nodes() -> None:
+    from hexmesh.mesh import KnowledgeGraph, to_turtle
+    from hexmesh.mesh.entries import InputEntry
+
+    a, b = "http://node-a:8000", "http://node-b:8000"
+    profiles = ProductEntry("users", "user-profiles", "1.0.0", "users@example.com", node_url=a)
+    activity = ProductEntry(
+        "analytics",
+        "activity",
+        "1.0.0",
+        "analytics@example.com",
+        inputs=(InputEntry("profiles", from_="dp://users/user-profiles/profiles"),),
+        node_url=b,
+    )
+    report = ProductEntry(
+        "analytics",
+        "report",
+        "1.0.0",
+        "analytics@example.com",
+        inputs=(InputEntry("activity", from_="dp://analytics/activity/seen"),),
+        node_url=b,
+    )
+
+    lineage = ProductLineage([profiles, activity, report])
+
+    assert lineage.edges == [("users/user-profiles", "analytics/activity"), ("analytics/activity", "analytics/report")]
+    assert [lineage.across(e) for e in lineage.edges] == [True, False]
+    assert lineage.nodes["users/user-profiles"] == a
+    turtle = to_turtle(KnowledgeGraph([profiles, activity]))
+    assert f"hm:servedBy <{b}>" in turtle
+    assert "prov:wasDerivedFrom <dp://users/user-profiles/profiles>" in turtle

@@ -189,3 +189,19 @@ def test_a_down_fails_the_run_naming_it_b_keeps_serving_and_the_next_run_recover
             recovered = nodes.b.run("analytics/activity")
     assert recovered.status == "succeeded"
     assert recovered.rows == {"seen": 1}  # u7: from where the last good run stopped
+
+
+def test_bs_scheduler_runs_the_product_when_a_publishes(nodes: TwoNodes) -> None:
+    activity = _product(nodes.root / "activity", CONSUMER.format(name="activity"), "select * from profiles\n")
+    nodes.b.deploy([activity])
+    scheduler = nodes.b.scheduler()
+
+    first = scheduler.tick()  # never read: A's latest snapshot is news
+    assert [(a.product, a.status) for a in first] == [("analytics/activity", "succeeded")]
+    assert scheduler.tick() == []  # polled again: nothing new on A
+
+    nodes.publish(7, 2)
+    after = scheduler.tick()
+
+    assert [(a.product, a.status) for a in after] == [("analytics/activity", "succeeded")]
+    assert after[0].reason == f"new snapshot of dp://users/user-profiles/profiles on {nodes.a.url}"

@@ -47,6 +47,7 @@ from hexmesh.lifecycle.consumers import edges, live_versions
 from hexmesh.lifecycle.dependencies import topological_order
 from hexmesh.product import ABANDONED, DeployedProduct, RunResult, Runtime, run_product
 from hexmesh.product.control import ControlState
+from hexmesh.product.remote import latest_snapshot, locate
 from hexmesh.product.sensors import Signal, sensed
 from hexmesh.spec import parse_duration
 from hexmesh.spec.model import CronTrigger, SensorTrigger
@@ -79,8 +80,9 @@ class _Failure:
     marker: tuple[Any, ...]
 
 
-#: An upstream port whose latest publication a product has not read: (product, major, port, snapshot).
-_Changed = tuple[str, int, str, int]
+#: An upstream port whose latest publication a product has not read: (where, snapshot), where is
+#: ``dp://domain/name@major/port``, or ``dp://domain/name/port on <peer>`` for a port another node serves.
+_Changed = tuple[str, int]
 
 
 def _now() -> datetime:
@@ -228,7 +230,7 @@ class Scheduler:
             else:
                 return failure.trigger, f"retry {failure.count} of {self.max_attempts - 1} after a failure"
         if changed:
-            return "upstream", "new snapshot of " + ", ".join(f"dp://{c[0]}@{c[1]}/{c[2]}" for c in changed)
+            return "upstream", "new snapshot of " + ", ".join(where for where, _ in changed)
         if isinstance(trigger, SensorTrigger):
             return self._sensor_due(product, trigger, signals, now)
         if isinstance(trigger, CronTrigger):
@@ -282,7 +284,7 @@ class Scheduler:
                 return run
         return None
 
-    def _changed_upstreams(self, product: DeployedProduct) -> list[tuple[str, int, str, int]]:
+    def _changed_upstreams(self, product: DeployedProduct) -> list[_Changed]:
         """Upstream ports whose latest publication the product's last good run has not read."""
         read: dict[str, Any] = {}
         for run in self.runtime.state.runs(product.key, limit=50):
@@ -301,7 +303,33 @@ class Scheduler:
                 continue
             position = read.get(edge.port, {})
             if position.get("major") != edge.upstream_major or position.get("snapshot_id") != latest.snapshot_id:
-                changed.append((edge.upstream, edge.upstream_major, target, latest.snapshot_id))
+                where = f"dp://{edge.upstream}@{edge.upstream_major}/{target}"
+                changed.append((where, latest.snapshot_id))
+        local = {edge.port for edge in edges(self.runtime, [product])}
+        return changed + self._changed_elsewhere(product, read, local)
+
+    def _changed_elsewhere(self, product: DeployedProduct, read: dict[str, Any], local: set[str]) -> list[_Changed]:
+        """Inputs another node serves (docs/adr/0033) whose latest snapshot there the last good run
+        has not read: a poll of that node's snapshot listing on every pass. A node that does not
+        answer is not news (the run would fail); it is polled again on the next pass."""
+        settings = self.runtime.settings
+        if not settings.peers:
+            return []
+        changed = []
+        for port in product.spec.input_ports:
+            if port.from_ is None or port.name in local:
+                continue
+            position = read.get(port.name, {})
+            try:
+                remote = locate(settings, product.spec, port, position.get("peer"))
+                latest = latest_snapshot(settings, remote, product.spec, port) if remote is not None else None
+            except HexmeshError as exc:
+                log.warning("%s: %s", product.key, exc)
+                continue
+            if remote is None or latest is None:
+                continue
+            if position.get("peer") != remote.peer or position.get("snapshot_id") != latest:
+                changed.append((f"{port.from_} on {remote.peer}", latest))
         return changed
 
     def _next_fire(self, product: DeployedProduct, cron: str) -> datetime:

@@ -172,9 +172,13 @@ class ProductLineage:
 
     def __init__(self, entries: Iterable[ProductEntry]) -> None:
         self.edges: list[tuple[str, str]] = []
+        #: The node serving each product (its discovery port's base URL), where the index knows it.
+        self.nodes: dict[str, str] = {}
         self._up: dict[str, list[str]] = defaultdict(list)
         self._down: dict[str, list[str]] = defaultdict(list)
         for entry in entries:
+            if entry.node_url:
+                self.nodes[entry.key] = entry.node_url
             for port in entry.inputs:
                 if port.from_ is None:
                     continue
@@ -183,6 +187,12 @@ class ProductLineage:
                     self._up[entry.key].append(upstream)
                     self._down[upstream].append(entry.key)
                     self.edges.append((upstream, entry.key))
+
+    def across(self, edge: tuple[str, str]) -> bool:
+        """Whether ``edge`` crosses nodes: its two products are served by different nodes (an input
+        read over the upstream node's files port, docs/adr/0033)."""
+        up, down = self.nodes.get(edge[0]), self.nodes.get(edge[1])
+        return up is not None and down is not None and up != down
 
     def upstream(self, key: str, *, transitive: bool = True) -> list[str]:
         """Products ``key`` reads from, nearest first."""

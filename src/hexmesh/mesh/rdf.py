@@ -55,6 +55,8 @@ def _product(entry: ProductEntry) -> Iterator[Triple]:
         yield me, "dct:description", entry.description
     for tag in entry.tags:
         yield me, "dcat:keyword", tag
+    if entry.node_url:  # with prov:wasDerivedFrom, shows an edge that crosses nodes
+        yield me, "hm:servedBy", IRI(entry.node_url)
     for source in entry.inputs:
         if source.from_:
             yield me, "prov:wasDerivedFrom", IRI(source.from_)

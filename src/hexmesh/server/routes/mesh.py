@@ -187,17 +187,21 @@ def jsonld(request: Request) -> dict[str, Any]:
 
 @api.get("/lineage/{domain}/{name}", responses=responses(404))
 def lineage(domain: Domain, name: Name, request: Request) -> dict[str, Any]:
-    """Products upstream and downstream of a product, and the edges between them."""
+    """Products upstream and downstream of a product, the edges between them, the node serving each
+    product, and the edges that cross nodes (inputs read from another node's files port)."""
     seen = seen_by(request)
     key = seen.entry(f"{domain}/{name}").key
     graph = seen.lineage
     up, down = graph.upstream(key), graph.downstream(key)
     near = {key, *up, *down}
+    edges = [e for e in graph.edges if e[0] in near and e[1] in near]
     return {
         "product": key,
         "upstream": up,
         "downstream": down,
-        "edges": [list(e) for e in graph.edges if e[0] in near and e[1] in near],
+        "edges": [list(e) for e in edges],
+        "nodes": {k: graph.nodes[k] for k in sorted(near) if k in graph.nodes},
+        "across": [list(e) for e in edges if graph.across(e)],
     }
 
 
