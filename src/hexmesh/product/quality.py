@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as ds
 
 from hexmesh.governance.encryption import restricted_fields
 from hexmesh.infra.compute import LockedDuckDB
@@ -71,7 +72,7 @@ def implied_checks(port: OutputPort) -> list[QualityCheck]:
 
 def run_checks(
     port: OutputPort,
-    table: pa.Table,
+    table: pa.Table | ds.Dataset,
     engine: LockedDuckDB,
     now: datetime,
     *,
@@ -79,6 +80,8 @@ def run_checks(
     aliases: tuple[str, ...] = (),
 ) -> list[CheckResult]:
     """Run the port's declared checks, plus those its schema implies, on ``table``.
+
+    ``table`` may be a dataset of Parquet files: DuckDB then scans it as it needs, never all in memory.
 
     ``checks`` replaces the port's own (``hexmesh test`` runs a contract's); ``aliases`` are more
     names the rows answer to inside SQL checks (a contract's name for the table).
@@ -94,13 +97,14 @@ def run_checks(
     return _without_sealed(port, table, results)
 
 
-def _without_sealed(port: OutputPort, table: pa.Table, results: list[CheckResult]) -> list[CheckResult]:
+def _without_sealed(port: OutputPort, table: pa.Table | ds.Dataset, results: list[CheckResult]) -> list[CheckResult]:
     """``results`` with no plaintext of the port's restricted fields (see the module's doc)."""
-    sealed = [name for name in restricted_fields(port) if name in table.column_names]
+    sealed = [name for name in restricted_fields(port) if name in table.schema.names]
     failed = [r for r in results if not r.passed]
     if not sealed or not failed:
         return results
-    values = {str(v) for name in sealed for v in pc.unique(table.column(name)).to_pylist() if v not in (None, "")}
+    columns = table if isinstance(table, pa.Table) else table.to_table(columns=sealed)
+    values = {str(v) for name in sealed for v in pc.unique(columns.column(name)).to_pylist() if v not in (None, "")}
     for result in failed:
         result.examples = [
             {k: SEALED_VALUE if k in sealed and v is not None else v for k, v in row.items()} for row in result.examples

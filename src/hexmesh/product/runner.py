@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from hexmesh.errors import (
@@ -32,13 +31,14 @@ from hexmesh.errors import (
 from hexmesh.infra.compute import RunFolder
 from hexmesh.infra.state import Heartbeat, RunRecord, from_us
 from hexmesh.product.backfill import EventWindow, merge_window
+from hexmesh.product.candidate import Candidate
 from hexmesh.product.cdc import cdc_ports, confirm_positions
-from hexmesh.product.conform import conform
+from hexmesh.product.conform import conform_staged
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.inputs import read_inputs
 from hexmesh.product.quality import CheckResult, run_checks
 from hexmesh.product.runtime import Runtime
-from hexmesh.product.sealing import seal_outputs
+from hexmesh.product.sealing import seal_batches
 from hexmesh.product.transform import transform
 
 __all__ = ["ABANDONED", "RunResult", "refuse_full_refresh", "run_product"]
@@ -227,25 +227,25 @@ def _run(
         outputs = transform(product, engine, inputs.inputs, folder, runtime.settings)
         rows = {name: staged.rows for name, staged in outputs.items()}
         say("checking the output against its schema")
-        candidates = {name: conform(product.output(name), staged.to_arrow()) for name, staged in outputs.items()}
+        # Outputs stay on disk from here to the commit: each step streams them (product/candidate.py).
+        candidates = {name: conform_staged(product.output(name), staged) for name, staged in outputs.items()}
         if backfill is not None:
             details["backfill"] = backfill.as_dict()
-            candidates = merge_window(runtime, product, candidates, backfill)
+            merged = merge_window(runtime, product, {n: c.to_arrow() for n, c in candidates.items()}, backfill)
+            candidates = {n: Candidate.written(n, table, folder.candidate(n)) for n, table in merged.items()}
         say("running quality checks")
-        for name, table in candidates.items():
-            result.checks.extend(run_checks(product.output(name), table, runtime.engine, started))
+        for name, candidate in candidates.items():
+            result.checks.extend(run_checks(product.output(name), candidate.dataset(), runtime.engine, started))
         details["checks"] = [c.as_dict() for c in result.checks]
         failed = [c for c in result.checks if not c.passed]
         if failed:
-            details["quarantine"] = _quarantine(runtime, run_id, seal_outputs(runtime, product, candidates))
+            details["quarantine"] = _quarantine(runtime, product, run_id, candidates, folder)
             gate = QualityGateError(_gate_message(product, failed, details["quarantine"]))
             gate.checks = tuple(result.checks)
             raise gate
         say("publishing")
-        # Restricted fields are sealed after the checks (they see plaintext) and before any file is written.
-        sealed = seal_outputs(runtime, product, candidates)
-        published = _publish(runtime, product, run_id, sealed, replace_all=backfill is not None or full_refresh)
-        result.rows = {name: table.num_rows for name, table in candidates.items()}
+        published = _publish(runtime, product, run_id, candidates, replace_all=backfill is not None or full_refresh)
+        result.rows = {name: candidate.rows for name, candidate in candidates.items()}
         result.snapshots = {name: snap for name, (_, snap, _) in published.items()}
         details["rows"] = result.rows
         finished = runtime.state.finish_run(
@@ -305,18 +305,25 @@ def _publish(
     runtime: Runtime,
     product: DeployedProduct,
     run_id: str,
-    candidates: dict[str, pa.Table],
+    candidates: dict[str, Candidate],
     *,
     replace_all: bool = False,
 ) -> dict[str, tuple[int, int, int]]:
-    """Write every port's files first, then commit one snapshot per port (not yet published)."""
+    """Write every port's files first, then commit one snapshot per port (not yet published).
+
+    Restricted fields are sealed here, batch by batch on their way to the table's files: after
+    the checks (which see plaintext) and before any file of the table is written.
+    """
     ports = {}
     for name in candidates:
         record = runtime.state.port(product.key, product.record.major, name)
         if record is None:
             raise HexmeshError(f"port {name!r} of {product.key} has no table; redeploy the product")
         ports[name] = record
-    staged = {name: runtime.tables.stage(ports[name].table_id, table) for name, table in candidates.items()}
+    staged = {}
+    for name, candidate in candidates.items():
+        sealed = seal_batches(runtime, product.output(name), candidate.batches())
+        staged[name] = runtime.tables.stage(ports[name].table_id, sealed)
     committed = {}
     for name, write in staged.items():
         record = ports[name]
@@ -332,12 +339,16 @@ def _publish(
     return committed
 
 
-def _quarantine(runtime: Runtime, run_id: str, candidates: dict[str, pa.Table]) -> str:
-    """Keep the refused candidates in object storage (``quarantine/<run>/<port>.parquet``); where they are."""
-    for name, table in candidates.items():
-        sink = pa.BufferOutputStream()
-        pq.write_table(table, sink)
-        runtime.storage.put(f"{QUARANTINE}/{run_id}/{name}.parquet", sink.getvalue().to_pybytes())
+def _quarantine(
+    runtime: Runtime, product: DeployedProduct, run_id: str, candidates: dict[str, Candidate], folder: RunFolder
+) -> str:
+    """Keep the refused candidates, sealed, in object storage (``quarantine/<run>/<port>.parquet``); where they are."""
+    for name, candidate in candidates.items():
+        path = folder.candidate(name) / "quarantine.parquet"
+        with pq.ParquetWriter(path, candidate.schema) as writer:
+            for batch in seal_batches(runtime, product.output(name), candidate.batches()):
+                writer.write_batch(batch)
+        runtime.storage.put(f"{QUARANTINE}/{run_id}/{name}.parquet", path.read_bytes())
     location = runtime.storage.locate(f"{QUARANTINE}/{run_id}")
     return location.removeprefix("file://") if location.startswith("file://") else location
 

@@ -58,8 +58,17 @@ class Runtime:
 
     @cached_property
     def engine(self) -> LockedDuckDB:
-        """The locked DuckDB of quality checks and metrics (over Arrow tables in memory)."""
-        return LockedDuckDB()
+        """The locked DuckDB of quality checks and metrics, bounded like a run's transformation.
+
+        Checks scan a run's candidate files (product/candidate.py): what does not fit in
+        ``compute_memory_limit`` (a uniqueness check over many rows) spills to ``compute_spill``.
+        """
+        settings = self.settings
+        return LockedDuckDB(
+            memory_limit=settings.compute_memory_limit or None,
+            spill=settings.compute_spill,
+            threads=settings.compute_threads or None,
+        )
 
     def compute(self, name: str | None) -> Engine:
         """The compute engine called ``name``, or the workspace's default (setting compute_engine)."""

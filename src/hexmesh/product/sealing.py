@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import weakref
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +31,6 @@ from hexmesh.errors import ReadError, SchemaMismatchError
 from hexmesh.governance.encryption import SEALED, restricted_fields, seal_text, sealed_mask, subject_field
 from hexmesh.infra.keys import KeyStore, KeyStoreError, master_key
 from hexmesh.infra.tables import iceberg_schema
-from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.runtime import Runtime
 from hexmesh.spec import OutputPort
 
@@ -41,7 +40,7 @@ __all__ = [
     "epoch",
     "is_sealed",
     "scan_columns",
-    "seal_outputs",
+    "seal_batches",
     "seal_table",
     "served_schema",
     "unopened",
@@ -166,9 +165,13 @@ def epoch(runtime: Runtime, port: OutputPort) -> list[int]:
 # -- publish -------------------------------------------------------------------------------
 
 
-def seal_outputs(runtime: Runtime, product: DeployedProduct, tables: Mapping[str, pa.Table]) -> dict[str, pa.Table]:
-    """Every output of a run with its restricted fields sealed."""
-    return {name: seal_table(runtime, product.output(name), table) for name, table in tables.items()}
+def seal_batches(runtime: Runtime, port: OutputPort, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """Each batch (conformed to ``port``) with its restricted values sealed, one batch at a time."""
+    if Sealing.of(port) is None:
+        yield from batches
+        return
+    for batch in batches:
+        yield from seal_table(runtime, port, pa.Table.from_batches([batch])).to_batches()
 
 
 def seal_table(runtime: Runtime, port: OutputPort, table: pa.Table) -> pa.Table:

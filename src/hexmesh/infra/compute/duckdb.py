@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.dataset as ds
 
 __all__ = ["LOCKDOWN", "LockedDuckDB", "SqlError", "failure", "located"]
 
@@ -24,6 +26,8 @@ LOCKDOWN: dict[str, str | bool | int | float | list[str]] = {
 }
 
 _LINE = re.compile(r"LINE (\d+):")
+#: What a locked connection can be given as a table: Arrow in memory, or a dataset of files DuckDB scans.
+Tables = Mapping[str, pa.Table | ds.Dataset]
 
 
 @dataclass(frozen=True)
@@ -41,19 +45,29 @@ class SqlError(Exception):
 class LockedDuckDB:
     """Factory for locked-down in-memory DuckDB connections."""
 
-    def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
-        # DuckDB refuses a custom temp_directory once external access is off; its default
-        # (next to the process) stays usable for spilling.
+    def __init__(
+        self, *, threads: int | None = None, memory_limit: str | None = None, spill: Path | None = None
+    ) -> None:
         config: dict[str, str | bool | int | float | list[str]] = {}
         if threads:
             config["threads"] = threads
         if memory_limit:
             config["memory_limit"] = memory_limit
-        self._config = {**config, **{k: v for k, v in LOCKDOWN.items() if k != "lock_configuration"}}
+        self._spill = spill
+        locks = {k: v for k, v in LOCKDOWN.items() if k != "lock_configuration"}
+        if spill is not None:
+            # DuckDB refuses a custom temp_directory once external access is off: connect with
+            # it on, set the spill folder, then turn it off (before any SQL runs).
+            locks.pop("enable_external_access")
+        self._config = {**config, **locks}
 
-    def connect(self, tables: Mapping[str, pa.Table] | None = None) -> duckdb.DuckDBPyConnection:
+    def connect(self, tables: Tables | None = None) -> duckdb.DuckDBPyConnection:
         """A fresh locked connection with ``tables`` registered by name."""
         con = duckdb.connect(":memory:", config=self._config)
+        if self._spill is not None:
+            self._spill.mkdir(parents=True, exist_ok=True)
+            con.execute("SET temp_directory = ?", [str(self._spill)])
+            con.execute("SET enable_external_access = false")
         # The time zone is an ICU setting, unknown at connect time: set it, then lock everything,
         # so results do not depend on the machine's zone and SQL cannot change either.
         con.execute("SET TimeZone = 'UTC'")
@@ -62,7 +76,7 @@ class LockedDuckDB:
             con.register(name, table)
         return con
 
-    def query(self, sql: str, tables: Mapping[str, pa.Table] | None = None) -> pa.Table:
+    def query(self, sql: str, tables: Tables | None = None) -> pa.Table:
         """Run one query over ``tables`` and return its result as Arrow."""
         con = self.connect(tables)
         try:

@@ -83,7 +83,8 @@ class Engine(Protocol):
 
 @dataclass
 class RunFolder:
-    """A run's private working folder: ``in/<port>/`` for staged inputs, ``out/<port>/`` for outputs.
+    """A run's private working folder: ``in/<port>/`` for staged inputs, ``out/<port>/`` for outputs,
+    ``candidate/<port>/`` for conformed outputs.
 
     Removed with everything in it when the run ends (:meth:`remove`), succeeded or not.
     """
@@ -104,6 +105,10 @@ class RunFolder:
 
     def output(self, port: str) -> Path:
         return self._dir(self.outputs / port)
+
+    def candidate(self, port: str) -> Path:
+        """Where the product keeps a port's conformed rows before they are checked and committed."""
+        return self._dir(self.root / "candidate" / port)
 
     def _dir(self, path: Path) -> Path:
         if path not in self._made:

@@ -9,6 +9,7 @@ table starts again from the last published snapshot.
 
 from __future__ import annotations
 
+import itertools
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ from hexmesh.infra.tables.catalogs import catalog_failure, catalog_properties, o
 __all__ = ["IcebergTables", "Snapshot", "SnapshotFiles", "StagedWrite", "TableId"]
 
 TableId = tuple[str, ...]
+#: Streamed rows are written a data file per this many bytes of Arrow data (what memory holds at most).
+FILE_BYTES = 128 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -153,15 +156,29 @@ class IcebergTables:
         assert snapshot is not None
         return int(snapshot.snapshot_id)
 
-    def stage(self, table_id: TableId, data: pa.Table) -> StagedWrite:
-        """Write ``data`` as new Parquet files of the table, without committing them."""
+    def stage(self, table_id: TableId, data: pa.Table | Iterable[pa.RecordBatch]) -> StagedWrite:
+        """Write ``data`` as new Parquet files of the table, without committing them.
+
+        Batches are written as they come, one data file per :data:`FILE_BYTES` of them, so a
+        stream of any length is staged holding one file's rows at most.
+        """
         table = self.load(table_id)
+        if isinstance(data, pa.Table):
+            chunks: Iterable[pa.Table] = [data] if data.num_rows else []
+        else:
+            chunks = (pa.Table.from_batches(chunk) for chunk in _chunks(data, FILE_BYTES))
         files: list[DataFile] = []
-        if data.num_rows:
-            files = list(
-                _dataframe_to_data_files(table_metadata=table.metadata, df=data, io=table.io, write_uuid=uuid.uuid4())
+        rows = 0
+        write_uuid, counter = uuid.uuid4(), itertools.count(0)
+        for chunk in chunks:
+            # Consumed here, chunk by chunk: pyiceberg's writer would otherwise take every file's rows at once.
+            files.extend(
+                _dataframe_to_data_files(
+                    table_metadata=table.metadata, df=chunk, io=table.io, write_uuid=write_uuid, counter=counter
+                )
             )
-        return StagedWrite(table, files, data.num_rows)
+            rows += chunk.num_rows
+        return StagedWrite(table, files, rows)
 
     def commit(self, staged: StagedWrite, *, replace: bool, base: int, properties: dict[str, str]) -> int:
         """Commit staged files as exactly one snapshot on top of snapshot ``base``.
@@ -300,3 +317,19 @@ def _fs_path(io: FileIO, uri: str) -> str:
     if isinstance(io, PyArrowFileIO):
         return PyArrowFileIO.parse_location(uri, io.properties)[2]
     return uri.split("://", 1)[1] if "://" in uri else uri
+
+
+def _chunks(batches: Iterable[pa.RecordBatch], size: int) -> Iterator[list[pa.RecordBatch]]:
+    """Non-empty ``batches`` grouped into lists of about ``size`` bytes."""
+    chunk: list[pa.RecordBatch] = []
+    held = 0
+    for batch in batches:
+        if not batch.num_rows:
+            continue
+        chunk.append(batch)
+        held += batch.nbytes
+        if held >= size:
+            yield chunk
+            chunk, held = [], 0
+    if chunk:
+        yield chunk
