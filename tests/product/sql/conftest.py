@@ -76,7 +76,7 @@ outputPorts:
     mode: replace
     properties:
       - {name: i, logicalType: integer, required: true}
-      - {name: s, logicalType: string}
+      - {name: s, logicalType: string, logicalTypeOptions: {maxLength: 20}}
       - {name: n, logicalType: number}
       - {name: d, logicalType: decimal, precision: 10, scale: 2}
       - {name: b, logicalType: boolean}

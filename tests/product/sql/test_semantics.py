@@ -6,6 +6,8 @@ each statement runs on both, and the answers are compared as psql would show the
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Iterator
 
 import psycopg
@@ -78,3 +80,152 @@ def test_a_session_computes_in_its_own_zone_while_another_computes_in_utc(sql: P
         assert [tuple(map(str, r)) for r in utc.execute(statement).fetchall()] == [("2026-01-01", "1")]
         west.execute("RESET TIME ZONE")
         assert [tuple(map(str, r)) for r in west.execute(statement).fetchall()] == [("2026-01-01", "1")]
+
+
+#: numeric keeps PostgreSQL's scale: avg's display scale, sums that keep their operands' scale,
+#: arithmetic scales, round(x, n). Compared as text, where 5.8 and 5.80 differ.
+NUMERIC = [
+    "select avg(x), sum(x), round(avg(x), 2), min(x), max(x), count(x) "
+    "from (values (1.10::numeric(10,2)), (2.25::numeric(10,2)), (14.05::numeric(10,2))) v(x)",
+    "select x * 2, x + 1.005, x - 1, x * x, -x, x % 5 from (values (12.34::numeric(10,2))) v(x)",
+    "select avg(i), sum(i), avg(i::numeric), sum(i::numeric(10,2)) from (values (1), (2), (4)) v(i)",
+    "select round(avg(x), 2), avg(x) from (values (5.75::numeric(10,2)), (5.85::numeric(10,2))) v(x)",
+    "select avg(x) from (values (1::numeric(10,2)), (2::numeric(10,2)), (2::numeric(10,2))) v(x)",
+    "select 1.5 * 2, 2 * 3.25, 7 / 2, 7 % 3, -7 / 2",
+]
+
+#: Where the port's answer differs from PostgreSQL's, and why (a fix, or a new difference, fails the test).
+KNOWN_NUMERIC = {
+    "select x / 3, x / 0.5 from (values (12.34::numeric(10,2))) v(x)": (
+        ("4.113333333333333", "24.68"),
+        "numeric / numeric is a double in the engine; PostgreSQL divides exactly to at least 16 decimals",
+    ),
+    "select 10.0 / 4, 1.0 / 3": (("2.5", "0.3333333333333333"), "the same: a double, not numeric"),
+    "select avg(x) from (values (0.5::numeric(10,2)), (0.25::numeric(10,2)), (0.25::numeric(10,2))) v(x)": (
+        ("0.3333333333333333",),
+        "avg() of a numeric has 16 decimals; PostgreSQL shows 20 when the average is below the count's first digit",
+    ),
+}
+
+
+@pytest.mark.parametrize("statement", NUMERIC)
+def test_numeric_results_keep_postgresql_scale(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
+) -> None:
+    same(sql, twin, statement)
+
+
+@pytest.mark.parametrize("statement", KNOWN_NUMERIC)
+def test_known_numeric_differences_are_as_documented(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
+) -> None:
+    documented, _why = KNOWN_NUMERIC[statement]
+    with psycopg.connect(sql.dsn(), autocommit=True) as port:
+        _, got = answers(port, statement)
+    _, want = answers(twin, statement)
+    assert got == [documented]
+    assert want != got  # the same value to 15 digits, shown otherwise
+    assert [float(v) for v in want[0]] == pytest.approx([float(v) for v in documented], rel=1e-14)
+
+
+#: The every-type port (conftest.TYPES_SPEC) as PostgreSQL would declare it: its string has a maxLength.
+EVERY_TYPE_DDL = (
+    "create schema lab; create table lab.every_type__values (i bigint not null, s varchar(20), "
+    "n double precision, d numeric(10,2), b boolean, day date, ts timestamp with time zone, "
+    "t time, bin bytea)"
+)
+
+#: Columns as the catalog describes them: type names and typmods (varchar(n) is n + 4, numeric(p,s)).
+CATALOG = [
+    "select a.attname, a.atttypid::regtype::text, a.atttypmod, format_type(a.atttypid, a.atttypmod) "
+    "from pg_attribute a where a.attrelid = 'lab.every_type__values'::regclass and a.attnum > 0 order by a.attnum",
+    "select column_name, data_type, character_maximum_length, numeric_precision, numeric_scale "
+    "from information_schema.columns where table_schema = 'lab' and table_name = 'every_type__values' "
+    "order by ordinal_position",
+]
+
+
+@pytest.mark.parametrize("statement", CATALOG)
+def test_column_types_and_typmods_are_described_as_postgresql_describes_them(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
+) -> None:
+    twin.execute(EVERY_TYPE_DDL)
+    same(sql, twin, statement)
+
+#: Errors as PostgreSQL reports them: the SQLSTATE and the message.
+ERRORS = [
+    "select 1 / 0",
+    "select 1.5 / 0",
+    "select nope from sales.orders__orders",
+    "select * from sales.nope",
+    "select * from nope",
+    "selec 1",
+    "select 1 +",
+    "select sales.orders__orders.nope from sales.orders__orders",
+    "select 'abc'::int",
+    "select sum(customer) from sales.orders__orders",
+    "select (select order_id from sales.orders__orders)",
+]
+
+#: Errors the port reports otherwise than PostgreSQL, and why (a fix, or a new difference, fails the test).
+KNOWN_ERRORS = {
+    "select 'a' + 1": (
+        ("42725", "function +(unknown, integer) is not unique"),
+        "the engine does not read an untyped literal as the other operand's type",
+    ),
+    "select order_id from sales.orders__orders where customer = 1": (
+        ("22P02", 'invalid input syntax for type integer: "c2"'),
+        "the engine casts text to integer implicitly and fails on the first value that is not a number",
+    ),
+    "select 1 from sales.orders__orders order by 5": (
+        ("42P10", "ORDER BY position is not in select list"),
+        "the engine's message does not say which position",
+    ),
+    "select order_id from sales.orders__orders group by customer": (
+        ("42803", 'column "order_id" must appear in the GROUP BY clause or be used in an aggregate function'),
+        "the engine's message names the column without its table",
+    ),
+}
+
+
+@pytest.mark.parametrize("statement", ERRORS)
+def test_errors_carry_postgresql_sqlstates(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
+) -> None:
+    with pytest.raises(psycopg.Error) as want:
+        twin.execute(statement)
+    with psycopg.connect(sql.dsn(), autocommit=True) as port, pytest.raises(psycopg.Error) as got:
+        port.execute(statement)
+    assert (got.value.sqlstate, got.value.diag.message_primary) == (want.value.sqlstate, want.value.diag.message_primary)
+
+
+@pytest.mark.parametrize("statement", KNOWN_ERRORS)
+def test_known_error_differences_are_as_documented(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
+) -> None:
+    documented, _why = KNOWN_ERRORS[statement]
+    with pytest.raises(psycopg.Error) as want:
+        twin.execute(statement)
+    with psycopg.connect(sql.dsn(), autocommit=True) as port, pytest.raises(psycopg.Error) as got:
+        port.execute(statement)
+    answered = (got.value.sqlstate, got.value.diag.message_primary)
+    assert answered == documented
+    assert answered != (want.value.sqlstate, want.value.diag.message_primary)
+    assert "Error" not in answered[1]  # no engine class names either way
+
+
+@pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
+def test_psql_describes_the_columns_as_postgresql_does(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], postgres_twin: str
+) -> None:
+    twin.execute(EVERY_TYPE_DDL)
+
+    def described(dsn: str) -> str:
+        args = ["psql", dsn, "-X", "-v", "ON_ERROR_STOP=1", "-c", r"\d lab.every_type__values"]
+        done = subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    shown = described(sql.dsn())
+    assert "s      | character varying(20)    |" in shown
+    assert shown == described(f"host=127.0.0.1 user=postgres dbname={postgres_twin}")

@@ -25,7 +25,7 @@ import duckdb
 from hexmesh.infra.compute.duckdb import LOCKDOWN
 from hexmesh.pgwire import PgError
 from hexmesh.product.sql.catalog import PortTable
-from hexmesh.product.sql.pgcatalog import install_pg_catalog
+from hexmesh.product.sql.pgcatalog import TYPMODS, install_pg_catalog
 from hexmesh.product.sql.zones import engine_zone
 
 __all__ = ["Databases", "catalog_key", "open_database"]
@@ -148,6 +148,7 @@ def open_database(
     _restrict(con, tables, view or {})
     _primary_keys(con, tables, view or {})
     install_pg_catalog(con)
+    _typmods(con, tables, view or {})
     # From here on SQL cannot change any setting, including the ones above.
     con.execute("SET lock_configuration = true")
     return con
@@ -166,6 +167,23 @@ def _restrict(con: duckdb.DuckDBPyConnection, tables: list[PortTable], view: Cat
             continue
         for column in sorted(hidden):
             con.execute(f'ALTER TABLE {target} DROP COLUMN "{column}"')
+
+
+def _typmods(con: duckdb.DuckDBPyConnection, tables: list[PortTable], view: CatalogView) -> None:
+    """varchar(n) of the string fields with a maxLength the principal may see (pg_attribute.atttypmod
+    n + 4, ``\\d``'s ``character varying(n)``, information_schema's character_maximum_length)."""
+    rows = []
+    for table in tables:
+        hidden = view.get(table.qualified, frozenset())
+        if hidden is None:
+            continue
+        for field in table.port.properties:
+            options = field.logical_type_options
+            length = options.max_length if options is not None else None
+            if length is not None and field.logical_type == "string" and field.name not in hidden:
+                rows.append((table.schema, table.name, field.name, length + 4))
+    if rows:
+        con.executemany(f"INSERT INTO {TYPMODS} VALUES (?, ?, ?, ?)", rows)
 
 
 def _primary_keys(con: duckdb.DuckDBPyConnection, tables: list[PortTable], view: CatalogView) -> None:

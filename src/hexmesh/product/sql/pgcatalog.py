@@ -12,7 +12,7 @@ import duckdb
 
 from hexmesh.product.sql.pgtypes import settings_values, types_values
 
-__all__ = ["SHIMS", "SHIM_SCHEMA", "install_pg_catalog", "shim_name"]
+__all__ = ["SHIMS", "SHIM_SCHEMA", "TYPMODS", "install_pg_catalog", "shim_name"]
 
 #: Where the shims live; catalog references are rewritten to it, and catalog views hide it.
 SHIM_SCHEMA = "hexmesh_pg"
@@ -37,12 +37,48 @@ _ARRAY_CASE = " ".join(
     f"WHEN '{name}[]' THEN {array}"
     for name, array in {"BIGINT": 1016, "INTEGER": 1007, "VARCHAR": 1015, "DOUBLE": 1022, "BOOLEAN": 1000}.items()
 )
+#: Typmods the engine does not keep: varchar(n) of a string field with a maxLength (n + 4, as in
+#: PostgreSQL), one row per column of the database's tables (sql/databases.py fills it).
+TYPMODS = f"{SHIM_SCHEMA}.hexmesh_typmods"
+_TYPMODS_TABLE = f"CREATE TABLE {TYPMODS} (schema_name VARCHAR, table_name VARCHAR, column_name VARCHAR, typmod INTEGER)"
 _ATTRIBUTES = (
     "SELECT a.* REPLACE (coalesce(m.pg_oid, a.atttypid) AS atttypid, coalesce(m.pg_typmod, -1) AS atttypmod) "
-    "FROM pg_catalog.pg_attribute a LEFT JOIN (SELECT table_oid, column_index, "
-    f"CASE data_type {_ARRAY_CASE} ELSE CASE split_part(data_type, '(', 1) {_TYPE_CASE} ELSE 25 END END AS pg_oid, "
-    "CASE WHEN data_type LIKE 'DECIMAL(%' THEN ((numeric_precision << 16) | numeric_scale) + 4 END AS pg_typmod "
-    "FROM duckdb_columns()) m ON a.attrelid = m.table_oid AND a.attnum = m.column_index"
+    "FROM pg_catalog.pg_attribute a LEFT JOIN (SELECT d.table_oid, d.column_index, "
+    f"CASE d.data_type {_ARRAY_CASE} ELSE CASE split_part(d.data_type, '(', 1) {_TYPE_CASE} ELSE 25 END END AS pg_oid, "
+    "CASE WHEN d.data_type LIKE 'DECIMAL(%' THEN ((d.numeric_precision << 16) | d.numeric_scale) + 4 "
+    f"ELSE x.typmod END AS pg_typmod FROM duckdb_columns() d LEFT JOIN {TYPMODS} x "
+    "ON x.schema_name = d.schema_name AND x.table_name = d.table_name AND x.column_name = d.column_name) m "
+    "ON a.attrelid = m.table_oid AND a.attnum = m.column_index"
+)
+# information_schema.columns in PostgreSQL's words: data_type and udt_name by PostgreSQL's type names.
+_INFORMATION_TYPES = {
+    "BIGINT": ("bigint", "int8"), "INTEGER": ("integer", "int4"), "SMALLINT": ("smallint", "int2"),
+    "TINYINT": ("smallint", "int2"), "VARCHAR": ("character varying", "varchar"),
+    "DOUBLE": ("double precision", "float8"), "FLOAT": ("real", "float4"), "BOOLEAN": ("boolean", "bool"),
+    "DATE": ("date", "date"), "TIME": ("time without time zone", "time"),
+    "TIMESTAMP": ("timestamp without time zone", "timestamp"),
+    "TIMESTAMP WITH TIME ZONE": ("timestamp with time zone", "timestamptz"), "BLOB": ("bytea", "bytea"),
+    "UUID": ("uuid", "uuid"), "JSON": ("json", "json"), "INTERVAL": ("interval", "interval"),
+    "DECIMAL": ("numeric", "numeric"), "HUGEINT": ("numeric", "numeric"),
+}  # fmt: skip
+
+
+def _information_type(column: str, which: int) -> str:
+    base = "split_part(replace(c.data_type, '[]', ''), '(', 1)"
+    cases = " ".join(f"WHEN '{duck}' THEN '{names[which]}'" for duck, names in _INFORMATION_TYPES.items())
+    plain = f"CASE {base} {cases} ELSE lower({base}) END"
+    array = "'ARRAY'" if which == 0 else f"'_' || {plain}"
+    return f"CASE WHEN c.data_type LIKE '%[]' THEN {array} ELSE {plain} END AS {column}"
+
+
+_COLUMNS = (
+    f"SELECT c.* REPLACE ({_information_type('data_type', 0)}, {_information_type('udt_name', 1)}, "
+    "coalesce(c.character_maximum_length, x.typmod - 4) AS character_maximum_length, "
+    # PostgreSQL gives floating-point types a binary precision and no scale.
+    "CASE WHEN c.data_type IN ('DOUBLE', 'FLOAT') THEN NULL ELSE c.numeric_scale END AS numeric_scale) "
+    f"FROM information_schema.columns c LEFT JOIN {TYPMODS} x ON x.schema_name = c.table_schema "
+    "AND x.table_name = c.table_name AND x.column_name = c.column_name "
+    f"WHERE c.table_catalog NOT IN ('temp', 'system') AND c.table_schema NOT IN {_ENGINE_SCHEMAS}"
 )
 
 # Views over DuckDB's catalog: hide the shim schema, add columns clients read.
@@ -130,7 +166,7 @@ _VIEWS = {
     ("information_schema", "schemata"): f"SELECT * FROM information_schema.schemata "
     f"WHERE schema_name NOT IN {_ENGINE_SCHEMAS}",
     ("information_schema", "tables"): f"SELECT * FROM information_schema.tables WHERE {_MESH_ONLY}",
-    ("information_schema", "columns"): f"SELECT * FROM information_schema.columns WHERE {_MESH_ONLY}",
+    ("information_schema", "columns"): _COLUMNS,
     ("information_schema", "views"): f"SELECT * FROM information_schema.views WHERE {_MESH_ONLY}",
 }
 # Catalogs DuckDB lacks; always empty here (no inheritance, policies, triggers, publications).
@@ -175,7 +211,21 @@ _EMPTY = {
 #: Catalog relations a statement reads from the shim schema instead, keyed (schema, name).
 SHIMS = {*_VIEWS, *(("pg_catalog", name) for name in _EMPTY)}
 
+# avg() of an integer or numeric is numeric in PostgreSQL (the engine's is a double, so
+# round(avg(total), 2) printed 5.8 and avg(1, 2, 4) 2.3333333333333335): the exact sum over the
+# count, rounded half away from zero at 16 decimals (PostgreSQL's display scale when the sum's
+# first 4-digit group exceeds the count's; see docs/sql.md for when it shows more or fewer).
+# Sums past 10^21 fall back to the engine's average, as a numeric.
+_EXACT_AVG = (
+    "CASE WHEN abs(sum(x)) < 1000000000000000000000 THEN CAST(((sum(x) * 10000000000000000)::HUGEINT * 2 "
+    "+ sign(sum(x)) * count(x)) // (2 * count(x)) AS DECIMAL(38, 0)) * 0.0000000000000001 "
+    "ELSE CAST(avg(x) AS DECIMAL(38, 16)) END"
+)
+_EXACT_AVG_TYPES = ("DECIMAL", "HUGEINT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT")
 _MACROS = [
+    "hexmesh_avg"
+    + ", ".join(f"(x {kind}) AS {_EXACT_AVG}" for kind in _EXACT_AVG_TYPES)
+    + ", (x) AS avg(x)",
     "pg_get_userbyid(oid) AS 'hexmesh'",
     "pg_encoding_to_char(enc) AS 'UTF8'",
     # The n-th column of a primary key's index (n > 0), or the index's definition (n = 0).
@@ -229,6 +279,7 @@ _MACROS = [
     "WHEN 1700 THEN 'numeric' WHEN 2283 THEN 'anyelement' ELSE NULL END",
     "hexmesh_format_type(t, m) AS CASE WHEN t = 1700 AND m > 4 "
     "THEN printf('numeric(%d,%d)', (m - 4) >> 16, (m - 4) & 65535) "
+    "WHEN t = 1043 AND m > 4 THEN printf('character varying(%d)', m - 4) "
     "ELSE coalesce(hexmesh_type_name(t), format_type(t, m)) END",
     "pg_get_serial_sequence(tbl, col) AS NULL::VARCHAR",
     # The PostgreSQL oid of an engine type's name (pg_proc); anyelement for what has none.
@@ -263,6 +314,7 @@ def _script() -> str:
     # One script, executed at once: every session creates these, so it must be quick.
     statements = [f"CREATE MACRO {macro}" for macro in _MACROS]
     statements.append(f"CREATE SCHEMA {SHIM_SCHEMA}")
+    statements.append(_TYPMODS_TABLE)
     for (schema, name), query in _VIEWS.items():
         prefix = "" if schema == "pg_catalog" else "is_"
         statements.append(f"CREATE VIEW {SHIM_SCHEMA}.{prefix}{name} AS {query}")

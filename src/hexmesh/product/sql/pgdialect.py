@@ -72,7 +72,8 @@ def _variable(name: str) -> exp.Expr:
 
 def _session(node: exp.Expr) -> exp.Expr:
     """Who the session is, as PostgreSQL's session functions answer: the caller, its database, its path;
-    and two PostgreSQL rules of results: unquoted names fold to lower case, round(x, n) is numeric(n)."""
+    and PostgreSQL rules of results: unquoted names fold to lower case, round(x, n) is numeric(n),
+    avg() of integers and numerics is numeric."""
     if isinstance(node, exp.Alias) and isinstance(node.args.get("alias"), exp.Identifier):
         alias = node.args["alias"]
         if not alias.quoted and alias.name != alias.name.lower():
@@ -83,6 +84,13 @@ def _session(node: exp.Expr) -> exp.Expr:
             # PostgreSQL's two-argument round() is numeric's: round(avg(total), 2) prints 5.80, not 5.8.
             rounded = exp.Round(this=node.this, decimals=node.args["decimals"])
             return exp.Cast(this=rounded, to=exp.DataType.build(f"DECIMAL(38, {decimals})"))
+    if (
+        isinstance(node, exp.Avg)
+        and not isinstance(node.this, exp.Distinct)
+        and not isinstance(node.parent, (exp.Window, exp.Filter))
+    ):
+        # avg() of an integer or numeric is an exact numeric (a shim picks by the argument's type).
+        return exp.Anonymous(this="hexmesh_avg", expressions=[node.this])
     if isinstance(node, (exp.CurrentUser, exp.SessionUser)):
         return _variable("hexmesh_user")
     if isinstance(node, exp.Column) and not node.table and not node.this.quoted and node.name.lower() in _USER_WORDS:
@@ -218,31 +226,43 @@ def _name_columns(tree: exp.Expr) -> None:
 
 
 def _pg_name(node: exp.Expr) -> str | None:
+    """The name PostgreSQL gives an unaliased result column; None where the engine names it the same."""
     if isinstance(node, (exp.Alias, exp.Column, exp.Star)):
         return None
+    return _figure(node)[0]
+
+
+def _figure(node: exp.Expr) -> tuple[str, int]:
+    """A result column's name and how strongly the expression names it, as PostgreSQL's
+    FigureColname decides: a column or a function call names it (2); a cast's type or a CASE
+    only if nothing inside does better (1), so ``col::regtype::text`` is ``col`` and
+    ``'x'::timestamptz::date`` is ``date``; anything else is ``?column?`` (0)."""
+    if isinstance(node, exp.Column):
+        return node.name, 2
+    if isinstance(node, exp.Paren):
+        return _figure(node.this)
     if isinstance(node, exp.Cast):
-        if isinstance(node.this, exp.Column):
-            return node.this.name
-        inner = _pg_name(node.this)
-        # A column or a call names the cast; else (a literal, a CASE, another cast) its type does.
-        if inner not in (None, "?column?", "case") and not isinstance(node.this, exp.Cast):
+        inner = _figure(node.this)
+        if inner[1] > 1:
             return inner
         written = node.to.sql(dialect="postgres").split("(")[0].upper()
-        return _TYPE_NAMES.get(written, written.lower())
+        return _TYPE_NAMES.get(written, written.lower()), 1
+    if isinstance(node, exp.Case):
+        return "case", 1
     if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
-        return _pg_name(node.expression)
-    if isinstance(node, exp.Anonymous):
-        return str(node.name).lower()
-    if isinstance(node, exp.CurrentVersion):
-        return "version"
+        return _figure(node.expression)
     if isinstance(node, exp.Window):
-        return _pg_name(node.this)  # row_number() over (...) is row_number
+        return _figure(node.this)  # row_number() over (...) is row_number
+    if isinstance(node, exp.Anonymous):
+        return str(node.name).lower(), 2
+    if isinstance(node, exp.CurrentVersion):
+        return "version", 2
     if isinstance(node, exp.Func):
         # Named as the client spelled the call (date_trunc, to_char), not after sqlglot's node
         # (TIMESTAMP_TRUNC, TIME_TO_STR): PostgreSQL's SQL for the node starts with that name.
         called = _CALLED.match(node.sql(dialect="postgres"))
-        return (called.group(1) if called else str(node.sql_name())).lower()
-    return "?column?"
+        return (called.group(1) if called else str(node.sql_name())).lower(), 2
+    return "?column?", 0
 
 
 _CALLED = re.compile(r"^([A-Za-z_][A-Za-z_0-9]*)\(")

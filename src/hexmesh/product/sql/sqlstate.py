@@ -26,7 +26,7 @@ _ENGINE_ADVICE = re.compile(r"\s*(?:Use |Or use |or SET |Possible solutions)[^\n
 _PG_TYPES = {
     "INT8": "smallint", "INT16": "smallint", "INT32": "integer", "INT64": "bigint", "INTEGER": "integer",
     "BIGINT": "bigint", "SMALLINT": "smallint", "DOUBLE": "double precision", "FLOAT": "real",
-    "VARCHAR": "text", "STRING_LITERAL": "unknown", "BOOLEAN": "boolean", "DATE": "date",
+    "VARCHAR": "character varying", "STRING_LITERAL": "unknown", "INTEGER_LITERAL": "integer", "BOOLEAN": "boolean", "DATE": "date",
     "TIMESTAMP": "timestamp without time zone", "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
     "DECIMAL": "numeric", "INTERVAL": "interval", "BLOB": "bytea", "UUID": "uuid", "TIME": "time without time zone",
 }  # fmt: skip
@@ -68,7 +68,8 @@ _RULES: list[Rule] = [
     ),
     (
         duckdb.BinderException,
-        re.compile(r'Table "(.+?)" does not have a column named "(.+?)"'),
+        # A port table reads from a source the session registers (a values list to the engine).
+        re.compile(r'(?:Table|Values list) "(.+?)" does not have a column named "(.+?)"'),
         "42703",
         lambda m: f"column {m[1]}.{m[2]} does not exist",
     ),
