@@ -152,6 +152,7 @@ def test_column_types_and_typmods_are_described_as_postgresql_describes_them(
     twin.execute(EVERY_TYPE_DDL)
     same(sql, twin, statement)
 
+
 #: Errors as PostgreSQL reports them: the SQLSTATE and the message.
 ERRORS = [
     "select 1 / 0",
@@ -196,7 +197,8 @@ def test_errors_carry_postgresql_sqlstates(
         twin.execute(statement)
     with psycopg.connect(sql.dsn(), autocommit=True) as port, pytest.raises(psycopg.Error) as got:
         port.execute(statement)
-    assert (got.value.sqlstate, got.value.diag.message_primary) == (want.value.sqlstate, want.value.diag.message_primary)
+    answered = (got.value.sqlstate, got.value.diag.message_primary)
+    assert answered == (want.value.sqlstate, want.value.diag.message_primary)
 
 
 @pytest.mark.parametrize("statement", KNOWN_ERRORS)

@@ -40,7 +40,9 @@ _ARRAY_CASE = " ".join(
 #: Typmods the engine does not keep: varchar(n) of a string field with a maxLength (n + 4, as in
 #: PostgreSQL), one row per column of the database's tables (sql/databases.py fills it).
 TYPMODS = f"{SHIM_SCHEMA}.hexmesh_typmods"
-_TYPMODS_TABLE = f"CREATE TABLE {TYPMODS} (schema_name VARCHAR, table_name VARCHAR, column_name VARCHAR, typmod INTEGER)"
+_TYPMODS_TABLE = (
+    f"CREATE TABLE {TYPMODS} (schema_name VARCHAR, table_name VARCHAR, column_name VARCHAR, typmod INTEGER)"
+)
 _ATTRIBUTES = (
     "SELECT a.* REPLACE (coalesce(m.pg_oid, a.atttypid) AS atttypid, coalesce(m.pg_typmod, -1) AS atttypmod) "
     "FROM pg_catalog.pg_attribute a LEFT JOIN (SELECT d.table_oid, d.column_index, "
@@ -223,9 +225,7 @@ _EXACT_AVG = (
 )
 _EXACT_AVG_TYPES = ("DECIMAL", "HUGEINT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT")
 _MACROS = [
-    "hexmesh_avg"
-    + ", ".join(f"(x {kind}) AS {_EXACT_AVG}" for kind in _EXACT_AVG_TYPES)
-    + ", (x) AS avg(x)",
+    "hexmesh_avg" + ", ".join(f"(x {kind}) AS {_EXACT_AVG}" for kind in _EXACT_AVG_TYPES) + ", (x) AS avg(x)",
     "pg_get_userbyid(oid) AS 'hexmesh'",
     "pg_encoding_to_char(enc) AS 'UTF8'",
     # The n-th column of a primary key's index (n > 0), or the index's definition (n = 0).

@@ -26,7 +26,8 @@ _ENGINE_ADVICE = re.compile(r"\s*(?:Use |Or use |or SET |Possible solutions)[^\n
 _PG_TYPES = {
     "INT8": "smallint", "INT16": "smallint", "INT32": "integer", "INT64": "bigint", "INTEGER": "integer",
     "BIGINT": "bigint", "SMALLINT": "smallint", "DOUBLE": "double precision", "FLOAT": "real",
-    "VARCHAR": "character varying", "STRING_LITERAL": "unknown", "INTEGER_LITERAL": "integer", "BOOLEAN": "boolean", "DATE": "date",
+    "VARCHAR": "character varying", "STRING_LITERAL": "unknown", "INTEGER_LITERAL": "integer",
+    "BOOLEAN": "boolean", "DATE": "date",
     "TIMESTAMP": "timestamp without time zone", "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
     "DECIMAL": "numeric", "INTERVAL": "interval", "BLOB": "bytea", "UUID": "uuid", "TIME": "time without time zone",
 }  # fmt: skip
