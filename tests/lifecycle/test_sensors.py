@@ -10,13 +10,16 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
 from hexmesh.errors import SpecError
+from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Attempt, Workspace
 from hexmesh.product.ingest import ingest_events
 from hexmesh.serving.node import Node
 from hexmesh.serving.observability import observability_report
 from tests.lifecycle.test_scheduler import Clock
+from tests.stacks import S3Server, Stack
 from tests.support import ProductFactory, orders_csv
 
 FILES = """
@@ -139,6 +142,36 @@ def test_an_ingest_batch_triggers_a_run(workspace: Workspace, make_product: Prod
         scheduler.stop()
     assert "new file(s) in landing/events" in _reason(workspace, "shop/clicks")
     assert workspace.read("dp://shop/clicks/clicks").num_rows == 2
+
+
+@pytest.mark.postgres
+def test_on_shared_storage_an_ingest_batch_on_one_node_triggers_a_run_on_another(
+    tmp_path: Path, s3_server: S3Server, make_product: ProductFactory
+) -> None:
+    stack = Stack("shared", s3_server, tmp_path)
+    try:
+        shared = stack.settings_values()
+        for name in ("node-1", "node-2"):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "settings.yaml").write_text(yaml.safe_dump({**shared, "node_name": name}))
+        folder = make_product("clicks", INGEST)  # no landing folder: on a cluster, files land in object storage
+        with (
+            Workspace(Settings.load(tmp_path / "node-1")) as one,
+            Workspace(Settings.load(tmp_path / "node-2")) as two,
+        ):
+            one.deploy([folder])
+            scheduler = two.scheduler()
+            try:
+                assert scheduler.tick() == []
+                ingest_events(one.runtime, "shop/clicks", "events", [{"page": "/"}, {"page": "/about"}])
+                assert _did(scheduler.tick()) == ["sensor:succeeded"]
+                assert scheduler.tick() == []  # read once: no news any more
+            finally:
+                scheduler.stop()
+            assert "new file(s) in landing/events: landing/shop/clicks/events/" in _reason(two, "shop/clicks")
+            assert one.read("dp://shop/clicks/clicks").num_rows == 2
+    finally:
+        stack.close()
 
 
 PG_SPEC = """

@@ -7,10 +7,13 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 
 from hexmesh.errors import InputError
+from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
 from hexmesh.product.ingest import IngestError, ingest_events
+from tests.stacks import S3Server, Stack
 from tests.support import ProductFactory
 
 SPEC = """
@@ -109,8 +112,9 @@ def test_ingest_appends_json_events_durably_and_each_is_read_once(
     folder = make_product("events", SPEC.format(fmt="json", extra=""))
     workspace.deploy([folder])
     receipt = ingest_events(workspace.runtime, "ops/events", "raw", [{"id": 1, "kind": "a"}, {"id": 2}])
-    assert receipt.events == 2 and receipt.file.parent == folder / "landing" and receipt.file.suffix == ".jsonl"
-    assert not [p for p in receipt.file.parent.iterdir() if p.name.startswith(".")]
+    stored = Path(receipt.location)
+    assert receipt.events == 2 and stored.parent == folder / "landing" and stored.name == receipt.name
+    assert stored.suffix == ".jsonl" and not [p for p in stored.parent.iterdir() if p.name.startswith(".")]
     workspace.run("ops/events")
     ingest_events(workspace.runtime, "ops/events", "raw", [{"id": 3, "kind": "b"}])
     workspace.run("ops/events")
@@ -165,3 +169,49 @@ def test_a_file_replaced_by_an_older_one_is_an_error(workspace: Workspace, landi
     with pytest.raises(InputError, match=r"'a\.csv' was replaced by an older file"):
         workspace.run("ops/events")
     assert ids(workspace) == [1, 2]
+
+
+@pytest.mark.postgres
+def test_on_shared_storage_events_ingested_on_one_node_are_read_once_by_whichever_node_runs(
+    tmp_path: Path, s3_server: S3Server, make_product: ProductFactory
+) -> None:
+    stack = Stack("shared", s3_server, tmp_path)
+    try:
+        shared = stack.settings_values()  # one PostgreSQL database, one S3 prefix: one cluster
+        for name in ("node-1", "node-2"):
+            (tmp_path / name).mkdir()
+            (tmp_path / name / "settings.yaml").write_text(yaml.safe_dump({**shared, "node_name": name}))
+        folder = make_product("events", SPEC.format(fmt="json", extra=""))
+        with (
+            Workspace(Settings.load(tmp_path / "node-1")) as one,
+            Workspace(Settings.load(tmp_path / "node-2")) as two,
+        ):
+            one.deploy([folder])
+            receipt = ingest_events(one.runtime, "ops/events", "raw", [{"id": 1, "kind": "a"}, {"id": 2}])
+            assert receipt.location == f"{shared['storage']}/landing/ops/events/raw/{receipt.name}"
+            assert not (folder / "landing").exists()  # nothing on node-1's disk for node-2 to miss
+            assert two.run("ops/events").rows == {"events": 2}
+            ingest_events(two.runtime, "ops/events", "raw", [{"id": 3, "kind": "b"}])
+            assert one.run("ops/events").rows == {"events": 1}  # only what is new, on either node
+            assert two.run("ops/events").status == "skipped"
+            assert ids(one) == [1, 2, 3]
+    finally:
+        stack.close()
+
+
+@pytest.mark.postgres
+def test_on_shared_storage_ingest_refuses_an_input_that_would_never_read_landed_objects(
+    tmp_path: Path, s3_server: S3Server, make_product: ProductFactory
+) -> None:
+    stack = Stack("shared", s3_server, tmp_path)
+    try:
+        settings = stack.settings(tmp_path / "node-1")
+        whole = SPEC.format(fmt="json", extra="").replace("window: incremental", "window: all")
+        folder = make_product("events", whole)
+        with Workspace(settings) as workspace:
+            workspace.deploy([folder])
+            with pytest.raises(IngestError, match="Declare the port with window: incremental; nothing was written"):
+                ingest_events(workspace.runtime, "ops/events", "raw", [{"id": 1}])
+            assert list(workspace.runtime.storage.keys("landing/")) == []
+    finally:
+        stack.close()

@@ -47,6 +47,7 @@ from hexmesh.lifecycle.consumers import edges, live_versions
 from hexmesh.lifecycle.dependencies import topological_order
 from hexmesh.product import ABANDONED, DeployedProduct, RunResult, Runtime, run_product
 from hexmesh.product.control import ControlState
+from hexmesh.product.landing import lands_in_objects
 from hexmesh.product.remote import latest_snapshot, locate
 from hexmesh.product.sensors import Signal, sensed
 from hexmesh.spec import parse_duration
@@ -251,7 +252,8 @@ class Scheduler:
             last = self._last_good(product)
             positions = last.details.get("inputs", {}) if last else {}
             confinement = product.confinement(self.runtime.settings)
-            signals = sensed(product, trigger, positions, confinement, last.started_us if last else 0)
+            landing = self.runtime.storage if lands_in_objects(self.runtime.settings) else None
+            signals = sensed(product, trigger, positions, confinement, last.started_us if last else 0, landing)
         return changed, signals, (*changed, *((s.port, s.mark) for s in signals))
 
     def _sensor_due(

@@ -5,6 +5,10 @@ A source-aligned product declares an input port reading JSON lines from a folder
 writes one new file: first under a hidden temporary name, flushed and fsynced, then renamed
 into place (atomic on POSIX) and the folder fsynced. A reader therefore never sees a partial
 file, and an acknowledged call survives a crash. The product's next run reads each file once.
+
+On a node whose object storage is not its home (a cluster), the file lands in object storage
+instead (``landing/<domain>/<product>/<port>/``, one whole-object write), so that the next run
+reads it whichever node runs it (:class:`hexmesh.product.landing.ObjectLanding`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 
 from hexmesh.errors import HexmeshError
 from hexmesh.product.deployed import DeployedProduct
+from hexmesh.product.landing import ObjectLanding, lands_in_objects
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sources import resolve_path
 from hexmesh.spec import Confinement, FieldSpec, InputPort, SourceSpec
@@ -58,7 +63,9 @@ class IngestReceipt:
 
     product: str
     port: str
-    file: Path
+    #: The new file's name, and where it is: a path, or an object's URI.
+    name: str
+    location: str
     events: int
     received_at: datetime
 
@@ -165,9 +172,20 @@ def ingest_events(runtime: Runtime, ref: str, port: str, events: Sequence[Mappin
             lines.append(json.dumps(event, separators=(",", ":"), ensure_ascii=False, allow_nan=False))
         except (TypeError, ValueError) as exc:
             raise InvalidEventsError(f"event {index} is not valid JSON ({exc}); nothing was written") from None
-    check_events(next(p for p in product.spec.input_ports if p.name == port), events)
+    spec = next(p for p in product.spec.input_ports if p.name == port)
+    check_events(spec, events)
     received = datetime.now(UTC)
     name = f"{received:%Y%m%dT%H%M%S%fZ}-{uuid.uuid4().hex[:12]}.jsonl"
+    if lands_in_objects(runtime.settings):
+        if spec.window_spec.kind != "incremental":
+            raise IngestError(
+                f"input port {port!r} of {product.key} reads its whole folder at each run; events sent to this "
+                "node land in object storage, which only window: incremental inputs read. Declare the port "
+                "with window: incremental; nothing was written"
+            )
+        landing = ObjectLanding.of(runtime.storage, product.key, port)
+        key = landing.put(name, ("\n".join(lines) + "\n").encode("utf-8"))
+        return IngestReceipt(product.key, port, name, landing.storage.locate(key), len(lines), received)
     folder.mkdir(parents=True, exist_ok=True)
     temporary, final = folder / f".{name}.tmp", folder / name
     with temporary.open("w", encoding="utf-8") as handle:
@@ -180,4 +198,4 @@ def ingest_events(runtime: Runtime, ref: str, port: str, events: Sequence[Mappin
         os.fsync(directory)
     finally:
         os.close(directory)
-    return IngestReceipt(product.key, port, final, len(lines), received)
+    return IngestReceipt(product.key, port, name, str(final), len(lines), received)

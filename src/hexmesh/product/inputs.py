@@ -28,7 +28,7 @@ from hexmesh.infra.tables.fields import arrow_type
 from hexmesh.product.cdc import port_slot, read_cdc
 from hexmesh.product.database_source import read_database
 from hexmesh.product.deployed import DeployedProduct
-from hexmesh.product.landing import read_landed
+from hexmesh.product.landing import ObjectLanding, lands_in_objects, read_landed
 from hexmesh.product.policy.door import Window
 from hexmesh.product.policy.sidecar import PolicySidecar
 from hexmesh.product.policy.upstream import upstream_files
@@ -66,6 +66,7 @@ def read_inputs(
     upstreams = any(p.from_ is not None for p in product.spec.input_ports)
     referenced = _referenced(product) if upstreams else None
     sidecar = PolicySidecar(runtime) if upstreams else None
+    landing = lands_in_objects(runtime.settings)
     fresh = []
     for port in product.spec.input_ports:
         before = _same_origin(port, previous.get(port.name))
@@ -78,7 +79,8 @@ def read_inputs(
                 if opened:
                     result.opened[port.name] = opened
             else:
-                table, position = _read_source(product, port, before, product.confinement(runtime.settings))
+                objects = ObjectLanding.of(runtime.storage, product.key, port.name) if landing else None
+                table, position = _read_source(product, port, before, product.confinement(runtime.settings), objects)
                 files = _staged(folder, port.name, table)
         except HexmeshError:
             raise
@@ -262,7 +264,11 @@ def _referenced(product: DeployedProduct) -> frozenset[str] | None:
 
 
 def _read_source(
-    product: DeployedProduct, port: InputPort, previous: dict[str, Any] | None, confinement: Confinement
+    product: DeployedProduct,
+    port: InputPort,
+    previous: dict[str, Any] | None,
+    confinement: Confinement,
+    objects: ObjectLanding | None = None,
 ) -> tuple[pa.Table, dict[str, Any]]:
     assert port.source is not None
     incremental = port.window_spec.kind == "incremental"
@@ -275,7 +281,7 @@ def _read_source(
             port.name, port.source, product.origin, previous, incremental=incremental, confinement=confinement
         )
     if incremental:
-        landed = read_landed(port.source, product.origin, previous, confinement)
+        landed = read_landed(port.source, product.origin, previous, confinement, objects)
         table, position = landed.table, landed.position
     else:
         batch = read_source(port.source, product.origin, confinement=confinement)

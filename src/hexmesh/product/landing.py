@@ -14,12 +14,19 @@ name → [size, mtime_ns, sha256]. A file is read when its content is new:
   retried by the next run (``unreadable`` in the position); the other files are read;
 - files under hidden names (``.x``, ``_x``) or modified within the source's ``settle`` time
   are not looked at (write files under a temporary name and rename them when complete).
+
+On a node whose object storage is not its own home (a cluster's S3, say), files also land in object
+storage, under ``landing/<domain>/<product>/<port>/`` (:class:`ObjectLanding`): HTTP ingest writes
+there, so whichever node runs the product reads them. Objects are written once under a new name
+and never change, so the ledger knows one by its key (with its size and hash); the folder is still
+read where it exists on the node that runs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,10 +34,53 @@ from typing import Any
 import pyarrow as pa
 
 from hexmesh.errors import InputError
-from hexmesh.product.sources import list_files, read_file, resolve_path
+from hexmesh.infra.settings import Settings
+from hexmesh.infra.storage import ObjectStore
+from hexmesh.product.sources import SUFFIXES, list_files, read_file, resolve_path
 from hexmesh.spec import Confinement, SourceSpec
 
-__all__ = ["LandedBatch", "read_landed"]
+__all__ = ["LandedBatch", "ObjectLanding", "lands_in_objects", "read_landed"]
+
+
+def lands_in_objects(settings: Settings) -> bool:
+    """Whether files land in object storage: when it is not the node's home (then it is shared, or meant to be)."""
+    return settings.storage.rstrip("/") != settings.home.as_uri().rstrip("/")
+
+
+@dataclass(frozen=True)
+class ObjectLanding:
+    """Where files for one input port land in object storage: ``landing/<domain>/<product>/<port>/``."""
+
+    storage: ObjectStore
+    prefix: str
+
+    @classmethod
+    def of(cls, storage: ObjectStore, product: str, port: str) -> ObjectLanding:
+        return cls(storage, f"landing/{product}/{port}/")
+
+    def put(self, name: str, data: bytes) -> str:
+        """Land ``data`` as the file ``name`` (written whole, at once); its key."""
+        key = self.prefix + name
+        self.storage.put(key, data)
+        return key
+
+    def keys(self, spec: SourceSpec) -> list[str]:
+        """The keys of the landed files a source of ``spec``'s format reads (hidden names left out), oldest first."""
+        suffixes = SUFFIXES[spec.format]
+        found = []
+        for key in self.storage.keys(self.prefix):
+            name = key.rsplit("/", 1)[-1]
+            if name.lower().endswith(suffixes) and not name.startswith((".", "_")):
+                found.append(key)
+        return found
+
+    def read(self, key: str, spec: SourceSpec) -> tuple[bytes, pa.Table]:
+        """A landed file's bytes and rows (parsed from a temporary copy, as a file of the folder would be)."""
+        data = self.storage.get(key)
+        with tempfile.TemporaryDirectory(prefix="hexmesh-landed-") as folder:
+            copy = Path(folder) / key.rsplit("/", 1)[-1]
+            copy.write_bytes(data)
+            return data, read_file(copy, spec)
 
 
 @dataclass
@@ -83,9 +133,13 @@ def _refuse_backwards(spec: SourceSpec, name: str, path: Path, entry: list[Any],
 
 
 def read_landed(
-    spec: SourceSpec, origin: Path, previous: dict[str, Any] | None, confinement: Confinement | None = None
+    spec: SourceSpec,
+    origin: Path,
+    previous: dict[str, Any] | None,
+    confinement: Confinement | None = None,
+    objects: ObjectLanding | None = None,
 ) -> LandedBatch:
-    """Read the files of ``spec`` whose content the ledger in ``previous`` has not seen."""
+    """Read the files of ``spec`` (and ``objects``) whose content the ledger in ``previous`` has not seen."""
     previous = previous or {}
     legacy = set(previous.get("files", [])) - set(previous.get("seen", {}))
     seen: dict[str, list[Any]] = {k: list(v) for k, v in previous.get("seen", {}).items()}
@@ -96,7 +150,9 @@ def read_landed(
     read: list[str] = []
     duplicates: list[str] = []
     unreadable: list[dict[str, str]] = []
-    for path in list_files(root, spec, confinement):
+    # With files landing in object storage, the folder may be on another node only (or nowhere).
+    folder = list_files(root, spec, confinement) if objects is None or root.exists() else []
+    for path in folder:
         name = str(path.relative_to(base))
         stat = path.stat()
         entry = seen.get(name)
@@ -117,6 +173,23 @@ def read_landed(
         seen[name] = [stat.st_size, stat.st_mtime_ns, digest]
         digests.add(digest)
         read.append(name)
+    for key in objects.keys(spec) if objects is not None else []:
+        if key in seen or key in legacy:
+            continue  # an object never changes: its key is enough
+        assert objects is not None
+        try:
+            data, rows = objects.read(key, spec)
+        except InputError as exc:
+            unreadable.append({"file": key, "error": str(exc)})
+            continue
+        digest = hashlib.sha256(data).hexdigest()
+        seen[key] = [len(data), 0, digest]
+        if digest in digests:
+            duplicates.append(key)
+            continue
+        tables.append(rows)
+        digests.add(digest)
+        read.append(key)
     table = None
     if tables:
         try:

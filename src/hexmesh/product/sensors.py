@@ -6,6 +6,7 @@ a position. Each source kind answers from what the last good run recorded:
 - **files** (a folder, including the landing folder of HTTP ingest): a file whose name, size
   or modification time is not in the position (hidden names and files within ``settle`` are not
   looked at, as when reading); a file the run found unreadable counts again only once rewritten;
+  where files land in object storage too (``landing``), a landed object whose key is not;
 - **PostgreSQL by cursor**: the cursor column's maximum is above the position (one query);
 - **PostgreSQL CDC**: the slot holds a committed transaction past the position (a peek, which
   consumes nothing).
@@ -26,9 +27,11 @@ import psycopg
 from psycopg import sql
 
 from hexmesh.errors import HexmeshError
+from hexmesh.infra.storage import ObjectStore
 from hexmesh.product.cdc import port_slot
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.inputs import origin
+from hexmesh.product.landing import ObjectLanding
 from hexmesh.product.pgoutput import Decoder, format_lsn, parse_lsn
 from hexmesh.product.postgres_source import relation
 from hexmesh.product.sources import expand_vars, list_files, resolve_path
@@ -57,8 +60,12 @@ def sensed(
     positions: dict[str, dict[str, Any]],
     confinement: Confinement,
     since_us: int,
+    landing: ObjectStore | None = None,
 ) -> list[Signal]:
-    """What is new on the watched sources since the positions of the last good run (started at ``since_us``)."""
+    """What is new on the watched sources since the positions of the last good run (started at ``since_us``).
+
+    ``landing``: the object storage files land in (:func:`hexmesh.product.landing.lands_in_objects`).
+    """
     signals = []
     for port in product.spec.input_ports:
         if port.source is None or (trigger.sources != "all" and port.name not in trigger.sources):
@@ -67,7 +74,8 @@ def sensed(
         if before is not None and before.get("origin") != origin(port):
             before = None  # the source moved: everything there is new
         try:
-            signal = _probe(product, port, before, confinement, since_us)
+            objects = ObjectLanding.of(landing, product.key, port.name) if landing is not None else None
+            signal = _probe(product, port, before, confinement, since_us, objects)
         except (HexmeshError, OSError, psycopg.Error) as exc:
             log.info("sensor of %s/%s cannot look at its source: %s", product.key, port.name, exc)
             continue
@@ -77,11 +85,16 @@ def sensed(
 
 
 def _probe(
-    product: DeployedProduct, port: InputPort, before: dict[str, Any] | None, confinement: Confinement, since_us: int
+    product: DeployedProduct,
+    port: InputPort,
+    before: dict[str, Any] | None,
+    confinement: Confinement,
+    since_us: int,
+    objects: ObjectLanding | None,
 ) -> Signal | None:
     source = port.source
     if isinstance(source, SourceSpec):
-        return _files(product, port.name, source, before, confinement, since_us)
+        return _files(product, port.name, source, before, confinement, since_us, objects)
     if isinstance(source, PostgresSourceSpec) and source.mode == "cdc":
         return _changes(port.name, source, before, port_slot(product.key, product.record.major, port))
     if isinstance(source, PostgresSourceSpec) and source.cursor is not None:
@@ -98,6 +111,7 @@ def _files(
     before: dict[str, Any] | None,
     confinement: Confinement,
     since_us: int,
+    objects: ObjectLanding | None,
 ) -> Signal | None:
     root = resolve_path(spec.path, product.origin, confinement)
     base = root if root.is_dir() else root.parent
@@ -110,7 +124,10 @@ def _files(
         legacy = set(before.get("files") or []) - set(known)
         unreadable = {str(item.get("file")) for item in before.get("unreadable") or []}
     fresh = []
-    for path in list_files(root, spec, confinement):
+    # An object never changes: a key the last run neither read nor found unreadable is news.
+    old = set(known) | legacy | unreadable
+    fresh += [(key, [0, 0]) for key in (objects.keys(spec) if objects else []) if key not in old]
+    for path in list_files(root, spec, confinement) if objects is None or root.exists() else []:
         name = str(path.relative_to(base))
         stat = path.stat()
         stamp = [stat.st_size, stat.st_mtime_ns]

@@ -17,6 +17,7 @@ from hexmesh.product.parsing import parse_file
 from hexmesh.spec import Confinement, SourceSpec, parse_duration
 
 __all__ = [
+    "SUFFIXES",
     "SourceBatch",
     "expand_vars",
     "list_files",
@@ -27,7 +28,8 @@ __all__ = [
     "variables_in",
 ]
 
-_SUFFIXES = {
+#: A file source's format → the file names it reads.
+SUFFIXES = {
     "csv": (".csv", ".csv.gz"),
     "parquet": (".parquet", ".pq"),
     "json": (".json", ".jsonl", ".ndjson"),
@@ -145,7 +147,7 @@ def list_files(root: Path, spec: SourceSpec, confinement: Confinement | None = N
         raise InputError(
             f"source {spec.path!r} resolves to {root}, which does not exist; create it or fix the path in the spec"
         )
-    suffixes = _SUFFIXES[spec.format]
+    suffixes = SUFFIXES[spec.format]
     files = sorted(
         p
         for p in root.rglob("*")

@@ -135,7 +135,7 @@ async def ingest(domain: Domain, name: Name, port: InputName, request: Request, 
         product=receipt.product,
         input=receipt.port,
         accepted=receipt.events,
-        file=receipt.file.name,
+        file=receipt.name,
         received_at=receipt.received_at.isoformat(),
         detail=f"stored durably; the next run of {key} reads these {receipt.events} event(s) once",
     )
