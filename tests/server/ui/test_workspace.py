@@ -77,7 +77,7 @@ def test_the_owner_is_told_it_owns_the_port_and_gets_no_request_form(node: Serve
     assert page.status_code == 200
     said = standing(page, "orders")
     assert said.startswith("owner: You own this")
-    assert "Request access" not in said and 'name="purpose"' not in page.text
+    assert "Request access" not in said and 'class="access-form"' not in page.text
 
 
 def test_a_reader_is_told_it_can_read_and_which_columns_are_masked(node: ServedNode) -> None:
@@ -86,7 +86,7 @@ def test_a_reader_is_told_it_can_read_and_which_columns_are_masked(node: ServedN
     assert said.startswith("reader: You can read this")
     assert "masked: customer_id" in said
     assert "amount" not in said  # hidden from ana: not even named
-    assert 'name="purpose"' not in page.text
+    assert 'class="access-form"' not in page.text
 
 
 def test_a_public_port_says_public_to_anyone(node: ServedNode) -> None:
@@ -95,7 +95,7 @@ def test_a_public_port_says_public_to_anyone(node: ServedNode) -> None:
         said = standing(page, "orders")
         assert said.startswith("public: Public Anyone may read this port.")
         assert "masked: customer_id" in said
-        assert 'name="purpose"' not in page.text
+        assert 'class="access-form"' not in page.text
 
 
 def test_someone_who_may_not_read_asks_and_then_sees_the_state_of_their_request(node: ServedNode) -> None:
@@ -111,7 +111,7 @@ def test_someone_who_may_not_read_asks_and_then_sees_the_state_of_their_request(
     after = httpx.get(node.url + "/ui/products/sales/shop", cookies={"hexmesh_token": carl}, timeout=60)
     said = standing(after, "orders")
     assert said.startswith("request: Your request") and "churn study" in said and "pending" in said
-    assert 'name="purpose"' not in after.text  # no second form while one is pending
+    assert 'class="access-form"' not in after.text  # no second form while one is pending
 
 
 def runs(page: httpx.Response) -> list[list[str]]:
@@ -142,3 +142,31 @@ def test_the_sql_is_shown_to_the_owner_not_to_a_reader_with_hidden_columns(node:
     reader = get(node, "/ui/products/sales/shop", "ana@example.com")
     assert '<figure class="transformation">' not in reader.text
     assert "Shown to its owners and to readers who see every column in clear" in reader.text
+
+
+def test_my_page_lists_my_products_and_my_requests_with_their_state(node: ServedNode) -> None:
+    owner = get(node, "/ui/me", "os@example.com")
+    products = re.search(r'<ul class="my-products">(.*?)</ul>', owner.text, re.S)
+    assert products and "sales/open" in products.group(1) and "sales/shop" not in products.group(1)
+    erin = token(node.home, "erin@example.com")
+    asked = httpx.post(
+        node.url + "/ui/products/sales/shop/ports/orders/access-requests",
+        data={"purpose": "fraud checks", "token": erin},
+        timeout=60,
+    )
+    assert asked.status_code == 201, asked.text
+    mine = httpx.get(node.url + "/ui/me", cookies={"hexmesh_token": erin}, timeout=60)
+    [row] = re.findall(r'<tr class="my-request"[^>]*>(.*?)</tr>', mine.text, re.S)
+    assert _text(row).split() == ["sales/shop/orders", "fraud", "checks", *_text(row).split()[3:6], "pending"]
+    assert "You own no product on this node." in mine.text
+    me = get(node, "/ui/products/sales/shop", "me@example.com")
+    assert '<a class="whoami-name" href="/ui/me"' in me.text
+    pending = re.search(r'<ul class="my-products">(.*?)</ul>', get(node, "/ui/me", "me@example.com").text, re.S)
+    assert pending and re.search(r"\d+ pending request", pending.group(1))
+
+
+def test_my_page_asks_an_anonymous_visitor_to_sign_in(node: ServedNode) -> None:
+    page = get(node, "/ui/me")
+    assert page.status_code == 200
+    assert '<a href="/ui/sign-in?next=/ui/me">Sign in</a>' in page.text
+    assert "my-request" not in page.text and "my-products" not in page.text

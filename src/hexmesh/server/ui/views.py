@@ -101,7 +101,10 @@ def _port(dataset: dict[str, Any], health: dict[str, Any] | None, purpose: str =
         "slo": slo,
         "status": status(health.get("status") if health else reported.get("hexmesh:status")),
         "checks": [c for c in checks if isinstance(c, dict)],
-        "snippets": snippets(port_access(dataset), purpose=purpose),
+        # A stub the visitor may only ask for has no snippet: it could not read what one would fetch.
+        "snippets": []
+        if dataset.get("hexmesh:access") == "request"
+        else snippets(port_access(dataset), purpose=purpose),
         "access": port_access(dataset),
         "charts": _history(health, slo or {}),
         # A port the visitor may only ask for: its name and description, nothing of its contents.
