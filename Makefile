@@ -53,6 +53,7 @@ bench-all: bench ## Every benchmark: also the SQL port, node, search, governance
 	$(BIN)/python -m bench.lifecycle.cdc
 	$(BIN)/python -m bench.cluster.failover
 	$(BIN)/python -m bench.cluster.scale
+	$(BIN)/python -m bench.cluster.crossnode
 	$(BIN)/python -m bench.storage
 
 clean: ## Remove the environment, workspace and caches

@@ -199,9 +199,12 @@ def files(mesh: LeakMesh, who: str) -> Seen:
                     seen.add(_cells(answer, fmt))
             pinned = [s["data_url"] for s in listing.json()] if listing.status_code == 200 else []
             owner_pins = _owner_pins(mesh, port)
+            first = owner_pins[0].split("/snapshots/")[1].split("/")[0] if owner_pins else None
             for url in {*pinned, *owner_pins}:  # every snapshot, past ones too (time travel)
                 for fmt in ("jsonl", "parquet"):
                     seen.add(_cells(http.get(url, params={"format": fmt}), fmt))
+                if first is not None:  # what an incremental reader gets (a product on another node)
+                    seen.add(_cells(http.get(url, params={"format": "parquet", "after": first}), "parquet"))
             as_of = http.get(f"{base}/data", params={"format": "jsonl", "as_of": "2020-01-01T00:00:00Z"})
             seen.add(_json_text(as_of))
         for mechanism, port, column, canary in QUESTIONS:

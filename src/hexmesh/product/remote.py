@@ -11,7 +11,7 @@ consumer of that node; nothing is opened or filtered here.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -38,11 +38,13 @@ class PeerUnavailableError(InputError):
 
 @dataclass(frozen=True)
 class RemotePort:
-    """An output port served by the peer at ``peer`` (its base URL)."""
+    """An output port served by the peer at ``peer`` (its base URL); ``snapshots``: its listing as
+    :func:`locate` found it (a read pins one of them without asking again), None when not read."""
 
     peer: str
     product: str
     port: str
+    snapshots: tuple[dict[str, Any], ...] | None = field(default=None, compare=False, repr=False)
 
     @property
     def address(self) -> str:
@@ -96,7 +98,9 @@ def locate(
         except httpx.TransportError as exc:
             silent.append((peer, exc))
             continue
-        if answer.status_code != 404:  # 200, or a refusal the read reports with its access request
+        if answer.status_code == 200:
+            return RemotePort(peer, product, name, tuple(answer.json()))
+        if answer.status_code != 404:  # a refusal: the read reports it, with the access request to file
             return remote
     if silent:
         first, error = silent[0]
@@ -155,7 +159,7 @@ def _snapshots(remote: RemotePort, token: str, consumer: DataProductSpec, port: 
 def latest_snapshot(settings: Settings, remote: RemotePort, consumer: DataProductSpec, port: InputPort) -> int | None:
     """The newest snapshot ``remote`` has published (None: none yet); what the scheduler polls."""
     token = settings.peer_credential(remote.peer, consumer.key)
-    found = _snapshots(remote, token, consumer, port)
+    found = remote.snapshots if remote.snapshots is not None else _snapshots(remote, token, consumer, port)
     return int(found[-1]["snapshot_id"]) if found else None
 
 
@@ -208,7 +212,8 @@ def read_remote(
         InputError: the node has published nothing yet, or answered something else.
     """
     token = settings.peer_credential(remote.peer, consumer.key)
-    pinned = _pinned(_snapshots(remote, token, consumer, port), as_of)
+    listing = remote.snapshots if remote.snapshots is not None else _snapshots(remote, token, consumer, port)
+    pinned = _pinned(listing, as_of)
     if pinned is None:
         raise InputError(
             f"input port {port.name!r} reads {port.from_} from the node {remote.peer}, which has published "
