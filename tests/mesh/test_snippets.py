@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -139,3 +140,23 @@ def test_the_spark_snippet_reads_the_rows(node: ServedNode, owner: str, tmp_path
     done = run(connect(node, owner)["spark"], "python", owner, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip().splitlines()[-1] == "3 rows"
+
+
+@pytest.mark.parametrize("purpose", ["it's reporting", 'a $HOME "quoted" `x` \\ purpose', "plain"])
+def test_the_psql_snippet_passes_the_purpose_to_sql_unchanged_by_the_shell(purpose: str) -> None:
+    access = port_access(
+        {
+            "dct:title": "o",
+            "dcat:distribution": [
+                {
+                    "dct:title": "SQL",
+                    "dcat:accessURL": "postgresql://h:1/hexmesh?sslmode=require",
+                    "hexmesh:table": "d.p__o",
+                }
+            ],
+        }
+    )
+    psql = next(s.code for s in snippets(access, purpose=purpose) if s.id == "psql")
+    words = shlex.split(psql.replace("\\\n", " "))
+    literal = "'" + purpose.replace("'", "''") + "'"
+    assert words[words.index("-c") + 1] == f"set hexmesh.purpose = {literal}"

@@ -79,6 +79,13 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def _shell_word(text: str) -> str:
+    """``text`` as one shell word a person can read: "…" around SQL literals, else shlex's quoting."""
+    if "'" in text and not any(c in text for c in '"$`\\!'):
+        return f'"{text}"'
+    return shlex.quote(text)
+
+
 def _with_purpose(url: str, purpose: str) -> str:
     return f"{url}{'&' if '?' in url else '?'}purpose={quote(purpose)}" if purpose else url
 
@@ -91,7 +98,7 @@ def _sslmode(dsn: str) -> str | None:
 def _sql(dsn: str, table: str, purpose: str) -> list[Snippet]:
     query = f"select * from {table} limit 100"
     setup = f"set hexmesh.purpose = {_sql_literal(purpose)}" if purpose else ""
-    statements = " ".join(f"-c {shlex.quote(s)}" for s in (setup, query) if s)
+    statements = " ".join(f"-c {_shell_word(s)}" for s in (setup, query) if s)
     state = f"    conn.execute({setup!r})\n" if setup else ""
     return [
         Snippet("sql", "SQL", "sql", (f"{setup};\n" if setup else "") + f"{query};"),
