@@ -3,7 +3,8 @@
 - An anonymous visitor browses what is public, is asked to sign in when they want data, and sees
   none of it.
 - An analyst signs in, asks for access, sees the request pending, and after the owner approves
-  reads the port with a connect snippet copied from the page (the redacted column stays redacted).
+  sees what it may read (the masked column marked) and reads the port with the connect snippet
+  copied from the page, which states the grant's purpose (the redacted column stays empty).
 - The owner signs in, approves a request in the browser (no token pasted), and reads their own port
   with the page's snippet.
 """
@@ -75,9 +76,7 @@ def run_shell(code: str, secret: str, cwd: Path) -> subprocess.CompletedProcess[
     )
 
 
-def test_anonymous_browses_what_is_public_and_is_asked_to_sign_in_for_data(
-    person: Any, shop: ServedNode, tmp_path: Path
-) -> None:
+def test_anonymous_browses_what_is_public_and_is_asked_to_sign_in_for_data(person: Any, shop: ServedNode) -> None:
     page = person
     page.goto("/ui")
     assert page.get_by_role("button", name="Sign in").or_(page.get_by_role("link", name="Sign in")).first.is_visible()
@@ -85,11 +84,11 @@ def test_anonymous_browses_what_is_public_and_is_asked_to_sign_in_for_data(
     page.wait_for_url(f"**{PRODUCT}")
     port = page.locator("article.port", has_text="orders")
     assert "One row per order." in port.inner_text()  # public metadata: what there is to ask for
-    curl = copy_snippet(page, "orders", "curl").split("\n\n")[0]
+    assert "You may not read this port yet" in port.inner_text()
+    assert port.get_by_role("tab").count() == 0  # how to connect is shown to readers only
     screenshot(page, "journey-anonymous-product")
-    done = run_shell(curl, "", tmp_path)  # without a token the page's own snippet gets no data
-    assert done.returncode == 22 and "401" in done.stderr
-    assert not (tmp_path / "orders.parquet").exists()
+    data = httpx.get(shop.url + "/products/sales/shop/ports/orders/data?format=csv", timeout=60)
+    assert data.status_code == 401  # and no data reaches a visitor without a token
     port.get_by_role("link", name="Sign in").click()  # asking for data starts with signing in
     page.wait_for_url(re.compile(r"/ui/sign-in\?next=.*sales.*shop"))
     assert page.get_by_label("Your API token").is_visible()
@@ -102,8 +101,7 @@ def test_analyst_asks_sees_it_pending_and_reads_with_a_snippet_after_approval(
     sign_in(page, analyst, PRODUCT)
     assert "ann@example.com" in page.get_by_role("banner").inner_text()
     port = page.locator("article.port", has_text="orders")
-    refused = run_shell(copy_snippet(page, "orders", "psql"), analyst, tmp_path)
-    assert refused.returncode != 0 and "access request" in refused.stderr  # the error says how to get in
+    assert "You may not read this port yet" in port.inner_text()
     form = port.locator("form.access-form")
     assert "Asked as ann@example.com" in form.inner_text()  # signed in: no token to paste
     form.get_by_label("Purpose").fill("churn-model")
@@ -114,11 +112,11 @@ def test_analyst_asks_sees_it_pending_and_reads_with_a_snippet_after_approval(
     assert found, status.inner_text()
     screenshot(page, "journey-analyst-pending")
 
-    page.goto(PRODUCT)  # asking again shows the request still pending
-    form = page.locator("article.port", has_text="orders").locator("form.access-form")
-    form.get_by_label("Purpose").fill("churn-model")
-    form.get_by_role("button", name="Request access").click()
-    assert f"request {found.group(1)} is pending" in page.get_by_role("alert").inner_text()
+    page.goto(PRODUCT)  # the port now says where the request stands, and offers no second form
+    port = page.locator("article.port", has_text="orders")
+    mine = port.locator(".own-request").inner_text()
+    assert f"Your request {found.group(1)[:8]} for churn-model is pending" in mine
+    assert port.locator("form.access-form").count() == 0
 
     decided = httpx.post(
         f"{shop.url}/ui/access-requests/{found.group(1)}/decision",
@@ -127,10 +125,12 @@ def test_analyst_asks_sees_it_pending_and_reads_with_a_snippet_after_approval(
     )
     assert decided.status_code == 200, decided.text
 
-    page.goto(PRODUCT + "?purpose=churn-model")
+    page.goto(PRODUCT)
     port = page.locator("article.port", has_text="orders")
+    assert "you can read this for churn-model" in port.inner_text().lower()
+    assert "masked: customer_id" in port.locator(".masked-columns").inner_text()
     assert port.get_by_label(re.compile("Reading for a purpose")).input_value() == "churn-model"
-    psql = copy_snippet(page, "orders", "psql")
+    psql = copy_snippet(page, "orders", "psql")  # states the grant's purpose by itself
     assert "-c \"set hexmesh.purpose = 'churn-model'\"" in psql and "sslmode=require" in psql
     screenshot(page, "journey-analyst-connect")
     done = run_shell(psql, analyst, tmp_path)
@@ -160,6 +160,7 @@ def test_owner_approves_in_the_browser_and_reads_their_own_port(person: Any, sho
     assert "bob@example.com for sales/shop/orders: approved" in page.get_by_role("status").inner_text()
 
     page.goto(PRODUCT)
+    assert "you own this" in page.locator("article.port", has_text="orders").inner_text().lower()
     psql = copy_snippet(page, "orders", "psql")
     done = run_shell(psql, owner, tmp_path)
     assert done.returncode == 0, done.stderr

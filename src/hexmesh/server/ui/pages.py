@@ -85,7 +85,7 @@ def home(request: Request, q: Text = "", mode: Annotated[str, Query(max_length=2
 
 @router.get("/products/{domain}/{name}", response_class=HTMLResponse)
 def product(
-    domain: Domain, name: Name, request: Request, purpose: Annotated[str, Query(max_length=200)] = ""
+    domain: Domain, name: Name, request: Request, reading_for: Annotated[str, Query(max_length=200)] = ""
 ) -> HTMLResponse:
     hub, seen = hub_of(request), seen_by(request)
     try:
@@ -94,7 +94,9 @@ def product(
         return render(request, "missing.html", 404, message=str(exc))
     # Peers' products are asked for through their own node, which may enforce policies.
     access_form = not view.local or hub.node.sidecar is not None
-    return render(request, "product.html", access_form=access_form, **views.product_page(seen, view, purpose.strip()))
+    return render(
+        request, "product.html", access_form=access_form, **views.product_page(seen, view, reading_for.strip())
+    )
 
 
 @router.get("/graph", response_class=HTMLResponse)

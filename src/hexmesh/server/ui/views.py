@@ -105,6 +105,7 @@ def _port(dataset: dict[str, Any], health: dict[str, Any] | None, purpose: str =
         "snippets": []
         if dataset.get("hexmesh:access") == "request"
         else snippets(port_access(dataset), purpose=purpose),
+        "purpose": purpose,
         "access": port_access(dataset),
         "charts": _history(health, slo or {}),
         # A port the visitor may only ask for: its name and description, nothing of its contents.
@@ -145,7 +146,12 @@ def product_page(seen: Visibility, view: ProductView, purpose: str = "") -> dict
         else _ports_from_entry(entry)
     )
     for port in ports:
-        port["standing"] = view.standing.get(port["name"])
+        standing = port["standing"] = view.standing.get(port["name"])
+        if standing is not None and not standing.reads:
+            port["snippets"] = []  # how to connect is shown to the port's readers only
+        elif standing is not None and standing.purpose and not purpose and port["access"] is not None:
+            port["purpose"] = standing.purpose  # the purpose of the viewer's grant
+            port["snippets"] = snippets(port["access"], purpose=standing.purpose)
     registry = seen.registry
     lineage = seen.lineage
     near = {entry.key, *lineage.upstream(entry.key), *lineage.downstream(entry.key)}
