@@ -451,6 +451,11 @@ def ui(mesh: LeakMesh, who: str) -> Seen:
             "/ui/graph",
             "/ui/slo",
             "/ui/nodes",
+            "/ui/me",
+            # Each port's preview and profile: the principal's own shaped rows, or the refusal.
+            *(f"/ui/products/leak/vault/ports/{port}/preview" for port in ("people", "ledger", "totals", "twins")),
+            "/ui/products/leak/archive/ports/records/preview",
+            "/ui/products/leak/other/ports/things/preview",
         ):
             seen.add(_json_text(http.get(path)))
         for mechanism, canary in _some_canaries():

@@ -170,3 +170,45 @@ def test_my_page_asks_an_anonymous_visitor_to_sign_in(node: ServedNode) -> None:
     assert page.status_code == 200
     assert '<a href="/ui/sign-in?next=/ui/me">Sign in</a>' in page.text
     assert "my-request" not in page.text and "my-products" not in page.text
+
+
+def profile(page: httpx.Response) -> dict[str, list[str]]:
+    rows = re.findall(r'<tr class="profile-column" data-column="([^"]+)">(.*?)</tr>', page.text, re.S)
+    return {name: [_text(c) for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", body, re.S)] for name, body in rows}
+
+
+def test_a_reader_previews_its_own_shaped_rows_and_profile(node: ServedNode, home: Path) -> None:
+    page = get(node, "/ui/products/sales/shop/ports/orders/preview", "ana@example.com")
+    assert page.status_code == 200, page.text
+    header = re.search(r'<table class="preview">.*?<thead>(.*?)</thead>', page.text, re.S)
+    assert header and _text(header.group(1)).split() == ["order_id", "customer_id", "ordered_at", "status"]
+    columns = profile(page)
+    assert set(columns) == {"order_id", "customer_id", "ordered_at", "status"}  # amount is hidden from ana
+    raw = (home.parent / "shop" / "data").glob("*.csv")
+    customers = {line.split(",")[1] for f in raw for line in f.read_text().splitlines()[1:]}
+    assert customers and not any(f"<td>{c}</td>" in page.text for c in customers)  # pseudonyms, never the ids
+    _, kind, nulls, distinct, low, high, histogram = columns["order_id"]
+    assert kind == "int64"
+    assert int(nulls) == 0 and int(distinct) > 0 and int(low.replace(",", "")) <= int(high.replace(",", ""))
+    assert "–" in histogram  # value ranges with counts
+    assert "all your rows" in page.text
+
+
+def test_the_owner_previews_every_column_in_clear(node: ServedNode, home: Path) -> None:
+    page = get(node, "/ui/products/sales/shop/ports/orders/preview", "me@example.com")
+    assert page.status_code == 200 and "amount" in profile(page)
+    first = (home.parent / "shop" / "data").glob("*.csv").__next__().read_text().splitlines()[1]
+    assert f"<td>{first.split(',')[1]}</td>" in page.text  # the owner's customer ids are the real ones
+
+
+def test_a_preview_is_refused_to_who_may_not_read_and_public_to_anyone(node: ServedNode) -> None:
+    refused = get(node, "/ui/products/sales/shop/ports/orders/preview", "fay@example.com")
+    assert refused.status_code == 403 and '<table class="preview">' not in refused.text
+    assert "access request" in refused.text.lower()
+    anonymous = get(node, "/ui/products/sales/shop/ports/orders/preview")
+    assert anonymous.status_code == 403 and '<table class="preview">' not in anonymous.text
+    assert 'href="/ui/sign-in?next=/ui/products/sales/shop/ports/orders/preview"' in anonymous.text
+    public = get(node, "/ui/products/sales/open/ports/orders/preview")
+    assert public.status_code == 200 and "customer_id" in profile(public)
+    missing = get(node, "/ui/products/sales/open/ports/nope/preview")
+    assert missing.status_code == 404 and "orders" in missing.text

@@ -28,6 +28,7 @@ from hexmesh.server.ui.access_requests import router as access_router
 from hexmesh.server.ui.mine import router as mine_router
 from hexmesh.server.ui.pages import fallback as pages_fallback
 from hexmesh.server.ui.pages import router as pages_router
+from hexmesh.server.ui.preview import router as preview_router
 from hexmesh.server.ui.signin import router as signin_router
 from hexmesh.server.viewer import hub_of, seen_by
 from hexmesh.serving import MeshHub, authorize_announcement, concept_index
@@ -230,4 +231,5 @@ router.include_router(pages_router)
 router.include_router(access_router)
 router.include_router(signin_router)
 router.include_router(mine_router)
+router.include_router(preview_router)
 router.include_router(pages_fallback)  # last: only paths no other /ui route serves

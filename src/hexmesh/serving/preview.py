@@ -1,0 +1,175 @@
+"""A viewer's first rows of a port and a profile of its columns, read through the policy's door.
+
+The rows are the viewer's own shaped view (:func:`hexmesh.product.policy.shaped_batches`, audited
+with ``via="ui"``): hidden columns are absent, masked ones masked, row filters and minimum group
+sizes applied, synthetic rows for a synthetic-only viewer. A viewer allowed aggregates only gets
+no rows and no profile (the door refuses; differentially private aggregates are the SQL port's).
+The profile (nulls, distinct values, min/max, a small histogram) is computed over the same shaped
+rows, at most :data:`PROFILE_ROWS` of them, and says when it stopped there.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from hexmesh.governance import AccessDeniedError, Principal
+from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest
+from hexmesh.product import files as port_files
+from hexmesh.product.policy import one_request, shaped_batches
+from hexmesh.serving.governed import sidecar_of
+from hexmesh.serving.node import Node
+from hexmesh.serving.standing import readers_plan
+
+__all__ = ["PREVIEW_ROWS", "PROFILE_ROWS", "ColumnProfile", "Preview", "preview"]
+
+#: Rows shown; rows profiled at most (a profile past it says it covers the first ones only).
+PREVIEW_ROWS = 20
+PROFILE_ROWS = 100_000
+#: Bars of a numeric histogram; most frequent values listed for other columns.
+BINS = 8
+TOP = 5
+#: Longest text of one shown value.
+CELL_CHARS = 80
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    name: str
+    type: str
+    nulls: int
+    distinct: int
+    min: str | None
+    max: str | None
+    histogram: tuple[tuple[str, int], ...]
+    """(label, count): value ranges of a numeric column, else its most frequent values."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    port: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    profile: tuple[ColumnProfile, ...]
+    profiled: int
+    """Rows the profile covers."""
+    complete: bool
+    """Whether those are all of the viewer's rows (else the first PROFILE_ROWS)."""
+    snapshot: int | None
+    variant: str = "rows"
+
+
+def preview(node: Node, principal: Principal | None, product: DeployedProduct, port: str) -> Preview:
+    """``principal``'s first rows of ``port`` and the profile of its view (None: a node without ``--auth``).
+
+    Raises:
+        AccessDeniedError: the viewer may not read rows of the port (the message says how to ask).
+        AuthenticationError: an anonymous viewer on a port that is not public.
+    """
+    product.output(port)  # NotFoundError naming the ports
+    if principal is None:
+        reader = OutputPortReader(node.runtime, product, port)
+        publication = reader.publication()
+        snapshot = publication.snapshot_id if publication else None
+        schema = port_files.schema_of(reader, ReadRequest())
+        batches = port_files.batches(reader, ReadRequest(), snapshot) if snapshot is not None else iter(())
+        return _previewed(port, schema, snapshot, batches, "rows")
+    with one_request():
+        plan, purpose = readers_plan(node, principal, product, port)
+        if plan.decision.allowed and plan.variant == "aggregate":
+            raise AccessDeniedError(
+                f"{principal.key} may query aggregates of dp://{product.key}/{port} only, not rows: "
+                "there is no row preview nor profile (use the SQL port's differentially private aggregates)"
+            )
+        schema, snapshot, batches = shaped_batches(
+            sidecar_of(node), product, principal, port, purpose=purpose, via="ui"
+        )
+    return _previewed(port, schema, snapshot, batches, plan.variant)
+
+
+def _previewed(
+    port: str, schema: pa.Schema, snapshot: int | None, batches: Iterator[pa.RecordBatch], variant: str
+) -> Preview:
+    taken, count = [], 0
+    for batch in batches:
+        taken.append(batch.slice(0, PROFILE_ROWS - count))
+        count += taken[-1].num_rows
+        if count >= PROFILE_ROWS:
+            break
+    complete = next(batches, None) is None if count >= PROFILE_ROWS else True
+    close = getattr(batches, "close", None)
+    if close is not None:
+        close()
+    table = pa.Table.from_batches(taken, schema=schema)
+    head = table.slice(0, PREVIEW_ROWS).to_pylist()
+    return Preview(
+        port=port,
+        columns=tuple(schema.names),
+        rows=tuple(tuple(_cell(row[name]) for name in schema.names) for row in head),
+        profile=tuple(_profile(name, table.column(name)) for name in schema.names),
+        profiled=table.num_rows,
+        complete=complete,
+        snapshot=snapshot,
+        variant=variant,
+    )
+
+
+def _profile(name: str, column: pa.ChunkedArray) -> ColumnProfile:
+    kind = column.type
+    present = pc.drop_null(column)
+    low = high = None
+    histogram: tuple[tuple[str, int], ...] = ()
+    numeric = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_decimal(kind)
+    textual = pa.types.is_string(kind) or pa.types.is_large_string(kind)
+    if len(present) and (numeric or textual or pa.types.is_temporal(kind)):
+        bounds = pc.min_max(present)
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+    if len(present) and numeric and low is not None and high is not None:
+        histogram = _numeric_bins(present, float(low), float(high))
+    elif len(present):
+        counted = pc.value_counts(present).to_pylist()
+        counted.sort(key=lambda c: (-c["counts"], str(c["values"])))
+        histogram = tuple((_cell(c["values"]), int(c["counts"])) for c in counted[:TOP])
+    return ColumnProfile(
+        name=name,
+        type=str(kind),
+        nulls=column.null_count,
+        distinct=pc.count_distinct(present).as_py() if len(present) else 0,
+        min=None if low is None else _cell(low),
+        max=None if high is None else _cell(high),
+        histogram=histogram,
+    )
+
+
+def _numeric_bins(values: pa.ChunkedArray, low: float, high: float) -> tuple[tuple[str, int], ...]:
+    numbers = [float(v) for v in pc.cast(values, pa.float64()).to_pylist()]
+    if high == low:
+        return ((_number(low), len(numbers)),)
+    width = (high - low) / BINS
+    counts = [0] * BINS
+    for v in numbers:
+        counts[min(int((v - low) / width), BINS - 1)] += 1
+    edges = [low + i * width for i in range(BINS + 1)]
+    return tuple((f"{_number(a)}–{_number(b)}", n) for (a, b), n in zip(itertools.pairwise(edges), counts, strict=True))
+
+
+def _number(value: float) -> str:
+    return f"{value:,.0f}" if abs(value) >= 100 or value == int(value) else f"{value:,.2f}"
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        text = value.isoformat(sep=" ")
+    elif isinstance(value, date | time):
+        text = value.isoformat()
+    else:
+        text = str(value)
+    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - 1] + "…"
