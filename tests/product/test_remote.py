@@ -10,6 +10,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -33,10 +34,12 @@ inputPorts:
 transformation: {sql: transform.sql}
 outputPorts:
   - name: profiles
+    eventTime: seen_at
     properties:
       - {name: user_id, logicalType: string, required: true, classification: internal}
       - {name: email, logicalType: string, classification: confidential}
       - {name: region, logicalType: string, classification: internal}
+      - {name: seen_at, logicalType: timestamp, required: true, classification: internal}
 policies:
   access:
     - {id: activity, allow: {product: analytics/activity}, ports: [profiles], rows: {region: EU}}
@@ -51,7 +54,7 @@ version: 1.0.0
 owner: analytics-team@example.com
 description: Reads the users' profiles from the users' node.
 inputPorts:
-  - {{name: profiles, from: dp://users/user-profiles/profiles, window: incremental}}
+  - {{name: profiles, from: dp://users/user-profiles/profiles, window: {window}}}
 transformation: {{sql: transform.sql}}
 outputPorts:
   - name: seen
@@ -61,10 +64,15 @@ outputPorts:
       - {{name: region, logicalType: string, classification: internal}}
 """
 
+SEEN = "select user_id, email, region from profiles\n"
+
 
 def _people(first: int, count: int) -> str:
-    rows = [f"u{n},person{n}@users.test,{'EU' if n % 2 else 'US'}\n" for n in range(first, first + count)]
-    return "user_id,email,region\n" + "".join(rows)
+    """People u<first>…; odd ones in the EU; seen 2 days ago when n % 4 is 1 or 2, else 30 days ago."""
+    now = datetime.now(UTC)
+    seen = {n: now - timedelta(days=2 if n % 4 in (1, 2) else 30) for n in range(first, first + count)}
+    rows = [f"{'EU' if n % 2 else 'US'},u{n},person{n}@users.test,{at:%Y-%m-%d %H:%M:%S}\n" for n, at in seen.items()]
+    return "region,user_id,email,seen_at\n" + "".join(rows)
 
 
 def _product(folder: Path, spec: str, sql: str) -> Path:
@@ -97,7 +105,8 @@ class TwoNodes:
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[TwoNodes]:
     """Node A serving users/user-profiles (with --auth); B's workspace, peered with A, holding no product yet."""
-    profiles = _product(tmp_path / "profiles", PROFILES, "select * from raw\n")
+    sql = "select user_id, email, region, cast(seen_at as timestamp) as seen_at from raw\n"
+    profiles = _product(tmp_path / "profiles", PROFILES, sql)
     (profiles / "data").mkdir()
     (profiles / "data" / "people-1.csv").write_text(_people(1, 6), encoding="utf-8")
     a_home = tmp_path / "a"
@@ -134,7 +143,7 @@ def _seen(workspace: Workspace, key: str) -> list[dict[str, object]]:
 
 
 def test_a_product_on_b_reads_a_port_of_a_as_a_shapes_it_for_its_principal(nodes: TwoNodes) -> None:
-    activity = _product(nodes.root / "activity", CONSUMER.format(name="activity"), "select * from profiles\n")
+    activity = _product(nodes.root / "activity", CONSUMER.format(name="activity", window="incremental"), SEEN)
     nodes.b.deploy([activity])
 
     first = nodes.b.run("analytics/activity")
@@ -154,7 +163,7 @@ def test_a_product_on_b_reads_a_port_of_a_as_a_shapes_it_for_its_principal(nodes
 
 
 def test_a_product_without_a_grant_on_a_is_refused_at_plan_naming_the_access_request(nodes: TwoNodes) -> None:
-    sneaky = _product(nodes.root / "sneaky", CONSUMER.format(name="sneaky"), "select * from profiles\n")
+    sneaky = _product(nodes.root / "sneaky", CONSUMER.format(name="sneaky", window="incremental"), SEEN)
 
     plans = nodes.b.plan([sneaky])
 
@@ -169,7 +178,7 @@ def test_a_product_without_a_grant_on_a_is_refused_at_plan_naming_the_access_req
 
 
 def test_a_down_fails_the_run_naming_it_b_keeps_serving_and_the_next_run_recovers(nodes: TwoNodes) -> None:
-    activity = _product(nodes.root / "activity", CONSUMER.format(name="activity"), "select * from profiles\n")
+    activity = _product(nodes.root / "activity", CONSUMER.format(name="activity", window="incremental"), SEEN)
     nodes.b.deploy([activity])
     assert nodes.b.run("analytics/activity").status == "succeeded"
     with serve(nodes.b_home) as b:
@@ -192,7 +201,7 @@ def test_a_down_fails_the_run_naming_it_b_keeps_serving_and_the_next_run_recover
 
 
 def test_bs_scheduler_runs_the_product_when_a_publishes(nodes: TwoNodes) -> None:
-    activity = _product(nodes.root / "activity", CONSUMER.format(name="activity"), "select * from profiles\n")
+    activity = _product(nodes.root / "activity", CONSUMER.format(name="activity", window="incremental"), SEEN)
     nodes.b.deploy([activity])
     scheduler = nodes.b.scheduler()
 
@@ -205,3 +214,39 @@ def test_bs_scheduler_runs_the_product_when_a_publishes(nodes: TwoNodes) -> None
 
     assert [(a.product, a.status) for a in after] == [("analytics/activity", "succeeded")]
     assert after[0].reason == f"new snapshot of dp://users/user-profiles/profiles on {nodes.a.url}"
+
+
+def test_a_last_7d_window_across_nodes_reads_the_last_7_days_of_event_time(nodes: TwoNodes) -> None:
+    recent = _product(nodes.root / "activity", CONSUMER.format(name="activity", window="last 7d"), SEEN)
+    nodes.b.deploy([recent])
+
+    assert nodes.b.run("analytics/activity").status == "succeeded"
+
+    # EU (A's row filter) and seen in the last 7 days: u1 and u5 (u3 was seen 30 days ago).
+    assert [r["user_id"] for r in _seen(nodes.b, "analytics/activity")] == ["u1", "u5"]
+
+
+def test_an_input_no_peer_serves_names_the_peers_asked(nodes: TwoNodes) -> None:
+    lost = CONSUMER.format(name="activity", window="incremental").replace("users/user-profiles", "users/nowhere")
+    folder = _product(nodes.root / "lost", lost, SEEN)
+
+    with pytest.raises(HexmeshError, match="users/nowhere is neither deployed nor in this batch, and no peer"):
+        nodes.b.plan([folder])
+
+
+def test_bs_lineage_and_knowledge_graph_show_the_edge_across_nodes(nodes: TwoNodes) -> None:
+    activity = _product(nodes.root / "activity", CONSUMER.format(name="activity", window="incremental"), SEEN)
+    nodes.b.deploy([activity])
+    # B's registry federates A's products with a token of its own there (here: the product's).
+    token = (nodes.root / "activity.token").read_text(encoding="utf-8").strip()
+    with (nodes.b_home / "settings.yaml").open("a", encoding="utf-8") as settings:
+        settings.write(f"peer_token: {token}\n")
+
+    with serve(nodes.b_home) as b:
+        lineage = httpx.get(f"{b.url}/api/lineage/analytics/activity", timeout=30).json()
+        turtle = httpx.get(f"{b.url}/api/graph.ttl", timeout=30).text
+
+    assert lineage["upstream"] == ["users/user-profiles"]
+    assert lineage["nodes"] == {"analytics/activity": b.url, "users/user-profiles": nodes.a.url}
+    assert lineage["across"] == [["users/user-profiles", "analytics/activity"]]
+    assert f"hm:servedBy <{nodes.a.url}>" in turtle

@@ -212,12 +212,14 @@ def _mesh_problems(
                     problems.append(SpecProblem(where, str(exc), "start that node, or fix the address"))
                     continue
             if upstream is None:
+                asked = ", and no peer of this node serves it" if elsewhere is not None else ""
                 problems.append(
                     SpecProblem(
                         where,
                         f"input {port.name!r} reads {port.from_}, but product "
-                        f"{address.product_key} is neither deployed nor in this batch",
-                        "deploy the upstream product first, or fix the address",
+                        f"{address.product_key} is neither deployed nor in this batch{asked}",
+                        "deploy the upstream product first, fix the address, or (when another node serves it) "
+                        "add that node to the peers setting",
                     )
                 )
             elif address.port and upstream.output(address.port) is None:

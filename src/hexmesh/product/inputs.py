@@ -168,7 +168,8 @@ def _read_upstream(
         settings = sidecar.runtime.settings
         remote = locate(settings, product.spec, port, (previous or {}).get("peer")) if settings.peers else None
         if remote is None:
-            raise InputError(f"input port {port.name!r} reads {port.from_}: {exc}") from exc
+            asked = f"; none of this node's peers ({', '.join(settings.peers)}) serves it" if settings.peers else ""
+            raise InputError(f"input port {port.name!r} reads {port.from_}: {exc}{asked}") from exc
         return _read_remote(settings, remote, product, port, previous, started, folder)
     position: dict[str, Any] = {"from": port.from_, "major": upstream.record.major}
     read_window = _window(port, previous, started, upstream.record.major)
