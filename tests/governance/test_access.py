@@ -6,7 +6,16 @@ import datetime as dt
 
 import pytest
 
-from hexmesh.governance import ANONYMOUS, AccessDeniedError, MeshPolicies, PolicyDecider, PolicyError, plan_read
+from hexmesh.governance import (
+    ANONYMOUS,
+    UNRESTRICTED,
+    AccessDeniedError,
+    MeshPolicies,
+    PolicyDecider,
+    PolicyError,
+    Principal,
+    plan_read,
+)
 from hexmesh.spec.policies import ProductPolicies
 from tests.governance.conftest import ANALYST, OWNER, POLICIES, SELLER_EU, STATISTICIAN, STRANGER, STUDENT, make_spec
 
@@ -176,3 +185,25 @@ def test_plans_are_cached_per_second_and_cannot_be_changed() -> None:
     assert not plan_read(decider, STRANGER, "daily", now=start + 10.0).decision.allowed
     with pytest.raises(TypeError):
         first.columns["email"] = first.columns["age"]  # type: ignore[index]
+
+
+def test_the_unrestricted_principal_is_permitted_everything_by_a_policy_not_a_skipped_check(
+    decider: PolicyDecider,
+) -> None:
+    # A node without --auth decides for UNRESTRICTED through the same decider: the built-in policy
+    # permits it, and its plan keeps every column in clear, every row, no mask (privacy rules included).
+    for action in ("read", "control", "discover", "requestAccess"):
+        decision = decider.decide(UNRESTRICTED, action, "daily")
+        assert decision.allowed and "builtin:unrestricted" in decision.policy_ids
+    plan = plan_read(decider, UNRESTRICTED, "daily")
+    assert plan.privileged and plan.variant == "rows" and plan.row_filter is None and not plan.hidden
+    assert {action.kind for action in plan.columns.values()} == {"keep"}
+    assert not UNRESTRICTED.authenticated  # it proved nothing: it may not ask for access or sign requests
+
+
+def test_no_token_or_record_may_stand_for_the_unrestricted_principal() -> None:
+    with pytest.raises(ValueError, match="never a stored principal"):
+        Principal.from_json({"id": "no-auth", "kind": "Unrestricted"})
+    with pytest.raises(ValueError, match="one unrestricted principal"):
+        Principal("mallory", kind="Unrestricted")
+    assert Principal.from_json(UNRESTRICTED.to_json() | {"kind": "User"}) != UNRESTRICTED

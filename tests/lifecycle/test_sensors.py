@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from hexmesh.errors import SpecError
+from hexmesh.governance import UNRESTRICTED
 from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Attempt, Workspace
 from hexmesh.product.ingest import ingest_events
@@ -75,7 +76,7 @@ def test_landed_files_trigger_a_run_once_each(workspace: Workspace, make_product
     assert second == "1 new file(s) in data: b.csv"
     node = Node(workspace)  # the observability port says why each run started
     try:
-        shown = observability_report(node, "shop", "landed", None)["runs"]
+        shown = observability_report(node, "shop", "landed", UNRESTRICTED)["runs"]
     finally:
         asyncio.run(node.stop())
     assert [(r["trigger"], r["reason"]) for r in shown] == [("sensor", second), ("sensor", first)]

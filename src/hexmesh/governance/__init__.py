@@ -16,7 +16,7 @@ from hexmesh.governance.exceptions import (
     PolicyError,
 )
 from hexmesh.governance.folder import MeshGovernance, parse_folder
-from hexmesh.governance.identity import ANONYMOUS, ROLES, Principal, Role, product_principal
+from hexmesh.governance.identity import ANONYMOUS, ROLES, UNRESTRICTED, Principal, Role, product_principal
 from hexmesh.governance.masking import generalize, redact
 from hexmesh.governance.privacy import BudgetLedger, DpQuery, DpResult, MemoryLedger, private_aggregate
 from hexmesh.governance.projection import SqlProjection, pseudonymize_udf, sql_projection, tokenize_udf
@@ -32,6 +32,7 @@ __all__ = [
     "CORE",
     "FORGOTTEN",
     "ROLES",
+    "UNRESTRICTED",
     "AccessDeniedError",
     "AccessRule",
     "AuthenticationError",

@@ -17,7 +17,7 @@ from typing import Any
 import cedarpy
 
 from hexmesh.governance.exceptions import PolicyError
-from hexmesh.governance.identity import Principal
+from hexmesh.governance.identity import UNRESTRICTED, Principal
 from hexmesh.spec.model import DataProductSpec
 from hexmesh.spec.policies import AccessRule, Selector
 
@@ -160,7 +160,8 @@ def compile_rule(rule: AccessRule, policy_id: str, key: str) -> list[tuple[str, 
 
 
 def owner_policies(spec: DataProductSpec) -> list[tuple[str, str]]:
-    """The owner (a user or a group id) may do anything with its product; anyone signed in may ask."""
+    """The owner (a user or a group id) may do anything with its product; anyone signed in may ask; the
+    unrestricted principal of a node that enforces no policies (``--no-auth``) may do anything."""
     product = product_uid(spec.key)
     owner = quote(spec.owner)
     return [
@@ -168,6 +169,11 @@ def owner_policies(spec: DataProductSpec) -> list[tuple[str, str]]:
         (
             "builtin:owner-group",
             f'@id("builtin:owner-group")\npermit(principal in Group::{owner}, action, resource in {product});',
+        ),
+        (
+            "builtin:unrestricted",
+            '@id("builtin:unrestricted")\n'
+            f"permit(principal == {principal_uid(UNRESTRICTED)}, action, resource in {product});",
         ),
         (
             "builtin:request-access",

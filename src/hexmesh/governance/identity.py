@@ -6,9 +6,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-__all__ = ["ANONYMOUS", "PRINCIPAL_KINDS", "ROLES", "Principal", "PrincipalKind", "Role", "product_principal"]
+__all__ = [
+    "ANONYMOUS",
+    "PRINCIPAL_KINDS",
+    "ROLES",
+    "UNRESTRICTED",
+    "Principal",
+    "PrincipalKind",
+    "Role",
+    "product_principal",
+]
 
-PrincipalKind = Literal["User", "ServiceAccount", "DataProduct", "Anonymous"]
+PrincipalKind = Literal["User", "ServiceAccount", "DataProduct", "Anonymous", "Unrestricted"]
 PRINCIPAL_KINDS: tuple[str, ...] = get_args(PrincipalKind)
 #: Platform roles: who administers the node and the mesh. A role is never a permission on data:
 #: what a principal may read is decided by policies alone (an operator reads nothing by its role).
@@ -43,6 +52,8 @@ class Principal:
             raise ValueError(f"role {', '.join(unknown)} is not one of {', '.join(ROLES)}")
         if self.roles and self.kind not in ("User", "ServiceAccount"):
             raise ValueError(f"only users and service accounts hold roles, not a {self.kind}")
+        if self.kind == "Unrestricted" and self.id != _UNRESTRICTED_ID:
+            raise ValueError(f"there is one unrestricted principal, {_UNRESTRICTED_ID!r}, not {self.id!r}")
 
     def __hash__(self) -> int:
         return hash((self.id, self.kind, self.groups, tuple(sorted(self.attributes.items())), self.roles))
@@ -54,7 +65,8 @@ class Principal:
 
     @property
     def authenticated(self) -> bool:
-        return self.kind != "Anonymous"
+        """Whether the caller proved who it is (a token): neither the anonymous nor the unrestricted one."""
+        return self.kind not in ("Anonymous", "Unrestricted")
 
     def has_role(self, role: Role) -> bool:
         return role in self.roles
@@ -65,6 +77,8 @@ class Principal:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Principal:
+        if data.get("kind") == "Unrestricted":  # no token, grant or record may stand for it
+            raise ValueError("the unrestricted principal is a node's setting (--no-auth), never a stored principal")
         return cls(
             id=str(data["id"]),
             kind=data.get("kind", "User"),
@@ -76,6 +90,12 @@ class Principal:
 
 #: The caller without a credential; only policies granting ``anyone`` match it.
 ANONYMOUS = Principal(id="anonymous", kind="Anonymous")
+
+_UNRESTRICTED_ID = "no-auth"
+#: Every caller of a node that enforces no policies (``hexmesh serve --no-auth``). Not a skipped
+#: check: every decider permits it everything (``builtin:unrestricted``), so its reads and documents
+#: pass the same policy code as anyone's, and come out whole. No token or stored record names it.
+UNRESTRICTED = Principal(id=_UNRESTRICTED_ID, kind="Unrestricted")
 
 
 def product_principal(key: str, owner: str) -> Principal:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request
 from fastapi.responses import JSONResponse
 
-from hexmesh.governance import Principal
+from hexmesh.governance import UNRESTRICTED, Principal
 from hexmesh.serving.node import Node
 
 __all__ = [
@@ -36,13 +36,14 @@ def get_node(request: Request) -> Node:
 NodeDep = Annotated[Node, Depends(get_node)]
 
 
-def principal_of(node: Node, token: str | None) -> Principal | None:
-    """The caller when the node enforces policies (``--auth``), else None (everything is served).
+def principal_of(node: Node, token: str | None) -> Principal:
+    """The caller: a token's principal when the node enforces policies, else the unrestricted principal
+    (``--no-auth``), which every policy permits everything, through the same code.
 
     No token is the anonymous principal; a bad one raises AuthenticationError (401).
     """
     if node.sidecar is None:
-        return None
+        return UNRESTRICTED
     return node.sidecar.authenticate(token)
 
 
@@ -69,13 +70,13 @@ def request_token(request: Request) -> str | None:
     return request.cookies.get(SIGN_IN_COOKIE) or None
 
 
-def get_principal(request: Request, node: NodeDep) -> Principal | None:
+def get_principal(request: Request, node: NodeDep) -> Principal:
     # Read from the headers, not through HTTPBearer: without --auth, these routes need no credentials.
     return principal_of(node, request_token(request))
 
 
-#: The authenticated caller, or None on a node without ``--auth``.
-Caller = Annotated[Principal | None, Depends(get_principal)]
+#: The caller (the unrestricted principal on a node without ``--auth``).
+Caller = Annotated[Principal, Depends(get_principal)]
 Domain = Annotated[str, Path(description="The owning domain, e.g. podcasts.", max_length=63)]
 Name = Annotated[str, Path(description="The product name, e.g. play-events.", max_length=63)]
 PortName = Annotated[str, Path(description="An output port name, e.g. plays.", max_length=63)]

@@ -22,7 +22,6 @@ from hexmesh.governance import AccessDeniedError, AuthenticationError, Principal
 from hexmesh.infra.events import StoredEvent
 from hexmesh.product import DeployedProduct
 from hexmesh.product.policy import discoverable_schema, discovery_view, reads_every_row, slo_checks
-from hexmesh.serving.governed import sidecar_of
 from hexmesh.serving.node import Node
 from hexmesh.spec import parse_address
 
@@ -42,7 +41,7 @@ __all__ = [
 
 def discoverable_ports(node: Node, principal: Principal, product: DeployedProduct) -> dict[str, pa.Schema]:
     """The output ports ``principal`` may discover, with the columns it may see of each."""
-    sidecar = sidecar_of(node)
+    sidecar = node.policies
     found = {}
     for port in product.spec.output_ports:
         schema = discoverable_schema(sidecar, product, principal, port.name)
@@ -51,16 +50,14 @@ def discoverable_ports(node: Node, principal: Principal, product: DeployedProduc
     return found
 
 
-def may_discover(node: Node, principal: Principal | None, product: DeployedProduct) -> bool:
+def may_discover(node: Node, principal: Principal, product: DeployedProduct) -> bool:
     """Whether the caller may learn that the product exists and what it is about.
 
-    Always on a node that does not enforce policies (``--no-auth``); else when a policy lets it
-    discover one of the ports (``discover`` for ``anyone`` makes a product public), or lets it ask
-    for access (the built-in policy lets anyone signed in ask: they must see what to ask for).
+    When a policy lets it discover one of the ports (``discover`` for ``anyone`` makes a product
+    public), or lets it ask for access (the built-in policy lets anyone signed in ask: they must see
+    what to ask for). The unrestricted principal of a node without ``--auth`` may do both.
     """
-    if principal is None:
-        return True
-    decider = sidecar_of(node).decider(product)
+    decider = node.policies.decider(product)
     if decider.decide(principal, "requestAccess").allowed:
         return True
     return any(decider.decide(principal, "discover", p.name).allowed for p in product.spec.output_ports)
@@ -80,20 +77,20 @@ def require_discovery(node: Node, principal: Principal, product: DeployedProduct
 
 def may_control(node: Node, principal: Principal, product: DeployedProduct) -> bool:
     """Whether ``principal`` runs the product (its owner, a governance principal)."""
-    return sidecar_of(node).decider(product).decide(principal, "control").allowed
+    return node.policies.decider(product).decide(principal, "control").allowed
 
 
 def may_see_counts(node: Node, principal: Principal, product: DeployedProduct, port: str) -> bool:
     """Whether row counts of ``port`` tell ``principal`` nothing it may not know: it controls the
     product, or it reads every row (no row filter, the rows variant)."""
-    sidecar = sidecar_of(node)
+    sidecar = node.policies
     return may_control(node, principal, product) or reads_every_row(sidecar.plan(product, principal, port))
 
 
 def require_port(node: Node, principal: Principal, product: DeployedProduct, port: str) -> None:
     """Refuse (401 anonymous, 403 signed in) a caller that may not discover ``port``."""
     require_discovery(node, principal, product)
-    if discoverable_schema(sidecar_of(node), product, principal, port) is None:
+    if discoverable_schema(node.policies, product, principal, port) is None:
         raise AccessDeniedError(
             f"{principal.key} may not discover dp://{product.key}/{port}. Ask for access: "
             f"hexmesh access request dp://{product.key}/{port} --purpose <purpose>"
@@ -104,7 +101,7 @@ def filter_breaches(
     node: Node, principal: Principal, product: DeployedProduct, events: Sequence[StoredEvent]
 ) -> list[tuple[str, str]]:
     """The product's SLO breach events of the ports the principal may discover; counts only for those who may."""
-    sidecar = sidecar_of(node)
+    sidecar = node.policies
     ports = {p.name for p in product.spec.output_ports}
     counts: dict[str, bool | None] = {}  # port -> may see counts; None: may not discover it (or gone)
     kept = []
@@ -133,7 +130,7 @@ def visible_health(node: Node, principal: Principal, product: DeployedProduct, p
     rows (counts, per-column min/max/quantiles, drift) are shown only to whoever reads every row:
     per column read in clear; none with a row filter, a non-row variant or no read access.
     """
-    sidecar = sidecar_of(node)
+    sidecar = node.policies
     name = port["address"].rsplit("/", 1)[-1]
     if may_control(node, principal, product):
         return port  # the owner, a governance principal: everything
@@ -157,7 +154,7 @@ def visible_document(
     (:func:`hexmesh.product.policy.discovery_view`); the same object for whoever controls the product."""
     if product is None:
         product = node.product(*document["dct:identifier"].removeprefix("dp://").split("/", 1))
-    return discovery_view(sidecar_of(node), product, principal, document, lambda a: _sees(node, principal, a))
+    return discovery_view(node.policies, product, principal, document, lambda a: _sees(node, principal, a))
 
 
 def sees(node: Node, principal: Principal, address: str | None) -> bool:
@@ -176,5 +173,5 @@ def _sees(node: Node, principal: Principal, address: str | None) -> bool:
         return True  # not an address, or a product of another node
     if parsed.port is None:
         return may_discover(node, principal, product)
-    schema = discoverable_schema(sidecar_of(node), product, principal, parsed.port)
+    schema = discoverable_schema(node.policies, product, principal, parsed.port)
     return schema is not None and (parsed.field is None or parsed.field in schema.names)

@@ -13,12 +13,11 @@ from hexmesh.serving.node import Document, Node
 __all__ = ["control_document", "node_catalog", "product_document"]
 
 
-def node_catalog(node: Node, caller: Principal | None) -> dict[str, Any]:
-    """The products of the node as a ``dcat:Catalog``; with policies enforced, those the caller may discover."""
+def node_catalog(node: Node, caller: Principal) -> dict[str, Any]:
+    """The products of the node the caller may discover, as a ``dcat:Catalog``."""
     products = sorted(node.deployed().values(), key=lambda p: p.key)
-    if caller is not None:
-        with one_request():
-            products = [p for p in products if disclosure.may_discover(node, caller, p)]
+    with one_request():
+        products = [p for p in products if disclosure.may_discover(node, caller, p)]
     return {
         "@context": CONTEXT,
         "@id": node.endpoints.base_url + "/",
@@ -29,14 +28,12 @@ def node_catalog(node: Node, caller: Principal | None) -> dict[str, Any]:
     }
 
 
-def product_document(node: Node, domain: str, name: str, caller: Principal | None) -> Document | dict[str, Any]:
+def product_document(node: Node, domain: str, name: str, caller: Principal) -> Document | dict[str, Any]:
     """The product's cached document when the caller sees all of it, else the part the caller may see.
 
     Raises AuthenticationError or AccessDeniedError when the caller may not discover the product.
     """
     document = node.discovery(domain, name)
-    if caller is None:
-        return document
     with one_request():
         found = node.product(domain, name)
         disclosure.require_discovery(node, caller, found)

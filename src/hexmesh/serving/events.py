@@ -71,7 +71,7 @@ def product_stream_of(node: Node, domain: str, name: str) -> str:
 
 def port_view(
     node: Node,
-    caller: Principal | None,
+    caller: Principal,
     domain: str,
     name: str,
     port: str,
@@ -96,8 +96,8 @@ def port_view(
     return PortView(lambda events: window.keep(view.govern(events), field), view.cursors)
 
 
-def _view(node: Node, caller: Principal | None, reader: OutputPortReader, purpose: str) -> PortView:
-    if caller is None:
+def _view(node: Node, caller: Principal, reader: OutputPortReader, purpose: str) -> PortView:
+    if governed.unshaped(node):  # a node without --auth streams rows as stored (ADR 0032 follow-up: the door)
         if not is_sealed(reader.spec):
             return PortView(everything, Cursors())
         # The log keeps restricted fields sealed; they are opened as they are served.
@@ -110,19 +110,17 @@ def _view(node: Node, caller: Principal | None, reader: OutputPortReader, purpos
     )
 
 
-def port_cursors(node: Node, caller: Principal | None, domain: str, name: str, port: str) -> Cursors:
+def port_cursors(node: Node, caller: Principal, domain: str, name: str, port: str) -> Cursors:
     """How the caller's positions on a port's stream are written (offsets, acks); refused like a read."""
     may_consume(node, caller, domain, name, port)
-    if caller is None:
+    if governed.unshaped(node):
         return Cursors()
     reader = node.reader(domain, name, port)
     return governed.stream_cursors(node, caller, reader, reader_stream(reader))
 
 
-def breach_governor(node: Node, caller: Principal | None, domain: str, name: str) -> Govern:
+def breach_governor(node: Node, caller: Principal, domain: str, name: str) -> Govern:
     """Refuse a caller who may not discover the product; else keep the breaches of ports it may discover."""
-    if caller is None:
-        return everything
     product = node.product(domain, name)
     principal = disclosure.require_discovery(node, caller, product)
     return functools.partial(disclosure.filter_breaches, node, principal, product)
@@ -138,9 +136,9 @@ def event_time(name: str, text: str | None) -> datetime | None:
         raise ReadError(f"{name} {text!r} is not an ISO 8601 time such as 2026-01-01T00:00:00Z") from None
 
 
-def may_consume(node: Node, caller: Principal | None, domain: str, name: str, port: str) -> None:
+def may_consume(node: Node, caller: Principal, domain: str, name: str, port: str) -> None:
     """Offsets belong to readers of the port: anyone else is refused (401 anonymous, 403 signed in)."""
-    if caller is not None:
+    if not governed.unshaped(node):
         governed.check_stream(node, caller, node.reader(domain, name, port))
 
 

@@ -1,8 +1,10 @@
 """The files port as a node serves it: snapshot listings and encoded rows, as each caller may see them.
 
-Callers named by a principal read through the policy sidecar (:mod:`hexmesh.serving.governed`);
-``None`` (a node served with ``--no-auth``) reads everything. The HTTP route only streams, sets
-headers and redirects.
+Listings are shaped for every caller (on a node served with ``--no-auth``: the unrestricted
+principal). Rows are read through the policy sidecar (:mod:`hexmesh.serving.governed`) on a node
+that enforces policies; a node without ``--auth`` still streams the stored rows (:func:`unshaped`;
+moving it behind the door is ADR 0032's follow-up). The HTTP route only streams, sets headers and
+redirects.
 """
 
 from __future__ import annotations
@@ -18,23 +20,22 @@ from hexmesh.product import files as port_files
 from hexmesh.product.policy import one_request
 from hexmesh.product.sealing import is_sealed
 from hexmesh.serving import disclosure, governed
+from hexmesh.serving.governed import unshaped
 from hexmesh.serving.node import Node
 
-__all__ = ["FORMATS", "encoded", "listing", "pinned_tag", "rows", "sealed", "snapshot_file"]
+__all__ = ["FORMATS", "encoded", "listing", "pinned_tag", "rows", "sealed", "snapshot_file", "unshaped"]
 
 #: Media type of each download format.
 FORMATS = port_files.FORMATS
 Variant = Literal["rows", "synthetic"]
 
 
-def listing(node: Node, domain: str, name: str, port: str, caller: Principal | None) -> list[dict[str, Any]]:
+def listing(node: Node, domain: str, name: str, port: str, caller: Principal) -> list[dict[str, Any]]:
     """Published snapshots, oldest first; counts and sizes only for callers who read every row (or run it)."""
     reader = node.reader(domain, name, port)
-    counts = True
-    if caller is not None:
-        with one_request():
-            disclosure.require_port(node, caller, reader.product, port)
-            counts = disclosure.may_see_counts(node, caller, reader.product, port)
+    with one_request():
+        disclosure.require_port(node, caller, reader.product, port)
+        counts = disclosure.may_see_counts(node, caller, reader.product, port)
     base = f"{node.endpoints.product(reader.product.key)}/ports/{port}/snapshots"
     return [
         {
@@ -53,7 +54,7 @@ def listing(node: Node, domain: str, name: str, port: str, caller: Principal | N
 
 def rows(
     node: Node,
-    caller: Principal | None,
+    caller: Principal,
     reader: OutputPortReader,
     fmt: str,
     req: ReadRequest,
@@ -63,7 +64,7 @@ def rows(
     variant: Variant = "rows",
 ) -> Iterator[bytes]:
     """The encoded rows of a read as the caller may see them; bad requests and refusals raise before the first byte."""
-    if caller is not None:
+    if not unshaped(node):
         return governed.download(node, caller, reader, fmt, req, snapshot, purpose=purpose, variant=variant)
     batches = port_files.batches(reader, req, snapshot)  # validates before the response starts
     return port_files.encode(fmt, port_files.schema_of(reader, req), batches)
@@ -71,7 +72,7 @@ def rows(
 
 def pinned_tag(
     node: Node,
-    caller: Principal | None,
+    caller: Principal,
     reader: OutputPortReader,
     snapshot_id: int,
     fmt: str,
@@ -86,7 +87,7 @@ def pinned_tag(
     """
     port_files.pinned(reader, snapshot_id)
     tag = port_files.etag(reader, snapshot_id, fmt, req)
-    return tag if caller is None else governed.pinned_etag(node, caller, reader, tag, purpose, variant)
+    return tag if unshaped(node) else governed.pinned_etag(node, caller, reader, tag, purpose, variant)
 
 
 def sealed(reader: OutputPortReader) -> bool:

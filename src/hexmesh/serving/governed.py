@@ -12,7 +12,7 @@ from collections.abc import Iterator, Sequence
 from typing import Literal
 
 from hexmesh.errors import HexmeshError
-from hexmesh.governance import AuthenticationError, Principal
+from hexmesh.governance import UNRESTRICTED, AuthenticationError, Principal
 from hexmesh.governance.grants import AccessRequest
 from hexmesh.infra.events import StoredEvent
 from hexmesh.product import OutputPortReader, ReadRequest
@@ -41,6 +41,7 @@ __all__ = [
     "pinned_etag",
     "sidecar_of",
     "stream_cursors",
+    "unshaped",
 ]
 
 Variant = Literal["rows", "synthetic"]
@@ -57,6 +58,12 @@ def sidecar_of(node: Node) -> PolicySidecar:
     if node.sidecar is None:
         raise AuthOffError("this node serves with --no-auth; start it without --no-auth to enforce policies")
     return node.sidecar
+
+
+def unshaped(node: Node) -> bool:
+    """Whether the node streams a port's stored rows without the door: a node without ``--auth`` still
+    does, on the files and events ports (ADR 0032's follow-up: the unrestricted principal through it)."""
+    return node.sidecar is None
 
 
 def download(
@@ -138,23 +145,24 @@ def stream_cursors(
     )
 
 
-def consumer_name(principal: Principal | None, consumer: str | None) -> str | None:
-    """A consumer's stored name: per principal when policies are enforced, so nobody moves another's offset."""
-    if consumer is None or principal is None:
+def consumer_name(principal: Principal, consumer: str | None) -> str | None:
+    """A consumer's stored name: per principal when policies are enforced, so nobody moves another's offset
+    (on a node without ``--auth`` every caller is the unrestricted principal: the name as given)."""
+    if consumer is None or principal == UNRESTRICTED:
         return consumer
     return f"{principal.key}|{consumer}"
 
 
-def ask(node: Node, principal: Principal | None, key: str, port: str, purpose: str, note: str) -> AccessRequest:
+def ask(node: Node, principal: Principal, key: str, port: str, purpose: str, note: str) -> AccessRequest:
     sidecar = sidecar_of(node)
-    if principal is None or not principal.authenticated:
+    if not principal.authenticated:
         raise AuthenticationError("asking for access needs a token: Authorization: Bearer hxm_…")
     return request_access(sidecar, principal, key, port, purpose, note)
 
 
 def decide(
     node: Node,
-    principal: Principal | None,
+    principal: Principal,
     request_id: str,
     verdict: str,
     note: str,
@@ -162,6 +170,6 @@ def decide(
     shape: str | None = None,
 ) -> AccessRequest:
     sidecar = sidecar_of(node)
-    if principal is None or not principal.authenticated:
+    if not principal.authenticated:
         raise AuthenticationError("deciding on access needs a token: Authorization: Bearer hxm_…")
     return decide_access(sidecar, request_id, principal, verdict, note, duration_us=days * DAY_US, shape=shape)

@@ -24,7 +24,7 @@ import httpx
 
 from hexmesh.cache import BoundedCache
 from hexmesh.errors import HexmeshError, NotFoundError
-from hexmesh.governance import AuthenticationError
+from hexmesh.governance import UNRESTRICTED, AuthenticationError
 from hexmesh.mesh import (
     ColumnSource,
     KnowledgeGraph,
@@ -113,7 +113,7 @@ class MeshHub:
         Re-indexing fetches every peer and rebuilds the indexes: anonymous callers may not start
         it (on a node with ``--auth``); the refresh loop keeps the index current without them.
         """
-        if seen.principal is not None and not seen.principal.authenticated:
+        if not seen.principal.authenticated and seen.principal != UNRESTRICTED:
             raise AuthenticationError(
                 "refreshing the registry needs a token (Authorization: Bearer hxm_…); the node re-indexes "
                 "on its own every few minutes"
@@ -153,8 +153,7 @@ class MeshHub:
             document = self._local_doc(entry.key)
             domain, name = entry.key.split("/", 1)
             observability = observability_report(self.node, domain, name, seen.principal)
-            if seen.principal is not None:
-                document, observability = seen.documents(entry, document, observability)
+            document, observability = seen.documents(entry, document, observability)
         except NotFoundError:
             raise
         except Exception as exc:  # show what the index has, and say what failed
@@ -177,8 +176,8 @@ class MeshHub:
         try:
             found = product_column_lineage(product.spec, product.bundle, input_schemas(product.spec, entries))
         except (LineageError, HexmeshError) as exc:
-            # Filtered callers get the reason without the SQL it may quote.
-            return {"available": False, "reason": str(exc).split(":")[0] if seen.filtered else str(exc)}
+            # Who does not run the product gets the reason without the SQL it may quote.
+            return {"available": False, "reason": str(exc) if key in seen.owned else str(exc).split(":")[0]}
         if not found:
             return {"available": False, "reason": "the transformation is not SQL"}
         reads = {p.name: p.from_ for p in product.spec.input_ports}

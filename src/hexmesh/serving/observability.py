@@ -16,31 +16,29 @@ from hexmesh.serving.node import Node
 __all__ = ["observability_report"]
 
 
-def observability_report(node: Node, domain: str, name: str, caller: Principal | None) -> dict[str, Any]:
+def observability_report(node: Node, domain: str, name: str, caller: Principal) -> dict[str, Any]:
     """Per port: freshness, timeliness, completeness, volume, schema, shape and drift; the last ten runs and why
     each started.
 
-    With policies enforced, the caller sees the ports it may discover; row counts and column
-    statistics only where it reads every row (column statistics: the columns it reads in clear),
-    and the errors of failed runs only when it runs the product (an error may quote data).
+    The caller sees the ports it may discover; row counts and column statistics only where it reads
+    every row (column statistics: the columns it reads in clear), and the errors of failed runs only
+    when it runs the product (an error may quote data).
     """
     product = node.product(domain, name)
     ports = [port_health(OutputPortReader(node.runtime, product, p.name)).as_dict() for p in product.spec.output_ports]
-    owner = counts = True
-    if caller is not None:
-        with one_request():
-            principal = disclosure.require_discovery(node, caller, product)
-            discoverable = disclosure.discoverable_ports(node, principal, product)
-            ports = [
-                disclosure.visible_health(node, caller, product, p)
-                for p in ports
-                if p["address"].rsplit("/", 1)[-1] in discoverable
-            ]
-            owner = disclosure.may_control(node, caller, product)
-            # A run's rows add up every port's: only for who may see the counts of each.
-            counts = owner or all(
-                disclosure.may_see_counts(node, caller, product, p.name) for p in product.spec.output_ports
-            )
+    with one_request():
+        principal = disclosure.require_discovery(node, caller, product)
+        discoverable = disclosure.discoverable_ports(node, principal, product)
+        ports = [
+            disclosure.visible_health(node, caller, product, p)
+            for p in ports
+            if p["address"].rsplit("/", 1)[-1] in discoverable
+        ]
+        owner = disclosure.may_control(node, caller, product)
+        # A run's rows add up every port's: only for who may see the counts of each.
+        counts = owner or all(
+            disclosure.may_see_counts(node, caller, product, p.name) for p in product.spec.output_ports
+        )
     return {
         "product": f"dp://{product.key}",
         "status": worst([p["status"] for p in ports]),

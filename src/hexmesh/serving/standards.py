@@ -30,9 +30,9 @@ MEDIA_TYPES: dict[str, str] = {
 }
 
 
-def _spec(node: Node, principal: Principal | None, domain: str, name: str) -> DataProductSpec:
+def _spec(node: Node, principal: Principal, domain: str, name: str) -> DataProductSpec:
     product = node.product(domain, name)
-    if principal is None or disclosure.may_control(node, principal, product):
+    if disclosure.may_control(node, principal, product):
         return product.spec
     disclosure.require_discovery(node, principal, product)
     visible = {port: schema.names for port, schema in disclosure.discoverable_ports(node, principal, product).items()}
@@ -41,7 +41,7 @@ def _spec(node: Node, principal: Principal | None, domain: str, name: str) -> Da
 
 def standard_document(
     node: Node,
-    principal: Principal | None,
+    principal: Principal,
     domain: str,
     name: str,
     fmt: str,
@@ -58,7 +58,7 @@ def standard_document(
     versions = {
         f"dp://{key}": product.record.version
         for key, product in node.deployed().items()
-        if principal is None or disclosure.sees(node, principal, f"dp://{key}")
+        if disclosure.sees(node, principal, f"dp://{key}")
     }
     documents = export_documents(spec, "odps" if port else chosen, base_url=node.endpoints.base_url, upstream=versions)
     if port is not None:

@@ -13,12 +13,11 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from hexmesh.governance import ANONYMOUS, Principal, ReadPlan
+from hexmesh.governance import ANONYMOUS, UNRESTRICTED, Principal, ReadPlan
 from hexmesh.governance.grants import AccessRequest
 from hexmesh.product import DeployedProduct
 from hexmesh.product.policy import one_request
 from hexmesh.serving.disclosure import may_control
-from hexmesh.serving.governed import sidecar_of
 from hexmesh.serving.node import Node
 
 __all__ = ["Standing", "readers_plan", "standings"]
@@ -52,7 +51,7 @@ class Standing:
 
 def readers_plan(node: Node, principal: Principal, product: DeployedProduct, port: str) -> tuple[ReadPlan, str]:
     """The viewer's read plan of ``port`` and its purpose: any purpose, else that of one of its live grants."""
-    sidecar = sidecar_of(node)
+    sidecar = node.policies
     plan = sidecar.plan(product, principal, port)
     if plan.decision.allowed or not principal.authenticated:
         return plan, ""
@@ -63,12 +62,13 @@ def readers_plan(node: Node, principal: Principal, product: DeployedProduct, por
     return plan, ""
 
 
-def standings(node: Node, principal: Principal | None, product: DeployedProduct) -> dict[str, Standing]:
-    """Each output port of ``product`` as ``principal`` stands with it (None: a node without ``--auth``)."""
+def standings(node: Node, principal: Principal, product: DeployedProduct) -> dict[str, Standing]:
+    """Each output port of ``product`` as ``principal`` stands with it (``open`` to the unrestricted
+    principal of a node without ``--auth``: it reads everything, as does anyone who reaches the node)."""
     ports = [p.name for p in product.spec.output_ports]
-    if principal is None:
+    if principal == UNRESTRICTED:
         return {p: Standing(p, "open") for p in ports}
-    sidecar = sidecar_of(node)
+    sidecar = node.policies
     with one_request():
         if may_control(node, principal, product):
             return {p: Standing(p, "owner") for p in ports}

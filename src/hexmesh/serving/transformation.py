@@ -35,19 +35,15 @@ class Code:
     module: str = ""
 
 
-def transformation(node: Node, principal: Principal | None, product: DeployedProduct) -> Code | None:
+def transformation(node: Node, principal: Principal, product: DeployedProduct) -> Code | None:
     """What ``principal`` may see of the product's code; None when it may see none of it."""
     code = product.spec.transformation
-    sees_all = principal is None or may_control(node, principal, product) or _reads_all(node, principal, product)
+    sees_all = may_control(node, principal, product) or _reads_all(node, principal, product)
     if code is None:
         return Code("none") if sees_all else None
     if code.python is not None:
-        reads = (
-            sees_all
-            or principal is None
-            or any(
-                readers_plan(node, principal, product, p.name)[0].decision.allowed for p in product.spec.output_ports
-            )
+        reads = sees_all or any(
+            readers_plan(node, principal, product, p.name)[0].decision.allowed for p in product.spec.output_ports
         )
         return Code("python", module=code.python) if reads else None
     if not sees_all:

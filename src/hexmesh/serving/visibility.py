@@ -1,7 +1,8 @@
 """What one caller may see of the mesh: this node's products as its policies let the caller discover them.
 
-The hub's index holds this node's products as their owners see them. On a node served with
-``--auth``, every page and mesh API answer reads through a :class:`Visibility` instead: a
+The hub's index holds this node's products as their owners see them. Every page and mesh API
+answer reads through a :class:`Visibility` instead (on a node without ``--auth``, that of the
+unrestricted principal, whom every policy lets see everything): a
 product the caller may not discover is left out, and of the others only the ports and columns
 it may discover are kept. Entries of peers stay as their node disclosed them, but a link or an
 input that points at one of this node's hidden products, ports or columns is cut from every
@@ -48,10 +49,10 @@ Columns = Mapping[str, Mapping[str, frozenset[str]]]
 
 @dataclass
 class Visibility:
-    """The mesh as one caller may see it; ``principal`` None means everything (no ``--auth``)."""
+    """The mesh as one caller may see it."""
 
     hub: MeshHub
-    principal: Principal | None
+    principal: Principal
     registry: Registry
     hidden: frozenset[str] = frozenset()
     """This node's products the caller may not discover."""
@@ -59,17 +60,13 @@ class Visibility:
     owned: frozenset[str] = frozenset()
     """This node's products the caller controls: only they show where their inputs read from."""
 
-    @property
-    def filtered(self) -> bool:
-        return self.principal is not None
-
     @cached_property
     def entries(self) -> list[ProductEntry]:
         return list(self.registry)
 
     @cached_property
     def index(self) -> SearchIndex:
-        return self.hub.federation.index if not self.filtered else self.hub.index_of(self.entries)
+        return self.hub.index_of(self.entries)
 
     @cached_property
     def graph(self) -> KnowledgeGraph:
@@ -93,8 +90,6 @@ class Visibility:
         Entries are embedded as the caller sees them, so a hidden column never pulls a product up.
         """
         federation = self.hub.federation
-        if not self.filtered:
-            return federation.search(text, mode=mode, limit=limit, offset=offset)
         if mode == "keyword":
             return self.index.search(text, limit=limit, offset=offset)
         federation.semantic_ready()
@@ -133,7 +128,6 @@ class Visibility:
         product, the error text of failed runs (it may quote data).
         """
         node = self.hub.node
-        assert self.principal is not None and node.sidecar is not None
         shown = dict(visible_document(node, self.principal, document))  # a copy: the node caches the original
         unseen = {
             p.name: {f.name for f in p.fields if not self.sees_column(entry.key, p.name, f.name)}
@@ -151,7 +145,7 @@ class Visibility:
             shown["hexmesh:access"] = {k: v for k, v in access.items() if k != "hexmesh:policies"}
         addresses = {f"{entry.address}/{p}" for p in ports}
         product = node.product(*entry.key.split("/", 1))
-        owner = node.sidecar.decider(product).decide(self.principal, "control").allowed
+        owner = node.policies.decider(product).decide(self.principal, "control").allowed
         runs = observability.get("runs", [])
         observed = {
             **observability,
@@ -162,8 +156,6 @@ class Visibility:
 
     def without_hidden_links(self, document: dict[str, Any]) -> dict[str, Any]:
         """A discovery document (this node's or a peer's) without links or inputs to what is hidden here."""
-        if not self.filtered:
-            return document
         datasets = document.get("dcat:servesDataset")
         return {
             **{k: v for k, v in document.items() if k != "hexmesh:lineage"},  # the index entry's inputs, cut, say it
@@ -181,11 +173,9 @@ class Visibility:
         return {**column, "hexmesh:links": [link for link in links if isinstance(link, str) and self.sees(link)]}
 
 
-def visibility(hub: MeshHub, principal: Principal | None) -> Visibility:
-    """The mesh as ``principal`` may see it (everything when it is None)."""
+def visibility(hub: MeshHub, principal: Principal) -> Visibility:
+    """The mesh as ``principal`` may see it."""
     source = list(hub.federation.registry)
-    if principal is None:
-        return Visibility(hub, None, hub.federation.registry)
     node = hub.node
     hidden, columns = set(), {}
     with one_request():

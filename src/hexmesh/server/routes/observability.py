@@ -43,7 +43,7 @@ def metrics(request: Request, node: NodeDep, caller: Caller) -> Response:
     With policies enforced the scraper needs an API token (Prometheus: ``authorization:
     {credentials: hxm_…}``) and sees the products its principal runs (``control``).
     """
-    if caller is None:
+    if node.sidecar is None:  # the node's own registry (HTTP metrics too): every product is the caller's
         return Response(generate_latest(request.app.state.registry), media_type=CONTENT_TYPE_LATEST)
     if not caller.authenticated:
         raise AuthenticationError(

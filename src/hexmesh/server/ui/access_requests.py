@@ -19,10 +19,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
 from hexmesh.errors import HexmeshError, NotFoundError
-from hexmesh.governance import Principal
+from hexmesh.governance import ANONYMOUS, Principal
 from hexmesh.governance.grants import AccessRequest
 from hexmesh.mesh import ProductEntry
-from hexmesh.server.deps import SIGN_IN_COOKIE, Domain, Name, PortName
+from hexmesh.server.deps import SIGN_IN_COOKIE, Domain, Name, PortName, principal_of
 from hexmesh.server.ui.forms import FormError, from_this_node, read_form
 from hexmesh.server.ui.pages import render
 from hexmesh.server.ui.visitor import visitor_of
@@ -107,11 +107,12 @@ def _form_context(request: Request, context: dict[str, Any]) -> dict[str, Any]:
     return {**context, "use_cookie": visitor_of(request).by_cookie and context.get("local", False)}
 
 
-def _caller(hub: MeshHub, token: str) -> Principal | None:
-    """Who ``token`` is, for what this node shows it (None without --auth; anonymous if it is bad)."""
+def _caller(hub: MeshHub, token: str) -> Principal:
+    """Who ``token`` is, for what this node shows it (the unrestricted principal without --auth; anonymous if
+    it is bad)."""
     sidecar = hub.node.sidecar
     if sidecar is None:
-        return None
+        return principal_of(hub.node, None)
     try:
         return sidecar.authenticate(token.strip() or None)
     except HexmeshError:
@@ -128,10 +129,10 @@ def _askable(hub: MeshHub, key: str, token: str) -> tuple[ProductEntry, list[str
     principal = _caller(hub, token)
     seen = visibility(hub, principal)
     found = hub.federation.registry.get(key)
-    if principal is not None and not principal.authenticated and (found is None or key in seen.hidden):
+    if principal == ANONYMOUS and (found is None or key in seen.hidden):
         _principal(hub.node, token)  # raises the 401 that says what is wrong with the token
     entry = seen.entry(key)
-    signed_in = principal is not None and principal.authenticated
+    signed_in = principal.authenticated
     every = found if found is not None and signed_in and entry.node_url == hub.federation.node_url else entry
     return entry, [p.name for p in every.ports]
 

@@ -25,10 +25,10 @@ MAX_SESSION_S = 12 * 3600
 
 @dataclass(frozen=True)
 class Visitor:
-    """The caller of one request; ``principal`` is None on a node served without ``--auth``."""
+    """The caller of one request; ``principal`` is the unrestricted one on a node served without ``--auth``."""
 
     auth: bool
-    principal: Principal | None
+    principal: Principal
     notice: str | None = None
     """Why a sign-in cookie was set aside (revoked or expired token), shown on the page."""
     drop_cookie: bool = False
@@ -37,7 +37,7 @@ class Visitor:
 
     @property
     def signed_in(self) -> bool:
-        return self.principal is not None and self.principal.authenticated
+        return self.principal.authenticated
 
 
 def visitor_of(request: Request) -> Visitor:
