@@ -449,6 +449,8 @@ def ui(mesh: LeakMesh, who: str) -> Seen:
             "/ui/products/leak/vault",
             "/ui/products/leak/archive",
             "/ui/graph",
+            "/ui/lineage",
+            "/ui/lineage?port=dp://leak/vault/people",
             "/ui/slo",
             "/ui/nodes",
             "/ui/me",
@@ -478,6 +480,8 @@ def lineage(mesh: LeakMesh, who: str) -> Seen:
         for product in ("leak/vault", "leak/archive"):
             seen.add(_json_text(http.get(f"/api/lineage/{product}")))
             seen.add(_json_text(http.get(f"/api/lineage/{product}/columns")))
+        for port in ("dp://leak/vault/people", "dp://leak/vault/ledger", "dp://leak/archive/records"):
+            seen.add(_json_text(http.get("/api/impact", params={"port": port})))  # what breaks, as each may see
         for path in ("/api/graph.jsonld", "/api/graph.ttl", "/api/graph/concepts"):
             seen.add(_json_text(http.get(path)))
     # The OpenLineage events of the vault's runs, as a transport would send them (the same for everyone).

@@ -15,6 +15,7 @@ from hexmesh.mesh.entries import (
     entry_from_spec,
 )
 from hexmesh.mesh.graph import ConceptUse, JoinPath, JoinStep, KnowledgeGraph
+from hexmesh.mesh.impact import Affected, Impact, impact
 from hexmesh.mesh.lineage import (
     ColumnLineage,
     ColumnSource,
@@ -36,6 +37,7 @@ __all__ = [
     "FILTERS",
     "GOVERNANCE_SCHEMA",
     "SLO_STATUSES",
+    "Affected",
     "ColumnLineage",
     "ColumnSource",
     "ConceptUse",
@@ -44,6 +46,7 @@ __all__ = [
     "FileTransport",
     "Hit",
     "HttpTransport",
+    "Impact",
     "IngestReport",
     "InputEntry",
     "JoinPath",
@@ -65,6 +68,7 @@ __all__ = [
     "column_lineage",
     "entry_from_document",
     "entry_from_spec",
+    "impact",
     "input_schemas",
     "lineage_observer",
     "parse_query",

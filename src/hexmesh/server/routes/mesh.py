@@ -19,7 +19,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from hexmesh.mesh import to_jsonld, to_turtle
+from hexmesh.mesh import impact, to_jsonld, to_turtle
 from hexmesh.mesh.federation import AnnounceLimitError, PeerState
 from hexmesh.mesh.semantic import MODES
 from hexmesh.server.deps import Domain, JsonLd, Name, bearer_token
@@ -212,6 +212,13 @@ def columns(domain: Domain, name: Name, request: Request) -> dict[str, Any]:
     """Column lineage of each output port, from the product's SQL (products of this node)."""
     seen = seen_by(request)
     return seen.hub.column_lineage(f"{domain}/{name}", seen)
+
+
+@api.get("/impact", responses=responses(400, 404))
+def port_impact(request: Request, port: Annotated[str, Query(max_length=400)]) -> dict[str, Any]:
+    """What breaks if ``port`` (dp://domain/product/port) changes: the products downstream of it,
+    transitively, nearest first, with owners and their affected ports; as the caller may see the mesh."""
+    return impact(seen_by(request).entries, port).to_dict()
 
 
 def _peer(state: PeerState) -> dict[str, Any]:

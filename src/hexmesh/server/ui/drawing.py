@@ -19,9 +19,20 @@ __all__ = ["bar_chart", "lineage_svg"]
 _W, _H, _GAP_X, _GAP_Y, _PAD = 196, 50, 72, 18, 12
 
 
-def lineage_svg(focus: str, edges: Sequence[tuple[str, str]], stale: set[str] | frozenset[str] = frozenset()) -> Markup:
-    """The lineage around ``focus`` drawn left (upstream) to right (downstream)."""
-    layout = layered([focus], edges)
+def lineage_svg(
+    focus: str,
+    edges: Sequence[tuple[str, str]],
+    stale: set[str] | frozenset[str] = frozenset(),
+    *,
+    nodes: Sequence[str] = (),
+    affected: set[str] | frozenset[str] = frozenset(),
+) -> Markup:
+    """The lineage around ``focus`` (all of ``nodes`` too) drawn left (upstream) to right (downstream).
+
+    ``affected`` products are marked: what breaks if the focus changes. An empty ``focus`` draws the
+    graph with no product singled out (the mesh-wide page).
+    """
+    layout = layered([*([focus] if focus else []), *nodes], edges)
     width = len(layout.layers) * (_W + _GAP_X) - _GAP_X + 2 * _PAD
     height = layout.height * (_H + _GAP_Y) - _GAP_Y + 2 * _PAD
 
@@ -33,7 +44,7 @@ def lineage_svg(focus: str, edges: Sequence[tuple[str, str]], stale: set[str] | 
     parts = [
         f'<svg class="lineage" viewBox="0 0 {width} {height}" width="{width}" height="{height}" '
         'role="img" aria-labelledby="lineage-title lineage-desc" xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="lineage-title">Lineage of {escape(focus)}</title>',
+        f'<title id="lineage-title">Lineage of {escape(focus or "the mesh")}</title>',
         f'<desc id="lineage-desc">{len(layout.edges)} dependencies, upstream on the left.</desc>',
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" '
         'markerHeight="7" orient="auto-start-reverse"><path d="M0 0L10 5L0 10z" '
@@ -50,8 +61,8 @@ def lineage_svg(focus: str, edges: Sequence[tuple[str, str]], stale: set[str] | 
     for key in layout.position:
         x, y = box(key)
         domain, _, name = key.partition("/")
-        role = "focus" if key == focus else ("stale" if key in stale else "other")
-        label = f"{key}{' (stale)' if key in stale else ''}"
+        role = "focus" if key == focus else ("stale" if key in stale else "affected" if key in affected else "other")
+        label = f"{key}{' (stale)' if key in stale else ''}{' (affected)' if key in affected else ''}"
         parts.append(
             f'<a href="/ui/products/{quote(key)}" class="lineage-node lineage-{role}" '
             f'aria-label="{escape(label)}"><rect x="{x}" y="{y}" width="{_W}" height="{_H}" '

@@ -127,6 +127,17 @@ def graph(
     return render(request, "graph.html", 400 if context["join_error"] else 200, **context)
 
 
+@router.get("/lineage", response_class=HTMLResponse)
+def lineage(request: Request, port: Annotated[str, Query(max_length=400)] = "") -> HTMLResponse:
+    """The mesh's lineage; with ``port``, what breaks if that port changes (as the visitor may see it)."""
+    seen = seen_by(request)
+    try:
+        return render(request, "lineage.html", error=None, **views.lineage_page(seen, port))
+    except HexmeshError as exc:
+        context = views.lineage_page(seen, "")
+        return render(request, "lineage.html", exc.http_status, **(context | {"port": port, "error": str(exc)}))
+
+
 @router.get("/slo", response_class=HTMLResponse)
 def slo(request: Request) -> HTMLResponse:
     return render(request, "slo.html", **views.slo_board(seen_by(request)))

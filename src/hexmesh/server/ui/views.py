@@ -11,13 +11,13 @@ from typing import Any
 
 from markupsafe import Markup
 
-from hexmesh.mesh import ProductEntry, port_access, snippets
+from hexmesh.mesh import ProductEntry, impact, port_access, snippets
 from hexmesh.server.ui.drawing import bar_chart, lineage_svg
 from hexmesh.server.ui.sanitize import safe_html
 from hexmesh.serving import ProductView, Visibility
 from hexmesh.spec.duration import human_seconds
 
-__all__ = ["STATUS", "domains", "product_page", "slo_board"]
+__all__ = ["STATUS", "domains", "lineage_page", "product_page", "slo_board"]
 
 #: Health colours of the observability port and SLO statuses of the index, as one vocabulary.
 STATUS = {
@@ -207,3 +207,26 @@ def slo_board(seen: Visibility) -> dict[str, Any]:
     order = {"breached": 0, "at-risk": 1, "unknown": 2, "met": 3}
     rows.sort(key=lambda r: (order[r["status"]["css"]], r["entry"].key))  # type: ignore[index,attr-defined]
     return {"rows": rows, "counts": counts, "total": len(entries)}
+
+
+def lineage_page(seen: Visibility, port: str) -> dict[str, Any]:
+    """The mesh's lineage as the viewer may discover it and, for ``port``, what breaks if it changes.
+
+    Raises:
+        AddressError: ``port`` is not a port address.
+        NotFoundError: the viewer sees no such product or port.
+    """
+    entries = seen.entries
+    ports = [f"{e.address}/{p.name}" for e in sorted(entries, key=lambda e: e.key) for p in e.ports]
+    stale = {e.key for e in entries if e.stale}
+    found = impact(entries, port.strip()) if port.strip() else None
+    focus = found.port.removeprefix("dp://").rsplit("/", 1)[0] if found else ""
+    affected = {a.product for a in found.affected} if found else set()
+    drawn = [e.key for e in entries]
+    return {
+        "ports": ports,
+        "port": found.port if found else port,
+        "impact": found,
+        "svg": lineage_svg(focus, seen.lineage.edges, stale, nodes=drawn, affected=affected) if drawn else None,
+        "products": len(entries),
+    }
