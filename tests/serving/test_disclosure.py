@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from collections.abc import Iterator
@@ -9,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from hexmesh.governance import Principal
+from hexmesh.governance import UNRESTRICTED, Principal
 from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
 from hexmesh.serving import Node, NodeOptions
 from hexmesh.serving.disclosure import visible_document
+from hexmesh.serving.preview import preview
 from tests.product.sql.conftest import write_product
 
 SPEC = """
@@ -95,3 +97,21 @@ def test_a_key_added_to_the_discovery_document_reaches_only_the_owner(node: Node
     ]
     # Nothing of where the data lives (the source's path, the Iceberg table) or of the hidden column.
     assert "Apache Iceberg table" not in text and "email" not in text
+
+
+def test_a_node_without_auth_previews_every_column_through_the_door_as_the_unrestricted_principal(
+    node: Node,
+) -> None:
+    open_node = Node(node.workspace, NodeOptions(auth=False))
+    try:
+        shown = preview(open_node, UNRESTRICTED, open_node.product("crm", "people"), "people")
+        assert shown.columns == ("person_id", "email", "region")
+        assert "secret1@crm.test" in shown.rows[0] and "p1" in shown.rows[0]
+        # Its document is the owner's, decided by the same policy code (no branch for "no auth").
+        document = open_node.discovery("crm", "people").content
+        assert visible_document(open_node, UNRESTRICTED, document) is document
+        # The read went through the door: it is audited as the unrestricted principal's.
+        entries = open_node.workspace.stewardship.audit(actor="Unrestricted:no-auth")
+        assert [e.action for e in entries] == ["ui.read"]
+    finally:
+        asyncio.run(open_node.stop())

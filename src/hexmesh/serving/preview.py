@@ -20,10 +20,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from hexmesh.governance import AccessDeniedError, Principal
-from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest
-from hexmesh.product import files as port_files
+from hexmesh.product import DeployedProduct
 from hexmesh.product.policy import one_request, shaped_batches
-from hexmesh.serving.governed import sidecar_of
 from hexmesh.serving.node import Node
 from hexmesh.serving.standing import readers_plan
 
@@ -65,21 +63,15 @@ class Preview:
     variant: str = "rows"
 
 
-def preview(node: Node, principal: Principal | None, product: DeployedProduct, port: str) -> Preview:
-    """``principal``'s first rows of ``port`` and the profile of its view (None: a node without ``--auth``).
+def preview(node: Node, principal: Principal, product: DeployedProduct, port: str) -> Preview:
+    """``principal``'s first rows of ``port`` and the profile of its view, read through the door (on a node
+    without ``--auth``, the unrestricted principal's: every row and column).
 
     Raises:
         AccessDeniedError: the viewer may not read rows of the port (the message says how to ask).
         AuthenticationError: an anonymous viewer on a port that is not public.
     """
     product.output(port)  # NotFoundError naming the ports
-    if principal is None:
-        reader = OutputPortReader(node.runtime, product, port)
-        publication = reader.publication()
-        snapshot = publication.snapshot_id if publication else None
-        schema = port_files.schema_of(reader, ReadRequest())
-        batches = port_files.batches(reader, ReadRequest(), snapshot) if snapshot is not None else iter(())
-        return _previewed(port, schema, snapshot, batches, "rows")
     with one_request():
         plan, purpose = readers_plan(node, principal, product, port)
         if plan.decision.allowed and plan.variant == "aggregate":
@@ -87,9 +79,7 @@ def preview(node: Node, principal: Principal | None, product: DeployedProduct, p
                 f"{principal.key} may query aggregates of dp://{product.key}/{port} only, not rows: "
                 "there is no row preview nor profile (use the SQL port's differentially private aggregates)"
             )
-        schema, snapshot, batches = shaped_batches(
-            sidecar_of(node), product, principal, port, purpose=purpose, via="ui"
-        )
+        schema, snapshot, batches = shaped_batches(node.policies, product, principal, port, purpose=purpose, via="ui")
     return _previewed(port, schema, snapshot, batches, plan.variant)
 
 

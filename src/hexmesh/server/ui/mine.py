@@ -31,7 +31,6 @@ def mine(request: Request) -> HTMLResponse:
     visitor = visitor_of(request)
     if not visitor.auth or not visitor.signed_in:
         return render(request, "mine.html", products=[], requests=[])
-    assert visitor.principal is not None
     hub, seen = hub_of(request), seen_by(request)
     stewardship = hub.node.workspace.stewardship
     products = [
