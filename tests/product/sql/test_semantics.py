@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
+from decimal import Decimal
 
 import psycopg
 import pytest
 
-from tests.product.sql.conftest import Port
+from hexmesh.lifecycle import Workspace
+from hexmesh.product.sql import SqlPortConfig
+from tests.product.sql.conftest import Loop, Port, serve
 
 
 @pytest.fixture
@@ -231,3 +235,36 @@ def test_psql_describes_the_columns_as_postgresql_does(
     shown = described(sql.dsn())
     assert "s      | character varying(20)    |" in shown
     assert shown == described(f"host=127.0.0.1 user=postgres dbname={postgres_twin}")
+
+
+def test_sessions_compute_in_at_most_max_zones_zones_at_once(mesh: Workspace, loop: Loop) -> None:
+    port = serve(mesh, loop, SqlPortConfig(max_zones=2))
+    try:
+        with (
+            psycopg.connect(port.dsn(), autocommit=True) as berlin,
+            psycopg.connect(port.dsn(), autocommit=True) as kolkata,
+            psycopg.connect(port.dsn(), autocommit=True) as other,
+        ):
+            berlin.execute("SET TIME ZONE 'Europe/Berlin'")
+            kolkata.execute("SET TIME ZONE 'Asia/Kolkata'")
+            with pytest.raises(psycopg.errors.InsufficientResources, match="too many time zones in use"):
+                other.execute("SET TIME ZONE 'America/Los_Angeles'")
+            # Refused, the session still computes and reports UTC; a zone in use is open to it.
+            assert other.execute("show timezone").fetchone() == ("UTC",)
+            other.execute("SET TIME ZONE 'Europe/Berlin'")
+            assert other.execute("select extract(hour from '2026-01-01 10:00+00'::timestamptz)").fetchone() == (
+                Decimal("11"),
+            )
+            kolkata.close()
+            # Once Kolkata's session has ended, its zone's place is free.
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    other.execute("SET TIME ZONE 'America/Los_Angeles'")
+                    break
+                except psycopg.errors.InsufficientResources:
+                    assert time.monotonic() < deadline, "the closed session's zone was not given back"
+                    time.sleep(0.1)
+            assert other.execute("show timezone").fetchone() == ("America/Los_Angeles",)
+    finally:
+        loop.run(port.server.close())

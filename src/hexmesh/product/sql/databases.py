@@ -17,7 +17,7 @@ and the session answers SET itself.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Hashable, Mapping
 
 import duckdb
@@ -44,16 +44,29 @@ def _view_key(view: CatalogView) -> Hashable:
 
 
 class Databases:
-    """The databases of one SQL port, by catalog state and view; the newest few are kept."""
+    """The databases of one SQL port, by catalog state, view and zone; the newest few are kept.
+
+    Each database is an engine of its own, with its own ``memory_limit``: so that clients cannot
+    multiply the port's memory by setting many time zones, at most ``max_zones`` zones other than
+    UTC are in use at once (by open sessions); a session asking for another gets 53000.
+    """
 
     def __init__(
-        self, *, memory_limit: str | None, threads: int | None, keep: int = 8, readable: str | None = None
+        self,
+        *,
+        memory_limit: str | None,
+        threads: int | None,
+        keep: int = 8,
+        readable: str | None = None,
+        max_zones: int = 4,
     ) -> None:
         self.memory_limit = memory_limit
         self.threads = threads
         self.readable = readable
+        self.max_zones = max_zones
         self._keep = keep
         self._databases: OrderedDict[Hashable, duckdb.DuckDBPyConnection] = OrderedDict()
+        self._zones: Counter[str] = Counter()  # sessions computing in each zone other than UTC
         self._lock = threading.Lock()
 
     def cursor(self, tables: list[PortTable], view: CatalogView, zone: str = "UTC") -> duckdb.DuckDBPyConnection:
@@ -61,11 +74,20 @@ class Databases:
         (a canonical TimeZone setting, sql/zones.py).
 
         A dropped database stays open while cursors of it are: sessions that started on an
-        older catalog state keep working until they end.
+        older catalog state keep working until they end. The caller gives the zone back with
+        :meth:`release` when its session ends or moves to another zone.
         """
         key = (catalog_key(tables), _view_key(view), zone)
         # One lock: many clients connecting at once wait for one build instead of each building.
         with self._lock:
+            if zone != "UTC" and not self._zones[zone] and len(self._zones) >= self.max_zones:
+                raise PgError(
+                    "53000",
+                    f"too many time zones in use on the SQL port (at most {self.max_zones} besides UTC): "
+                    f'cannot compute in "{zone}"',
+                    detail=f"Sessions compute in {', '.join(sorted(self._zones))} now; each zone costs an engine.",
+                    hint="Use one of the zones in use, or UTC, or retry when those sessions have ended.",
+                )
             con = self._databases.get(key)
             if con is None:
                 con = open_database(
@@ -80,7 +102,17 @@ class Databases:
                 while len(self._databases) > self._keep:
                     self._databases.popitem(last=False)
             self._databases.move_to_end(key)
+            if zone != "UTC":
+                self._zones[zone] += 1
             return con.cursor()
+
+    def release(self, zone: str) -> None:
+        """A session computing in ``zone`` ended or moved to another zone."""
+        with self._lock:
+            if zone in self._zones:
+                self._zones[zone] -= 1
+                if self._zones[zone] <= 0:
+                    del self._zones[zone]
 
 
 def open_database(

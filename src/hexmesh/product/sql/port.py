@@ -43,6 +43,8 @@ class SqlPortConfig:
     native_scans: bool = True
     max_statement_bytes: int = 1024 * 1024  # 0: no limit
     statements_per_principal: int = 8  # running at once over all of a principal's sessions; 0: no limit
+    # Time zones other than UTC that open sessions compute in at once (each is an engine: sql/databases.py).
+    max_zones: int = 4
     # Parsed statements kept for reuse (sql/statements.py), in all and per session.
     statement_cache_bytes: int = 64 * 1024 * 1024
     statement_cache_session_bytes: int = 8 * 1024 * 1024
@@ -70,7 +72,10 @@ class SqlPort:
         self.snapshots = SnapshotSource(runtime, native=self.config.native_scans)
         self.opened = OpenedTables(runtime, self.config.opened_cache_bytes)
         self.databases = Databases(
-            memory_limit=self.config.memory_limit, threads=self.config.threads, readable=self.snapshots.root
+            memory_limit=self.config.memory_limit,
+            threads=self.config.threads,
+            readable=self.snapshots.root,
+            max_zones=self.config.max_zones,
         )
         self.statements = StatementCache(self.config.statement_cache_bytes, self.config.statement_cache_session_bytes)
         self.running = RunningStatements(self.config.statements_per_principal)

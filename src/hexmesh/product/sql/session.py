@@ -234,6 +234,8 @@ class SqlSession:
         for cursor in cursors:
             cursor.interrupt()
         self.con.close()
+        self.port.databases.release(self._zone)
+        self._zone = ""  # released: a second close gives nothing back
         self.port.statements.forget(self._owner)
 
     def _follow_zone(self) -> None:
@@ -250,6 +252,7 @@ class SqlSession:
             self.settings.values["timezone"] = self._zone
             raise
         self.con.close()
+        self.port.databases.release(self._zone)
         self.con, self._zone = con, zone
 
     def _apply_timeout(self) -> None:
