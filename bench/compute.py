@@ -1,9 +1,11 @@
 """Compute engines at scale: one run's peak RSS and time against raw DuckDB doing the same query.
 
-Over the cached play-events workspace (bench/sf10.py, ``python -m bench.compute 1 10``), a
-product owned by the player team (who see the plays as stored, so the engine gets the pinned
-snapshot's own data files) aggregates every play per podcast and day. Each side runs in its
-own subprocess, sampled for peak RSS (process and children):
+Over the cached play-events workspace (bench/sf10.py, ``python -m bench.compute 1 10``), two
+products owned by the player team (who see the plays as stored, so the engine gets the pinned
+snapshot's own data files): ``plays-daily`` aggregates every play per podcast and day (a small
+output: the input side's memory), ``plays-counted`` keeps every counted play (an output nearly
+as large as the input, its primary key checked: the output side's memory). Each side runs in
+its own subprocess, sampled for peak RSS (process and children):
 
 - hexmesh: ``hexmesh run --full-refresh`` with ``compute_memory_limit`` (default 2GB; the
   run includes reading inputs through the door, conforming, checks and the Iceberg commit);
@@ -32,8 +34,10 @@ from tests.sparkcluster import standalone_cluster
 
 __all__ = ["run"]
 
-PRODUCT = "bench/plays-daily"
-SQL = """
+#: The benchmark products: name -> (transformation SQL, spec).
+PRODUCTS: dict[str, tuple[str, str]] = {
+    "plays-daily": (
+        """
 select
     podcast_id,
     cast(timezone('UTC', played_at) as date) as day,
@@ -43,8 +47,8 @@ select
 from plays
 where counted
 group by all
-"""
-SPEC = """
+""",
+        """
 domain: bench
 name: plays-daily
 version: 1.0.0
@@ -65,7 +69,39 @@ outputPorts:
       - {name: plays, logicalType: integer}
       - {name: listeners, logicalType: integer}
       - {name: minutes_played, logicalType: number}
-"""
+""",
+    ),
+    "plays-counted": (
+        """
+select play_id, played_at, listener_id, podcast_id, seconds_played
+from plays
+where counted
+""",
+        """
+domain: bench
+name: plays-counted
+version: 1.0.0
+owner: player-team@example.com
+description: Every counted play (benchmark; an output nearly as large as its input).
+inputPorts:
+  - name: plays
+    from: dp://podcasts/play-events/plays
+    window: all
+transformation:
+  sql: transform.sql
+outputPorts:
+  - name: counted
+    mode: replace
+    primaryKey: [play_id]
+    properties:
+      - {name: play_id, logicalType: integer, required: true}
+      - {name: played_at, logicalType: timestamp, required: true}
+      - {name: listener_id, logicalType: string, required: true, classification: internal}
+      - {name: podcast_id, logicalType: string, required: true}
+      - {name: seconds_played, logicalType: integer}
+""",
+    ),
+}
 _RAW = """
 import sys, duckdb
 files, limit, out = sys.argv[1].split(","), sys.argv[2], sys.argv[3]
@@ -79,14 +115,15 @@ con.execute(f"COPY ({sql}) TO '{out}' (FORMAT parquet)")
 
 
 def _prepare(scale: float, folder: Path) -> tuple[Path, list[str]]:
-    """The workspace of ``scale`` with the bench product deployed, and the plays' data files."""
+    """The workspace of ``scale`` with the bench products deployed, and the plays' data files."""
     workspace, _ = sf10.play_events(scale)
     with workspace:
-        product = folder / "plays-daily"
-        product.mkdir(parents=True, exist_ok=True)
-        (product / "dataproduct.yaml").write_text(textwrap.dedent(SPEC).lstrip(), encoding="utf-8")
-        (product / "transform.sql").write_text(SQL, encoding="utf-8")
-        workspace.deploy([product])
+        for name, (sql, spec) in PRODUCTS.items():
+            product = folder / name
+            product.mkdir(parents=True, exist_ok=True)
+            (product / "dataproduct.yaml").write_text(textwrap.dedent(spec).lstrip(), encoding="utf-8")
+            (product / "transform.sql").write_text(sql, encoding="utf-8")
+        workspace.deploy([folder / name for name in PRODUCTS])
         reader = workspace.reader("dp://podcasts/play-events/plays")
         publication = reader.publication()
         assert publication is not None
@@ -94,13 +131,19 @@ def _prepare(scale: float, folder: Path) -> tuple[Path, list[str]]:
         return workspace.settings.home, [f.file_path.removeprefix("file://") for f in files]
 
 
-def _measure(scale: float, limit: str, folder: Path, spark: str | None = None) -> dict[str, Any]:
+def _measure(scale: float, limit: str, folder: Path, spark: str | None = None) -> list[dict[str, Any]]:
     home, files = _prepare(scale, folder)
-    sql = folder / "plays-daily" / "transform.sql"
+    return [_product(name, scale, limit, folder, home, files, spark) for name in PRODUCTS]
+
+
+def _product(
+    name: str, scale: float, limit: str, folder: Path, home: Path, files: list[str], spark: str | None
+) -> dict[str, Any]:
+    sql = folder / name / "transform.sql"
     hexmesh = str(Path(sys.executable).parent / "hexmesh")
     env = {"HEXMESH_COMPUTE_MEMORY_LIMIT": limit}
     sides: dict[str, list[tuple[int, float]]] = {"hexmesh": [], "raw_duckdb": []}
-    command = [hexmesh, "run", PRODUCT, "--full-refresh", "--home", str(home)]
+    command = [hexmesh, "run", f"bench/{name}", "--full-refresh", "--home", str(home)]
     for _ in range(repeats()):
         sides["hexmesh"].append(_peak_rss_env(command, env))
         if spark is not None:  # the CLI starts its own Spark driver each time: the fixed cost users pay
@@ -109,7 +152,14 @@ def _measure(scale: float, limit: str, folder: Path, spark: str | None = None) -
         raw = [sys.executable, "-c", _RAW, ",".join(files), limit, str(folder / "raw.parquet"), str(sql)]
         sides["raw_duckdb"].append(_peak_rss_env(raw, {}))
     input_bytes = sum(Path(f).stat().st_size for f in files)
-    data: dict[str, Any] = {"scale": scale, "memory_limit": limit, "input_parquet_bytes": input_bytes}
+    output_rows = _rows(folder / "raw.parquet")
+    data: dict[str, Any] = {
+        "product": f"bench/{name}",
+        "scale": scale,
+        "memory_limit": limit,
+        "input_parquet_bytes": input_bytes,
+        "output_rows": output_rows,
+    }
     for side, samples in sides.items():
         data[f"{side}_peak_rss_bytes"] = max(p for p, _ in samples)
         data[f"{side}_s"] = statistics.median(t for _, t in samples)
@@ -120,6 +170,12 @@ def _measure(scale: float, limit: str, folder: Path, spark: str | None = None) -
         data["spark_time_ratio"] = data["hexmesh_spark_s"] / data["raw_duckdb_s"]
     data["load_average_1m_after"] = os.getloadavg()[0]
     return data
+
+
+def _rows(path: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.num_rows)
 
 
 def _peak_rss_env(command: list[str], env: dict[str, str]) -> tuple[int, float]:
@@ -144,9 +200,10 @@ def run(scales: list[float] | None = None, limits: list[str] | None = None, *, s
     with tempfile.TemporaryDirectory(prefix="hexmesh-bench-compute-") as folder, ExitStack() as stack:
         master = stack.enter_context(standalone_cluster(Path(folder) / "spark")) if spark else None
         points = [
-            _measure(scale, limit, Path(folder) / f"sf{scale:g}-{limit}", master)
+            point
             for limit in limits
             for scale in scales
+            for point in _measure(scale, limit, Path(folder) / f"sf{scale:g}-{limit}", master)
         ]
     mib = 1024 * 1024
     result = Result(
@@ -158,7 +215,8 @@ def run(scales: list[float] | None = None, limits: list[str] | None = None, *, s
         ours, raw = int(point["hexmesh_peak_rss_bytes"]) / mib, int(point["raw_duckdb_peak_rss_bytes"]) / mib
         result.headline.append(
             (
-                f"SF{scale:g}, limit {limit} ({size:,.0f} MiB of Parquet)",
+                f"{point['product']} SF{scale:g}, limit {limit} ({size:,.0f} MiB of Parquet in, "
+                f"{point['output_rows']:,} rows out)",
                 f"hexmesh {ours:,.0f} MiB, {point['hexmesh_s']:.1f} s; raw DuckDB {raw:,.0f} MiB, "
                 f"{point['raw_duckdb_s']:.1f} s; time ×{point['time_ratio']:.2f}"
                 + (

@@ -13,6 +13,7 @@ import pytest
 from hexmesh.errors import SpecError, TransformError
 from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
+from tests.sparkcluster import connect_server
 from tests.support import ORDERS_SPEC, ORDERS_SQL, ProductFactory, orders_csv
 
 TOTALS_SPEC = """
@@ -104,6 +105,27 @@ def test_spark_publishes_what_duckdb_publishes(
 
 @pytest.mark.spark
 @pytest.mark.slow
+def test_a_spark_connect_server_publishes_what_duckdb_publishes(
+    tmp_path: Path, workspace: Workspace, make_product: ProductFactory
+) -> None:
+    # The Connect server from the pyspark wheel; hexmesh is only its gRPC client (no JVM of its own).
+    with connect_server(tmp_path / "connect") as url:
+        settings = Settings.defaults(tmp_path / "connect-ws").merged({"spark_master": url})
+        with Workspace(settings) as connected:
+            workspace.deploy(mesh(make_product, "duckdb"))
+            connected.deploy(mesh(make_product, "spark"))
+            workspace.run_all()
+            connected.run_all()
+            for address in ("dp://sales/orders/orders", "dp://sales/totals/daily"):
+                expected = rows(workspace, address)
+                assert expected, address
+                assert rows(connected, address) == expected, address
+            (run,) = connected.runtime.state.runs("sales/totals")
+            assert run.details["engine"] == "spark"
+
+
+@pytest.mark.spark
+@pytest.mark.slow
 def test_a_query_spark_refuses_publishes_nothing_and_the_next_run_succeeds(
     spark_workspace: Workspace, make_product: ProductFactory
 ) -> None:
@@ -121,17 +143,17 @@ def test_a_query_spark_refuses_publishes_nothing_and_the_next_run_succeeds(
     assert spark_workspace.run("sales/orders").rows == {"orders": 3}
 
 
-def test_an_unreachable_master_is_named_and_nothing_is_published(tmp_path: Path, orders: Path) -> None:
+@pytest.mark.parametrize(("scheme", "what"), [("spark", "Spark master"), ("sc", "Spark Connect server")])
+def test_an_unreachable_master_is_named_and_nothing_is_published(
+    tmp_path: Path, orders: Path, scheme: str, what: str
+) -> None:
     pytest.importorskip("pyspark")
     with socket_closed() as port:
-        settings = Settings.defaults(tmp_path / "ws").merged(
-            {"compute_engine": "spark", "spark_master": f"spark://127.0.0.1:{port}"}
-        )
+        url = f"{scheme}://127.0.0.1:{port}"
+        settings = Settings.defaults(tmp_path / "ws").merged({"compute_engine": "spark", "spark_master": url})
         with Workspace(settings) as workspace:
             workspace.deploy([orders])
-            with pytest.raises(
-                TransformError, match=rf"Spark master spark://127.0.0.1:{port} is unreachable .* spark_master"
-            ):
+            with pytest.raises(TransformError, match=rf"{what} {url} is unreachable .* spark_master"):
                 workspace.run("sales/orders")
             assert workspace.reader("dp://sales/orders/orders").publications() == []
 

@@ -1,16 +1,21 @@
-"""The Apache Spark engine: a standalone cluster (or ``local[N]``) runs a transformation's SQL.
+"""The Apache Spark engine: a standalone cluster, ``local[N]`` or a Spark Connect server runs a transformation's SQL.
 
 No Iceberg jar is installable offline, so Spark never sees a catalog: it reads the Parquet files
 hexmesh hands it (the run's input folder) and writes Parquet into the run's output folder, which
 hexmesh then conforms, checks, seals and commits (docs/adr/0029-compute-engines.md). The SQL is
 the product's DuckDB SQL transpiled by :mod:`.sparksql`. One Spark session per engine (per
-process) is kept between runs: starting one costs tens of seconds.
+process) is kept between runs: starting one costs tens of seconds. With a Spark Connect URL
+(``sc://host:port``) the session is a gRPC client of a server that owns the driver: hexmesh starts
+no JVM, and the server's own settings (executor memory) apply.
 """
 
 from __future__ import annotations
 
 import socket
 import threading
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -27,10 +32,20 @@ if TYPE_CHECKING:
 __all__ = ["SparkEngine"]
 
 _SESSION_LOCK = threading.Lock()
+#: A Spark Connect URL's scheme, and the port a Connect server listens on unless told otherwise.
+CONNECT = "sc://"
+_CONNECT_PORT = 15002
+#: Session settings hexmesh's SQL relies on (runtime settings: a Connect session takes them too).
+_SQL_CONF: dict[str, bool | float | int | str | None] = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
+    "spark.sql.sources.partitionOverwriteMode": "static",
+    "spark.sql.ansi.enabled": "false",
+}
 
 
 class SparkEngine:
-    """Spark SQL on ``master`` (``local[2]``, ``spark://host:7077``)."""
+    """Spark SQL on ``master`` (``local[2]``, ``spark://host:7077``, ``sc://host:15002``)."""
 
     name = "spark"
     dialect = "spark"
@@ -67,17 +82,17 @@ class SparkEngine:
                     "the Spark engine needs pyspark: pip install 'hexmesh[spark]' (and Java 17)"
                 ) from None
             self._reachable()
+            if self.master.startswith(CONNECT):
+                self._session = _connect(self.master)
+                return self._session
             builder = (
                 SparkSession.builder.master(self.master)
                 .appName("hexmesh")
-                .config("spark.sql.session.timeZone", "UTC")
-                .config("spark.sql.parquet.outputTimestampType", "TIMESTAMP_MICROS")
-                .config("spark.sql.sources.partitionOverwriteMode", "static")
+                .config(map=_SQL_CONF)
                 .config("spark.executor.memory", self.executor_memory)
                 .config("spark.ui.enabled", "false")
                 .config("spark.driver.host", "127.0.0.1")
                 .config("spark.driver.bindAddress", "127.0.0.1")
-                .config("spark.sql.ansi.enabled", "false")
             )
             self._session = builder.getOrCreate()
             return self._session
@@ -89,16 +104,18 @@ class SparkEngine:
                 self._session = None
 
     def _reachable(self) -> None:
-        """Fail fast, naming the setting, when a standalone master does not answer."""
-        if not self.master.startswith("spark://"):
+        """Fail fast, naming the setting, when a standalone master or a Connect server does not answer."""
+        if not self.master.startswith(("spark://", CONNECT)):
             return
         address = urlsplit(self.master)
+        default = _CONNECT_PORT if self.master.startswith(CONNECT) else 7077
+        what = "Spark Connect server" if self.master.startswith(CONNECT) else "Spark master"
         try:
-            with socket.create_connection((address.hostname or "", address.port or 7077), self.connect_timeout):
+            with socket.create_connection((address.hostname or "", address.port or default), self.connect_timeout):
                 pass
         except OSError as exc:
             raise TransformError(
-                f"the Spark master {self.master} is unreachable ({exc.strerror or exc}); start it, or set "
+                f"the {what} {self.master} is unreachable ({exc.strerror or exc}); start it, or set "
                 "spark_master (HEXMESH_SPARK_MASTER) to a running master or local[2]. Nothing was published"
             ) from None
 
@@ -120,13 +137,40 @@ class SparkEngine:
         return StagedOutput(port, files, schema.remove_metadata(), rows)
 
 
+def _connect(url: str) -> SparkSession:
+    """A Spark Connect session on ``url``; the client needs grpcio (the ``spark`` extra pins it)."""
+    from pyspark.sql import SparkSession
+
+    try:
+        with _pandas_tolerated():
+            return SparkSession.builder.remote(url).config(map=_SQL_CONF).getOrCreate()
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise WorkspaceError(
+            f"a Spark Connect URL ({url}) needs the Connect client ({exc.name or exc}): pip install 'hexmesh[spark]'"
+        ) from None
+
+
+@contextmanager
+def _pandas_tolerated() -> Iterator[None]:
+    # pyspark's Connect client warns on import that it does not fully support pandas 3; it uses
+    # pandas only for toPandas(), which hexmesh never calls (it reads the Parquet Spark writes).
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+        yield
+
+
 def _frame(spark: SparkSession, item: ParquetInput) -> Any:
     if not item.files:
-        return spark.createDataFrame(item.schema.empty_table())
+        # From the schema, not an empty Arrow table: a Connect session cannot infer a schema from no rows.
+        from pyspark.sql.pandas.types import from_arrow_schema
+
+        return spark.createDataFrame([], from_arrow_schema(item.schema))
     return spark.read.parquet(*[Path(f).as_uri() for f in item.files])
 
 
 def _stopped(session: SparkSession) -> bool:
+    if type(session).__module__.startswith("pyspark.sql.connect"):
+        return bool(getattr(session, "is_stopped", False))
     context = session.sparkContext
     return bool(getattr(context, "_jsc", None) is None)
 

@@ -488,8 +488,8 @@ class Settings:
     spark_master: str = key(
         "local[2]",
         "HEXMESH_SPARK_MASTER",
-        "The Spark master products on the `spark` engine run on: `local[N]` (in this process's JVM) or "
-        "`spark://host:7077` (a standalone cluster).",
+        "The Spark master products on the `spark` engine run on: `local[N]` (in this process's JVM), "
+        "`spark://host:7077` (a standalone cluster) or `sc://host:15002` (a Spark Connect server).",
         group="compute",
     )
     spark_executor_memory: str = key(
