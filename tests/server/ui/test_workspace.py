@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from markupsafe import escape
 
 from hexmesh.lifecycle import Workspace, init_product
+from tests.server.ui.conftest import screenshot
 from tests.server.ui.nodes import ServedNode, served
 from tests.server.ui.test_access import token
 
@@ -212,3 +214,87 @@ def test_a_preview_is_refused_to_who_may_not_read_and_public_to_anyone(node: Ser
     assert public.status_code == 200 and "customer_id" in profile(public)
     missing = get(node, "/ui/products/sales/open/ports/nope/preview")
     assert missing.status_code == 404 and "orders" in missing.text
+
+
+def act(node: ServedNode, action: str, who: str, origin: str | None) -> httpx.Response:
+    headers = {"Origin": origin} if origin else {}
+    return httpx.post(
+        f"{node.url}/ui/products/sales/open/control/{action}",
+        data={"token": ""},  # as the page posts it: the sign-in cookie acts
+        cookies={"hexmesh_token": token(node.home, who)},
+        headers=headers,
+        timeout=120,
+    )
+
+
+def test_the_signed_in_owner_runs_pauses_and_resumes_from_the_page(node: ServedNode) -> None:
+    page = get(node, "/ui/products/sales/open", "os@example.com")
+    assert 'action="/ui/products/sales/open/control/run"' in page.text
+    assert 'action="/ui/products/sales/open/control/pause"' in page.text
+    before = len(runs(page))
+    ran = act(node, "run", "os@example.com", node.url)
+    assert ran.status_code == 200 and re.search(r"Run [0-9a-f]{8} of sales/open: \w+", ran.text), ran.text
+    assert len(runs(get(node, "/ui/products/sales/open", "os@example.com"))) == before + 1
+    paused = act(node, "pause", "os@example.com", node.url)
+    assert paused.status_code == 200 and "sales/open is paused" in paused.text
+    page = get(node, "/ui/products/sales/open", "os@example.com")
+    assert "Paused: the control port refuses runs" in page.text
+    assert 'control/run"' not in page.text and 'action="/ui/products/sales/open/control/resume"' in page.text
+    refused = act(node, "run", "os@example.com", node.url)
+    assert refused.status_code == 409 and "is paused; resume it first" in refused.text
+    resumed = act(node, "resume", "os@example.com", node.url)
+    assert resumed.status_code == 200 and "runs are accepted again" in resumed.text
+
+
+def test_owner_actions_are_refused_to_others_and_to_other_sites(node: ServedNode) -> None:
+    assert 'control/run"' not in get(node, "/ui/products/sales/open", "ana@example.com").text
+    other = act(node, "pause", "ana@example.com", node.url)
+    assert other.status_code == 403
+    forged = act(node, "pause", "os@example.com", "https://evil.example")
+    assert forged.status_code == 403 and "not from this node" in forged.text
+    no_origin = act(node, "pause", "os@example.com", None)  # the cookie acts only on this node's own posts
+    assert no_origin.status_code == 401
+    page = get(node, "/ui/products/sales/open", "os@example.com")
+    assert "Paused: the control port refuses runs" not in page.text
+
+
+def _signed_in_page(browser: Any, node: ServedNode, who: str, path: str, width: int = 1280) -> tuple[Any, Any]:
+    context = browser.new_context(base_url=node.url, viewport={"width": width, "height": 900})
+    page = context.new_page()
+    page.goto(f"/ui/sign-in?next={path}")
+    page.get_by_label("Your API token").fill(token(node.home, who))
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"**{path}")
+    return context, page
+
+
+def test_in_the_browser_an_analyst_sees_what_it_reads_and_previews_it(browser: Any, node: ServedNode) -> None:
+    context, page = _signed_in_page(browser, node, "ana@example.com", "/ui/products/sales/shop", width=390)
+    try:
+        box = page.locator("#standing-orders")
+        said = box.inner_text()
+        assert "you can read this" in said.lower() and "masked: customer_id" in said
+        box.get_by_role("link", name="Preview & profile your rows").click()
+        page.wait_for_url("**/ports/orders/preview")
+        headers = [h.lower() for h in page.locator("table.preview thead th").all_inner_texts()]  # CSS upper-cases them
+        assert headers == ["order_id", "customer_id", "ordered_at", "status"]
+        assert page.locator("table.profile tr.profile-column").count() == 4
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390  # tables scroll inside their wrap
+        screenshot(page, "workspace-preview-390")
+    finally:
+        context.close()
+
+
+def test_in_the_browser_the_owner_runs_its_product_and_sees_its_requests(browser: Any, node: ServedNode) -> None:
+    context, page = _signed_in_page(browser, node, "me@example.com", "/ui/products/sales/shop")
+    try:
+        assert "you own this" in page.locator("#standing-orders").inner_text().lower()
+        assert page.locator("#standing-orders form.access-form").count() == 0
+        page.get_by_role("button", name="Run now").click()
+        assert re.search(r"Run [0-9a-f]{8} of sales/shop: \w+", page.get_by_role("status").inner_text())
+        page.get_by_role("link", name=re.compile("signed in as")).click()
+        page.wait_for_url("**/ui/me")
+        assert "sales/shop" in page.locator("ul.my-products").inner_text()
+        screenshot(page, "workspace-me")
+    finally:
+        context.close()

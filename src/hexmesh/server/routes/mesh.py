@@ -25,6 +25,7 @@ from hexmesh.mesh.semantic import MODES
 from hexmesh.server.deps import Domain, JsonLd, Name, bearer_token
 from hexmesh.server.problems import problem_response, responses
 from hexmesh.server.ui.access_requests import router as access_router
+from hexmesh.server.ui.actions import router as actions_router
 from hexmesh.server.ui.mine import router as mine_router
 from hexmesh.server.ui.pages import fallback as pages_fallback
 from hexmesh.server.ui.pages import router as pages_router
@@ -238,5 +239,6 @@ router.include_router(pages_router)
 router.include_router(access_router)
 router.include_router(signin_router)
 router.include_router(mine_router)
+router.include_router(actions_router)
 router.include_router(preview_router)
 router.include_router(pages_fallback)  # last: only paths no other /ui route serves

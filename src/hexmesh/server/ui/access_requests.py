@@ -23,7 +23,7 @@ from hexmesh.governance import ANONYMOUS, Principal
 from hexmesh.governance.grants import AccessRequest
 from hexmesh.mesh import ProductEntry
 from hexmesh.server.deps import SIGN_IN_COOKIE, Domain, Name, PortName, principal_of
-from hexmesh.server.ui.forms import FormError, from_this_node, read_form
+from hexmesh.server.ui.forms import FormError, session_form
 from hexmesh.server.ui.pages import render
 from hexmesh.server.ui.visitor import visitor_of
 from hexmesh.server.viewer import hub_of
@@ -34,16 +34,6 @@ __all__ = ["router"]
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin"}
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """The form's fields; an empty token is the sign-in cookie's when this node's own page sent it."""
-    form = await read_form(request)
-    cookie = request.cookies.get(SIGN_IN_COOKIE, "")
-    if not form.get("token", "").strip() and cookie and from_this_node(request):
-        form["token"] = cookie
-        form["_signed_in"] = "1"
-    return form
 
 
 def _principal(node: Node, token: str) -> Principal:
@@ -84,7 +74,7 @@ async def ask(domain: Domain, name: Name, port: PortName, request: Request) -> H
     hub = hub_of(request)
     context: dict[str, Any] = {"key": f"{domain}/{name}", "port": port, "purpose": "", "note": "", "ports": []}
     try:
-        form = await _form(request)
+        form = await session_form(request)
         context.update(purpose=form.get("purpose", ""), note=form.get("note", ""))
         entry, context["ports"] = _askable(hub, context["key"], form.get("token", ""))
         context["local"] = entry.node_url == hub.federation.node_url
@@ -196,7 +186,7 @@ def inbox_form(request: Request) -> HTMLResponse:
 async def inbox(request: Request) -> HTMLResponse:
     hub = hub_of(request)
     try:
-        form = await _form(request)
+        form = await session_form(request)
         return _inbox(request, hub.node, form.get("token", ""), 200, embed="_signed_in" not in form)
     except HexmeshError as exc:
         return _inbox_error(request, hub.node, exc)
@@ -207,7 +197,7 @@ async def decide(request_id: str, request: Request) -> HTMLResponse:
     hub = hub_of(request)
     form: dict[str, str] = {}
     try:
-        form = await _form(request)
+        form = await session_form(request)
         token = form.get("token", "")
         principal = _principal(hub.node, token)
         verdict = form.get("verdict", "")

@@ -14,8 +14,9 @@ from urllib.parse import parse_qs
 from fastapi import Request
 
 from hexmesh.errors import HexmeshError
+from hexmesh.server.deps import SIGN_IN_COOKIE
 
-__all__ = ["FormError", "check_origin", "from_this_node", "read_form"]
+__all__ = ["FormError", "check_origin", "from_this_node", "read_form", "session_form"]
 
 _MAX_FORM = 16_384
 
@@ -58,3 +59,14 @@ async def read_form(request: Request) -> dict[str, str]:
         raise FormError(f"the form is {len(body)} bytes; at most {_MAX_FORM} are accepted (shorten the note)", 413)
     fields = parse_qs(body.decode("utf-8", "replace"), keep_blank_values=True)
     return {name: values[-1] for name, values in fields.items()}
+
+
+async def session_form(request: Request) -> dict[str, str]:
+    """The form's fields; an empty token is the sign-in cookie's when this node's own page sent it
+    (then ``_signed_in`` is set)."""
+    form = await read_form(request)
+    cookie = request.cookies.get(SIGN_IN_COOKIE, "")
+    if not form.get("token", "").strip() and cookie and from_this_node(request):
+        form["token"] = cookie
+        form["_signed_in"] = "1"
+    return form

@@ -172,6 +172,7 @@ def product_page(seen: Visibility, view: ProductView, purpose: str = "") -> dict
         "runs": [_run(r) for r in _list(obs.get("runs")) if isinstance(r, dict)],
         "code": view.code,
         "paused": obs.get("paused") is True,
+        "owns": bool(view.standing) and all(s.kind == "owner" for s in view.standing.values()),
         "lineage": lineage_svg(entry.key, edges, stale) if edges else None,
         "upstream": lineage.upstream(entry.key),
         "downstream": lineage.downstream(entry.key),
