@@ -97,7 +97,7 @@ class TwoNodes:
         (self.profiles / "data" / f"people-{first}.csv").write_text(_people(first, count), encoding="utf-8")
         workspace = Workspace.open(self.a_home)
         try:
-            assert workspace.run("users/user-profiles").status == "succeeded"
+            assert workspace.run("users/user-profiles@1").status == "succeeded"
         finally:
             workspace.close()
 
@@ -250,3 +250,30 @@ def test_bs_lineage_and_knowledge_graph_show_the_edge_across_nodes(nodes: TwoNod
     assert lineage["nodes"] == {"analytics/activity": b.url, "users/user-profiles": nodes.a.url}
     assert lineage["across"] == [["users/user-profiles", "analytics/activity"]]
     assert f"hm:servedBy <{nodes.a.url}>" in turtle
+
+
+def test_a_new_major_on_a_does_not_reach_b_which_keeps_reading_the_major_it_read(nodes: TwoNodes) -> None:
+    activity = _product(nodes.root / "activity", CONSUMER.format(name="activity", window="incremental"), SEEN)
+    nodes.b.deploy([activity])
+    assert nodes.b.run("analytics/activity").status == "succeeded"
+    # A publishes a breaking major 2 (everyone in the EU now) and more of major 1.
+    second = _product(nodes.root / "profiles-2", PROFILES.replace("version: 1.0.0", "version: 2.0.0"), "")
+    (second / "transform.sql").write_text(
+        "select user_id, email, 'EU' as region, cast(seen_at as timestamp) as seen_at from raw\n", encoding="utf-8"
+    )
+    (second / "data").mkdir()
+    (second / "data" / "people.csv").write_text(_people(100, 4), encoding="utf-8")
+    a = Workspace.open(nodes.a_home)
+    try:
+        a.deploy([second])
+        assert a.run("users/user-profiles@2").status == "succeeded"
+    finally:
+        a.close()
+    nodes.publish(7, 2)
+
+    result = nodes.b.run("analytics/activity")
+
+    assert result.rows == {"seen": 1}  # u7 of major 1; nothing of major 2
+    assert [r["user_id"] for r in _seen(nodes.b, "analytics/activity")] == ["u1", "u3", "u5", "u7"]
+    positions = nodes.b.runtime.state.runs("analytics/activity", limit=1)[0].details["inputs"]["profiles"]
+    assert (positions["peer"], positions["major"]) == (nodes.a.url, 1)

@@ -323,7 +323,7 @@ class Scheduler:
                 continue
             position = read.get(port.name, {})
             try:
-                remote = locate(settings, product.spec, port, position.get("peer"))
+                remote = locate(settings, product.spec, port, position.get("peer"), position.get("major"))
                 latest = latest_snapshot(settings, remote, product.spec, port) if remote is not None else None
             except HexmeshError as exc:
                 log.warning("%s: %s", product.key, exc)

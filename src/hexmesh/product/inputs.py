@@ -166,7 +166,8 @@ def _read_upstream(
             raise NotFoundError(f"port {address.port!r} of {upstream.key} has no table yet; run `hexmesh deploy` first")
     except NotFoundError as exc:
         settings = sidecar.runtime.settings
-        remote = locate(settings, product.spec, port, (previous or {}).get("peer")) if settings.peers else None
+        last = previous or {}
+        remote = locate(settings, product.spec, port, last.get("peer"), last.get("major")) if settings.peers else None
         if remote is None:
             asked = f"; none of this node's peers ({', '.join(settings.peers)}) serves it" if settings.peers else ""
             raise InputError(f"input port {port.name!r} reads {port.from_}: {exc}{asked}") from exc
@@ -223,11 +224,11 @@ def _read_remote(
         product.spec,
         port,
         as_of=started,
-        window=_window(port, previous, started, None),
+        window=_window(port, previous, started, remote.major),
         folder=folder.input(port.name),
     )
     files = (str(read.file),) if read.file is not None else ()
-    position = {"from": port.from_, "major": None, "peer": remote.peer, "snapshot_id": read.snapshot_id}
+    position = {"from": port.from_, "major": remote.major, "peer": remote.peer, "snapshot_id": read.snapshot_id}
     return ParquetInput(port.name, files, read.schema, read.rows), position, []
 
 

@@ -38,12 +38,14 @@ class PeerUnavailableError(InputError):
 
 @dataclass(frozen=True)
 class RemotePort:
-    """An output port served by the peer at ``peer`` (its base URL); ``snapshots``: its listing as
-    :func:`locate` found it (a read pins one of them without asking again), None when not read."""
+    """An output port served by the peer at ``peer`` (its base URL), of the product's ``major`` (None:
+    the newest the peer serves); ``snapshots``: its listing as :func:`locate` found it (a read pins
+    one of them without asking again), None when not read."""
 
     peer: str
     product: str
     port: str
+    major: int | None = None
     snapshots: tuple[dict[str, Any], ...] | None = field(default=None, compare=False, repr=False)
 
     @property
@@ -52,7 +54,8 @@ class RemotePort:
 
     @property
     def url(self) -> str:
-        return f"{self.peer}/products/{self.product}/ports/{self.port}"
+        served = self.product if self.major is None else f"{self.product}@{self.major}"
+        return f"{self.peer}/products/{served}/ports/{self.port}"
 
 
 @dataclass(frozen=True)
@@ -77,10 +80,18 @@ def _unavailable(peer: str, port: InputPort, exc: Exception) -> PeerUnavailableE
 
 
 def locate(
-    settings: Settings, consumer: DataProductSpec, port: InputPort, hint: str | None = None
+    settings: Settings,
+    consumer: DataProductSpec,
+    port: InputPort,
+    hint: str | None = None,
+    major: int | None = None,
 ) -> RemotePort | None:
     """The peer serving ``port``'s upstream: ``hint`` (where it was found last time) first, then the
     peers of the settings, in order. None when no peer serves it.
+
+    The major read is the address's ``@N``, else ``major`` (the one the last good run read), else the
+    newest the peer serves, learnt from its discovery document: like a local input's pin
+    (lifecycle/pins.py), a new major on the peer never reaches the consumer silently.
 
     Raises:
         PeerUnavailableError: no answering peer serves it and some did not answer (one may be it).
@@ -88,24 +99,35 @@ def locate(
     assert port.from_ is not None
     address = parse_address(port.from_)
     product, name = address.product_key, address.port or ""
+    major = address.major if address.major is not None else major
     peers = list(dict.fromkeys(p.rstrip("/") for p in (hint, *settings.peers) if p))
     silent: list[tuple[str, Exception]] = []
     for peer in peers:
-        remote = RemotePort(peer, product, name)
+        remote = RemotePort(peer, product, name, major)
         token = settings.peer_credential(peer, consumer.key)
         try:
             answer = httpx.get(f"{remote.url}/snapshots", headers=_headers(token), timeout=TIMEOUT)
+            served = major if major is not None else _served_major(remote, token)
         except httpx.TransportError as exc:
             silent.append((peer, exc))
             continue
         if answer.status_code == 200:
-            return RemotePort(peer, product, name, tuple(answer.json()))
+            return RemotePort(peer, product, name, served, tuple(answer.json()))
         if answer.status_code != 404:  # a refusal: the read reports it, with the access request to file
             return remote
     if silent:
         first, error = silent[0]
         raise _unavailable(first, port, error)
     return None
+
+
+def _served_major(remote: RemotePort, token: str) -> int | None:
+    """The major the peer serves at the product's unversioned address (its discovery document's
+    version), or None when it does not say (the read then follows the newest)."""
+    answer = httpx.get(f"{remote.peer}/products/{remote.product}", headers=_headers(token), timeout=TIMEOUT)
+    version = answer.json().get("dcat:version") if answer.status_code == 200 else None
+    head = str(version).split(".", 1)[0] if version else ""
+    return int(head) if head.isdigit() else None
 
 
 def _detail(answer: httpx.Response) -> str:
