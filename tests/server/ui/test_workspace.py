@@ -7,6 +7,7 @@ with ``customer_id`` pseudonymized; me@example.com owns it) and sales/open (anyo
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +17,7 @@ import httpx
 import pytest
 from markupsafe import escape
 
+from hexmesh.errors import HexmeshError
 from hexmesh.lifecycle import Workspace, init_product
 from tests.server.ui.conftest import screenshot
 from tests.server.ui.nodes import ServedNode, served
@@ -29,6 +31,7 @@ policies:
   privacy:
     - {field: customer_id, pseudonymize: {scope: domain}}
 """
+CANARY = "canary-7f3e-in-an-error"
 OPEN = """
 policies:
   access:
@@ -54,6 +57,12 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         workspace.deploy([shop, public])
         workspace.run("sales/shop")
         workspace.run("sales/open")
+        # A run that fails with an error quoting a value: its owner sees why, nobody else.
+        broken = _product(root, "broken", "me@example.com", SHOP)
+        (broken / "transform.sql").write_text(f"select cast('{CANARY}' as integer) as order_id from raw_orders\n")
+        workspace.deploy([broken])
+        with contextlib.suppress(HexmeshError):
+            workspace.run("sales/broken")
     return root / "ws"
 
 
@@ -298,3 +307,13 @@ def test_in_the_browser_the_owner_runs_its_product_and_sees_its_requests(browser
         screenshot(page, "workspace-me")
     finally:
         context.close()
+
+
+def test_a_failed_runs_error_is_shown_to_its_owner_only(node: ServedNode) -> None:
+    [owner_run] = runs(get(node, "/ui/products/sales/broken", "me@example.com"))
+    assert owner_run[3].startswith("failed") and CANARY in owner_run[3]
+    for who in ("ana@example.com", None):
+        page = get(node, "/ui/products/sales/broken", who)
+        [run] = runs(page)
+        assert run[3] == "failed its owners see why"
+        assert CANARY not in page.text
