@@ -202,5 +202,6 @@ def _show(sql: str, settings: SessionSettings) -> Result:
     else:
         _known(name)
         value = settings.values[name]
-    table = pa.table({name: pa.array([value], pa.string())})
+    # The column is named as PostgreSQL spells the setting (SHOW timezone answers a TimeZone column).
+    table = pa.table({_REPORTED.get(name, name): pa.array([value], pa.string())})
     return RowsResult(table.schema, table.to_batches(), "SHOW")

@@ -50,7 +50,14 @@ _ATTRIBUTES = (
     "CASE WHEN d.data_type LIKE 'DECIMAL(%' THEN ((d.numeric_precision << 16) | d.numeric_scale) + 4 "
     f"ELSE x.typmod END AS pg_typmod FROM duckdb_columns() d LEFT JOIN {TYPMODS} x "
     "ON x.schema_name = d.schema_name AND x.table_name = d.table_name AND x.column_name = d.column_name) m "
-    "ON a.attrelid = m.table_oid AND a.attnum = m.column_index"
+    "ON a.attrelid = m.table_oid AND a.attnum = m.column_index "
+    # and a table's system columns, numbered below zero as PostgreSQL lists them (DBeaver's column
+    # query does not filter them out): each a copy of the table's first column with its own name and type.
+    "UNION ALL SELECT a.* REPLACE (s.attname AS attname, s.atttypid::BIGINT AS atttypid, -1 AS atttypmod, "
+    "s.attnum::INTEGER AS attnum, true AS attnotnull, false AS atthasdef) FROM pg_catalog.pg_attribute a, "
+    "(VALUES ('tableoid', 26, -6), ('cmax', 29, -5), ('xmax', 28, -4), ('cmin', 29, -3), ('xmin', 28, -2), "
+    "('ctid', 27, -1)) s(attname, atttypid, attnum) WHERE a.attnum = 1 "
+    "AND a.attrelid IN (SELECT oid FROM pg_catalog.pg_class WHERE relkind = 'r')"
 )
 # information_schema.columns in PostgreSQL's words: data_type and udt_name by PostgreSQL's type names.
 _INFORMATION_TYPES = {
@@ -76,6 +83,8 @@ def _information_type(column: str, which: int) -> str:
 _COLUMNS = (
     f"SELECT c.* REPLACE ({_information_type('data_type', 0)}, {_information_type('udt_name', 1)}, "
     "coalesce(c.character_maximum_length, x.typmod - 4) AS character_maximum_length, "
+    # The types are PostgreSQL's built-in ones, and no column is an identity (Metabase's sync reads both).
+    "'pg_catalog' AS udt_schema, 'NO' AS is_identity, "
     # PostgreSQL gives floating-point types a binary precision and no scale.
     "CASE WHEN c.data_type IN ('DOUBLE', 'FLOAT') THEN NULL ELSE c.numeric_scale END AS numeric_scale) "
     f"FROM information_schema.columns c LEFT JOIN {TYPMODS} x ON x.schema_name = c.table_schema "
@@ -243,6 +252,7 @@ _MACROS = [
     "pg_get_function_identity_arguments(oid) AS ''",
     "pg_total_relation_size(oid) AS 0",
     "pg_relation_size(oid) AS 0",
+    "pg_stat_get_numscans(oid) AS 0::BIGINT",
     "pg_table_size(oid) AS 0",
     "pg_indexes_size(oid) AS 0",
     "pg_backend_pid() AS 0",
