@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import date
 from pathlib import Path
@@ -114,3 +115,27 @@ def test_a_retired_major_is_gone_from_every_port_at_once(tmp_path: Path) -> None
         assert "retired" in answer.json()["detail"], port
     assert newest.status_code == 200 and newest.text.count("\n") == 5
     assert [m["hexmesh:major"] for m in majors] == [1]
+
+
+def test_every_live_major_is_browsable_in_the_ui_side_by_side(home: Path) -> None:
+    with serve(home) as node, node.client() as http:
+        newest = http.get("/ui/products/sales/shop")
+        older = http.get("/ui/products/sales/shop@0")
+        old_rows = http.get("/ui/products/sales/shop@0/ports/orders/preview")
+        new_rows = http.get("/ui/products/sales/shop/ports/orders/preview")
+        retired = http.get("/ui/products/sales/shop@7")
+        bad = http.get("/ui/products/sales/shop@one")
+    for page in (newest, older):
+        assert page.status_code == 200
+        nav = re.search(r'<nav class="majors" aria-label="Live majors">(.*?)</nav>', page.text, re.S)
+        assert nav, page.text
+        links = re.findall(r'<a class="chip[^"]*" href="([^"]+)"', nav.group(1))
+        assert links == ["/ui/products/sales/shop@0", "/ui/products/sales/shop"]
+    assert "· v1.0.0</p>" in newest.text and "· v0.1.0</p>" in older.text
+    shown = r'href="/ui/products/sales/shop@0" aria-current="page">v0\.1\.0 <span class="muted">deprecated'
+    assert re.search(shown, older.text)
+    # Each major's preview reads its own rows: 3 orders in 0.1.0, 5 in 1.0.0.
+    assert old_rows.status_code == new_rows.status_code == 200
+    assert old_rows.text.count("<tr><td>") == 3 and new_rows.text.count("<tr><td>") == 5
+    assert retired.status_code == 404 and "major" in retired.text
+    assert bad.status_code == 404 and "shop@N" in bad.text

@@ -67,6 +67,8 @@ class ProductView:
     """This node's products: where the viewer stands with each port (a peer's say nothing)."""
     code: Code | None = None
     """This node's products: the transformation as far as the viewer may see it."""
+    major: int | None = None
+    """The major shown when it is not the newest live one (``name@N``)."""
 
 
 class MeshHub:
@@ -126,11 +128,12 @@ class MeshHub:
         digest = hashlib.sha256(text.encode()).hexdigest()
         return self._indexes.get_or_put(digest, lambda: SearchIndex(entries))
 
-    def view(self, key: str, seen: Visibility) -> ProductView:
+    def view(self, key: str, seen: Visibility, major: int | None = None) -> ProductView:
+        """The product page's documents of ``key`` (its major ``major``, else the newest live one)."""
         entry = seen.entry(key)
         if entry.node_url == self.federation.node_url:
-            return self._local_view(entry, seen)
-        base = f"{entry.node_url}/products/{key}"
+            return self._local_view(entry, seen, major)
+        base = f"{entry.node_url}/products/{key}" + (f"@{major}" if major is not None else "")
         try:
             with httpx.Client(timeout=self.federation.timeout, headers=self.federation.read_headers()) as client:
                 document = client.get(base).raise_for_status().json()
@@ -142,24 +145,25 @@ class MeshHub:
             return ProductView(entry, False, None, None, f"{entry.node_url} did not answer a discovery document")
         return ProductView(entry, False, seen.without_hidden_links(document), observability)
 
-    def _local_view(self, entry: ProductEntry, seen: Visibility) -> ProductView:
+    def _local_view(self, entry: ProductEntry, seen: Visibility, major: int | None) -> ProductView:
         document = observability = problem = code = None
         standing: dict[str, Standing] = {}
+        domain, name = entry.key.split("/", 1)
+        served = name if major is None else f"{name}@{major}"
+        product = self.node.product(domain, served)  # NotFoundError: no such live major (404)
         try:
-            product = self.node.product(*entry.key.split("/", 1))
             with one_request():
                 standing = standings(self.node, seen.principal, product)
                 code = transformation(self.node, seen.principal, product)
-            document = self._local_doc(entry.key)
-            domain, name = entry.key.split("/", 1)
-            observability = observability_report(self.node, domain, name, seen.principal)
-            document, observability = seen.documents(entry, document, observability)
+            document = dict(self.node.discovery(domain, served).content)  # cached by the node, rebuilt on change
+            observability = observability_report(self.node, domain, served, seen.principal)
+            document, observability = seen.documents(entry, document, observability, product)
         except NotFoundError:
             raise
         except Exception as exc:  # show what the index has, and say what failed
             log.exception("describing %s failed", entry.key)
             problem = f"this node could not describe the product ({type(exc).__name__}: {exc})"
-        return ProductView(entry, True, document, observability, problem, standing, code)
+        return ProductView(entry, True, document, observability, problem, standing, code, major)
 
     def _local_doc(self, key: str) -> dict[str, Any]:
         domain, name = key.split("/", 1)

@@ -36,6 +36,7 @@ from hexmesh.mesh import (
 )
 from hexmesh.mesh.search import SearchIndex
 from hexmesh.mesh.semantic import Mode
+from hexmesh.product import DeployedProduct
 from hexmesh.product.policy import one_request
 from hexmesh.serving.disclosure import discoverable_ports, may_control, may_discover, visible_document
 from hexmesh.serving.hub import MeshHub
@@ -119,16 +120,25 @@ class Visibility:
         return [m for m in messages if not any(key in m for key in self.hidden)]
 
     def documents(
-        self, entry: ProductEntry, document: dict[str, Any], observability: dict[str, Any]
+        self,
+        entry: ProductEntry,
+        document: dict[str, Any],
+        observability: dict[str, Any],
+        product: DeployedProduct | None = None,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """A local product's discovery and observability documents without what the caller may not see.
+
+        ``product`` is the major the documents describe (default: the newest live one); its
+        policies decide.
 
         Besides hidden ports and columns: links to hidden things, quality checks naming a hidden
         column, the access rules (they name columns and people) and, unless the caller owns the
         product, the error text of failed runs (it may quote data).
         """
         node = self.hub.node
-        shown = dict(visible_document(node, self.principal, document))  # a copy: the node caches the original
+        if product is None:
+            product = node.product(*entry.key.split("/", 1))
+        shown = dict(visible_document(node, self.principal, document, product))  # a copy: the node caches the original
         unseen = {
             p.name: {f.name for f in p.fields if not self.sees_column(entry.key, p.name, f.name)}
             for p in (self.hub.federation.registry.get(entry.key) or entry).ports
@@ -144,7 +154,6 @@ class Visibility:
         if isinstance(access, dict):
             shown["hexmesh:access"] = {k: v for k, v in access.items() if k != "hexmesh:policies"}
         addresses = {f"{entry.address}/{p}" for p in ports}
-        product = node.product(*entry.key.split("/", 1))
         owner = node.policies.decider(product).decide(self.principal, "control").allowed
         runs = observability.get("runs", [])
         observed = {

@@ -89,7 +89,8 @@ def product(
 ) -> HTMLResponse:
     hub, seen = hub_of(request), seen_by(request)
     try:
-        view = hub.view(f"{domain}/{name}", seen)
+        base, major = served_major(name)
+        view = hub.view(f"{domain}/{base}", seen, major)
     except NotFoundError as exc:
         return render(request, "missing.html", 404, message=str(exc))
     # Peers' products are asked for through their own node, which may enforce policies.
@@ -97,6 +98,16 @@ def product(
     return render(
         request, "product.html", access_form=access_form, **views.product_page(seen, view, reading_for.strip())
     )
+
+
+def served_major(name: str) -> tuple[str, int | None]:
+    """``shop@1`` -> (``shop``, 1): a product's path names one of its live majors; ``shop`` the newest."""
+    base, at, major = name.partition("@")
+    if not at:
+        return name, None
+    if not major.isdigit():
+        raise NotFoundError(f"{name!r} names no major: write {base}@N, N a major version (e.g. {base}@1)")
+    return base, int(major)
 
 
 @router.get("/graph", response_class=HTMLResponse)

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse
 
 from hexmesh.errors import HexmeshError
 from hexmesh.server.deps import Domain, Name, PortName
-from hexmesh.server.ui.pages import render
+from hexmesh.server.ui.pages import render, served_major
 from hexmesh.server.viewer import hub_of, seen_by
 from hexmesh.serving.preview import PREVIEW_ROWS, PROFILE_ROWS, preview
 
@@ -24,7 +24,8 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 def port_preview(domain: Domain, name: Name, port: PortName, request: Request) -> HTMLResponse:
     hub, seen = hub_of(request), seen_by(request)
     try:
-        entry = seen.entry(f"{domain}/{name}")  # a product hidden from the visitor is as unknown as a missing one
+        base, _ = served_major(name)
+        entry = seen.entry(f"{domain}/{base}")  # a product hidden from the visitor is as unknown as a missing one
         if entry.node_url != hub.federation.node_url:
             return render(
                 request,

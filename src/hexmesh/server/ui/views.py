@@ -171,6 +171,9 @@ def product_page(seen: Visibility, view: ProductView, purpose: str = "") -> dict
         "quality": [q for q in _list(doc.get("hexmesh:quality")) if isinstance(q, dict)],
         "runs": [_run(r) for r in _list(obs.get("runs")) if isinstance(r, dict)],
         "code": view.code,
+        "served_key": entry.key if view.major is None else f"{entry.key}@{view.major}",
+        "version": _text(doc.get("dcat:version")) or entry.version,
+        "majors": _majors(entry.key, doc, view.major),
         "paused": obs.get("paused") is True,
         "owns": bool(view.standing) and all(s.kind == "owner" for s in view.standing.values()),
         "lineage": lineage_svg(entry.key, edges, stale) if edges else None,
@@ -180,6 +183,23 @@ def product_page(seen: Visibility, view: ProductView, purpose: str = "") -> dict
         "purpose": purpose,
         "access_howto": _text((doc.get("hexmesh:access") or {}).get("hexmesh:howTo")),
     }
+
+
+def _majors(key: str, doc: dict[str, Any], shown: int | None) -> list[dict[str, Any]]:
+    """Every live major of the product, oldest first, each linking to its page; the newest is the plain name."""
+    majors = _list(doc.get("hexmesh:majors"))
+    found = [m for m in majors if isinstance(m, dict) and isinstance(m.get("hexmesh:major"), int)]
+    newest = max((m["hexmesh:major"] for m in found), default=None)
+    return [
+        {
+            "major": m["hexmesh:major"],
+            "version": _text(m.get("dcat:version")),
+            "status": _text(m.get("hexmesh:status")),
+            "href": f"/ui/products/{key}" + ("" if m["hexmesh:major"] == newest else f"@{m['hexmesh:major']}"),
+            "shown": m["hexmesh:major"] == (newest if shown is None else shown),
+        }
+        for m in sorted(found, key=lambda m: m["hexmesh:major"])
+    ]
 
 
 def _run(run: dict[str, Any]) -> dict[str, Any]:
