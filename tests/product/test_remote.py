@@ -277,3 +277,6 @@ def test_a_new_major_on_a_does_not_reach_b_which_keeps_reading_the_major_it_read
     assert [r["user_id"] for r in _seen(nodes.b, "analytics/activity")] == ["u1", "u3", "u5", "u7"]
     positions = nodes.b.runtime.state.runs("analytics/activity", limit=1)[0].details["inputs"]["profiles"]
     assert (positions["peer"], positions["major"]) == (nodes.a.url, 1)
+    # A full refresh reads everything again, of the same major.
+    assert nodes.b.run("analytics/activity", full_refresh=True).rows == {"seen": 4}
+    assert [r["user_id"] for r in _seen(nodes.b, "analytics/activity")] == ["u1", "u3", "u5", "u7"]

@@ -166,7 +166,7 @@ def _read_upstream(
             raise NotFoundError(f"port {address.port!r} of {upstream.key} has no table yet; run `hexmesh deploy` first")
     except NotFoundError as exc:
         settings = sidecar.runtime.settings
-        last = previous or {}
+        last = previous or _last_read(sidecar.runtime, product, port)
         remote = locate(settings, product.spec, port, last.get("peer"), last.get("major")) if settings.peers else None
         if remote is None:
             asked = f"; none of this node's peers ({', '.join(settings.peers)}) serves it" if settings.peers else ""
@@ -204,6 +204,16 @@ def _window(port: InputPort, previous: dict[str, Any] | None, started: datetime,
     if window.kind == "last" and window.last:
         return Window(since=started - window.last)
     return None
+
+
+def _last_read(runtime: Runtime, product: DeployedProduct, port: InputPort) -> dict[str, Any]:
+    """Where the last good run read ``port`` (a full refresh or backfill reads from the start, but keeps
+    the peer and the major it pinned, as a local input keeps its pin)."""
+    for run in runtime.state.runs(product.key, limit=50):
+        if run.major == product.record.major and run.status in ("succeeded", "skipped"):
+            position: dict[str, Any] = run.details.get("inputs", {}).get(port.name, {})
+            return position if _same_origin(port, position) is not None else {}
+    return {}
 
 
 def _read_remote(
