@@ -1,8 +1,9 @@
 """Separate hosts for cluster tests: one network namespace per node, joined to this one by a veth pair.
 
 Each node gets ``10.213.<n>.2`` in its namespace; this side of the pair is ``10.213.<n>.1``, where a
-forwarder passes the shared services (PostgreSQL, NATS) on to their loopback addresses. Nothing
-leaves the machine: traffic goes between loopback and the namespaces the test made, and removes.
+forwarder passes the shared services (PostgreSQL, NATS, S3) on to their loopback addresses, and a
+node's port on to another namespace (this machine does not route between them). Nothing leaves the
+machine: traffic goes between loopback and the namespaces the test made, and removes.
 Without ``ip netns`` (not root, no iproute2) the nodes share loopback instead.
 """
 
@@ -80,9 +81,10 @@ def hosts(count: int) -> Iterator[list[Host]]:
 
 
 class Forwarder:
-    """Listens on ``gateway:port`` for each host and forwards to ``127.0.0.1:target`` (a bounded thread)."""
+    """Listens on ``gateway:port`` for each host and forwards to ``127.0.0.1:target`` or ``(host, target)``
+    (a bounded thread)."""
 
-    def __init__(self, gateways: list[str], ports: dict[int, int]) -> None:
+    def __init__(self, gateways: list[str], ports: dict[int, int | tuple[str, int]]) -> None:
         self.gateways, self.ports = sorted(set(gateways)), ports
         self._loop = asyncio.new_event_loop()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -126,7 +128,11 @@ class Forwarder:
         self._loop.run_forever()
         self._loop.close()
 
-    def _handler(self, target: int) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+    def _handler(
+        self, target: int | tuple[str, int]
+    ) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
+        address, port = target if isinstance(target, tuple) else ("127.0.0.1", target)
+
         async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             with suppress(OSError):
                 while data := await reader.read(65536):
@@ -138,7 +144,7 @@ class Forwarder:
         async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             self._writers.add(writer)
             try:
-                up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target)
+                up_reader, up_writer = await asyncio.open_connection(address, port)
             except OSError:
                 writer.close()
                 return

@@ -67,6 +67,11 @@ class ClusterNode:
         self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=30)
 
+    def configure(self, **values: object) -> None:
+        """Add settings keys to the node's settings file (before it starts)."""
+        with (self.home / "settings.yaml").open("a", encoding="utf-8") as out:
+            out.write(yaml.safe_dump(values))
+
     def log(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.home.glob("serve-*.log")))
 
@@ -85,6 +90,8 @@ class Cluster:
     #: The S3 server holding the warehouse and object storage (under a prefix of this cluster's); None: folders.
     s3: S3Server | None = None
     prefix: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+    #: What the cluster ends when it ends (forwarders made for peers).
+    stack: ExitStack = field(default_factory=ExitStack)
 
     def environment(self, name: str, host: Host = LOOPBACK) -> dict[str, str]:
         """What differs between clusters and nodes, as the variables docs/deployment/cluster-node.yaml reads."""
@@ -159,6 +166,17 @@ class Cluster:
                 time.sleep(0.1)
         raise RuntimeError(f"node {node.name} did not answer:\n{node.log()}")
 
+    def peers(self, reader: ClusterNode, *served: ClusterNode) -> list[str]:
+        """The URLs ``reader`` reaches the started nodes ``served`` at (through a forwarder on its gateway,
+        from a namespace of its own)."""
+        if not reader.host.netns:
+            return [node.url for node in served]
+        ports = {int(node.url.rsplit(":", 1)[1]): node for node in served}
+        self.stack.enter_context(
+            Forwarder([reader.host.gateway], {port: (node.host.address, port) for port, node in ports.items()})
+        )
+        return [f"http://{reader.host.gateway}:{port}" for port in ports]
+
     def stop(self) -> None:
         for node in self.nodes:
             if node.process is not None and node.process.poll() is None:
@@ -201,6 +219,7 @@ def cluster(root: Path, *, separate_hosts: int = 0, s3: S3Server | None = None) 
         made = Cluster(root, url, nats, secrets={"master_key": generate_master_key(), "secret": uuid.uuid4().hex})
         made.hosts, made.s3 = places, s3
         try:
-            yield made
+            with made.stack:
+                yield made
         finally:
             made.stop()

@@ -226,8 +226,10 @@ def _read_remote(
     folder: RunFolder,
 ) -> tuple[ParquetInput, dict[str, Any], list[str]]:
     """An upstream another node serves, read through its files port (docs/adr/0033)."""
-    if previous is not None and previous.get("peer") != remote.peer:
-        previous = None  # positions are snapshot ids of one node's table
+    if previous is not None and previous.get("peer") != remote.peer and not remote.lists(previous.get("snapshot_id")):
+        # Positions are snapshot ids of one table: kept when the new peer serves that table too
+        # (another node of one cluster), else the read starts over.
+        previous = None
     read = read_remote(
         settings,
         remote,

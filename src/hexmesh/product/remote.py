@@ -57,6 +57,11 @@ class RemotePort:
         served = self.product if self.major is None else f"{self.product}@{self.major}"
         return f"{self.peer}/products/{served}/ports/{self.port}"
 
+    def lists(self, snapshot_id: object) -> bool:
+        """Whether the listing holds ``snapshot_id``: then this peer serves the table it was read from
+        (another node of the same cluster, say), since snapshot ids are random 63-bit numbers."""
+        return self.snapshots is not None and any(item.get("snapshot_id") == snapshot_id for item in self.snapshots)
+
 
 @dataclass(frozen=True)
 class RemoteRead:
