@@ -54,7 +54,14 @@ def warning(found: RuleWarning) -> dict[str, Any]:
 
 
 def outcome(done: DeployOutcome) -> dict[str, Any]:
-    return {"product": done.product, "version": done.version, "changed": done.changed, "message": done.message}
+    examples = [{"line": e.line, "language": e.language, "status": e.status, "detail": e.detail} for e in done.examples]
+    return {
+        "product": done.product,
+        "version": done.version,
+        "changed": done.changed,
+        "message": done.message,
+        "examples": examples,
+    }
 
 
 def request(asked: AccessRequest) -> dict[str, Any]:

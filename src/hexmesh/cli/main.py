@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
 from hexmesh.cli import common, documents
 from hexmesh.cli.render import (
@@ -140,6 +141,10 @@ def deploy(
     for outcome in outcomes:
         mark = "[green]deployed[/]" if outcome.changed else "[dim]unchanged[/]"
         console.print(f"{mark} {outcome.product} {outcome.version}: {outcome.message}")
+        for example in outcome.examples:  # the README's examples, run as the owner
+            shown = {"passed": "[green]pass[/]", "failed": "[red]FAIL[/]"}.get(example.status, "[dim]not run[/]")
+            detail = escape(example.detail)
+            console.print(f"  {shown} README example at line {example.line} ({example.language}): {detail}")
 
 
 @app.command("settings")

@@ -28,6 +28,7 @@ from hexmesh.lifecycle.validate import link_problems
 from hexmesh.product import Runtime, table_id
 from hexmesh.product.bundles import DIGEST_PREFIX, bundle_key, store_bundle
 from hexmesh.product.deployed import DeployedProduct, live_versions
+from hexmesh.product.examples import ExampleResult
 from hexmesh.product.sql.catalog import TableCatalog
 from hexmesh.spec import Confinement, DataProductSpec, LoadedSpec, path_problems
 
@@ -53,6 +54,8 @@ class DeployOutcome:
     version: str
     changed: bool
     message: str
+    examples: tuple[ExampleResult, ...] = ()
+    """The README's examples as this deploy ran them (a deploy that changed nothing runs none)."""
 
 
 class BatchDeployError(DeployError):

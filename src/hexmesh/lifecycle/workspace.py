@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
@@ -22,6 +22,7 @@ from hexmesh.lifecycle.contracts import Publication as Publication_
 from hexmesh.lifecycle.dependencies import topological_order, upstreams
 from hexmesh.lifecycle.deploy import DeployOutcome, deploy_batch
 from hexmesh.lifecycle.deprecate import LifecycleState, deprecate, lifecycle_state
+from hexmesh.lifecycle.examples import run_examples
 from hexmesh.lifecycle.exporting import export_texts
 from hexmesh.lifecycle.importing import ImportOutcome, import_products
 from hexmesh.lifecycle.plan import Plan, plan_product
@@ -166,7 +167,12 @@ class Workspace:
         for outcome in outcomes:
             detail = {"version": outcome.version, "message": outcome.message}
             log.record(actor.name, outcome.product, "deploy", "deployed" if outcome.changed else "unchanged", detail)
-        return outcomes
+        # The README's examples, run as each owner against what its ports have published (reported, never undone).
+        deployed = self.deployed()
+        return [
+            replace(o, examples=tuple(run_examples(self.runtime, deployed[o.product]))) if o.changed else o
+            for o in outcomes
+        ]
 
     def run(
         self,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ._split import split_statements
 from .auth import (
     AuthenticationError,
     Authenticator,
@@ -51,4 +52,5 @@ __all__ = [
     "array_oid",
     "arrow_to_pg",
     "oid_to_arrow",
+    "split_statements",
 ]

@@ -20,6 +20,7 @@ from hexmesh.infra.state import from_us
 from hexmesh.infra.state import schema as t
 from hexmesh.infra.state.rulesets import check_of, rule_checks
 from hexmesh.product.deployed import DeployedProduct, live_majors, live_versions, served_name
+from hexmesh.product.examples import load_results
 from hexmesh.product.files import FORMATS
 from hexmesh.product.observability import port_health
 from hexmesh.product.policy.revisions import policies_in_force
@@ -133,6 +134,7 @@ def describe(
                 "hexmesh:upstream": sorted({p.from_ for p in spec.input_ports if p.from_}),
             },
             "hexmesh:quality": _quality(runtime, product),
+            **_examples(runtime, product),
             "hexmesh:access": {
                 "hexmesh:policies": in_force.policies.access,
                 "hexmesh:policySource": in_force.source,
@@ -155,6 +157,31 @@ def describe(
         }
     )
     return document
+
+
+def _examples(runtime: Runtime, product: DeployedProduct) -> dict[str, Any]:
+    """Whether the README's examples passed when this version was deployed: counts for everyone who
+    discovers the product, each block's detail (which may quote data) for its owners only."""
+    results = load_results(runtime.settings.home, product.key, product.record.version)
+    if not results:
+        return {}
+    counts = {status: sum(r.status == status for r in results) for status in ("passed", "failed", "not-run")}
+    return {
+        "hexmesh:examples": {
+            "hexmesh:passed": counts["passed"],
+            "hexmesh:failed": counts["failed"],
+            "hexmesh:notRun": counts["not-run"],
+        },
+        "hexmesh:exampleResults": [
+            {
+                "hexmesh:line": r.line,
+                "hexmesh:language": r.language,
+                "hexmesh:status": r.status,
+                "dct:description": r.detail,
+            }
+            for r in results
+        ],
+    }
 
 
 def _governance(runtime: Runtime, product: DeployedProduct) -> dict[str, Any] | None:

@@ -41,6 +41,7 @@ _PRODUCT = (
     "dct:publisher",
     "dcat:contactPoint",
     "hexmesh:readme",
+    "hexmesh:examples",  # counts only; each block's detail (hexmesh:exampleResults) is the owners'
     "hexmesh:versions",
     "hexmesh:majors",
     "hexmesh:observability",

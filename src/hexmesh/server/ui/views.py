@@ -135,6 +135,18 @@ def _ports_from_entry(entry: ProductEntry) -> list[dict[str, Any]]:
     ]
 
 
+def _examples(doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The README examples' badge: how many passed and failed at the last deploy (None: none ran)."""
+    found = doc.get("hexmesh:examples")
+    if not isinstance(found, dict):
+        return None
+    passed, failed = found.get("hexmesh:passed"), found.get("hexmesh:failed")
+    if not isinstance(passed, int) or not isinstance(failed, int) or passed + failed == 0:
+        return None
+    results = [r for r in _list(doc.get("hexmesh:exampleResults")) if isinstance(r, dict)]
+    return {"passed": passed, "failed": failed, "results": results}
+
+
 def product_page(seen: Visibility, view: ProductView, purpose: str = "") -> dict[str, Any]:
     """The product page; ``purpose`` is stated in its connect snippets."""
     entry, doc, obs = view.entry, view.document or {}, view.observability or {}
@@ -181,6 +193,7 @@ def product_page(seen: Visibility, view: ProductView, purpose: str = "") -> dict
         "downstream": lineage.downstream(entry.key),
         "columns": seen.hub.column_lineage(entry.key, seen),
         "purpose": purpose,
+        "examples": _examples(doc),
         "access_howto": _text((doc.get("hexmesh:access") or {}).get("hexmesh:howTo")),
     }
 

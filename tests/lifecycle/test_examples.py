@@ -1,0 +1,103 @@
+"""A product README's runnable examples: run at deploy as the owner, reported, shown by discovery."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from hexmesh.cli.main import app
+from hexmesh.lifecycle import Workspace, init_product
+from hexmesh.serving import Node, NodeOptions
+from hexmesh.spec.examples import examples
+from tests.server.ui.nodes import served
+
+README = """# sales/shop
+
+Count the orders:
+
+```sql
+select status, count(*) from sales.shop__orders group by status;
+select count(*) as orders from sales.shop__orders
+```
+
+A typo the owner should hear about:
+
+```sql
+select nope from sales.shop__orders
+```
+
+<!-- doc: illustrative -->
+```sql
+select * from somewhere_else
+```
+
+```python
+import hexmesh
+```
+
+```sh
+hexmesh read dp://sales/shop/orders
+```
+"""
+
+
+def _shop(root: Path) -> Path:
+    init_product(root / "shop", domain="sales", name="shop", owner="me@example.com")
+    (root / "shop" / "README.md").write_text(README)
+    return root / "shop"
+
+
+def test_the_runnable_blocks_are_sql_and_python_not_marked_illustrative() -> None:
+    found = examples(README)
+    assert [(e.language, e.line) for e in found] == [("sql", 5), ("sql", 12), ("python", 21)]
+    assert found[0].code.startswith("select status, count(*)")
+
+
+def test_deploy_runs_each_example_as_the_owner_and_reports_it(tmp_path: Path) -> None:
+    shop = _shop(tmp_path)
+    result = CliRunner().invoke(app, ["deploy", str(shop), "--home", str(tmp_path / "ws"), "--json"])
+    assert result.exit_code == 0, result.output  # a failing example is reported; the deploy stands
+    (deployed,) = json.loads(result.output)["deployed"]
+    ran = [(e["line"], e["language"], e["status"]) for e in deployed["examples"]]
+    assert ran == [(5, "sql", "passed"), (12, "sql", "failed"), (21, "python", "not-run")]
+    assert deployed["examples"][0]["detail"] == "1 row"  # the last statement's rows (no run yet: a count of 0)
+    assert "nope" in deployed["examples"][1]["detail"]
+
+    again = CliRunner().invoke(app, ["deploy", str(shop), "--home", str(tmp_path / "ws2")])
+    assert again.exit_code == 0, again.output
+    assert "pass README example at line 5 (sql): 1 row" in again.output
+    assert "FAIL README example at line 12 (sql)" in again.output
+
+
+def test_discovery_shows_whether_they_pass_counts_to_all_detail_to_owners(tmp_path: Path) -> None:
+    shop = _shop(tmp_path)
+    with Workspace.open(tmp_path / "ws") as workspace:
+        (outcome,) = workspace.deploy([shop])
+        assert [e.status for e in outcome.examples] == ["passed", "failed", "not-run"]
+        workspace.run("sales/shop")
+        node = Node(workspace, NodeOptions(base_url="http://127.0.0.1:1", auth=False))
+        document = node.discovery("sales", "shop").content
+    assert document["hexmesh:examples"] == {"hexmesh:passed": 1, "hexmesh:failed": 1, "hexmesh:notRun": 1}
+    assert [r["hexmesh:status"] for r in document["hexmesh:exampleResults"]] == ["passed", "failed", "not-run"]
+
+
+def test_the_product_page_carries_a_badge_and_strangers_see_counts_only(tmp_path: Path) -> None:
+    shop = _shop(tmp_path)
+    spec = shop / "dataproduct.yaml"
+    spec.write_text(
+        spec.read_text().replace(
+            "\npolicies:\n", "\npolicies:\n  access:\n    - {allow: {anyone: true}, actions: [discover]}\n", 1
+        )
+    )
+    with Workspace.open(tmp_path / "ws") as workspace:
+        workspace.deploy([shop])
+    with served(tmp_path / "ws", "--auth") as node:
+        page = httpx.get(node.url + "/ui/products/sales/shop", timeout=60)
+        assert page.status_code == 200
+        assert "examples: 1 failing" in page.text
+        stranger = httpx.get(node.url + "/products/sales/shop", timeout=60).json()
+        assert stranger["hexmesh:examples"]["hexmesh:failed"] == 1
+        assert "hexmesh:exampleResults" not in stranger  # a failure's detail may quote data: owners only
