@@ -435,7 +435,7 @@ def _run(connection: psycopg.Connection[tuple[object, ...]], statement: str) -> 
 # -- the web UI, the mesh API (lineage, search), the audit log -----------------------------------
 
 
-def _ui(mesh: LeakMesh, who: str) -> httpx.Client:
+def ui_client(mesh: LeakMesh, who: str) -> httpx.Client:
     token = mesh.tokens.get(who)
     return httpx.Client(base_url=mesh.url, cookies={"hexmesh_token": token} if token else {}, timeout=60)
 
@@ -443,7 +443,7 @@ def _ui(mesh: LeakMesh, who: str) -> httpx.Client:
 @probe("ui")
 def ui(mesh: LeakMesh, who: str) -> Seen:
     seen = Seen()
-    with _ui(mesh, who) as http:
+    with ui_client(mesh, who) as http:
         for path in (
             "/ui",
             "/ui/products/leak/vault",

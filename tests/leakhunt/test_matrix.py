@@ -14,8 +14,8 @@ from __future__ import annotations
 import pytest
 
 from tests.leakhunt.conftest import Probed
-from tests.leakhunt.mesh import MECHANISMS, PRINCIPALS, LeakMesh
-from tests.leakhunt.probes import PROBES
+from tests.leakhunt.mesh import CANARIES, MECHANISMS, PRINCIPALS, LeakMesh
+from tests.leakhunt.probes import PROBES, ui_client
 
 #: (port, mechanism, principal) -> why it leaks today and who fixes it. Empty: no known leak.
 KNOWN_LEAKS: dict[tuple[str, str, str], str] = {}
@@ -75,3 +75,16 @@ def test_anonymous_callers_cannot_re_index_and_owners_see_their_sources(leak_mes
     with leak_mesh.http("owner") as owner:
         # The allow-list shows an input's source to the product's owners: the hunt's canary is really there.
         assert "cnrysource0001" in owner.get("/api/registry").text
+
+
+@pytest.mark.slow
+def test_the_ui_preview_reaches_data_so_its_probe_proves_something(leak_mesh: LeakMesh) -> None:
+    """The UI probe's previews are not all refusals: the analyst previews its shaped people, the owner the canaries."""
+    with ui_client(leak_mesh, "analyst") as analyst:
+        people = analyst.get("/ui/products/leak/vault/ports/people/preview")
+        totals = analyst.get("/ui/products/leak/vault/ports/totals/preview")
+    assert people.status_code == 200 and '<table class="preview">' in people.text, people.text
+    assert totals.status_code == 403 and "aggregates" in totals.text
+    with ui_client(leak_mesh, "owner") as owner:
+        mine = owner.get("/ui/products/leak/vault/ports/people/preview")
+    assert mine.status_code == 200 and any(canary in mine.text for canary in CANARIES["masked"])

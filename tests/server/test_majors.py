@@ -132,6 +132,7 @@ def test_every_live_major_is_browsable_in_the_ui_side_by_side(home: Path) -> Non
         links = re.findall(r'<a class="chip[^"]*" href="([^"]+)"', nav.group(1))
         assert links == ["/ui/products/sales/shop@0", "/ui/products/sales/shop"]
     assert "· v1.0.0</p>" in newest.text and "· v0.1.0</p>" in older.text
+    assert 'data-standing="open"' in older.text  # a node without --auth: everyone reads, nothing to request
     shown = r'href="/ui/products/sales/shop@0" aria-current="page">v0\.1\.0 <span class="muted">deprecated'
     assert re.search(shown, older.text)
     # Each major's preview reads its own rows: 3 orders in 0.1.0, 5 in 1.0.0.

@@ -121,7 +121,8 @@ def _profile(name: str, column: pa.ChunkedArray) -> ColumnProfile:
         bounds = pc.min_max(present)
         low, high = bounds["min"].as_py(), bounds["max"].as_py()
     if len(present) and numeric and low is not None and high is not None:
-        histogram = _numeric_bins(present, float(low), float(high))
+        whole = pa.types.is_integer(kind)
+        histogram = _numeric_bins(present, float(low), float(high), whole)
     elif len(present):
         counted = pc.value_counts(present).to_pylist()
         counted.sort(key=lambda c: (-c["counts"], str(c["values"])))
@@ -137,10 +138,14 @@ def _profile(name: str, column: pa.ChunkedArray) -> ColumnProfile:
     )
 
 
-def _numeric_bins(values: pa.ChunkedArray, low: float, high: float) -> tuple[tuple[str, int], ...]:
+def _numeric_bins(values: pa.ChunkedArray, low: float, high: float, whole: bool) -> tuple[tuple[str, int], ...]:
+    """Counts per value range; integers with at most BINS values get one bar per value."""
     numbers = [float(v) for v in pc.cast(values, pa.float64()).to_pylist()]
-    if high == low:
-        return ((_number(low), len(numbers)),)
+    if whole and high - low < BINS:
+        per = {int(low) + i: 0 for i in range(int(high - low) + 1)}
+        for v in numbers:
+            per[int(v)] += 1
+        return tuple((f"{value:,}", n) for value, n in per.items())
     width = (high - low) / BINS
     counts = [0] * BINS
     for v in numbers:
