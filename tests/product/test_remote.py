@@ -280,3 +280,13 @@ def test_a_new_major_on_a_does_not_reach_b_which_keeps_reading_the_major_it_read
     # A full refresh reads everything again, of the same major.
     assert nodes.b.run("analytics/activity", full_refresh=True).rows == {"seen": 4}
     assert [r["user_id"] for r in _seen(nodes.b, "analytics/activity")] == ["u1", "u3", "u5", "u7"]
+
+
+def test_a_product_without_a_token_for_a_is_told_how_to_get_one(nodes: TwoNodes) -> None:
+    stranger = _product(nodes.root / "stranger", CONSUMER.format(name="stranger", window="incremental"), SEEN)
+
+    problems = " ".join(nodes.b.plan([stranger])[0].problems)
+
+    assert f"from the node {nodes.a.url}, which refused a read without a token" in problems
+    assert "hexmesh token create analytics/stranger --kind DataProduct --group analytics-team@example.com" in problems
+    assert "peer_credentials" in problems

@@ -147,9 +147,10 @@ def _refusal(remote: RemotePort, consumer: DataProductSpec, port: InputPort, ans
     """A peer's refusal, worded as a local one (lifecycle's plan and run errors), naming the node."""
     detail = _detail(answer).split(". Ask for access:")[0]
     if answer.status_code == 401:
+        sent = "its token" if answer.request.headers.get("authorization") else "a read without a token"
         return InputError(
             f"input port {port.name!r} of {consumer.key} reads {port.from_} from the node {remote.peer}, which "
-            f"refused its token ({detail}); on that node, create a token for {consumer_principal(consumer).key} "
+            f"refused {sent} ({detail}); on that node, create a token for {consumer_principal(consumer).key} "
             f"(hexmesh token create {consumer.key} --kind DataProduct --group {consumer.owner}) and name it in "
             "this node's peer_credentials"
         )
