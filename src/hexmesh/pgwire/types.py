@@ -26,6 +26,7 @@ class Oid:
 
     BOOL = 16
     BYTEA = 17
+    CHAR = 18  # "char": one byte, as PostgreSQL's catalogs keep their codes
     NAME = 19
     INT8 = 20
     INT2 = 21
@@ -50,6 +51,7 @@ class Oid:
 _ARRAYS = {
     Oid.BOOL: 1000,
     Oid.BYTEA: 1001,
+    Oid.CHAR: 1002,
     Oid.NAME: 1003,
     Oid.INT2: 1005,
     Oid.INT4: 1007,
@@ -74,6 +76,7 @@ _ELEMENTS = {v: k for k, v in _ARRAYS.items()}
 _NAMES = {
     Oid.BOOL: "bool",
     Oid.BYTEA: "bytea",
+    Oid.CHAR: "char",
     Oid.NAME: "name",
     Oid.INT8: "int8",
     Oid.INT2: "int2",
@@ -110,6 +113,7 @@ _TYPLEN = {
     Oid.INTERVAL: 16,
     Oid.UUID: 16,
     Oid.NAME: 64,
+    Oid.CHAR: 1,
 }
 
 
@@ -211,6 +215,7 @@ _TO_ARROW = {
     Oid.BOOL: pa.bool_(),
     Oid.BYTEA: pa.binary(),
     Oid.NAME: pa.string(),
+    Oid.CHAR: pa.string(),
     Oid.INT8: pa.int64(),
     Oid.INT2: pa.int16(),
     Oid.INT4: pa.int32(),

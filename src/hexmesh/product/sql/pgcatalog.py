@@ -44,7 +44,9 @@ _TYPMODS_TABLE = (
     f"CREATE TABLE {TYPMODS} (schema_name VARCHAR, table_name VARCHAR, column_name VARCHAR, typmod INTEGER)"
 )
 _ATTRIBUTES = (
-    "SELECT a.* REPLACE (coalesce(m.pg_oid, a.atttypid) AS atttypid, coalesce(m.pg_typmod, -1) AS atttypmod) "
+    # attnum is an int2 in PostgreSQL (DuckDB's is an INTEGER).
+    "SELECT a.* REPLACE (coalesce(m.pg_oid, a.atttypid) AS atttypid, coalesce(m.pg_typmod, -1) AS atttypmod, "
+    "a.attnum::SMALLINT AS attnum) "
     "FROM pg_catalog.pg_attribute a LEFT JOIN (SELECT d.table_oid, d.column_index, "
     f"CASE d.data_type {_ARRAY_CASE} ELSE CASE split_part(d.data_type, '(', 1) {_TYPE_CASE} ELSE 25 END END AS pg_oid, "
     "CASE WHEN d.data_type LIKE 'DECIMAL(%' THEN ((d.numeric_precision << 16) | d.numeric_scale) + 4 "
@@ -54,7 +56,7 @@ _ATTRIBUTES = (
     # and a table's system columns, numbered below zero as PostgreSQL lists them (DBeaver's column
     # query does not filter them out): each a copy of the table's first column with its own name and type.
     "UNION ALL SELECT a.* REPLACE (s.attname AS attname, s.atttypid::BIGINT AS atttypid, -1 AS atttypmod, "
-    "s.attnum::INTEGER AS attnum, true AS attnotnull, false AS atthasdef) FROM pg_catalog.pg_attribute a, "
+    "s.attnum::SMALLINT AS attnum, true AS attnotnull, false AS atthasdef) FROM pg_catalog.pg_attribute a, "
     "(VALUES ('tableoid', 26, -6), ('cmax', 29, -5), ('xmax', 28, -4), ('cmin', 29, -3), ('xmin', 28, -2), "
     "('ctid', 27, -1)) s(attname, atttypid, attnum) WHERE a.attnum = 1 "
     "AND a.attrelid IN (SELECT oid FROM pg_catalog.pg_class WHERE relkind = 'r')"

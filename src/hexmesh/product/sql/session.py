@@ -22,6 +22,7 @@ from hexmesh.infra.state import from_us, now_us
 from hexmesh.pgwire import Description, PgError, Result, RowsResult, SessionContext, SqlState
 from hexmesh.product.deprecation import deprecated, notice_text
 from hexmesh.product.sql.catalog import PortTable
+from hexmesh.product.sql.catalogtypes import catalog_typed
 from hexmesh.product.sql.commands import QUERIES, SessionSettings, classify, run_command
 from hexmesh.product.sql.databases import catalog_key
 from hexmesh.product.sql.interrupt import StatementInterrupted, interruptible
@@ -126,7 +127,7 @@ class SqlSession:
         shapes = {name: _schema_of(source) for name, source in prepared.sources.items()}
         key = (prepared.sql, tuple(types), tuple(shapes.values()))
         if key in prepared.statement.schemas:
-            return Description(types, prepared.statement.schemas[key])
+            return Description(types, _typed(prepared.statement.schemas[key], prepared.tree))
         empty: dict[str, Source] = {n: shape.empty_table() for n, shape in shapes.items()}
         cursor, duck = self._cursor(replace(prepared, sources=empty))
         try:
@@ -137,7 +138,7 @@ class SqlSession:
         finally:
             self._release(cursor)
         prepared.statement.schemas[key] = schema
-        return Description(types, schema)
+        return Description(types, _typed(schema, prepared.tree))
 
     def execute(self, sql: str, params: Sequence[object]) -> Result:
         with self._guarded(sql):
@@ -175,7 +176,7 @@ class SqlSession:
         rows = StatementRows(reader, self.port.config.max_result_rows, done, zone)
         if keyword == "EXPLAIN":
             return self._plan(rows)
-        return RowsResult(in_zone(reader.schema, zone), rows)
+        return RowsResult(catalog_typed(in_zone(reader.schema, zone), prepared.tree), rows)
 
     @contextmanager
     def _guarded(self, sql: str) -> Iterator[None]:
@@ -505,3 +506,7 @@ def _schema_of(source: Source) -> pa.Schema:
     if not isinstance(schema, pa.Schema):
         raise TypeError(f"a SQL port source must be an Arrow table or dataset, got {type(source).__name__}")
     return schema
+
+
+def _typed(schema: pa.Schema | None, tree: exp.Expr) -> pa.Schema | None:
+    return None if schema is None else catalog_typed(schema, tree)
