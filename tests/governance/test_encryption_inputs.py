@@ -15,11 +15,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from hexmesh.governance import UNRESTRICTED
 from hexmesh.infra.keys import KeyStoreError, generate_master_key
 from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
 from hexmesh.product import ReadRequest
-from hexmesh.product.files import batches
+from hexmesh.product.policy import PolicySidecar, shaped_batches
 from hexmesh.product.sealing import key_store
 from hexmesh.product.sql.references import sql_references
 from tests.governance.test_encryption_ports import DOWNSTREAM, DOWNSTREAM_SQL, SPEC, SQL, _csv, _write
@@ -120,7 +121,10 @@ def test_reads_of_other_columns_do_not_open_the_restricted_one(mesh: Mesh, monke
     with Workspace(Settings.load(mesh.home)) as workspace:
         reader = workspace.reader("dp://people/profiles/profiles")
         read = workspace.read("dp://people/profiles/profiles", request)
-        streamed = pa.Table.from_batches(list(batches(reader, request, None)))
+        # The files port's stream: the door, as a node without --auth reads it for everyone.
+        sidecar = PolicySidecar(workspace.runtime)
+        _, _, batches = shaped_batches(sidecar, reader.product, UNRESTRICTED, "profiles", columns=request.columns)
+        streamed = pa.Table.from_batches(list(batches))
         with pytest.raises(KeyStoreError, match="master key is not the one"):
             workspace.read("dp://people/profiles/profiles", ReadRequest(columns=("email",)))
     expected = {"user_id": ["u1", "u2", "u3"], "country": ["C1", "C2", "C3"]}

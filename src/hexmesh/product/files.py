@@ -21,14 +21,12 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
-from pyiceberg.expressions import AlwaysTrue
 
 from hexmesh.cache import evict_files
 from hexmesh.errors import NotFoundError, ReadError
 from hexmesh.infra.state import Publication
-from hexmesh.product.policy.opening import open_batches
 from hexmesh.product.ports import OutputPortReader, ReadRequest
-from hexmesh.product.sealing import epoch, scan_columns
+from hexmesh.product.sealing import epoch
 from hexmesh.product.values import csv_batch, csv_schema, json_lines
 
 __all__ = ["FORMATS", "SnapshotInfo", "encode", "etag", "evict", "parquet_file", "pinned", "snapshots"]
@@ -96,33 +94,6 @@ def check_format(fmt: str) -> str:
     return fmt
 
 
-def batches(reader: OutputPortReader, request: ReadRequest, snapshot_id: int | None) -> Iterator[pa.RecordBatch]:
-    """Stream the rows of a read (at ``snapshot_id`` if given, else as of ``request.as_of``)."""
-    # The reader validates columns and the time window; the scan then streams batches.
-    columns = reader._columns(request.columns)
-    row_filter = reader._filter(request)
-    if snapshot_id is None:
-        publication = reader.publication(request.as_of)
-        snapshot_id = publication.snapshot_id if publication else None
-    schema = reader._empty(columns).schema
-    if snapshot_id is None:
-        return iter(())
-    stored = scan_columns(reader.spec, columns)
-    scanned = reader.runtime.tables.scan_batches(
-        reader.record.table_id,
-        snapshot_id,
-        since_snapshot=request.after,
-        row_filter=row_filter or AlwaysTrue(),
-        selected_fields=tuple(stored) if stored else ("*",),
-    )
-    opened = open_batches(reader.runtime, reader.spec, scanned, columns)  # restricted fields, as plaintext
-    return (b.cast(schema) if b.schema != schema else b for b in opened if b.num_rows)
-
-
-def schema_of(reader: OutputPortReader, request: ReadRequest) -> pa.Schema:
-    return reader._empty(reader._columns(request.columns)).schema
-
-
 class _Sink(io.RawIOBase):
     """A write-only file whose bytes are taken out after every batch."""
 
@@ -187,8 +158,10 @@ def etag(reader: OutputPortReader, snapshot_id: int, fmt: str, request: ReadRequ
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
-def parquet_file(reader: OutputPortReader, snapshot_id: int, request: ReadRequest, tag: str) -> Path:
-    """A pinned Parquet download as a file (written once, streamed), so Range requests work.
+def parquet_file(reader: OutputPortReader, tag: str, schema: pa.Schema, rows: Iterator[pa.RecordBatch]) -> Path:
+    """A pinned Parquet download as a file (written once from ``rows``, streamed), so Range requests work.
+
+    ``tag`` names the bytes (:func:`etag`); on a hit ``rows`` is not read.
 
     The cache is bounded by ``Settings.files_cache_bytes``: writing a new file evicts the least
     recently used ones (a hit marks its file as used).
@@ -202,10 +175,10 @@ def parquet_file(reader: OutputPortReader, snapshot_id: int, request: ReadReques
         return target
     except FileNotFoundError:
         pass
-    partial = target.with_suffix(f".{os.getpid()}-{id(request)}.part")
+    partial = target.with_suffix(f".{os.getpid()}-{id(rows)}.part")
     try:
         with partial.open("wb") as out:
-            for chunk in encode("parquet", schema_of(reader, request), batches(reader, request, snapshot_id)):
+            for chunk in encode("parquet", schema, rows):
                 out.write(chunk)
         partial.replace(target)
     finally:

@@ -1,9 +1,10 @@
 """The events port as a node serves it: which stream, from where, and each batch as the caller may see it.
 
 A port's stream carries every row of every published snapshot; a product's stream its SLO
-breaches. Callers named by a principal get rows masked by their read plan and breaches of the
-ports they may discover; ``None`` (a node served with ``--no-auth``) gets everything, restricted
-fields opened as they are served. The HTTP route only frames them (SSE, WebSocket) and acks.
+breaches. Every caller gets rows masked by its read plan (restricted fields opened only where the
+plan shows them in clear) and breaches of the ports it may discover; on a node served with
+``--no-auth`` every caller is the unrestricted principal, whose plan shows everything. The HTTP
+route only frames them (SSE, WebSocket) and acks.
 """
 
 from __future__ import annotations
@@ -17,10 +18,8 @@ from hexmesh.errors import ReadError
 from hexmesh.governance import Principal
 from hexmesh.infra.events import StoredEvent
 from hexmesh.product.eventstream import product_stream, reader_stream
-from hexmesh.product.policy.opening import open_events
 from hexmesh.product.policy.stream import Cursors
 from hexmesh.product.ports import OutputPortReader
-from hexmesh.product.sealing import is_sealed
 from hexmesh.product.subscription import EventTimes, follow, start_after
 from hexmesh.serving import disclosure, governed
 from hexmesh.serving.node import Node
@@ -97,12 +96,6 @@ def port_view(
 
 
 def _view(node: Node, caller: Principal, reader: OutputPortReader, purpose: str) -> PortView:
-    if governed.unshaped(node):  # a node without --auth streams rows as stored (ADR 0032 follow-up: the door)
-        if not is_sealed(reader.spec):
-            return PortView(everything, Cursors())
-        # The log keeps restricted fields sealed; they are opened as they are served.
-        opened = functools.partial(open_events, reader.runtime, reader.spec)
-        return PortView(lambda events: everything(opened(events)), Cursors())
     governed.check_stream(node, caller, reader, purpose)
     cursors = governed.stream_cursors(node, caller, reader, reader_stream(reader), purpose)
     return PortView(
@@ -113,8 +106,6 @@ def _view(node: Node, caller: Principal, reader: OutputPortReader, purpose: str)
 def port_cursors(node: Node, caller: Principal, domain: str, name: str, port: str) -> Cursors:
     """How the caller's positions on a port's stream are written (offsets, acks); refused like a read."""
     may_consume(node, caller, domain, name, port)
-    if governed.unshaped(node):
-        return Cursors()
     reader = node.reader(domain, name, port)
     return governed.stream_cursors(node, caller, reader, reader_stream(reader))
 
@@ -138,8 +129,7 @@ def event_time(name: str, text: str | None) -> datetime | None:
 
 def may_consume(node: Node, caller: Principal, domain: str, name: str, port: str) -> None:
     """Offsets belong to readers of the port: anyone else is refused (401 anonymous, 403 signed in)."""
-    if not governed.unshaped(node):
-        governed.check_stream(node, caller, node.reader(domain, name, port))
+    governed.check_stream(node, caller, node.reader(domain, name, port))
 
 
 async def opened_at(

@@ -1,10 +1,9 @@
 """The files port as a node serves it: snapshot listings and encoded rows, as each caller may see them.
 
-Listings are shaped for every caller (on a node served with ``--no-auth``: the unrestricted
-principal). Rows are read through the policy sidecar (:mod:`hexmesh.serving.governed`) on a node
-that enforces policies; a node without ``--auth`` still streams the stored rows (:func:`unshaped`;
-moving it behind the door is ADR 0032's follow-up). The HTTP route only streams, sets headers and
-redirects.
+Listings and rows are shaped for every caller, through the policy's door
+(:mod:`hexmesh.serving.governed`); on a node served with ``--no-auth`` every caller is the
+unrestricted principal, whose view is the stored table, so a whole snapshot is one cached file for
+all (:func:`one_view_for_all`). The HTTP route only streams, sets headers and redirects.
 """
 
 from __future__ import annotations
@@ -20,10 +19,10 @@ from hexmesh.product import files as port_files
 from hexmesh.product.policy import one_request
 from hexmesh.product.sealing import is_sealed
 from hexmesh.serving import disclosure, governed
-from hexmesh.serving.governed import unshaped
+from hexmesh.serving.governed import one_view_for_all
 from hexmesh.serving.node import Node
 
-__all__ = ["FORMATS", "encoded", "listing", "pinned_tag", "rows", "sealed", "snapshot_file", "unshaped"]
+__all__ = ["FORMATS", "encoded", "listing", "one_view_for_all", "pinned_tag", "rows", "sealed", "snapshot_file"]
 
 #: Media type of each download format.
 FORMATS = port_files.FORMATS
@@ -64,10 +63,7 @@ def rows(
     variant: Variant = "rows",
 ) -> Iterator[bytes]:
     """The encoded rows of a read as the caller may see them; bad requests and refusals raise before the first byte."""
-    if not unshaped(node):
-        return governed.download(node, caller, reader, fmt, req, snapshot, purpose=purpose, variant=variant)
-    batches = port_files.batches(reader, req, snapshot)  # validates before the response starts
-    return port_files.encode(fmt, port_files.schema_of(reader, req), batches)
+    return governed.download(node, caller, reader, fmt, req, snapshot, purpose=purpose, variant=variant)
 
 
 def pinned_tag(
@@ -87,7 +83,7 @@ def pinned_tag(
     """
     port_files.pinned(reader, snapshot_id)
     tag = port_files.etag(reader, snapshot_id, fmt, req)
-    return tag if unshaped(node) else governed.pinned_etag(node, caller, reader, tag, purpose, variant)
+    return tag if one_view_for_all(node) else governed.pinned_etag(node, caller, reader, tag, purpose, variant)
 
 
 def sealed(reader: OutputPortReader) -> bool:
@@ -95,9 +91,13 @@ def sealed(reader: OutputPortReader) -> bool:
     return is_sealed(reader.spec)
 
 
-def snapshot_file(reader: OutputPortReader, snapshot_id: int, req: ReadRequest, tag: str) -> Path:
-    """The cached Parquet file of a pinned read (written on first use)."""
-    return port_files.parquet_file(reader, snapshot_id, req, tag)
+def snapshot_file(
+    node: Node, caller: Principal, reader: OutputPortReader, snapshot_id: int, req: ReadRequest, tag: str
+) -> Path:
+    """The cached Parquet file of a pinned read (written on first use from the caller's view: planned and
+    audited on every read, hit or not)."""
+    schema, batches = governed.shaped(node, caller, reader, req, snapshot_id)
+    return port_files.parquet_file(reader, tag, schema, batches)
 
 
 def encoded(fmt: str, table: Any) -> bytes:

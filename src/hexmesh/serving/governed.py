@@ -11,6 +11,8 @@ import hashlib
 from collections.abc import Iterator, Sequence
 from typing import Literal
 
+import pyarrow as pa
+
 from hexmesh.errors import HexmeshError
 from hexmesh.governance import UNRESTRICTED, AuthenticationError, Principal
 from hexmesh.governance.grants import AccessRequest
@@ -38,10 +40,11 @@ __all__ = [
     "decide",
     "download",
     "filter_events",
+    "one_view_for_all",
     "pinned_etag",
+    "shaped",
     "sidecar_of",
     "stream_cursors",
-    "unshaped",
 ]
 
 Variant = Literal["rows", "synthetic"]
@@ -60,9 +63,9 @@ def sidecar_of(node: Node) -> PolicySidecar:
     return node.sidecar
 
 
-def unshaped(node: Node) -> bool:
-    """Whether the node streams a port's stored rows without the door: a node without ``--auth`` still
-    does, on the files and events ports (ADR 0032's follow-up: the unrestricted principal through it)."""
+def one_view_for_all(node: Node) -> bool:
+    """Whether every caller of the node has the same view (a node without ``--auth``: the unrestricted
+    principal's), so a whole snapshot may be served from one cached file with a plain ETag."""
     return node.sidecar is None
 
 
@@ -77,13 +80,28 @@ def download(
     purpose: str = "",
     variant: Variant = "rows",
 ) -> Iterator[bytes]:
-    """The encoded rows of a read as ``principal`` may see them (403 before the first byte).
+    """The encoded rows of a read as ``principal`` may see them (403 before the first byte)."""
+    schema, batches = shaped(node, principal, reader, req, snapshot, purpose=purpose, variant=variant)
+    return port_files.encode(fmt, schema, batches)
+
+
+def shaped(
+    node: Node,
+    principal: Principal,
+    reader: OutputPortReader,
+    req: ReadRequest,
+    snapshot: int | None,
+    *,
+    purpose: str = "",
+    variant: Variant = "rows",
+) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """The rows of a read as ``principal`` may see them: planned and audited now, read as iterated.
 
     Read through the policy's door (:mod:`hexmesh.product.policy.door`, ADR 0026), batch by batch:
     the request's filter and event-time window act on the rows as the caller sees them; one naming a
     column it may not see is refused, and the refusal is audited with what was sent.
     """
-    sidecar = sidecar_of(node)
+    sidecar = node.policies
     windowed = req.since is not None or req.until is not None or req.after is not None
     window = Window(since=req.since, until=req.until, after_snapshot=req.after) if windowed else None
     schema, _, batches = shaped_batches(
@@ -100,14 +118,14 @@ def download(
         variant=variant,
         via="files",
     )
-    return port_files.encode(fmt, schema, batches)
+    return schema, batches
 
 
 def pinned_etag(
     node: Node, principal: Principal, reader: OutputPortReader, tag: str, purpose: str, variant: str
 ) -> str:
     """A pinned download's ETag for this caller: the request's tag plus the plan's fingerprint."""
-    plan = sidecar_of(node).plan(reader.product, principal, reader.spec.name, purpose=purpose)
+    plan = node.policies.plan(reader.product, principal, reader.spec.name, purpose=purpose)
     if not plan.decision.allowed:
         return ""  # never a cache hit: the governed read answers 403
     mixed = f"{tag}|{plan.fingerprint()}|{variant}".encode()
@@ -116,7 +134,7 @@ def pinned_etag(
 
 def check_stream(node: Node, principal: Principal, reader: OutputPortReader, purpose: str = "") -> None:
     """Refuse (AccessDeniedError, 403) a stream the principal may not read; audited once."""
-    for _ in governed_batches(sidecar_of(node), reader.product, principal, reader.spec.name, (), purpose=purpose):
+    for _ in governed_batches(node.policies, reader.product, principal, reader.spec.name, (), purpose=purpose):
         pass
 
 
@@ -129,7 +147,7 @@ def filter_events(
     cursors: Cursors | None = None,
 ) -> list[tuple[str, str]]:
     """``(cursor, text)`` of the events the principal may see, row data masked; re-planned per batch."""
-    sidecar = sidecar_of(node)
+    sidecar = node.policies
     plan = sidecar.plan(reader.product, principal, reader.spec.name, purpose=purpose)
     opened = open_events(reader.runtime, reader.spec, events)  # restricted fields opened first
     return shaped_events(sidecar.secret, plan, reader.spec, opened, cursors or Cursors())
@@ -139,7 +157,7 @@ def stream_cursors(
     node: Node, principal: Principal, reader: OutputPortReader, stream: str, purpose: str = ""
 ) -> Cursors:
     """How ``principal``'s positions on ``stream`` are written: opaque unless it controls the product."""
-    sidecar = sidecar_of(node)
+    sidecar = node.policies
     return cursors_for(
         sidecar.secret, sidecar.plan(reader.product, principal, reader.spec.name, purpose=purpose), stream
     )

@@ -48,6 +48,10 @@ class RawPort:
             f"snapshot {snapshot_id} was never published on {self.reader.address}; latest published snapshots: {known}"
         )
 
+    def check_window(self, request: ReadRequest) -> None:
+        """Raise ReadError for a bad event-time window now: a stream must fail before its first byte."""
+        self.reader._filter(ReadRequest(since=request.since, until=request.until))
+
     def batches(
         self, snapshot: int, request: ReadRequest, *, after_snapshot: int | None = None, hide: Iterable[str] = ()
     ) -> Iterator[pa.RecordBatch]:

@@ -23,6 +23,7 @@ The raw read (:mod:`._raw`: scans and opened sealed fields) is importable only i
 
 from __future__ import annotations
 
+import difflib
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -169,9 +170,12 @@ def _view_schema(raw: _raw.RawPort, plan: ReadPlan) -> pa.Schema:
 def _check_columns(plan: ReadPlan, raw: _raw.RawPort, columns: tuple[str, ...] | None) -> None:
     unserved = [c for c in columns or () if c not in plan.columns]
     if unserved:
+        hints = [difflib.get_close_matches(c, list(plan.columns), n=1) for c in unserved]
+        hint = "; ".join(f"did you mean {h[0]!r}?" for h in hints if h)
         raise UnservedColumnError(
             f"no column {', '.join(unserved)} is served to you on port {raw.spec.name!r}; "
-            f"columns you may read: {', '.join(plan.columns)}"
+            + (f"{hint} " if hint else "")
+            + f"columns you may read: {', '.join(plan.columns)}"
         )
 
 
@@ -243,6 +247,7 @@ def _view(
     columns = list(request.columns) if request.columns else None
     full = _view_schema(raw, plan)
     schema = pa.schema([full.field(c) for c in columns], metadata=full.metadata) if columns else full
+    raw.check_window(request)
     snapshot = raw.snapshot(snapshot_id, request.as_of)
     if snapshot is None:
         return schema, None, iter(())

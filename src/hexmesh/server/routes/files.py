@@ -111,7 +111,7 @@ async def data(
         pinned += f"?{query}" if query else ""
         headers["Content-Location"] = pinned
         whole = format == "parquet" and variant == "rows" and req == ReadRequest(as_of=req.as_of)
-        if whole and files.unshaped(node):
+        if whole and files.one_view_for_all(node):
             # The whole snapshot as Parquet: send the client to the immutable URL, which is a
             # cached file with an ETag and Range support. Clients that read Parquet over HTTP
             # (pandas, polars, DuckDB, fsspec, curl -L) follow redirects.
@@ -166,7 +166,7 @@ async def pinned_data(
     }
     if etag_matches(if_none_match, tag):
         return Response(status_code=304, headers=headers)
-    if not files.unshaped(node):
+    if not files.one_view_for_all(node):
         if not tag:
             headers.pop("ETag")
         body = await anyio.to_thread.run_sync(
@@ -174,7 +174,7 @@ async def pinned_data(
         )
         return StreamingResponse(_stream(node, body), media_type=files.FORMATS[format], headers=headers)
     if format == "parquet" and not files.sealed(reader):  # plaintext of restricted fields is never cached
-        path = await anyio.to_thread.run_sync(files.snapshot_file, reader, snapshot_id, req, tag)
+        path = await anyio.to_thread.run_sync(files.snapshot_file, node, caller, reader, snapshot_id, req, tag)
         return FileResponse(path, media_type=files.FORMATS[format], headers=headers)
     body = await anyio.to_thread.run_sync(lambda: files.rows(node, caller, reader, format, req, snapshot_id))
     return StreamingResponse(_stream(node, body), media_type=files.FORMATS[format], headers=headers)
