@@ -2,11 +2,12 @@
 
 - An anonymous visitor browses what is public, is asked to sign in when they want data, and sees
   none of it.
-- An analyst signs in, asks for access, sees the request pending, and after the owner approves
-  sees what it may read (the masked column marked) and reads the port with the connect snippet
-  copied from the page, which states the grant's purpose (the redacted column stays empty).
-- The owner signs in, approves a request in the browser (no token pasted), and reads their own port
-  with the page's snippet.
+- An analyst signs in, asks for access, sees the request pending (on the port and under "My
+  products and requests"), and after the owner approves sees what it may read (the masked column
+  marked) and reads the port with the connect snippet copied from the page, which states the
+  grant's purpose (the redacted column stays empty).
+- The owner signs in, approves a request in the browser (no token pasted), reads their own port
+  with the page's snippet, and pauses, resumes and runs the product from its page.
 """
 
 from __future__ import annotations
@@ -117,6 +118,10 @@ def test_analyst_asks_sees_it_pending_and_reads_with_a_snippet_after_approval(
     mine = port.locator(".own-request").inner_text()
     assert f"Your request {found.group(1)[:8]} for churn-model is pending" in mine
     assert port.locator("form.access-form").count() == 0
+    page.get_by_role("link", name=re.compile("signed in as")).click()  # my products and requests
+    page.wait_for_url("**/ui/me")
+    mine = page.locator(f'tr.my-request[data-request="{found.group(1)}"]')
+    assert "sales/shop" in mine.inner_text() and "pending" in mine.inner_text()
 
     decided = httpx.post(
         f"{shop.url}/ui/access-requests/{found.group(1)}/decision",
@@ -165,3 +170,19 @@ def test_owner_approves_in_the_browser_and_reads_their_own_port(person: Any, sho
     done = run_shell(psql, owner, tmp_path)
     assert done.returncode == 0, done.stderr
     assert "(3 rows)" in done.stdout
+
+    actions = page.get_by_label("Owner actions")  # the control port, from the browser
+    actions.get_by_role("button", name="Pause").click()
+    page.get_by_role("status").wait_for()
+    page.goto(PRODUCT)
+    assert "Paused: the control port refuses runs" in page.locator(".callout-warn", has_text="Paused").inner_text()
+    assert actions.get_by_role("button", name="Run now").count() == 0
+    actions.get_by_role("button", name="Resume").click()
+    page.get_by_role("status").wait_for()
+    page.goto(PRODUCT)
+    runs = page.locator("table.runs tbody tr").count()
+    actions.get_by_role("button", name="Run now").click()
+    assert page.get_by_role("status").inner_text()
+    page.goto(PRODUCT)
+    assert page.locator("table.runs tbody tr").count() == runs + 1
+    screenshot(page, "journey-owner-ran")
