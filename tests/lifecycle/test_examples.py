@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from hexmesh.cli.main import app
 from hexmesh.lifecycle import Workspace, init_product
+from hexmesh.product.examples import ExampleResult, save_results
 from hexmesh.serving import Node, NodeOptions
 from hexmesh.spec.examples import examples
 from tests.server.ui.nodes import served
@@ -82,6 +83,19 @@ def test_discovery_shows_whether_they_pass_counts_to_all_detail_to_owners(tmp_pa
         document = node.discovery("sales", "shop").content
     assert document["hexmesh:examples"] == {"hexmesh:passed": 1, "hexmesh:failed": 1, "hexmesh:notRun": 1}
     assert [r["hexmesh:status"] for r in document["hexmesh:exampleResults"]] == ["passed", "failed", "not-run"]
+
+
+def test_a_node_serving_already_shows_results_written_after_its_document_was_built(tmp_path: Path) -> None:
+    shop = _shop(tmp_path)
+    with Workspace.open(tmp_path / "ws") as workspace:
+        workspace.deploy([shop])
+        node = Node(workspace, NodeOptions(base_url="http://127.0.0.1:1", auth=False))
+        assert node.discovery("sales", "shop").content["hexmesh:examples"]["hexmesh:failed"] == 1
+        # Another process deploys and runs the examples again (here: a fixed README), while this node serves.
+        fixed = [ExampleResult(5, "sql", "passed", "1 row")]
+        save_results(workspace.settings.home, "sales/shop", "0.1.0", fixed)
+        shown = node.discovery("sales", "shop").content["hexmesh:examples"]
+    assert shown == {"hexmesh:passed": 1, "hexmesh:failed": 0, "hexmesh:notRun": 0}
 
 
 def test_the_product_page_carries_a_badge_and_strangers_see_counts_only(tmp_path: Path) -> None:

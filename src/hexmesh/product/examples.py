@@ -11,7 +11,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["ExampleResult", "load_results", "save_results"]
+__all__ = ["ExampleResult", "load_results", "results_stamp", "save_results"]
 
 
 @dataclass(frozen=True)
@@ -45,3 +45,11 @@ def load_results(home: Path, key: str, version: str) -> list[ExampleResult] | No
     if not isinstance(found, dict) or found.get("version") != version:
         return None
     return [ExampleResult(**r) for r in found.get("results", []) if isinstance(r, dict)]
+
+
+def results_stamp(home: Path, key: str) -> int | None:
+    """When the results of ``key`` were last written (ns), for caches of documents that show them."""
+    try:
+        return _file(home, key).stat().st_mtime_ns
+    except OSError:
+        return None

@@ -43,6 +43,7 @@ from hexmesh.product.deployed import live_majors, live_versions, split_major
 from hexmesh.product.deprecation import deprecated, http_headers, serving_deprecation
 from hexmesh.product.discovery import Endpoints, describe, document_version
 from hexmesh.product.eventstream import emit_publications, published_since
+from hexmesh.product.examples import results_stamp
 from hexmesh.product.membership import events_namespace, join_cluster
 from hexmesh.product.observability import port_health
 from hexmesh.product.policy import PolicySidecar
@@ -206,7 +207,9 @@ class Node:
         product = self.product(domain, name)  # a retired major is a 404 here too
         # Each major has its own document: cached by the name it was asked for (``name@N``).
         served = f"{product.key}@{product.record.major}"
-        version = (*found, json.dumps(self.control.get(key), sort_keys=True, default=str))
+        # The README examples' results are written just after a deploy, maybe by another process.
+        examples = results_stamp(self.workspace.settings.home, key)
+        version = (*found, json.dumps(self.control.get(key), sort_keys=True, default=str), examples)
         cached = self._documents.get(served)
         if (
             cached is not None
