@@ -113,20 +113,6 @@ def events(node: ClusterNode, headers: dict[str, str] | None = None) -> list[tup
     return [(i, e) for i, e in found if "order_id" in e.get("data", {})]  # type: ignore[operator]
 
 
-def resume(node: ClusterNode, last_id: str, wanted: int, seconds: float = 60) -> list[tuple[str, dict[str, object]]]:
-    """An SSE consumer reconnecting with ``Last-Event-ID``, as EventSource does: after each answer it
-    reconnects with the last id it was sent, until it holds ``wanted`` row events (on a busy machine a
-    read may answer fewer, or none, of the events the stream holds; reconnecting skips nothing)."""
-    found: list[tuple[str, dict[str, object]]] = []
-    deadline = time.monotonic() + seconds
-    while len(found) < wanted and time.monotonic() < deadline:
-        more = events(node, headers={"Last-Event-ID": found[-1][0] if found else last_id})
-        found += more
-        if not more:
-            time.sleep(0.5)
-    return found
-
-
 def order_ids(found: list[tuple[str, dict[str, object]]]) -> list[int]:
     return sorted(int(e["data"]["order_id"]) for _, e in found)  # type: ignore[index]
 
@@ -287,7 +273,7 @@ def test_a_node_killed_mid_run_the_run_completes_once_elsewhere_and_consumers_mi
 
             # An SSE consumer of the dead node reconnects to the survivor with the last id it was sent.
             wait("the new events", lambda: len(events(survivor)) == 80)
-            resumed_events = resume(survivor, before_a[-1][0], wanted=30)
+            resumed_events = events(survivor, headers={"Last-Event-ID": before_a[-1][0]})
             rows = order_ids(resumed_events)
             assert rows == list(range(1000, 1030))  # every new row, none twice, none from before
             assert order_ids(before_a) + rows == [*range(1, 51), *range(1000, 1030)]

@@ -10,6 +10,7 @@ import pytest
 
 from hexmesh.errors import WorkspaceError
 from hexmesh.infra.events import Event, EventLog, OffsetStore, open_event_log
+from hexmesh.infra.events import nats as nats_log
 from tests.server.nodes import nats_server
 
 
@@ -104,3 +105,24 @@ def test_two_meshes_on_one_nats_server_never_mix_their_events(nats_url: str, tmp
 def test_a_namespace_nats_cannot_take_is_refused_with_what_to_use(namespace: str, tmp_path: Path) -> None:
     with pytest.raises(WorkspaceError, match=r"events_namespace .* cannot name a NATS stream: use 1-64 letters"):
         open_event_log("nats://127.0.0.1:1", tmp_path, namespace=namespace)
+
+
+def test_a_nats_reader_that_comes_back_after_the_server_dropped_its_idle_consumer_reads_on(
+    nats_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The server drops a read's consumer once idle this long (30 s in use; 1 s here, to be quick).
+    monkeypatch.setattr(nats_log, "_INACTIVE_S", 1.0)
+
+    async def scenario() -> None:
+        log = open_event_log(nats_url, tmp_path, namespace="hexmesh-idle")
+        try:
+            await log.append("port:a/b/c", _events(0, 3))
+            first = await log.read("port:a/b/c", 0, 100)
+            await asyncio.sleep(3)  # a consumer reconnecting later with the last id it was sent
+            await log.append("port:a/b/c", _events(3, 2))
+            later = await log.read("port:a/b/c", first[-1].seq, 100)
+            assert [e.body["n"] for e in later] == [3, 4]
+        finally:
+            await log.close()
+
+    asyncio.run(scenario())

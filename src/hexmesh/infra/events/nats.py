@@ -14,6 +14,7 @@ import contextlib
 import json
 import logging
 import re
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,8 @@ _CONNECT_S = 20.0
 _WINDOW = 500
 #: Consumers kept for subscribers that read on (each expires on the server when idle).
 _CURSORS = 256
+#: Seconds the server keeps an idle read's consumer.
+_INACTIVE_S = 30.0
 #: How long a read waits for events the stream holds, tried in turn (seconds): quick when the server
 #: is, patient when it is busy.
 _FETCH_TIMEOUTS = (0.25, 1.0, 4.0)
@@ -67,7 +70,8 @@ class JetStreamLog:
         self.auth = auth or NatsAuth()
         self._nc: Any = None
         self._js: Any = None
-        self._cursors: dict[tuple[str, int], Any] = {}
+        #: (stream, last seq read) → the consumer that read it, and when.
+        self._cursors: dict[tuple[str, int], tuple[Any, float]] = {}
 
     async def _context(self) -> Any:
         if self._js is None:
@@ -133,25 +137,27 @@ class JetStreamLog:
         js = await self._context()
         if await self.last_seq(stream) <= after:
             return []
-        # A subscriber reads on from where its last read ended: reuse that read's consumer.
-        sub = self._cursors.pop((stream, after), None)
-        if sub is None:
+        # A subscriber reads on from where its last read ended: reuse that read's consumer, unless
+        # the server may have dropped it for idling (then a fetch would wait for nothing).
+        kept = self._cursors.pop((stream, after), None)
+        sub = kept[0] if kept is not None and time.monotonic() - kept[1] < _INACTIVE_S / 2 else None
+        if kept is not None and sub is None:
+            with contextlib.suppress(Exception):
+                await kept[0].unsubscribe()
+        messages = await self._fetch(sub, limit) if sub is not None else []
+        if not messages:  # last_seq says the events are there: read them with a consumer of its own
+            if sub is not None:
+                with contextlib.suppress(Exception):
+                    await sub.unsubscribe()
             config = ConsumerConfig(
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
                 opt_start_seq=after + 1,
                 ack_policy=AckPolicy.NONE,
-                inactive_threshold=30.0,
+                inactive_threshold=_INACTIVE_S,
                 mem_storage=True,
             )
             sub = await js.pull_subscribe(subject(stream, self.stream), stream=self.stream, config=config)
-        messages: list[Any] = []
-        for timeout in _FETCH_TIMEOUTS:
-            try:
-                messages = await sub.fetch(limit, timeout=timeout)
-                break
-            except TimeoutError:
-                # last_seq says the events are there: a busy server answers late, not never.
-                continue
+            messages = await self._fetch(sub, limit)
         events = [
             StoredEvent(
                 m.metadata.sequence.stream,
@@ -165,12 +171,23 @@ class JetStreamLog:
         await self._keep(stream, events[-1].seq if events else after, sub)
         return events
 
+    @staticmethod
+    async def _fetch(sub: Any, limit: int) -> list[Any]:
+        for timeout in _FETCH_TIMEOUTS:
+            try:
+                messages: list[Any] = await sub.fetch(limit, timeout=timeout)
+                return messages
+            except TimeoutError:
+                # last_seq says the events are there: a busy server answers late, not never.
+                continue
+        return []
+
     async def _keep(self, stream: str, after: int, sub: Any) -> None:
         if len(self._cursors) >= _CURSORS:
-            _, oldest = self._cursors.popitem()
+            _, (oldest, _used) = self._cursors.popitem()
             with contextlib.suppress(Exception):
                 await oldest.unsubscribe()
-        self._cursors[(stream, after)] = sub
+        self._cursors[(stream, after)] = (sub, time.monotonic())
 
     async def seq_before(self, stream: str, appended_us: int) -> int:
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -202,7 +219,7 @@ class JetStreamLog:
         return int(message.seq or 0)
 
     async def close(self) -> None:
-        for sub in self._cursors.values():
+        for sub, _used in self._cursors.values():
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
         self._cursors.clear()
