@@ -151,7 +151,9 @@ def read_landed(
     duplicates: list[str] = []
     unreadable: list[dict[str, str]] = []
     # With files landing in object storage, the folder may be on another node only (or nowhere).
-    folder = list_files(root, spec, confinement) if objects is None or root.exists() else []
+    # A folder missing with nothing landed in object storage either is said as a missing folder.
+    skip = objects is not None and not root.exists() and bool(objects.keys(spec))
+    folder = [] if skip else list_files(root, spec, confinement)
     for path in folder:
         name = str(path.relative_to(base))
         stat = path.stat()
