@@ -317,3 +317,35 @@ def test_a_failed_runs_error_is_shown_to_its_owner_only(node: ServedNode) -> Non
         [run] = runs(page)
         assert run[3] == "failed its owners see why"
         assert CANARY not in page.text
+
+
+def _ask_and_decide(node: ServedNode, who: str, purpose: str, verdict: str, note: str) -> None:
+    asked = httpx.post(
+        node.url + "/ui/products/sales/shop/ports/orders/access-requests",
+        data={"purpose": purpose, "token": token(node.home, who)},
+        timeout=60,
+    )
+    found = re.search(r'class="request-id">([0-9a-f-]{36})<', asked.text)
+    assert asked.status_code == 201 and found, asked.text
+    decided = httpx.post(
+        f"{node.url}/ui/access-requests/{found.group(1)}/decision",
+        data={"token": token(node.home, "me@example.com"), "verdict": verdict, "note": note, "duration": "30"},
+        timeout=60,
+    )
+    assert decided.status_code == 200, decided.text
+
+
+def test_a_denied_requester_sees_why_and_may_ask_again(node: ServedNode) -> None:
+    _ask_and_decide(node, "gil@example.com", "ad targeting", "deny", "not for advertising")
+    said = standing(get(node, "/ui/products/sales/shop", "gil@example.com"), "orders")
+    assert said.startswith("request: Your request") and "denied : not for advertising" in said
+    assert "Request access" in said  # the form is back
+
+
+def test_an_approved_requester_reads_under_its_purpose(node: ServedNode) -> None:
+    _ask_and_decide(node, "hal@example.com", "quarterly report", "approve", "")
+    page = get(node, "/ui/products/sales/shop", "hal@example.com")
+    said = standing(page, "orders")
+    assert said.startswith("reader: You can read this for quarterly report (your approved request)")
+    preview = get(node, "/ui/products/sales/shop/ports/orders/preview", "hal@example.com")
+    assert preview.status_code == 200 and '<table class="preview">' in preview.text  # read under the grant's purpose
