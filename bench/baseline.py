@@ -18,12 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from urllib.parse import quote
 
 import duckdb
 import psycopg
 import pyarrow as pa
 from psycopg import sql as pgsql
-from psycopg.conninfo import make_conninfo
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from hexmesh.demo.database import DEFAULT_POSTGRES, POSTGRES_VARIABLE
 from hexmesh.product.postgres_source import arrow_table
@@ -74,7 +75,8 @@ def registration_database(bench: str) -> Iterator[str]:
     name = f"hexmesh_bench_{bench}_{os.getpid()}"
     previous = os.environ.get(POSTGRES_VARIABLE)
     server = make_conninfo(previous or DEFAULT_POSTGRES, dbname="postgres")
-    os.environ[POSTGRES_VARIABLE] = make_conninfo(server, dbname=name)  # the sides' processes inherit it
+    # A URL, not a libpq key=value string: a product's database input only reads postgresql:// URLs.
+    os.environ[POSTGRES_VARIABLE] = _url(server, name)  # the sides' processes inherit it
     try:
         yield os.environ[POSTGRES_VARIABLE]
     finally:
@@ -84,6 +86,15 @@ def registration_database(bench: str) -> Iterator[str]:
             os.environ[POSTGRES_VARIABLE] = previous
         with psycopg.connect(server, autocommit=True) as conn:
             conn.execute(pgsql.SQL("drop database if exists {} with (force)").format(pgsql.Identifier(name)))
+
+
+def _url(server: str, database: str) -> str:
+    """``postgresql://user[:password]@host:port/database`` of the server ``server`` (libpq conninfo)."""
+    parts = conninfo_to_dict(server)
+    login = quote(str(parts.get("user", "postgres")), safe="")
+    if parts.get("password"):
+        login += ":" + quote(str(parts["password"]), safe="")
+    return f"postgresql://{login}@{parts.get('host', '127.0.0.1')}:{parts.get('port', 5432)}/{database}"
 
 
 def _q(path: Path | str) -> str:
