@@ -54,3 +54,16 @@ def test_required_fields_are_not_null_in_the_catalog(sql: Port) -> None:
             "where table_schema = 'lab' and table_name = 'every_type__values' order by ordinal_position"
         ).fetchall()
     assert rows[:2] == [("i", "NO"), ("s", "YES")]
+
+
+def test_array_literals_are_read_as_postgresql_reads_them(sql: Port, postgres_twin: str) -> None:
+    # '{…}' cast to an array type, and = ANY('{…}'): quoted elements, NULL, empty arrays.
+    statement = (
+        "select '{1,2,3}'::int4[], '{a,\"b,c\",\"d\\\"e\",NULL}'::text[], '{}'::int8[], "
+        "'{true,false}'::bool[], 'p' = ANY('{r,p,f}'), 'x' = ANY('{r,p,f}')"
+    )
+    with psycopg.connect(sql.dsn(), autocommit=True) as port:
+        got = port.execute(statement).fetchone()
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={postgres_twin}", autocommit=True) as twin:
+        want = twin.execute(statement).fetchone()
+    assert got == want == ([1, 2, 3], ["a", "b,c", 'd"e', None], [], [True, False], True, False)

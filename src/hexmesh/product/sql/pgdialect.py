@@ -104,10 +104,39 @@ def _session(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Any) and isinstance(node.this, (exp.Literal, exp.Paren)):
         # = ANY('{r,p,f}'): PostgreSQL reads the string as an array literal.
         literal = node.this.this if isinstance(node.this, exp.Paren) else node.this
-        if isinstance(literal, exp.Literal) and literal.is_string and str(literal.this).startswith("{"):
-            items = [i.strip().strip('"') for i in str(literal.this)[1:-1].split(",") if i.strip()]
-            return exp.Any(this=exp.Array(expressions=[exp.Literal.string(i) for i in items]))
+        if (items := _array_literal(literal)) is not None:
+            return exp.Any(this=exp.Array(expressions=items))
+    # '{1,2,3}'::int4[]: the engine reads only its own list syntax from a string.
+    array = isinstance(node, exp.Cast) and node.to.is_type("array")
+    if isinstance(node, exp.Cast) and array and (elements := _array_literal(node.this)) is not None:
+        return exp.Cast(this=exp.Array(expressions=elements), to=node.to)
     return node
+
+
+def _array_literal(node: exp.Expr) -> list[exp.Expr] | None:
+    """The elements of a one-dimensional PostgreSQL array literal (``'{a,"b c",NULL}'``), or None."""
+    if not (isinstance(node, exp.Literal) and node.is_string):
+        return None
+    text = str(node.this).strip()
+    if not (text.startswith("{") and text.endswith("}")) or "{" in text[1:-1]:
+        return None
+    items: list[exp.Expr] = []
+    body = text[1:-1]
+    for match in _ELEMENT.finditer(body) if body.strip() else ():
+        if match.start() == len(body):
+            break  # the empty match after the last element
+        quoted, plain = match.group("quoted"), (match.group("plain") or "").strip()
+        if quoted is not None:
+            items.append(exp.Literal.string(re.sub(r"\\(.)", r"\1", quoted)))
+        elif plain.upper() == "NULL":
+            items.append(exp.Null())
+        elif plain:
+            items.append(exp.Literal.string(plain))
+    return items
+
+
+#: One element of an array literal: double-quoted (backslash escapes) or plain up to the next comma.
+_ELEMENT = re.compile(r'\s*(?:"(?P<quoted>(?:[^"\\]|\\.)*)"|(?P<plain>[^,]*))\s*(?:,|$)')
 
 
 def _expands(node: exp.Expr) -> exp.Expr | None:
