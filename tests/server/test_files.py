@@ -222,3 +222,18 @@ def test_a_large_download_streams_every_row(node: RunningNode) -> None:
         reader = ipc.open_stream(pa.py_buffer(response.read()))
         rows = sum(batch.num_rows for batch in reader)
     assert rows == 200_000
+
+
+def test_after_reads_only_what_was_published_after_a_snapshot_and_refuses_an_unknown_one(node: RunningNode) -> None:
+    with node.client() as http:
+        listing = http.get(f"{SHOP}/snapshots").json()
+        latest = listing[-1]["snapshot_id"]
+        nothing_new = http.get(f"{SHOP}/snapshots/{latest}/data", params={"format": "jsonl", "after": latest})
+        everything = http.get(f"{SHOP}/snapshots/{latest}/data", params={"format": "jsonl"})
+        unknown = http.get(f"{SHOP}/snapshots/{latest}/data", params={"format": "jsonl", "after": 12345})
+        unknown_unpinned = http.get(f"{SHOP}/data", params={"format": "jsonl", "after": 12345})
+    assert nothing_new.status_code == 200 and nothing_new.text == ""
+    assert everything.text.count("\n") == 3
+    for refused in (unknown, unknown_unpinned):
+        assert refused.status_code == 400
+        assert "after=12345 is not a snapshot published on dp://sales/shop/orders" in refused.json()["detail"]

@@ -88,6 +88,20 @@ def pinned(reader: OutputPortReader, snapshot_id: int) -> Publication:
     )
 
 
+def check_after(reader: OutputPortReader, request: ReadRequest) -> None:
+    """Refuse (400) an ``after`` that is not a snapshot the port published: an incremental reader's
+    position is always one, so another number is a mistake, never "everything"."""
+    if request.after is None:
+        return
+    published = [p.snapshot_id for p in reader.publications()]
+    if request.after not in published:
+        known = ", ".join(str(s) for s in published[-5:]) or "none yet"
+        raise ReadError(
+            f"after={request.after} is not a snapshot published on {reader.address}; pass the snapshot_id of one "
+            f"of its snapshots (GET …/snapshots; latest: {known})"
+        )
+
+
 def check_format(fmt: str) -> str:
     if fmt not in FORMATS:
         raise ReadError(f"format {fmt!r} is not served; use one of {', '.join(FORMATS)}")

@@ -63,6 +63,7 @@ def rows(
     variant: Variant = "rows",
 ) -> Iterator[bytes]:
     """The encoded rows of a read as the caller may see them; bad requests and refusals raise before the first byte."""
+    port_files.check_after(reader, req)
     return governed.download(node, caller, reader, fmt, req, snapshot, purpose=purpose, variant=variant)
 
 
@@ -82,6 +83,7 @@ def pinned_tag(
     A caller's view adds its plan, so it never matches the raw cached file ("" when refused).
     """
     port_files.pinned(reader, snapshot_id)
+    port_files.check_after(reader, req)
     tag = port_files.etag(reader, snapshot_id, fmt, req)
     return tag if one_view_for_all(node) else governed.pinned_etag(node, caller, reader, tag, purpose, variant)
 
