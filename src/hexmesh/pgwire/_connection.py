@@ -14,7 +14,7 @@ from ._dispatch import message_loop
 from ._portal import Portal, Statement
 from ._startup import Handshake, Startup, send_fatal
 from ._txn import Transaction
-from .backend import Session, SessionContext
+from .backend import CommandResult, Session, SessionContext
 from .errors import PgError, SqlState
 
 if TYPE_CHECKING:
@@ -31,6 +31,26 @@ _CANCEL_TEXT = {
     "user": "canceling statement due to user request",
     "timeout": "canceling statement due to statement timeout",
 }
+
+
+#: Startup parameters that are settings the session applies (PostgreSQL takes every GUC; the backend
+#: knows these). Clients send them directly (pgjdbc: ``TimeZone``) or in ``options`` (``-c TimeZone=…``).
+_SETTINGS = {"timezone": "TimeZone"}
+
+
+def startup_settings(parameters: dict[str, str]) -> list[tuple[str, str]]:
+    """The settings a client asked for at startup, as (name, value), ``options``' ``-c`` ones last."""
+    found = {_SETTINGS[k.lower()]: v for k, v in parameters.items() if k.lower() in _SETTINGS}
+    words = parameters.get("options", "").replace("--", "-c ").split()
+    for flag, pair in zip(words, words[1:], strict=False):
+        name, sep, value = pair.partition("=")
+        if flag == "-c" and sep and name.lower() in _SETTINGS:
+            found[_SETTINGS[name.lower()]] = value
+    return list(found.items())
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
 
 class Connection:
@@ -83,11 +103,17 @@ class Connection:
             self.pid,
             statement_timeout=self.server.limits.statement_timeout,
         )
+        reported: dict[str, str] = {}
         try:
             self.session = await self.in_thread(self.server.backend_factory, self.ctx)
+            # A setting asked for at startup is a SET before the first statement, as in PostgreSQL.
+            for name, value in startup_settings(startup.parameters):
+                result = await self.in_thread(self.session.execute, f"SET {name} TO {_literal(value)}", [])
+                if isinstance(result, CommandResult):
+                    reported.update(result.reported)
         except PgError as err:
             raise PgError(err.sqlstate, err.message, err.detail, err.hint, severity="FATAL") from err
-        for name, value in self.server.parameter_status(startup).items():
+        for name, value in {**self.server.parameter_status(startup), **reported}.items():
             self.chan.send(m.parameter_status(name, value))
         self.chan.send(m.backend_key_data(self.pid, self.secret))
         self.server.register(self)

@@ -86,6 +86,19 @@ def test_a_session_computes_in_its_own_zone_while_another_computes_in_utc(sql: P
         assert [tuple(map(str, r)) for r in west.execute(statement).fetchall()] == [("2026-01-01", "1")]
 
 
+def test_a_time_zone_asked_for_at_startup_is_the_sessions_from_its_first_statement(sql: Port) -> None:
+    statement = "select ordered_at::date, extract(hour from ordered_at) from sales.orders__orders where order_id = 1"
+    # libpq sends it in options; pgjdbc as the TimeZone startup parameter (its JVM's zone).
+    with psycopg.connect(sql.dsn(), options="-c TimeZone=America/Los_Angeles", autocommit=True) as west:
+        assert west.info.parameter_status("TimeZone") == "America/Los_Angeles"
+        assert west.execute("show timezone").fetchone() == ("America/Los_Angeles",)
+        assert [tuple(map(str, r)) for r in west.execute(statement).fetchall()] == [("2025-12-31", "17")]
+    with psycopg.connect(sql.dsn(), options="--timezone=Asia/Kolkata", autocommit=True) as east:
+        assert east.execute("show timezone").fetchone() == ("Asia/Kolkata",)
+    with pytest.raises(psycopg.OperationalError, match="Mars/Olympus_Mons"):
+        psycopg.connect(sql.dsn(), options="-c TimeZone=Mars/Olympus_Mons")
+
+
 #: numeric keeps PostgreSQL's scale: avg's display scale, sums that keep their operands' scale,
 #: arithmetic scales, round(x, n). Compared as text, where 5.8 and 5.80 differ.
 NUMERIC = [
