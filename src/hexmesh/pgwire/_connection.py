@@ -6,6 +6,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import Callable
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import _messages as m
@@ -42,7 +43,7 @@ def startup_settings(parameters: dict[str, str]) -> list[tuple[str, str]]:
     """The settings a client asked for at startup, as (name, value), ``options``' ``-c`` ones last."""
     found = {_SETTINGS[k.lower()]: v for k, v in parameters.items() if k.lower() in _SETTINGS}
     words = parameters.get("options", "").replace("--", "-c ").split()
-    for flag, pair in zip(words, words[1:], strict=False):
+    for flag, pair in pairwise(words):
         name, sep, value = pair.partition("=")
         if flag == "-c" and sep and name.lower() in _SETTINGS:
             found[_SETTINGS[name.lower()]] = value
