@@ -160,3 +160,13 @@ def test_the_psql_snippet_passes_the_purpose_to_sql_unchanged_by_the_shell(purpo
     words = shlex.split(psql.replace("\\\n", " "))
     literal = "'" + purpose.replace("'", "''") + "'"
     assert words[words.index("-c") + 1] == f"set hexmesh.purpose = {literal}"
+
+
+def test_a_port_the_caller_may_only_ask_for_gets_no_snippet_but_the_way_to_ask(node: ServedNode) -> None:
+    stranger = token(node.home, "eve@example.com")
+    stub = {"@id": f"{node.url}/products/sales/shop/ports/orders", "dct:identifier": ORDERS, "dct:title": "orders"}
+    assert snippets(port_access(stub | {"hexmesh:access": "request"})) == []
+    shown = CliRunner().invoke(app, ["connect", ORDERS, "--node", node.url, "--token", stranger])
+    assert shown.exit_code == 0, shown.output
+    assert f"you may not read this port yet: hexmesh access request {ORDERS} --purpose" in shown.output
+    assert "psql" not in shown.output

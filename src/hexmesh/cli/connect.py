@@ -30,7 +30,7 @@ def connect(
     ] = None,
     purpose: Annotated[str, typer.Option(help="State this purpose in every snippet (your grant names one).")] = "",
     as_json: Annotated[
-        bool, typer.Option("--json", help="Print [{port, snippets: [{id, label, language, code}]}].")
+        bool, typer.Option("--json", help="Print [{port, readable, snippets: [{id, label, language, code}]}].")
     ] = False,
 ) -> None:
     """Print the snippets that connect to a port; each reads your token from $HEXMESH_TOKEN."""
@@ -57,6 +57,7 @@ def connect(
             found.append(
                 {
                     "port": access.address or f"dp://{key}/{access.port}",
+                    "readable": access.readable,
                     "snippets": [s.__dict__ for s in snippets(access, purpose=purpose)],
                 }
             )
@@ -65,7 +66,10 @@ def connect(
         return
     for port in found:
         console.print(f"[bold]{port['port']}[/]", highlight=False)
-        if not port["snippets"]:
+        if not port["readable"]:
+            ask = f"  you may not read this port yet: hexmesh access request {port['port']} --purpose …"
+            console.print(ask, highlight=False, markup=False, soft_wrap=True)
+        elif not port["snippets"]:
             console.print("  (the node offers no way to connect to this port)")
         for snippet in port["snippets"]:
             console.print(f"\n[cyan]# {snippet['label']}[/]", highlight=False)

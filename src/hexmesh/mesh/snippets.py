@@ -45,6 +45,8 @@ class PortAccess:
     parquet: str | None = None
     csv: str | None = None
     events: str | None = None
+    readable: bool = True
+    """False for a port the caller may only ask for (``hexmesh:access: request``): nothing to connect to."""
 
 
 def _text(value: Any) -> str | None:
@@ -72,7 +74,10 @@ def port_access(dataset: dict[str, Any]) -> PortAccess:
     here = _text(dataset.get("@id"))
     node = here.split("/products/")[0] if here and "/products/" in here else None
     address = _text(dataset.get("dct:identifier"))
-    return PortAccess(port=str(dataset.get("dct:title", "port")), address=address, node=node, **found)
+    readable = dataset.get("hexmesh:access") != "request"
+    return PortAccess(
+        port=str(dataset.get("dct:title", "port")), address=address, node=node, readable=readable, **found
+    )
 
 
 def _sql_literal(text: str) -> str:
@@ -188,6 +193,8 @@ def _client(node: str, address: str, purpose: str) -> Snippet:
 def snippets(access: PortAccess, *, purpose: str = "") -> list[Snippet]:
     """The snippets for one port, in the order the UI shows them; ``purpose`` is stated in each."""
     out: list[Snippet] = []
+    if not access.readable:
+        return out
     if access.sql_dsn and access.sql_table:
         out += _sql(access.sql_dsn, access.sql_table, purpose)
     if access.node and access.address:
