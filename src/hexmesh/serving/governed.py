@@ -27,9 +27,8 @@ from hexmesh.product.policy import (
     request_access,
     shaped_batches,
 )
-from hexmesh.product.policy.opening import open_events
 from hexmesh.product.policy.requests import DAY_US
-from hexmesh.product.policy.stream import Cursors, cursors_for, shaped_events
+from hexmesh.product.policy.stream import Cursors, cursors_for, governed_events
 from hexmesh.serving.node import Node
 
 __all__ = [
@@ -147,10 +146,9 @@ def filter_events(
     cursors: Cursors | None = None,
 ) -> list[tuple[str, str]]:
     """``(cursor, text)`` of the events the principal may see, row data masked; re-planned per batch."""
-    sidecar = node.policies
-    plan = sidecar.plan(reader.product, principal, reader.spec.name, purpose=purpose)
-    opened = open_events(reader.runtime, reader.spec, events)  # restricted fields opened first
-    return shaped_events(sidecar.secret, plan, reader.spec, opened, cursors or Cursors())
+    return governed_events(
+        node.policies, reader.product, principal, reader.spec.name, events, purpose=purpose, cursors=cursors
+    )
 
 
 def stream_cursors(

@@ -22,7 +22,7 @@ import hmac
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -32,10 +32,16 @@ from hexmesh.governance.pseudonym import derive_key, detokenize, tokenize
 from hexmesh.infra.events import StoredEvent
 from hexmesh.infra.tables import arrow_schema
 from hexmesh.product.eventstream import ROW_EVENT, json_value
+from hexmesh.product.policy.opening import open_events
 from hexmesh.product.subscription import is_sequence, sequence_number
 from hexmesh.spec import OutputPort
 
-__all__ = ["Cursors", "cursors_for", "shaped_events"]
+if TYPE_CHECKING:
+    from hexmesh.governance import Principal
+    from hexmesh.product.deployed import DeployedProduct
+    from hexmesh.product.policy.sidecar import PolicySidecar
+
+__all__ = ["Cursors", "cursors_for", "governed_events", "shaped_events"]
 
 _SEQ = "__hexmesh_seq"
 
@@ -79,6 +85,24 @@ def cursors_for(secret: bytes, plan: ReadPlan, stream: str) -> Cursors:
     if plan.privileged:
         return Cursors()
     return Cursors(derive_key(secret, "tokenize", f"events:{plan.decision.principal}:{stream}", 64))
+
+
+def governed_events(
+    sidecar: PolicySidecar,
+    product: DeployedProduct,
+    principal: Principal,
+    port: str,
+    events: Sequence[StoredEvent],
+    *,
+    purpose: str = "",
+    cursors: Cursors | None = None,
+) -> list[tuple[str, str]]:
+    """``(cursor, text)`` of a port's events as ``principal`` may see them: planned (per batch, so a
+    revoked grant applies to the next one), sealed fields opened here, in the policy, then masked."""
+    plan = sidecar.plan(product, principal, port, purpose=purpose)
+    spec = product.output(port)
+    opened = open_events(sidecar.runtime, spec, events)  # the log keeps restricted fields sealed
+    return shaped_events(sidecar.secret, plan, spec, opened, cursors or Cursors())
 
 
 def shaped_events(
