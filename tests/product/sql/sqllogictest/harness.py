@@ -129,7 +129,9 @@ def _as_text(con: psycopg.Connection[tuple[object, ...]], script: Script, schema
         for c in range(result.nfields):
             raw = result.get_value(r, c)
             text = None if raw is None else raw.decode()
-            row.append({"t": "true", "f": "false"}.get(text or "", text) if c in booleans else text)
+            # DuckDB prints booleans as true/false; sqllogictest-rs keeps PostgreSQL's t/f.
+            duck = c in booleans and script.dialect.name == "duckdb"
+            row.append({"t": "true", "f": "false"}.get(text or "", text) if duck else text)
         rows.append(row)
     got = tuple("\t".join("NULL" if v is None else v for v in row) for row in rows)
     return Outcome(schema, query, got, None, passed_text=matches(query, rows, script.hash_threshold, script.dialect))
