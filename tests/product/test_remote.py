@@ -65,6 +65,7 @@ outputPorts:
 """
 
 SEEN = "select user_id, email, region from profiles\n"
+SQL = "select user_id, email, region, cast(seen_at as timestamp) as seen_at from raw\n"
 
 
 def _people(first: int, count: int) -> str:
@@ -105,8 +106,7 @@ class TwoNodes:
 @pytest.fixture
 def nodes(tmp_path: Path) -> Iterator[TwoNodes]:
     """Node A serving users/user-profiles (with --auth); B's workspace, peered with A, holding no product yet."""
-    sql = "select user_id, email, region, cast(seen_at as timestamp) as seen_at from raw\n"
-    profiles = _product(tmp_path / "profiles", PROFILES, sql)
+    profiles = _product(tmp_path / "profiles", PROFILES, SQL)
     (profiles / "data").mkdir()
     (profiles / "data" / "people-1.csv").write_text(_people(1, 6), encoding="utf-8")
     a_home = tmp_path / "a"
@@ -290,3 +290,27 @@ def test_a_product_without_a_token_for_a_is_told_how_to_get_one(nodes: TwoNodes)
     assert f"from the node {nodes.a.url}, which refused a read without a token" in problems
     assert "hexmesh token create analytics/stranger --kind DataProduct --group analytics-team@example.com" in problems
     assert "peer_credentials" in problems
+
+
+def test_a_major_a_retired_fails_bs_run_saying_so(nodes: TwoNodes) -> None:
+    activity = _product(nodes.root / "activity", CONSUMER.format(name="activity", window="incremental"), SEEN)
+    nodes.b.deploy([activity])
+    assert nodes.b.run("analytics/activity").status == "succeeded"
+    second = _product(nodes.root / "profiles-2", PROFILES.replace("version: 1.0.0", "version: 2.0.0"), SQL)
+    (second / "data").mkdir()
+    (second / "data" / "people.csv").write_text(_people(100, 2), encoding="utf-8")
+    a = Workspace.open(nodes.a_home)
+    try:
+        a.deploy([second])
+        a.run("users/user-profiles@2")
+        a.retire("users/user-profiles", major=1, force=True)
+    finally:
+        a.close()
+
+    with pytest.raises(HexmeshError) as failed:
+        nodes.b.run("analytics/activity")
+
+    message = str(failed.value)
+    gone = f"reads dp://users/user-profiles/profiles major 1 from the node {nodes.a.url}, which no longer serves it"
+    assert gone in message
+    assert "dp://users/user-profiles@<major>/profiles" in message

@@ -107,6 +107,7 @@ def locate(
     major = address.major if address.major is not None else major
     peers = list(dict.fromkeys(p.rstrip("/") for p in (hint, *settings.peers) if p))
     silent: list[tuple[str, Exception]] = []
+    gone: list[tuple[str, str]] = []  # peers that no longer serve the pinned major, and what they said
     for peer in peers:
         remote = RemotePort(peer, product, name, major)
         token = settings.peer_credential(peer, consumer.key)
@@ -120,6 +121,14 @@ def locate(
             return RemotePort(peer, product, name, served, tuple(answer.json()))
         if answer.status_code != 404:  # a refusal: the read reports it, with the access request to file
             return remote
+        if major is not None and peer == hint:
+            gone.append((peer, _detail(answer)))
+    if gone:
+        peer, said = gone[0]
+        raise InputError(
+            f"input port {port.name!r} reads {port.from_} major {major} from the node {peer}, which no longer "
+            f"serves it ({said}); read the major it names: from: dp://{product}@<major>/{name}"
+        )
     if silent:
         first, error = silent[0]
         raise _unavailable(first, port, error)
