@@ -61,8 +61,9 @@ KNOWN: dict[str, str] = {
     "dbeaver.schemas": "pg_catalog has no comment ('system catalog schema'): the engine's system schemas take none",
     "dbeaver.indexes": "indkey is an int2vector in PostgreSQL, sent as text ('1'); the port sends it as an "
     "array of int2 ({1})",
-    "metabase.table-privileges": "42601 at `as select`: the port's parser does not take a keyword (select, "
-    "update, insert, delete) as a column alias after AS, which PostgreSQL does",
+    "metabase.table-privileges": "the rows are PostgreSQL's, but schema and table, read from a CTE with t.*, "
+    "go out as text where PostgreSQL sends name: the port follows catalog names through derived tables, "
+    "not through CTEs",
 }
 
 

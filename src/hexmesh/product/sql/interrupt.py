@@ -57,6 +57,15 @@ class Reading(Postgres):
             checkpoint()
             super()._advance(times)
 
+        def _parse_alias(self, this: exp.Expr | None, explicit: bool = False) -> exp.Expr | None:
+            # PostgreSQL takes any keyword as a column label after AS; sqlglot all but SELECT
+            # (Metabase's privilege query labels a column `as select`).
+            if self._next and self._match_pair(TokenType.ALIAS, TokenType.SELECT):
+                labelled: exp.Expr = self.expression(exp.Alias(this=this, alias=exp.to_identifier(self._prev.text)))
+                return labelled
+            parsed: exp.Expr | None = super()._parse_alias(this, explicit)
+            return parsed
+
         def _parse_types(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
             # ``oid[]`` and ``regtype[]`` (pgcli's function list): sqlglot reads the type, not its brackets.
             parsed: exp.Expr | None = super()._parse_types(*args, **kwargs)

@@ -33,6 +33,7 @@ SELECT nspname, typname FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnames
 -- from: postgres.clj sql-jdbc.sync/current-user-table-privileges
 -- params:
 -- rows: schema, table, select
+-- keep: schema = sales
 with table_privileges as (
  select
    NULL as role,
