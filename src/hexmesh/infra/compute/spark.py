@@ -146,7 +146,8 @@ def _connect(url: str) -> SparkSession:
             return SparkSession.builder.remote(url).config(map=_SQL_CONF).getOrCreate()
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise WorkspaceError(
-            f"a Spark Connect URL ({url}) needs the Connect client ({exc.name or exc}): pip install 'hexmesh[spark]'"
+            f"a Spark Connect URL ({url}) needs the Connect client, which did not import ({exc}): pip install "
+            "'hexmesh[spark]'; it cannot import in a process that already started a classic Spark session"
         ) from None
 
 
