@@ -122,12 +122,28 @@ def deploy(
     home: Home = None,
     quiet: Quiet = False,
     as_json: documents.Json = False,
+    node: Annotated[
+        str | None, typer.Option("--node", help="Deploy to this node over HTTP (POST /deploy), with --token.")
+    ] = None,
 ) -> None:
     """Register product versions and create their tables; running it twice changes nothing.
 
     A product reads its inputs as its owner team, so deploying it acts as its owner: the workspace's
     root may; anyone else (and everyone on a shared PostgreSQL state store) needs --token of the owner.
+    With --node the folders go to that node, which checks them the same way (docs/node.md).
     """
+    if node is not None:
+        from hexmesh.cli.remote import deploy_to
+
+        with _errors():
+            answer = deploy_to(node, paths, token)
+        if as_json:
+            documents.emit(answer)
+            return
+        for item in answer["deployed"]:
+            mark = "[green]deployed[/]" if item["changed"] else "[dim]unchanged[/]"
+            console.print(f"{mark} {item['product']} {item['version']}: {item['message']}", highlight=False)
+        return
     with _errors():
         ws = _workspace(home)
         warnings = ws.rule_warnings(ws.validate(paths))

@@ -10,7 +10,8 @@ from prometheus_client import CollectorRegistry
 
 import hexmesh
 from hexmesh.server import apidocs, bodies, deprecation, problems
-from hexmesh.server.routes import access_requests, control, discovery, events, files, ingest, observability
+from hexmesh.server.routes import access_requests, control, deploy, discovery, events, files, ingest, observability
+from hexmesh.serving import uploads
 from hexmesh.serving.node import Node
 from hexmesh.serving.prometheus import NodeCollector
 
@@ -57,10 +58,11 @@ def create_app(node: Node) -> FastAPI:
     problems.install(app)
     deprecation.install(app, node)
     app.include_router(apidocs.router)
-    for module in (discovery, files, events, observability, control, access_requests, ingest):
+    for module in (discovery, files, events, observability, control, access_requests, ingest, deploy):
         app.include_router(module.router)
     app.include_router(__import__("hexmesh.server.routes.mesh", fromlist=["router"]).router)
     # Outermost: a body over its route's limit is refused before any route or middleware reads it.
-    app.add_middleware(bodies.BodyLimit, limits={r"^/products/[^/]+/[^/]+/ingest/": ingest.MAX_BODY_BYTES})
+    limits = {r"^/products/[^/]+/[^/]+/ingest/": ingest.MAX_BODY_BYTES, r"^/deploy$": uploads.MAX_UPLOAD_BYTES}
+    app.add_middleware(bodies.BodyLimit, limits=limits)
     app.openapi = lambda: problems.document(app)  # type: ignore[method-assign]
     return app

@@ -9,22 +9,26 @@ policies' revisions go through :class:`~hexmesh.lifecycle.Stewardship`).
 
 from __future__ import annotations
 
+import shutil
 from datetime import date, timedelta
 from typing import Any
 
 import pyarrow.compute as pc
 
 from hexmesh.errors import HexmeshError, NotFoundError
-from hexmesh.lifecycle import RunResult
+from hexmesh.lifecycle import DeployOutcome, RuleWarning, RunResult
 from hexmesh.product import DeployedProduct
 from hexmesh.product import files as port_files
-from hexmesh.product.control import TRANSITIONS, PausedError
+from hexmesh.product.control import TRANSITIONS, PausedError, UnauthorizedError
+from hexmesh.serving.governed import AuthOffError
 from hexmesh.serving.node import Node
+from hexmesh.serving.uploads import unpack
 
 __all__ = [
     "FORMATS",
     "acting",
     "audit_log",
+    "deploy_upload",
     "replace_rules",
     "run_now",
     "set_paused",
@@ -143,3 +147,31 @@ def replace_rules(node: Node, secret: str | None, text: str) -> dict[str, Any]:
     }
     node.audit.record(who, "mesh", "replace-rules", "ok", result)
     return result
+
+
+def deploy_upload(node: Node, secret: str | None, body: bytes) -> tuple[list[DeployOutcome], list[RuleWarning]]:
+    """Deploy the product folder(s) sent as a tar archive, with the token of every product's owner.
+
+    The same checks as ``hexmesh deploy`` (validation, rules, grants of the inputs, all or nothing),
+    audited as ``control.deploy``; never on a node without auth, where anyone could send code, and
+    never as the workspace's root (a token is required). The unpacked folder stays as the products'
+    origin when they deploy, and is removed when they do not.
+    """
+    if node.sidecar is None:
+        raise AuthOffError(
+            "this node serves with --no-auth, so anyone could deploy code to it over HTTP; deploy with "
+            "`hexmesh deploy` on the node, or serve with auth and send an owner's token"
+        )
+    if not secret:
+        raise UnauthorizedError(
+            "deploying over HTTP needs an API token of the products' owner: send Authorization: Bearer <token> "
+            "(hexmesh token create <owner>)"
+        )
+    folder = unpack(body, node.workspace.settings.home)
+    try:
+        warnings = node.workspace.rule_warnings(node.workspace.validate([folder]))
+        outcomes = node.workspace.deploy([folder], token=secret, authorize=True)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return outcomes, warnings

@@ -216,7 +216,17 @@ def columns(domain: Domain, name: Name, request: Request) -> dict[str, Any]:
 
 
 @api.get("/impact", responses=responses(400, 404))
-def port_impact(request: Request, port: Annotated[str, Query(max_length=400)]) -> dict[str, Any]:
+def port_impact(
+    request: Request,
+    port: Annotated[
+        str,
+        Query(
+            max_length=400,
+            # dp://domain/product[@major]/port, as hexmesh.spec.address reads it
+            pattern=r"^dp://[a-z][a-z0-9]*(-[a-z0-9]+)*/[a-z][a-z0-9]*(-[a-z0-9]+)*(@[0-9]{1,6})?/[a-z_][a-z0-9_]*$",
+        ),
+    ],
+) -> dict[str, Any]:
     """What breaks if ``port`` (dp://domain/product/port) changes: the products downstream of it,
     transitively, nearest first, with owners and their affected ports; as the caller may see the mesh."""
     return impact(seen_by(request).entries, port).to_dict()
