@@ -90,15 +90,16 @@ def test_a_file_setting_reports_run_all_with_a_parent_run(tmp_path: Path, valida
     for child in children:
         assert child["run"]["facets"]["parent"]["run"] == {"runId": parent["run"]["runId"]}
         assert child["run"]["facets"]["parent"]["job"] == {"namespace": "prod-eu", "name": "run-all"}
-    # Dataset names follow the naming spec: a port is its dp:// address in the node's namespace, a file
-    # input its expanded absolute path in the `file` namespace.
+    # A port is its dp:// address in the node's namespace; a file input is named by hexmesh, never by its
+    # server path (ADR 0032): <domain>/<product>/<input port> in the same namespace.
     shop_done, revenue_done = children[1], children[3]
     assert shop_done["outputs"][0]["namespace"] == "prod-eu"
     assert shop_done["outputs"][0]["name"] == "dp://shop/orders/orders"
     assert revenue_done["inputs"] == [{"namespace": "prod-eu", "name": "dp://shop/orders/orders", "facets": {}}]
     (source,) = shop_done["inputs"]
-    assert source["namespace"] == "file" and source["name"] == str(mesh / "orders" / "data")
-    assert source["facets"]["dataSource"]["uri"] == (mesh / "orders" / "data").as_uri()
+    assert source["namespace"] == "prod-eu" and source["name"] == "shop/orders/raw_orders"
+    assert source["facets"]["dataSource"]["name"] == "raw_orders" and "uri" not in source["facets"]["dataSource"]
+    assert str(mesh) not in json.dumps(sent)  # no event names where the mesh's files are
 
 
 def test_a_failure_names_the_error_and_failing_checks_but_no_data(tmp_path: Path, validate_event: Validate) -> None:
