@@ -109,6 +109,7 @@ NUMERIC = [
     "select round(avg(x), 2), avg(x) from (values (5.75::numeric(10,2)), (5.85::numeric(10,2))) v(x)",
     "select avg(x) from (values (1::numeric(10,2)), (2::numeric(10,2)), (2::numeric(10,2))) v(x)",
     "select 1.5 * 2, 2 * 3.25, 7 / 2, 7 % 3, -7 / 2",
+    "select '3.0123'::numeric, 2.71828::numeric, -0.00001::numeric, '12'::numeric, cast('1.5' as numeric)",
 ]
 
 #: Where the port's answer differs from PostgreSQL's, and why (a fix, or a new difference, fails the test).

@@ -84,6 +84,11 @@ def _session(node: exp.Expr) -> exp.Expr:
             # PostgreSQL's two-argument round() is numeric's: round(avg(total), 2) prints 5.80, not 5.8.
             rounded = exp.Round(this=node.this, decimals=node.args["decimals"])
             return exp.Cast(this=rounded, to=exp.DataType.build(f"DECIMAL(38, {decimals})"))
+    bare = isinstance(node, exp.Cast) and node.to.is_type("decimal") and not node.to.expressions
+    if bare and (scale := _literal_scale(node.this)) is not None:
+        # '3.0123'::numeric keeps every digit, as PostgreSQL's unconstrained numeric does (the
+        # engine's bare DECIMAL is (18,3): it would round the value to 3.012).
+        return exp.Cast(this=node.this, to=exp.DataType.build(f"DECIMAL(38, {scale})"))
     if (
         isinstance(node, exp.Avg)
         and not isinstance(node.this, exp.Distinct)
@@ -111,6 +116,22 @@ def _session(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Cast) and array and (elements := _array_literal(node.this)) is not None:
         return exp.Cast(this=exp.Array(expressions=elements), to=node.to)
     return node
+
+
+_NUMBER = re.compile(r"^\s*[+-]?(\d*)(?:\.(\d*))?\s*$")
+
+
+def _literal_scale(node: exp.Expr) -> int | None:
+    """The decimals a numeric literal is written with (``'3.0123'`` or ``3.0123``: 4); None if not one."""
+    if isinstance(node, exp.Neg):
+        node = node.this
+    if not isinstance(node, exp.Literal):
+        return None
+    match = _NUMBER.match(str(node.this))
+    if match is None or not (match.group(1) or match.group(2)):
+        return None
+    scale = len(match.group(2) or "")
+    return scale if scale <= 38 and len(match.group(1)) + scale <= 38 else None
 
 
 def _array_literal(node: exp.Expr) -> list[exp.Expr] | None:
