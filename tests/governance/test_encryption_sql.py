@@ -22,9 +22,9 @@ from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import from_us, now_us
 from hexmesh.lifecycle import Workspace
 from hexmesh.pgwire import PgServer
+from hexmesh.product.policy.opened import OpenedTables
 from hexmesh.product.sealing import key_store
 from hexmesh.product.sql import PolicyDecision, QueryPolicy, QueryRequest, SqlPort, SqlPortConfig, TableRewrite
-from hexmesh.product.sql.sealed import OpenedTables
 from tests.governance.test_encryption_ports import EMAILS, SPEC, SQL, _csv, _write
 from tests.product.sql.conftest import Loop
 
@@ -157,7 +157,8 @@ def _opened(workspace: Workspace, cache: OpenedTables) -> pa.ChunkedArray:
     port = SqlPort(workspace.runtime)
     (table,) = [t for t in port.catalog.tables() if t.qualified == TABLE]
     snapshot = port.snapshots.snapshot_id(table, _now())
-    source = cache.source(table, snapshot, port.snapshots.dataset(table, snapshot), {"email"})
+    stored = port.snapshots.dataset(table, snapshot)
+    source = cache.source(table.port, tuple(table.record.table_id), snapshot, stored, {"email"})
     assert isinstance(source, pa.Table)
     return source.column("email")
 

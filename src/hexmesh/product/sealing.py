@@ -3,7 +3,7 @@
 A restricted field keeps its declared ``string`` column; each value is stored sealed with its
 data subject's key as ``hxm1:`` + base64(nonce || AES-GCM ciphertext) (docs/adr/0006). Every
 port reads through ``open_table`` (or ``open_batches``, ``open_events``, the SQL port's
-``sql/sealed.py``), in :mod:`hexmesh.product.policy.opening`, before policies mask anything, so no
+``policy/opened.py``), in :mod:`hexmesh.product.policy.opening`, before policies mask anything, so no
 surface serves ciphertext as if it were data, and a forgotten subject's values read as null in every
 snapshot, past ones included.
 Opened data must never be cached past a forget: caches of opened rows carry :func:`epoch`.

@@ -10,12 +10,12 @@ from typing import Any
 
 from hexmesh.infra.settings import Settings
 from hexmesh.pgwire import Authenticator, Limits, PgServer, SessionContext
+from hexmesh.product.policy.opened import OpenedTables
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sql.catalog import TableCatalog
 from hexmesh.product.sql.databases import Databases
 from hexmesh.product.sql.policy import AllowAll, QueryPolicy
 from hexmesh.product.sql.running import RunningStatements
-from hexmesh.product.sql.sealed import OpenedTables
 from hexmesh.product.sql.session import SqlSession
 from hexmesh.product.sql.snapshots import SnapshotSource
 from hexmesh.product.sql.statements import StatementCache
@@ -36,7 +36,7 @@ class SqlPortConfig:
     threads: int | None = 2  # DuckDB threads of the engine the sessions share
     max_result_rows: int | None = 10_000_000
     batch_rows: int = 65_536
-    # Memory for sealed snapshots kept opened between statements (sql/sealed.py); 0 opens per statement.
+    # Memory for sealed snapshots kept opened between statements (policy/opened.py); 0 opens per statement.
     opened_cache_bytes: int = 512 * 1024 * 1024
     server_version: str = "15.0 (hexmesh)"
     # DuckDB scans local Parquet files itself (sql/snapshots.py); False reads them through pyarrow.

@@ -299,9 +299,11 @@ class SqlSession:
                 continue
             # Restricted fields are stored sealed: open the ones the statement uses and the view shows.
             shown = _shown(access.table, statement.references, replaced)
-            if self.port.opened.needs_opening(access.table, shown):
-                stored = self.port.snapshots.dataset(access.table, access.snapshot_id)
-                sources[statement.names[i]] = self.port.opened.source(access.table, access.snapshot_id, stored, shown)
+            table = access.table
+            if self.port.opened.needs_opening(table.port, shown):
+                stored = self.port.snapshots.dataset(table, access.snapshot_id)
+                ident, snapshot = tuple(table.record.table_id), access.snapshot_id
+                sources[statement.names[i]] = self.port.opened.source(table.port, ident, snapshot, stored, shown)
             else:
                 sources[statement.names[i]] = self.port.snapshots.open(access.table, access.snapshot_id)
         fields = {f.name: f for a in accesses for f in a.table.arrow_schema}

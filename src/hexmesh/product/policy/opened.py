@@ -1,4 +1,7 @@
-"""Sealed port tables for the SQL port: opened once per snapshot and forget epoch, within a memory bound.
+"""Sealed port tables for the SQL port's engine: opened once per snapshot and forget epoch, within a memory bound.
+
+The policy package opens them (ADR 0026): the SQL port asks for a snapshot with the sealed columns a
+statement shows opened, and its policy views (``policy.sql.SqlPolicy``) shape what leaves.
 
 A port with restricted fields stores them sealed (product/sealing.py); a statement that shows
 one of them needs the snapshot in memory with that column opened, one AES-GCM call per value.
@@ -21,7 +24,7 @@ import pyarrow.dataset as ds
 from hexmesh.product.policy.opening import open_table
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sealing import Sealing, epoch
-from hexmesh.product.sql.catalog import PortTable
+from hexmesh.spec import OutputPort
 
 __all__ = ["OpenedTables"]
 
@@ -47,19 +50,22 @@ class OpenedTables:
         self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._lock = threading.Lock()
 
-    def needs_opening(self, table: PortTable, shown: Collection[str]) -> bool:
-        """Whether a statement showing ``shown`` reads a sealed column of ``table`` (so it needs rows opened)."""
-        sealing = Sealing.of(table.port, strict=False)
+    def needs_opening(self, port: OutputPort, shown: Collection[str]) -> bool:
+        """Whether a statement showing ``shown`` reads a sealed column of ``port`` (so it needs rows opened)."""
+        sealing = Sealing.of(port, strict=False)
         return sealing is not None and any(f in shown for f in sealing.fields)
 
-    def source(self, table: PortTable, snapshot_id: int, stored: ArrowSource, shown: Collection[str]) -> ArrowSource:
-        """``stored`` with the sealed columns in ``shown`` opened; other sealed columns stay as stored."""
-        sealing = Sealing.of(table.port, strict=False)
+    def source(
+        self, port: OutputPort, table_id: tuple[str, ...], snapshot_id: int, stored: ArrowSource, shown: Collection[str]
+    ) -> ArrowSource:
+        """``stored`` (a snapshot of ``port``'s table ``table_id``) with the sealed columns in ``shown`` opened;
+        other sealed columns stay as stored."""
+        sealing = Sealing.of(port, strict=False)
         wanted = [f for f in sealing.fields if f in shown] if sealing is not None else []
         if sealing is None or not wanted:
             return stored  # nothing to open: DuckDB scans the files lazily
         # Read first: a forget from now on moves the epoch, so what is opened below is never served after it.
-        key = (tuple(table.record.table_id), snapshot_id, tuple(epoch(self.runtime, table.port)))
+        key = (table_id, snapshot_id, tuple(epoch(self.runtime, port)))
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -68,7 +74,7 @@ class OpenedTables:
             entry = _Entry(stored if isinstance(stored, pa.Table) else stored.to_table())
         missing = [f for f in wanted if f not in entry.opened]
         if missing:
-            opened = open_table(self.runtime, table.port, entry.stored.select([sealing.subject, *missing]))
+            opened = open_table(self.runtime, port, entry.stored.select([sealing.subject, *missing]))
             entry = _Entry(entry.stored, {**entry.opened, **{f: opened.column(f) for f in missing}})
             self._keep(key, entry)
         out = entry.stored
