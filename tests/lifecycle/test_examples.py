@@ -36,7 +36,13 @@ select * from somewhere_else
 ```
 
 ```python
-import hexmesh
+orders = read("dp://sales/shop/orders").to_pandas()  # the owner's rows, through the policy
+assert list(orders.columns)[:2] == ["order_id", "customer_id"], list(orders.columns)
+```
+
+```python
+total = 1
+read("dp://sales/shop/nope")
 ```
 
 ```sh
@@ -53,7 +59,7 @@ def _shop(root: Path) -> Path:
 
 def test_the_runnable_blocks_are_sql_and_python_not_marked_illustrative() -> None:
     found = examples(README)
-    assert [(e.language, e.line) for e in found] == [("sql", 5), ("sql", 12), ("python", 21)]
+    assert [(e.language, e.line) for e in found] == [("sql", 5), ("sql", 12), ("python", 21), ("python", 26)]
     assert found[0].code.startswith("select status, count(*)")
 
 
@@ -63,9 +69,13 @@ def test_deploy_runs_each_example_as_the_owner_and_reports_it(tmp_path: Path) ->
     assert result.exit_code == 0, result.output  # a failing example is reported; the deploy stands
     (deployed,) = json.loads(result.output)["deployed"]
     ran = [(e["line"], e["language"], e["status"]) for e in deployed["examples"]]
-    assert ran == [(5, "sql", "passed"), (12, "sql", "failed"), (21, "python", "not-run")]
+    assert ran == [(5, "sql", "passed"), (12, "sql", "failed"), (21, "python", "passed"), (26, "python", "failed")]
     assert deployed["examples"][0]["detail"] == "1 row"  # the last statement's rows (no run yet: a count of 0)
     assert "nope" in deployed["examples"][1]["detail"]
+    # A Python block runs in the sandbox; a failure names its README line and what it may read.
+    failed = deployed["examples"][3]["detail"]
+    assert failed.startswith("README line 28: LookupError:"), failed
+    assert "dp://sales/shop/orders" not in failed  # it named no readable port: none was read for it
 
     again = CliRunner().invoke(app, ["deploy", str(shop), "--home", str(tmp_path / "ws2")])
     assert again.exit_code == 0, again.output
@@ -77,12 +87,13 @@ def test_discovery_shows_whether_they_pass_counts_to_all_detail_to_owners(tmp_pa
     shop = _shop(tmp_path)
     with Workspace.open(tmp_path / "ws") as workspace:
         (outcome,) = workspace.deploy([shop])
-        assert [e.status for e in outcome.examples] == ["passed", "failed", "not-run"]
+        assert [e.status for e in outcome.examples] == ["passed", "failed", "passed", "failed"]
         workspace.run("sales/shop")
         node = Node(workspace, NodeOptions(base_url="http://127.0.0.1:1", auth=False))
         document = node.discovery("sales", "shop").content
-    assert document["hexmesh:examples"] == {"hexmesh:passed": 1, "hexmesh:failed": 1, "hexmesh:notRun": 1}
-    assert [r["hexmesh:status"] for r in document["hexmesh:exampleResults"]] == ["passed", "failed", "not-run"]
+    assert document["hexmesh:examples"] == {"hexmesh:passed": 2, "hexmesh:failed": 2, "hexmesh:notRun": 0}
+    statuses = [r["hexmesh:status"] for r in document["hexmesh:exampleResults"]]
+    assert statuses == ["passed", "failed", "passed", "failed"]
 
 
 def test_a_node_serving_already_shows_results_written_after_its_document_was_built(tmp_path: Path) -> None:
@@ -90,7 +101,7 @@ def test_a_node_serving_already_shows_results_written_after_its_document_was_bui
     with Workspace.open(tmp_path / "ws") as workspace:
         workspace.deploy([shop])
         node = Node(workspace, NodeOptions(base_url="http://127.0.0.1:1", auth=False))
-        assert node.discovery("sales", "shop").content["hexmesh:examples"]["hexmesh:failed"] == 1
+        assert node.discovery("sales", "shop").content["hexmesh:examples"]["hexmesh:failed"] == 2
         # Another process deploys and runs the examples again (here: a fixed README), while this node serves.
         fixed = [ExampleResult(5, "sql", "passed", "1 row")]
         save_results(workspace.settings.home, "sales/shop", "0.1.0", fixed)
@@ -111,7 +122,35 @@ def test_the_product_page_carries_a_badge_and_strangers_see_counts_only(tmp_path
     with served(tmp_path / "ws", "--auth") as node:
         page = httpx.get(node.url + "/ui/products/sales/shop", timeout=60)
         assert page.status_code == 200
-        assert "examples: 1 failing" in page.text
+        assert "examples: 2 failing" in page.text
         stranger = httpx.get(node.url + "/products/sales/shop", timeout=60).json()
-        assert stranger["hexmesh:examples"]["hexmesh:failed"] == 1
+        assert stranger["hexmesh:examples"]["hexmesh:failed"] == 2
         assert "hexmesh:exampleResults" not in stranger  # a failure's detail may quote data: owners only
+
+
+def test_a_python_example_is_confined_and_one_that_runs_too_long_is_stopped(tmp_path: Path) -> None:
+    home = tmp_path / "ws"
+    readme = f"""# sales/shop
+
+```python
+open({str(home / "settings.toml")!r}, "a")
+```
+
+```python
+import time
+time.sleep(60)
+```
+"""
+    init_product(tmp_path / "shop", domain="sales", name="shop", owner="me@example.com")
+    (tmp_path / "shop" / "README.md").write_text(readme)
+    env = {"HEXMESH_EXAMPLE_SECONDS": "1"}
+    result = CliRunner().invoke(app, ["deploy", str(tmp_path / "shop"), "--home", str(home), "--json"], env=env)
+    assert result.exit_code == 0, result.output
+    (deployed,) = json.loads(result.output)["deployed"]
+    confined, slow = deployed["examples"]
+    assert confined["status"] == "failed"
+    assert confined["detail"].startswith("README line 4: PermissionError"), confined["detail"]  # the node's home
+    assert slow["status"] == "failed"
+    assert "did not finish within 6 s and was stopped" in slow["detail"], slow["detail"]
+    with Workspace.open(home) as workspace:  # the deploy stands
+        assert workspace.status("sales/shop") is not None

@@ -138,6 +138,8 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
         with pa.memory_map(str(exchange / f"in-{name}.arrow")) as source:
             inputs[name] = pa.ipc.open_file(source).read_all()
     _landlock([*_readable(job["home"], str(exchange)), str(bundle)], [str(exchange)])
+    if "example" in job:
+        return _example(job, inputs)
     path = bundle / job["file"]
     loader_spec = importlib.util.spec_from_file_location(job["module"], path)
     if loader_spec is None or loader_spec.loader is None:
@@ -157,6 +159,29 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(result, dict):
         return {"single": _write(exchange, 0, result)}
     return {"ports": {str(port): _write(exchange, i, value) for i, (port, value) in enumerate(result.items())}}
+
+
+def _example(job: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """Run a README's Python block with ``read`` bound: ``read("dp://<product>/<port>")`` is that port's table."""
+    key, path = job["example"], Path(job["exchange"], "example.py")
+
+    def read(ref: str) -> Any:
+        port = ref.removeprefix(f"dp://{key}/").split("@", 1)[0]
+        if port not in inputs:
+            known = ", ".join(f"dp://{key}/{p}" for p in sorted(inputs)) or "none"
+            raise LookupError(f"{ref!r} is not a port of {key} this example can read (readable here: {known})")
+        return inputs[port]
+
+    try:
+        code = compile(path.read_text(encoding="utf-8"), str(path), "exec")
+        exec(code, {"__name__": "__main__", "read": read})  # the owner's example, confined
+    except MemoryError:
+        return {"error": f"the example ran out of memory: the limit is {job['memory_mb']} MB", "limit": True}
+    except Exception as exc:  # any failure of the example is its result
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == str(path)]
+        line = (frames[-1].lineno or 0) if frames else getattr(exc, "lineno", 0) or 0
+        return {"error": f"README line {job['first_line'] + line}: {type(exc).__name__}: {exc}"}
+    return {"done": True}
 
 
 def main() -> None:

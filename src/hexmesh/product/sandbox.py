@@ -18,6 +18,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +28,7 @@ import pyarrow as pa
 
 from hexmesh.errors import TransformError
 
-__all__ = ["Limits", "run_python"]
+__all__ = ["Limits", "run_example", "run_python"]
 
 _CHILD = Path(__file__).with_name("_sandbox_child.py")
 #: The child's whole environment: nothing of the node's (HEXMESH_*, AWS_*, tokens) crosses. The
@@ -48,6 +50,8 @@ class Limits:
 
     memory_mb: int = 0
     cpu_seconds: int = 0
+    #: Wall-clock seconds after which the process is stopped; None: twice the CPU time plus start-up.
+    wall: float | None = None
 
     @classmethod
     def of(cls, node_memory_mb: int, node_cpu_seconds: int, memory_mb: int | None, cpu_seconds: int | None) -> Limits:
@@ -57,6 +61,8 @@ class Limits:
     @property
     def wall_seconds(self) -> float | None:
         """A run that sleeps uses no CPU: it is stopped after twice its CPU time, plus start-up."""
+        if self.wall is not None:
+            return self.wall
         return self.cpu_seconds * 2 + 30 if self.cpu_seconds else None
 
 
@@ -78,34 +84,71 @@ def run_python(
         TransformError: the code failed (with its file and line), hit a limit, or could not be confined.
     """
     file, function = target.split(":", 1)
+    job = {"file": file, "function": function, "module": module}
+    with _exchange(inputs) as exchange:
+        answer = _answer(exchange, job, bundle, inputs, limits, home, file)
+        if "single" in answer:
+            return _read(exchange, answer["single"])
+        return {port: _read(exchange, name) for port, name in answer["ports"].items()}
+
+
+def run_example(
+    bundle: Path, code: str, *, product: str, first_line: int, tables: dict[str, pa.Table], limits: Limits, home: Path
+) -> None:
+    """Run a README's Python block confined like a transformation, with ``read`` bound to ``tables``.
+
+    ``read("dp://<product>/<port>")`` returns that port's table as given (the caller shapes it by
+    the reader's policy); nothing is returned. ``first_line`` is the README line of the block's fence.
+
+    Raises:
+        TransformError: the block failed (naming its README line), hit a limit, or could not be confined.
+    """
+    job = {"file": "README example", "example": product, "first_line": first_line, "module": "__main__"}
+    with _exchange(tables) as exchange:
+        (exchange / "example.py").write_text(code, encoding="utf-8")
+        _answer(exchange, job, bundle, tables, limits, home, f"the README example at line {first_line}")
+
+
+@contextmanager
+def _exchange(inputs: dict[str, pa.Table]) -> Iterator[Path]:
+    """A private folder holding ``inputs`` as Arrow IPC files, removed afterwards."""
     exchange = Path(tempfile.mkdtemp(prefix="hexmesh-python-"))
     try:
         for name, table in inputs.items():
             with pa.OSFile(str(exchange / f"in-{name}.arrow"), "wb") as sink, pa.ipc.new_file(sink, table.schema) as w:
                 w.write_table(table)
-        job = {
-            "bundle": str(bundle),
-            "file": file,
-            "function": function,
-            "module": module,
-            "exchange": str(exchange),
-            "home": str(home),
-            "inputs": list(inputs),
-            "memory_mb": limits.memory_mb,
-            "cpu_seconds": limits.cpu_seconds,
-        }
-        process = _start(job, bundle, limits, file)
-        answer_file = exchange / "answer.json"
-        if not answer_file.is_file():
-            raise TransformError(_death(process, file, limits))
-        answer = json.loads(answer_file.read_text(encoding="utf-8"))
-        if "error" in answer:
-            raise TransformError(answer["error"])
-        if "single" in answer:
-            return _read(exchange, answer["single"])
-        return {port: _read(exchange, name) for port, name in answer["ports"].items()}
+        yield exchange
     finally:
         shutil.rmtree(exchange, ignore_errors=True)
+
+
+def _answer(
+    exchange: Path,
+    job: dict[str, Any],
+    bundle: Path,
+    inputs: dict[str, pa.Table],
+    limits: Limits,
+    home: Path,
+    what: str,
+) -> dict[str, Any]:
+    """Start the child on ``job`` and return its answer; an error, a limit or a death is a TransformError."""
+    job = {
+        **job,
+        "bundle": str(bundle),
+        "exchange": str(exchange),
+        "home": str(home),
+        "inputs": list(inputs),
+        "memory_mb": limits.memory_mb,
+        "cpu_seconds": limits.cpu_seconds,
+    }
+    process = _start(job, bundle, limits, what)
+    answer_file = exchange / "answer.json"
+    if not answer_file.is_file():
+        raise TransformError(_death(process, what, limits))
+    answer: dict[str, Any] = json.loads(answer_file.read_text(encoding="utf-8"))
+    if "error" in answer:
+        raise TransformError(answer["error"])
+    return answer
 
 
 def _start(job: dict[str, Any], bundle: Path, limits: Limits, file: str) -> subprocess.CompletedProcess[bytes]:
@@ -121,10 +164,7 @@ def _start(job: dict[str, Any], bundle: Path, limits: Limits, file: str) -> subp
             check=False,
         )
     except subprocess.TimeoutExpired:
-        raise TransformError(
-            f"{file} did not finish within {limits.wall_seconds:.0f} s (twice its {limits.cpu_seconds} CPU seconds, "
-            "plus start-up) and was stopped; nothing was published"
-        ) from None
+        raise TransformError(f"{file} did not finish within {limits.wall_seconds:.0f} s and was stopped") from None
 
 
 def _death(process: subprocess.CompletedProcess[bytes], file: str, limits: Limits) -> str:

@@ -419,6 +419,13 @@ class Settings:
         "`transformation.limits.cpuSeconds` may ask for less. Going over fails the run.",
         group="runs",
     )
+    example_seconds: int = key(
+        60,
+        "HEXMESH_EXAMPLE_SECONDS",
+        "Seconds (CPU and wall clock) one Python example of a product's README may take when `hexmesh deploy` runs "
+        "it in the sandbox; a longer one is stopped and reported failed, the deploy stands.",
+        group="runs",
+    )
 
     # -- serving ------------------------------------------------------------------------------
     files_cache_mb: int = key(
