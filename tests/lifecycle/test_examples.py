@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import shutil
+from datetime import date
 from pathlib import Path
 
 import httpx
+import pytest
 from typer.testing import CliRunner
 
 from hexmesh.cli.main import app
+from hexmesh.demo import example_mesh
+from hexmesh.demo.generator import generate_day
 from hexmesh.lifecycle import Workspace, init_product
 from hexmesh.product.examples import ExampleResult, save_results
 from hexmesh.serving import Node, NodeOptions
@@ -154,3 +159,25 @@ time.sleep(60)
     assert "did not finish within 6 s and was stopped" in slow["detail"], slow["detail"]
     with Workspace.open(home) as workspace:  # the deploy stands
         assert workspace.status("sales/shop") is not None
+
+
+def test_the_example_catalogs_sql_and_python_examples_pass_before_and_after_a_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    catalog = example_mesh() / "podcasts" / "podcast-catalog"
+    monkeypatch.setenv("HEXMESH_HOME", str(tmp_path / "ws"))  # where the spec's source reads the export
+    generate_day(tmp_path / "ws" / "landing", scale=0.01, day=date(2026, 11, 24))
+    with Workspace.open(tmp_path / "ws") as workspace:
+        (outcome,) = workspace.deploy([catalog])
+        assert [(e.language, e.status) for e in outcome.examples] == [("sql", "passed"), ("python", "passed")]
+        assert outcome.examples[1].detail == "ran in the sandbox (read: podcasts)"
+        workspace.run("podcasts/podcast-catalog")
+    # Deployed again beside published rows (a new workspace reading the same bundle): still passing.
+    bundle = tmp_path / "catalog"
+    shutil.copytree(catalog, bundle)
+    with Workspace.open(tmp_path / "ws") as workspace:
+        spec = bundle / "dataproduct.yaml"
+        spec.write_text(spec.read_text().replace("version: 1.0.3", "version: 1.0.4"))
+        (outcome,) = workspace.deploy([bundle])
+        assert [e.status for e in outcome.examples] == ["passed", "passed"], outcome.examples
+        assert outcome.examples[0].detail != "0 rows"  # the catalog was published: the examples saw rows
