@@ -15,8 +15,9 @@ from hexmesh.cli.main import app
 from hexmesh.demo import example_mesh
 from hexmesh.demo.generator import generate_day
 from hexmesh.lifecycle import Workspace, init_product
-from hexmesh.product.examples import ExampleResult, save_results
+from hexmesh.product.examples import ExampleResult, load_results, save_results
 from hexmesh.serving import Node, NodeOptions
+from hexmesh.serving import node as node_module
 from hexmesh.spec.examples import examples
 from tests.server.ui.nodes import served
 
@@ -101,17 +102,27 @@ def test_discovery_shows_whether_they_pass_counts_to_all_detail_to_owners(tmp_pa
     assert statuses == ["passed", "failed", "passed", "failed"]
 
 
-def test_a_node_serving_already_shows_results_written_after_its_document_was_built(tmp_path: Path) -> None:
+def test_results_are_in_object_storage_and_a_serving_node_shows_them_once_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(node_module, "_EXAMPLES_RECHECK", 0.0)  # look again on every request
     shop = _shop(tmp_path)
     with Workspace.open(tmp_path / "ws") as workspace:
         workspace.deploy([shop])
+        store = workspace.runtime.storage  # every node of a cluster reaches it (ADR 0030)
+        assert list(store.keys("examples/")) == ["examples/sales/shop/0.1.0.json"]
+        # The version is registered; its examples have not been written yet (another node is running them).
+        written = store.get("examples/sales/shop/0.1.0.json")
+        store.delete("examples/sales/shop/0.1.0.json")
         node = Node(workspace, NodeOptions(base_url="http://127.0.0.1:1", auth=False))
-        assert node.discovery("sales", "shop").content["hexmesh:examples"]["hexmesh:failed"] == 2
-        # Another process deploys and runs the examples again (here: a fixed README), while this node serves.
-        fixed = [ExampleResult(5, "sql", "passed", "1 row")]
-        save_results(workspace.settings.home, "sales/shop", "0.1.0", fixed)
+        assert "hexmesh:examples" not in node.discovery("sales", "shop").content
+        store.put("examples/sales/shop/0.1.0.json", written)
         shown = node.discovery("sales", "shop").content["hexmesh:examples"]
-    assert shown == {"hexmesh:passed": 1, "hexmesh:failed": 0, "hexmesh:notRun": 0}
+        assert shown == {"hexmesh:passed": 2, "hexmesh:failed": 2, "hexmesh:notRun": 0}
+        # Written results are the version's for good: a rewrite (here by hand) is what discovery reads.
+        save_results(store, "sales/shop", "0.1.0", [ExampleResult(5, "sql", "passed", "1 row")])
+        assert load_results(store, "sales/shop", "0.1.0") == [ExampleResult(5, "sql", "passed", "1 row")]
+        assert load_results(store, "sales/shop", "0.2.0") is None
 
 
 def test_the_product_page_carries_a_badge_and_strangers_see_counts_only(tmp_path: Path) -> None:

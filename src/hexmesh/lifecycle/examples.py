@@ -47,7 +47,7 @@ def run_examples(runtime: Runtime, product: DeployedProduct) -> list[ExampleResu
         results = [
             _sql(port, owner, e) if e.language == "sql" else _python(runtime, product, port, owner, e) for e in found
         ]
-    save_results(runtime.settings.home, spec.key, spec.version, results)
+    save_results(runtime.storage, spec.key, spec.version, results)
     return results
 
 

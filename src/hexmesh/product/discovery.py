@@ -162,7 +162,7 @@ def describe(
 def _examples(runtime: Runtime, product: DeployedProduct) -> dict[str, Any]:
     """Whether the README's examples passed when this version was deployed: counts for everyone who
     discovers the product, each block's detail (which may quote data) for its owners only."""
-    results = load_results(runtime.settings.home, product.key, product.record.version)
+    results = load_results(runtime.storage, product.key, product.record.version)
     if not results:
         return {}
     counts = {status: sum(r.status == status for r in results) for status in ("passed", "failed", "not-run")}

@@ -1,17 +1,19 @@
-"""The results of a product's README examples, as its last deploy ran them (one JSON file per product).
+"""The results of a product's README examples, as the deploy of a version ran them.
 
-Kept beside the workspace's state (``<home>/examples/<domain>/<name>.json``), written by
-:mod:`hexmesh.lifecycle.examples` at deploy and read by the discovery document.
+Kept in the runtime's object storage (ADR 0030), one JSON object per product version
+(``examples/<domain>/<name>/<version>.json``), so every node of a cluster sees what the node that
+deployed wrote. Written by :mod:`hexmesh.lifecycle.examples` once per version (a deploy that
+changes nothing runs nothing), read by the discovery document.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
-__all__ = ["ExampleResult", "load_results", "results_stamp", "save_results"]
+from hexmesh.infra.storage import ObjectStore, StorageError
+
+__all__ = ["ExampleResult", "load_results", "results_written", "save_results"]
 
 
 @dataclass(frozen=True)
@@ -24,32 +26,29 @@ class ExampleResult:
     detail: str = ""
 
 
-def _file(home: Path, key: str) -> Path:
-    return home / "examples" / f"{key}.json"
+def _object(key: str, version: str) -> str:
+    return f"examples/{key}/{version}.json"
 
 
-def save_results(home: Path, key: str, version: str, results: list[ExampleResult]) -> None:
-    path = _file(home, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps({"version": version, "results": [asdict(r) for r in results]}))
-    os.replace(temporary, path)  # a reader never sees half a file
+def save_results(store: ObjectStore, key: str, version: str, results: list[ExampleResult]) -> None:
+    """Keep ``version``'s results (a whole-object write: a reader never sees half of it)."""
+    store.put(_object(key, version), json.dumps({"results": [asdict(r) for r in results]}).encode())
 
 
-def load_results(home: Path, key: str, version: str) -> list[ExampleResult] | None:
-    """The results of ``version``'s examples; None when they were not run for this version."""
+def load_results(store: ObjectStore, key: str, version: str) -> list[ExampleResult] | None:
+    """The results of ``version``'s examples; None when they were not (or not yet) run for it."""
     try:
-        found = json.loads(_file(home, key).read_text())
-    except (OSError, ValueError):
+        found = json.loads(store.get(_object(key, version)))
+    except (StorageError, ValueError):
         return None
-    if not isinstance(found, dict) or found.get("version") != version:
+    if not isinstance(found, dict):
         return None
     return [ExampleResult(**r) for r in found.get("results", []) if isinstance(r, dict)]
 
 
-def results_stamp(home: Path, key: str) -> int | None:
-    """When the results of ``key`` were last written (ns), for caches of documents that show them."""
+def results_written(store: ObjectStore, key: str, version: str) -> bool:
+    """Whether ``version``'s results exist: once true it stays true (a version's examples run once)."""
     try:
-        return _file(home, key).stat().st_mtime_ns
-    except OSError:
-        return None
+        return store.exists(_object(key, version))
+    except StorageError:
+        return False

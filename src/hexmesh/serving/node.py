@@ -43,7 +43,7 @@ from hexmesh.product.deployed import live_majors, live_versions, split_major
 from hexmesh.product.deprecation import deprecated, http_headers, serving_deprecation
 from hexmesh.product.discovery import Endpoints, describe, document_version
 from hexmesh.product.eventstream import emit_publications, published_since
-from hexmesh.product.examples import results_stamp
+from hexmesh.product.examples import results_written
 from hexmesh.product.membership import events_namespace, join_cluster
 from hexmesh.product.observability import port_health
 from hexmesh.product.policy import PolicySidecar
@@ -64,6 +64,8 @@ Service = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
 _KEY = re.compile(r"^[a-z][a-z0-9-]*/[a-z][a-z0-9-]*$")
 #: Discovery documents kept (one per product); beyond it the least recently used is dropped.
 _DOCUMENTS = 10_000
+#: Seconds between two looks in object storage for README example results not written yet.
+_EXAMPLES_RECHECK = 1.0
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,8 @@ class Node:
         self._checked: dict[str, float] = {}
         self._products: dict[tuple[str, int], DeployedProduct] = {}
         self._documents: BoundedCache[str, Document] = BoundedCache(_DOCUMENTS)
+        #: Per (product, version): True once its README examples' results exist, else when storage was last asked.
+        self._examples: BoundedCache[tuple[str, str], bool | float] = BoundedCache(_DOCUMENTS)
         self._readers: list[OutputPortReader] = []
         self._reader_cache: dict[tuple[str, int, str], OutputPortReader] = {}
         #: Ports (product key, major, port) whose emission failed: visited again on the next pass.
@@ -191,6 +195,21 @@ class Node:
         """The newest serving version of every product (cached specs: the emitter keeps them warm)."""
         return {key: self._cached(record) for key, record in live_versions(self.runtime).items()}
 
+    def _examples_written(self, key: str, version: str) -> bool:
+        """Whether ``version``'s README example results are in object storage (ADR 0037).
+
+        They are written once per version, just after its deploy, maybe by another node. Once
+        found, that is remembered (no storage round trip per discovery request); until then,
+        storage is asked at most once every ``_EXAMPLES_RECHECK`` seconds.
+        """
+        seen = self._examples.get((key, version))
+        now = time.monotonic()
+        if seen is True or (seen is not None and now - seen < _EXAMPLES_RECHECK):
+            return seen is True
+        written = results_written(self.runtime.storage, key, version)
+        self._examples.put((key, version), True if written else now)
+        return written
+
     def discovery(self, domain: str, name: str) -> Document:
         """The discovery document of a product, rebuilt only when what it says may have changed.
 
@@ -207,8 +226,8 @@ class Node:
         product = self.product(domain, name)  # a retired major is a 404 here too
         # Each major has its own document: cached by the name it was asked for (``name@N``).
         served = f"{product.key}@{product.record.major}"
-        # The README examples' results are written just after a deploy, maybe by another process.
-        examples = results_stamp(self.workspace.settings.home, key)
+        # The README examples' results are written just after a deploy, maybe by another node.
+        examples = self._examples_written(product.key, product.record.version)
         version = (*found, json.dumps(self.control.get(key), sort_keys=True, default=str), examples)
         cached = self._documents.get(served)
         if (
