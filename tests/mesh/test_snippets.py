@@ -1,7 +1,8 @@
 """Connect snippets, run as a user runs them: against ``hexmesh serve --auth`` with a real API token.
 
 The snippets come from ``hexmesh connect --json`` (the UI's source too); each one is run as printed,
-with ``$HEXMESH_TOKEN`` set, and must return the port's rows.
+with ``$HEXMESH_TOKEN`` set, and must return the port's rows. The JDBC URL and the ODBC connection
+string are given to pgjdbc (tests/product/sql/clients/JdbcQuery.java) and psqlODBC (isql) with the token.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -21,6 +23,7 @@ from typer.testing import CliRunner
 from hexmesh.cli.main import app
 from hexmesh.lifecycle import Workspace, init_product
 from hexmesh.mesh import port_access, snippets
+from tests.product.sql.test_clients import JDBC_JAR, PROBE
 from tests.server.ui.nodes import ServedNode, served
 
 ORDERS = "dp://sales/shop/orders"
@@ -170,3 +173,46 @@ def test_a_port_the_caller_may_only_ask_for_gets_no_snippet_but_the_way_to_ask(n
     assert shown.exit_code == 0, shown.output
     assert f"you may not read this port yet: hexmesh access request {ORDERS} --purpose" in shown.output
     assert "psql" not in shown.output
+
+
+QUERY = "select order_id from sales.shop__orders order by order_id"
+
+
+@pytest.mark.skipif(shutil.which("java") is None or not JDBC_JAR.exists(), reason="needs java and pgjdbc")
+def test_the_jdbc_snippet_connects_with_the_token_and_reads_the_rows(node: ServedNode, owner: str) -> None:
+    url, user, password = connect(node, owner)["jdbc"].splitlines()
+    assert user.startswith("user: any name") and password.startswith("password: your API token")
+    query = PROBE.with_name("JdbcQuery.java")
+    done = subprocess.run(
+        ["java", "-cp", str(JDBC_JAR), str(query), url, "anyone", owner, QUERY],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "rows 3"
+    refused = subprocess.run(
+        ["java", "-cp", str(JDBC_JAR), str(query), url, "anyone", "hxm_not-a-token", QUERY],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert refused.returncode != 0 and "rows" not in refused.stdout
+
+
+@pytest.mark.skipif(shutil.which("isql") is None, reason="needs unixodbc and odbc-postgresql")
+def test_the_odbc_snippet_connects_with_the_token_and_reads_the_rows(node: ServedNode, owner: str) -> None:
+    dsn = connect(node, owner)["odbc"]
+    assert dsn.endswith(";Pwd=<your API token>")
+    done = subprocess.run(
+        ["isql", "-v", "-k", dsn.replace("<your API token>", owner), "-b", "-d,"],
+        input="select count(*) as orders from sales.shop__orders\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert [line for line in done.stdout.splitlines() if line.strip()][-1] == "3", done.stdout
