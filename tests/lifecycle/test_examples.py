@@ -192,3 +192,19 @@ def test_the_example_catalogs_sql_and_python_examples_pass_before_and_after_a_ru
         (outcome,) = workspace.deploy([bundle])
         assert [e.status for e in outcome.examples] == ["passed", "passed"], outcome.examples
         assert outcome.examples[0].detail != "0 rows"  # the catalog was published: the examples saw rows
+
+
+def test_a_python_example_reads_only_its_own_products_ports(tmp_path: Path) -> None:
+    init_product(tmp_path / "other", domain="sales", name="other", owner="someone@example.com")
+    init_product(tmp_path / "shop", domain="sales", name="shop", owner="me@example.com")
+    (tmp_path / "shop" / "README.md").write_text('```python\nrows = read("dp://sales/other/orders")\n```\n')
+    with Workspace.open(tmp_path / "ws") as workspace:
+        workspace.deploy([tmp_path / "other"])
+        workspace.run("sales/other")
+        (outcome,) = workspace.deploy([tmp_path / "shop"])
+    (result,) = outcome.examples
+    assert result.status == "failed"
+    assert result.detail == (
+        "README line 2: LookupError: 'dp://sales/other/orders' is not a port of sales/shop this example can read "
+        "(readable here: none)"
+    )
