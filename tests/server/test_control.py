@@ -80,6 +80,78 @@ def test_a_full_refresh_over_the_control_port_recomputes_from_all_input_and_keep
     assert ("control.full-refresh", "ok") in [(e["action"], e["decision"]) for e in audit]
 
 
+def test_a_backfill_over_the_control_port_recomputes_its_window_as_the_owner_or_an_operator_asks(
+    control_node: RunningNode, mesh: tuple[Path, Path]
+) -> None:
+    from hexmesh.governance import Principal
+    from hexmesh.lifecycle import Workspace
+    from hexmesh.product.policy import tokens
+
+    with Workspace.open(mesh[0]) as workspace:
+        db = workspace.runtime.state.db
+        owner, _ = tokens.create_token(db, Principal("shop-team@example.com", "User"), name="backfilling owner")
+        stranger, _ = tokens.create_token(db, Principal("eve@example.com", "User"), name="backfilling stranger")
+    as_owner = {"Authorization": f"Bearer {owner}"}
+    window = {"since": "2026-01-01", "until": "2026-01-02"}
+    data = "/products/sales/shop/ports/orders/data"
+    with control_node.client() as http:
+        before = http.get(data, params={"format": "jsonl"}).text.splitlines()
+        anonymous = http.post(f"{CONTROL}/backfill", json=window)
+        refused = http.post(f"{CONTROL}/backfill", json=window, headers={"Authorization": f"Bearer {stranger}"})
+        reversed_ = http.post(f"{CONTROL}/backfill", json={"since": "2026-01-02", "until": "2026-01-01"}, headers=AUTH)
+        garbled = http.post(f"{CONTROL}/backfill", json={"since": "yesterday", "until": "2026-01-01"}, headers=AUTH)
+        done = http.post(f"{CONTROL}/backfill", json=window, headers=as_owner)
+        by_operator = http.post(f"{CONTROL}/backfill", json=window, headers=AUTH)
+        after = http.get(data, params={"format": "jsonl"}).text.splitlines()
+        offered = http.get(CONTROL, headers=AUTH).json()["hexmesh:offers"]
+        log = http.get(f"{CONTROL}/audit", headers=AUTH, params={"limit": 50}).json()
+    assert anonymous.status_code == 401 and refused.status_code == 403
+    assert reversed_.status_code == 400 and "must be before until" in reversed_.json()["detail"]
+    assert garbled.status_code == 400 and "since" in garbled.text
+    assert done.status_code == 200 and done.json()["status"] == "succeeded", done.text
+    every_row = sum(len(f.read_text().splitlines()) - 1 for f in (mesh[1] / "data").glob("*.csv"))
+    assert done.json()["rows"] == {"orders": every_row}  # recomputed from all input; only the window is kept
+    assert by_operator.status_code == 200
+    assert sorted(after) == sorted(before)  # the window's rows replaced by the same rows recomputed, none added
+    assert any(o["hexmesh:target"]["@id"].endswith("/control/backfill") for o in offered)
+    backfills = [(e["actor"], e["decision"], e["details"]["detail"]) for e in log if e["action"] == "control.backfill"]
+    assert [(actor, decision) for actor, decision, _ in backfills] == [
+        ("anonymous", "refused"),
+        ("User:eve@example.com", "refused"),
+        ("env-token-1", "failed"),  # the reversed window, with the error (the garbled one never reached the port)
+        ("User:shop-team@example.com", "ok"),
+        ("env-token-1", "ok"),
+    ]
+    assert "must be before until" in backfills[2][2]["error"]
+    owner_did = backfills[3][2]
+    assert owner_did["since"].startswith("2026-01-01") and owner_did["until"].startswith("2026-01-02")
+    assert owner_did["run_id"] == done.json()["run_id"]
+
+
+def test_a_backfill_is_refused_while_the_product_is_paused_or_running(
+    control_node: RunningNode, mesh: tuple[Path, Path]
+) -> None:
+    from hexmesh.lifecycle import Workspace
+
+    window = {"since": "2026-01-01", "until": "2026-01-02"}
+    with control_node.client() as http:
+        http.post(f"{CONTROL}/pause", headers=AUTH)
+        paused = http.post(f"{CONTROL}/backfill", json=window, headers=AUTH)
+        http.post(f"{CONTROL}/resume", headers=AUTH)
+        with Workspace.open(mesh[0]) as workspace:  # a run of sales/shop holds the product
+            state = workspace.runtime.state
+            assert state.acquire_lock("run:sales/shop@0", "a-run-elsewhere", 60_000_000) is None  # version 0.1.0
+            try:
+                running = http.post(f"{CONTROL}/backfill", json=window, headers=AUTH)
+            finally:
+                state.release_lock("run:sales/shop@0", "a-run-elsewhere")
+        log = http.get(f"{CONTROL}/audit", headers=AUTH, params={"limit": 20}).json()
+    assert paused.status_code == 409 and "paused" in paused.json()["detail"]
+    assert running.status_code == 409 and "already running" in running.json()["detail"]
+    decided = [(e["action"], e["decision"]) for e in log]
+    assert ("control.backfill", "refused") in decided and ("control.backfill", "failed") in decided
+
+
 def test_policies_are_replaced_by_owners_not_by_operator_tokens(
     control_node: RunningNode, mesh: tuple[Path, Path]
 ) -> None:

@@ -381,11 +381,22 @@ class Workspace:
         major: int | None = None,
         progress: Progress | None = None,
         wait: float = 0.0,
+        reason: str | None = None,
     ) -> RunResult:
-        """Recompute the event-time window ``[since, until)`` and publish it as a new snapshot."""
+        """Recompute the event-time window ``[since, until)`` and publish it as a new snapshot.
+
+        ``reason`` says why it started (observability shows it), as for :meth:`run`.
+        """
         window = EventWindow(since, until)
         return run_product(
-            self.runtime, ref, major=major, trigger="backfill", progress=progress, wait=wait, backfill=window
+            self.runtime,
+            ref,
+            major=major,
+            trigger="backfill",
+            reason=reason,
+            progress=progress,
+            wait=wait,
+            backfill=window,
         )
 
     def scheduler(self, **options: Any) -> Scheduler:

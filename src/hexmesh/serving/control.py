@@ -10,7 +10,7 @@ policies' revisions go through :class:`~hexmesh.lifecycle.Stewardship`).
 from __future__ import annotations
 
 import shutil
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pyarrow.compute as pc
@@ -28,6 +28,7 @@ __all__ = [
     "FORMATS",
     "acting",
     "audit_log",
+    "backfill",
     "deploy_upload",
     "replace_rules",
     "run_now",
@@ -59,9 +60,7 @@ def run_now(node: Node, domain: str, name: str, secret: str | None, *, full_refr
     action = "full-refresh" if full_refresh else "run"
     key, who = _act(node, secret, domain, name, action)
     major = node.product(domain, name).record.major  # /products/d/p@1/control/runs runs major 1
-    if node.control.paused(key):
-        node.audit.record(who, key, action, "refused", "paused")
-        raise PausedError(f"{key} is paused; resume it first (POST .../control/resume)")
+    _refuse_while_paused(node, key, who, action)
     try:
         result = node.workspace.run(
             key,
@@ -75,6 +74,39 @@ def run_now(node: Node, domain: str, name: str, secret: str | None, *, full_refr
         raise
     node.audit.record(who, key, action, "ok", {"run_id": result.run_id, "status": result.status})
     return result
+
+
+def backfill(
+    node: Node, domain: str, name: str, secret: str | None, since: date | datetime, until: date | datetime
+) -> RunResult:
+    """Recompute the event-time window ``[since, until)`` of the major its path names, as ``hexmesh backfill``.
+
+    The same authority and refusals as a run: PausedError (409) while paused, ConcurrentRunError
+    (409) while a run holds the product, ReadError (400) for a window that is not ordered or a port
+    without an event time. Audited as ``control.backfill`` with the window, whatever the outcome.
+    """
+    window = {"since": since.isoformat(), "until": until.isoformat()}
+    key, who = _act(node, secret, domain, name, "backfill", window)
+    major = node.product(domain, name).record.major
+    _refuse_while_paused(node, key, who, "backfill")
+    try:
+        result = node.workspace.backfill(
+            f"{key}@{major}",
+            since=since,
+            until=until,
+            reason=f"backfill of [{window['since']}, {window['until']}) requested on the control port by {who}",
+        )
+    except HexmeshError as exc:
+        node.audit.record(who, key, "backfill", "failed", {**window, "error": str(exc)})
+        raise
+    node.audit.record(who, key, "backfill", "ok", {**window, "run_id": result.run_id, "status": result.status})
+    return result
+
+
+def _refuse_while_paused(node: Node, key: str, who: str, action: str) -> None:
+    if node.control.paused(key):
+        node.audit.record(who, key, action, "refused", "paused")
+        raise PausedError(f"{key} is paused; resume it first (POST .../control/resume)")
 
 
 def set_paused(node: Node, domain: str, name: str, secret: str | None, paused: bool) -> str:

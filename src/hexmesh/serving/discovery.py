@@ -43,6 +43,7 @@ def product_document(node: Node, domain: str, name: str, caller: Principal) -> D
 
 _OFFERS = (
     ("POST", "/runs", "run the product now (?full_refresh=true recomputes every port)"),
+    ("POST", "/backfill", "recompute an event-time window {since, until} and publish it as a new snapshot"),
     ("POST", "/pause", "refuse runs until resumed"),
     ("POST", "/resume", "accept runs again"),
     ("GET", "/policies", "the policies in force"),

@@ -225,11 +225,11 @@ def test_a_preview_is_refused_to_who_may_not_read_and_public_to_anyone(node: Ser
     assert missing.status_code == 404 and "orders" in missing.text
 
 
-def act(node: ServedNode, action: str, who: str, origin: str | None) -> httpx.Response:
+def act(node: ServedNode, action: str, who: str, origin: str | None, **fields: str) -> httpx.Response:
     headers = {"Origin": origin} if origin else {}
     return httpx.post(
         f"{node.url}/ui/products/sales/open/control/{action}",
-        data={"token": ""},  # as the page posts it: the sign-in cookie acts
+        data={"token": "", **fields},  # as the page posts it: the sign-in cookie acts
         cookies={"hexmesh_token": token(node.home, who)},
         headers=headers,
         timeout=120,
@@ -251,8 +251,30 @@ def test_the_signed_in_owner_runs_pauses_and_resumes_from_the_page(node: ServedN
     assert 'control/run"' not in page.text and 'action="/ui/products/sales/open/control/resume"' in page.text
     refused = act(node, "run", "os@example.com", node.url)
     assert refused.status_code == 409 and "is paused; resume it first" in refused.text
+    assert 'control/backfill"' not in page.text  # no backfill form while paused, and none accepted
+    held = act(node, "backfill", "os@example.com", node.url, since="2026-01-01", until="2026-01-02")
+    assert held.status_code == 409 and "is paused; resume it first" in held.text
     resumed = act(node, "resume", "os@example.com", node.url)
     assert resumed.status_code == 200 and "runs are accepted again" in resumed.text
+
+
+def test_the_signed_in_owner_backfills_a_window_from_the_page(node: ServedNode) -> None:
+    page = get(node, "/ui/products/sales/open", "os@example.com")
+    backfill = r'<form method="post" action="/ui/products/sales/open/control/backfill".*?</form>'
+    form = re.search(backfill, page.text, re.S)
+    assert form and 'type="date" name="since"' in form[0] and 'type="date" name="until"' in form[0]
+    assert "orders" in form[0]  # the ports whose event-time window it recomputes
+    assert 'control/backfill"' not in get(node, "/ui/products/sales/open", "ana@example.com").text
+    done = act(node, "backfill", "os@example.com", node.url, since="2026-01-01", until="2026-01-02")
+    assert done.status_code == 200, done.text
+    assert re.search(r"Backfill of \[2026-01-01, 2026-01-02\): run [0-9a-f]{8} of sales/open: succeeded", done.text)
+    assert runs(get(node, "/ui/products/sales/open", "os@example.com"))[0][4].startswith("backfill")
+    backwards = act(node, "backfill", "os@example.com", node.url, since="2026-01-02", until="2026-01-01")
+    assert backwards.status_code == 400 and "must be before until" in backwards.text
+    garbled = act(node, "backfill", "os@example.com", node.url, since="01/02/2026", until="2026-01-03")
+    assert garbled.status_code == 400 and "since must be a day as YYYY-MM-DD" in garbled.text
+    stranger = act(node, "backfill", "ana@example.com", node.url, since="2026-01-01", until="2026-01-02")
+    assert stranger.status_code == 403
 
 
 def test_owner_actions_are_refused_to_others_and_to_other_sites(node: ServedNode) -> None:
@@ -301,6 +323,13 @@ def test_in_the_browser_the_owner_runs_its_product_and_sees_its_requests(browser
         assert page.locator("#standing-orders form.access-form").count() == 0
         page.get_by_role("button", name="Run now").click()
         assert re.search(r"Run [0-9a-f]{8} of sales/shop: \w+", page.get_by_role("status").inner_text())
+        page.goto("/ui/products/sales/shop")
+        backfill = page.locator("form.backfill-form")
+        backfill.get_by_label("From (inclusive)").fill("2026-01-01")
+        backfill.get_by_label("Until (exclusive)").fill("2026-01-02")
+        backfill.get_by_role("button", name="Backfill").click()
+        said = page.get_by_role("status").inner_text()
+        assert re.search(r"Backfill of \[2026-01-01, 2026-01-02\): run [0-9a-f]{8} of sales/shop: succeeded", said)
         page.get_by_role("link", name=re.compile("signed in as")).click()
         page.wait_for_url("**/ui/me")
         assert "sales/shop" in page.locator("ul.my-products").inner_text()

@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
 from hexmesh.errors import HexmeshError
+from hexmesh.lifecycle import RunResult
 from hexmesh.server.deps import Domain, Name, NodeDep
 from hexmesh.server.problems import responses
 from hexmesh.serving import control
@@ -43,6 +44,17 @@ def _secret(token: Token) -> str | None:
     return token.credentials if token else None
 
 
+def _run(result: RunResult) -> dict[str, Any]:
+    """A run's outcome as the control port answers it."""
+    return {
+        "run_id": result.run_id,
+        "status": result.status,
+        "rows": result.rows,
+        "snapshots": {k: str(v) for k, v in result.snapshots.items()},
+        "message": result.message,
+    }
+
+
 def _act(node: Node, token: Token, domain: str, name: str, action: str, detail: Any = None) -> tuple[str, str]:
     """(product key, who acts): an API token whose principal may control it, or an operator token."""
     product = node.product(domain, name)
@@ -70,13 +82,24 @@ def trigger_run(
 ) -> dict[str, Any]:
     """Run the product now (waits for the run); refused while the product is paused."""
     result = control.run_now(node, domain, name, _secret(token), full_refresh=full_refresh)
-    return {
-        "run_id": result.run_id,
-        "status": result.status,
-        "rows": result.rows,
-        "snapshots": {k: str(v) for k, v in result.snapshots.items()},
-        "message": result.message,
-    }
+    return _run(result)
+
+
+class Window(BaseModel):
+    since: datetime = Field(description="Event time from (inclusive): a date or an ISO 8601 time; UTC if no offset.")
+    until: datetime = Field(description="Event time until (exclusive); after since.")
+
+
+@router.post("/backfill", responses=responses(400, 401, 403, 404, 409))
+def backfill(domain: Domain, name: Name, window: Window, node: NodeDep, token: Token) -> dict[str, Any]:
+    """Recompute the event-time window ``[since, until)`` from all input and publish it as a new snapshot.
+
+    As ``hexmesh backfill``: rows outside the window stay as published, earlier snapshots answer as
+    they did. Refused while the product is paused or running (409), and for a window whose since is
+    not before its until or a port without an event time (400).
+    """
+    result = control.backfill(node, domain, name, _secret(token), window.since, window.until)
+    return _run(result)
 
 
 @router.post("/pause", responses=_ERRORS)
