@@ -12,6 +12,7 @@ from hexmesh.cli.main import app
 from hexmesh.errors import ReadError
 from hexmesh.lifecycle import Workspace
 from hexmesh.product import ReadRequest
+from hexmesh.product.control import ControlState, PausedError
 from tests.support import orders_csv
 
 
@@ -66,3 +67,22 @@ def test_backfill_on_the_command_line(tmp_path: Path, orders: Path) -> None:
     assert runner.invoke(app, ["run", "sales/orders", *home]).exit_code == 0
     result = runner.invoke(app, ["backfill", "sales/orders", "--since", "2026-01-01", "--until", "2026-01-02", *home])
     assert result.exit_code == 0, result.output
+
+
+def test_backfill_refuses_a_paused_product_and_force_backfills_it_once(tmp_path: Path, orders: Path) -> None:
+    runner, home = CliRunner(), ["--home", str(tmp_path / "ws")]
+    assert runner.invoke(app, ["deploy", str(orders), *home]).exit_code == 0
+    assert runner.invoke(app, ["run", "sales/orders", *home]).exit_code == 0
+    window = ["--since", "2026-01-01", "--until", "2026-01-02"]
+    with Workspace.open(tmp_path / "ws") as workspace:  # the store POST .../control/pause writes
+        ControlState(workspace.runtime.state.db).update("sales/orders", paused=True)
+        with pytest.raises(PausedError, match=r"sales/orders is paused .* --force to backfill it once"):
+            workspace.backfill("sales/orders", since=date(2026, 1, 1), until=date(2026, 1, 2))
+    refused = runner.invoke(app, ["backfill", "sales/orders", *window, *home])
+    assert refused.exit_code == PausedError.exit_code and "backfills are refused" in refused.output
+    forced = runner.invoke(app, ["backfill", "sales/orders", *window, "--force", *home])
+    assert forced.exit_code == 0, forced.output
+    with Workspace.open(tmp_path / "ws") as workspace:
+        (run,) = workspace.runtime.state.runs("sales/orders", limit=1)
+        assert run.trigger == "backfill" and run.status == "succeeded"
+        assert workspace.paused("sales/orders")  # --force does not resume it

@@ -156,13 +156,15 @@ def backfill(
     since: Annotated[str, typer.Option(help="Event time from (inclusive, ISO 8601).")],
     until: Annotated[str, typer.Option(help="Event time until (exclusive, ISO 8601).")],
     wait: Annotated[float, typer.Option(help="Seconds to wait if the product is running.")] = 0.0,
+    force: Annotated[bool, typer.Option(help="Backfill a paused product once (it stays paused).")] = False,
     token: Token = None,
     home: Home = None,
     as_json: documents.Json = False,
 ) -> None:
     """Recompute an event-time window from all input and publish it as a new snapshot.
 
-    Needs the workspace's root, or the token of the product's owner or an operator.
+    Needs the workspace's root, or the token of the product's owner or an operator. A paused
+    product is refused unless --force, as by hexmesh run.
     """
     low, high = parse_moment(since, "--since"), parse_moment(until, "--until")
     assert low is not None and high is not None
@@ -170,8 +172,8 @@ def backfill(
         key = product_key(product)
         opened = workspace(home)
         actor = opened.stewardship.administer(token, "backfill", key)
-        result = opened.backfill(product, since=low, until=high, wait=wait)
-        detail = {"ref": product, "since": since, "until": until, "run": result.run_id}
+        result = opened.backfill(product, since=low, until=high, wait=wait, force=force)
+        detail = {"ref": product, "since": since, "until": until, "run": result.run_id, "force": force}
         opened.stewardship.record(actor, "backfill", key, detail)
     if as_json:
         documents.emit(documents.run(result))

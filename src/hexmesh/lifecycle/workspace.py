@@ -191,12 +191,8 @@ class Workspace:
         ``full_refresh`` recomputes every port from all input and publishes it as a new snapshot
         (earlier snapshots stay as they were).
         """
-        key = parse_address(ref).product_key
-        if not force and self.paused(key):
-            raise PausedError(
-                f"{key} is paused (by POST /products/{key}/control/pause), so runs are refused; resume it with "
-                f"POST /products/{key}/control/resume, or pass --force to run it once while it stays paused"
-            )
+        if not force:
+            self._refuse_paused(ref, "run")
         return run_product(
             self.runtime,
             ref,
@@ -382,12 +378,16 @@ class Workspace:
         progress: Progress | None = None,
         wait: float = 0.0,
         reason: str | None = None,
+        force: bool = False,
     ) -> RunResult:
         """Recompute the event-time window ``[since, until)`` and publish it as a new snapshot.
 
-        ``reason`` says why it started (observability shows it), as for :meth:`run`.
+        ``reason`` says why it started (observability shows it), as for :meth:`run`; a paused
+        product is refused unless ``force`` (one backfill; it stays paused), as by :meth:`run`.
         """
         window = EventWindow(since, until)
+        if not force:
+            self._refuse_paused(ref, "backfill")
         return run_product(
             self.runtime,
             ref,
@@ -398,6 +398,15 @@ class Workspace:
             wait=wait,
             backfill=window,
         )
+
+    def _refuse_paused(self, ref: str, what: str) -> None:
+        """PausedError when ``ref``'s product is paused, saying how to resume it or ``what`` once anyway."""
+        key = parse_address(ref).product_key
+        if self.paused(key):
+            raise PausedError(
+                f"{key} is paused (by POST /products/{key}/control/pause), so {what}s are refused; resume it with "
+                f"POST /products/{key}/control/resume, or pass --force to {what} it once while it stays paused"
+            )
 
     def scheduler(self, **options: Any) -> Scheduler:
         """A :class:`Scheduler` for this workspace (not started); options as in its constructor."""
