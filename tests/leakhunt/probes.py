@@ -460,6 +460,11 @@ def ui(mesh: LeakMesh, who: str) -> Seen:
             "/ui/products/leak/other/ports/things/preview",
         ):
             seen.add(_json_text(http.get(path)))
+        # An aggregate-only reader's private profile (noisy counts, charged to its budget); others are refused.
+        private = http.post(
+            "/ui/products/leak/vault/ports/totals/preview", data={"token": ""}, headers={"Origin": mesh.url}
+        )
+        seen.add(private.text)
         for mechanism, canary in _some_canaries():
             answers = []
             for value in (canary, decoy(canary)):

@@ -3,7 +3,11 @@
 The rows are the viewer's own shaped view (:func:`hexmesh.product.policy.shaped_batches`, audited
 with ``via="ui"``): hidden columns are absent, masked ones masked, row filters and minimum group
 sizes applied, synthetic rows for a synthetic-only viewer. A viewer allowed aggregates only gets
-no rows and no profile (the door refuses; differentially private aggregates are the SQL port's).
+no rows (:class:`AggregateOnlyError`); when it asks, it gets a private profile instead
+(:func:`private_profile`): a noisy row count and a noisy null count per column it may aggregate,
+by the SQL port's mechanism (OpenDP's Laplace counts) and charged to its budget on the port as
+the SQL port charges it, ε :data:`PRIVATE_EPSILON` per number, all of it before any is released.
+No distinct count, min, max or histogram: those are exact values the policy does not release.
 The profile (nulls, distinct values, min/max, a small histogram) is computed over the same shaped
 rows, at most :data:`PROFILE_ROWS` of them, and says when it stopped there.
 """
@@ -19,13 +23,33 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hexmesh.governance import AccessDeniedError, Principal
+from hexmesh.governance import (
+    AccessDeniedError,
+    BudgetExhaustedError,
+    DpQuery,
+    Principal,
+    ReadPlan,
+    private_aggregate,
+)
+from hexmesh.governance.privacy import exhausted_message
 from hexmesh.product import DeployedProduct
-from hexmesh.product.policy import one_request, shaped_batches
+from hexmesh.product.policy import one_request, shaped_batches, unrestricted_table
 from hexmesh.serving.node import Node
 from hexmesh.serving.standing import readers_plan
 
-__all__ = ["PREVIEW_ROWS", "PROFILE_ROWS", "ColumnProfile", "Preview", "preview"]
+__all__ = [
+    "PREVIEW_ROWS",
+    "PRIVATE_EPSILON",
+    "PROFILE_ROWS",
+    "AggregateOnlyError",
+    "ColumnProfile",
+    "Preview",
+    "PrivateOffer",
+    "PrivateProfile",
+    "preview",
+    "private_offer",
+    "private_profile",
+]
 
 #: Rows shown; rows profiled at most (a profile past it says it covers the first ones only).
 PREVIEW_ROWS = 20
@@ -35,6 +59,12 @@ BINS = 8
 TOP = 5
 #: Longest text of one shown value.
 CELL_CHARS = 80
+#: ε each number of a private profile costs: the SQL port's default per aggregate (SET hexmesh.epsilon).
+PRIVATE_EPSILON = 0.1
+
+
+class AggregateOnlyError(AccessDeniedError):
+    """The viewer may query differentially private aggregates of the port, not read its rows."""
 
 
 @dataclass(frozen=True)
@@ -75,12 +105,87 @@ def preview(node: Node, principal: Principal, product: DeployedProduct, port: st
     with one_request():
         plan, purpose = readers_plan(node, principal, product, port)
         if plan.decision.allowed and plan.variant == "aggregate":
-            raise AccessDeniedError(
+            raise AggregateOnlyError(
                 f"{principal.key} may query aggregates of dp://{product.key}/{port} only, not rows: "
-                "there is no row preview nor profile (use the SQL port's differentially private aggregates)"
+                "there is no row preview; ask for a private profile (charged to your privacy budget), "
+                "or use the SQL port's differentially private aggregates"
             )
         schema, snapshot, batches = shaped_batches(node.policies, product, principal, port, purpose=purpose, via="ui")
     return _previewed(port, schema, snapshot, batches, plan.variant)
+
+
+@dataclass(frozen=True)
+class PrivateOffer:
+    """What a private profile of ``port`` would count, and what it would cost the viewer."""
+
+    port: str
+    columns: tuple[str, ...]
+    """The columns whose nulls it counts: those the viewer may aggregate (kept in clear)."""
+    cost: float
+    remaining: float
+    """The viewer's ε left on the port, before it."""
+
+
+@dataclass(frozen=True)
+class PrivateProfile:
+    offer: PrivateOffer
+    rows: int
+    nulls: tuple[tuple[str, int], ...]
+    remaining: float
+
+
+def _aggregate_plan(node: Node, principal: Principal, product: DeployedProduct, port: str) -> ReadPlan:
+    product.output(port)  # NotFoundError naming the ports
+    plan, _ = readers_plan(node, principal, product, port)
+    if not (plan.decision.allowed and plan.variant == "aggregate"):
+        raise AccessDeniedError(
+            f"a private profile is for viewers allowed aggregates of dp://{product.key}/{port} only; "
+            f"{principal.key} is not (open the port's preview instead)"
+        )
+    return plan
+
+
+def _offer(node: Node, plan: ReadPlan, port: str) -> PrivateOffer:
+    columns = tuple(name for name, action in plan.columns.items() if action.kind == "keep")
+    left = node.policies.ledger.remaining(plan.decision.principal, plan.decision.address)
+    return PrivateOffer(port, columns, _epsilon(PRIVATE_EPSILON * (1 + len(columns))), _epsilon(left))
+
+
+def _epsilon(value: float) -> float:
+    """ε as the page says it: sums of tenths without their floating-point dust (0.5, not 0.5000000001)."""
+    return round(value, 9) + 0.0
+
+
+def private_offer(node: Node, principal: Principal, product: DeployedProduct, port: str) -> PrivateOffer:
+    """What :func:`private_profile` would count and cost ``principal`` (spends nothing)."""
+    with one_request():
+        return _offer(node, _aggregate_plan(node, principal, product, port), port)
+
+
+def private_profile(node: Node, principal: Principal, product: DeployedProduct, port: str) -> PrivateProfile:
+    """A noisy row count and noisy null counts of ``port``, charged to ``principal``'s budget, audited.
+
+    Raises:
+        BudgetExhaustedError: the budget left does not cover every number (nothing is spent).
+        AccessDeniedError: the viewer may read rows (its preview has an exact profile) or nothing.
+    """
+    with one_request():
+        plan = _aggregate_plan(node, principal, product, port)
+        offer = _offer(node, plan, port)
+        who, address = plan.decision.principal, plan.decision.address
+        if offer.cost > offer.remaining + 1e-9:
+            node.policies.record(plan, via="ui", details={"private_profile": "refused", "epsilon": offer.cost})
+            raise BudgetExhaustedError(exhausted_message(who, address, offer.cost, offer.remaining))
+        node.policies.record(plan, via="ui", details={"private_profile": list(offer.columns), "epsilon": offer.cost})
+        table = unrestricted_table(node.policies, product, port, actor=f"ui:{principal.key}", sealed=True)
+        ledger, count = node.policies.ledger, DpQuery("count", PRIVATE_EPSILON)
+        rows = private_aggregate(table, plan, count, ledger).value
+        nulls = []
+        for name in offer.columns:
+            missing = table.filter(pc.is_null(table.column(name), nan_is_null=True))
+            found = private_aggregate(missing, plan, count, ledger)
+            nulls.append((name, max(0, int(found.value))))  # post-processing spends nothing
+    return PrivateProfile(offer, max(0, int(rows)), tuple(nulls), _epsilon(ledger.remaining(who, address)))
 
 
 def _previewed(
