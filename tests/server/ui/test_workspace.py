@@ -227,31 +227,33 @@ def test_a_preview_is_refused_to_who_may_not_read_and_public_to_anyone(node: Ser
 
 
 def test_an_aggregate_only_viewer_gets_a_private_profile_charged_to_its_budget(node: ServedNode) -> None:
+    import psycopg
+
     path = "/ui/products/sales/shop/ports/orders/preview"
     product = get(node, "/ui/products/sales/shop", "agg@example.com").text
     assert f'href="{path}"' in product and "A private profile (noisy counts)" in product
+    secret = token(node.home, "agg@example.com")
+    dsn = f"postgresql://agg@127.0.0.1:{node.sql_port}/hexmesh?sslmode=require"
+    with psycopg.connect(dsn, password=secret, autocommit=True) as sql:
+        sql.execute("select count(*) from sales.shop__orders").fetchall()  # ε 0.1 of the same budget
     offered = get(node, path, "agg@example.com")
     assert offered.status_code == 200 and '<table class="preview">' not in offered.text
     # Four columns are open to its aggregates (customer_id is pseudonymized): five noisy counts of ε 0.1.
-    assert re.search(
-        r"costs ε <strong>0\.5</strong> of your budget on this port\s*\(ε <strong>1</strong> left\)", offered.text
-    )
+    cost = r"costs ε <strong>0\.5</strong> of your budget on this port\s*\(ε <strong>0\.9</strong> left\)"
+    assert re.search(cost, offered.text), offered.text
     assert "<code>customer_id</code>" not in offered.text
-    assert "ε <strong>1</strong> left" in get(node, path, "agg@example.com").text  # looking spends nothing
-    secret = token(node.home, "agg@example.com")
+    assert "ε <strong>0.9</strong> left" in get(node, path, "agg@example.com").text  # looking spends nothing
 
     def ask(origin: str | None) -> httpx.Response:
         headers = {"Origin": origin} if origin else {}
-        return httpx.post(
-            f"{node.url}{path}", data={"token": ""}, cookies={"hexmesh_token": secret}, headers=headers, timeout=60
-        )
+        cookies = {"hexmesh_token": secret}
+        return httpx.post(f"{node.url}{path}", data={"token": ""}, cookies=cookies, headers=headers, timeout=60)
 
     assert ask(None).status_code == 401 and ask("https://evil.example").status_code == 403
     first = ask(node.url)
     assert first.status_code == 200, first.text
-    counts = dict(
-        re.findall(r'<tr class="private-(?:rows|nulls)"[^>]*><th scope="row">(.*?)</th><td>(-?[\d,]+)</td>', first.text)
-    )
+    shown = r'<tr class="private-(?:rows|nulls)"[^>]*><th scope="row">(.*?)</th><td>(-?[\d,]+)</td>'
+    counts = dict(re.findall(shown, first.text))
     assert list(counts) == [
         "rows",
         *(f"nulls in <code>{c}</code>" for c in ("order_id", "ordered_at", "status", "amount")),
@@ -259,14 +261,14 @@ def test_an_aggregate_only_viewer_gets_a_private_profile_charged_to_its_budget(n
     assert all(int(v.replace(",", "")) >= 0 for v in counts.values())
     for exact in ("Distinct", "Min", "Max", "Histogram", "histogram"):
         assert exact not in first.text.split("<table")[1]
-    assert "ε 0.5 of your budget is left" in first.text
-    assert "ε 0 of your budget is left" in ask(node.url).text
-    spent = ask(node.url)
+    assert "ε 0.4 of your budget is left" in first.text
+    spent = ask(node.url)  # 0.5 is more than the 0.4 left: refused before any number is charged
     assert spent.status_code == 429 and "privacy budget of" in spent.text and "is spent" in spent.text
+    assert "ε <strong>0.4</strong> left" in get(node, path, "agg@example.com").text
     owner = {"Authorization": f"Bearer {token(node.home, 'me@example.com')}"}
     log = httpx.get(f"{node.url}/products/sales/shop/control/audit", headers=owner, timeout=60).json()
     asked = [e for e in log if e["actor"] == "User:agg@example.com" and "private_profile" in e["details"]]
-    assert [e["details"]["epsilon"] for e in asked] == [0.5, 0.5, 0.5]
+    assert [e["details"]["epsilon"] for e in asked] == [0.5, 0.5]
     assert asked[-1]["details"]["private_profile"] == "refused"
     readers = get(node, path, "ana@example.com")  # a reader of rows keeps its exact profile, and no offer
     assert '<table class="preview">' in readers.text and "private profile" not in readers.text
