@@ -402,7 +402,9 @@ def unrestricted_table(
 
     ``actor`` names who reads and is audited (``unrestricted.read``): the workspace's root, a program
     using the Python API with the state store's credentials (it could read the tables anyway), a
-    backfill republishing its own product's rows (``sealed=True``: restricted fields stay sealed).
+    backfill republishing its own product's rows (``sealed=True``: restricted fields stay sealed), an
+    aggregate-only reader's private profile in the UI (``serving/preview.py``, ``sealed=True``: the
+    rows never leave, only noisy counts charged to its budget, as the SQL port's DP aggregates).
     Everyone else reads through :func:`shaped_table` as a principal.
     """
     request = request or ReadRequest()
