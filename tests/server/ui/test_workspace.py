@@ -29,6 +29,7 @@ policies:
     - {allow: {anyone: true}, actions: [discover], columns: {exclude: [amount]}}
     - {allow: {user: ana@example.com}, columns: {exclude: [amount]}}
     - {allow: {user: agg@example.com}, actions: [readAggregate]}
+    - {allow: {user: agg2@example.com}, actions: [readAggregate]}
   privacy:
     - {field: customer_id, pseudonymize: {scope: domain}}
 """
@@ -361,6 +362,20 @@ def test_in_the_browser_an_analyst_sees_what_it_reads_and_previews_it(browser: A
         assert page.locator("table.profile tr.profile-column").count() == 4
         assert page.evaluate("document.documentElement.scrollWidth") <= 390  # tables scroll inside their wrap
         screenshot(page, "workspace-preview-390")
+    finally:
+        context.close()
+
+
+def test_in_the_browser_an_aggregate_only_reader_asks_for_a_private_profile(browser: Any, node: ServedNode) -> None:
+    path = "/ui/products/sales/shop/ports/orders/preview"
+    context, page = _signed_in_page(browser, node, "agg2@example.com", path, width=390)
+    try:
+        assert page.locator("table.preview").count() == 0
+        page.get_by_role("button", name="Spend ε 0.5 on a private profile").click()
+        page.wait_for_selector("table.private-profile")
+        assert page.locator("table.private-profile tr.private-nulls").count() == 4
+        assert "ε 0.5 of your budget is left" in page.locator("table.private-profile caption").inner_text()
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390
     finally:
         context.close()
 
