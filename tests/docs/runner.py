@@ -23,23 +23,18 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Block", "DocRun", "blocks"]
+from hexmesh.spec.examples import ILLUSTRATIVE, FencedBlock, fenced_blocks
 
-ILLUSTRATIVE = "<!-- doc: illustrative -->"
+__all__ = ["ILLUSTRATIVE", "Block", "DocRun", "blocks"]
+
 RUN = {"sh": "sh", "bash": "sh", "shell": "sh", "python": "python", "py": "python"}
 PORTS = (8080, 8081, 5433, 5434)
-_FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
 _BIN = Path(sys.executable).parent
 
 
 @dataclass(frozen=True)
-class Block:
+class Block(FencedBlock):
     """One fenced block: its language, its text, the line it starts on, whether it runs."""
-
-    language: str
-    text: str
-    line: int
-    illustrative: bool
 
     @property
     def runs(self) -> bool:
@@ -47,26 +42,9 @@ class Block:
 
 
 def blocks(page: Path) -> list[Block]:
-    """Every fenced block of a Markdown page, in order."""
-    lines = page.read_text(encoding="utf-8").splitlines()
-    found: list[Block] = []
-    i = 0
-    while i < len(lines):
-        match = _FENCE.match(lines[i])
-        if match is None:
-            i += 1
-            continue
-        fence, start = match.group("fence"), i
-        language = (match.group("info").split() or [""])[0].lower()
-        before = next((lines[j].strip() for j in range(i - 1, -1, -1) if lines[j].strip()), "")
-        body: list[str] = []
-        i += 1
-        while i < len(lines) and not lines[i].strip().startswith(fence):
-            body.append(lines[i][len(match.group("indent")) :])
-            i += 1
-        found.append(Block(language, "\n".join(body) + "\n", start + 1, before == ILLUSTRATIVE))
-        i += 1
-    return found
+    """Every fenced block of a Markdown page, in order (read as product READMEs are: hexmesh.spec.examples)."""
+    found = fenced_blocks(page.read_text(encoding="utf-8"))
+    return [Block(b.language, b.text, b.line, b.illustrative) for b in found]
 
 
 def _free_port() -> int:

@@ -10,11 +10,22 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-__all__ = ["ILLUSTRATIVE", "Example", "examples"]
+__all__ = ["ILLUSTRATIVE", "Example", "FencedBlock", "examples", "fenced_blocks"]
 
 ILLUSTRATIVE = "<!-- doc: illustrative -->"
 LANGUAGES = {"sql": "sql", "python": "python", "py": "python"}
 _FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>[^`]*)$")
+
+
+@dataclass(frozen=True)
+class FencedBlock:
+    """One fenced block of Markdown: its info word (lower case), its text, the line of its fence, and
+    whether the line before it marks it illustrative."""
+
+    language: str
+    text: str
+    line: int
+    illustrative: bool
 
 
 @dataclass(frozen=True)
@@ -26,10 +37,10 @@ class Example:
     line: int
 
 
-def examples(markdown: str) -> list[Example]:
-    """The runnable blocks of ``markdown``, in order."""
+def fenced_blocks(markdown: str) -> list[FencedBlock]:
+    """Every fenced block of ``markdown``, in order (the project's doc runner reads pages with it too)."""
     lines = markdown.splitlines()
-    found: list[Example] = []
+    found: list[FencedBlock] = []
     i = 0
     while i < len(lines):
         match = _FENCE.match(lines[i])
@@ -45,6 +56,14 @@ def examples(markdown: str) -> list[Example]:
             body.append(lines[i][len(match.group("indent")) :])
             i += 1
         i += 1
-        if language in LANGUAGES and before != ILLUSTRATIVE:
-            found.append(Example(LANGUAGES[language], "\n".join(body) + "\n", start + 1))
+        found.append(FencedBlock(language, "\n".join(body) + "\n", start + 1, before == ILLUSTRATIVE))
     return found
+
+
+def examples(markdown: str) -> list[Example]:
+    """The runnable blocks of ``markdown``, in order."""
+    return [
+        Example(LANGUAGES[b.language], b.text, b.line)
+        for b in fenced_blocks(markdown)
+        if b.language in LANGUAGES and not b.illustrative
+    ]
