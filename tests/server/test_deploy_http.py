@@ -64,6 +64,7 @@ def test_the_owner_deploys_over_http_others_are_refused_and_every_attempt_is_aud
     (deployed,) = owner.json()["deployed"]
     assert deployed["product"] == "web/visits" and deployed["changed"] is True
     assert again.json()["deployed"][0]["changed"] is False  # idempotent, as on the CLI
+    assert len(list((home / "uploads").iterdir())) == 1  # the deployed version's origin; the unchanged one went
     with Workspace.open(home) as workspace:
         assert [v.version for v in workspace.runtime.state.versions("web/visits")] == ["0.1.0"]
         decisions = [(e.actor, e.decision) for e in workspace.stewardship.audit(action="control.deploy")]

@@ -187,7 +187,7 @@ def deploy_upload(node: Node, secret: str | None, body: bytes) -> tuple[list[Dep
     The same checks as ``hexmesh deploy`` (validation, rules, grants of the inputs, all or nothing),
     audited as ``control.deploy``; never on a node without auth, where anyone could send code, and
     never as the workspace's root (a token is required). The unpacked folder stays as the products'
-    origin when they deploy, and is removed when they do not.
+    origin when a version is deployed from it, and is removed otherwise (refused, or all unchanged).
     """
     if node.sidecar is None:
         raise AuthOffError(
@@ -206,4 +206,6 @@ def deploy_upload(node: Node, secret: str | None, body: bytes) -> tuple[list[Dep
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    if not any(o.changed for o in outcomes):  # all deployed before, from their own folders: this one is unused
+        shutil.rmtree(folder, ignore_errors=True)
     return outcomes, warnings
