@@ -28,17 +28,7 @@ def emit(document: object) -> None:
 
 
 def run(result: RunResult) -> dict[str, Any]:
-    return {
-        "run_id": result.run_id,
-        "product": result.product,
-        "version": result.version,
-        "status": result.status,
-        "rows": dict(result.rows),
-        "snapshots": {port: str(snapshot) for port, snapshot in result.snapshots.items()},
-        "published_at": result.published_at.isoformat() if result.published_at else None,
-        "checks": [c.as_dict() for c in result.checks],
-        "message": result.message,
-    }
+    return {**result.as_dict(), "checks": [c.as_dict() for c in result.checks]}
 
 
 def warning(found: RuleWarning) -> dict[str, Any]:

@@ -66,6 +66,19 @@ class RunResult:
     published_at: datetime | None = None
     message: str = ""
 
+    def as_dict(self) -> dict[str, Any]:
+        """The outcome as the control port and ``hexmesh run --json`` give it (snapshot ids as text)."""
+        return {
+            "run_id": self.run_id,
+            "product": self.product,
+            "version": self.version,
+            "status": self.status,
+            "rows": dict(self.rows),
+            "snapshots": {port: str(snapshot) for port, snapshot in self.snapshots.items()},
+            "published_at": self.published_at.isoformat() if self.published_at else None,
+            "message": self.message,
+        }
+
 
 def run_product(
     runtime: Runtime,

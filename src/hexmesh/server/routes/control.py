@@ -46,13 +46,7 @@ def _secret(token: Token) -> str | None:
 
 def _run(result: RunResult) -> dict[str, Any]:
     """A run's outcome as the control port answers it."""
-    return {
-        "run_id": result.run_id,
-        "status": result.status,
-        "rows": result.rows,
-        "snapshots": {k: str(v) for k, v in result.snapshots.items()},
-        "message": result.message,
-    }
+    return result.as_dict()
 
 
 def _act(node: Node, token: Token, domain: str, name: str, action: str, detail: Any = None) -> tuple[str, str]:
