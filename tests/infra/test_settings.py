@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import dataclasses
 import re
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from hexmesh.errors import WorkspaceError
 from hexmesh.infra.settings import CLIENT_VARIABLES, Settings, settings_fields
+from hexmesh.infra.settings.model import GROUPS
 from hexmesh.infra.settings.reference import reference
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -216,3 +218,14 @@ def test_a_peer_credential_that_cannot_be_found_says_which_entry_to_fix(tmp_path
         settings.peer_credential("http://a:8000", "analytics/activity")
     with pytest.raises(WorkspaceError, match=r"names the token file .*gone.* for http://b:8000, which cannot be read"):
         settings.peer_credential("http://b:8000", "analytics/activity")
+
+
+def test_every_key_is_declared_in_the_module_of_its_group() -> None:
+    """A key's group (its section of the reference) is the module that declares it: one place per concern."""
+    declared = {}
+    for base in Settings.__mro__[1:]:
+        group = base.__module__.rsplit(".", 1)[-1]
+        for item in dataclasses.fields(base) if dataclasses.is_dataclass(base) else ():
+            if item.name != "home" and group in GROUPS:
+                declared[item.name] = group
+    assert {f.name: f.metadata["group"] for f in settings_fields()} == declared

@@ -1,0 +1,56 @@
+"""Settings of serving: caches of a node's reads, and the SQL port's limits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hexmesh.infra.settings._field import Base, key
+
+__all__ = ["ABOUT", "ServingSettings"]
+
+#: What the section of the configuration reference says about these settings.
+ABOUT = "How a node serves its ports."
+
+
+@dataclass(frozen=True)
+class ServingSettings(Base):
+    """How this node serves its ports."""
+
+    files_cache_mb: int = key(
+        1024,
+        "HEXMESH_FILES_CACHE_MB",
+        "Megabytes of pinned Parquet downloads a node keeps in `<home>/cache/files` (least recently used "
+        "go first; 0 keeps only files in use).",
+        group="serving",
+    )
+    tables_cache_mb: int = key(
+        4096,
+        "HEXMESH_TABLES_CACHE_MB",
+        "Megabytes of S3 table data files the SQL port copies to `<home>/cache/tables` so DuckDB scans them "
+        "with its own Parquet reader (data files never change; least recently used go first; 0 reads S3 "
+        "through Arrow on every statement).",
+        group="serving",
+    )
+    sql_max_connections: int = key(
+        64,
+        "HEXMESH_SQL_MAX_CONNECTIONS",
+        "Sessions the SQL port serves at once; the next client gets 53300 (a slot is taken before it logs in).",
+        group="serving",
+    )
+    sql_max_statement_bytes: int = key(
+        1024 * 1024,
+        "HEXMESH_SQL_MAX_STATEMENT_BYTES",
+        "The longest SQL statement the SQL port accepts, in bytes (0: no limit); a longer one gets 54000.",
+        group="serving",
+    )
+    sql_statements_per_principal: int = key(
+        8,
+        "HEXMESH_SQL_STATEMENTS_PER_PRINCIPAL",
+        "Statements one principal runs at once on the SQL port, over all its sessions (0: no limit); more "
+        "wait their turn, within the statement timeout.",
+        group="serving",
+    )
+
+    @property
+    def files_cache_bytes(self) -> int:
+        return self.files_cache_mb * 1024 * 1024
