@@ -23,10 +23,11 @@ from .backend import (
 from .errors import PgError, SqlState
 from .scram import ScramError, ScramExchange, ScramVerifier
 from .server import Limits, PgServer
-from .types import PG_OID_METADATA_KEY, Oid, PgType, array_oid, arrow_to_pg, oid_to_arrow
+from .types import PG_OID_METADATA_KEY, PG_TYPMOD_METADATA_KEY, Oid, PgType, array_oid, arrow_to_pg, oid_to_arrow
 
 __all__ = [
     "PG_OID_METADATA_KEY",
+    "PG_TYPMOD_METADATA_KEY",
     "AuthMethod",
     "AuthenticationError",
     "Authenticator",

@@ -8,6 +8,7 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 
 __all__ = [
     "PG_OID_METADATA_KEY",
+    "PG_TYPMOD_METADATA_KEY",
     "Oid",
     "PgType",
     "array_oid",
@@ -19,6 +20,8 @@ __all__ = [
 
 # Field metadata key a backend sets to force a PG type (e.g. b"3802" for jsonb, b"1043" varchar).
 PG_OID_METADATA_KEY = b"pg_oid"
+# and its typmod, which Arrow has no place for (b"24" for varchar(20): PostgreSQL sends n + 4).
+PG_TYPMOD_METADATA_KEY = b"pg_typmod"
 
 
 class Oid:
@@ -205,7 +208,9 @@ def arrow_to_pg(field: pa.Field) -> PgType:
     else:
         oid = _scalar_oid(dtype)
     typmod = -1
-    if oid == Oid.NUMERIC and pa.types.is_decimal(dtype):
+    if PG_TYPMOD_METADATA_KEY in meta:
+        typmod = int(meta[PG_TYPMOD_METADATA_KEY])
+    elif oid == Oid.NUMERIC and pa.types.is_decimal(dtype):
         # PostgreSQL encodes numeric(p, s) as ((p << 16) | s) + 4.
         typmod = ((dtype.precision << 16) | dtype.scale) + 4
     return PgType(oid, _TYPLEN.get(oid, -1), typmod)

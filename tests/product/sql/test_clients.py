@@ -211,6 +211,10 @@ def test_pgjdbc_metadata_answers_as_postgresql_does(sql: Port, postgres_twin: st
         return [[c[3], c[4], c[5], c[10], c[16]] for c in (line.split("|")[1:] for line in lines)]
 
     assert columns(port["getColumns"]) == columns(twin["getColumns"])
+    # A query's columns are described as the catalog describes them (varchar, not text).
+    assert port["getMetaData"] == twin["getMetaData"]
+    described = [line.split("|")[1:4] for line in port["getMetaData"]]
+    assert described == [c[3:6] for c in (line.split("|")[1:] for line in port["getColumns"])]
     port_types = {line.split("|")[1] for line in port["getTypeInfo"]}
     assert {"int8", "int4", "varchar", "text", "numeric", "timestamptz", "bool", "date"} <= port_types
     assert port["getMaxColumnsInIndex"] == twin["getMaxColumnsInIndex"]

@@ -171,6 +171,34 @@ def test_column_types_and_typmods_are_described_as_postgresql_describes_them(
     same(sql, twin, statement)
 
 
+#: Result columns as PostgreSQL describes them (RowDescription's type OID, size and typmod): a column read
+#: unchanged keeps its table's varchar(n), through derived tables and CTEs; an expression of it is text.
+RESULT_TYPES = [
+    "select s, i, d from lab.every_type__values",
+    "select * from lab.every_type__values",
+    "select v.s as name, upper(s), s || 'x', d * 2 from lab.every_type__values v",
+    "select x.s from (select s, i from lab.every_type__values) x",
+    "with w as (select * from lab.every_type__values) select w.s, 'a' as a from w",
+    "select customer, o.order_id from sales.orders__orders o",
+]
+
+
+@pytest.mark.parametrize("statement", RESULT_TYPES)
+def test_result_columns_are_described_as_postgresql_describes_them(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
+) -> None:
+    twin.execute(EVERY_TYPE_DDL)
+
+    def described(con: psycopg.Connection[tuple[object, ...]]) -> list[tuple[object, ...]]:
+        cur = con.execute(statement)
+        return [
+            (c.name, c.type_code, c.internal_size, c.display_size, c.precision, c.scale) for c in cur.description or []
+        ]
+
+    with psycopg.connect(sql.dsn(), autocommit=True) as port:
+        assert described(port) == described(twin)
+
+
 #: Errors as PostgreSQL reports them: the SQLSTATE and the message.
 ERRORS = [
     "select 1 / 0",

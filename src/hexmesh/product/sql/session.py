@@ -23,6 +23,7 @@ from hexmesh.pgwire import Description, PgError, Result, RowsResult, SessionCont
 from hexmesh.product.deprecation import deprecated, notice_text
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.catalogtypes import catalog_typed
+from hexmesh.product.sql.columntypes import column_typed
 from hexmesh.product.sql.commands import QUERIES, SessionSettings, classify, run_command
 from hexmesh.product.sql.databases import catalog_key
 from hexmesh.product.sql.interrupt import StatementInterrupted, interruptible
@@ -127,7 +128,8 @@ class SqlSession:
         shapes = {name: _schema_of(source) for name, source in prepared.sources.items()}
         key = (prepared.sql, tuple(types), tuple(shapes.values()))
         if key in prepared.statement.schemas:
-            return Description(types, _typed(prepared.statement.schemas[key], prepared.tree))
+            known = prepared.statement.schemas[key]
+            return Description(types, None if known is None else self._typed(known, prepared.tree))
         empty: dict[str, Source] = {n: shape.empty_table() for n, shape in shapes.items()}
         cursor, duck = self._cursor(replace(prepared, sources=empty))
         try:
@@ -138,7 +140,7 @@ class SqlSession:
         finally:
             self._release(cursor)
         prepared.statement.schemas[key] = schema
-        return Description(types, _typed(schema, prepared.tree))
+        return Description(types, None if schema is None else self._typed(schema, prepared.tree))
 
     def execute(self, sql: str, params: Sequence[object]) -> Result:
         with self._guarded(sql):
@@ -176,7 +178,7 @@ class SqlSession:
         rows = StatementRows(reader, self.port.config.max_result_rows, done, zone)
         if keyword == "EXPLAIN":
             return self._plan(rows)
-        return RowsResult(catalog_typed(in_zone(reader.schema, zone), prepared.tree), rows)
+        return RowsResult(self._typed(in_zone(reader.schema, zone), prepared.tree), rows)
 
     @contextmanager
     def _guarded(self, sql: str) -> Iterator[None]:
@@ -220,6 +222,10 @@ class SqlSession:
                 lines += (text.replace(root, "<warehouse>/") if root else text).splitlines()
         table = pa.table({"QUERY PLAN": pa.array(lines, pa.string())})
         return RowsResult(table.schema, table.to_batches())
+
+    def _typed(self, schema: pa.Schema, tree: exp.Expr) -> pa.Schema:
+        """Result columns announced with PostgreSQL's types: catalog names, and port tables' varchar(n)."""
+        return column_typed(catalog_typed(schema, tree), tree, self._lookup)
 
     def cancel(self) -> None:
         with self._lock:
@@ -508,7 +514,3 @@ def _schema_of(source: Source) -> pa.Schema:
     if not isinstance(schema, pa.Schema):
         raise TypeError(f"a SQL port source must be an Arrow table or dataset, got {type(source).__name__}")
     return schema
-
-
-def _typed(schema: pa.Schema | None, tree: exp.Expr) -> pa.Schema | None:
-    return None if schema is None else catalog_typed(schema, tree)

@@ -39,6 +39,15 @@ public class JdbcMetadata {
             print("getFunctions", m, d -> d.getFunctions(null, s, "%"));
             print("getProcedures", m, d -> d.getProcedures(null, s, "%"));
             print("getUDTs", m, d -> d.getUDTs(null, s, "%", null));
+            // What a query's ResultSetMetaData says of the same columns (it must agree with getColumns).
+            try (Statement st = con.createStatement();
+                 ResultSet rs = st.executeQuery("select * from " + s + "." + t + " limit 0")) {
+                ResultSetMetaData r = rs.getMetaData();
+                for (int i = 1; i <= r.getColumnCount(); i++) {
+                    System.out.println("getMetaData|" + r.getColumnName(i) + "|" + r.getColumnType(i) + "|"
+                        + r.getColumnTypeName(i) + "|" + r.getPrecision(i) + "|" + r.getScale(i));
+                }
+            }
             System.out.println("getMaxColumnsInIndex|" + m.getMaxColumnsInIndex());
             System.out.println("getUserName|" + m.getUserName());
         }

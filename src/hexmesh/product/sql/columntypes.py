@@ -1,0 +1,126 @@
+"""The PostgreSQL types of result columns that are a port table's own column: ``varchar(n)``.
+
+The engine keeps every string as VARCHAR without a length, so a string column would leave as
+``text`` (OID 25). The catalog describes it as PostgreSQL would (``varchar``, 1043, and
+``varchar(n)`` with typmod n + 4 for a field with a ``maxLength``: pgcatalog.py), and PostgreSQL
+announces a column it reads unchanged with that very type and typmod, through derived tables
+and CTEs too. pgjdbc's ``ResultSetMetaData`` (``getColumnTypeName``, ``getPrecision``) must agree
+with ``DatabaseMetaData.getColumns``, so such columns are announced the same way; an expression
+of a column (``upper(name)``, ``name || 'x'``) is ``text`` in PostgreSQL and stays so. Likewise a
+computed numeric (``d * 2``, ``sum(d)``) has no typmod in PostgreSQL, where the engine gives it one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyarrow as pa
+from sqlglot import exp
+
+from hexmesh.pgwire import PG_OID_METADATA_KEY, PG_TYPMOD_METADATA_KEY, Oid
+from hexmesh.product.sql.catalog import PortTable
+
+__all__ = ["column_typed"]
+
+Lookup = Callable[[str | None, str], PortTable | None]
+_DEPTH = 8  # derived tables followed, at most
+_UNCONSTRAINED = {PG_TYPMOD_METADATA_KEY: b"-1"}
+
+
+def column_typed(schema: pa.Schema, tree: exp.Expr, lookup: Lookup) -> pa.Schema:
+    """``schema`` with the string columns read unchanged from a port table announced as varchar(n),
+    and computed numerics without a typmod."""
+    if not isinstance(tree, exp.Select):
+        return schema
+    ctes = {cte.alias_or_name.lower(): cte.this for cte in tree.find_all(exp.CTE)}
+    resolver = _Resolver(lookup, ctes)
+    projections = tree.expressions
+    star = any(_is_star(p) for p in projections)
+    if not star and len(projections) != len(schema):
+        return schema
+    fields = []
+    for i, field in enumerate(schema):
+        kind = None
+        inner = exp.column(field.name) if star else projections[i].unalias()
+        if _is_string(field) and not (field.metadata or {}).get(PG_OID_METADATA_KEY):
+            if isinstance(inner, exp.Column) and not isinstance(inner.this, exp.Star):
+                kind = resolver.column(inner, tree, 0)
+        elif pa.types.is_decimal(field.type) and not isinstance(inner, (exp.Column, exp.Cast)):
+            kind = _UNCONSTRAINED  # a computed numeric has no precision and scale of its own in PostgreSQL
+        fields.append(field if kind is None else field.with_metadata({**(field.metadata or {}), **kind}))
+    return pa.schema(fields, metadata=schema.metadata)
+
+
+def _is_string(field: pa.Field) -> bool:
+    return bool(pa.types.is_string(field.type) or pa.types.is_large_string(field.type))
+
+
+def _is_star(projection: exp.Expr) -> bool:
+    return isinstance(projection, exp.Star) or (
+        isinstance(projection, exp.Column) and isinstance(projection.this, exp.Star)
+    )
+
+
+class _Resolver:
+    """Follows a column to the port table column it reads, through FROM items, derived tables and CTEs."""
+
+    def __init__(self, lookup: Lookup, ctes: dict[str, exp.Expr]) -> None:
+        self.lookup = lookup
+        self.ctes = ctes
+
+    def column(self, column: exp.Column, select: exp.Select, depth: int) -> dict[bytes, bytes] | None:
+        if depth > _DEPTH:
+            return None
+        qualifier = column.table.lower()
+        found = [
+            kind
+            for alias, item in _from_items(select)
+            if not qualifier or alias == qualifier
+            for kind in [self._in_item(item, column.name, depth)]
+            if kind is not False
+        ]
+        # One FROM item has the column (else PostgreSQL would call it ambiguous): announce its type.
+        return found[0] if len(found) == 1 and isinstance(found[0], dict) else None
+
+    def _in_item(self, item: exp.Expr, name: str, depth: int) -> dict[bytes, bytes] | None | bool:
+        """The column's type in one FROM item; None: it has the column, of no varchar type; False: it has none."""
+        if isinstance(item, exp.Subquery):
+            return self._in_query(item.this, name, depth)
+        if not isinstance(item, exp.Table) or not isinstance(item.this, exp.Identifier):
+            return None  # a table function, VALUES...: it may have the column, of its own type
+        if not item.db and item.name.lower() in self.ctes:
+            return self._in_query(self.ctes[item.name.lower()], name, depth)
+        table = self.lookup(item.db or None, item.name)
+        if table is None:
+            return None
+        if name not in table.arrow_schema.names:
+            return False
+        field = table.arrow_schema.field(name)
+        if not _is_string(field) or (field.metadata or {}).get(PG_OID_METADATA_KEY):
+            return None
+        declared = next((p for p in table.port.properties if p.name == name), None)
+        options = declared.logical_type_options if declared is not None else None
+        length = options.max_length if options is not None else None
+        typmod = -1 if length is None else length + 4
+        return {PG_OID_METADATA_KEY: str(Oid.VARCHAR).encode(), PG_TYPMOD_METADATA_KEY: str(typmod).encode()}
+
+    def _in_query(self, query: exp.Expr, name: str, depth: int) -> dict[bytes, bytes] | None | bool:
+        if not isinstance(query, exp.Select):
+            return None
+        for projection in query.expressions:
+            if _is_star(projection):
+                return self.column(exp.column(name), query, depth + 1)
+            if projection.alias_or_name == name:
+                inner = projection.unalias()
+                return self.column(inner, query, depth + 1) if isinstance(inner, exp.Column) else None
+        return False
+
+
+def _from_items(select: exp.Select) -> list[tuple[str, exp.Expr]]:
+    """The FROM items of ``select`` (joins too), each with the name its columns are qualified by."""
+    items: list[exp.Expr] = []
+    first = select.args.get("from_") or select.args.get("from")
+    if isinstance(first, exp.From):
+        items.append(first.this)
+    items += [join.this for join in select.args.get("joins") or []]
+    return [(item.alias_or_name.lower(), item) for item in items]
