@@ -15,6 +15,7 @@ rows, at most :data:`PROFILE_ROWS` of them, and says when it stopped there.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -227,7 +228,7 @@ def _profile(name: str, column: pa.ChunkedArray) -> ColumnProfile:
         low, high = bounds["min"].as_py(), bounds["max"].as_py()
     if len(present) and numeric and low is not None and high is not None:
         whole = pa.types.is_integer(kind)
-        histogram = _numeric_bins(present, float(low), float(high), whole)
+        histogram = _integer_bins(present, low, high) if whole else _numeric_bins(present)
     elif len(present):
         counted = pc.value_counts(present).to_pylist()
         counted.sort(key=lambda c: (-c["counts"], str(c["values"])))
@@ -243,14 +244,28 @@ def _profile(name: str, column: pa.ChunkedArray) -> ColumnProfile:
     )
 
 
-def _numeric_bins(values: pa.ChunkedArray, low: float, high: float, whole: bool) -> tuple[tuple[str, int], ...]:
-    """Counts per value range; integers with at most BINS values get one bar per value."""
-    numbers = [float(v) for v in pc.cast(values, pa.float64()).to_pylist()]
-    if whole and high - low < BINS:
-        per = {int(low) + i: 0 for i in range(int(high - low) + 1)}
-        for v in numbers:
-            per[int(v)] += 1
-        return tuple((f"{value:,}", n) for value, n in per.items())
+def _integer_bins(values: pa.ChunkedArray, low: int, high: int) -> tuple[tuple[str, int], ...]:
+    """Counts per range of whole numbers, exact however large (ids such as 20261207000000001 are past
+    what a float holds); a column with at most BINS values gets one bar per value."""
+    width = -(-(high - low + 1) // BINS)
+    counts = [0] * -(-(high - low + 1) // width)
+    for v in values.to_pylist():
+        counts[(v - low) // width] += 1
+    starts = [low + i * width for i in range(len(counts))]
+    if width == 1:
+        return tuple((f"{start:,}", n) for start, n in zip(starts, counts, strict=True))
+    return tuple((f"{start:,}–{min(start + width - 1, high):,}", n) for start, n in zip(starts, counts, strict=True))
+
+
+def _numeric_bins(values: pa.ChunkedArray) -> tuple[tuple[str, int], ...]:
+    """Counts per value range of the finite values (NaN and infinities have no bar); one range
+    holds them all when they are all the same."""
+    numbers = [x for x in (float(v) for v in values.to_pylist()) if math.isfinite(x)]
+    if not numbers:
+        return ()
+    low, high = min(numbers), max(numbers)
+    if high <= low:
+        return ((_number(low), len(numbers)),)
     width = (high - low) / BINS
     counts = [0] * BINS
     for v in numbers:

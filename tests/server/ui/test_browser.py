@@ -116,3 +116,20 @@ def test_pages_fit_a_phone_390_px_wide(browser: Any, node: ThreadNode, path: str
         assert nav is not None and nav["x"] + nav["width"] <= 390
     finally:
         context.close()
+
+
+def test_the_demo_plays_preview_and_profile_their_ids_exactly(page: Any) -> None:
+    # play_id is 20261205000000001 and up: past 2**53, where a float (and Arrow's cast to one) stops
+    # being exact. The page once answered 500 for every reader of the demo's plays.
+    page.goto("/ui/products/podcasts/play-events")
+    page.get_by_role("link", name="Preview & profile the rows").first.click()
+    page.wait_for_url("**/ports/plays/preview")
+    assert page.locator("table.preview tbody tr").count() == 20
+    ids = page.locator('tr.profile-column[data-column="play_id"]')
+    low, high = (int(ids.locator("td").nth(i).inner_text()) for i in (3, 4))
+    assert low > 2**53 and high > low
+    bars = ids.locator(".bar-label").all_inner_texts()
+    assert bars[0].startswith(f"{low:,}") and bars[-1].split(":")[0].endswith(f"{high:,}")
+    distinct = int(ids.locator("td").nth(2).inner_text().replace(",", ""))  # one per play: play_id is the key
+    assert sum(int(bar.rsplit(": ", 1)[1].replace(",", "")) for bar in bars) == distinct
+    screenshot(page, "preview-plays")
