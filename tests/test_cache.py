@@ -49,6 +49,16 @@ def test_batches_and_pop_and_clear() -> None:
     assert len(cache) == 0 and cache.weight == 0
 
 
+def test_put_many_keeps_the_newest_and_refreshes_what_it_replaces() -> None:
+    cache: BoundedCache[str, int] = BoundedCache(3)
+    cache.put_many({"a": 1, "b": 2, "c": 3})
+    cache.put_many({"a": 10, "d": 4})  # "a" is now recent: "b", the oldest, leaves
+    assert "b" not in cache and cache.get_many(["a", "c", "d"]) == {"a": 10, "c": 3, "d": 4}
+    assert cache.weight == 3
+    cache.put_many({str(n): n for n in range(5)})  # more than the limit at once: the last three stay
+    assert sorted(cache.get_many(["0", "1", "2", "3", "4"])) == ["2", "3", "4"] and cache.weight == 3
+
+
 def test_a_limit_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least one unit"):
         BoundedCache(0)

@@ -89,8 +89,18 @@ class BoundedCache(Generic[K, V]):
     def put_many(self, items: Mapping[K, V]) -> None:
         """Keep every item (one lock for all of them)."""
         with self._lock:
-            for key, value in items.items():
-                self._put(key, value)
+            if self._weigh is not None:
+                for key, value in items.items():
+                    self._put(key, value)
+                return
+            # Counted by entries: one bulk update, then the oldest leave (a run may bring a million keys).
+            entries = self._entries
+            for key in [k for k in items if k in entries]:
+                del entries[key]
+            entries.update((key, (value, 1)) for key, value in items.items())
+            while len(entries) > self.limit:
+                entries.popitem(last=False)
+            self._weight = len(entries)
 
     def pop(self, key: K) -> V | None:
         with self._lock:
