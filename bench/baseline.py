@@ -3,6 +3,12 @@
 This is what a team would write without hexmesh: no schema conformance, no quality gate, no
 snapshots or publication log. It is the yardstick for the publish benchmark.
 
+Where a product seals a restricted field (user-profiles' ``email``), so does the baseline, the
+least a team could do by hand and still shred a subject later: one random AES-256 key per
+subject, wrapped with a master key and kept in SQLite under an HMAC of the subject (one lookup,
+one transaction for the new ones), and each value AES-GCM-sealed with its subject's key
+(:class:`Sealer`). Its seconds are also reported on their own.
+
 Like hexmesh, it reads user-profiles' input from the registration service's PostgreSQL table,
 the rows above the last ``id`` it read: DuckDB's postgres extension cannot be installed offline,
 so the rows come through ``COPY ... TO STDOUT`` into Arrow (hexmesh's own COPY reader, the
@@ -11,7 +17,11 @@ fastest way we have) and are registered with DuckDB.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,13 +33,14 @@ from urllib.parse import quote
 import duckdb
 import psycopg
 import pyarrow as pa
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from psycopg import sql as pgsql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from hexmesh.demo.database import DEFAULT_POSTGRES, POSTGRES_VARIABLE
 from hexmesh.product.postgres_source import arrow_table
 
-__all__ = ["ORDER", "Registrations", "registration_database", "run_day"]
+__all__ = ["ORDER", "Registrations", "Sealer", "registration_database", "run_day"]
 
 #: Products in dependency order, with their output port.
 ORDER = [
@@ -64,6 +75,48 @@ class Registrations:
             table = arrow_table(conn, pgsql.Identifier("registrations"), where)
         self.last_id = int(high)
         return table
+
+
+class Sealer:
+    """Per-subject keys in a SQLite file (wrapped, keyed by HMAC), and AES-GCM sealing of one text column."""
+
+    def __init__(self, path: Path) -> None:
+        self.db = sqlite3.connect(path)
+        self.db.execute("pragma journal_mode = wal")
+        self.db.execute("create table if not exists keys (subject_hash text primary key, wrapped blob not null)")
+        self.master = hashlib.sha256(b"baseline master key").digest()
+
+    def seal(self, table: pa.Table, column: str, subject: str) -> pa.Table:
+        """``table`` with ``column`` sealed per row's ``subject`` (nulls stay null)."""
+        subjects, values = table.column(subject).to_pylist(), table.column(column).to_pylist()
+        keys = self._keys({s for s, v in zip(subjects, values, strict=True) if v is not None})
+        sealed: list[str | None] = []
+        for who, value in zip(subjects, values, strict=True):
+            if value is None:
+                sealed.append(None)
+                continue
+            nonce = os.urandom(12)
+            blob = nonce + AESGCM(keys[who]).encrypt(nonce, value.encode(), f"{column}\0{who}".encode())
+            sealed.append("hxm1:" + base64.b64encode(blob).decode())
+        index = table.schema.get_field_index(column)
+        return table.set_column(index, column, pa.array(sealed, pa.string()))
+
+    def _keys(self, subjects: set[str]) -> dict[str, bytes]:
+        hashed = {hmac.new(self.master, s.encode(), "sha256").hexdigest(): s for s in subjects}
+        wrap, keys = AESGCM(self.master), dict[str, bytes]()
+        self.db.execute("create temp table if not exists wanted (h text primary key)")
+        self.db.execute("delete from wanted")
+        self.db.executemany("insert into wanted values (?)", ((h,) for h in hashed))
+        for h, wrapped in self.db.execute("select subject_hash, wrapped from keys join wanted on h = subject_hash"):
+            keys[hashed[h]] = wrap.decrypt(wrapped[:12], wrapped[12:], h.encode())
+        new = []
+        for h, who in hashed.items():
+            if who not in keys:
+                keys[who], nonce = os.urandom(32), os.urandom(12)
+                new.append((h, nonce + wrap.encrypt(nonce, keys[who], h.encode())))
+        with self.db:
+            self.db.executemany("insert into keys values (?, ?)", new)
+        return keys
 
 
 @contextmanager
@@ -120,8 +173,10 @@ def _inputs(landing: Path, out: Path, day: date) -> dict[str, dict[str, str]]:
     }
 
 
-def run_day(mesh: Path, landing: Path, out: Path, day: date, registrations: Registrations) -> dict[str, float]:
-    """Run every product for ``day``; seconds per product."""
+def run_day(
+    mesh: Path, landing: Path, out: Path, day: date, registrations: Registrations, sealer: Sealer
+) -> dict[str, float]:
+    """Run every product for ``day``; seconds per product (and ``sealing``: user-profiles' share in it)."""
     timings: dict[str, float] = {}
     inputs = _inputs(landing, out, day)
     for key, port in ORDER:
@@ -140,6 +195,13 @@ def run_day(mesh: Path, landing: Path, out: Path, day: date, registrations: Regi
                 con.register("registrations_arrow", registrations.read_new())
             for name, relation in inputs[key].items():
                 con.execute(f"create view {name} as select * from {relation}")
+            if key == "users/user-profiles":
+                profiles = con.sql(sql).to_arrow_table()
+                sealing = time.perf_counter()
+                profiles = sealer.seal(profiles, "email", "user_id")
+                timings["sealing"] = time.perf_counter() - sealing
+                con.register("sealed_profiles", profiles)
+                sql = "select * from sealed_profiles"
             con.execute(f"copy ({sql}) to {_q(target)} (format parquet, compression zstd)")
         finally:
             con.close()
