@@ -85,12 +85,16 @@ class Keys:
     def ensure(self, subjects: Iterable[str]) -> dict[str, bytes]:
         """The keys of ``subjects``, remembered ones first, the rest looked up or made in one bulk call.
 
+        What sealing looks up or makes is not remembered: a run's new subjects (a first run may
+        bring a million) would fill this memory, and grow the run's, with keys no reader asked
+        for; readers remember the keys they open with.
+
         Raises:
             KeyStoreError: a subject was forgotten (its key is never made again).
         """
         found, missing = self._remembered(subjects)
         if missing:
-            found.update(self._remember(self.store.ensure(missing)))
+            found.update(self.store.ensure(missing))
         return found
 
     def _remembered(self, subjects: Iterable[str]) -> tuple[dict[str, bytes], set[str]]:

@@ -146,6 +146,23 @@ def test_a_restricted_view_is_staged_with_masks_row_filters_and_sealed_fields_ap
     assert shaped.rows == 10
 
 
+def test_a_staged_view_holds_only_the_columns_its_reader_names(people: People, tmp_path: Path) -> None:
+    sidecar, product, _ = people
+    # A transformation that names only region (and seen_at in another case): the rest is not staged.
+    with shaped_files(sidecar, product, ANALYST, "people", folder=tmp_path, needed={"region", "x"}) as shaped:
+        assert shaped.staged and shaped.schema.names == ["region"]
+        assert _read(shaped.files).column_names == ["region"] and shaped.rows == 10
+    with shaped_files(sidecar, product, ANALYST, "people", folder=tmp_path, needed={"person_id"}) as shaped:
+        ids = {str(r["person_id"]) for r in _rows(shaped.files)}
+        assert len(ids) == 10 and not any(i.startswith("p0") for i in ids), "a named column keeps its pseudonym"
+    # Naming none of them (count(*) only) still stages every column the view shows.
+    with shaped_files(sidecar, product, ANALYST, "people", folder=tmp_path, needed=set()) as shaped:
+        assert shaped.schema.names == ["person_id", "region", "seen_at"]
+    # The table as stored is handed over whole: projecting it would mean staging it.
+    with shaped_files(sidecar, product, OWNER, "scores", needed={"score"}) as shaped:
+        assert not shaped.staged and shaped.schema.names == ["region", "score"]
+
+
 def test_sealed_fields_are_opened_only_for_a_principal_granted_them_in_clear(
     people: People,
 ) -> None:

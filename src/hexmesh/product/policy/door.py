@@ -26,7 +26,7 @@ from __future__ import annotations
 import difflib
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
@@ -330,11 +330,14 @@ def shaped_files(
     variant: Variant | None = None,
     via: str = "engine",
     folder: Path | None = None,
+    needed: Collection[str] | None = None,
 ) -> ShapedFiles:
     """The principal's view of ``port`` at a snapshot as Parquet files (see the module docstring).
 
     ``folder``: where staged files go (a fresh folder inside it, deleted by ``close()``); default
-    ``<home>/cache/staged``. Raises as :func:`shaped_batches`.
+    ``<home>/cache/staged``. ``needed``: lower-cased names the reader can use (a transformation's
+    SQL; None: any); a view that must be staged anyway holds only those of its columns, so columns
+    nobody reads are neither masked nor written. Raises as :func:`shaped_batches`.
     """
     raw = _raw.RawPort(sidecar.runtime, product, port)
     request = ReadRequest(
@@ -351,6 +354,11 @@ def shaped_files(
             return ShapedFiles(schema, (), None, plan)
         files = raw.data_files(snapshot, after_snapshot=window.after_snapshot if window else None)
         return ShapedFiles(schema, tuple(files), snapshot, plan)
+    if needed is not None and not synthetic:
+        shown = columns if columns is not None else tuple(_view_schema(raw, plan).names)
+        used = tuple(c for c in shown if c.lower() in needed)
+        if used:  # a reader that names none (count(*) only) still gets one column: a file holds rows by them
+            request = replace(request, columns=used)
     schema, snapshot, batches = _view(sidecar, raw, plan, request, snapshot_id, window, synthetic)
     base = folder or sidecar.runtime.settings.home / "cache" / "staged"
     base.mkdir(parents=True, exist_ok=True)

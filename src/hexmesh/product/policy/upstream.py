@@ -116,7 +116,8 @@ def upstream_files(
     folder: Path,
 ) -> ShapedFiles:
     """:func:`read_upstream` as Parquet files for a compute engine: the table's own data files when
-    ``consumer`` sees the port as stored, else its view staged into ``folder`` batch by batch."""
+    ``consumer`` sees the port as stored, else its view staged into ``folder`` batch by batch, with
+    only the columns the consumer's SQL names (``referenced``)."""
     principal, columns = _admitted(sidecar, consumer, port, upstream, name, referenced)
     return shaped_files(
         sidecar,
@@ -129,6 +130,7 @@ def upstream_files(
         purpose=port.purpose,
         via="input",
         folder=folder,
+        needed=referenced,
     )
 
 
