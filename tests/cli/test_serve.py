@@ -205,3 +205,28 @@ def test_without_auth_a_synthetic_table_is_refused_not_faked(tmp_path: Path) -> 
         pytest.raises(psycopg.errors.InsufficientPrivilege, match="only when it enforces policies"),
     ):
         conn.execute("select * from sales.shop__orders_synthetic").fetchall()
+
+
+def test_a_run_on_the_node_reads_sources_under_the_home_it_serves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The demo's sources read ${HEXMESH_HOME}/landing. `hexmesh serve --home ...` (or the default
+    # ./.hexmesh) is that home for the node's runs, as for every other command: the owner's
+    # "Run now" and the scheduler once failed with "${HEXMESH_HOME} ... is not set".
+    from tests.server.ui.nodes import served
+
+    home = tmp_path / "ws"
+    init_product(tmp_path / "shop", domain="sales", name="shop", owner="me@example.com")
+    descriptor = tmp_path / "shop" / "dataproduct.yaml"
+    descriptor.write_text(descriptor.read_text().replace("path: data}", 'path: "${HEXMESH_HOME}/landing"}'))
+    (tmp_path / "shop" / "data").rename(tmp_path / "landing")
+    monkeypatch.setenv("HEXMESH_HOME", str(home))
+    with Workspace.open(home) as workspace:
+        workspace.deploy([tmp_path / "shop"])
+    (tmp_path / "landing").rename(home / "landing")
+    monkeypatch.delenv("HEXMESH_HOME")
+    with served(home, "--auth") as node:
+        owner = bearer(token(home, "me@example.com"))
+        ran = httpx.post(node.url + "/products/sales/shop/control/runs", headers=owner, timeout=120)
+        assert ran.status_code == 200, ran.text
+        assert ran.json()["rows"] == {"orders": 3}, ran.json()

@@ -74,6 +74,9 @@ def serve(
     sql_dsn = f"postgresql://{host}:{sql_port}/hexmesh" + ("?sslmode=require" if auth else "") if sql_port else None
     try:
         workspace = Workspace.open(home)
+        # As for every command (cli/common.py): ${HEXMESH_HOME} in a spec is the workspace served, so
+        # the scheduler's and the owner's runs find sources such as the demo's ${HEXMESH_HOME}/landing.
+        os.environ[HOME_ENV] = str(workspace.settings.home)
         node = Node(
             workspace,
             NodeOptions(
