@@ -203,13 +203,6 @@ def test_sql_that_does_not_carry_over_to_spark_is_a_validate_error(
         workspace.deploy([folder])
 
 
-def test_a_python_transformation_cannot_name_spark(workspace: Workspace, make_product: ProductFactory) -> None:
-    spec = ORDERS_SPEC.replace("  sql: transform.sql", "  python: transform.py:build\n  engine: spark")
-    folder = make_product("orders", spec, {"transform.py": "def build(inputs):\n    return inputs['raw']\n"})
-    with pytest.raises(SpecError, match="Python transformation cannot run on the Spark engine"):
-        workspace.deploy([folder])
-
-
 @contextmanager
 def socket_closed() -> Iterator[int]:
     """A loopback port nothing listens on."""

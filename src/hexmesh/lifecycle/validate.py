@@ -113,14 +113,18 @@ def engine_problems(loaded: LoadedSpec) -> list[SpecProblem]:
     code = loaded.spec.transformation
     if code is None or code.engine != "spark":
         return []
-    if code.python is not None:
+    import importlib.util
+
+    if importlib.util.find_spec("pyspark") is None:
         return [
             SpecProblem(
                 loaded.marks.at(("transformation", "engine")),
-                "a Python transformation cannot run on the Spark engine (it runs confined, in a process of its own)",
-                "write the transformation in SQL, or remove engine: spark",
+                "engine: spark needs pyspark, which is not installed on this node",
+                "pip install 'hexmesh[spark]' (and Java 17), or remove engine: spark to run on duckdb",
             )
         ]
+    if code.python is not None:
+        return build_problems(loaded, code.python)
     from hexmesh.errors import TransformError
     from hexmesh.infra.compute import SqlText
     from hexmesh.infra.compute.sparksql import to_spark  # sqlglot only: no Spark needed to validate
@@ -144,6 +148,39 @@ def engine_problems(loaded: LoadedSpec) -> list[SpecProblem]:
                 )
             )
     return problems
+
+
+def build_problems(loaded: LoadedSpec, target: str) -> list[SpecProblem]:
+    """A PySpark transformation's function: defined at the top of its file, taking ``(spark, inputs)``.
+
+    The file is parsed, never imported: validate runs no product code.
+    """
+    import ast
+
+    name, function = target.split(":", 1)
+    path = inside(loaded.folder, name)
+    if path is None or not path.is_file():
+        return []  # spec_problems reports a missing or escaping file
+    where = loaded.marks.at(("transformation", "python"))
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=name)
+    except (SyntaxError, UnicodeDecodeError) as exc:
+        return [SpecProblem(where, f"{name} does not parse: {exc}", "fix the Python file")]
+    found = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == function]
+    if not found:
+        return [SpecProblem(where, f"{name} defines no function {function!r}", f"add def {function}(spark, inputs):")]
+    args = found[-1].args
+    positional = [a.arg for a in [*args.posonlyargs, *args.args]]
+    if len(positional) - len(args.defaults) > 2 or (len(positional) < 2 and args.vararg is None):
+        return [
+            SpecProblem(
+                where,
+                f"{name}:{found[-1].lineno}: {function}({', '.join(positional)}) must take (spark, inputs) on the "
+                "Spark engine",
+                f"write def {function}(spark, inputs): spark is a Spark session, inputs a dict of DataFrames",
+            )
+        ]
+    return []
 
 
 def secret_problems(loaded: LoadedSpec) -> list[SpecProblem]:

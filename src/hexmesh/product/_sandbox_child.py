@@ -24,6 +24,7 @@ _READ = (1 << 0) | (1 << 2) | (1 << 3)  # EXECUTE, READ_FILE, READ_DIR
 _ALL_FS = {1: (1 << 13) - 1, 2: (1 << 14) - 1, 3: (1 << 15) - 1, 4: (1 << 15) - 1}
 _CALLS = {"x86_64": (444, 445, 446), "aarch64": (444, 445, 446)}
 _PR_SET_NO_NEW_PRIVS = 38
+_CONNECT_TCP = 1 << 1  # LANDLOCK_ACCESS_NET_CONNECT_TCP
 _PR_SET_PDEATHSIG = 1
 #: Rights that apply to a file (not a folder): EXECUTE, WRITE_FILE, READ_FILE, TRUNCATE, IOCTL_DEV.
 _FILE_RIGHTS = (1 << 0) | (1 << 1) | (1 << 2) | (1 << 14) | (1 << 15)
@@ -37,7 +38,8 @@ def _handled_fs(abi: int) -> int:
     return _ALL_FS.get(abi, (1 << 16) - 1)
 
 
-def _landlock(read: list[str], write: list[str]) -> None:
+def _landlock(read: list[str], write: list[str], connect: tuple[int, ...] = ()) -> None:
+    """Confine this process: read ``read``, write ``write``, open TCP connections only to ``connect`` ports."""
     calls = _CALLS.get(os.uname().machine)
     if calls is None:
         raise _RefusedError(f"Landlock system calls are not known for {os.uname().machine}")
@@ -70,6 +72,18 @@ def _landlock(read: list[str], write: list[str]) -> None:
         os.close(fd)
         if result < 0:
             raise _RefusedError(f"allowing {path} in the Landlock rule set failed (errno {ctypes.get_errno()})")
+    if connect and abi < 4:
+        raise _RefusedError(
+            f"the kernel's Landlock (ABI {abi}) cannot allow one TCP port and refuse the others (ABI 4, Linux "
+            "6.7, can), so a PySpark transformation cannot be confined; run it on a newer kernel"
+        )
+    net = (ctypes.c_uint64 * 2)()
+    for port in connect:  # LANDLOCK_RULE_NET_PORT: TCP connect to this port only, never bind
+        net[0], net[1] = _CONNECT_TCP, port
+        if libc.syscall(add_rule, ruleset, 2, ctypes.byref(net), 0) < 0:
+            raise _RefusedError(
+                f"allowing TCP port {port} in the Landlock rule set failed (errno {ctypes.get_errno()})"
+            )
     if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 or libc.syscall(restrict, ruleset, 0) < 0:
         raise _RefusedError(f"entering the Landlock sandbox failed (errno {ctypes.get_errno()})")
     os.close(ruleset)
@@ -133,13 +147,19 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
 
     import pyarrow as pa  # loaded before confinement: its libraries are read-only from here on
 
-    inputs = {}
-    for name in job["inputs"]:
+    inputs: dict[str, Any] = {}
+    for name in [] if "spark" in job else job["inputs"]:
         with pa.memory_map(str(exchange / f"in-{name}.arrow")) as source:
             inputs[name] = pa.ipc.open_file(source).read_all()
     _landlock([*_readable(job["home"], str(exchange)), str(bundle)], [str(exchange)])
     if "example" in job:
         return _example(job, inputs)
+    spark = None
+    if "spark" in job:
+        try:
+            spark = _spark_session(job["spark"], inputs, exchange)
+        except Exception as exc:  # the Connect server or the client, before the product's code runs
+            return {"error": f"the Spark session for {job['file']} could not start: {_first_line(exc)}"}
     path = bundle / job["file"]
     loader_spec = importlib.util.spec_from_file_location(job["module"], path)
     if loader_spec is None or loader_spec.loader is None:
@@ -151,14 +171,83 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
         function = getattr(module, job["function"], None)
         if not callable(function):
             return {"error": f"{job['file']} has no function {job['function']!r}; define it or fix the spec"}
-        result = function(inputs)
+        result = function(inputs) if spark is None else function(spark, inputs)
+        if spark is not None:
+            return _spark_written(job, result, path)
     except MemoryError:
         return {"error": f"{job['file']} ran out of memory: the limit is {job['memory_mb']} MB", "limit": True}
     except Exception as exc:
-        return {"error": _where(exc, path) + f"{type(exc).__name__}: {exc}"}
+        return {"error": _where(exc, path) + _said(exc)}
     if not isinstance(result, dict):
         return {"single": _write(exchange, 0, result)}
     return {"ports": {str(port): _write(exchange, i, value) for i, (port, value) in enumerate(result.items())}}
+
+
+def _spark_session(spark_job: dict[str, Any], frames: dict[str, Any], exchange: Path) -> Any:
+    """A Spark Connect session whose only channel is hexmesh's door (a Unix socket in the exchange folder).
+
+    The door forwards only plans that read this run's input files (infra/compute/sparkdoor.py).
+    """
+    import warnings
+
+    import pyarrow as pa
+
+    # pyspark.sql.functions builds Connect expressions only in Connect mode, which this variable selects.
+    os.environ["SPARK_CONNECT_MODE_ENABLED"] = "1"
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas", FutureWarning)
+    from pyspark.sql.connect.client import DefaultChannelBuilder
+    from pyspark.sql.connect.session import SparkSession
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    class _Door(DefaultChannelBuilder):
+        @property
+        def endpoint(self) -> str:
+            return f"unix:{spark_job['socket']}"
+
+    spark = SparkSession.builder.channelBuilder(_Door("sc://localhost")).config(map=spark_job["conf"]).getOrCreate()
+    for name, files in spark_job["inputs"].items():
+        if files:
+            frames[name] = spark.read.parquet(*files)
+        else:  # from the schema: a Connect session cannot infer one from no rows
+            schema = pa.ipc.read_schema(pa.py_buffer((exchange / f"in-{name}.schema").read_bytes()))
+            frames[name] = spark.createDataFrame([], from_arrow_schema(schema))
+    return spark
+
+
+def _spark_written(job: dict[str, Any], result: Any, path: Path) -> dict[str, Any]:
+    """Write what a PySpark build returned, through the door, into the run's output folder; or say why not."""
+    outputs: dict[str, str] = job["spark"]["outputs"]
+    if not isinstance(result, dict):
+        if len(outputs) != 1:
+            return {"error": f"{path.name} returned one DataFrame but the product has {len(outputs)} output ports; "
+                    f"return a dict keyed by port name ({', '.join(outputs)})"}  # fmt: skip
+        result = {next(iter(outputs)): result}
+    if sorted(result) != sorted(outputs):
+        return {"error": f"{path.name} returned DataFrames for {sorted(result)}, expected exactly {sorted(outputs)}"}
+    for port, frame in result.items():
+        if not hasattr(frame, "write") or not hasattr(frame, "schema"):
+            return {"error": f"{path.name} returned {type(frame).__name__} for port {port!r}; return a Spark DataFrame"}
+        try:
+            frame.write.mode("overwrite").parquet(outputs[port])
+        except Exception as exc:  # Spark's refusal of the plan, or the door's
+            return {"error": f"{path.name}: Spark could not compute port {port!r}: {_said(exc).splitlines()[0]}"}
+    return {"spark": sorted(outputs)}
+
+
+def _said(exc: BaseException) -> str:
+    """The exception as one message; the door's refusal of a Spark plan without gRPC's wrapping."""
+    text = str(exc)
+    if _REFUSED in text:
+        return _REFUSED + text.split(_REFUSED, 1)[1].splitlines()[0].removesuffix('"')
+    return f"{type(exc).__name__}: {exc}"
+
+
+_REFUSED = "hexmesh refused the plan: "
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _example(job: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:

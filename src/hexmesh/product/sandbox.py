@@ -28,7 +28,7 @@ import pyarrow as pa
 
 from hexmesh.errors import TransformError
 
-__all__ = ["Limits", "run_example", "run_python"]
+__all__ = ["Limits", "run_example", "run_pyspark", "run_python"]
 
 _CHILD = Path(__file__).with_name("_sandbox_child.py")
 #: The child's whole environment: nothing of the node's (HEXMESH_*, AWS_*, tokens) crosses. The
@@ -90,6 +90,48 @@ def run_python(
         if "single" in answer:
             return _read(exchange, answer["single"])
         return {port: _read(exchange, name) for port, name in answer["ports"].items()}
+
+
+def run_pyspark(
+    bundle: Path,
+    target: str,
+    inputs: dict[str, tuple[tuple[str, ...], pa.Schema]],
+    outputs: dict[str, Path],
+    *,
+    upstream: str,
+    conf: dict[str, Any],
+    limits: Limits,
+    home: Path,
+    module: str,
+) -> None:
+    """Call ``file.py:function(spark, inputs)`` of ``bundle`` confined, with a Spark Connect session.
+
+    The session's only channel is a :class:`~hexmesh.infra.compute.sparkdoor.PlanDoor` on a Unix
+    socket in the exchange folder, forwarding to the Connect server at ``upstream`` the plans that
+    read ``inputs`` (port → Parquet files and schema) and write into ``outputs`` (port → folder);
+    the child has no TCP at all. The returned DataFrames are written there by Spark.
+
+    Raises:
+        TransformError: the code failed (file and line), the door refused its plan, or a limit was hit.
+    """
+    from hexmesh.infra.compute.sparkdoor import PlanDoor
+
+    file, function = target.split(":", 1)
+    job: dict[str, Any] = {"file": file, "function": function, "module": module}
+    reads = {f for files, _ in inputs.values() for f in files}
+    writes = {port: folder.resolve() for port, folder in outputs.items()}
+    with _exchange({}) as exchange:
+        for name, (_, schema) in inputs.items():
+            (exchange / f"in-{name}.schema").write_bytes(schema.serialize().to_pybytes())
+        job["spark"] = {
+            "socket": str(exchange / "spark.sock"),
+            "conf": conf,
+            "inputs": {name: [Path(f).as_uri() for f in files] for name, (files, _) in inputs.items()},
+            "outputs": {port: folder.as_uri() for port, folder in writes.items()},
+        }
+        root = Path(os.path.commonpath([str(f) for f in writes.values()])) if writes else exchange
+        with PlanDoor(upstream, exchange / "spark.sock", reads=reads, writes=root):
+            _answer(exchange, job, bundle, {name: pa.table({}) for name in inputs}, limits, home, file)
 
 
 def run_example(

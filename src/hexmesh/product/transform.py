@@ -16,7 +16,7 @@ from hexmesh.errors import TransformError
 from hexmesh.infra.compute import ComputeJob, Engine, ParquetInput, RunFolder, SqlText, StagedOutput
 from hexmesh.infra.settings import Settings
 from hexmesh.product.deployed import DeployedProduct
-from hexmesh.product.sandbox import Limits, run_python
+from hexmesh.product.sandbox import Limits, run_pyspark, run_python
 from hexmesh.spec import inside
 
 __all__ = ["transform"]
@@ -40,12 +40,9 @@ def transform(
     if code is None:
         (item,) = inputs.values()
         return {outputs[0]: StagedOutput(outputs[0], item.files, item.schema, item.rows)}
+    if code.python is not None and engine.name == "spark":
+        return _pyspark(product, engine, code.python, inputs, folder, outputs, settings)
     if code.python is not None:
-        if engine.name != "duckdb":
-            raise TransformError(
-                f"{code.python} is a Python transformation, which runs confined in a process of its own, not on "
-                f"the {engine.name} engine; write it in SQL, or run the product on engine: duckdb"
-            )
         tables = {name: item.to_arrow() for name, item in inputs.items()}
         built = _python(product, code.python, tables, outputs, settings)
         return {port: _written(folder, port, table) for port, table in built.items()}
@@ -85,16 +82,52 @@ def _python(
 ) -> dict[str, pa.Table]:
     file_name = target.split(":", 1)[0]
     _code_file(product, file_name, "Python")
+    limits = _limits(product, settings)
+    module = f"hexmesh_transform_{product.spec.domain}_{product.spec.name}".replace("-", "_")
+    result = run_python(product.bundle, target, inputs, limits=limits, home=settings.home, module=module)
+    return _as_outputs(result, outputs, target)
+
+
+def _pyspark(
+    product: DeployedProduct,
+    engine: Engine,
+    target: str,
+    inputs: dict[str, ParquetInput],
+    folder: RunFolder,
+    outputs: list[str],
+    settings: Settings,
+) -> dict[str, StagedOutput]:
+    """``def build(spark, inputs)`` confined, its session a Connect client of hexmesh's door (ADR 0038)."""
+    from hexmesh.infra.compute.spark import SQL_CONF, SparkEngine
+
+    assert isinstance(engine, SparkEngine)
+    _code_file(product, target.split(":", 1)[0], "Python")
+    module = f"hexmesh_transform_{product.spec.domain}_{product.spec.name}".replace("-", "_")
+    given = {name: (item.files, item.schema) for name, item in inputs.items()}
+    written = {port: folder.output(port) for port in outputs}
+    conf = {key: value for key, value in SQL_CONF.items() if value is not None}
+    with engine.connect_url() as upstream:
+        run_pyspark(product.bundle, target, given, written, upstream=upstream, conf=conf,
+                    limits=_limits(product, settings), home=settings.home, module=module)  # fmt: skip
+    return {port: _staged(target, port, path) for port, path in written.items()}
+
+
+def _staged(target: str, port: str, folder: Path) -> StagedOutput:
+    files = tuple(str(p) for p in sorted(folder.glob("part-*.parquet")))
+    if not files:
+        raise TransformError(f"{target}: Spark wrote no Parquet file for port {port!r}")
+    schema = pq.read_schema(files[0]).remove_metadata()
+    return StagedOutput(port, files, schema, sum(pq.read_metadata(f).num_rows for f in files))
+
+
+def _limits(product: DeployedProduct, settings: Settings) -> Limits:
     asked = product.spec.transformation.limits if product.spec.transformation else None
-    limits = Limits.of(
+    return Limits.of(
         settings.python_memory_mb,
         settings.python_cpu_seconds,
         asked.memory_mb if asked else None,
         asked.cpu_seconds if asked else None,
     )
-    module = f"hexmesh_transform_{product.spec.domain}_{product.spec.name}".replace("-", "_")
-    result = run_python(product.bundle, target, inputs, limits=limits, home=settings.home, module=module)
-    return _as_outputs(result, outputs, target)
 
 
 def _as_outputs(result: Any, outputs: list[str], target: str) -> dict[str, pa.Table]:

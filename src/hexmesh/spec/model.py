@@ -465,7 +465,9 @@ class Transformation(SpecModel):
     """file.py:function — called with a dict of input Arrow tables; returns one table per port.
 
     It runs in its own process, which reads only Python's files and the product's bundle, writes
-    nowhere, opens no network connection and sees none of the node's settings or secrets."""
+    nowhere, opens no network connection and sees none of the node's settings or secrets. With
+    ``engine: spark`` it is called ``build(spark, inputs)`` with Spark DataFrames and returns them
+    (a PySpark transformation, docs/adr/0038-pyspark-builds.md)."""
     limits: Limits = Limits()
     """Python only: memoryMb and cpuSeconds for each run (within the node's python_* settings)."""
     engine: Literal["duckdb", "spark"] | None = None

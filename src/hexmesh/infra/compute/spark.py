@@ -29,14 +29,14 @@ from hexmesh.infra.compute.sparksql import to_spark
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-__all__ = ["SparkEngine"]
+__all__ = ["SQL_CONF", "SparkEngine"]
 
 _SESSION_LOCK = threading.Lock()
 #: A Spark Connect URL's scheme, and the port a Connect server listens on unless told otherwise.
 CONNECT = "sc://"
 _CONNECT_PORT = 15002
 #: Session settings hexmesh's SQL relies on (runtime settings: a Connect session takes them too).
-_SQL_CONF: dict[str, bool | float | int | str | None] = {
+SQL_CONF: dict[str, bool | float | int | str | None] = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.parquet.outputTimestampType": "TIMESTAMP_MICROS",
     "spark.sql.sources.partitionOverwriteMode": "static",
@@ -88,7 +88,7 @@ class SparkEngine:
             builder = (
                 SparkSession.builder.master(self.master)
                 .appName("hexmesh")
-                .config(map=_SQL_CONF)
+                .config(map=SQL_CONF)
                 .config("spark.executor.memory", self.executor_memory)
                 .config("spark.ui.enabled", "false")
                 .config("spark.driver.host", "127.0.0.1")
@@ -96,6 +96,23 @@ class SparkEngine:
             )
             self._session = builder.getOrCreate()
             return self._session
+
+    @contextmanager
+    def connect_url(self) -> Iterator[str]:
+        """``host:port`` of a Spark Connect server on this engine's master, for one PySpark run.
+
+        With an ``sc://`` master, that server; otherwise one hexmesh starts on the master and
+        stops afterwards (infra/compute/connectserver.py), so the driver is hexmesh's.
+        """
+        self._reachable()
+        if self.master.startswith(CONNECT):
+            address = urlsplit(self.master)
+            yield f"{address.hostname}:{address.port or _CONNECT_PORT}"
+            return
+        from hexmesh.infra.compute.connectserver import connect_server
+
+        with connect_server(self.master, {"spark.executor.memory": self.executor_memory}) as url:
+            yield url
 
     def stop(self) -> None:
         with _SESSION_LOCK:
@@ -143,7 +160,7 @@ def _connect(url: str) -> SparkSession:
 
     try:
         with _pandas_tolerated():
-            return SparkSession.builder.remote(url).config(map=_SQL_CONF).getOrCreate()
+            return SparkSession.builder.remote(url).config(map=SQL_CONF).getOrCreate()
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise WorkspaceError(
             f"a Spark Connect URL ({url}) needs the Connect client, which did not import ({exc}): pip install "
