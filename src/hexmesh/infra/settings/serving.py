@@ -50,6 +50,19 @@ class ServingSettings(Base):
         "wait their turn, within the statement timeout.",
         group="serving",
     )
+    sql_running_statements: int = key(
+        4,
+        "HEXMESH_SQL_RUNNING_STATEMENTS",
+        "Statements the SQL port's engine runs at once, over all sessions (0: no limit); more wait their turn "
+        "in a queue, so that many clients at once share the engine's memory instead of running out of it.",
+        group="serving",
+    )
+    sql_admission_timeout: float = key(
+        300.0,
+        "HEXMESH_SQL_ADMISSION_TIMEOUT",
+        "Seconds a SQL statement waits for its turn to run (sql_running_statements) before it fails with 53000.",
+        group="serving",
+    )
 
     @property
     def files_cache_bytes(self) -> int:

@@ -14,7 +14,7 @@ from sqlglot import exp
 
 from hexmesh.product.sql.interrupt import REGTYPE_ARRAY, Writing
 
-__all__ = ["VERSION", "to_duckdb"]
+__all__ = ["VERSION", "name_columns", "to_duckdb"]
 
 # What version() answers; SQLAlchemy parses "PostgreSQL X.Y" out of it.
 VERSION = "PostgreSQL 15.0 (hexmesh) on x86_64-pc-linux-gnu, served by hexmesh over DuckDB, 64-bit"
@@ -55,7 +55,7 @@ _OID_TYPES = {"REGCLASS", "REGTYPE", "REGPROC", "REGPROCEDURE", "REGNAMESPACE", 
 
 def to_duckdb(tree: exp.Expr) -> str:
     """DuckDB SQL for a statement parsed in the PostgreSQL dialect."""
-    _name_columns(tree)
+    name_columns(tree)
     tree = tree.transform(_session, copy=False).transform(_expandarray, copy=False)
     tree = tree.transform(_oid_cast, copy=False).transform(_unqualify, copy=False).transform(_operator, copy=False)
     return tree.sql(dialect=Writing)
@@ -264,7 +264,7 @@ def _oid_cast(node: exp.Expr) -> exp.Expr:
     return node
 
 
-def _name_columns(tree: exp.Expr) -> None:
+def name_columns(tree: exp.Expr) -> None:
     """Alias unnamed columns as PostgreSQL names them: of the result, and of every CTE and subquery,
     whose columns the statement may name (``count(1)`` is ``count``)."""
     for select in list(tree.find_all(exp.Select)):

@@ -12,6 +12,7 @@ from hexmesh.infra.settings import Settings
 from hexmesh.pgwire import Authenticator, Limits, PgServer, SessionContext
 from hexmesh.product.policy.opened import OpenedTables
 from hexmesh.product.runtime import Runtime
+from hexmesh.product.sql.admission import Admission
 from hexmesh.product.sql.catalog import TableCatalog
 from hexmesh.product.sql.databases import Databases
 from hexmesh.product.sql.policy import AllowAll, QueryPolicy
@@ -43,6 +44,11 @@ class SqlPortConfig:
     native_scans: bool = True
     max_statement_bytes: int = 1024 * 1024  # 0: no limit
     statements_per_principal: int = 8  # running at once over all of a principal's sessions; 0: no limit
+    # Admission (sql/admission.py, ADR 0039): statements the engine runs at once over all sessions (0: no
+    # limit), how many more may wait for a turn, and for how long (None: within the statement timeout).
+    running_statements: int = 4
+    waiting_statements: int = 1024
+    admission_timeout: float | None = 300.0
     # Time zones other than UTC that open sessions compute in at once (each is an engine: sql/databases.py).
     max_zones: int = 4
     # Parsed statements kept for reuse (sql/statements.py), in all and per session.
@@ -56,6 +62,8 @@ class SqlPortConfig:
             max_connections=settings.sql_max_connections,
             max_statement_bytes=settings.sql_max_statement_bytes,
             statements_per_principal=settings.sql_statements_per_principal,
+            running_statements=settings.sql_running_statements,
+            admission_timeout=settings.sql_admission_timeout or None,
         )
 
 
@@ -79,6 +87,9 @@ class SqlPort:
         )
         self.statements = StatementCache(self.config.statement_cache_bytes, self.config.statement_cache_session_bytes)
         self.running = RunningStatements(self.config.statements_per_principal)
+        self.admission = Admission(
+            self.config.running_statements, self.config.waiting_statements, self.config.admission_timeout
+        )
 
     def __call__(self, ctx: SessionContext) -> SqlSession:
         return SqlSession(self, ctx)

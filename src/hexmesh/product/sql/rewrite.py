@@ -19,9 +19,10 @@ from sqlglot.errors import SqlglotError
 from hexmesh.pgwire import PgError, SqlState
 from hexmesh.product.sql import vetted
 from hexmesh.product.sql.catalog import PortTable
+from hexmesh.product.sql.fixedzone import fixed_offset_us, rewrite_fixed_zone
 from hexmesh.product.sql.interrupt import Reading
 from hexmesh.product.sql.pgcatalog import SHIM_SCHEMA, SHIMS, shim_name
-from hexmesh.product.sql.pgdialect import to_duckdb
+from hexmesh.product.sql.pgdialect import name_columns, to_duckdb
 from hexmesh.product.sql.policy import TableRewrite
 from hexmesh.product.sql.sqlstate import syntax_error
 
@@ -126,8 +127,13 @@ def apply(
     uses: list[TableUse],
     names: Mapping[int, str],
     rewrites: Mapping[str, TableRewrite],
+    zone: str = "UTC",
 ) -> str:
-    """DuckDB SQL with each use replaced by its registered source, and policy rewrites applied."""
+    """DuckDB SQL with each use replaced by its registered source, and policy rewrites applied.
+
+    ``zone`` is the session's canonical TimeZone: in a fixed-offset zone, local days and hours of
+    ``timestamptz`` columns become integer arithmetic (:mod:`.fixedzone`).
+    """
     for i, use in enumerate(uses):
         alias = use.node.alias or use.table.name
         rewrite = rewrites.get(use.table.qualified)
@@ -140,6 +146,16 @@ def apply(
                 alias=exp.TableAlias(this=exp.to_identifier(alias)),
             )
         use.node.replace(source)
+    offset = fixed_offset_us(zone)
+    if offset is not None and uses:
+        name_columns(tree)  # named as PostgreSQL names date_trunc(…) before it becomes arithmetic
+        # (after the sources are in place: naming a subquery copies it)
+        # What a policy computes, or serves from rows of its own, has the policy's types.
+        redefined = {name for rewrite in rewrites.values() for name in rewrite.transform}
+        for use in uses:
+            if getattr(rewrites.get(use.table.qualified), "source", None) is not None:
+                redefined.update(use.table.arrow_schema.names)
+        rewrite_fixed_zone(tree, [use.table for use in uses], redefined, offset)
     return to_duckdb(tree)
 
 

@@ -158,11 +158,18 @@ class SqlSession:
         prepared = self._prepare(sql, "query")
         who = self._who
         self.port.running.start(who, lambda: self._cancel_pending)
+        try:
+            # The engine's turn (sql/admission.py): many clients at once wait instead of running out of memory.
+            self.port.admission.enter(lambda: self._cancel_pending)
+        except BaseException:
+            self.port.running.end(who)
+            raise
         cursor: duckdb.DuckDBPyConnection | None = None
 
         def done() -> None:
             if cursor is not None:
                 self._release(cursor)
+            self.port.admission.leave()
             self.port.running.end(who)
 
         try:
@@ -295,7 +302,7 @@ class SqlSession:
             answer = decision.answer
             return Prepared(f"SELECT * FROM {name}", {name: answer}, statement.tree, answer.schema, None)
         with interruptible(self._stop):
-            duck = statement.duckdb_sql(decision.rewrites, self._lookup)
+            duck = statement.duckdb_sql(decision.rewrites, self._lookup, self._zone)
         log.debug("as DuckDB SQL: %s", duck)
         sources: dict[str, Source] = {}
         for i, access in enumerate(accesses):

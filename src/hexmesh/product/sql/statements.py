@@ -65,19 +65,20 @@ class Statement:
         """The names the statement uses, lower-cased; None when it may read columns it does not name."""
         return referenced_names(self.tree)
 
-    def duckdb_sql(self, rewrites: Mapping[str, TableRewrite], lookup: rewrite.Lookup) -> str:
-        """The DuckDB SQL reading this entry's sources, with the policy's rewrites applied.
+    def duckdb_sql(self, rewrites: Mapping[str, TableRewrite], lookup: rewrite.Lookup, zone: str = "UTC") -> str:
+        """The DuckDB SQL reading this entry's sources, with the policy's rewrites applied, for a
+        session computing in ``zone`` (a canonical TimeZone setting).
 
         ``lookup`` resolves table names as when the entry was made (same search_path and catalog).
         """
-        key = _rewrites_key(rewrites)
+        key = (_rewrites_key(rewrites), zone)
         found = self._duckdb.get(key)
         if found is None:
             # apply() rewrites the tree in place: work on a fresh parse, keep the shared one.
             explain, body = _split_explain(self.sql)
             tree = rewrite.parse(body)
             uses = rewrite.table_uses(tree, lookup)
-            found = explain + rewrite.apply(tree, uses, self.names, rewrites)
+            found = explain + rewrite.apply(tree, uses, self.names, rewrites, zone)
             self._duckdb[key] = found
         return found
 
