@@ -162,3 +162,28 @@ def test_engine_spark_without_pyspark_is_a_validate_error(
 def test_the_example_build_validates(tmp_path: Path, workspace: Workspace, make_product: ProductFactory) -> None:
     loaded = workspace.validate([orders(make_product, "orders"), pyspark_totals(tmp_path)])
     assert {item.spec.key for item in loaded} == {"sales/orders", "sales/totals"}
+
+
+def test_restricted_fields_in_clear_never_go_to_a_pyspark_build(tmp_path: Path) -> None:
+    """ADR 0029's rule holds for PySpark (ADR 0038): the run fails before anything reaches Spark."""
+    from tests.product.policy.test_upstream import EMAILS, PROFILES, _product
+
+    people = "user_id,email,region\n" + "".join(f"u{n},{EMAILS[n - 1]},EU\n" for n in range(1, 4))
+    profiles = _product(tmp_path / "profiles", PROFILES, "select * from raw\n", people)
+    mailing = PROFILES.replace("name: profiles\nversion", "name: mailing\nversion", 1).replace(
+        "  - {name: raw, source: {format: csv, path: data}}\ntransformation: {sql: transform.sql}",
+        "  - {name: profiles, from: dp://users/profiles/profiles}\n"
+        "transformation: {python: build.py:build, engine: spark}",
+    )
+    # A Python build has no column lineage: each field says why it holds no restricted value.
+    for field in ("tags: [subject]}", "name: region, logicalType: string, classification: internal}"):
+        mailing = mailing.replace(field, field[:-1] + ", classificationReason: copied as is and not from email}")
+    consumer = _product(tmp_path / "mailing", mailing, "", "")
+    (consumer / "build.py").write_text("def build(spark, inputs):\n    return inputs['profiles']\n", encoding="utf-8")
+    settings = Settings.defaults(tmp_path / "ws").merged({"spark_master": "spark://127.0.0.1:9"})
+    with Workspace(settings) as workspace:
+        workspace.deploy([profiles, consumer])
+        workspace.run("users/profiles")
+        with pytest.raises(TransformError, match=r"reads restricted fields in clear \(profiles: email\)"):
+            workspace.run("users/mailing")
+        assert workspace.reader("dp://users/mailing/profiles").publications() == []
