@@ -82,7 +82,7 @@ class _Resolver:
         # One FROM item has the column (else PostgreSQL would call it ambiguous): announce its type.
         return found[0] if len(found) == 1 and isinstance(found[0], dict) else None
 
-    def _in_item(self, item: exp.Expr, name: str, depth: int) -> dict[bytes, bytes] | None | bool:
+    def _in_item(self, item: exp.Expr, name: str, depth: int) -> dict[bytes, bytes] | bool | None:
         """The column's type in one FROM item; None: it has the column, of no varchar type; False: it has none."""
         if isinstance(item, exp.Subquery):
             return self._in_query(item.this, name, depth)
@@ -104,7 +104,7 @@ class _Resolver:
         typmod = -1 if length is None else length + 4
         return {PG_OID_METADATA_KEY: str(Oid.VARCHAR).encode(), PG_TYPMOD_METADATA_KEY: str(typmod).encode()}
 
-    def _in_query(self, query: exp.Expr, name: str, depth: int) -> dict[bytes, bytes] | None | bool:
+    def _in_query(self, query: exp.Expr, name: str, depth: int) -> dict[bytes, bytes] | bool | None:
         if not isinstance(query, exp.Select):
             return None
         for projection in query.expressions:
