@@ -20,7 +20,7 @@ from hexmesh.infra.keys import KeyStoreError, generate_master_key
 from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
 from hexmesh.product import ReadRequest
-from hexmesh.product.policy import PolicySidecar, shaped_batches
+from hexmesh.product.policy import PolicySidecar, PortRead, shaped_batches
 from hexmesh.product.sealing import key_store
 from hexmesh.product.sql.references import sql_references
 from tests.governance.test_encryption_ports import DOWNSTREAM, DOWNSTREAM_SQL, SPEC, SQL, _csv, _write
@@ -123,7 +123,8 @@ def test_reads_of_other_columns_do_not_open_the_restricted_one(mesh: Mesh, monke
         read = workspace.read("dp://people/profiles/profiles", request)
         # The files port's stream: the door, as a node without --auth reads it for everyone.
         sidecar = PolicySidecar(workspace.runtime)
-        _, _, batches = shaped_batches(sidecar, reader.product, UNRESTRICTED, "profiles", columns=request.columns)
+        streaming = PortRead(reader.product, UNRESTRICTED, "profiles", via="read", columns=request.columns)
+        _, _, batches = shaped_batches(sidecar, streaming)
         streamed = pa.Table.from_batches(list(batches))
         with pytest.raises(KeyStoreError, match="master key is not the one"):
             workspace.read("dp://people/profiles/profiles", ReadRequest(columns=("email",)))

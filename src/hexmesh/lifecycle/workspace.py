@@ -36,7 +36,7 @@ from hexmesh.product.authority import process_actor, workspace_root
 from hexmesh.product.backfill import EventWindow
 from hexmesh.product.control import AuditLog, ControlState, PausedError, UnauthorizedError
 from hexmesh.product.observers import RunObserver
-from hexmesh.product.policy import PolicySidecar, Window, shaped_table, unrestricted_table
+from hexmesh.product.policy import PolicySidecar, PortRead, Window, shaped_table, unrestricted_table
 from hexmesh.product.remote import locate
 from hexmesh.product.runner import Progress
 from hexmesh.spec import DataProductSpec, InputPort, LoadedSpec, parse_address
@@ -280,18 +280,18 @@ class Workspace:
         sidecar = PolicySidecar(self.runtime)
         if token:
             window = Window(since=request.since, until=request.until) if request.since or request.until else None
-            table, _ = shaped_table(
-                sidecar,
+            read = PortRead(
                 reader.product,
                 sidecar.authenticate(token),
                 reader.spec.name,
+                via="cli",
                 as_of=request.as_of,
                 window=window,
                 columns=request.columns,
                 filter=request.filter,
                 purpose=purpose,
-                via="cli",
             )
+            table, _ = shaped_table(sidecar, read)
             return table
         root = workspace_root(self.settings)
         if authorize and root is None:
@@ -461,7 +461,8 @@ class Workspace:
         reader = self.reader(address)
         sidecar = PolicySidecar(self.runtime)
         principal = sidecar.authenticate(token)
-        seen, _ = shaped_table(sidecar, reader.product, principal, reader.spec.name, as_of=as_of, via="contract")
+        read = PortRead(reader.product, principal, reader.spec.name, via="contract", as_of=as_of)
+        seen, _ = shaped_table(sidecar, read)
         publications = [Publication_(p.snapshot_id, from_us(p.published_us)) for p in reader.publications()]
         alive = {s.snapshot_id for s in self.runtime.tables.snapshots(reader.record.table_id)}
         return check_port(contract, address, seen, publications, as_of=as_of, snapshots_alive=alive)

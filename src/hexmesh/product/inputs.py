@@ -29,7 +29,7 @@ from hexmesh.product.cdc import port_slot, read_cdc
 from hexmesh.product.database_source import read_database
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.landing import ObjectLanding, lands_in_objects, read_landed
-from hexmesh.product.policy.door import Window
+from hexmesh.product.policy.read import Window
 from hexmesh.product.policy.sidecar import PolicySidecar
 from hexmesh.product.policy.upstream import upstream_files
 from hexmesh.product.postgres_source import read_postgres

@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from hexmesh.errors import HexmeshError, InputError
 from hexmesh.infra.settings import Settings
-from hexmesh.product.policy.door import Window
+from hexmesh.product.policy.read import Window
 from hexmesh.product.policy.upstream import InputRefusedError, consumer_principal
 from hexmesh.spec import DataProductSpec, InputPort, parse_address
 

@@ -21,6 +21,7 @@ from hexmesh.product import OutputPortReader, ReadRequest
 from hexmesh.product import files as port_files
 from hexmesh.product.policy import (
     PolicySidecar,
+    PortRead,
     Window,
     decide_access,
     governed_batches,
@@ -100,23 +101,21 @@ def shaped(
     the request's filter and event-time window act on the rows as the caller sees them; one naming a
     column it may not see is refused, and the refusal is audited with what was sent.
     """
-    sidecar = node.policies
     windowed = req.since is not None or req.until is not None or req.after is not None
-    window = Window(since=req.since, until=req.until, after_snapshot=req.after) if windowed else None
-    schema, _, batches = shaped_batches(
-        sidecar,
+    read = PortRead(
         reader.product,
         principal,
         reader.spec.name,
+        via="files",
         snapshot_id=snapshot,
         as_of=req.as_of,
-        window=window,
+        window=Window(since=req.since, until=req.until, after_snapshot=req.after) if windowed else None,
         columns=req.columns,
         filter=req.filter,
         purpose=purpose,
         variant=variant,
-        via="files",
     )
+    schema, _, batches = shaped_batches(node.policies, read)
     return schema, batches
 
 

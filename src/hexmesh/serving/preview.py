@@ -34,7 +34,7 @@ from hexmesh.governance import (
 )
 from hexmesh.governance.privacy import exhausted_message
 from hexmesh.product import DeployedProduct
-from hexmesh.product.policy import one_request, shaped_batches, unrestricted_table
+from hexmesh.product.policy import PortRead, one_request, shaped_batches, unrestricted_table
 from hexmesh.serving.node import Node
 from hexmesh.serving.standing import readers_plan
 
@@ -111,7 +111,8 @@ def preview(node: Node, principal: Principal, product: DeployedProduct, port: st
                 "there is no row preview; ask for a private profile (charged to your privacy budget), "
                 "or use the SQL port's differentially private aggregates"
             )
-        schema, snapshot, batches = shaped_batches(node.policies, product, principal, port, purpose=purpose, via="ui")
+        read = PortRead(product, principal, port, via="ui", purpose=purpose)
+        schema, snapshot, batches = shaped_batches(node.policies, read)
     return _previewed(port, schema, snapshot, batches, plan.variant)
 
 

@@ -17,7 +17,7 @@ from hexmesh.infra.state import audit
 from hexmesh.lifecycle import Workspace
 from hexmesh.product import DeployedProduct
 from hexmesh.product.policy import PolicySidecar
-from hexmesh.product.policy.door import Window, shaped_files, shaped_table
+from hexmesh.product.policy.door import PortRead, Window, shaped_files, shaped_table
 from hexmesh.product.policy.shaped import UnservedColumnError
 from tests.product.sql.conftest import write_product
 
@@ -122,7 +122,7 @@ def test_an_unrestricted_view_hands_over_the_tables_own_data_files(people: Peopl
     latest = sidecar.runtime.state.latest_publication(record.id)
     assert latest is not None
     own = {f.file_path for f in sidecar.runtime.tables.data_files(record.table_id, latest.snapshot_id)}
-    with shaped_files(sidecar, product, OWNER, "scores") as shaped:
+    with shaped_files(sidecar, PortRead(product, OWNER, "scores", via="engine")) as shaped:
         assert not shaped.staged and set(shaped.files) == own
         assert shaped.schema.names == ["region", "score"]
         scores = duckdb.connect().execute(f"select sum(score) from read_parquet({list(shaped.files)!r})").fetchone()
@@ -135,7 +135,7 @@ def test_a_restricted_view_is_staged_with_masks_row_filters_and_sealed_fields_ap
     people: People, tmp_path: Path
 ) -> None:
     sidecar, product, _ = people
-    with shaped_files(sidecar, product, ANALYST, "people", folder=tmp_path) as shaped:
+    with shaped_files(sidecar, PortRead(product, ANALYST, "people", via="engine"), folder=tmp_path) as shaped:
         assert shaped.staged and shaped.schema.names == ["person_id", "region", "seen_at"]
         rows = _rows(shaped.files)
         assert all(Path(f).parent.parent == tmp_path for f in shaped.files)
@@ -149,17 +149,23 @@ def test_a_restricted_view_is_staged_with_masks_row_filters_and_sealed_fields_ap
 def test_a_staged_view_holds_only_the_columns_its_reader_names(people: People, tmp_path: Path) -> None:
     sidecar, product, _ = people
     # A transformation that names only region (and seen_at in another case): the rest is not staged.
-    with shaped_files(sidecar, product, ANALYST, "people", folder=tmp_path, needed={"region", "x"}) as shaped:
+    with shaped_files(
+        sidecar, PortRead(product, ANALYST, "people", via="engine"), folder=tmp_path, needed={"region", "x"}
+    ) as shaped:
         assert shaped.staged and shaped.schema.names == ["region"]
         assert _read(shaped.files).column_names == ["region"] and shaped.rows == 10
-    with shaped_files(sidecar, product, ANALYST, "people", folder=tmp_path, needed={"person_id"}) as shaped:
+    with shaped_files(
+        sidecar, PortRead(product, ANALYST, "people", via="engine"), folder=tmp_path, needed={"person_id"}
+    ) as shaped:
         ids = {str(r["person_id"]) for r in _rows(shaped.files)}
         assert len(ids) == 10 and not any(i.startswith("p0") for i in ids), "a named column keeps its pseudonym"
     # Naming none of them (count(*) only) still stages every column the view shows.
-    with shaped_files(sidecar, product, ANALYST, "people", folder=tmp_path, needed=set()) as shaped:
+    with shaped_files(
+        sidecar, PortRead(product, ANALYST, "people", via="engine"), folder=tmp_path, needed=set()
+    ) as shaped:
         assert shaped.schema.names == ["person_id", "region", "seen_at"]
     # The table as stored is handed over whole: projecting it would mean staging it.
-    with shaped_files(sidecar, product, OWNER, "scores", needed={"score"}) as shaped:
+    with shaped_files(sidecar, PortRead(product, OWNER, "scores", via="engine"), needed={"score"}) as shaped:
         assert not shaped.staged and shaped.schema.names == ["region", "score"]
 
 
@@ -167,9 +173,9 @@ def test_sealed_fields_are_opened_only_for_a_principal_granted_them_in_clear(
     people: People,
 ) -> None:
     sidecar, product, _ = people
-    mailed, _ = shaped_table(sidecar, product, MAILER, "people")
+    mailed, _ = shaped_table(sidecar, PortRead(product, MAILER, "people", via="read"))
     assert sorted(mailed.column("email").to_pylist())[:2] == ["secret0001@crm.test", "secret0002@crm.test"]
-    seen, _ = shaped_table(sidecar, product, ANALYST, "people")
+    seen, _ = shaped_table(sidecar, PortRead(product, ANALYST, "people", via="read"))
     assert "email" not in seen.column_names
     assert not any("secret" in str(v) or "hxm1:" in str(v) for r in seen.to_pylist() for v in r.values())
 
@@ -179,27 +185,31 @@ def test_after_a_snapshot_only_what_was_published_since_is_read(
 ) -> None:
     sidecar, product, snapshots = people
     first, second = snapshots[-2:]
-    table, read = shaped_table(sidecar, product, MAILER, "people", window=Window(after_snapshot=first))
+    table, read = shaped_table(
+        sidecar, PortRead(product, MAILER, "people", via="read", window=Window(after_snapshot=first))
+    )
     assert read == second
     assert sorted(table.column("person_id").to_pylist()) == [f"p{n:04d}" for n in range(10, 16)]
     # The owner's view of the unsealed port is untouched: the data files added since.
     record = sidecar.runtime.state.port("crm/people", 1, "scores")
     assert record is not None
     before = sidecar.runtime.state.publications(record.id)[-2].snapshot_id
-    with shaped_files(sidecar, product, OWNER, "scores", window=Window(after_snapshot=before)) as shaped:
+    with shaped_files(
+        sidecar, PortRead(product, OWNER, "scores", via="engine", window=Window(after_snapshot=before))
+    ) as shaped:
         assert not shaped.staged
         assert sorted(_read(shaped.files).column("score").to_pylist()) == list(range(10, 16))
 
 
 def test_an_event_time_window_and_a_pinned_snapshot(people: People) -> None:
     sidecar, product, snapshots = people
-    pinned, _ = shaped_table(sidecar, product, ANALYST, "people", snapshot_id=snapshots[-2])
+    pinned, _ = shaped_table(sidecar, PortRead(product, ANALYST, "people", via="read", snapshot_id=snapshots[-2]))
     assert pinned.num_rows == 6  # the EU rows of the first 9
     window = Window(since=datetime(2026, 1, 2), until=datetime(2026, 1, 3))
-    with shaped_files(sidecar, product, ANALYST, "people", window=window) as shaped:
+    with shaped_files(sidecar, PortRead(product, ANALYST, "people", via="engine", window=window)) as shaped:
         assert shaped.staged and len(_rows(shaped.files)) == 4  # EU rows of day 2: 10, 11, 13, 14
     with pytest.raises(NotFoundError, match="was never published"):
-        shaped_table(sidecar, product, OWNER, "people", snapshot_id=12345)
+        shaped_table(sidecar, PortRead(product, OWNER, "people", via="read", snapshot_id=12345))
 
 
 def test_a_principal_without_a_grant_is_refused_with_the_access_request_to_file(
@@ -207,9 +217,9 @@ def test_a_principal_without_a_grant_is_refused_with_the_access_request_to_file(
 ) -> None:
     sidecar, product, _ = people
     with pytest.raises(AccessDeniedError, match="hexmesh access request dp://crm/people/people"):
-        shaped_files(sidecar, product, STRANGER, "people")
+        shaped_files(sidecar, PortRead(product, STRANGER, "people", via="engine"))
     with pytest.raises(AccessDeniedError, match="aggregates"):
-        shaped_files(sidecar, product, STATS, "people")
+        shaped_files(sidecar, PortRead(product, STATS, "people", via="engine"))
     entries = audit.query(sidecar.db, actor=STRANGER.key)
     assert any(e.decision == "deny" and e.action.startswith("engine.") for e in entries)
 
@@ -218,7 +228,7 @@ def test_a_synthetic_only_principal_gets_synthetic_rows_and_never_a_real_id(
     people: People,
 ) -> None:
     sidecar, product, _ = people
-    with shaped_files(sidecar, product, SYNTH, "people") as shaped:
+    with shaped_files(sidecar, PortRead(product, SYNTH, "people", via="engine")) as shaped:
         rows = _rows(shaped.files)
     assert shaped.staged and rows
     assert not {f"p{n:04d}" for n in range(1, 16)} & {str(r["person_id"]) for r in rows}
@@ -229,15 +239,15 @@ def test_a_column_the_principal_may_not_see_is_refused_like_one_that_does_not_ex
 ) -> None:
     sidecar, product, _ = people
     with pytest.raises(UnservedColumnError):
-        shaped_files(sidecar, product, ANALYST, "people", columns=("email",))
-    table, _ = shaped_table(sidecar, product, ANALYST, "people", columns=("region",))
+        shaped_files(sidecar, PortRead(product, ANALYST, "people", via="engine", columns=("email",)))
+    table, _ = shaped_table(sidecar, PortRead(product, ANALYST, "people", via="read", columns=("region",)))
     assert table.column_names == ["region"] and set(table.column(0).to_pylist()) == {"EU"}
 
 
 def test_a_redacted_required_column_is_served_as_nulls_in_a_nullable_column(people: People) -> None:
     sidecar, product, _ = people
-    table, _ = shaped_table(sidecar, product, REDACTOR, "people")
+    table, _ = shaped_table(sidecar, PortRead(product, REDACTOR, "people", via="read"))
     assert table.num_rows == 15 and table.column("person_id").null_count == 15
     assert table.schema.field("person_id").nullable
-    with shaped_files(sidecar, product, REDACTOR, "people") as shaped:
+    with shaped_files(sidecar, PortRead(product, REDACTOR, "people", via="engine")) as shaped:
         assert _read(shaped.files).column("person_id").null_count == 15

@@ -1,13 +1,15 @@
 """The policy sidecar: governance wired into the product runtime, for every port of a node.
 
-See :mod:`.door` (the one door to a port's data: a principal's shaped view as Arrow or as Parquet
-files for engines), :mod:`.sidecar` (policy deciders, plans, tokens, audit), :mod:`.arrow` (files,
-events, client, discovery) and :mod:`.sql` (the SQL port's QueryPolicy).
+See :mod:`.door` (the one door to a port's data: a principal's shaped view of a
+:class:`~.read.PortRead` as Arrow or as Parquet files for engines), :mod:`.sidecar` (policy
+deciders, plans, tokens, audit), :mod:`.arrow` (files, events, client, discovery) and :mod:`.sql`
+(the SQL port's QueryPolicy).
 """
 
 from hexmesh.product.policy.arrow import discoverable_schema, governed_batches, governed_table
 from hexmesh.product.policy.discovery_view import discovery_view, reads_every_row, slo_checks
 from hexmesh.product.policy.door import (
+    PortRead,
     ShapedFiles,
     Window,
     shaped_batches,
@@ -22,6 +24,7 @@ from hexmesh.product.policy.sql import SqlPolicy, as_principal
 
 __all__ = [
     "PolicySidecar",
+    "PortRead",
     "ShapedFiles",
     "SqlPolicy",
     "Window",

@@ -1,16 +1,17 @@
 """The one door to a port's data: every reader — a person, another product, an engine — gets its shaped view.
 
-A read names a principal, a port, a snapshot (pinned, or the one published at ``as_of``) and
-optionally an event-time window or "only what was published after snapshot N". The door plans it
+A read (:class:`~.read.PortRead`) names a principal, a port, a snapshot (pinned, or the one published at
+``as_of``) and optionally an event-time window or "only what was published after snapshot N". The door plans it
 (Cedar: product + mesh policies + live grants), audits the decision and returns the rows as the
 principal may see them — grants, purpose, masks, pseudonyms, row filters, minimum group sizes,
 sealed fields opened only where the plan shows them in clear, the synthetic variant for a
 synthetic-only principal — never more::
 
-    with shaped_files(sidecar, upstream, principal, "plays", snapshot_id=pinned, folder=run_dir) as shaped:
+    read = PortRead(upstream, principal, "plays", via="engine", snapshot_id=pinned)
+    with shaped_files(sidecar, read, folder=run_dir) as shaped:
         duckdb.read_parquet(list(shaped.files))      # the rows and columns of shaped.schema
 
-    table = shaped_table(sidecar, upstream, principal, "plays", window=Window(after_snapshot=last))
+    table, snapshot = shaped_table(sidecar, replace(read, window=Window(after_snapshot=last)))
 
 :func:`shaped_files` hands an engine Parquet data files: the table's own data files, untouched, when
 the principal's view of the port is the port itself (every column in clear, every row, nothing
@@ -28,23 +29,23 @@ import shutil
 import tempfile
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Literal
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from hexmesh.governance import AccessDeniedError, Principal, ReadPlan, apply_plan, plan_schema
+from hexmesh.governance import AccessDeniedError, ReadPlan, apply_plan, plan_schema
 from hexmesh.infra.state import audit
 from hexmesh.product.deployed import DeployedProduct
 from hexmesh.product.policy import _raw
+from hexmesh.product.policy.read import PortRead, Window
 from hexmesh.product.policy.shaped import UnservedColumnError, request_details, shape_request
 from hexmesh.product.policy.sidecar import PolicySidecar
 from hexmesh.product.ports import ReadRequest
 
 __all__ = [
+    "PortRead",
     "ShapedFiles",
     "Window",
     "access_refusal",
@@ -54,23 +55,8 @@ __all__ = [
     "unrestricted_table",
 ]
 
-Variant = Literal["rows", "synthetic"]
 #: Rows per staged Parquet file before the next one starts (one row group per shaped batch).
 FILE_ROWS = 1_000_000
-
-
-@dataclass(frozen=True)
-class Window:
-    """Which rows of the snapshot: an event-time window ``[since, until)`` and/or those published
-    after snapshot ``after_snapshot`` (an incremental reader's last position)."""
-
-    since: datetime | date | None = None
-    until: datetime | date | None = None
-    after_snapshot: int | None = None
-
-    @property
-    def by_event_time(self) -> bool:
-        return self.since is not None or self.until is not None
 
 
 @dataclass
@@ -112,27 +98,17 @@ def access_refusal(plan: ReadPlan, address: str) -> str:
     )
 
 
-def _planned(
-    sidecar: PolicySidecar,
-    product: DeployedProduct,
-    principal: Principal,
-    raw: _raw.RawPort,
-    purpose: str,
-    via: str,
-    request: ReadRequest,
-    variant: Variant | None,
-) -> tuple[ReadPlan, bool]:
+def _planned(sidecar: PolicySidecar, read: PortRead, raw: _raw.RawPort) -> tuple[ReadPlan, bool]:
     """The principal's plan and whether it reads the synthetic variant; audited, refusals raised.
 
     A request naming a column the principal may not see is refused (and audited as refused) before
     anything is read.
     """
-    port = raw.spec.name
-    address = f"dp://{product.key}/{port}"
-    plan = sidecar.plan(product, principal, port, purpose=purpose)
+    principal, address, request, via = read.principal, read.address, read.request, read.via
+    plan = sidecar.plan(read.product, principal, read.port, purpose=read.purpose)
     sent = request_details(request)
     details = {"request": sent} if sent else None
-    synthetic = variant == "synthetic" or (variant is None and plan.variant == "synthetic")
+    synthetic = read.variant == "synthetic" or (read.variant is None and plan.variant == "synthetic")
     if plan.decision.allowed and plan.variant != "aggregate":
         try:
             shape_request(plan, raw.spec, request, synthetic=synthetic)
@@ -179,8 +155,9 @@ def _check_columns(plan: ReadPlan, raw: _raw.RawPort, columns: tuple[str, ...] |
         )
 
 
-def _unrestricted(plan: ReadPlan, raw: _raw.RawPort, window: Window | None, columns: tuple[str, ...] | None) -> bool:
+def _unrestricted(plan: ReadPlan, raw: _raw.RawPort, read: PortRead) -> bool:
     """Whether the principal's view is the stored table itself (so its data files can be handed over)."""
+    window, columns = read.window, read.columns
     return (
         plan.variant == "rows"
         and plan.row_filter is None
@@ -190,68 +167,39 @@ def _unrestricted(plan: ReadPlan, raw: _raw.RawPort, window: Window | None, colu
         and not raw.sealed
         and (window is None or not window.by_event_time)
         and (columns is None or list(columns) == raw.names)
+        and read.filter is None
     )
 
 
-def shaped_batches(
-    sidecar: PolicySidecar,
-    product: DeployedProduct,
-    principal: Principal,
-    port: str,
-    *,
-    snapshot_id: int | None = None,
-    as_of: datetime | None = None,
-    window: Window | None = None,
-    columns: tuple[str, ...] | None = None,
-    filter: str | None = None,
-    purpose: str = "",
-    variant: Variant | None = None,
-    via: str = "read",
-) -> tuple[pa.Schema, int | None, Iterator[pa.RecordBatch]]:
-    """The principal's view of ``port`` as (schema, snapshot read, batches); planned and audited first.
+def shaped_batches(sidecar: PolicySidecar, read: PortRead) -> tuple[pa.Schema, int | None, Iterator[pa.RecordBatch]]:
+    """The principal's view of the port as (schema, snapshot read, batches); planned and audited first.
 
-    ``variant``: None reads what the plan allows (rows, or the synthetic variant for a synthetic-only
-    principal); ``"synthetic"`` asks for synthetic rows even where rows are allowed; ``"rows"`` refuses
-    a synthetic-only principal. ``columns`` projects the view (each must be one the principal may
-    see); ``filter`` (pyiceberg's syntax, as on the files port) acts on the view as the principal
-    sees it. The synthetic variant is fitted on the principal's whole view, so it is held in memory.
+    The view is what ``read`` asks for (see :class:`~.read.PortRead`) within what its principal may
+    see. The synthetic variant is fitted on the principal's whole view, so it is held in memory.
 
     Raises:
         AccessDeniedError: no grant (the message names the access request to file), or aggregate-only.
         UnservedColumnError: ``columns`` or the window name a column the principal may not see.
         ReadError: no such snapshot, a bad window.
     """
-    raw = _raw.RawPort(sidecar.runtime, product, port)
-    request = ReadRequest(
-        as_of=as_of,
-        since=window.since if window else None,
-        until=window.until if window else None,
-        columns=columns,
-        filter=filter,
-    )
-    plan, synthetic = _planned(sidecar, product, principal, raw, purpose, via, request, variant)
-    schema, snapshot, batches = _view(sidecar, raw, plan, request, snapshot_id, window, synthetic)
-    return schema, snapshot, batches
+    raw = _raw.RawPort(sidecar.runtime, read.product, read.port)
+    plan, synthetic = _planned(sidecar, read, raw)
+    return _view(sidecar, raw, plan, read, synthetic)
 
 
 def _view(
-    sidecar: PolicySidecar,
-    raw: _raw.RawPort,
-    plan: ReadPlan,
-    request: ReadRequest,
-    snapshot_id: int | None,
-    window: Window | None,
-    synthetic: bool,
+    sidecar: PolicySidecar, raw: _raw.RawPort, plan: ReadPlan, read: PortRead, synthetic: bool
 ) -> tuple[pa.Schema, int | None, Iterator[pa.RecordBatch]]:
+    request = read.request
     shaped = shape_request(plan, raw.spec, request, synthetic=synthetic)
     columns = list(request.columns) if request.columns else None
     full = _view_schema(raw, plan)
     schema = pa.schema([full.field(c) for c in columns], metadata=full.metadata) if columns else full
     raw.check_window(request)
-    snapshot = raw.snapshot(snapshot_id, request.as_of)
+    snapshot = raw.snapshot(read.snapshot_id, read.as_of)
     if snapshot is None:
         return schema, None, iter(())
-    after = window.after_snapshot if window else None
+    after = read.after_snapshot
     # Hidden and unprojected columns stay sealed (they are dropped), and so do redacted ones (they become nulls).
     # Row filters and minimum group sizes act on the values, so their columns are always opened.
     redacted = [n for n, a in plan.columns.items() if a.kind == "redact"]
@@ -283,86 +231,40 @@ def _view(
     return schema, snapshot, masked()
 
 
-def shaped_table(
-    sidecar: PolicySidecar,
-    product: DeployedProduct,
-    principal: Principal,
-    port: str,
-    *,
-    snapshot_id: int | None = None,
-    as_of: datetime | None = None,
-    window: Window | None = None,
-    columns: tuple[str, ...] | None = None,
-    filter: str | None = None,
-    purpose: str = "",
-    variant: Variant | None = None,
-    via: str = "read",
-) -> tuple[pa.Table, int | None]:
+def shaped_table(sidecar: PolicySidecar, read: PortRead) -> tuple[pa.Table, int | None]:
     """:func:`shaped_batches` as one Arrow table, and the snapshot read."""
-    schema, snapshot, batches = shaped_batches(
-        sidecar,
-        product,
-        principal,
-        port,
-        snapshot_id=snapshot_id,
-        as_of=as_of,
-        window=window,
-        columns=columns,
-        filter=filter,
-        purpose=purpose,
-        variant=variant,
-        via=via,
-    )
+    schema, snapshot, batches = shaped_batches(sidecar, read)
     return pa.Table.from_batches(list(batches), schema=schema), snapshot
 
 
 def shaped_files(
-    sidecar: PolicySidecar,
-    product: DeployedProduct,
-    principal: Principal,
-    port: str,
-    *,
-    snapshot_id: int | None = None,
-    as_of: datetime | None = None,
-    window: Window | None = None,
-    columns: tuple[str, ...] | None = None,
-    purpose: str = "",
-    variant: Variant | None = None,
-    via: str = "engine",
-    folder: Path | None = None,
-    needed: Collection[str] | None = None,
+    sidecar: PolicySidecar, read: PortRead, *, folder: Path | None = None, needed: Collection[str] | None = None
 ) -> ShapedFiles:
-    """The principal's view of ``port`` at a snapshot as Parquet files (see the module docstring).
+    """The principal's view of the port at a snapshot as Parquet files (see the module docstring).
 
     ``folder``: where staged files go (a fresh folder inside it, deleted by ``close()``); default
     ``<home>/cache/staged``. ``needed``: lower-cased names the reader can use (a transformation's
     SQL; None: any); a view that must be staged anyway holds only those of its columns, so columns
     nobody reads are neither masked nor written. Raises as :func:`shaped_batches`.
     """
-    raw = _raw.RawPort(sidecar.runtime, product, port)
-    request = ReadRequest(
-        as_of=as_of,
-        since=window.since if window else None,
-        until=window.until if window else None,
-        columns=columns,
-    )
-    plan, synthetic = _planned(sidecar, product, principal, raw, purpose, via, request, variant)
-    if not synthetic and _unrestricted(plan, raw, window, columns):
-        snapshot = raw.snapshot(snapshot_id, as_of)
+    raw = _raw.RawPort(sidecar.runtime, read.product, read.port)
+    plan, synthetic = _planned(sidecar, read, raw)
+    if not synthetic and _unrestricted(plan, raw, read):
+        snapshot = raw.snapshot(read.snapshot_id, read.as_of)
         schema = _view_schema(raw, plan)
         if snapshot is None:
             return ShapedFiles(schema, (), None, plan)
-        files = raw.data_files(snapshot, after_snapshot=window.after_snapshot if window else None)
+        files = raw.data_files(snapshot, after_snapshot=read.after_snapshot)
         return ShapedFiles(schema, tuple(files), snapshot, plan)
     if needed is not None and not synthetic:
-        shown = columns if columns is not None else tuple(_view_schema(raw, plan).names)
+        shown = read.columns if read.columns is not None else tuple(_view_schema(raw, plan).names)
         used = tuple(c for c in shown if c.lower() in needed)
         if used:  # a reader that names none (count(*) only) still gets one column: a file holds rows by them
-            request = replace(request, columns=used)
-    schema, snapshot, batches = _view(sidecar, raw, plan, request, snapshot_id, window, synthetic)
+            read = replace(read, columns=used)
+    schema, snapshot, batches = _view(sidecar, raw, plan, read, synthetic)
     base = folder or sidecar.runtime.settings.home / "cache" / "staged"
     base.mkdir(parents=True, exist_ok=True)
-    staged = Path(tempfile.mkdtemp(prefix=f"{product.spec.name}-{port}-", dir=base))
+    staged = Path(tempfile.mkdtemp(prefix=f"{read.product.spec.name}-{read.port}-", dir=base))
     try:
         files, rows = _stage(staged, schema, batches)
     except BaseException:

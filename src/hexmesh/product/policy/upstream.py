@@ -11,19 +11,19 @@ with the same message.
 from __future__ import annotations
 
 from collections.abc import Collection
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-import pyarrow as pa
-
 from hexmesh.governance import AccessDeniedError, PolicyDecider, Principal, ReadPlan, plan_read, product_principal
 from hexmesh.product.deployed import DeployedProduct
-from hexmesh.product.policy.door import ShapedFiles, Window, shaped_files, shaped_table
+from hexmesh.product.policy.door import ShapedFiles, shaped_files
+from hexmesh.product.policy.read import PortRead, Window
 from hexmesh.product.policy.requests import grants
 from hexmesh.product.policy.sidecar import PolicySidecar
 from hexmesh.spec import DataProductSpec, InputPort
 
-__all__ = ["InputRefusedError", "consumer_principal", "input_refusal", "read_upstream", "upstream_files"]
+__all__ = ["InputRefusedError", "consumer_principal", "input_refusal", "upstream_files"]
 
 
 class InputRefusedError(AccessDeniedError):
@@ -70,39 +70,6 @@ def input_refusal(
     return _message(consumer, port, plan) if _refused(plan) else None
 
 
-def read_upstream(
-    sidecar: PolicySidecar,
-    consumer: DataProductSpec,
-    port: InputPort,
-    upstream: DeployedProduct,
-    name: str,
-    *,
-    as_of: datetime,
-    window: Window | None,
-    referenced: Collection[str] | None,
-) -> tuple[pa.Table, int | None]:
-    """The rows of ``upstream``'s port ``name`` as ``consumer`` may read them, and the snapshot read.
-
-    ``referenced``: the lower-cased names the consumer's SQL uses (None: any); sealed columns it
-    never names are neither read nor opened.
-
-    Raises:
-        InputRefusedError: no grant (or aggregate-only), saying which access request to file; audited.
-    """
-    principal, columns = _admitted(sidecar, consumer, port, upstream, name, referenced)
-    return shaped_table(
-        sidecar,
-        upstream,
-        principal,
-        name,
-        as_of=as_of,
-        window=window,
-        columns=columns,
-        purpose=port.purpose,
-        via="input",
-    )
-
-
 def upstream_files(
     sidecar: PolicySidecar,
     consumer: DataProductSpec,
@@ -115,44 +82,38 @@ def upstream_files(
     referenced: Collection[str] | None,
     folder: Path,
 ) -> ShapedFiles:
-    """:func:`read_upstream` as Parquet files for a compute engine: the table's own data files when
-    ``consumer`` sees the port as stored, else its view staged into ``folder`` batch by batch, with
-    only the columns the consumer's SQL names (``referenced``)."""
-    principal, columns = _admitted(sidecar, consumer, port, upstream, name, referenced)
-    return shaped_files(
-        sidecar,
-        upstream,
-        principal,
-        name,
-        as_of=as_of,
-        window=window,
-        columns=columns,
-        purpose=port.purpose,
-        via="input",
-        folder=folder,
-        needed=referenced,
+    """The rows of ``upstream``'s port ``name`` as ``consumer`` may read them, as Parquet files for a
+    compute engine: the table's own data files when ``consumer`` sees the port as stored, else its
+    view staged into ``folder`` batch by batch, with only the columns the consumer's SQL names.
+
+    ``referenced``: the lower-cased names the consumer's SQL uses (None: any); sealed columns it
+    never names are neither read nor opened.
+
+    Raises:
+        InputRefusedError: no grant (or aggregate-only), saying which access request to file; audited.
+    """
+    read = PortRead(
+        upstream, consumer_principal(consumer), name, via="input", as_of=as_of, window=window, purpose=port.purpose
     )
+    read = _admitted(sidecar, read, consumer, port, referenced)
+    return shaped_files(sidecar, read, folder=folder, needed=referenced)
 
 
 def _admitted(
     sidecar: PolicySidecar,
+    read: PortRead,
     consumer: DataProductSpec,
     port: InputPort,
-    upstream: DeployedProduct,
-    name: str,
     referenced: Collection[str] | None,
-) -> tuple[Principal, tuple[str, ...] | None]:
-    """The consumer's principal and the columns to read; refused (and audited) without a grant."""
-    principal = consumer_principal(consumer)
-    plan = sidecar.plan(upstream, principal, name, purpose=port.purpose)
+) -> PortRead:
+    """``read`` with the columns to read; refused (and audited) without a grant."""
+    plan = sidecar.plan(read.product, read.principal, read.port, purpose=read.purpose)
     if _refused(plan):
-        sidecar.record(plan, via="input", details={"consumer": consumer.key, "input": port.name})
+        sidecar.record(plan, via=read.via, details={"consumer": consumer.key, "input": port.name})
         raise InputRefusedError(_message(consumer, port, plan))
-    columns = None
-    if referenced is not None:
-        output = upstream.output(name)
-        sealed = {f.name for f in output.properties if f.classification == "restricted"}
-        unused = {n for n in sealed if n.lower() not in referenced}
-        if unused:
-            columns = tuple(n for n in plan.columns if n not in unused)
-    return principal, columns
+    if referenced is None:
+        return read
+    output = read.product.output(read.port)
+    sealed = {f.name for f in output.properties if f.classification == "restricted"}
+    unused = {n for n in sealed if n.lower() not in referenced}
+    return replace(read, columns=tuple(n for n in plan.columns if n not in unused)) if unused else read
