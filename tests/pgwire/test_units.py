@@ -110,6 +110,17 @@ def test_text_encoding_of_sliced_arrays_with_nulls() -> None:
     assert encode_text(floats).to_pylist() == ["Infinity", "-Infinity", "NaN", None]
 
 
+def test_a_typmod_and_an_int2vector_are_announced_and_written_as_postgresql_does() -> None:
+    varchar = arrow_to_pg(pa.field("s", pa.string(), metadata={b"pg_oid": b"1043", b"pg_typmod": b"24"}))
+    assert (varchar.oid, varchar.typmod) == (Oid.VARCHAR, 24)
+    keys = pa.field("indkey", pa.list_(pa.int16()), metadata={b"pg_oid": b"22"})
+    assert arrow_to_pg(keys).element == Oid.INT2  # binary: an int2 array, as int2vectorsend writes it
+    batch = pa.record_batch([pa.array([[1, 2], None, [3]], pa.list_(pa.int16()))], schema=pa.schema([keys])).slice(1)
+    assert _parse_datarows(encode_batch(batch, columns_of(batch.schema), [0])) == [[None], [b"3"]]
+    whole = pa.record_batch([pa.array([[1, 2]], pa.list_(pa.int16()))], schema=pa.schema([keys]))
+    assert _parse_datarows(encode_batch(whole, columns_of(whole.schema), [0])) == [[b"1 2"]]
+
+
 def _parse_datarows(data: bytes) -> list[list[bytes | None]]:
     rows, pos = [], 0
     while pos < len(data):

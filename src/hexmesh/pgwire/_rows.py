@@ -13,9 +13,9 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 from . import _vector as v
 from ._binary import encode_binary
 from ._messages import message
-from ._text import encode_text
+from ._text import encode_text, encode_vector
 from .errors import PgError, SqlState
-from .types import PgType, arrow_to_pg
+from .types import Oid, PgType, arrow_to_pg
 
 _HEAD = np.dtype([("kind", "u1"), ("len", ">i4"), ("ncols", ">i2")])
 
@@ -68,7 +68,10 @@ def encode_batch(batch: pa.RecordBatch, cols: Sequence[Column], formats: Sequenc
     row_len = np.full(n, 4 + 2, dtype=np.int64)
     for i, (col, fmt) in enumerate(zip(cols, formats, strict=True)):
         arr = batch.column(i)
-        body = encode_binary(arr, col.pgtype.oid) if fmt == 1 else v.from_arrow(encode_text(arr))
+        if fmt == 1:
+            body = encode_binary(arr, col.pgtype.oid)
+        else:
+            body = v.from_arrow(encode_vector(arr) if col.pgtype.oid == Oid.INT2VECTOR else encode_text(arr))
         lens = body.lens if arr.null_count == 0 else np.where(v.valid_mask(arr), body.lens, -1)
         fields.append(v.big_endian(lens, ">i4"))
         fields.append(body)

@@ -166,6 +166,18 @@ def _list(arr: pa.Array) -> pa.Array:
     return text
 
 
+def encode_vector(arr: pa.Array) -> pa.Array:
+    """An int2vector's text: its elements separated by spaces, without braces ("1 2")."""
+    if pa.types.is_fixed_size_list(arr.type) or not (pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type)):
+        return encode_text(arr)
+    cls = pa.LargeListArray if pa.types.is_large_list(arr.type) else pa.ListArray
+    lists = cls.from_arrays(arr.offsets, pc.cast(arr.values, pa.string()))
+    text = pc.binary_join(lists, " ")
+    if arr.null_count:
+        text = pc.if_else(arr.is_valid(), text, pa.scalar(None, pa.string()))
+    return text
+
+
 def _fallback(arr: pa.Array) -> pa.Array:
     # Structs, maps and other nested types have no PostgreSQL equivalent here; str() them.
     return pa.array([None if x is None else str(x) for x in arr.to_pylist()], pa.string())

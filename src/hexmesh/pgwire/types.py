@@ -33,6 +33,7 @@ class Oid:
     NAME = 19
     INT8 = 20
     INT2 = 21
+    INT2VECTOR = 22  # pg_index.indkey: an int2 array written "1 2" as text
     INT4 = 23
     TEXT = 25
     OID = 26
@@ -75,6 +76,7 @@ _ARRAYS = {
     Oid.JSONB: 3807,
 }
 _ELEMENTS = {v: k for k, v in _ARRAYS.items()}
+_ELEMENTS[Oid.INT2VECTOR] = Oid.INT2  # sent in binary as an int2 array, as PostgreSQL's int2vectorsend does
 
 _NAMES = {
     Oid.BOOL: "bool",
@@ -83,6 +85,7 @@ _NAMES = {
     Oid.NAME: "name",
     Oid.INT8: "int8",
     Oid.INT2: "int2",
+    Oid.INT2VECTOR: "int2vector",
     Oid.INT4: "int4",
     Oid.TEXT: "text",
     Oid.OID: "oid",
@@ -146,7 +149,7 @@ def element_oid(oid: int) -> int | None:
 
 def type_name(oid: int) -> str:
     """Short PostgreSQL name of a type OID (e.g. 'int4', '_int4' for arrays)."""
-    if oid in _ELEMENTS:
+    if oid in _ELEMENTS and oid not in _NAMES:
         return "_" + _NAMES[_ELEMENTS[oid]]
     return _NAMES.get(oid, "unknown")
 

@@ -57,14 +57,7 @@ STATEMENTS = [s for f in ("dbeaver.sql", "metabase.sql") for s in statements(CLI
 
 #: Statements whose answer still differs from PostgreSQL's, with why. A new difference fails the
 #: test, and so does a listed one that starts to answer as PostgreSQL does.
-KNOWN: dict[str, str] = {
-    "dbeaver.schemas": "pg_catalog has no comment ('system catalog schema'): the engine's system schemas take none",
-    "dbeaver.indexes": "indkey is an int2vector in PostgreSQL, sent as text ('1'); the port sends it as an "
-    "array of int2 ({1})",
-    "metabase.table-privileges": "the rows are PostgreSQL's, but schema and table, read from a CTE with t.*, "
-    "go out as text where PostgreSQL sends name: the port follows catalog names through derived tables, "
-    "not through CTEs",
-}
+KNOWN: dict[str, str] = {}
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The PostgreSQL types of catalog columns the engine keeps as text: ``name`` and ``"char"``.
+"""The PostgreSQL types of catalog columns the engine keeps otherwise: ``name``, ``"char"``, ``int2vector``.
 
 PostgreSQL sends ``pg_class.relname``, ``pg_namespace.nspname``, information_schema's identifiers
 and ``current_user`` as its ``name`` type (OID 19), and one-letter codes such as ``relkind`` as
@@ -6,7 +6,8 @@ and ``current_user`` as its ``name`` type (OID 19), and one-letter codes such as
 that read type OIDs (DBeaver, Metabase's sync, pgjdbc's ``getColumnTypeName``) would see another
 type than PostgreSQL's. A statement's result columns are announced as PostgreSQL announces them
 when they are such a catalog column (named so, or aliased, in a statement that reads the catalog)
-or one of the session functions; only the announced type changes, not the values.
+or one of the session functions; only the announced type changes, not the values (pgwire writes
+an int2vector such as ``pg_index.indkey`` as PostgreSQL does, ``1 2``, where an array is ``{1,2}``).
 """
 
 from __future__ import annotations
@@ -103,6 +104,9 @@ _FUNCTIONS = {
     exp.CurrentSchema: "current_schema",
     exp.CurrentDatabase: "current_database",
 }
+#: Catalog columns of type int2vector (an int2 array to the engine).
+VECTOR_COLUMNS = frozenset({"indkey"})
+_VECTOR = {PG_OID_METADATA_KEY: str(Oid.INT2VECTOR).encode()}
 _NAME = {PG_OID_METADATA_KEY: str(Oid.NAME).encode()}
 _CHAR = {PG_OID_METADATA_KEY: str(Oid.CHAR).encode()}
 
@@ -130,26 +134,51 @@ def catalog_typed(schema: pa.Schema, tree: exp.Expr) -> pa.Schema:
     for field in schema:
         kind = typed.get(field.name)
         if kind is None and star and catalog:
-            kind = _column_type(field.name)
-        same_type = pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+            kind = _column_kind(exp.column(field.name), select)
+        same_type = pa.types.is_list(field.type) if kind is _VECTOR else pa.types.is_string(field.type)
+        same_type = same_type or (kind is not _VECTOR and pa.types.is_large_string(field.type))
         fields.append(field.with_metadata({**(field.metadata or {}), **kind}) if kind and same_type else field)
     return pa.schema(fields, metadata=schema.metadata)
 
 
 def _column_kind(column: exp.Column, select: exp.Select, depth: int = 0) -> dict[bytes, bytes] | None:
-    """A catalog column's type, followed through the derived tables of ``select`` that define it."""
-    derived = {q.alias: q.this for q in select.find_all(exp.Subquery) if q.alias and q.parent_select is select}
-    inner = derived.get(column.table) if column.table else None
+    """A catalog column's type, followed through the derived tables, CTEs and UNIONs of ``select`` that define it."""
+    inner = _defining_query(column, select)
+    while isinstance(inner, exp.SetOperation):  # a UNION's columns are its first branch's
+        inner = inner.this
     if isinstance(inner, exp.Select) and depth < 8:
         for projection in inner.expressions:
             if projection.alias_or_name == column.name and isinstance(projection.unalias(), exp.Column):
                 return _column_kind(projection.unalias(), inner, depth + 1)
+        if any(isinstance(p, exp.Star) or isinstance(p.this, exp.Star) for p in inner.expressions):
+            return _column_kind(exp.column(column.name), inner, depth + 1)
         return None
     return _column_type(column.name)
 
 
+def _defining_query(column: exp.Column, select: exp.Select) -> exp.Expr | None:
+    """The query that defines ``column`` when it is read from a derived table or a CTE, else None."""
+    first = select.args.get("from_") or select.args.get("from")
+    items = [first.this] if isinstance(first, exp.From) else []
+    items += [join.this for join in select.args.get("joins") or []]
+    if column.table:
+        items = [item for item in items if item.alias_or_name == column.table]
+    if len(items) != 1:
+        return None
+    item = items[0]
+    if isinstance(item, exp.Subquery):
+        query: exp.Expr = item.this
+        return query
+    if isinstance(item, exp.Table) and not item.db:
+        name = item.name.lower()
+        return next((cte.this for cte in select.root().find_all(exp.CTE) if cte.alias_or_name.lower() == name), None)
+    return None
+
+
 def _column_type(name: str) -> dict[bytes, bytes] | None:
     lowered = name.lower()
+    if lowered in VECTOR_COLUMNS:
+        return _VECTOR
     return _NAME if lowered in NAME_COLUMNS else _CHAR if lowered in CHAR_COLUMNS else None
 
 

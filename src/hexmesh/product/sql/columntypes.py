@@ -17,10 +17,10 @@ from collections.abc import Callable
 import pyarrow as pa
 from sqlglot import exp
 
-from hexmesh.pgwire import PG_OID_METADATA_KEY, PG_TYPMOD_METADATA_KEY, Oid
+from hexmesh.pgwire import PG_OID_METADATA_KEY, PG_TYPMOD_METADATA_KEY, Oid, PgError
 from hexmesh.product.sql.catalog import PortTable
 
-__all__ = ["column_typed"]
+__all__ = ["check_comparisons", "column_typed"]
 
 Lookup = Callable[[str | None, str], PortTable | None]
 _DEPTH = 8  # derived tables followed, at most
@@ -49,6 +49,48 @@ def column_typed(schema: pa.Schema, tree: exp.Expr, lookup: Lookup) -> pa.Schema
             kind = _UNCONSTRAINED  # a computed numeric has no precision and scale of its own in PostgreSQL
         fields.append(field if kind is None else field.with_metadata({**(field.metadata or {}), **kind}))
     return pa.schema(fields, metadata=schema.metadata)
+
+
+#: Comparisons PostgreSQL has no operator for between a string column and a number.
+_COMPARISONS = {exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">="}
+
+
+def check_comparisons(tree: exp.Expr, lookup: Lookup) -> None:
+    """Refuse a port table's string column compared with a number, as PostgreSQL does (42883).
+
+    The engine would cast the column to a number instead and fail on the first value that is not
+    one (``invalid input syntax for type integer: "c2"``), or answer when every value happens to be.
+    """
+    ctes = {cte.alias_or_name.lower(): cte.this for cte in tree.find_all(exp.CTE)}
+    resolver = _Resolver(lookup, ctes)
+    for kind, operator in _COMPARISONS.items():
+        for node in tree.find_all(kind):
+            for column, other in ((node.left, node.right), (node.right, node.left)):
+                number = _number_type(other)
+                select = column.parent_select if isinstance(column, exp.Column) else None
+                if number is None or not isinstance(column, exp.Column) or not isinstance(select, exp.Select):
+                    continue
+                if resolver.column(column, select, 0) is not None:
+                    left, right = (
+                        ("character varying", number) if column is node.left else (number, "character varying")
+                    )
+                    raise PgError(
+                        "42883",
+                        f"operator does not exist: {left} {operator} {right}",
+                        hint="No operator matches the given name and argument types. "
+                        "You might need to add explicit type casts.",
+                    )
+
+
+def _number_type(node: exp.Expr) -> str | None:
+    """PostgreSQL's type of a numeric literal (``1``: integer, ``1.5``: numeric), else None."""
+    literal = node.this if isinstance(node, exp.Neg) else node
+    if not isinstance(literal, exp.Literal) or literal.is_string:
+        return None
+    text = str(literal.this)
+    if not text.isdigit():
+        return "numeric"
+    return "integer" if int(text) < 2**31 else "bigint" if int(text) < 2**63 else "numeric"
 
 
 def _is_string(field: pa.Field) -> bool:

@@ -113,6 +113,10 @@ _VIEWS = {
     "FROM pg_catalog.pg_class c JOIN duckdb_constraints() k ON k.table_oid = c.oid "
     "WHERE k.constraint_type = 'PRIMARY KEY' AND k.database_name NOT IN ('temp', 'system')",
     ("pg_catalog", "pg_attribute"): _ATTRIBUTES,
+    # PostgreSQL's own comment on pg_catalog (DBeaver shows it in its navigator).
+    ("pg_catalog", "pg_description"): "SELECT * FROM pg_catalog.pg_description UNION ALL SELECT n.oid AS objoid, "
+    "hexmesh_regclass('pg_namespace')::VARCHAR AS classoid, 0 AS objsubid, 'system catalog schema' AS description "
+    f"FROM {SHIM_SCHEMA}.pg_namespace n WHERE n.nspname = 'pg_catalog'",
     # The database a client connected to is the one there is (DuckDB's is "memory").
     (
         "pg_catalog",

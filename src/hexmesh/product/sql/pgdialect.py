@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from sqlglot import exp
 
+from hexmesh.pgwire import PgError, SqlState
 from hexmesh.product.sql.interrupt import REGTYPE_ARRAY, Writing
 
 __all__ = ["VERSION", "name_columns", "to_duckdb"]
@@ -96,6 +97,8 @@ def _session(node: exp.Expr) -> exp.Expr:
     ):
         # avg() of an integer or numeric is an exact numeric (a shim picks by the argument's type).
         return exp.Anonymous(this="hexmesh_avg", expressions=[node.this])
+    if isinstance(node, _ARITHMETIC) and (typed := _untyped_operand(node)) is not None:
+        return typed
     if isinstance(node, (exp.CurrentUser, exp.SessionUser)):
         return _variable("hexmesh_user")
     if isinstance(node, exp.Column) and not node.table and not node.this.quoted and node.name.lower() in _USER_WORDS:
@@ -116,6 +119,36 @@ def _session(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Cast) and array and (elements := _array_literal(node.this)) is not None:
         return exp.Cast(this=exp.Array(expressions=elements), to=node.to)
     return node
+
+
+_ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)
+_INTEGER = re.compile(r"\s*[+-]?\d+\s*")
+
+
+def _untyped_operand(node: exp.Binary) -> exp.Expr | None:
+    """``'1' + 2``: PostgreSQL reads a quoted literal as the type of the number on the operator's other
+    side (``'a' + 1`` is 22P02 invalid input syntax for type integer); the engine finds no single
+    operator for a string and a number. None when the operands are not such a pair."""
+    for text, number, side in ((node.left, node.right, "this"), (node.right, node.left, "expression")):
+        if not (isinstance(text, exp.Literal) and text.is_string):
+            continue
+        literal = number.this if isinstance(number, exp.Neg) else number
+        if not isinstance(literal, exp.Literal) or literal.is_string:
+            return None
+        digits = str(literal.this)
+        if digits.isdigit():
+            to = "INTEGER" if int(digits) < 2**31 else "BIGINT"
+            if not _INTEGER.fullmatch(str(text.this)):  # the engine would round '2.5' to 3
+                name = to.lower()
+                raise PgError(
+                    SqlState.INVALID_TEXT_REPRESENTATION, f'invalid input syntax for type {name}: "{text.this}"'
+                )
+        else:
+            scale = _literal_scale(text)
+            to = f"DECIMAL(38, {10 if scale is None else scale})"
+        node.set(side, exp.Cast(this=text.copy(), to=exp.DataType.build(to)))
+        return node
+    return None
 
 
 _NUMBER = re.compile(r"^\s*[+-]?(\d*)(?:\.(\d*))?\s*$")

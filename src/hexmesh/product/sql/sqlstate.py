@@ -19,6 +19,8 @@ from hexmesh.pgwire import PgError, SqlState
 
 __all__ = ["syntax_error", "translate"]
 
+# The engine names an operator as a function (``+(VARCHAR, INTEGER)``; LIKE is ``~~``).
+_OPERATOR = re.compile(r"[-+*/%<>=~!@#^&|`?]+")
 _CLASS = re.compile(r"^(?:[A-Z][A-Za-z]*(?: [A-Za-z]+)*) Error: ")
 # Sentences pointing at engine settings or functions a client cannot use on the SQL port.
 _ENGINE_ADVICE = re.compile(r"\s*(?:Use |Or use |or SET |Possible solutions)[^\n]*(?:SET |TRY\(|ANY_VALUE)[^\n]*")
@@ -27,7 +29,7 @@ _PG_TYPES = {
     "INT8": "smallint", "INT16": "smallint", "INT32": "integer", "INT64": "bigint", "INTEGER": "integer",
     "BIGINT": "bigint", "SMALLINT": "smallint", "DOUBLE": "double precision", "FLOAT": "real",
     "VARCHAR": "character varying", "STRING_LITERAL": "unknown", "INTEGER_LITERAL": "integer",
-    "BOOLEAN": "boolean", "DATE": "date",
+    "BOOLEAN": "boolean", "BOOL": "boolean", "DATE": "date",
     "TIMESTAMP": "timestamp without time zone", "TIMESTAMP WITH TIME ZONE": "timestamp with time zone",
     "DECIMAL": "numeric", "INTERVAL": "interval", "BLOB": "bytea", "UUID": "uuid", "TIME": "time without time zone",
 }  # fmt: skip
@@ -35,11 +37,18 @@ _PG_TYPES = {
 Rule = tuple[type[duckdb.Error], re.Pattern[str], str, Callable[[re.Match[str]], str]]
 
 
-def _types(signature: str) -> str:
-    """``sum(VARCHAR)`` as PostgreSQL writes it: ``sum(text)``."""
+def _signature(signature: str) -> tuple[str, list[str]]:
     name, _, args = signature.partition("(")
-    inner = [_PG_TYPES.get(a.strip().split("(")[0], a.strip().lower()) for a in args.rstrip(")").split(",") if a]
-    return f"{name}({', '.join(inner)})"
+    return name, [_PG_TYPES.get(a.strip().split("(")[0], a.strip().lower()) for a in args.rstrip(")").split(",") if a]
+
+
+def _routine(signature: str, problem: str) -> str:
+    """What PostgreSQL says of a call with no (or no single) match: an operator is named as one,
+    ``operator does not exist: text + integer``, a function as ``function sum(text) does not exist``."""
+    name, inner = _signature(signature)
+    if _OPERATOR.fullmatch(name) and len(inner) == 2:
+        return f"operator {problem}: {inner[0]} {name} {inner[1]}"
+    return f"function {name}({', '.join(inner)}) {problem}"
 
 
 _RULES: list[Rule] = [
@@ -63,7 +72,7 @@ _RULES: list[Rule] = [
     ),
     (
         duckdb.BinderException,
-        re.compile(r'Referenced column "(.+?)" not found'),
+        re.compile(r'Referenced column "(.+?)" (?:was )?not found'),
         "42703",
         lambda m: f'column "{m[1]}" does not exist',
     ),
@@ -96,13 +105,13 @@ _RULES: list[Rule] = [
         duckdb.BinderException,
         re.compile(r"No function matches the given name and argument types '(.+?)'"),
         "42883",
-        lambda m: f"function {_types(m[1])} does not exist",
+        lambda m: _routine(m[1], "does not exist"),
     ),
     (
         duckdb.BinderException,
         re.compile(r'Could not choose a best candidate function for the function call "(.+?)"'),
         "42725",
-        lambda m: f"function {_types(m[1])} is not unique",
+        lambda m: _routine(m[1], "is not unique"),
     ),
     (
         duckdb.BinderException,
@@ -112,9 +121,15 @@ _RULES: list[Rule] = [
     ),
     (
         duckdb.ConversionException,
-        re.compile(r"Could not convert string '(.*)' to (\w+)"),
+        re.compile(r"Could not convert string (['\"])(.*)\1 to (\w+)"),
         SqlState.INVALID_TEXT_REPRESENTATION,
-        lambda m: f'invalid input syntax for type {_PG_TYPES.get(m[2], m[2].lower())}: "{m[1]}"',
+        lambda m: f'invalid input syntax for type {_PG_TYPES.get(m[3], m[3].lower())}: "{m[2]}"',
+    ),
+    (
+        duckdb.ConversionException,
+        re.compile(r"Type VARCHAR with value '(.*)' can't be cast to the destination type \w+\[\]"),
+        SqlState.INVALID_TEXT_REPRESENTATION,
+        lambda m: f'malformed array literal: "{m[1]}"',
     ),
     (
         duckdb.ConversionException,

@@ -26,6 +26,7 @@ from sqlglot import exp
 from hexmesh.pgwire import PgError, SqlState
 from hexmesh.product.sql import rewrite
 from hexmesh.product.sql.catalog import PortTable
+from hexmesh.product.sql.columntypes import check_comparisons
 from hexmesh.product.sql.commands import read_only_error
 from hexmesh.product.sql.policy import TableRewrite
 from hexmesh.product.sql.references import referenced_names
@@ -96,9 +97,24 @@ def parse_statement(sql: str, lookup: rewrite.Lookup) -> Statement:
     if any(t.name.lower().startswith("hexmesh_src") for t in tree.find_all(exp.Table)):
         raise PgError(SqlState.UNDEFINED_TABLE, "relations named hexmesh_src* are internal")
     uses = rewrite.table_uses(tree, lookup)
+    check_comparisons(tree, lookup)
+    _check_order_positions(tree)
     token = secrets.token_hex(8)
     names = {i: f"hexmesh_src_{token}_{i}" for i in range(len(uses))}
     return Statement(sql, tree, tuple(TableRead(u.table, u.as_of) for u in uses), names)
+
+
+def _check_order_positions(tree: exp.Expr) -> None:
+    """``ORDER BY 5`` of a query with fewer columns, in PostgreSQL's words (the engine's say no position)."""
+    for select in tree.find_all(exp.Select):
+        order = select.args.get("order")
+        stars = any(isinstance(p, exp.Star) or isinstance(p.this, exp.Star) for p in select.expressions)
+        if not isinstance(order, exp.Order) or stars:
+            continue
+        for ordered in order.expressions:
+            key = ordered.this
+            if isinstance(key, exp.Literal) and key.is_int and not 1 <= int(key.this) <= len(select.expressions):
+                raise PgError("42P10", f"ORDER BY position {key.this} is not in select list")
 
 
 @dataclass
