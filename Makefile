@@ -20,6 +20,7 @@ install: $(STAMP) ## Create the virtual environment and install hexmesh with its
 
 demo: install ## Build, deploy and run the example podcast mesh into ./.hexmesh
 	$(BIN)/hexmesh demo
+	@echo "hexmesh is installed in $(VENV): run '. $(BIN)/activate' to type the commands above as they are"
 
 test: install lint typecheck contracts pytest ## Run every check and every test
 
