@@ -110,6 +110,7 @@ NUMERIC = [
     "select avg(x) from (values (1::numeric(10,2)), (2::numeric(10,2)), (2::numeric(10,2))) v(x)",
     "select 1.5 * 2, 2 * 3.25, 7 / 2, 7 % 3, -7 / 2",
     "select '1' + 1, 3 - ' 1 ', '2.5' * 2.0, 1.5 + '1', '12' / 5",
+    "select sqrt(4), ln(1), log(100), round(log(2, 8), 10), sqrt(0), case when true then sqrt(9) end",
     "select '3.0123'::numeric, 2.71828::numeric, -0.00001::numeric, '12'::numeric, cast('1.5' as numeric)",
 ]
 
@@ -231,6 +232,11 @@ ERRORS = [
     "select sum(1) over (order by nope)",
     "select 1 from sales.orders__orders order by 5",
     "select order_id, customer from sales.orders__orders order by 0",
+    # Undefined results are errors, where the engine answers NaN or -Infinity.
+    "select sqrt(-1)",
+    "select ln(0)",
+    "select log(-2.0)",
+    "select log(2, 0)",
 ]
 
 #: Errors the port reports otherwise than PostgreSQL, and why (a fix, or a new difference, fails the test).

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import sqlglot
 from sqlglot import exp
 
 from hexmesh.pgwire import PgError, SqlState
@@ -99,6 +100,8 @@ def _session(node: exp.Expr) -> exp.Expr:
         return exp.Anonymous(this="hexmesh_avg", expressions=[node.this])
     if isinstance(node, _ARITHMETIC) and (typed := _untyped_operand(node)) is not None:
         return typed
+    if isinstance(node, (exp.Sqrt, exp.Ln, exp.Log)) and not isinstance(node.parent, exp.Case):
+        return _undefined(node)
     if isinstance(node, (exp.CurrentUser, exp.SessionUser)):
         return _variable("hexmesh_user")
     if isinstance(node, exp.Column) and not node.table and not node.this.quoted and node.name.lower() in _USER_WORDS:
@@ -149,6 +152,23 @@ def _untyped_operand(node: exp.Binary) -> exp.Expr | None:
         node.set(side, exp.Cast(this=text.copy(), to=exp.DataType.build(to)))
         return node
     return None
+
+
+def _undefined(node: exp.Sqrt | exp.Ln | exp.Log) -> exp.Expr:
+    """sqrt() of a negative number and the logarithm of zero or of a negative number are errors in
+    PostgreSQL (2201F, 2201E), where the engine answers NaN or -Infinity."""
+    argument = node.args.get("expression") if isinstance(node, exp.Log) and node.args.get("expression") else node.this
+    if isinstance(node, exp.Sqrt):
+        cases = [("<", "cannot take square root of a negative number")]
+    else:
+        cases = [("=", "cannot take logarithm of zero"), ("<", "cannot take logarithm of a negative number")]
+    case = exp.Case()
+    for operator, message in cases:
+        condition = sqlglot.parse_one(f"x {operator} 0").transform(
+            lambda n: argument.copy() if isinstance(n, exp.Column) and n.name == "x" else n
+        )
+        case = case.when(condition, exp.Anonymous(this="error", expressions=[exp.Literal.string(message)]))
+    return case.else_(node)
 
 
 _NUMBER = re.compile(r"^\s*[+-]?(\d*)(?:\.(\d*))?\s*$")

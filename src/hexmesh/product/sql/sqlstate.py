@@ -156,6 +156,8 @@ _RULES: list[Rule] = [
         lambda m: f"{_PG_TYPES.get(m[1], m[1].lower())} out of range",
     ),
     (duckdb.Error, re.compile(r"Division by zero"), "22012", lambda m: "division by zero"),
+    (duckdb.Error, re.compile(r"cannot take square root of a negative number"), "2201F", lambda m: m[0]),
+    (duckdb.Error, re.compile(r"cannot take logarithm of (?:zero|a negative number)"), "2201E", lambda m: m[0]),
     (
         duckdb.InvalidInputException,
         re.compile(r"More than one row returned by a subquery"),
