@@ -157,7 +157,8 @@ def _untyped_operand(node: exp.Binary) -> exp.Expr | None:
 def _undefined(node: exp.Sqrt | exp.Ln | exp.Log) -> exp.Expr:
     """sqrt() of a negative number and the logarithm of zero or of a negative number are errors in
     PostgreSQL (2201F, 2201E), where the engine answers NaN or -Infinity."""
-    argument = node.args.get("expression") if isinstance(node, exp.Log) and node.args.get("expression") else node.this
+    second = node.args.get("expression") if isinstance(node, exp.Log) else None
+    argument: exp.Expr = second if isinstance(second, exp.Expr) else node.this
     if isinstance(node, exp.Sqrt):
         cases = [("<", "cannot take square root of a negative number")]
     else:
