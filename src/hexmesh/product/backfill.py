@@ -4,6 +4,10 @@ The run reads every input from the start (not from the last position), transform
 output rows inside ``[since, until)``, and joins them to the currently published rows outside
 the window. The result is published as one overwrite snapshot per port: the corrected window
 replaces the old one, and every earlier snapshot still answers exactly as it did.
+
+The merge streams: the published rows outside the window, then the recomputed rows inside it,
+go batch by batch into the run's candidate file, so a backfill's memory does not grow with the
+port's size.
 """
 
 from __future__ import annotations
@@ -13,10 +17,13 @@ from datetime import UTC, date, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from hexmesh.errors import ReadError
+from hexmesh.infra.compute import RunFolder
+from hexmesh.product.candidate import Candidate
 from hexmesh.product.deployed import DeployedProduct
-from hexmesh.product.policy.door import unrestricted_table
+from hexmesh.product.policy.door import unrestricted_batches
 from hexmesh.product.policy.sidecar import PolicySidecar
 from hexmesh.product.runtime import Runtime
 
@@ -57,22 +64,35 @@ def _inside(table: pa.Table, column: str, window: EventWindow) -> pa.ChunkedArra
 
 
 def merge_window(
-    runtime: Runtime, product: DeployedProduct, candidates: dict[str, pa.Table], window: EventWindow
-) -> dict[str, pa.Table]:
-    """Each port's published rows outside ``window`` plus the recomputed rows inside it."""
+    runtime: Runtime,
+    product: DeployedProduct,
+    candidates: dict[str, Candidate],
+    window: EventWindow,
+    folder: RunFolder,
+) -> dict[str, Candidate]:
+    """Each port's published rows outside ``window`` plus the recomputed rows inside it, as new candidates."""
     merged = {}
-    for name, table in candidates.items():
+    for name, candidate in candidates.items():
         event = product.output(name).event_time
         if event is None:
             raise ReadError(
                 f"port {name!r} of {product.key} declares no eventTime, so it has no event-time "
                 "window to backfill; add eventTime to the port, or run the product normally"
             )
-        fresh = table.filter(_inside(table, event, window))
+        schema, rows = candidate.schema, 0
         # Restricted fields stay sealed as stored: a forgotten subject's values are carried, unreadable.
-        sidecar = PolicySidecar(runtime)
-        current = unrestricted_table(sidecar, product, name, actor=f"backfill:{product.key}", sealed=True)
-        kept = current.filter(pc.invert(_inside(current, event, window)))
-        kept = kept.select(table.column_names).cast(table.schema)
-        merged[name] = pa.concat_tables([kept, fresh])
+        current = unrestricted_batches(PolicySidecar(runtime), product, name, actor=f"backfill:{product.key}")
+        path = folder.candidate(name) / "candidate-merged.parquet"
+        with pq.ParquetWriter(path, schema) as writer:
+            for batch in current:
+                stored = pa.Table.from_batches([batch])
+                kept = stored.filter(pc.invert(_inside(stored, event, window)))
+                writer.write_table(kept.select(schema.names).cast(schema))
+                rows += kept.num_rows
+            for batch in candidate.batches():
+                recomputed = pa.Table.from_batches([batch])
+                fresh = recomputed.filter(_inside(recomputed, event, window))
+                writer.write_table(fresh)
+                rows += fresh.num_rows
+        merged[name] = Candidate(name, (str(path),), schema, rows)
     return merged

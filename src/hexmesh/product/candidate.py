@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.dataset as ds
-import pyarrow.parquet as pq
 
 __all__ = ["BATCH_ROWS", "Candidate", "scan"]
 
@@ -30,13 +28,6 @@ class Candidate:
     schema: pa.Schema
     rows: int
 
-    @classmethod
-    def written(cls, port: str, table: pa.Table, folder: Path) -> Candidate:
-        """``table`` (already conformed) written to ``folder`` as a candidate (backfills merge in memory)."""
-        path = folder / "candidate-merged.parquet"
-        pq.write_table(table, path)
-        return cls(port, (str(path),), table.schema, table.num_rows)
-
     def dataset(self) -> ds.Dataset:
         """The rows as a dataset: scanned lazily (DuckDB reads it in batches, with projection)."""
         return scan(self.files, self.schema) if self.files else ds.dataset(self.schema.empty_table())
@@ -46,10 +37,6 @@ class Candidate:
         if not self.files:
             return
         yield from _batches(self.dataset(), columns)
-
-    def to_arrow(self) -> pa.Table:
-        """The rows in memory (for what must hold them all: a backfill's merge)."""
-        return self.dataset().to_table() if self.files else self.schema.empty_table()
 
 
 #: Read what is asked when it is asked: pre-buffering reads whole row groups ahead of a slow consumer.

@@ -244,8 +244,7 @@ def _run(
         candidates = {name: conform_staged(product.output(name), staged) for name, staged in outputs.items()}
         if backfill is not None:
             details["backfill"] = backfill.as_dict()
-            merged = merge_window(runtime, product, {n: c.to_arrow() for n, c in candidates.items()}, backfill)
-            candidates = {n: Candidate.written(n, table, folder.candidate(n)) for n, table in merged.items()}
+            candidates = merge_window(runtime, product, candidates, backfill, folder)
         say("running quality checks")
         for name, candidate in candidates.items():
             result.checks.extend(run_checks(product.output(name), candidate.dataset(), runtime.engine, started))

@@ -52,6 +52,7 @@ __all__ = [
     "shaped_batches",
     "shaped_files",
     "shaped_table",
+    "unrestricted_batches",
     "unrestricted_table",
 ]
 
@@ -331,3 +332,28 @@ def unrestricted_table(
         ),
     )
     return table
+
+
+def unrestricted_batches(
+    sidecar: PolicySidecar, product: DeployedProduct, port: str, *, actor: str
+) -> Iterator[pa.RecordBatch]:
+    """The port's published rows as stored, sealed fields sealed, batch by batch (bounded memory).
+
+    For a backfill republishing its own product's rows (:func:`unrestricted_table` with
+    ``sealed=True``, streamed); audited as ``unrestricted.read`` when asked, before any row is read.
+    """
+    raw = _raw.RawPort(sidecar.runtime, product, port)
+    publication = raw.reader.publication()
+    audit.append(
+        sidecar.db,
+        audit.AuditEntry(
+            actor=actor,
+            action="unrestricted.read",
+            resource=f"dp://{product.key}/{port}",
+            decision="allow",
+            details={"request": request_details(ReadRequest()), "sealed": True, "streamed": True},
+        ),
+    )
+    if publication is None:
+        return iter(())
+    return sidecar.runtime.tables.scan_batches(raw.record.table_id, publication.snapshot_id)
