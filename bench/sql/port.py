@@ -342,6 +342,9 @@ def run(scale: float | None = None, transfer_rows: int = 1_000_000, clients: int
             "ratio_masked_over_unrestricted_worst": masked_ratio,
             "baseline": "DuckDB read_parquet over the snapshot's files, 2 threads, 1 GB (the port's engine settings)",
             "method": "interleaved rounds (duckdb, hexmesh, masked hexmesh, postgres) after a warm-up, median of 3",
+            "time_functions": "the port computes date_trunc/extract on timestamptz in UTC as integer arithmetic "
+            "(sql/fixedzone.py); the read_parquet baseline runs the same SQL with DuckDB's zone-aware functions",
+            "admission": "the port runs 4 statements at once, the others wait their turn (ADR 0039)",
             "ratio_postgres_over_hexmesh_worst": vs_pg,
             "transfer": {**transfer, "rows": transfer_rows, "ratio_postgres_over_hexmesh": transfer_ratio},
             "connect": connect,

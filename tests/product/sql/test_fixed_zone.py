@@ -152,7 +152,7 @@ def test_fixed_offsets_are_read_from_the_canonical_setting(zone: str, offset: in
     assert fixed_offset_us(zone) == offset
 
 
-@pytest.mark.parametrize("zone", ["Europe/Paris", "Asia/Kolkata", "America/New_York"])
+@pytest.mark.parametrize("zone", ["Europe/Paris", "Asia/Kolkata", "America/New_York", "<+01>-01<+02>,M3.5.0,M10.5.0"])
 def test_named_zones_keep_the_engines_zone_aware_functions(zone: str) -> None:
     assert fixed_offset_us(zone) is None
 

@@ -40,7 +40,8 @@ _TRUNC = {
     "DAY": (_DAY, 0),
     "WEEK": (_WEEK, _MONDAY),
 }
-_POSIX = re.compile(r"^<(?P<sign>[+-])(?P<hours>\d{2})(?P<minutes>\d{2})?>")
+#: Hours east of UTC as PostgreSQL stores them (``<-07>+07``): the whole setting, never a POSIX rule with DST.
+_POSIX = re.compile(r"^<(?P<sign>[+-])(?P<hours>\d{2})(?P<minutes>\d{2})?>[+-]\d{2}(\d{2})?$")
 
 
 def fixed_offset_us(zone: str) -> int | None:
