@@ -76,7 +76,10 @@ def test_an_older_major_is_served_on_files_events_discovery_and_observability(ho
     assert new_doc["@id"].endswith("/products/sales/shop") and new_doc["hexmesh:major"] == 1
     majors = {m["hexmesh:major"]: m for m in new_doc["hexmesh:majors"]}
     assert majors[0]["hexmesh:status"] == "deprecated" and majors[0]["@id"].endswith("/products/sales/shop@0")
-    assert majors[1]["hexmesh:status"] == "active"
+    assert majors[0]["hexmesh:sunset"] == "2027-03-01" and majors[0]["hexmesh:successor"] == "dp://sales/shop@1"
+    assert majors[1]["hexmesh:status"] == "active" and "hexmesh:sunset" not in majors[1]
+    # The deprecated major's own document says it is deprecated (not the spec's `status: active`).
+    assert old_doc["hexmesh:lifecycle"] == "deprecated" and new_doc["hexmesh:lifecycle"] != "deprecated"
     assert old_health.status_code == 200 and "Deprecation" in old_health.headers
     # Each major has its own stream: no event of one major shows up on the other's.
     assert len(old_events) == 3 and len(new_events) == 5
@@ -135,6 +138,12 @@ def test_every_live_major_is_browsable_in_the_ui_side_by_side(home: Path) -> Non
     assert 'data-standing="open"' in older.text  # a node without --auth: everyone reads, nothing to request
     shown = r'href="/ui/products/sales/shop@0" aria-current="page">v0\.1\.0 <span class="muted">deprecated'
     assert re.search(shown, older.text)
+    # A consumer landing on the deprecated major learns until when it serves and where to go.
+    notice = re.search(r'<div class="callout callout-warn deprecated-major".*?</div>', older.text, re.S)
+    assert notice, older.text
+    assert "v0.1.0 is deprecated</strong> and stops serving on 2027-03-01" in notice.group(0)
+    assert '<code>dp://sales/shop@1</code> (<a href="/ui/products/sales/shop">v1.0.0</a>)' in notice.group(0)
+    assert "deprecated-major" not in newest.text
     # Each major's preview reads its own rows: 3 orders in 0.1.0, 5 in 1.0.0.
     assert old_rows.status_code == new_rows.status_code == 200
     assert old_rows.text.count("<tr><td>") == 3 and new_rows.text.count("<tr><td>") == 5

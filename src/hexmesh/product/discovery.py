@@ -16,7 +16,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy import func, select
 
 from hexmesh.cache import BoundedCache
-from hexmesh.infra.state import from_us
+from hexmesh.infra.state import MajorState, from_us
 from hexmesh.infra.state import schema as t
 from hexmesh.infra.state.rulesets import check_of, rule_checks
 from hexmesh.product.deployed import DeployedProduct, live_majors, live_versions, served_name
@@ -263,9 +263,18 @@ def _majors(runtime: Runtime, product: DeployedProduct, endpoints: Endpoints) ->
             "hexmesh:major": record.major,
             "dcat:version": record.version,
             "hexmesh:status": states[record.major].status if record.major in states else "active",
+            # A deprecated major says until when it serves and what replaces it (as its HTTP headers do).
+            **_retiring(states.get(record.major)),
         }
         for record in live_majors(runtime, product.key)
     ]
+
+
+def _retiring(state: MajorState | None) -> dict[str, str]:
+    if state is None or state.status != "deprecated":
+        return {}
+    found = {"hexmesh:sunset": state.sunset, "hexmesh:successor": state.successor}
+    return {k: v for k, v in found.items() if v}
 
 
 def _dataset(runtime: Runtime, product: DeployedProduct, port: str, endpoints: Endpoints, path: str) -> dict[str, Any]:

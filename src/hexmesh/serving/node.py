@@ -237,6 +237,8 @@ class Node:
         ):
             return cached
         lifecycle = self.control.lifecycle(product.key, product.spec.status)
+        if lifecycle != "retired" and deprecated(self.runtime, product.key, product.record.major) is not None:
+            lifecycle = "deprecated"  # this major is, whatever the product's newest says
         content = jsonable_encoder(describe(self.runtime, product, self.endpoints, lifecycle))
         body = json.dumps(content, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
         etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'

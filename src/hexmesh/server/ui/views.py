@@ -208,6 +208,8 @@ def _majors(key: str, doc: dict[str, Any], shown: int | None) -> list[dict[str, 
             "major": m["hexmesh:major"],
             "version": _text(m.get("dcat:version")),
             "status": _text(m.get("hexmesh:status")),
+            "sunset": _text(m.get("hexmesh:sunset")),
+            "successor": _text(m.get("hexmesh:successor")),
             "href": f"/ui/products/{key}" + ("" if m["hexmesh:major"] == newest else f"@{m['hexmesh:major']}"),
             "shown": m["hexmesh:major"] == (newest if shown is None else shown),
         }
