@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 
 import duckdb
+from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from hexmesh.pgwire import PgError, SqlState
@@ -187,8 +188,30 @@ def _plain(text: str) -> str:
     return re.sub(r"\s*Did you mean .*$", "", first).strip().rstrip("!") or "error in the SQL engine"
 
 
-def translate(exc: duckdb.Error) -> PgError:
-    """A DuckDB error as the PostgreSQL error a client expects."""
+def translate(exc: duckdb.Error, tree: exp.Expr | None = None) -> PgError:
+    """A DuckDB error as the PostgreSQL error a client expects (``tree``: the client's statement)."""
+    error = _translate(exc)
+    if tree is not None and error.sqlstate == "42803":
+        return _grouping_error(error, tree)
+    return error
+
+
+def _grouping_error(error: PgError, tree: exp.Expr) -> PgError:
+    """PostgreSQL names the column by the FROM item it comes from (``orders__orders.order_id``): so
+    does the port when the statement reads one FROM item; the engine names the column alone."""
+    match = re.match(r'column "([^".]+)" (must appear .*)', error.message)
+    selects = list(tree.find_all(exp.Select))
+    if match is None or len(selects) != 1:
+        return error
+    first = selects[0].args.get("from_") or selects[0].args.get("from")
+    if not isinstance(first, exp.From) or selects[0].args.get("joins"):
+        return error
+    return PgError(
+        error.sqlstate, f'column "{first.this.alias_or_name}.{match[1]}" {match[2]}', error.detail, error.hint
+    )
+
+
+def _translate(exc: duckdb.Error) -> PgError:
     text = str(exc)
     if isinstance(exc, duckdb.InterruptException):
         return PgError(SqlState.QUERY_CANCELED, "canceling statement due to user request")
