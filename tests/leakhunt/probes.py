@@ -154,31 +154,62 @@ def _plan_refusal(workspace: Workspace, folder: Path) -> str:
     return workspace.plan([folder])[0].refusal or "deployable"
 
 
+#: A PySpark build (ADR 0038) that returns every input row as JSON, as the SQL probe's query does.
+_PYSPARK_BUILD = """
+from pyspark.sql import functions as fn
+
+
+def build(spark, inputs):
+    return inputs["src"].select(fn.to_json(fn.struct("*")).alias("v"))
+"""
+
+
 @probe("input")
 def input_port(mesh: LeakMesh, who: str) -> Seen:
     """A product owned by ``who``'s team reads each vault port through an input port (deploy, run, its
     published rows, every refusal): it gets what its principal may read from outside, never more."""
+    with Workspace.open(mesh.home) as workspace:
+        return _through_inputs(mesh, who, workspace, "input")
+
+
+@probe("pyspark-input")
+def pyspark_input_port(mesh: LeakMesh, who: str) -> Seen:
+    """The input probe with a PySpark build on a Spark Connect server (docs/adr/0038-pyspark-builds.md)."""
+    from hexmesh.infra.settings import Settings
+    from tests.sparkcluster import connect_server
+
+    with connect_server(mesh.root / f"connect-{who}") as url:
+        settings = Settings.load(mesh.home).merged({"spark_master": url})
+        with Workspace(settings) as workspace:
+            return _through_inputs(mesh, who, workspace, "pyspark")
+
+
+def _through_inputs(mesh: LeakMesh, who: str, workspace: Workspace, kind: str) -> Seen:
     seen = Seen()
     owner = _INPUT_OWNERS[who]
-    with Workspace.open(mesh.home) as workspace:
-        for n, address in enumerate(_INPUT_READS):
-            name = f"input-{who}-{n}"
-            folder = mesh.root / "inputs" / name
-            folder.mkdir(parents=True, exist_ok=True)
-            for purpose in ("", ", purpose: research"):
-                spec = _INPUT_SPEC.format(name=name, owner=owner, address=address, purpose=purpose)
-                (folder / "dataproduct.yaml").write_text(spec, encoding="utf-8")
-                (folder / "transform.sql").write_text("select to_json(s)::varchar as v from src as s\n")
-                seen.add(_called(functools.partial(_plan_refusal, workspace, folder)))
-                try:
-                    workspace.deploy([folder])
-                    seen.add(str(workspace.run(f"leak/{name}", force=True)))
-                    seen.add(str(workspace.read(f"dp://leak/{name}/seen").to_pylist()))
-                except HexmeshError as exc:
-                    seen.add(str(exc))
-                if workspace.runtime.state.versions(f"leak/{name}"):
-                    break  # deployed: the version is immutable, the first read said it all
-            seen.add(str(workspace.runtime.state.runs(f"leak/{name}", limit=100)))
+    code = "{python: build.py:build, engine: spark}" if kind == "pyspark" else "{sql: transform.sql}"
+    for n, address in enumerate(_INPUT_READS):
+        name = f"{kind}-{who}-{n}"
+        folder = mesh.root / "inputs" / name
+        folder.mkdir(parents=True, exist_ok=True)
+        for purpose in ("", ", purpose: research"):
+            spec = _INPUT_SPEC.format(name=name, owner=owner, address=address, purpose=purpose)
+            spec = spec.replace("transformation: {sql: transform.sql}", f"transformation: {code}")
+            if kind == "pyspark":  # Python has no column lineage; a probe claims what passes the rule, as anyone may
+                spec = spec.replace("classification: internal}", "classification: internal, classificationReason: x}")
+            (folder / "dataproduct.yaml").write_text(spec, encoding="utf-8")
+            (folder / "transform.sql").write_text("select to_json(s)::varchar as v from src as s\n")
+            (folder / "build.py").write_text(_PYSPARK_BUILD, encoding="utf-8")
+            seen.add(_called(functools.partial(_plan_refusal, workspace, folder)))
+            try:
+                workspace.deploy([folder])
+                seen.add(str(workspace.run(f"leak/{name}", force=True)))
+                seen.add(str(workspace.read(f"dp://leak/{name}/seen").to_pylist()))
+            except HexmeshError as exc:
+                seen.add(str(exc))
+            if workspace.runtime.state.versions(f"leak/{name}"):
+                break  # deployed: the version is immutable, the first read said it all
+        seen.add(str(workspace.runtime.state.runs(f"leak/{name}", limit=100)))
     return seen
 
 

@@ -17,6 +17,8 @@ from tests.leakhunt.conftest import Probed
 from tests.leakhunt.mesh import CANARIES, MECHANISMS, PRINCIPALS, LeakMesh
 from tests.leakhunt.probes import PROBES, ui_client
 
+#: Probes that need Spark (a Connect server from the pyspark wheel, Java 17): marked like the other Spark tests.
+SPARK_PROBES = {"pyspark-input"}
 #: (port, mechanism, principal) -> why it leaks today and who fixes it. Empty: no known leak.
 KNOWN_LEAKS: dict[tuple[str, str, str], str] = {}
 
@@ -28,6 +30,8 @@ def _cells() -> list[object]:
             for who in PRINCIPALS:
                 reason = KNOWN_LEAKS.get((port, mechanism, who))
                 marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+                if port in SPARK_PROBES:
+                    marks.append(pytest.mark.spark)
                 cells.append(pytest.param(port, mechanism, who, id=f"{port}-{mechanism}-{who}", marks=marks))
     return cells
 
@@ -91,3 +95,14 @@ def test_the_ui_preview_reaches_data_so_its_probe_proves_something(leak_mesh: Le
     with ui_client(leak_mesh, "owner") as owner:
         mine = owner.get("/ui/products/leak/vault/ports/people/preview")
     assert mine.status_code == 200 and any(canary in mine.text for canary in CANARIES["masked"])
+
+
+@pytest.mark.slow
+@pytest.mark.spark
+def test_the_owners_pyspark_build_reads_the_canaries_through_an_input_port(probed: Probed) -> None:
+    """The PySpark probe reaches data; sealed fields in clear never go to Spark (ADR 0029, 0038): refused."""
+    seen = probed("pyspark-input", "owner")
+    assert seen.leaked("no-grant"), "the owner's PySpark build does not see the no-grant canaries"
+    # The people port carries sealed e-mails the owner's principal opens: that run never reaches Spark.
+    assert not seen.leaked("sealed") and any("restricted fields in clear" in text for text in seen.texts)
+    assert not seen.leaked("forgotten") and not seen.leaked("retired-major")

@@ -53,7 +53,9 @@ class ComputeSettings(Base):
         "local[2]",
         "HEXMESH_SPARK_MASTER",
         "The Spark master products on the `spark` engine run on: `local[N]` (in this process's JVM), "
-        "`spark://host:7077` (a standalone cluster) or `sc://host:15002` (a Spark Connect server).",
+        "`spark://host:7077` (a standalone cluster) or `sc://host:15002` (a Spark Connect server). A PySpark "
+        "transformation's run starts a Spark Connect server of hexmesh's own on a `local` or `spark://` master, "
+        "and stops it when the run ends.",
         group="compute",
     )
     spark_executor_memory: str = key(
