@@ -11,12 +11,18 @@ import pytest
 
 from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
+from tests import children
 from tests.sparkcluster import standalone_cluster
-from tests.stacks import S3Server, Stack, seaweedfs
+from tests.stacks import S3Server, Stack, nats_server, seaweedfs
 from tests.support import ORDERS_SPEC, ORDERS_SQL, ProductFactory, orders_csv
 
 #: The stacks the port suites run on (tests/stacks.py): the embedded default, and PostgreSQL + S3 + NATS.
 STACKS = ("embedded", "shared")
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Servers left by a test run that was killed before it could stop them are killed now."""
+    children.reap()
 
 
 @pytest.fixture
@@ -40,14 +46,20 @@ def spark_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield master
 
 
+@pytest.fixture(scope="session")
+def shared_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One JetStream nats-server for every workspace of the shared stack in the session."""
+    with nats_server(tmp_path_factory.mktemp("nats")) as url:
+        yield url
+
+
 @pytest.fixture(scope="session", params=STACKS)
 def stack(request: pytest.FixtureRequest) -> Iterator[Stack]:
-    """Each stack in turn; the shared one starts SeaweedFS (PostgreSQL and NATS run already)."""
+    """Each stack in turn; the shared one starts SeaweedFS and NATS (PostgreSQL runs already)."""
     if request.param == "embedded":
         yield Stack("embedded")
         return
-    root = request.getfixturevalue("tmp_path_factory").mktemp("stack")
-    chosen = Stack("shared", request.getfixturevalue("s3_server"), root)
+    chosen = Stack("shared", request.getfixturevalue("s3_server"), request.getfixturevalue("shared_nats"))
     yield chosen
     chosen.close()
 

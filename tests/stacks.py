@@ -3,6 +3,8 @@
 ``embedded``: the defaults (SQLite state and catalog, a local warehouse, the embedded event log).
 ``shared``: PostgreSQL (state + Iceberg catalog) + SeaweedFS S3 (warehouse and object storage)
 + NATS JetStream, configured by a ``settings.yaml`` only, as a user would move a node there.
+
+The servers started here die with the test process, even a killed one (tests/children.py).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import psycopg
 import yaml
 
 from hexmesh.infra.settings import Settings
+from tests import children
 
 WEED = str(Path(sys.executable).parent / "weed")
 ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -96,18 +99,13 @@ def seaweedfs(root: Path) -> Iterator[S3Server]:
     ]  # fmt: skip
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     log = (root / f"seaweedfs-{ports['s3']}.log").open("wb")
-    process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    process = children.start(args, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     endpoint = f"http://127.0.0.1:{ports['s3']}"
     try:
         _wait_ready(process, endpoint, f"http://127.0.0.1:{ports['iceberg']}", root / f"seaweedfs-{ports['s3']}.log")
         yield S3Server(endpoint, f"http://127.0.0.1:{ports['iceberg']}")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        children.stop(process, timeout=20)
         log.close()
         shutil.rmtree(data, ignore_errors=True)
 
@@ -134,35 +132,40 @@ def _wait_ready(process: subprocess.Popen[bytes], endpoint: str, iceberg: str, l
     raise RuntimeError(f"SeaweedFS did not become ready in 90 s: {log.read_text()[-2000:]}")
 
 
+@contextmanager
+def nats_server(root: Path) -> Iterator[str]:
+    """A JetStream-enabled nats-server of our own on a free port, until the block ends."""
+    binary = shutil.which("nats-server")
+    if binary is None:
+        raise RuntimeError("nats-server is not installed (apt-get install nats-server)")
+    port = free_port()
+    store = root / f"nats-{port}"
+    process = children.start(
+        [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(100):
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield f"nats://127.0.0.1:{port}"
+    finally:
+        children.stop(process)
+
+
 @dataclass
 class Stack:
     """How a workspace of a test is configured: its settings.yaml keys (empty: the embedded defaults)."""
 
     name: str
     s3: S3Server | None = None
-    root: Path | None = None
+    nats: str | None = None
+    """The stack's one JetStream server: every workspace has an events_namespace (a stream and
+    subjects) of its own on it, so none sees another's events."""
     _databases: list[str] = field(default_factory=list)
-    _nats: list[subprocess.Popen[bytes]] = field(default_factory=list)
-
-    def _nats_server(self) -> str:
-        """A JetStream nats-server of this workspace's own (its stream name is not per mesh yet)."""
-        binary = shutil.which("nats-server")
-        if binary is None:
-            raise RuntimeError("nats-server is not installed (apt-get install nats-server)")
-        assert self.root is not None
-        port = free_port()
-        process = subprocess.Popen(
-            [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(self.root / f"nats-{port}")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        self._nats.append(process)
-        for _ in range(200):
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    return f"nats://127.0.0.1:{port}"
-            time.sleep(0.05)
-        raise RuntimeError(f"nats-server did not listen on {port}")
 
     def settings_values(self) -> dict[str, Any]:
         """The settings.yaml of one new workspace on this stack (a new database, prefix and namespace)."""
@@ -179,7 +182,7 @@ class Stack:
             catalog_url=url,
             warehouse=f"s3://warehouse/{tag}",
             storage=f"s3://storage/{tag}",
-            events_url=self._nats_server(),
+            events_url=self.nats,
             events_namespace=f"hexmesh-test-{tag}",
         )
 
@@ -195,10 +198,6 @@ class Stack:
         return Settings.load(self.home(home))
 
     def close(self) -> None:
-        for process in self._nats:
-            process.terminate()
-            process.wait(timeout=10)
-        self._nats.clear()
         with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
             for database in self._databases:
                 conn.execute(f'drop database if exists "{database}" with (force)')

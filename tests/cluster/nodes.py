@@ -27,8 +27,8 @@ from hexmesh.infra.keys import generate_master_key
 from hexmesh.infra.settings import Settings
 from hexmesh.lifecycle import Workspace
 from tests.cluster.network import LOOPBACK, Forwarder, Host, hosts
-from tests.server.nodes import HEXMESH, free_port, nats_server
-from tests.stacks import S3Server
+from tests.server.nodes import HEXMESH, free_port
+from tests.stacks import S3Server, nats_server
 
 ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 #: The settings file of a cluster's node from the deployment guide: the tests use it as it is.

@@ -147,9 +147,9 @@ def test_an_ingest_batch_triggers_a_run(workspace: Workspace, make_product: Prod
 
 @pytest.mark.postgres
 def test_on_shared_storage_an_ingest_batch_on_one_node_triggers_a_run_on_another(
-    tmp_path: Path, s3_server: S3Server, make_product: ProductFactory
+    tmp_path: Path, s3_server: S3Server, shared_nats: str, make_product: ProductFactory
 ) -> None:
-    stack = Stack("shared", s3_server, tmp_path)
+    stack = Stack("shared", s3_server, shared_nats)
     try:
         shared = stack.settings_values()
         for name in ("node-1", "node-2"):

@@ -173,9 +173,9 @@ def test_a_file_replaced_by_an_older_one_is_an_error(workspace: Workspace, landi
 
 @pytest.mark.postgres
 def test_on_shared_storage_events_ingested_on_one_node_are_read_once_by_whichever_node_runs(
-    tmp_path: Path, s3_server: S3Server, make_product: ProductFactory
+    tmp_path: Path, s3_server: S3Server, shared_nats: str, make_product: ProductFactory
 ) -> None:
-    stack = Stack("shared", s3_server, tmp_path)
+    stack = Stack("shared", s3_server, shared_nats)
     try:
         shared = stack.settings_values()  # one PostgreSQL database, one S3 prefix: one cluster
         for name in ("node-1", "node-2"):
@@ -201,9 +201,9 @@ def test_on_shared_storage_events_ingested_on_one_node_are_read_once_by_whicheve
 
 @pytest.mark.postgres
 def test_on_shared_storage_ingest_refuses_an_input_that_would_never_read_landed_objects(
-    tmp_path: Path, s3_server: S3Server, make_product: ProductFactory
+    tmp_path: Path, s3_server: S3Server, shared_nats: str, make_product: ProductFactory
 ) -> None:
-    stack = Stack("shared", s3_server, tmp_path)
+    stack = Stack("shared", s3_server, shared_nats)
     try:
         settings = stack.settings(tmp_path / "node-1")
         whole = SPEC.format(fmt="json", extra="").replace("window: incremental", "window: all")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -130,28 +129,3 @@ def serve(home: Path, *extra: str, port: int | None = None) -> Iterator[RunningN
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([HEXMESH, *args], capture_output=True, text=True, check=True)
-
-
-@contextmanager
-def nats_server(root: Path) -> Iterator[str]:
-    """A JetStream-enabled nats-server of our own on a free port."""
-    binary = shutil.which("nats-server")
-    if binary is None:
-        raise RuntimeError("nats-server is not installed (apt-get install nats-server)")
-    port = free_port()
-    store = root / f"nats-{port}"
-    process = subprocess.Popen(
-        [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        yield f"nats://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)

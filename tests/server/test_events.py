@@ -13,8 +13,8 @@ import httpx
 import pytest
 from websockets.sync.client import connect as ws_connect
 
-from tests.server.nodes import RunningNode, add_orders, build_workspace, nats_server, run_cli, serve
-from tests.stacks import Stack
+from tests.server.nodes import RunningNode, add_orders, build_workspace, run_cli, serve
+from tests.stacks import Stack, nats_server
 
 EVENTS = "/products/sales/shop/ports/orders/events"
 

@@ -21,7 +21,7 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 from tests.leakhunt.mesh import CANARIES, LeakMesh, build_mesh, serve_mesh
-from tests.server.nodes import nats_server
+from tests.stacks import nats_server
 
 PEOPLE = "/products/leak/vault/ports/people/events"
 

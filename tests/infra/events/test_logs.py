@@ -11,7 +11,7 @@ import pytest
 from hexmesh.errors import WorkspaceError
 from hexmesh.infra.events import Event, EventLog, OffsetStore, open_event_log
 from hexmesh.infra.events import nats as nats_log
-from tests.server.nodes import nats_server
+from tests.stacks import nats_server
 
 
 @pytest.fixture(scope="module")

@@ -28,6 +28,7 @@ from hexmesh.errors import WorkspaceError
 from hexmesh.infra.events import Event, NatsAuth
 from hexmesh.infra.events.credentials import redacted
 from hexmesh.infra.events.nats import JetStreamLog
+from tests import children
 from tests.server.nodes import free_port
 
 pytestmark = pytest.mark.skipif(shutil.which("nats-server") is None, reason="needs nats-server")
@@ -40,7 +41,7 @@ def nats_with(root: Path, config: str, *, scheme: str = "nats") -> Iterator[str]
     store = root / f"store-{port}"
     conf = root / f"nats-{port}.conf"
     conf.write_text(f'listen: "127.0.0.1:{port}"\njetstream {{ store_dir: "{store}" }}\n{config}\n')
-    process = subprocess.Popen(
+    process = children.start(
         [str(shutil.which("nats-server")), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
@@ -51,8 +52,7 @@ def nats_with(root: Path, config: str, *, scheme: str = "nats") -> Iterator[str]
             time.sleep(0.05)
         yield f"{scheme}://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        children.stop(process)
 
 
 def roundtrip(url: str, auth: NatsAuth | None) -> list[str]:
