@@ -221,6 +221,11 @@ def test_a_preview_is_refused_to_who_may_not_read_and_public_to_anyone(node: Ser
     anonymous = get(node, "/ui/products/sales/shop/ports/orders/preview")
     assert anonymous.status_code == 403 and '<table class="preview">' not in anonymous.text
     assert 'href="/ui/sign-in?next=/ui/products/sales/shop/ports/orders/preview"' in anonymous.text
+    # Each refusal points at the way in on the web, not only at the CLI: the port's request form,
+    # and for an anonymous visitor a sign-in button in the page itself (not only in the top bar).
+    for page in (refused, anonymous):
+        assert 'href="/ui/products/sales/shop#standing-orders"' in page.text
+    assert anonymous.text.count('href="/ui/sign-in?next=') == 2 and "/ui/sign-in" not in refused.text
     public = get(node, "/ui/products/sales/open/ports/orders/preview")
     assert public.status_code == 200 and "customer_id" in profile(public)
     missing = get(node, "/ui/products/sales/open/ports/nope/preview")

@@ -53,12 +53,14 @@ def port_preview(domain: Domain, name: Name, port: PortName, request: Request) -
             offer = private_offer(hub.node, seen.principal, product, port)
             return render(request, "private.html", entry=entry, offer=offer, epsilon=PRIVATE_EPSILON, profile=None)
     except HexmeshError as exc:
+        refused = exc.http_status in (401, 403)
         return render(
             request,
             "missing.html",
             exc.http_status,
-            heading="No preview" if exc.http_status in (401, 403) else "Not found",
+            heading="No preview" if refused else "Not found",
             message=str(exc),
+            product_href=f"/ui/products/{domain}/{name}#standing-{port}" if refused else None,
         )
     return render(
         request, "preview.html", entry=entry, preview=shown, preview_rows=PREVIEW_ROWS, profile_rows=PROFILE_ROWS
