@@ -360,7 +360,7 @@ def _quarantine(
         with pq.ParquetWriter(path, candidate.schema) as writer:
             for batch in seal_batches(runtime, product.output(name), candidate.batches()):
                 writer.write_batch(batch)
-        runtime.storage.put(f"{QUARANTINE}/{run_id}/{name}.parquet", path.read_bytes())
+        runtime.storage.put_file(f"{QUARANTINE}/{run_id}/{name}.parquet", path)
     location = runtime.storage.locate(f"{QUARANTINE}/{run_id}")
     return location.removeprefix("file://") if location.startswith("file://") else location
 

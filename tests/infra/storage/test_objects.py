@@ -47,6 +47,17 @@ def test_put_get_replace_list_and_delete(store: ObjectStore) -> None:
     assert store.locate("a/b").endswith("/a/b")
 
 
+def test_a_file_is_put_as_its_bytes_and_replaces_the_object(store: ObjectStore, tmp_path: Path) -> None:
+    big = tmp_path / "candidate.parquet"
+    big.write_bytes(bytes(range(256)) * 65_537)  # more than one copied chunk
+    store.put("quarantine/run-2/orders.parquet", b"old")
+    store.put_file("quarantine/run-2/orders.parquet", big)
+    assert store.get("quarantine/run-2/orders.parquet") == big.read_bytes()
+    with pytest.raises(FileNotFoundError):
+        store.put_file("quarantine/run-2/other.parquet", tmp_path / "missing.parquet")
+    assert not store.exists("quarantine/run-2/other.parquet")
+
+
 def test_a_missing_object_is_named(store: ObjectStore) -> None:
     with pytest.raises(StorageError, match=r"no object 'nothing/here' in"):
         store.get("nothing/here")

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 from hexmesh.errors import StorageError
 from hexmesh.infra.storage.store import check_key
+
+#: Bytes copied at a time when a file is put: the file is never held whole in memory.
+_CHUNK = 8 * 1024 * 1024
 
 __all__ = ["LocalStore"]
 
@@ -24,12 +29,22 @@ class LocalStore:
         return self.root / check_key(key)
 
     def put(self, key: str, data: bytes) -> None:
+        self._write(key, lambda out: out.write(data))
+
+    def put_file(self, key: str, path: Path) -> None:
+        def copy(out: BinaryIO) -> None:
+            with path.open("rb") as source:
+                shutil.copyfileobj(source, out, _CHUNK)
+
+        self._write(key, copy)
+
+    def _write(self, key: str, write: Callable[[BinaryIO], object]) -> None:
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, partial = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
         try:
             with os.fdopen(fd, "wb") as out:
-                out.write(data)
+                write(out)
             os.replace(partial, path)
         except BaseException:
             Path(partial).unlink(missing_ok=True)

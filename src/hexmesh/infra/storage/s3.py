@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pyarrow.fs as pafs
@@ -43,6 +45,14 @@ class S3Store:
                 out.write(data)
         except OSError as exc:
             raise self._fail(exc, key) from None
+
+    def put_file(self, key: str, path: Path) -> None:
+        with path.open("rb") as source:  # a missing local file is the caller's error, not the store's
+            try:
+                with self._fs.open_output_stream(self._path(key)) as out:
+                    shutil.copyfileobj(source, out, 8 * 1024 * 1024)
+            except OSError as exc:
+                raise self._fail(exc, key) from None
 
     def get(self, key: str) -> bytes:
         try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Protocol
 
 from hexmesh.infra.storage.failures import StorageError
@@ -22,6 +23,10 @@ class ObjectStore(Protocol):
 
     def put(self, key: str, data: bytes) -> None:
         """Store ``data`` under ``key``, replacing what was there."""
+        ...
+
+    def put_file(self, key: str, path: Path) -> None:
+        """Store the file at ``path`` under ``key`` as :meth:`put` does, streamed (never whole in memory)."""
         ...
 
     def get(self, key: str) -> bytes:
