@@ -148,6 +148,37 @@ def test_known_numeric_differences_are_as_documented(
     assert [float(v) for v in want[0]] == pytest.approx([float(v) for v in documented], rel=1e-14)
 
 
+#: Arrays of numerics: one element type, so one scale for every element (the largest: no digit is lost),
+#: where PostgreSQL keeps each element's own (docs/adr/0042). The values are PostgreSQL's.
+KNOWN_NUMERIC_ARRAYS = {
+    "select '{2.0,3.0123,NULL}'::numeric[], array[1.5, 2.25]::numeric[], array[1.5, 2.25]": (
+        "{2.0000,3.0123,NULL}",
+        "{1.50,2.25}",
+        "{1.50,2.25}",
+    ),
+}
+
+
+@pytest.mark.parametrize("statement", KNOWN_NUMERIC_ARRAYS)
+def test_numeric_arrays_keep_every_digit_with_one_scale(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
+) -> None:
+    def arrays(con: psycopg.Connection[tuple[object, ...]]) -> list[list[Decimal | None]]:
+        row = con.execute(statement).fetchone()
+        assert row is not None
+        return [list(value) for value in row if isinstance(value, list)]
+
+    def shown(values: list[list[Decimal | None]]) -> tuple[str, ...]:
+        return tuple("{" + ",".join("NULL" if v is None else str(v) for v in array) + "}" for array in values)
+
+    with psycopg.connect(sql.dsn(), autocommit=True) as port:
+        got = arrays(port)
+    want = arrays(twin)
+    assert shown(got) == KNOWN_NUMERIC_ARRAYS[statement]
+    assert shown(want) != shown(got)
+    assert got == want  # the same values (Decimal equality ignores the scale)
+
+
 #: The every-type port (conftest.TYPES_SPEC) as PostgreSQL would declare it: its string has a maxLength.
 EVERY_TYPE_DDL = (
     "create schema lab; create table lab.every_type__values (i bigint not null, s varchar(20), "

@@ -120,8 +120,22 @@ def _session(node: exp.Expr) -> exp.Expr:
     # '{1,2,3}'::int4[]: the engine reads only its own list syntax from a string.
     array = isinstance(node, exp.Cast) and node.to.is_type("array")
     if isinstance(node, exp.Cast) and array and (elements := _array_literal(node.this)) is not None:
-        return exp.Cast(this=exp.Array(expressions=elements), to=node.to)
+        return exp.Cast(this=exp.Array(expressions=elements), to=_element_scale(node.to, elements))
+    if isinstance(node, exp.Cast) and array and isinstance(node.this, exp.Array):
+        return exp.Cast(this=node.this, to=_element_scale(node.to, node.this.expressions))
     return node
+
+
+def _element_scale(to: exp.DataType, elements: list[exp.Expr]) -> exp.DataType:
+    """``numeric[]`` of literals: a scale that keeps every element's digits (the engine's bare
+    DECIMAL is (18,3), and would round 3.0123 to 3.012); other array types as they are."""
+    inner = to.expressions[0] if to.expressions else None
+    if not isinstance(inner, exp.DataType) or not inner.is_type("decimal") or inner.expressions:
+        return to
+    scales = [_literal_scale(e) for e in elements if not isinstance(e, exp.Null)]
+    if not scales or any(scale is None for scale in scales):
+        return to
+    return exp.DataType.build(f"DECIMAL(38, {max(scale or 0 for scale in scales)})[]")
 
 
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)

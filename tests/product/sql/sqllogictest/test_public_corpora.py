@@ -45,7 +45,7 @@ def test_no_query_that_passed_fails(outcomes: list[Outcome]) -> None:
     simple = [o for o in outcomes if o.script == "rs_postgres_simple_test"]
     assert [o.passed for o in simple] == [True, True]
     # Every PostgreSQL type of postgres_extended, arrays included, prints as PostgreSQL prints it but two:
-    # an array of numerics without a typmod (one scale for every element: 2.000, 3.012) and timestamptz, which the
+    # an array of numerics without a typmod (one scale for every element: 2.0000, 3.0123) and timestamptz, which the
     # script expects in its own server's zone (-05) where the port's session is in UTC (the same instants).
     extended = {o.query.line for o in outcomes if o.script == "rs_postgres_extended_test" and not o.passed}
     assert extended == {60, 90}
