@@ -22,7 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RECORDS", "reap", "start", "stop"]
+__all__ = ["RECORDS", "alive", "reap", "start", "stop"]
 
 #: One JSON file per running server: ``{"pid", "owner", "argv"}``.
 RECORDS = Path(tempfile.gettempdir()) / f"hexmesh-test-servers-{os.getuid()}"
@@ -60,7 +60,7 @@ def reap() -> list[int]:
         except (OSError, ValueError, KeyError, TypeError):
             path.unlink(missing_ok=True)
             continue
-        if _alive(owner):
+        if alive(owner):
             continue  # a run still going (here or in another worktree) owns it
         if _argv(pid) == argv:  # the same server, not a process that reused its pid
             with contextlib.suppress(ProcessLookupError):
@@ -83,7 +83,8 @@ def _dies_with(parent: int) -> Callable[[], None] | None:
     return arm
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (of any user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -4,12 +4,14 @@
 ``shared``: PostgreSQL (state + Iceberg catalog) + SeaweedFS S3 (warehouse and object storage)
 + NATS JetStream, configured by a ``settings.yaml`` only, as a user would move a node there.
 
-The servers started here die with the test process, even a killed one (tests/children.py).
+The servers started here die with the test process, even a killed one (tests/children.py); the
+databases a killed run leaves are dropped before the next run makes its first (:func:`reap_databases`).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -37,6 +39,9 @@ SECRET_KEY = "hexmesh-test-secret-0123456789"
 BUCKETS = ("warehouse", "storage")
 #: An S3 Tables bucket for the server's Iceberg REST catalog.
 TABLE_BUCKET = "tables"
+#: A workspace's database on the shared stack names the test process that made it.
+DATABASE = re.compile(r"^hexmesh_stack_(\d+)_[0-9a-f]{10}$")
+_REAPED: list[bool] = []
 
 
 def free_port() -> int:
@@ -171,8 +176,11 @@ class Stack:
         """The settings.yaml of one new workspace on this stack (a new database, prefix and namespace)."""
         if self.s3 is None:
             return {}
+        if not _REAPED:  # once per test process, before its first database
+            reap_databases()
+            _REAPED.append(True)
         tag = uuid.uuid4().hex[:10]
-        database = f"hexmesh_stack_{tag}"
+        database = f"hexmesh_stack_{os.getpid()}_{tag}"
         with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
             conn.execute(f'create database "{database}"')
         self._databases.append(database)
@@ -202,3 +210,19 @@ class Stack:
             for database in self._databases:
                 conn.execute(f'drop database if exists "{database}" with (force)')
         self._databases.clear()
+
+
+def reap_databases() -> list[str]:
+    """Drop the workspace databases of test processes that are gone (a run killed before its
+    stacks closed); never one of a run still going. The names dropped."""
+    with psycopg.connect(ADMIN_DSN, autocommit=True) as conn:
+        names = [
+            str(row[0]) for row in conn.execute("select datname from pg_database where datname like 'hexmesh_stack_%'")
+        ]
+        dropped = []
+        for name in names:
+            found = DATABASE.match(name)
+            if found and not children.alive(int(found.group(1))):
+                conn.execute(f'drop database if exists "{name}" with (force)')
+                dropped.append(name)
+    return dropped

@@ -11,9 +11,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import psycopg
 import pytest
 
-from tests import children
+from tests import children, stacks
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -91,3 +92,21 @@ def test_the_next_run_reaps_servers_of_runs_that_are_gone_and_only_those(
     orphan.wait(timeout=10)
     assert _running(ours.pid) and _running(reused.pid)
     assert [p.name for p in records.iterdir()] == [f"{ours.pid}.json"]
+
+
+@pytest.mark.postgres
+def test_the_next_run_drops_databases_of_runs_that_are_gone_and_only_those() -> None:
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    gone, ours = f"hexmesh_stack_{dead.pid}_0123456789", f"hexmesh_stack_{os.getpid()}_0123456789"
+    with psycopg.connect(stacks.ADMIN_DSN, autocommit=True) as conn:
+        for name in (gone, ours):
+            conn.execute(f'create database "{name}"')
+        try:
+            dropped = stacks.reap_databases()
+            left = {str(r[0]) for r in conn.execute("select datname from pg_database")}
+        finally:
+            for name in (gone, ours):
+                conn.execute(f'drop database if exists "{name}" with (force)')
+    assert gone in dropped and ours not in dropped
+    assert gone not in left and ours in left

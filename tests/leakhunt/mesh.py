@@ -44,6 +44,7 @@ from hexmesh.governance import Principal
 from hexmesh.infra.keys import KeyStore, master_key
 from hexmesh.lifecycle import Workspace
 from hexmesh.product.policy import tokens
+from tests import children
 from tests.server.nodes import free_port
 
 __all__ = [
@@ -335,7 +336,7 @@ def serve_mesh(mesh: LeakMesh, *extra: str) -> Iterator[LeakMesh]:
     log = log_path.open("wb")
     cwd = mesh.root / "cnrycwd0001"  # the server's working directory is a canary too
     cwd.mkdir(exist_ok=True)
-    process = subprocess.Popen(
+    process = children.start(
         [
             str(Path(sys.executable).parent / "hexmesh"),
             "serve",
@@ -368,12 +369,7 @@ def serve_mesh(mesh: LeakMesh, *extra: str) -> Iterator[LeakMesh]:
         _wait_for_events(mesh)
         yield mesh
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        children.stop(process, timeout=15)
         log.close()
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from hexmesh.lifecycle import Workspace, init_product
+from tests import children
 from tests.stacks import Stack
 
 HEXMESH = str(Path(sys.executable).parent / "hexmesh")
@@ -87,7 +88,7 @@ def serve(home: Path, *extra: str, port: int | None = None) -> Iterator[RunningN
     port = port or free_port()
     env = {**os.environ, "HEXMESH_TOKENS": f"{TOKEN}=governance,{OWNER_TOKEN}=owner:other/product"}
     log = (home / f"serve-{port}.log").open("wb")
-    process = subprocess.Popen(
+    process = children.start(
         [
             HEXMESH,
             "serve",
@@ -118,12 +119,7 @@ def serve(home: Path, *extra: str, port: int | None = None) -> Iterator[RunningN
                 time.sleep(0.1)
         yield RunningNode(url, home, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        children.stop(process, timeout=15)
         log.close()
 
 
