@@ -10,6 +10,7 @@ pyarrow are imported here, so the sandbox does not depend on hexmesh being impor
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import json
 import os
@@ -173,7 +174,9 @@ def _run(job: dict[str, Any]) -> dict[str, Any]:
             return {"error": f"{job['file']} has no function {job['function']!r}; define it or fix the spec"}
         result = function(inputs) if spark is None else function(spark, inputs)
         if spark is not None:
-            return _spark_written(job, result, path)
+            written = _spark_written(job, result, path)
+            _release(spark)
+            return written
     except MemoryError:
         return {"error": f"{job['file']} ran out of memory: the limit is {job['memory_mb']} MB", "limit": True}
     except Exception as exc:
@@ -232,6 +235,12 @@ def _spark_written(job: dict[str, Any], result: Any, path: Path) -> dict[str, An
         except Exception as exc:  # Spark's refusal of the plan, or the door's
             return {"error": f"{path.name}: Spark could not compute port {port!r}: {_said(exc).splitlines()[0]}"}
     return {"spark": sorted(outputs)}
+
+
+def _release(spark: Any) -> None:
+    """End the Connect session on the server (a shared ``sc://`` server would keep it until it times out)."""
+    with contextlib.suppress(Exception):  # the outputs are written; a session the server drops costs nothing
+        spark.stop()
 
 
 def _said(exc: BaseException) -> str:
