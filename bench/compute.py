@@ -198,7 +198,7 @@ def run(scales: list[float] | None = None, limits: list[str] | None = None, *, s
     scales = scales or [1.0, 10.0]
     limits = limits or ["2GB"]
     with tempfile.TemporaryDirectory(prefix="hexmesh-bench-compute-") as folder, ExitStack() as stack:
-        master = stack.enter_context(standalone_cluster(Path(folder) / "spark")) if spark else None
+        master = stack.enter_context(standalone_cluster(Path(folder) / "spark")).master if spark else None
         points = [
             point
             for limit in limits

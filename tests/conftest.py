@@ -42,8 +42,8 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
 @pytest.fixture(scope="session")
 def spark_master(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A standalone Spark master with two workers on loopback (tests/sparkcluster.py), for the session."""
-    with standalone_cluster(tmp_path_factory.mktemp("spark")) as master:
-        yield master
+    with standalone_cluster(tmp_path_factory.mktemp("spark")) as cluster:
+        yield cluster.master
 
 
 @pytest.fixture(scope="session")

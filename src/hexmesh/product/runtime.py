@@ -29,7 +29,10 @@ class Runtime:
         self._engines: dict[str, Engine] = {}
 
     def close(self) -> None:
-        """Release database connections (the runtime reopens them lazily if used again)."""
+        """Release database connections and engines (the runtime reopens them lazily if used again)."""
+        engines, self._engines = self._engines, {}
+        for engine in engines.values():
+            engine.stop()  # a Spark session holds a JVM and its cluster's cores until stopped
         state = self.__dict__.pop("state", None)
         if state is not None:
             state.close()

@@ -44,7 +44,11 @@ def open_engine(name: str, settings: Settings) -> Engine:
     if name == "spark":
         from hexmesh.infra.compute.spark import SparkEngine
 
-        return SparkEngine(settings.spark_master, executor_memory=settings.spark_executor_memory)
+        return SparkEngine(
+            settings.spark_master,
+            executor_memory=settings.spark_executor_memory,
+            executor_wait=settings.spark_executor_wait,
+        )
     close = difflib.get_close_matches(name, ENGINES, n=1)
     hint = f"did you mean {close[0]!r}? " if close else ""
     raise WorkspaceError(

@@ -52,6 +52,9 @@ class EmbeddedEngine:
         finally:
             con.close()
 
+    def stop(self) -> None:
+        """Nothing to release: each run opens and closes its own connection."""
+
     def _connect(self, folder: RunFolder) -> duckdb.DuckDBPyConnection:
         config: dict[str, str | bool | int | float | list[str]] = {
             "autoinstall_known_extensions": False,

@@ -80,6 +80,10 @@ class Engine(Protocol):
         """Run every query of ``job``; raise :class:`hexmesh.errors.TransformError` naming file and line."""
         ...
 
+    def stop(self) -> None:
+        """Release what the engine holds between runs (a Spark session and its JVM)."""
+        ...
+
 
 @dataclass
 class RunFolder:

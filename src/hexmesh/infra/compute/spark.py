@@ -24,9 +24,11 @@ import pyarrow.parquet as pq
 
 from hexmesh.errors import TransformError, WorkspaceError
 from hexmesh.infra.compute.engine import ComputeJob, ParquetInput, StagedOutput
+from hexmesh.infra.compute.sparkjob import JobWatch, explain, watched
 from hexmesh.infra.compute.sparksql import to_spark
 
 if TYPE_CHECKING:
+    from pyspark import SparkContext
     from pyspark.sql import SparkSession
 
 __all__ = ["SQL_CONF", "SparkEngine"]
@@ -50,22 +52,31 @@ class SparkEngine:
     name = "spark"
     dialect = "spark"
 
-    def __init__(self, master: str, *, executor_memory: str = "1g", connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self, master: str, *, executor_memory: str = "1g", executor_wait: float = 120.0, connect_timeout: float = 5.0
+    ) -> None:
         self.master = master
         self.executor_memory = executor_memory
+        self.executor_wait = executor_wait
         self.connect_timeout = connect_timeout
         self._session: SparkSession | None = None
 
     def run(self, job: ComputeJob) -> dict[str, StagedOutput]:
         spark = self.session()
         sql = {port: to_spark(text, job.inputs) for port, text in job.sql.items()}
+        # Watched from the first Spark job on: reading the inputs' Parquet footers is one already.
+        watch = JobWatch(self.executor_wait)
         try:
-            for name, item in job.inputs.items():
-                _frame(spark, item).createOrReplaceTempView(name)
-            return {
-                port: self._write(spark, job.sql[port].file, query, job.folder.output(port), port)
-                for port, query in sql.items()
-            }
+            with watched(self._context(spark), watch):
+                for name, item in job.inputs.items():
+                    try:
+                        _frame(spark, item).createOrReplaceTempView(name)
+                    except Exception as exc:
+                        raise self._failed(exc, f"input port {name!r}", watch) from None
+                return {
+                    port: self._write(spark, job.sql[port].file, query, job.folder.output(port), port, watch)
+                    for port, query in sql.items()
+                }
         finally:
             for name in job.inputs:
                 spark.catalog.dropTempView(name)
@@ -136,22 +147,33 @@ class SparkEngine:
                 "spark_master (HEXMESH_SPARK_MASTER) to a running master or local[2]. Nothing was published"
             ) from None
 
-    def _write(self, spark: SparkSession, file: str, query: str, folder: Path, port: str) -> StagedOutput:
-        from pyspark.errors import PySparkException
+    def _write(
+        self, spark: SparkSession, file: str, query: str, folder: Path, port: str, watch: JobWatch
+    ) -> StagedOutput:
+        from pyspark.errors import AnalysisException
 
         try:
             frame = spark.sql(query)
             frame.write.mode("overwrite").parquet(folder.as_uri())
-        except PySparkException as exc:
+        except AnalysisException as exc:  # the query itself: a name, a type, the syntax
             raise TransformError(f"{file}: Spark refused the query: {_first_line(exc)}") from None
-        except Exception as exc:  # py4j errors: the cluster, not the query (a lost worker, no master)
-            raise TransformError(f"{file}: the Spark job failed: {type(exc).__name__}: {_first_line(exc)}") from None
+        except Exception as exc:  # the job: a lost worker, an executor out of memory, a runtime error
+            raise self._failed(exc, file, watch) from None
         files = tuple(str(p) for p in sorted(folder.glob("part-*.parquet")))
         if not files:
             raise TransformError(f"{file}: Spark wrote no Parquet file for port {port!r}")
         schema = pq.read_schema(files[0])
         rows = sum(pq.read_metadata(f).num_rows for f in files)
         return StagedOutput(port, files, schema.remove_metadata(), rows)
+
+    def _failed(self, exc: Exception, file: str, watch: JobWatch) -> TransformError:
+        return explain(exc, file=file, master=self.master, memory=self.executor_memory, watch=watch)
+
+    def _context(self, spark: SparkSession) -> SparkContext | None:
+        """The context whose executors the watchdog counts: a standalone cluster's, not local[N]'s nor Connect's."""
+        if not self.master.startswith("spark://") or type(spark).__module__.startswith("pyspark.sql.connect"):
+            return None
+        return spark.sparkContext
 
 
 def _connect(url: str) -> SparkSession:

@@ -61,7 +61,15 @@ class ComputeSettings(Base):
     spark_executor_memory: str = key(
         "1g",
         "HEXMESH_SPARK_EXECUTOR_MEMORY",
-        "Memory of each Spark executor (`spark.executor.memory`).",
+        "Memory of each Spark executor (`spark.executor.memory`, at least `450m`); a run whose executors run "
+        "out of memory fails saying so: raise it.",
+        group="compute",
+    )
+    spark_executor_wait: float = key(
+        120.0,
+        "HEXMESH_SPARK_EXECUTOR_WAIT",
+        "Seconds a running Spark job may go without any executor (every worker lost, or none with room) before "
+        "hexmesh cancels it and the run fails; a standalone cluster would otherwise wait for a worker forever.",
         group="compute",
     )
 
