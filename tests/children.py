@@ -15,14 +15,16 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RECORDS", "alive", "reap", "start", "stop"]
+__all__ = ["RECORDS", "alive", "reap", "serving", "start", "stop"]
 
 #: One JSON file per running server: ``{"pid", "owner", "argv"}``.
 RECORDS = Path(tempfile.gettempdir()) / f"hexmesh-test-servers-{os.getuid()}"
@@ -48,6 +50,24 @@ def stop(process: subprocess.Popen[bytes], timeout: float = 10) -> None:
         process.kill()
         process.wait()
     (RECORDS / f"{process.pid}.json").unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def serving(argv: list[str], port: int, *, within: float = 30, **popen: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """:func:`start` a server and wait until it accepts TCP connections on 127.0.0.1:``port``; stopped after."""
+    process = start(argv, **popen)
+    try:
+        deadline = time.monotonic() + within
+        while True:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{Path(argv[0]).name} did not listen on 127.0.0.1:{port} (exit {process.poll()})")
+            time.sleep(0.05)
+        yield process
+    finally:
+        stop(process)
 
 
 def reap() -> list[int]:

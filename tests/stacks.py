@@ -145,20 +145,9 @@ def nats_server(root: Path) -> Iterator[str]:
         raise RuntimeError("nats-server is not installed (apt-get install nats-server)")
     port = free_port()
     store = root / f"nats-{port}"
-    process = children.start(
-        [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+    argv = [binary, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)]
+    with children.serving(argv, port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
         yield f"nats://127.0.0.1:{port}"
-    finally:
-        children.stop(process)
 
 
 @dataclass

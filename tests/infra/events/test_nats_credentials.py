@@ -10,9 +10,7 @@ import asyncio
 import datetime as dt
 import os
 import shutil
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,18 +39,9 @@ def nats_with(root: Path, config: str, *, scheme: str = "nats") -> Iterator[str]
     store = root / f"store-{port}"
     conf = root / f"nats-{port}.conf"
     conf.write_text(f'listen: "127.0.0.1:{port}"\njetstream {{ store_dir: "{store}" }}\n{config}\n')
-    process = children.start(
-        [str(shutil.which("nats-server")), "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        for _ in range(100):
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
+    argv = [str(shutil.which("nats-server")), "-c", str(conf)]
+    with children.serving(argv, port, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
         yield f"{scheme}://127.0.0.1:{port}"
-    finally:
-        children.stop(process)
 
 
 def roundtrip(url: str, auth: NatsAuth | None) -> list[str]:

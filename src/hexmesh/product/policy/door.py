@@ -321,16 +321,7 @@ def unrestricted_table(
     request = request or ReadRequest()
     raw = _raw.RawPort(sidecar.runtime, product, port)
     table = raw.read(request, opened=not sealed)
-    audit.append(
-        sidecar.db,
-        audit.AuditEntry(
-            actor=actor,
-            action="unrestricted.read",
-            resource=f"dp://{product.key}/{port}",
-            decision="allow",
-            details={"request": request_details(request), "sealed": sealed, "rows": table.num_rows},
-        ),
-    )
+    _audit_unrestricted(sidecar, product, port, actor, request, sealed=sealed, rows=table.num_rows)
     return table
 
 
@@ -344,6 +335,21 @@ def unrestricted_batches(
     """
     raw = _raw.RawPort(sidecar.runtime, product, port)
     publication = raw.reader.publication()
+    _audit_unrestricted(sidecar, product, port, actor, ReadRequest(), sealed=True, streamed=True)
+    if publication is None:
+        return iter(())
+    return sidecar.runtime.tables.scan_batches(raw.record.table_id, publication.snapshot_id)
+
+
+def _audit_unrestricted(
+    sidecar: PolicySidecar,
+    product: DeployedProduct,
+    port: str,
+    actor: str,
+    request: ReadRequest,
+    **details: object,
+) -> None:
+    """Record an ``unrestricted.read`` of ``product``'s ``port`` by ``actor`` in the audit log."""
     audit.append(
         sidecar.db,
         audit.AuditEntry(
@@ -351,9 +357,6 @@ def unrestricted_batches(
             action="unrestricted.read",
             resource=f"dp://{product.key}/{port}",
             decision="allow",
-            details={"request": request_details(ReadRequest()), "sealed": True, "streamed": True},
+            details={"request": request_details(request), **details},
         ),
     )
-    if publication is None:
-        return iter(())
-    return sidecar.runtime.tables.scan_batches(raw.record.table_id, publication.snapshot_id)
