@@ -191,3 +191,23 @@ def test_a_script_drives_a_product_from_scaffold_to_retirement_with_json(cli: Cl
     assert deprecated["status"] == "deprecated" and deprecated["sunset"] == "2099-01-01"
     retired = call("retire", "sales/shop@0")
     assert retired["status"] == "retired" and retired["product"] == "sales/shop"
+
+
+def test_list_shows_every_served_major_and_an_old_one_as_deprecated_until_its_sunset(cli: CliRunner) -> None:
+    import json
+
+    invoke(cli, "init", "shop", "--domain", "sales")
+    invoke(cli, "deploy", "shop")
+    spec = Path("shop") / "dataproduct.yaml"
+    spec.write_text(spec.read_text().replace("version: 0.1.0", "version: 1.0.0"))
+    invoke(cli, "deploy", "shop")
+    invoke(cli, "deprecate", "sales/shop@0", "--sunset", "2099-01-01", "--successor", "dp://sales/shop@1")
+    listed = {row["product"]: row for row in json.loads(invoke(cli, "list", "--json"))}
+    assert set(listed) == {"sales/shop", "sales/shop@0"}  # the names `status` and `retire` take
+    assert (listed["sales/shop"]["version"], listed["sales/shop"]["lifecycle"]) == ("1.0.0", "active")
+    old = listed["sales/shop@0"]
+    assert (old["version"], old["lifecycle"], old["sunset"]) == ("0.1.0", "deprecated", "2099-01-01")
+    assert old["output_ports"] == ["dp://sales/shop@0/orders"]
+    assert "sales/shop@0" in invoke(cli, "list")
+    invoke(cli, "retire", "sales/shop@0")
+    assert [row["product"] for row in json.loads(invoke(cli, "list", "--json"))] == ["sales/shop"]

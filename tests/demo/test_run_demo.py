@@ -15,7 +15,8 @@ from hexmesh.demo import DemoResult, run_demo
 from hexmesh.demo.deliveries import CHART
 from hexmesh.errors import HexmeshError
 from hexmesh.lifecycle import Workspace
-from hexmesh.product import ReadRequest
+from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest
+from hexmesh.product.observability import port_health
 from tests.demo.postgres import demo_database
 
 from .conftest import SCALE
@@ -46,6 +47,38 @@ def test_every_product_is_deployed_and_every_port_has_rows(demo: Demo) -> None:
     assert len(result.days) == 2
     for address in PORTS:
         assert workspace.read(address).num_rows > 0, address
+
+
+def _breached(workspace: Workspace) -> list[str]:
+    """Every breached (red) completeness SLO of every deployed port, as ``hexmesh status`` and the UI show it.
+
+    Completeness only: freshness and timeliness depend on the hour the demo runs (a test must not).
+    """
+    breached = []
+    for key in workspace.deployed():
+        product = DeployedProduct.load(workspace.runtime, key)
+        for port in product.spec.output_ports:
+            health = port_health(OutputPortReader(workspace.runtime, product, port.name))
+            breached += [
+                f"{health.address} {c.name}: {c.detail}"
+                for c in health.checks
+                if c.name == "completeness" and c.status == "red"
+            ]
+    return breached
+
+
+def test_a_first_demo_breaches_no_completeness_slo(demo: Demo) -> None:
+    assert _breached(demo[0]) == []
+
+
+def test_a_demo_run_on_a_tuesday_breaches_no_completeness_slo(tmp_path: Path, postgres: str) -> None:
+    """Monday has ~10% fewer plays than Sunday (weekly seasonality): normal, not an incident."""
+    from datetime import date
+
+    workspace = Workspace.open(tmp_path / "home")
+    result = run_demo(workspace, scale=SCALE, days=2, say=lambda _: None, today=date(2026, 12, 8), postgres=postgres)
+    assert [d.strftime("%a") for d in result.days] == ["Sun", "Mon"]
+    assert _breached(workspace) == []
 
 
 def test_each_day_is_one_snapshot_per_port(demo: Demo) -> None:

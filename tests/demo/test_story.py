@@ -32,7 +32,7 @@ def test_the_scene_refuses_a_breaking_change_serves_two_majors_and_flows_a_day_d
         flow = [line for line in text.splitlines() if line.startswith("    succeeded ") and "@" in line]
         order = [line.split()[1] for line in flow]
         assert order.index("podcasts/top-podcasts-daily@1") < order.index(f"{PRODUCT}@1")
-        assert {f"{PRODUCT}@1", f"{PRODUCT}@2", "podcasts/listener-demographics@1"} <= set(order)
+        assert {f"{PRODUCT}@1", f"{PRODUCT}@2", "podcasts/listener-demographics@2"} <= set(order)
         days = {d.isoformat() for d in result.days}
         assert len(set(one.column("day").to_pylist()) - {None}) == len(days) + 1
         landing = Landing.open(workspace.settings.home / "landing", scale=SCALE, seed=42)

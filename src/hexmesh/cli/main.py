@@ -325,10 +325,10 @@ def list_products(
     home: Home = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (stable field names).")] = False,
 ) -> None:
-    """List deployed products (full names: the ones other commands take)."""
+    """List deployed products, an older major that still serves as domain/product@major (full names)."""
     with _errors():
         ws = _workspace(home)
-        products = ws.deployed()
+        products = ws.served()  # every major that serves, as docs/lifecycle.md promises
         states = {key: ws.lifecycle_state(key, p.record.major) for key, p in products.items()}
     rows: list[dict[str, object]] = []
     for key, product in sorted(products.items()):

@@ -35,6 +35,7 @@ from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest, RunR
 from hexmesh.product.authority import process_actor, workspace_root
 from hexmesh.product.backfill import EventWindow
 from hexmesh.product.control import AuditLog, ControlState, PausedError, UnauthorizedError
+from hexmesh.product.deployed import live_majors
 from hexmesh.product.observers import RunObserver
 from hexmesh.product.policy import PolicySidecar, PortRead, Window, shaped_table, unrestricted_table
 from hexmesh.product.remote import locate
@@ -100,6 +101,16 @@ class Workspace:
         for record in self.runtime.state.versions():
             newest.setdefault(record.product, DeployedProduct(record))
         return newest
+
+    def served(self) -> dict[str, DeployedProduct]:
+        """``deployed()`` plus, as ``domain/product@major``, the newest version of every older major still serving."""
+        products = self.deployed()
+        older = {
+            f"{record.product}@{record.major}": DeployedProduct(record)
+            for record in live_majors(self.runtime)
+            if record.product in products and record.major != products[record.product].record.major
+        }
+        return products | older
 
     def deployed_specs(self) -> dict[str, DataProductSpec]:
         return {key: product.spec for key, product in self.deployed().items()}
