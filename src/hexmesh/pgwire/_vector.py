@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
-import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -115,25 +115,80 @@ def concat(cols: list[Var]) -> Var:
         return _matrix(cols)
     if len(cols) == 1 or n == 0:
         return _pack(cols)
-    # Arrow's binary_join_element_wise interleaves variable-length pieces row by row in C++;
-    # runs of fixed-width pieces are merged into one matrix first, so fewer pieces are joined.
-    pieces: list[pa.Array] = []
+    # One gather in C++ does the interleaving: the pieces (runs of fixed-width columns merged
+    # into one matrix first) are laid end to end as one large_binary array, and Arrow's take
+    # copies them out in row-major order, so its data buffer is every row's bytes in a row.
+    pieces: list[Var] = []
     run: list[Var] = []
     for c in [*cols, None]:
         if c is not None and c.width is not None:
             run.append(c)
             continue
         if run:
-            pieces.append(_large_binary(_matrix(run)))
+            pieces.append(_matrix(run) if len(run) > 1 else run[0])
             run = []
         if c is not None:
-            pieces.append(_large_binary(c))
-    joined = pc.binary_join_element_wise(*pieces, pa.scalar(b"", pa.large_binary()))
-    offsets = np.frombuffer(joined.buffers()[1], dtype=np.int64)[joined.offset : joined.offset + n + 1]
-    buffer = joined.buffers()[2]
+            pieces.append(c)
+    arrays: list[pa.Array] = []
+    strides: list[int] = []
+    for piece in pieces:
+        array, stride = _elements(piece)
+        arrays.append(array)
+        strides.append(stride)
+    taken = pa.concat_arrays(arrays).take(_interleaving(n, tuple(strides)))
+    offsets = np.frombuffer(taken.buffers()[1], dtype=np.int64)[: n * len(pieces) + 1]
+    buffer = taken.buffers()[2]
     data: U8 = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.empty(0, np.uint8)
-    first = int(offsets[0])
-    return Var(data[first : int(offsets[-1])], offsets[:-1] - first, np.diff(offsets))
+    ends = offsets[len(pieces) :: len(pieces)]
+    starts = offsets[: -1 : len(pieces)]
+    return Var(data, starts, ends - starts)
+
+
+@functools.lru_cache(maxsize=4)
+def _interleaving(n: int, strides: tuple[int, ...]) -> pa.Array:
+    """Indices that take row 0 of every piece, then row 1 of every piece, ... (pieces laid end to end).
+
+    Batches of one query have the same size and shape, so the index is made once per query.
+    """
+    lengths = np.array(strides, dtype=np.int64) * n
+    bases = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    dtype = np.int32 if int(lengths.sum()) < 2**31 else np.int64
+    rows = np.arange(n, dtype=dtype)[:, None] * np.array(strides, dtype=dtype)
+    return pa.array((rows + bases.astype(dtype)).reshape(-1))
+
+
+def _elements(col: Var) -> tuple[pa.Array, int]:
+    """A Var as a large_binary array without copying its bytes, and the stride between its rows.
+
+    Rows laid out in order, with gaps between them (null rows, sliced values), become every
+    other element: the gaps are elements of their own that are never taken.
+    """
+    n = len(col)
+    if col.width is not None:
+        offsets = np.arange(n + 1, dtype=np.int64) * col.width
+        return _binary(col.data[: n * col.width], offsets), 1
+    ends = col.starts + col.lens
+    if n and (col.starts[0] < 0 or np.any(col.starts[1:] < ends[:-1])):
+        packed = _pack([col])
+        return _elements(Var(packed.data, packed.starts, packed.lens, None))
+    first = int(col.starts[0]) if n else 0
+    if _contiguous(col):
+        offsets = np.empty(n + 1, dtype=np.int64)
+        offsets[:-1] = col.starts - first
+        offsets[-1] = int(ends[-1]) - first if n else 0
+        return _binary(col.data[first:], offsets), 1
+    offsets = np.empty(2 * n + 1, dtype=np.int64)
+    offsets[0:-1:2] = col.starts - first
+    offsets[1::2] = ends - first
+    offsets[-1] = offsets[-2]
+    return _binary(col.data[first:], offsets), 2
+
+
+def _binary(data: U8, offsets: I64) -> pa.Array:
+    used = data[: int(offsets[-1])] if len(offsets) else data[:0]
+    return pa.Array.from_buffers(
+        pa.large_binary(), len(offsets) - 1, [None, pa.py_buffer(offsets), pa.py_buffer(np.ascontiguousarray(used))]
+    )
 
 
 def _matrix(cols: list[Var]) -> Var:
@@ -145,17 +200,6 @@ def _matrix(cols: list[Var]) -> Var:
         matrix[:, pos : pos + w] = c.data.reshape(n, w)
         pos += w
     return fixed(matrix)
-
-
-def _large_binary(col: Var) -> pa.Array:
-    """A Var as an Arrow large_binary array (zero-copy when its rows are contiguous)."""
-    if col.width is not None:
-        n, width = len(col), col.width
-        if width == 0:
-            return pa.array([b""] * n, pa.large_binary())
-        values = pa.py_buffer(np.ascontiguousarray(col.data[: n * width]))
-        return pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), n, [None, values]).cast(pa.large_binary())
-    return to_arrow_binary(col)
 
 
 def _pack(cols: list[Var]) -> Var:
