@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+
+import pyarrow.compute as pc
 
 from hexmesh.demo import run_demo
 from hexmesh.demo.deliveries import Landing
@@ -31,10 +34,15 @@ def test_the_scene_refuses_a_breaking_change_serves_two_majors_and_flows_a_day_d
         # The new day reached every dependent, upstreams first, in one scheduler pass.
         flow = [line for line in text.splitlines() if line.startswith("    succeeded ") and "@" in line]
         order = [line.split()[1] for line in flow]
-        assert order.index("podcasts/top-podcasts-daily@1") < order.index(f"{PRODUCT}@1")
-        assert {f"{PRODUCT}@1", f"{PRODUCT}@2", "podcasts/listener-demographics@2"} <= set(order)
+        assert order.index("podcasts/top-podcasts-daily@2") < order.index(f"{PRODUCT}@1")
+        assert {f"{PRODUCT}@1", f"{PRODUCT}@2", "podcasts/listener-demographics@3"} <= set(order)
         days = {d.isoformat() for d in result.days}
         assert len(set(one.column("day").to_pylist()) - {None}) == len(days) + 1
         landing = Landing.open(workspace.settings.home / "landing", scale=SCALE, seed=42)
         assert len(landing.days) == 3 and all(d.finished_at for d in landing.days)
+        # The scene's new day is yesterday, after the history: no play lies ahead of the clock.
+        today = datetime.now(UTC).date()
+        assert [date.fromisoformat(d.day) for d in landing.days] == [today - timedelta(days=n) for n in (3, 2, 1)]
+        newest = pc.max(workspace.read("dp://podcasts/play-events/plays").column("played_at")).as_py()
+        assert newest < datetime.combine(today, time(), tzinfo=UTC)
         assert tell_story(workspace, landing, said.append) is False  # told once per workspace

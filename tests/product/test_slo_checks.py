@@ -107,3 +107,22 @@ def test_drift_beyond_its_bound_is_red_and_alerts_on_the_product_stream(
 def test_bad_drift_bounds_are_refused(workspace: Workspace, orders: Path, slo: str, words: str) -> None:
     with pytest.raises(SpecError, match=words):
         workspace.deploy([_with_slo(orders, slo)])
+
+
+def test_volume_leaves_an_append_ports_initial_load_out_of_its_mean(workspace: Workspace, orders: Path) -> None:
+    workspace.deploy([orders])
+    workspace.run("sales/orders")  # the initial load: 5 rows
+    _day(orders, 2, 1)  # one delivery of 1 row: not -80 % against the load
+    workspace.run("sales/orders")
+    first = _check(workspace, "volume")
+    _day(orders, 3, 1)
+    workspace.run("sales/orders")
+    steady = _check(workspace, "volume")
+    _day(orders, 4, 5)  # 5 rows against deliveries of 1: +400 %
+    workspace.run("sales/orders")
+    jump = _check(workspace, "volume")
+    assert first.status == "green" and first.detail.endswith(
+        "the first snapshot (5 rows) was the initial load, no delivery to compare with yet"
+    )
+    assert steady.status == "green" and steady.detail == "1 rows against a mean of 1 (+0%)"
+    assert jump.status == "amber" and jump.detail == "5 rows against a mean of 1 (+400%)"

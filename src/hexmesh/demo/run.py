@@ -20,7 +20,7 @@ from hexmesh.demo.embedded import SqliteRegistrations
 from hexmesh.demo.generator import generate_day
 from hexmesh.demo.governance import governance_tour
 from hexmesh.demo.mesh import example_mesh, install_governance
-from hexmesh.demo.story import tell_story
+from hexmesh.demo.story import tell_story, told
 from hexmesh.demo.summary import Summary, show_summary
 from hexmesh.errors import HexmeshError, redacted_url
 from hexmesh.infra.settings import HOME_ENV
@@ -85,7 +85,11 @@ def run_demo(
     home = workspace.settings.home
     landing = Landing.open(home / "landing", scale=scale, seed=seed)
     yesterday = (today or datetime.now(UTC).date()) - timedelta(days=1)
-    wanted = [yesterday - timedelta(days=n) for n in range(days - 1, -1, -1)]
+    # The lifecycle scene lands a new day of its own: yesterday, so that no day is landed before it
+    # is over (today's file would hold plays of hours still to come), and the history ends before it.
+    scene = story and not told(workspace)
+    newest = yesterday - timedelta(days=1) if scene else yesterday
+    wanted = [newest - timedelta(days=n) for n in range(days - 1, -1, -1)]
     last = landing.last_day
     todo = [d for d in wanted if last is None or d > last]
     result = DemoResult(home)
@@ -110,7 +114,7 @@ def run_demo(
                 f"{generated.plays:,} plays, {generated.podcasts:,} podcasts "
                 f"in {time.perf_counter() - started:.1f} s"
             )
-            chart = _process(workspace, landing, say)
+            chart = _process(workspace, landing, say, checked_at=_day_end(day))
             result.days.append(day)
             if len(todo) > 1 and day == todo[-2]:
                 result.chart_then = chart
@@ -127,7 +131,7 @@ def run_demo(
         if governance:
             governance_tour(workspace, say)
         if story:
-            tell_story(workspace, landing, say, today=today, registrations=registrations)
+            tell_story(workspace, landing, say, day=yesterday, registrations=registrations)
     return result
 
 
@@ -183,9 +187,18 @@ def _variables(home: Path, postgres: str | None) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _process(workspace: Workspace, landing: Landing, say: Say) -> pa.Table:
-    """Run the mesh over what landed; mark the days done and remember the chart they gave."""
-    _run_all(workspace, say)
+def _day_end(day: date) -> datetime:
+    """When ``day``'s files were complete: the moment a replay of it is judged as of (freshness checks)."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+
+
+def _process(workspace: Workspace, landing: Landing, say: Say, *, checked_at: datetime | None = None) -> pa.Table:
+    """Run the mesh over what landed; mark the days done and remember the chart they gave.
+
+    A day of history is checked as of its end, as its daily run would have been: a week of it
+    publishes every day, though the gate's freshness checks (``maxAge: 3d``) judge by the day.
+    """
+    _run_all(workspace, say, checked_at=checked_at)
     chart = workspace.read(CHART)
     finished = datetime.now(UTC).isoformat()
     for record in landing.days:
@@ -196,10 +209,10 @@ def _process(workspace: Workspace, landing: Landing, say: Say) -> pa.Table:
     return chart
 
 
-def _run_all(workspace: Workspace, say: Say) -> list[RunResult]:
+def _run_all(workspace: Workspace, say: Say, *, checked_at: datetime | None = None) -> list[RunResult]:
     results: list[RunResult] = []
     failures: list[HexmeshError] = []
-    for outcome in workspace.run_all():
+    for outcome in workspace.run_all(checked_at=checked_at):
         if isinstance(outcome, HexmeshError):
             failures.append(outcome)
             continue

@@ -67,16 +67,25 @@ def _write(folder: Path, version: str, *, plays: bool) -> Path:
     return folder
 
 
+def told(workspace: Workspace) -> bool:
+    """Whether this workspace has seen the scene (major 2 of its product exists)."""
+    return any(v.major == 2 for v in workspace.runtime.state.versions(PRODUCT))
+
+
 def tell_story(
     workspace: Workspace,
     landing: Landing,
     say: Say,
     *,
-    today: date | None = None,
+    day: date | None = None,
     registrations: Registrations | SqliteRegistrations | None = None,
 ) -> bool:
-    """Play the lifecycle scene once per workspace; False when it was told already."""
-    if any(v.major == 2 for v in workspace.runtime.state.versions(PRODUCT)):
+    """Play the lifecycle scene once per workspace; False when it was told already.
+
+    ``day`` is the new day it lands (default: yesterday): a day that is over, so none of its plays
+    lies ahead of the clock; when the landing has it already, the day after its last one.
+    """
+    if told(workspace):
         say("Lifecycle scene: already played in this workspace (podcasts/chart-titles@2 exists).")
         return False
     say("\n[bold]Lifecycle scene[/]")
@@ -104,7 +113,7 @@ def tell_story(
     say(f"  deployed 2.0.0 beside 1: @1 serves {one.num_rows} rows ({', '.join(one.column_names)})")
     say(f"                           @2 serves {two.num_rows} rows ({', '.join(two.column_names)})")
 
-    day = today or datetime.now(UTC).date()
+    day = day or datetime.now(UTC).date() - timedelta(days=1)
     last = landing.last_day
     if last is not None and day <= last:
         day = last + timedelta(days=1)

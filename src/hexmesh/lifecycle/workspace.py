@@ -196,11 +196,13 @@ class Workspace:
         force: bool = False,
         full_refresh: bool = False,
         reason: str | None = None,
+        checked_at: datetime | None = None,
     ) -> RunResult:
         """Run ``ref``; a paused product is refused unless ``force`` (one run; it stays paused).
 
         ``full_refresh`` recomputes every port from all input and publishes it as a new snapshot
-        (earlier snapshots stay as they were).
+        (earlier snapshots stay as they were). ``checked_at`` is the moment the quality gate's
+        freshness checks judge against (default: now; the demo replays a past day as of its end).
         """
         if not force:
             self._refuse_paused(ref, "run")
@@ -213,14 +215,17 @@ class Workspace:
             progress=progress,
             wait=wait,
             full_refresh=full_refresh,
+            checked_at=checked_at,
         )
 
     def paused(self, key: str) -> bool:
         """Whether the control port paused ``key`` (state under ``<home>/control``, shared with the node)."""
         return ControlState(self.runtime.state.db).paused(key)
 
-    def run_all(self, *, progress: Progress | None = None) -> list[RunResult | HexmeshError]:
-        """Run every product in dependency order; a failure skips only its dependents."""
+    def run_all(
+        self, *, progress: Progress | None = None, checked_at: datetime | None = None
+    ) -> list[RunResult | HexmeshError]:
+        """Run every product in dependency order; a failure skips only its dependents (``checked_at``: see run)."""
         specs = self.deployed_specs()
         graph = {key: upstreams(spec) for key, spec in specs.items()}
         outcomes: list[RunResult | HexmeshError] = []
@@ -239,7 +244,7 @@ class Workspace:
                 outcomes.append(RunResult("", key, version, "paused", message=message))
                 continue
             try:
-                outcomes.append(self.run(key, progress=progress))
+                outcomes.append(self.run(key, progress=progress, checked_at=checked_at))
             except HexmeshError as exc:
                 failed.add(key)
                 outcomes.append(exc)

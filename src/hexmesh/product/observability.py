@@ -24,7 +24,7 @@ from hexmesh.spec import Slo, parse_duration
 from hexmesh.spec.duration import human_seconds
 from hexmesh.spec.model import DriftBound
 
-__all__ = ["NOT_CONFIGURED", "Check", "PortHealth", "port_health", "worst"]
+__all__ = ["NOT_CONFIGURED", "Check", "PortHealth", "lag", "port_health", "timeliness", "worst"]
 
 #: A check nobody configured says so, and never makes a port's status worse.
 NOT_CONFIGURED = "not configured"
@@ -91,12 +91,15 @@ def _summary(reader: OutputPortReader, publication: Publication, previous: int) 
 
 
 def _lag(reader: OutputPortReader, table: pa.Table, publication: Publication) -> dict[str, float]:
-    """Processing time minus event time of the rows a snapshot added, in seconds."""
-    event = reader.spec.event_time
-    if not event or table.num_rows == 0:
+    return lag(table, reader.spec.event_time, publication.published_us)
+
+
+def lag(table: pa.Table, event_time: str | None, published_us: int) -> dict[str, float]:
+    """Processing time minus event time of ``table``'s rows published at ``published_us``, in seconds."""
+    if not event_time or table.num_rows == 0:
         return {}
-    times = pc.cast(table.column(event), pa.timestamp("us", tz="UTC"))
-    seconds = pc.divide(pc.subtract(pa.scalar(publication.published_us), pc.cast(times, pa.int64())), 1e6)
+    times = pc.cast(table.column(event_time), pa.timestamp("us", tz="UTC"))
+    seconds = pc.divide(pc.subtract(pa.scalar(published_us), pc.cast(times, pa.int64())), 1e6)
     p50, p95, p99 = pc.quantile(seconds, q=[0.5, 0.95, 0.99]).to_pylist()
     return {"p50_s": p50, "p95_s": p95, "p99_s": p99, "max_s": pc.max(seconds).as_py()}
 
@@ -120,14 +123,14 @@ def _last_run_failed(reader: OutputPortReader) -> Check | None:
     )
 
 
-def port_health(reader: OutputPortReader) -> PortHealth:
-    """The current status of every observer of ``reader``'s port, with history."""
+def port_health(reader: OutputPortReader, *, now: int | None = None) -> PortHealth:
+    """The status of every observer of ``reader``'s port at ``now`` (microseconds; default: now), with history."""
     slo = reader.spec.slo
     publications = reader.publications()
     previous = [reader.record.baseline_snapshot] + [p.snapshot_id for p in publications]
     snaps = [_summary(reader, p, previous[i]) for i, p in enumerate(publications)]
     checks: list[Check] = []
-    now = now_us()
+    now = now_us() if now is None else now
     if slo and slo.freshness:
         limit = parse_duration(slo.freshness).total_seconds()
         if publications:
@@ -145,23 +148,12 @@ def port_health(reader: OutputPortReader) -> PortHealth:
             checks.append(Check("freshness", "red", None, limit, "nothing has been published yet"))
     last = snaps[-1] if snaps else None
     if slo and slo.timeliness and last and last.lag:
-        limit = parse_duration(slo.timeliness).total_seconds()
-        p95 = last.lag["p95_s"]
-        checks.append(
-            Check(
-                "timeliness",
-                _time_status(p95, limit),
-                p95,
-                limit,
-                f"p95 of processing minus event time is {human_seconds(p95)}; promised {slo.timeliness}"
-                + ("" if p95 >= 0 else " (negative: event times are after publication; check eventTime's time zone)"),
-            )
-        )
+        checks.append(timeliness(slo.timeliness, last.lag))
     checks.append(_completeness(slo, snaps))
     if slo and slo.retention:
         checks.append(_retention(reader, publications, slo.retention, now))
     if last is not None:
-        checks.append(_volume(snaps))
+        checks.append(_volume(snaps, initial_load=reader.spec.mode == "append"))
         checks.append(_schema(reader, last))
     checks.append(_drift(slo.drift if slo else None, snaps))
     failed = _last_run_failed(reader)
@@ -184,6 +176,20 @@ def port_health(reader: OutputPortReader) -> PortHealth:
         last.shape if last else {},
         drift(snaps[-1].shape, snaps[-2].shape) if len(snaps) > 1 else {},
         last.lag if last else {},
+    )
+
+
+def timeliness(promise: str, lags: dict[str, float]) -> Check:
+    """The timeliness check of a publication whose rows waited ``lags`` (see :func:`lag`) against ``promise``."""
+    limit = parse_duration(promise).total_seconds()
+    p95 = lags["p95_s"]
+    return Check(
+        "timeliness",
+        _time_status(p95, limit),
+        p95,
+        limit,
+        f"p95 of processing minus event time is {human_seconds(p95)}; promised {promise}"
+        + ("" if p95 >= 0 else " (negative: event times are after publication; check eventTime's time zone)"),
     )
 
 
@@ -257,11 +263,25 @@ def _retention(reader: OutputPortReader, publications: list[Publication], promis
     return Check("retention", "green", kept, limit, f"every snapshot of the last {promise} is readable")
 
 
-def _volume(snaps: list[_Snap]) -> Check:
+def _volume(snaps: list[_Snap], *, initial_load: bool) -> Check:
+    """Rows of the last publication against the mean of the ten before it.
+
+    An append port's first publication is its initial load: everything its inputs held when it
+    first ran (a registration table's every user, not one day's sign-ups), so it is no measure of a
+    delivery and stays out of the mean. A replace port publishes its whole state every time.
+    """
     rows = snaps[-1].rows
-    before = [s.rows for s in snaps[-11:-1]]
-    if not before:
+    if len(snaps) == 1:
         return Check("volume", "green", rows, None, f"{rows} rows in the first snapshot")
+    first = 1 if initial_load else 0
+    before = [s.rows for s in snaps[max(first, len(snaps) - 11) : -1]]
+    if not before:
+        loaded = snaps[0].rows
+        status = "red" if rows == 0 and loaded > 0 else "green"
+        detail = (
+            f"{rows} rows; the first snapshot ({loaded} rows) was the initial load, no delivery to compare with yet"
+        )
+        return Check("volume", status, rows, None, detail)
     mean = statistics.fmean(before)
     change = (rows - mean) / mean if mean else 0.0
     status = "red" if rows == 0 and mean > 0 else ("amber" if abs(change) > 0.5 else "green")

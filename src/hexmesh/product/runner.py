@@ -91,6 +91,7 @@ def run_product(
     wait: float = 0.0,
     backfill: EventWindow | None = None,
     full_refresh: bool = False,
+    checked_at: datetime | None = None,
 ) -> RunResult:
     """Run the newest deployed version of ``ref``; raise on failure after recording it.
 
@@ -99,6 +100,8 @@ def run_product(
     With ``full_refresh``, recompute every port from all input and publish the result as a new
     snapshot that replaces what the port served (earlier snapshots answer as they did); input
     positions move to what was read. ``reason`` says why the run started (observability shows it).
+    ``checked_at`` is the moment the quality gate's freshness checks judge against (default: when the
+    run starts): a replay of a past day passes the moment that day's data was complete.
     """
     say = progress or (lambda _message: None)
     product = DeployedProduct.load(runtime, ref, major=major)
@@ -130,7 +133,15 @@ def run_product(
         _notify(runtime, "run_started", product, run_id)
         try:
             result = _run(
-                runtime, product, run_id, say, backfill, full_refresh=full_refresh, reason=why, lease=(lock, ttl_us)
+                runtime,
+                product,
+                run_id,
+                say,
+                backfill,
+                full_refresh=full_refresh,
+                reason=why,
+                lease=(lock, ttl_us),
+                checked_at=checked_at,
             )
         except BaseException as exc:
             _notify(runtime, "run_failed", product, run_id, exc)
@@ -192,6 +203,7 @@ def _run(
     full_refresh: bool = False,
     reason: str = "",
     lease: tuple[str, int] | None = None,
+    checked_at: datetime | None = None,
 ) -> RunResult:
     result = RunResult(run_id, product.key, product.record.version, "failed")
     details: dict[str, Any] = {"reason": reason, **({"full_refresh": True} if full_refresh else {})}
@@ -247,7 +259,9 @@ def _run(
             candidates = merge_window(runtime, product, candidates, backfill, folder)
         say("running quality checks")
         for name, candidate in candidates.items():
-            result.checks.extend(run_checks(product.output(name), candidate.dataset(), runtime.engine, started))
+            result.checks.extend(
+                run_checks(product.output(name), candidate.dataset(), runtime.engine, checked_at or started)
+            )
         details["checks"] = [c.as_dict() for c in result.checks]
         failed = [c for c in result.checks if not c.passed]
         if failed:
