@@ -19,10 +19,20 @@ class ClientGoneError(Exception):
 class Channel:
     """One client's byte stream: framed reads and buffered writes with backpressure."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, max_message: int) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        max_message: int,
+        write_timeout: float | None = None,
+    ) -> None:
         self.reader = reader
         self.writer = writer
         self.max_message = max_message
+        #: Seconds a write may wait for the client to take bytes; past it the connection ends (None: no limit).
+        self.write_timeout = write_timeout
+        #: A write timed out: nothing more can reach the client, and closing drops what is still queued.
+        self.stalled = False
         self.tls = False
         #: Whether its StartupMessage has arrived (set by the handshake; a silent socket is the first to go).
         self.spoke = False
@@ -82,13 +92,28 @@ class Channel:
 
     async def flush(self) -> None:
         """Write the queued bytes and wait until the transport has room (backpressure)."""
+        if self.stalled:
+            raise ClientGoneError("the client stopped reading")
         if self._out:
             data, self._out = bytes(self._out), bytearray()
             self.writer.write(data)
         try:
-            await self.writer.drain()
+            if self.write_timeout is None:
+                await self.writer.drain()
+            else:
+                await asyncio.wait_for(self.writer.drain(), self.write_timeout)
         except ConnectionError as exc:
             raise ClientGoneError("connection lost while writing") from exc
+        except TimeoutError:
+            # PostgreSQL waits for such a client until TCP gives up (tcp_user_timeout); here what it
+            # holds (a result not read, a worker, a connection slot) goes back after a bound.
+            self.stalled = True
+            raise PgError(
+                SqlState.CONNECTION_FAILURE,
+                f"terminating connection because the client read nothing for {self.write_timeout:g} s",
+                hint="Read results as they come, or ask the node's operator to raise sql_client_write_timeout.",
+                severity="FATAL",
+            ) from None
 
     async def maybe_flush(self) -> None:
         """Flush only when enough output has accumulated."""
@@ -111,7 +136,13 @@ class Channel:
             if self._out and not self.writer.is_closing():
                 self.writer.write(bytes(self._out))
         self._out.clear()
+        if self.stalled:
+            # A client that reads nothing would keep the socket (and the bytes queued for it) forever.
+            self.writer.transport.abort()
+            return
         # close() first and synchronously, so that even a cancelled task leaves no open transport.
         self.writer.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.writer.wait_closed(), 2)
+        if self.writer.transport.get_write_buffer_size():
+            self.writer.transport.abort()  # still flushing to a peer that does not read: drop it

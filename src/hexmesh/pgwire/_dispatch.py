@@ -28,11 +28,20 @@ _SPLIT_IN_THREAD = 64 * 1024
 
 async def message_loop(conn: Connection) -> None:
     """Read and answer messages until Terminate, disconnect or a fatal error."""
-    idle = conn.server.limits.idle_session_timeout
+    limits = conn.server.limits
     while True:
+        # As PostgreSQL: one timeout while idle, another while idle inside a transaction block.
+        in_transaction = conn.txn.status != b"I"
+        idle = limits.idle_in_transaction_timeout if in_transaction else limits.idle_session_timeout
         try:
             kind, payload = await conn.chan.read_message(idle)
         except TimeoutError as exc:
+            if in_transaction:
+                raise PgError(
+                    SqlState.IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
+                    "terminating connection due to idle-in-transaction timeout",
+                    severity="FATAL",
+                ) from exc
             raise PgError(
                 SqlState.IDLE_SESSION_TIMEOUT,
                 "terminating connection due to idle-session timeout",

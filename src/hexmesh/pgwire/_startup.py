@@ -166,5 +166,5 @@ async def send_fatal(chan: Channel, err: PgError) -> None:
     try:
         chan.send(m.error_response(err))
         await chan.flush()
-    except (ClientGoneError, ConnectionError):
+    except (ClientGoneError, ConnectionError, PgError):  # PgError: the client does not read (write timeout)
         pass

@@ -35,6 +35,10 @@ class Limits:
 
     max_connections: int = 100
     idle_session_timeout: float | None = None
+    #: Idle with a transaction open (portals, and the results they hold, stay open): PostgreSQL's 25P03.
+    idle_in_transaction_timeout: float | None = None
+    #: A client that takes no bytes of what is sent to it for this long is disconnected (08006).
+    client_write_timeout: float | None = None
     statement_timeout: float | None = None
     startup_timeout: float = 10.0
     max_message_size: int = 64 * 1024 * 1024
@@ -137,7 +141,7 @@ class PgServer:
         task = asyncio.current_task()
         assert task is not None
         self._tasks.add(task)
-        chan = Channel(reader, writer, self.limits.max_message_size)
+        chan = Channel(reader, writer, self.limits.max_message_size, self.limits.client_write_timeout)
         silent = [c for c in self._starting if not c.spoke]
         if len(silent) >= self.limits.max_startup:
             # Idle or stalling sockets must not lock clients out: the oldest one that has stayed
@@ -166,6 +170,11 @@ class PgServer:
             self._starting.pop(chan, None)
             self._admitted.discard(chan)
             self._tasks.discard(task)
+
+    @property
+    def connections(self) -> int:
+        """Connections holding one of max_connections' slots now."""
+        return len(self._admitted)
 
     def admit(self, chan: Channel) -> bool:
         """Take one of max_connections' slots for ``chan`` (before it authenticates); False when full."""

@@ -13,6 +13,7 @@ from hexmesh.pgwire import Authenticator, Limits, PgServer, SessionContext
 from hexmesh.product.policy.opened import OpenedTables
 from hexmesh.product.runtime import Runtime
 from hexmesh.product.sql.admission import Admission
+from hexmesh.product.sql.budget import Budget
 from hexmesh.product.sql.catalog import TableCatalog
 from hexmesh.product.sql.databases import Databases
 from hexmesh.product.sql.policy import AllowAll, QueryPolicy
@@ -33,6 +34,8 @@ class SqlPortConfig:
     startup_timeout: float = 10.0
     statement_timeout: float | None = 300.0
     idle_session_timeout: float | None = 3600.0
+    # Idle inside a transaction block, where open portals keep their results (PostgreSQL: 25P03).
+    idle_in_transaction_timeout: float | None = 600.0
     memory_limit: str | None = "1GB"  # DuckDB memory_limit of the engine the sessions share
     threads: int | None = 2  # DuckDB threads of the engine the sessions share
     max_result_rows: int | None = 10_000_000
@@ -49,6 +52,15 @@ class SqlPortConfig:
     running_statements: int = 4
     waiting_statements: int = 1024
     admission_timeout: float | None = 300.0
+    # Results produced but not read yet (sql/spool.py, ADR 0044): bytes kept in memory per session and in
+    # all, then bytes written to temporary files in ``spill_dir`` (None: the system's); past both, the
+    # engine waits for the client. A client that reads nothing for ``client_write_timeout`` s is disconnected.
+    result_memory: int = 16 * 1024 * 1024
+    result_memory_total: int = 256 * 1024 * 1024
+    result_spill: int = 1024 * 1024 * 1024
+    result_spill_total: int = 8 * 1024 * 1024 * 1024
+    spill_dir: str | None = None
+    client_write_timeout: float | None = 60.0
     # Time zones other than UTC that open sessions compute in at once (each is an engine: sql/databases.py).
     max_zones: int = 4
     # Parsed statements kept for reuse (sql/statements.py), in all and per session.
@@ -90,6 +102,8 @@ class SqlPort:
         self.admission = Admission(
             self.config.running_statements, self.config.waiting_statements, self.config.admission_timeout
         )
+        self.result_memory = Budget(self.config.result_memory_total)
+        self.result_spill = Budget(self.config.result_spill_total)
 
     def __call__(self, ctx: SessionContext) -> SqlSession:
         return SqlSession(self, ctx)
@@ -105,6 +119,8 @@ class SqlPort:
         limits = Limits(
             max_connections=self.config.max_connections,
             idle_session_timeout=self.config.idle_session_timeout,
+            idle_in_transaction_timeout=self.config.idle_in_transaction_timeout,
+            client_write_timeout=self.config.client_write_timeout,
             statement_timeout=self.config.statement_timeout,
             # Encode and send what DuckDB hands over in one go: fewer thread hops per row.
             batch_rows=self.config.batch_rows,

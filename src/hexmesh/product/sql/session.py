@@ -7,7 +7,7 @@ import re
 import secrets
 import threading
 from collections.abc import Hashable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,6 +21,7 @@ from hexmesh.errors import HexmeshError
 from hexmesh.infra.state import from_us, now_us
 from hexmesh.pgwire import Description, PgError, Result, RowsResult, SessionContext, SqlState
 from hexmesh.product.deprecation import deprecated, notice_text
+from hexmesh.product.sql.budget import Budget
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.catalogtypes import catalog_typed
 from hexmesh.product.sql.columntypes import column_typed
@@ -39,6 +40,7 @@ from hexmesh.product.sql.policy import (
 from hexmesh.product.sql.references import sql_references
 from hexmesh.product.sql.results import StatementRows
 from hexmesh.product.sql.snapshots import ArrowSource, NativeScan, Source
+from hexmesh.product.sql.spool import Spool
 from hexmesh.product.sql.sqlstate import translate
 from hexmesh.product.sql.statements import Statement
 from hexmesh.product.sql.zones import arrow_zone, in_zone
@@ -95,6 +97,10 @@ class SqlSession:
         self._owner = secrets.token_hex(8)
         principal = ctx.principal
         self._who: Hashable = principal if _hashable(principal) and principal is not None else ctx.user
+        # What this session's results not yet read may hold, in memory and on disk (sql/spool.py).
+        config = port.config
+        self._memory = Budget(config.result_memory, port.result_memory)
+        self._disk = Budget(config.result_spill, port.result_spill)
 
     # -- pgwire Session ------------------------------------------------------------------
 
@@ -185,7 +191,10 @@ class SqlSession:
         rows = StatementRows(reader, self.port.config.max_result_rows, done, zone)
         if keyword == "EXPLAIN":
             return self._plan(rows)
-        return RowsResult(self._typed(in_zone(reader.schema, zone), prepared.tree), rows)
+        # The engine fills the spool at its own pace and gives its turn back when done, however
+        # slowly the client reads (sql/spool.py, ADR 0044).
+        spool = Spool(rows, lambda: self._interrupt(cursor), self._memory, self._disk, self.port.config.spill_dir)
+        return RowsResult(self._typed(in_zone(reader.schema, zone), prepared.tree), spool.start())
 
     @contextmanager
     def _guarded(self, sql: str) -> Iterator[None]:
@@ -451,6 +460,14 @@ class SqlSession:
     def caller(self) -> str:
         """Who the session is: its principal's id when it has one (a token's owner), else the user it gave."""
         return str(getattr(self.ctx.principal, "id", None) or self.ctx.user)
+
+    def _interrupt(self, cursor: duckdb.DuckDBPyConnection | None) -> None:
+        """Stop the engine on ``cursor`` if it still runs there (a spool whose client went away)."""
+        with self._lock:
+            running = cursor in self._cursors
+        if running and cursor is not None:
+            with suppress(duckdb.Error):  # released meanwhile: the engine is done already
+                cursor.interrupt()
 
     def _release(self, cursor: duckdb.DuckDBPyConnection) -> None:
         with self._lock:
