@@ -65,7 +65,9 @@ def test_rows_past_the_memory_budget_go_to_disk_and_come_back_in_order() -> None
         assert ended.count == 1  # its turn went back then
         assert memory.taken <= 64 * 1024 and disk.taken > 0
         table = pa.Table.from_batches(list(spool))
-        expected = duckdb.connect().execute(QUERY).to_arrow_table()
+        relation = duckdb.connect().sql(QUERY)
+        assert relation is not None
+        expected = relation.to_arrow_table()
         assert table.equals(expected)
         assert pa.types.is_dictionary(table.schema.field("colour").type)
         assert (memory.taken, disk.taken, memory.parent.taken if memory.parent else 0) == (0, 0, 0)
