@@ -76,7 +76,7 @@ def test_null_slots_that_span_bytes_send_nothing_but_a_null(fmt: int) -> None:
     strings = _strings_with_hidden_bytes()
     batch = pa.record_batch({"s": strings, "i": pa.array(range(5), pa.int64()), "t": strings})
     cols = columns_of(batch.schema)
-    encoded = encode_batch(batch, cols, [fmt] * 3)
+    encoded = bytes(encode_batch(batch, cols, [fmt] * 3))
     assert b"HIDDEN" not in encoded and b"SECRET" not in encoded
     assert encoded == _one_by_one(batch, cols, [fmt] * 3)
 

@@ -10,6 +10,10 @@ import struct
 from .errors import PgError, SqlState
 
 _FLUSH_AT = 64 * 1024
+#: A result chunk is handed to the transport in slices of this size, each written straight to the
+#: socket when it has room: one big write would be copied into the transport's buffer, which then
+#: shifts what is left after every send.
+_SLICE = 256 * 1024
 
 
 class ClientGoneError(Exception):
@@ -37,7 +41,8 @@ class Channel:
         #: Whether its StartupMessage has arrived (set by the handshake; a silent socket is the first to go).
         self.spoke = False
         self.opened_at = asyncio.get_running_loop().time()
-        self._out = bytearray()
+        self._out: list[bytes | memoryview] = []
+        self._queued = 0
 
     @property
     def peer(self) -> str:
@@ -81,27 +86,29 @@ class Channel:
         self._check_length(length, 4)
         return kind, await self._read(length - 4, timeout)
 
-    def send(self, data: bytes) -> None:
-        """Queue bytes for the client."""
-        self._out += data
+    def send(self, data: bytes | memoryview) -> None:
+        """Queue bytes for the client (kept by reference until the next flush, not copied)."""
+        if len(data):
+            self._out.append(data)
+            self._queued += len(data)
 
     @property
     def pending(self) -> int:
         """Bytes queued but not yet handed to the transport."""
-        return len(self._out)
+        return self._queued
 
     async def flush(self) -> None:
         """Write the queued bytes and wait until the transport has room (backpressure)."""
         if self.stalled:
             raise ClientGoneError("the client stopped reading")
-        if self._out:
-            data, self._out = bytes(self._out), bytearray()
-            self.writer.write(data)
+        queued, self._out, self._queued = self._out, [], 0
         try:
-            if self.write_timeout is None:
-                await self.writer.drain()
-            else:
-                await asyncio.wait_for(self.writer.drain(), self.write_timeout)
+            for data in _coalesced(queued):
+                view = memoryview(data).cast("B")
+                for start in range(0, len(view), _SLICE):
+                    self.writer.write(view[start : start + _SLICE])
+                    await self._drain()
+            await self._drain()
         except ConnectionError as exc:
             raise ClientGoneError("connection lost while writing") from exc
         except TimeoutError:
@@ -115,9 +122,15 @@ class Channel:
                 severity="FATAL",
             ) from None
 
+    async def _drain(self) -> None:
+        if self.write_timeout is None:
+            await self.writer.drain()
+        else:
+            await asyncio.wait_for(self.writer.drain(), self.write_timeout)
+
     async def maybe_flush(self) -> None:
         """Flush only when enough output has accumulated."""
-        if len(self._out) >= _FLUSH_AT:
+        if self._queued >= _FLUSH_AT:
             await self.flush()
 
     async def start_tls(self, context: ssl.SSLContext, timeout: float | None) -> None:
@@ -134,8 +147,8 @@ class Channel:
         # The peer may already be gone; closing must never raise.
         with contextlib.suppress(Exception):
             if self._out and not self.writer.is_closing():
-                self.writer.write(bytes(self._out))
-        self._out.clear()
+                self.writer.write(b"".join(self._out))
+        self._out, self._queued = [], 0
         if self.stalled:
             # A client that reads nothing would keep the socket (and the bytes queued for it) forever.
             self.writer.transport.abort()
@@ -146,3 +159,20 @@ class Channel:
             await asyncio.wait_for(self.writer.wait_closed(), 2)
         if self.writer.transport.get_write_buffer_size():
             self.writer.transport.abort()  # still flushing to a peer that does not read: drop it
+
+
+def _coalesced(queued: list[bytes | memoryview]) -> list[bytes | memoryview]:
+    """Runs of small messages joined into one write; big chunks kept as they are."""
+    out: list[bytes | memoryview] = []
+    small: list[bytes | memoryview] = []
+    for data in queued:
+        if len(data) < _SLICE:
+            small.append(data)
+            continue
+        if small:
+            out.append(b"".join(small))
+            small = []
+        out.append(data)
+    if small:
+        out.append(b"".join(small) if len(small) > 1 else small[0])
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
 from typing import TYPE_CHECKING
@@ -92,19 +93,36 @@ async def run(conn: Connection, portal: Portal, limit: int, describe: bool) -> N
 
 
 async def stream(conn: Connection, portal: Portal, limit: int) -> None:
-    """Send DataRows chunk by chunk, draining the socket after each to bound memory."""
+    """Send DataRows chunk by chunk, draining the socket after each to bound memory.
+
+    The next chunk is encoded in the worker pool while this one drains to the client, so the
+    encoding and the client's reading overlap; at most two chunks are held at a time.
+    """
     assert isinstance(portal.result, RowsResult)
     remaining = limit if limit > 0 else math.inf
     chunk = conn.server.limits.batch_rows
-    while remaining > 0:
-        conn.check_cancelled()
-        want = int(min(remaining, chunk))
-        data, count, exhausted = await conn.call(portal.fetch, want, chunk)
-        if exhausted:
-            break
-        conn.chan.send(data)
-        remaining -= count
-        await conn.chan.flush()
+    ahead: asyncio.Task[tuple[memoryview, int, bool]] | None = None
+    try:
+        while remaining > 0:
+            conn.check_cancelled()
+            if ahead is None:
+                data, count, exhausted = await conn.call(portal.fetch, int(min(remaining, chunk)), chunk)
+            else:
+                data, count, exhausted = await ahead
+                ahead = None
+            if exhausted:
+                break
+            conn.chan.send(data)
+            remaining -= count
+            if remaining > 0:
+                ahead = asyncio.ensure_future(conn.call(portal.fetch, int(min(remaining, chunk)), chunk))
+            await conn.chan.flush()
+    finally:
+        if ahead is not None:
+            # The portal must be left alone before anything else touches it (close, the next Execute).
+            await asyncio.wait({ahead})
+            if not ahead.cancelled():
+                ahead.exception()  # retrieved: the error that ended the loop is the one to report
     if limit > 0 and remaining <= 0 and await conn.call(portal.has_more):
         conn.chan.send(m.PORTAL_SUSPENDED)
         return

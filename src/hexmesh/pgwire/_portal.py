@@ -84,12 +84,12 @@ class Portal:
         self.rows_sent += batch.num_rows
         return batch
 
-    def fetch(self, limit: int, chunk_rows: int) -> tuple[bytes, int, bool]:
+    def fetch(self, limit: int, chunk_rows: int) -> tuple[memoryview, int, bool]:
         """Encode up to min(limit, chunk_rows) rows as DataRows: (bytes, rows, exhausted)."""
         assert self.columns is not None
         batch = self.next_rows(min(limit, chunk_rows))
         if batch is None:
-            return b"", 0, True
+            return memoryview(b""), 0, True
         return encode_batch(batch, self.columns, self.formats), batch.num_rows, False
 
     def has_more(self) -> bool:

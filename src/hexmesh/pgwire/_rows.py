@@ -59,26 +59,32 @@ def row_description(cols: Sequence[Column], formats: Sequence[int]) -> bytes:
     return message(b"T", b"".join(parts))
 
 
-def encode_batch(batch: pa.RecordBatch, cols: Sequence[Column], formats: Sequence[int]) -> bytes:
-    """Encode every row of a batch as DataRow messages in one buffer, column by column."""
+def encode_batch(batch: pa.RecordBatch, cols: Sequence[Column], formats: Sequence[int]) -> memoryview:
+    """Encode every row of a batch as DataRow messages in one buffer, column by column.
+
+    The buffer is handed to the socket as it is (a view, not a copy of tens of megabytes).
+    """
     n = batch.num_rows
     if n == 0:
-        return b""
-    fields: list[v.Var] = []
+        return memoryview(b"")
+    fields: list[v.Piece] = []
     row_len = np.full(n, 4 + 2, dtype=np.int64)
     for i, (col, fmt) in enumerate(zip(cols, formats, strict=True)):
         arr = batch.column(i)
+        body: v.Piece
         if fmt == 1:
             body = encode_binary(arr, col.pgtype.oid)
+            lens = body.lens if arr.null_count == 0 else np.where(v.valid_mask(arr), body.lens, -1)
         else:
-            body = v.from_arrow(encode_vector(arr) if col.pgtype.oid == Oid.INT2VECTOR else encode_text(arr))
-        lens = body.lens if arr.null_count == 0 else np.where(v.valid_mask(arr), body.lens, -1)
+            # The text array is a piece as it is: its values are not copied before the rows are built.
+            body = encode_vector(arr) if col.pgtype.oid == Oid.INT2VECTOR else encode_text(arr)
+            lens = v.lengths(body)
         fields.append(v.big_endian(lens, ">i4"))
         fields.append(body)
-        row_len += 4 + body.lens
+        row_len += 4 + np.maximum(lens, 0)
     head = np.empty(n, dtype=_HEAD)
     head["kind"] = ord("D")
     head["len"] = row_len
     head["ncols"] = len(cols)
     rows = v.concat([v.fixed(head.view(np.uint8).reshape(n, 7)), *fields])
-    return rows.data.tobytes()
+    return rows.data[: int(rows.starts[-1] + rows.lens[-1])].data

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypeAlias
 
 import numpy as np
 import numpy.typing as npt
@@ -53,18 +55,36 @@ def big_endian(values: npt.NDArray[np.generic], dtype: str) -> Var:
 
 def from_arrow(arr: pa.Array) -> Var:
     """Zero-copy view of a string/binary Arrow array's values (null rows get length 0)."""
-    if pa.types.is_string_view(arr.type) or pa.types.is_binary_view(arr.type):
-        arr = arr.cast(pa.large_binary())
-    large = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
+    arr = _offsets_array(arr)
     n = len(arr)
-    bufs = arr.buffers()
-    raw_offsets = np.frombuffer(bufs[1], dtype=np.int64 if large else np.int32)
-    offsets: I64 = raw_offsets[arr.offset : arr.offset + n + 1].astype(np.int64)
-    data: U8 = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.empty(0, np.uint8)
-    lens: I64 = np.diff(offsets).astype(np.int64)
+    data: U8 = (
+        np.frombuffer(arr.buffers()[2], dtype=np.uint8) if arr.buffers()[2] is not None else np.empty(0, np.uint8)
+    )
+    offsets = _offsets(arr)
+    lens: I64 = np.diff(offsets)
     if arr.null_count:
         lens[valid_mask(arr) == 0] = 0
-    return Var(data, offsets[:-1], lens)
+    return Var(data, offsets[:n], lens)
+
+
+def lengths(arr: pa.Array) -> I64:
+    """Byte length of each value of a string/binary Arrow array, -1 where it is null."""
+    lens: I64 = np.diff(_offsets(_offsets_array(arr)))
+    if arr.null_count:
+        lens[valid_mask(arr) == 0] = -1
+    return lens
+
+
+def _offsets_array(arr: pa.Array) -> pa.Array:
+    if pa.types.is_string_view(arr.type) or pa.types.is_binary_view(arr.type):
+        return arr.cast(pa.large_binary())
+    return arr
+
+
+def _offsets(arr: pa.Array) -> I64:
+    large = pa.types.is_large_string(arr.type) or pa.types.is_large_binary(arr.type)
+    raw = np.frombuffer(arr.buffers()[1], dtype=np.int64 if large else np.int32)
+    return raw[arr.offset : arr.offset + len(arr) + 1].astype(np.int64)
 
 
 def valid_mask(arr: pa.Array) -> Mask:
@@ -107,21 +127,33 @@ def _scatter(out: U8, dst: I64, col: Var) -> None:
     out[np.repeat(dst - excl, col.lens) + within] = src
 
 
-def concat(cols: list[Var]) -> Var:
+#: A column of row values: a Var, or a string/binary Arrow array as it is (its nulls add no bytes).
+Piece: TypeAlias = Var | pa.Array
+
+
+def concat(cols: Sequence[Piece]) -> Var:
     """Concatenate the columns row by row: row i is cols[0][i] + cols[1][i] + ..."""
     n = len(cols[0])
-    if all(c.width is not None for c in cols):
+    if not all(isinstance(c, Var) for c in cols):
+        return _interleave(cols)
+    vars_ = [c for c in cols if isinstance(c, Var)]
+    if all(c.width is not None for c in vars_):
         # Every row has the same size: fill a 2-D matrix column slice by column slice.
-        return _matrix(cols)
-    if len(cols) == 1 or n == 0:
-        return _pack(cols)
+        return _matrix(vars_)
+    if len(vars_) == 1 or n == 0:
+        return _pack(vars_)
+    return _interleave(vars_)
+
+
+def _interleave(cols: Sequence[Piece]) -> Var:
     # One gather in C++ does the interleaving: the pieces (runs of fixed-width columns merged
     # into one matrix first) are laid end to end as one large_binary array, and Arrow's take
     # copies them out in row-major order, so its data buffer is every row's bytes in a row.
-    pieces: list[Var] = []
+    n = len(cols[0])
+    pieces: list[Piece] = []
     run: list[Var] = []
     for c in [*cols, None]:
-        if c is not None and c.width is not None:
+        if isinstance(c, Var) and c.width is not None:
             run.append(c)
             continue
         if run:
@@ -157,12 +189,14 @@ def _interleaving(n: int, strides: tuple[int, ...]) -> pa.Array:
     return pa.array((rows + bases.astype(dtype)).reshape(-1))
 
 
-def _elements(col: Var) -> tuple[pa.Array, int]:
-    """A Var as a large_binary array without copying its bytes, and the stride between its rows.
+def _elements(col: Piece) -> tuple[pa.Array, int]:
+    """A piece as a large_binary array without copying its bytes, and the stride between its rows.
 
     Rows laid out in order, with gaps between them (null rows, sliced values), become every
     other element: the gaps are elements of their own that are never taken.
     """
+    if not isinstance(col, Var):
+        return _offsets_array(col).cast(pa.large_binary()), 1
     n = len(col)
     if col.width is not None:
         offsets = np.arange(n + 1, dtype=np.int64) * col.width
