@@ -121,7 +121,8 @@ def test_a_typmod_and_an_int2vector_are_announced_and_written_as_postgresql_does
     assert _parse_datarows(encode_batch(whole, columns_of(whole.schema), [0])) == [[b"1 2"]]
 
 
-def _parse_datarows(data: bytes) -> list[list[bytes | None]]:
+def _parse_datarows(encoded: bytes | memoryview) -> list[list[bytes | None]]:
+    data = bytes(encoded)
     rows, pos = [], 0
     while pos < len(data):
         kind, length = data[pos : pos + 1], struct.unpack_from("!i", data, pos + 1)[0]
