@@ -112,6 +112,8 @@ NUMERIC = [
     "select '1' + 1, 3 - ' 1 ', '2.5' * 2.0, 1.5 + '1', '12' / 5",
     "select sqrt(4), ln(1), log(100), round(log(2, 8), 10), sqrt(0), case when true then sqrt(9) end",
     "select '3.0123'::numeric, 2.71828::numeric, -0.00001::numeric, '12'::numeric, cast('1.5' as numeric)",
+    # A quoted literal given to a math function is read as its number type (double precision, or numeric).
+    "select abs('-5.5'), abs('5'), floor('1.5'), round('2.567', 2), trunc('2.567', 1), sqrt('2.25')",
 ]
 
 #: Where the port's answer differs from PostgreSQL's, and why (a fix, or a new difference, fails the test).
@@ -232,7 +234,7 @@ def test_result_columns_are_described_as_postgresql_describes_them(
         assert described(port) == described(twin)
 
 
-#: Errors as PostgreSQL reports them: the SQLSTATE and the message.
+#: Errors as PostgreSQL reports them: the SQLSTATE, the message and the hint.
 ERRORS = [
     "select 1 / 0",
     "select 1.5 / 0",
@@ -262,6 +264,28 @@ ERRORS = [
     "select '{1,2'::int[]",
     "select sum(1) over (order by nope)",
     "select 1 from sales.orders__orders order by 5",
+    # Types as PostgreSQL names them: text is not character varying; an unknown function's arguments.
+    "select 'a'::text + 1",
+    "select abs('x'::text)",
+    "select upper(customer) + 1 from sales.orders__orders",
+    "select nosuchfn(1)",
+    "select nosuchfn(customer, 1.5, 'a', true, null, order_id) from sales.orders__orders",
+    # A quoted literal given to a math function is read as its number type.
+    "select abs('x')",
+    "select round('x', 2)",
+    "select trunc('x', 1)",
+    "select ceil('x'), floor('1.5')",
+    "select sqrt('x')",
+    "select log(2, 'x')",
+    # Calls PostgreSQL has no function for, which the engine would answer.
+    "select max(customer, 1) from sales.orders__orders",
+    "select min(order_id, 2) from sales.orders__orders",
+    "select max(upper(customer), 1) from sales.orders__orders",
+    "select string_agg(customer) from sales.orders__orders",
+    "select array_agg(customer, 1) from sales.orders__orders",
+    "select sum(amount, 1) from sales.orders__orders",
+    "select count(1, 2)",
+    "select upper('a', 'b')",
     "select order_id, customer from sales.orders__orders order by 0",
     # Undefined results are errors, where the engine answers NaN or -Infinity.
     "select sqrt(-1)",
@@ -276,9 +300,10 @@ ERRORS = [
 
 #: Errors the port reports otherwise than PostgreSQL, and why (a fix, or a new difference, fails the test).
 KNOWN_ERRORS = {
-    "select 'a'::text + 1": (
-        ("42883", "operator does not exist: character varying + integer"),
-        "the engine's text is varchar",
+    "select nosuchfn(x) from (select 1 as x) s": (
+        ("42883", "function nosuchfn() does not exist"),
+        "the engine names no types for a function it does not know, and the statement shows a port "
+        "table's column's type, a literal's and a cast's, not a derived table's column's",
     ),
 }
 
@@ -291,8 +316,8 @@ def test_errors_carry_postgresql_sqlstates(
         twin.execute(statement)
     with psycopg.connect(sql.dsn(), autocommit=True) as port, pytest.raises(psycopg.Error) as got:
         port.execute(statement)
-    answered = (got.value.sqlstate, got.value.diag.message_primary)
-    assert answered == (want.value.sqlstate, want.value.diag.message_primary)
+    answered = (got.value.sqlstate, got.value.diag.message_primary, got.value.diag.message_hint)
+    assert answered == (want.value.sqlstate, want.value.diag.message_primary, want.value.diag.message_hint)
 
 
 @pytest.mark.parametrize("statement", KNOWN_ERRORS)

@@ -52,6 +52,9 @@ def interruptible(stop: threading.Event) -> Iterator[None]:
 class Reading(Postgres):
     """PostgreSQL as clients write it, parsed with a checkpoint at every token."""
 
+    # The name a known function was called by: date_part() and extract() are one node to sqlglot.
+    ORIGINAL_NAME_META_KEY = "pg_name"
+
     class Parser(Postgres.Parser):  # type: ignore[valid-type, misc]  # sqlglot assigns these as class attributes
         def _advance(self, times: int = 1) -> None:
             checkpoint()
@@ -65,6 +68,17 @@ class Reading(Postgres):
                 return labelled
             parsed: exp.Expr | None = super()._parse_alias(this, explicit)
             return parsed
+
+        def validate_expression(self, expression: Any, args: list[Any] | None = None) -> Any:
+            # A call with more arguments than sqlglot's function takes is PostgreSQL's 42883 (argtypes.py),
+            # not a syntax error: keep them for the check that says so.
+            messages = expression.error_messages(args) if isinstance(expression, exp.Func) else []
+            too_many = bool(messages) and all(m.startswith("The number of provided") for m in messages)
+            # array_agg's second argument sqlglot drops without a word.
+            if args is not None and (too_many or (isinstance(expression, exp.ArrayAgg) and len(args) > 1)):
+                expression.meta["pg_arguments"] = list(args)
+                return expression
+            return super().validate_expression(expression, args)
 
         def _parse_types(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
             # ``oid[]`` and ``regtype[]`` (pgcli's function list): sqlglot reads the type, not its brackets.

@@ -76,6 +76,8 @@ def _session(node: exp.Expr) -> exp.Expr:
     """Who the session is, as PostgreSQL's session functions answer: the caller, its database, its path;
     and PostgreSQL rules of results: unquoted names fold to lower case, round(x, n) is numeric(n),
     avg() of integers and numerics is numeric."""
+    if isinstance(node, _NUMBER_CALLS):
+        _type_quoted_argument(node)
     if isinstance(node, exp.Alias) and isinstance(node.args.get("alias"), exp.Identifier):
         alias = node.args["alias"]
         if not alias.quoted and alias.name != alias.name.lower():
@@ -136,6 +138,26 @@ def _element_scale(to: exp.DataType, elements: list[exp.Expr]) -> exp.DataType:
     if not scales or any(scale is None for scale in scales):
         return to
     return exp.DataType.build(f"DECIMAL(38, {max(scale or 0 for scale in scales)})[]")
+
+
+#: Math functions of one number: PostgreSQL reads a quoted literal given to them as double precision
+#: (its preferred numeric type), or as numeric where only numeric's exists (``round(x, n)``, ``log(b, x)``).
+_NUMBER_CALLS = (
+    exp.Abs, exp.Ceil, exp.Floor, exp.Sign, exp.Sqrt, exp.Cbrt, exp.Exp, exp.Ln, exp.Log, exp.Round, exp.Trunc,
+    exp.Degrees, exp.Radians,
+)  # fmt: skip
+
+
+def _type_quoted_argument(node: exp.Func) -> None:
+    """``abs('x')``: the engine finds several functions for a string and refuses (42725); PostgreSQL
+    reads the literal as the function's number type (22P02 ``invalid input syntax for type double
+    precision: "x"``, ``abs('-2.5')`` is 2.5)."""
+    numeric = node.args.get("decimals") is not None or node.args.get("expression") is not None
+    for key in ("this", "expression"):
+        literal = node.args.get(key)
+        if isinstance(literal, exp.Literal) and literal.is_string:
+            to = f"DECIMAL(38, {_literal_scale(literal) or 0})" if numeric else "DOUBLE"
+            node.set(key, exp.Cast(this=literal.copy(), to=exp.DataType.build(to)))
 
 
 _ARITHMETIC = (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)

@@ -142,7 +142,7 @@ class SqlSession:
             relation = cursor.sql(duck, params=[None] * len(types) or None)
             schema = relation.limit(0).to_arrow_table().schema if relation is not None else None
         except duckdb.Error as exc:
-            raise translate(exc, prepared.tree) from None
+            raise translate(exc, prepared.tree, self._lookup) from None
         finally:
             self._release(cursor)
         prepared.statement.schemas[key] = schema
@@ -183,7 +183,7 @@ class SqlSession:
             reader = cursor.sql(duck, params=list(params) or None).to_arrow_reader(self.port.config.batch_rows)
         except duckdb.Error as exc:
             done()
-            raise translate(exc, prepared.tree) from None
+            raise translate(exc, prepared.tree, self._lookup) from None
         except BaseException:
             done()
             raise

@@ -10,13 +10,15 @@ the engine's message otherwise, with those parts removed.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import duckdb
 from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError, TokenError
 
 from hexmesh.pgwire import PgError, SqlState
+from hexmesh.product.sql.argtypes import FUNCTION_HINT, OPERATOR_HINT, Lookup, column_types, type_of
+from hexmesh.product.sql.vetted import function_name
 
 __all__ = ["syntax_error", "translate"]
 
@@ -181,6 +183,15 @@ _BY_CLASS: list[tuple[type[duckdb.Error], str]] = [
 ]
 
 
+#: PostgreSQL's hints for a call it finds no (or no single) function or operator for.
+_HINTS = {
+    ("42883", "function"): FUNCTION_HINT,
+    ("42883", "operator"): OPERATOR_HINT,
+    ("42725", "function"): "Could not choose a best candidate function. You might need to add explicit type casts.",
+    ("42725", "operator"): "Could not choose a best candidate operator. You might need to add explicit type casts.",
+}
+
+
 def _plain(text: str) -> str:
     """The first line of an engine message, without its class name, suggestions and engine advice."""
     first = _CLASS.sub("", text.strip()).split("\n", 1)[0]
@@ -188,12 +199,74 @@ def _plain(text: str) -> str:
     return re.sub(r"\s*Did you mean .*$", "", first).strip().rstrip("!") or "error in the SQL engine"
 
 
-def translate(exc: duckdb.Error, tree: exp.Expr | None = None) -> PgError:
-    """A DuckDB error as the PostgreSQL error a client expects (``tree``: the client's statement)."""
+def translate(exc: duckdb.Error, tree: exp.Expr | None = None, lookup: Lookup | None = None) -> PgError:
+    """A DuckDB error as the PostgreSQL error a client expects (``tree``: the client's statement,
+    ``lookup``: its port tables, whose column types an error may name)."""
     error = _translate(exc)
     if tree is not None and error.sqlstate == "42803":
         return _grouping_error(error, tree)
+    if tree is not None and error.sqlstate == "42883":
+        return _typed_call(error, tree, column_types(tree, lookup) if lookup is not None else {})
     return error
+
+
+_CALL = re.compile(r"function (\w+)\((.*)\) does not exist")
+_OPERATOR_ERROR = re.compile(r"operator does not exist: (.+) (\S+) (.+)")
+_BINARY: dict[str, type[exp.Binary]] = {
+    "+": exp.Add, "-": exp.Sub, "*": exp.Mul, "/": exp.Div, "%": exp.Mod, "||": exp.DPipe, "=": exp.EQ,
+    "<>": exp.NEQ, "<": exp.LT, ">": exp.GT, "<=": exp.LTE, ">=": exp.GTE,
+}  # fmt: skip
+_STRINGS = ("text", "character varying")
+
+
+def _typed_call(error: PgError, tree: exp.Expr, columns: Mapping[str, str]) -> PgError:
+    """The argument types PostgreSQL names, as the statement shows them: the engine names none for a
+    function it does not know, and calls every string ``character varying`` (``'a'::text + 1``)."""
+    called = _CALL.fullmatch(error.message)
+    operator = _OPERATOR_ERROR.fullmatch(error.message)
+    if called is not None:
+        name, engine = called[1].lower(), [t for t in called[2].split(", ") if t]
+        calls = [_arguments(node) for node in tree.find_all(exp.Func) if function_name(node) == name]
+        found = {_agree([type_of(a, columns) for a in args], engine) for args in calls}
+        found.discard(None)
+        if len(found) != 1:
+            return error
+        shown = ", ".join(found.pop() or ())
+        return PgError(error.sqlstate, f"function {name}({shown}) does not exist", hint=error.hint)
+    kind = _BINARY.get(operator[2]) if operator is not None else None
+    if operator is None or kind is None:
+        return error
+    engine = [operator[1], operator[3]]
+    pairs = {_agree([type_of(n.left, columns), type_of(n.right, columns)], engine) for n in tree.find_all(kind)}
+    pairs.discard(None)
+    if len(pairs) != 1:
+        return error
+    left, right = pairs.pop() or ("", "")
+    return PgError(error.sqlstate, f"operator does not exist: {left} {operator[2]} {right}", hint=error.hint)
+
+
+def _arguments(node: exp.Func) -> list[exp.Expr]:
+    """A call's arguments in order (sqlglot keeps those of a known function by name)."""
+    values = [node.args.get(key) for key in node.arg_types]
+    flat = [v for value in values for v in (value if isinstance(value, list) else [value])]
+    return [v for v in flat if isinstance(v, exp.Expr)]
+
+
+def _agree(shown: list[str | None], engine: list[str]) -> tuple[str, ...] | None:
+    """The types of one call as PostgreSQL names them, if the call can be the one the engine refused:
+    each argument's type as the statement shows it, else the engine's (none for an unknown function)."""
+    if engine and len(shown) != len(engine):
+        return None
+    merged: list[str] = []
+    for i, mine in enumerate(shown):
+        theirs = engine[i] if engine else None
+        if mine is not None and (theirs is None or mine == theirs or {mine, theirs} <= set(_STRINGS)):
+            merged.append(mine)
+        elif mine is None and theirs is not None:
+            merged.append(theirs)
+        else:
+            return None
+    return tuple(merged)
 
 
 def _grouping_error(error: PgError, tree: exp.Expr) -> PgError:
@@ -226,7 +299,8 @@ def _translate(exc: duckdb.Error) -> PgError:
     for kind, pattern, state, message in _RULES:
         match = pattern.search(text) if isinstance(exc, kind) else None
         if match is not None:
-            return PgError(state, message(match))
+            words = message(match)
+            return PgError(state, words, hint=_HINTS.get((state, words.split(" ", 1)[0])))
     if isinstance(exc, duckdb.BinderException):
         plain = _plain(text)
         return PgError("42703" if "column" in plain.lower() else "42883", plain)

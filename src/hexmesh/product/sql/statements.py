@@ -25,6 +25,7 @@ from sqlglot import exp
 
 from hexmesh.pgwire import PgError, SqlState
 from hexmesh.product.sql import rewrite
+from hexmesh.product.sql.argtypes import check_arity
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.columntypes import check_comparisons
 from hexmesh.product.sql.commands import read_only_error
@@ -98,6 +99,7 @@ def parse_statement(sql: str, lookup: rewrite.Lookup) -> Statement:
         raise PgError(SqlState.UNDEFINED_TABLE, "relations named hexmesh_src* are internal")
     uses = rewrite.table_uses(tree, lookup)
     check_comparisons(tree, lookup)
+    check_arity(tree, lookup)
     _check_order_positions(tree)
     token = secrets.token_hex(8)
     names = {i: f"hexmesh_src_{token}_{i}" for i in range(len(uses))}
