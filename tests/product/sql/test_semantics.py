@@ -99,6 +99,45 @@ def test_a_time_zone_asked_for_at_startup_is_the_sessions_from_its_first_stateme
         psycopg.connect(sql.dsn(), options="-c TimeZone=Mars/Olympus_Mons")
 
 
+#: extract() is a numeric (PostgreSQL 14+), date_part() a double precision named date_part; seconds keep
+#: their fraction, an epoch its microseconds (none for a date), an interval's year is 365.25 days.
+EXTRACT = [
+    "select extract(hour from ordered_at), extract(minute from ordered_at), extract(dow from ordered_at), "
+    "extract(day from ordered_at), extract(second from ordered_at), extract(epoch from ordered_at), "
+    "date_part('hour', ordered_at), date_part('dow', ordered_at), date_part('epoch', ordered_at) "
+    "from sales.orders__orders order by order_id",
+    "select extract(second from ts), extract(milliseconds from ts), extract(microseconds from ts), "
+    "extract(epoch from ts), extract(day from day), extract(epoch from day), extract(hour from t), "
+    "extract(second from t), extract(isodow from ts), extract(week from ts), extract(doy from ts), "
+    "extract(quarter from ts), extract(century from ts), extract(isoyear from ts), extract(epoch from t) "
+    "from lab.every_type__values order by i",
+    "select date_part('second', ts), date_part('epoch', ts), date_part('day', day), date_part('epoch', day), "
+    "date_part('hour', t), date_part('year', ts) from lab.every_type__values order by i",
+    "select extract(hour from interval '3 hours 4 minutes'), extract(epoch from interval '1 year 2 days'), "
+    "extract(epoch from interval '-1 year'), extract(second from interval '1 minute 3.5 seconds'), "
+    "date_part('hour', interval '3 hours'), date_part('epoch', interval '1 month')",
+    "select date_part('hour', ordered_at) as h, count(*) from sales.orders__orders group by 1 order by 1",
+]
+
+
+@pytest.mark.parametrize("zone", ["'UTC'", "-7", "'Europe/Paris'"])
+@pytest.mark.parametrize("statement", EXTRACT)
+def test_extract_and_date_part_have_postgresql_types_and_names(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], zone: str, statement: str
+) -> None:
+    twin.execute(EVERY_TYPE_DDL)
+    with psycopg.connect(sql.dsn(), autocommit=True) as port:
+        rows = port.execute("select * from lab.every_type__values").fetchall()
+        with twin.cursor() as cur:
+            cur.executemany("insert into lab.every_type__values values (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+        port.execute(f"SET TIME ZONE {zone}")
+        twin.execute(f"SET TIME ZONE {zone}")
+        types = [c.type_code for c in port.execute(statement).description or []]
+        assert types == [c.type_code for c in twin.execute(statement).description or []]
+        assert answers(port, statement) == answers(twin, statement)
+    twin.execute("RESET ALL")
+
+
 #: numeric keeps PostgreSQL's scale: avg's display scale, sums that keep their operands' scale,
 #: arithmetic scales, round(x, n). Compared as text, where 5.8 and 5.80 differ.
 NUMERIC = [

@@ -17,10 +17,9 @@ from sqlglot import exp
 
 from hexmesh.pgwire import PG_OID_METADATA_KEY, Oid, PgError, arrow_to_pg
 from hexmesh.product.sql.catalog import PortTable
+from hexmesh.product.sql.interrupt import CALLED_AS, EXTRA_ARGUMENTS
 
 __all__ = [
-    "CALLED_AS",
-    "EXTRA_ARGUMENTS",
     "FUNCTION_HINT",
     "OPERATOR_HINT",
     "Lookup",
@@ -108,12 +107,6 @@ def type_of(node: exp.Expr, columns: Mapping[str, str]) -> str | None:
     if isinstance(node, exp.Count):
         return "bigint"
     return None
-
-
-#: Where the parser keeps the arguments of a call with more than sqlglot's function takes (interrupt.py).
-EXTRA_ARGUMENTS = "pg_arguments"
-#: Where the parser keeps the name a known function was called by (``date_part``, read as an extract).
-CALLED_AS = "pg_name"
 
 
 def check_arity(tree: exp.Expr, lookup: Lookup) -> None:

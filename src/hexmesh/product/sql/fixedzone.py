@@ -23,6 +23,7 @@ import pyarrow as pa
 from sqlglot import exp
 
 from hexmesh.product.sql.catalog import PortTable
+from hexmesh.product.sql.extract import typed_extract
 
 __all__ = ["fixed_offset_us", "rewrite_fixed_zone"]
 
@@ -116,11 +117,11 @@ def _arithmetic(node: exp.Expr, columns: frozenset[str], offset: int) -> exp.Exp
         local = _plus(_us(node.expression), offset)
         field = node.text("this").upper()
         if field == "HOUR":
-            return _div(_floor_mod(local, _DAY), _HOUR)
+            return typed_extract(node, _div(_floor_mod(local, _DAY), _HOUR))
         if field == "MINUTE":
-            return _div(_floor_mod(local, _HOUR), _MINUTE)
+            return typed_extract(node, _div(_floor_mod(local, _HOUR), _MINUTE))
         if field in ("DOW", "DAYOFWEEK"):  # Sunday is 0; the epoch's day was a Thursday (4)
-            return _floor_mod(_plus(_div(_sub(local, _floor_mod(local, _DAY)), _DAY), 4), 7)
+            return typed_extract(node, _floor_mod(_plus(_div(_sub(local, _floor_mod(local, _DAY)), _DAY), 4), 7))
         return None
     if isinstance(node, exp.Cast) and node.to.is_type("date") and _instant(node.this, columns):
         local = _plus(_us(node.this), offset)

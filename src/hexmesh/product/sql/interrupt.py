@@ -19,9 +19,23 @@ from sqlglot.dialects.duckdb import DuckDB
 from sqlglot.dialects.postgres import Postgres
 from sqlglot.tokenizer_core import TokenType
 
-__all__ = ["REGTYPE_ARRAY", "Reading", "StatementInterrupted", "Writing", "checkpoint", "interruptible"]
+__all__ = [
+    "CALLED_AS",
+    "EXTRA_ARGUMENTS",
+    "REGTYPE_ARRAY",
+    "Reading",
+    "StatementInterrupted",
+    "Writing",
+    "checkpoint",
+    "interruptible",
+]
 
 _local = threading.local()
+
+#: Where the parser keeps the name a known function was called by (``date_part``, read as an extract).
+CALLED_AS = "pg_name"
+#: Where the parser keeps the arguments of a call with more than sqlglot's function takes (argtypes.py).
+EXTRA_ARGUMENTS = "pg_arguments"
 
 #: The type ``regtype[]`` is read as (sqlglot has none): an array of type oids shown by their names.
 REGTYPE_ARRAY = "hexmesh_regtype_array"
@@ -53,7 +67,7 @@ class Reading(Postgres):
     """PostgreSQL as clients write it, parsed with a checkpoint at every token."""
 
     # The name a known function was called by: date_part() and extract() are one node to sqlglot.
-    ORIGINAL_NAME_META_KEY = "pg_name"
+    ORIGINAL_NAME_META_KEY = CALLED_AS
 
     class Parser(Postgres.Parser):  # type: ignore[valid-type, misc]  # sqlglot assigns these as class attributes
         def _advance(self, times: int = 1) -> None:
@@ -76,9 +90,14 @@ class Reading(Postgres):
             too_many = bool(messages) and all(m.startswith("The number of provided") for m in messages)
             # array_agg's second argument sqlglot drops without a word.
             if args is not None and (too_many or (isinstance(expression, exp.ArrayAgg) and len(args) > 1)):
-                expression.meta["pg_arguments"] = list(args)
+                expression.meta[EXTRA_ARGUMENTS] = list(args)
                 return expression
             return super().validate_expression(expression, args)
+
+        def _parse_date_part(self) -> exp.Expr:
+            extract: exp.Expr = super()._parse_date_part()
+            extract.meta[CALLED_AS] = "date_part"
+            return extract
 
         def _parse_types(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
             # ``oid[]`` and ``regtype[]`` (pgcli's function list): sqlglot reads the type, not its brackets.

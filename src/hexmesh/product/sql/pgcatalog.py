@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import duckdb
 
+from hexmesh.product.sql.extract import EPOCH_MACRO
 from hexmesh.product.sql.pgtypes import settings_values, types_values
 
 __all__ = ["SHIMS", "SHIM_SCHEMA", "TYPMODS", "install_pg_catalog", "shim_name"]
@@ -241,6 +242,7 @@ _EXACT_AVG = (
 _EXACT_AVG_TYPES = ("DECIMAL", "HUGEINT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT")
 _MACROS = [
     "hexmesh_avg" + ", ".join(f"(x {kind}) AS {_EXACT_AVG}" for kind in _EXACT_AVG_TYPES) + ", (x) AS avg(x)",
+    EPOCH_MACRO,
     "pg_get_userbyid(oid) AS 'hexmesh'",
     "pg_encoding_to_char(enc) AS 'UTF8'",
     # The n-th column of a primary key's index (n > 0), or the index's definition (n = 0).

@@ -14,7 +14,8 @@ import sqlglot
 from sqlglot import exp
 
 from hexmesh.pgwire import PgError, SqlState
-from hexmesh.product.sql.interrupt import REGTYPE_ARRAY, Writing
+from hexmesh.product.sql.extract import typed_extract
+from hexmesh.product.sql.interrupt import CALLED_AS, REGTYPE_ARRAY, Writing
 
 __all__ = ["VERSION", "name_columns", "to_duckdb"]
 
@@ -58,7 +59,7 @@ _OID_TYPES = {"REGCLASS", "REGTYPE", "REGPROC", "REGPROCEDURE", "REGNAMESPACE", 
 def to_duckdb(tree: exp.Expr) -> str:
     """DuckDB SQL for a statement parsed in the PostgreSQL dialect."""
     name_columns(tree)
-    tree = tree.transform(_session, copy=False).transform(_expandarray, copy=False)
+    tree = tree.transform(_session, copy=False).transform(_extract, copy=False).transform(_expandarray, copy=False)
     tree = tree.transform(_oid_cast, copy=False).transform(_unqualify, copy=False).transform(_operator, copy=False)
     return tree.sql(dialect=Writing)
 
@@ -126,6 +127,10 @@ def _session(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Cast) and array and isinstance(node.this, exp.Array):
         return exp.Cast(this=node.this, to=_element_scale(node.to, node.this.expressions))
     return node
+
+
+def _extract(node: exp.Expr) -> exp.Expr:
+    return typed_extract(node) if isinstance(node, exp.Extract) else node
 
 
 def _element_scale(to: exp.DataType, elements: list[exp.Expr]) -> exp.DataType:
@@ -397,6 +402,9 @@ def _figure(node: exp.Expr) -> tuple[str, int]:
         return str(node.name).lower(), 2
     if isinstance(node, exp.CurrentVersion):
         return "version", 2
+    if node.meta.get(CALLED_AS):
+        # As the client called it: date_part(…) and mod(a, b), which sqlglot reads as extract and %.
+        return str(node.meta[CALLED_AS]).lower(), 2
     if isinstance(node, exp.Func):
         # Named as the client spelled the call (date_trunc, to_char), not after sqlglot's node
         # (TIMESTAMP_TRUNC, TIME_TO_STR): PostgreSQL's SQL for the node starts with that name.
