@@ -4,7 +4,8 @@
 over two generated days (about 10.5M plays at scale 10, one snapshot per day), and the SQL
 table name of its ``plays`` port. Generating and running takes minutes, so the workspace is
 kept in ``$HEXMESH_BENCH_DIR/sf<scale>`` (default ``/tmp/hexmesh-bench/sf<scale>``) and reused
-once complete: a stamp file, written last, marks it complete. A folder without the stamp (an
+once complete: a stamp file, written last, marks it complete (and names the files' layout:
+a workspace of an older layout is built again). A folder without the stamp (an
 interrupted build) is deleted and built again. A lock file lets several benchmark processes
 ask at once: one builds, the others wait and reuse.
 
@@ -33,6 +34,9 @@ PRODUCT = "podcasts/play-events"
 #: The SQL name of the ``plays`` port (docs/sql.md's naming scheme), from the example spec.
 TABLE = port_table_name(load_spec(example_mesh() / "podcasts" / "play-events" / "dataproduct.yaml").spec, "plays")
 STAMP = "_complete.json"
+#: How the workspace's files are laid out; a cached workspace of another layout is built again.
+#: 2: the plays are sorted by country, the field of play-events' row filter (docs/adr/0044).
+LAYOUT = 2
 _DAYS = 2
 _SEED = 42
 
@@ -55,10 +59,18 @@ def play_events(scale: float | None = None) -> tuple[Workspace, str]:
     root.parent.mkdir(parents=True, exist_ok=True)
     with (root.parent / f"{root.name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # another process may be building it right now
-        if not (root / STAMP).is_file():
+        if not _complete(root):
             shutil.rmtree(root, ignore_errors=True)
             _build(root, scale)
     return Workspace.open(root / "home"), TABLE
+
+
+def _complete(root: Path) -> bool:
+    """Whether ``root`` holds a finished workspace of the current :data:`LAYOUT`."""
+    try:
+        return int(json.loads((root / STAMP).read_text(encoding="utf-8")).get("layout", 1)) == LAYOUT
+    except (OSError, ValueError):
+        return False
 
 
 def _build(root: Path, scale: float) -> None:
@@ -91,6 +103,7 @@ def _build(root: Path, scale: float) -> None:
     shutil.rmtree(staged)  # the landing folder keeps its own links to the logs
     stamp = {
         "scale": scale,
+        "layout": LAYOUT,
         "days": [str(d) for d in days],
         "play_log_lines": plays,
         "rows": rows,

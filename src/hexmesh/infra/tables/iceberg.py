@@ -32,6 +32,7 @@ from hexmesh.errors import StorageError
 from hexmesh.infra.settings import Settings
 from hexmesh.infra.storage.failures import explain
 from hexmesh.infra.tables.catalogs import catalog_failure, catalog_properties, open_catalog
+from hexmesh.infra.tables.order import sort_rows
 
 __all__ = ["IcebergTables", "Snapshot", "SnapshotFiles", "StagedWrite", "TableId"]
 
@@ -156,11 +157,15 @@ class IcebergTables:
         assert snapshot is not None
         return int(snapshot.snapshot_id)
 
-    def stage(self, table_id: TableId, data: pa.Table | Iterable[pa.RecordBatch]) -> StagedWrite:
+    def stage(
+        self, table_id: TableId, data: pa.Table | Iterable[pa.RecordBatch], *, sort_by: Sequence[str] = ()
+    ) -> StagedWrite:
         """Write ``data`` as new Parquet files of the table, without committing them.
 
         Batches are written as they come, one data file per :data:`FILE_BYTES` of them, so a
-        stream of any length is staged holding one file's rows at most.
+        stream of any length is staged holding one file's rows at most. With ``sort_by``, each
+        file's rows are sorted by those columns (:func:`.order.sort_rows`), so its row groups'
+        statistics narrow them down.
         """
         table = self.load(table_id)
         if isinstance(data, pa.Table):
@@ -171,6 +176,8 @@ class IcebergTables:
         rows = 0
         write_uuid, counter = uuid.uuid4(), itertools.count(0)
         for chunk in chunks:
+            if sort_by:
+                chunk = sort_rows(chunk, sort_by)
             # Consumed here, chunk by chunk: pyiceberg's writer would otherwise take every file's rows at once.
             files.extend(
                 _dataframe_to_data_files(
