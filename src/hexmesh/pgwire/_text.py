@@ -9,6 +9,7 @@ import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
 import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
 
 from . import _vector as v
+from ._float import float_text
 
 _HEX = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 _NEEDS_QUOTE = r'^$|[{}",\\\s]|^[Nn][Uu][Ll][Ll]$'
@@ -90,13 +91,6 @@ def _offset(minutes: pa.Array) -> pa.Array:
     sign = pc.if_else(pc.less(minutes, 0), "-", "+")
     tail = pc.if_else(pc.equal(rest, "00"), "", pc.binary_join_element_wise(":", rest, ""))
     return pc.binary_join_element_wise(sign, hours, tail, "")
-
-
-def _float(arr: pa.Array) -> pa.Array:
-    text = pc.cast(arr, pa.string())
-    special = pc.if_else(pc.greater(arr, 0), "Infinity", "-Infinity")
-    text = pc.if_else(pc.is_inf(arr), special, text)
-    return pc.if_else(pc.is_nan(arr), "NaN", text)
 
 
 def _unit(values: pa.Array, singular: str, plural: str) -> pa.Array:
@@ -188,7 +182,7 @@ def _renderer(dtype: pa.DataType) -> Callable[[pa.Array], pa.Array]:
     table: list[tuple[bool, Callable[[pa.Array], pa.Array]]] = [
         (t.is_boolean(dtype), lambda a: pc.if_else(a, "t", "f")),
         (t.is_integer(dtype) or t.is_decimal(dtype), lambda a: pc.cast(a, pa.string())),
-        (t.is_floating(dtype), _float),
+        (t.is_floating(dtype), float_text),
         (t.is_string(dtype), lambda a: a),
         (t.is_large_string(dtype) or t.is_string_view(dtype), lambda a: a.cast(pa.string())),
         (t.is_binary(dtype) or t.is_large_binary(dtype) or t.is_binary_view(dtype), _bytea),
