@@ -112,3 +112,18 @@ def test_concat_of_fixed_var_and_overlapping_pieces() -> None:
         b"\x06\x07\x08|f",
         b"\x09\x0a\x0bbcde|h",
     ]
+
+
+@pytest.mark.parametrize("fmt", [0, 1], ids=["text", "binary"])
+def test_columns_of_one_width_are_laid_as_a_matrix_and_still_match(fmt: int) -> None:
+    # Ids, codes and whole-second times have one width in a batch; alone or among varying
+    # columns they take the fixed-width path, sliced or not.
+    n = 500
+    codes = pa.array([f"p{i:06d}" for i in range(n)])
+    times = pa.array([1_764_892_800 + i for i in range(n)], pa.timestamp("s", "UTC"))
+    uniform = pa.record_batch({"code": codes, "at": times, "flag": pa.array([True] * n)})
+    mixed = pa.record_batch({"code": codes, "n": pa.array(range(n), pa.int64()), "at": times})
+    for batch in (uniform, uniform.slice(3, 40), mixed, mixed.slice(7, 100)):
+        cols = columns_of(batch.schema)
+        formats = [fmt] * batch.num_columns
+        assert encode_batch(batch, cols, formats) == _one_by_one(batch, cols, formats)

@@ -134,15 +134,38 @@ Piece: TypeAlias = Var | pa.Array
 def concat(cols: Sequence[Piece]) -> Var:
     """Concatenate the columns row by row: row i is cols[0][i] + cols[1][i] + ..."""
     n = len(cols[0])
-    if not all(isinstance(c, Var) for c in cols):
-        return _interleave(cols)
-    vars_ = [c for c in cols if isinstance(c, Var)]
-    if all(c.width is not None for c in vars_):
+    if n == 0:
+        return Var(np.empty(0, np.uint8), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    # A column whose values all have one size in this batch (ids, codes, whole-second times,
+    # uuids) is fixed-width here: it joins the 2-D matrix instead of being gathered value by value.
+    pieces = [_fixed_if_uniform(c) for c in cols]
+    fixed_width = [c for c in pieces if isinstance(c, Var) and c.width is not None]
+    if len(fixed_width) == len(pieces):
         # Every row has the same size: fill a 2-D matrix column slice by column slice.
-        return _matrix(vars_)
-    if len(vars_) == 1 or n == 0:
-        return _pack(vars_)
-    return _interleave(vars_)
+        return _matrix(fixed_width)
+    if len(pieces) == 1 and isinstance(pieces[0], Var):
+        return _pack([pieces[0]])
+    return _interleave(pieces)
+
+
+def _fixed_if_uniform(col: Piece) -> Piece:
+    """The piece as a fixed-width Var (without a copy) when its rows are contiguous and of one size."""
+    if isinstance(col, Var):
+        if col.width is not None or not np.all(col.lens == col.lens[0]) or not _contiguous(col):
+            return col
+        width, first = int(col.lens[0]), int(col.starts[0])
+        return fixed(col.data[first : first + len(col) * width].reshape(len(col), width))
+    arr = _offsets_array(col)
+    if arr.null_count:
+        return col
+    offsets = _offsets(arr)
+    width = int(offsets[1] - offsets[0])
+    if int(offsets[-1] - offsets[0]) != len(arr) * width or not np.all(np.diff(offsets) == width):
+        return col
+    buffer = arr.buffers()[2]
+    data: U8 = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.empty(0, np.uint8)
+    first = int(offsets[0])
+    return fixed(data[first : first + len(arr) * width].reshape(len(arr), width))
 
 
 def _interleave(cols: Sequence[Piece]) -> Var:
