@@ -8,7 +8,9 @@ lowers the scale for a quick check). Measured, each side on the same published s
   ``read_parquet`` of the snapshot's data files in-process (goal ≤ 1.1×), vs the port serving
   through a masking, row-filtering policy (goal ≤ 1.15×), and vs the same table loaded into
   the PostgreSQL on this machine (goal: hexmesh ≥ 5× faster), in interleaved rounds;
-- transfer: fetch 1M rows × 6 columns vs PostgreSQL (goal: at least as fast);
+- transfer: fetch 1M rows × 6 columns vs PostgreSQL (goal: at least as fast), in text (psycopg's
+  default) and in binary, and the CPU each server spends on it (the port's process against the
+  PostgreSQL backend: a ratio that holds on a busy machine, where wall times do not);
 - concurrency: 64 clients running short queries, throughput and p99 next to PostgreSQL's; then
   64 clients running the aggregates at once, and the server process's peak memory (VmHWM);
 - connect: opening a connection and running one query, as a BI tool does per dashboard tile.
@@ -183,6 +185,36 @@ def arrow_query(con: duckdb.DuckDBPyConnection, sql: str) -> Callable[[], object
     return run
 
 
+def binary_query(con: psycopg.Connection[tuple[object, ...]], sql: str) -> Callable[[], object]:
+    """The same, asking for binary results (psycopg's binary cursor, as asyncpg and pgjdbc can)."""
+
+    def run() -> object:
+        return con.cursor(binary=True).execute(sql).fetchall()
+
+    return run
+
+
+def cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU time so far (all its threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def server_cpu(action: Callable[[], object], pid: int, repeat: int) -> float:
+    """Median CPU seconds the server process ``pid`` spends on one call of ``action``.
+
+    Unlike wall time it hardly moves with the machine's load, so it compares the two servers'
+    own work (the port's process against the PostgreSQL backend serving the connection).
+    """
+    action()
+    spent = []
+    for _ in range(repeat):
+        before = cpu_seconds(pid)
+        action()
+        spent.append(cpu_seconds(pid) - before)
+    return statistics.median(spent)
+
+
 def connect_and_query(dsn: str, sql: str) -> Callable[[], object]:
     def run() -> object:
         with psycopg.connect(dsn, autocommit=True) as con:
@@ -284,9 +316,14 @@ def run(scale: float | None = None, transfer_rows: int = 1_000_000, clients: int
                 3,
             )
             aggregates[name] = medians
+        transfer_sql = TRANSFER.format(t=table, n=transfer_rows)
         transfer = {
-            "hexmesh_s": median_time(timed_query(hx, TRANSFER.format(t=table, n=transfer_rows)), 3)[0],
-            "postgres_s": median_time(timed_query(pg, TRANSFER.format(t=table, n=transfer_rows)), 3)[0],
+            "hexmesh_s": median_time(timed_query(hx, transfer_sql), 3)[0],
+            "postgres_s": median_time(timed_query(pg, transfer_sql), 3)[0],
+            "hexmesh_binary_s": median_time(binary_query(hx, transfer_sql), 3)[0],
+            "postgres_binary_s": median_time(binary_query(pg, transfer_sql), 3)[0],
+            "hexmesh_server_cpu_s": server_cpu(timed_query(hx, transfer_sql), pid, 3),
+            "postgres_server_cpu_s": server_cpu(timed_query(pg, transfer_sql), pg.info.backend_pid, 3),
         }
         connect = {
             "hexmesh_ms": median_time(connect_and_query(port, "select 1"), 20)[0] * 1000,
@@ -312,6 +349,8 @@ def run(scale: float | None = None, transfer_rows: int = 1_000_000, clients: int
     masked_ratio = max(a["hexmesh_masked_s"] / a["hexmesh_s"] for a in aggregates.values())
     vs_pg = min(a["postgres_s"] / a["hexmesh_s"] for a in aggregates.values())
     transfer_ratio = transfer["postgres_s"] / transfer["hexmesh_s"]
+    binary_ratio = transfer["postgres_binary_s"] / transfer["hexmesh_binary_s"]
+    cpu_ratio = transfer["postgres_server_cpu_s"] / transfer["hexmesh_server_cpu_s"]
     hx_c, pg_c = concurrent["hexmesh"], concurrent["postgres"]
     result = Result(
         "sql-port",
@@ -331,6 +370,8 @@ def run(scale: float | None = None, transfer_rows: int = 1_000_000, clients: int
             ("aggregates, worst masked+filtered/unrestricted", f"{masked_ratio:.2f}×"),
             ("aggregates, worst PostgreSQL/hexmesh", f"{vs_pg:.1f}× faster"),
             (f"transfer {transfer_rows:,} rows × 6, PostgreSQL/hexmesh", f"{transfer_ratio:.2f}×"),
+            ("transfer in binary, PostgreSQL/hexmesh", f"{binary_ratio:.2f}×"),
+            ("transfer, server CPU PostgreSQL/hexmesh", f"{cpu_ratio:.2f}×"),
             (
                 f"{clients} clients, queries/s hexmesh vs PostgreSQL",
                 f"{hx_c['queries_per_s']:.1f} vs {pg_c['queries_per_s']:.1f}",
@@ -364,7 +405,13 @@ def run(scale: float | None = None, transfer_rows: int = 1_000_000, clients: int
             "(sql/fixedzone.py); the read_parquet baseline runs the same SQL with DuckDB's zone-aware functions",
             "admission": "the port runs 4 statements at once, the others wait their turn (ADR 0039)",
             "ratio_postgres_over_hexmesh_worst": vs_pg,
-            "transfer": {**transfer, "rows": transfer_rows, "ratio_postgres_over_hexmesh": transfer_ratio},
+            "transfer": {
+                **transfer,
+                "rows": transfer_rows,
+                "ratio_postgres_over_hexmesh": transfer_ratio,
+                "ratio_binary_postgres_over_hexmesh": binary_ratio,
+                "ratio_server_cpu_postgres_over_hexmesh": cpu_ratio,
+            },
             "connect": connect,
             "concurrency": {"clients": clients, "per_client": per_client, **concurrent},
             "heavy_clients": {"clients": clients, **heavy},
@@ -377,7 +424,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--scale", type=float, default=None, help="default: HEXMESH_BENCH_SCALE, else 10")
     parser.add_argument("--per-client", type=int, default=2, help="short queries per concurrent client")
+    parser.add_argument("--transfer-rows", type=int, default=1_000_000, help="rows of the transfer query")
     args = parser.parse_args()
-    outcome = run(args.scale, per_client=args.per_client)
+    outcome = run(args.scale, transfer_rows=args.transfer_rows, per_client=args.per_client)
     print(f"wrote {outcome.write()}")
     show([outcome])
