@@ -11,6 +11,7 @@ import pytest
 from hexmesh.lifecycle import Workspace
 from hexmesh.product.sql import SqlPortConfig
 from hexmesh.product.sql.statements import StatementCache, statement_size
+from tests.product.sql import test_slow_clients as slow
 from tests.product.sql.conftest import Loop, Port, serve
 
 
@@ -145,3 +146,16 @@ def test_hostile_statements_get_a_postgresql_error_never_xx000(
         for engine in ("Error:", "sqlglot", "<class", "Traceback", "TokenError"):
             assert engine not in str(caught.value)
         assert con.execute("select 1").fetchone() == (1,)
+
+
+def test_clients_that_stop_reading_their_results_do_not_exhaust_the_engine(mesh: Workspace, loop: Loop) -> None:
+    # As many hostile clients as the engine has turns, each stalled on a big result (test_slow_clients.py).
+    port = serve(mesh, loop, SqlPortConfig(running_statements=2, admission_timeout=20.0, batch_rows=500))
+    stalled = [slow.stalled(port, n) for n in range(2)]
+    try:
+        with psycopg.connect(port.dsn(), autocommit=True) as con:
+            assert con.execute("select 1").fetchone() == (1,)  # before ADR 0045: 53000 after 20 s
+    finally:
+        for raw in stalled:
+            slow.kill(raw)
+        loop.run(port.server.close())

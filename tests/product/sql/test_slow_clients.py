@@ -1,4 +1,4 @@
-"""Clients that read slowly, or stop reading, hold no turn of the engine (sql/spool.py, ADR 0044).
+"""Clients that read slowly, or stop reading, hold no turn of the engine (sql/spool.py, ADR 0045).
 
 Real sockets speak the protocol (tests/pgwire/rawclient.py): they send a statement with a big
 result, read its first bytes (so the statement surely ran) and then read nothing more.
@@ -66,7 +66,7 @@ def _eventually(condition: Callable[[], bool], what: str, tries: int = 600) -> N
     raise AssertionError(f"never happened: {what}")
 
 
-def _stalled(port: Port, client: int) -> Raw:
+def stalled(port: Port, client: int) -> Raw:
     """A client that sent BIG, read its first message (the statement ran) and reads nothing more."""
     raw = Raw(port.port)
     raw.startup("analyst")
@@ -101,7 +101,7 @@ def _data_row(payload: bytes) -> tuple[str, ...]:
     return tuple(values)
 
 
-def _kill(raw: Raw) -> None:
+def kill(raw: Raw) -> None:
     """Close as a killed process does: at once, with a reset, whatever the server was sending."""
     raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     raw.close()
@@ -109,7 +109,7 @@ def _kill(raw: Raw) -> None:
 
 def test_four_clients_that_stop_reading_do_not_block_a_fifth_clients_select_1(slow: Port) -> None:
     engine = _engine(slow)
-    stalled = [_stalled(slow, n) for n in range(4)]
+    readers = [stalled(slow, n) for n in range(4)]
     try:
         # Their engines finished and gave their turns back; what they did not read waits for them.
         _eventually(lambda: engine.admission.running == 0, "the four statements gave their turns back")
@@ -119,36 +119,36 @@ def test_four_clients_that_stop_reading_do_not_block_a_fifth_clients_select_1(sl
             assert con.execute("select 1").fetchone() == (1,)
             assert con.execute(f"select count(*) from {ORDERS}").fetchone() == (9,)
     finally:
-        for raw in stalled:
-            _kill(raw)
+        for raw in readers:
+            kill(raw)
 
 
 def test_rows_read_late_are_all_there_in_order_and_each_clients_own(slow: Port) -> None:
     engine = _engine(slow)
-    stalled = [_stalled(slow, n) for n in range(3)]
+    readers = [stalled(slow, n) for n in range(3)]
     try:
         _eventually(lambda: engine.admission.running == 0, "the statements gave their turns back")
         assert engine.result_spill.taken > 0  # some of it was on disk
         with psycopg.connect(slow.dsn(), autocommit=True) as con:
             ids = [row[0] for row in con.execute(f"select order_id from {ORDERS} order by 1")]
         expected = [(a, b, c, d) for a in ids for b in ids for c in ids for d in ids]
-        for n, raw in enumerate(stalled):
+        for n, raw in enumerate(readers):
             rows = _rows(raw)
             assert {row[0] for row in rows} == {str(n)}
             assert [tuple(int(v) for v in row[1:5]) for row in rows] == expected
             assert all(len(row[5]) == 2000 for row in rows)
         assert (engine.result_memory.taken, engine.result_spill.taken) == (0, 0)
     finally:
-        for raw in stalled:
+        for raw in readers:
             raw.close()
 
 
 def test_a_killed_client_frees_its_turn_its_memory_its_spill_and_its_connection(slow: Port) -> None:
     engine = _engine(slow)
-    stalled = [_stalled(slow, n) for n in range(4)]
+    readers = [stalled(slow, n) for n in range(4)]
     _eventually(lambda: engine.result_spill.taken > 0, "results spilled")
-    for raw in stalled:
-        _kill(raw)
+    for raw in readers:
+        kill(raw)
     _eventually(lambda: slow.server.connections == 0, "the connections closed")
     _eventually(
         lambda: (engine.admission.running, engine.result_memory.taken, engine.result_spill.taken) == (0, 0, 0),
@@ -163,9 +163,9 @@ def test_a_client_killed_while_the_engine_still_works_stops_it(mesh: Workspace, 
     port = serve(mesh, loop, _config(result_memory=0, result_spill=0))
     engine = _engine(port)
     try:
-        raw = _stalled(port, 0)
+        raw = stalled(port, 0)
         assert engine.admission.running == 1  # the engine waits for this client, keeping its turn
-        _kill(raw)
+        kill(raw)
         _eventually(lambda: engine.admission.running == 0, "the engine stopped and gave its turn back")
         _eventually(lambda: port.server.connections == 0, "the connection closed")
     finally:
@@ -176,7 +176,7 @@ def test_a_client_that_reads_nothing_for_too_long_is_disconnected(mesh: Workspac
     port = serve(mesh, loop, _config(client_write_timeout=0.5))
     engine = _engine(port)
     try:
-        raw = _stalled(port, 0)
+        raw = stalled(port, 0)
         _eventually(lambda: port.server.connections == 0, "the stalled client was disconnected")
         _eventually(lambda: engine.result_spill.taken == 0, "its spilled rows were dropped")
         raw.close()

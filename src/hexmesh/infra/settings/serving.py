@@ -63,6 +63,47 @@ class ServingSettings(Base):
         "Seconds a SQL statement waits for its turn to run (sql_running_statements) before it fails with 53000.",
         group="serving",
     )
+    sql_result_memory_mb: int = key(
+        16,
+        "HEXMESH_SQL_RESULT_MEMORY_MB",
+        "Megabytes of results one SQL session keeps in memory for a client that reads slower than the engine "
+        "produces them (the engine's turn is given back when it is done); past it they go to a temporary file.",
+        group="serving",
+    )
+    sql_result_memory_total_mb: int = key(
+        256,
+        "HEXMESH_SQL_RESULT_MEMORY_TOTAL_MB",
+        "Megabytes of results all SQL sessions together keep in memory for their clients; past it they go to "
+        "temporary files.",
+        group="serving",
+    )
+    sql_result_spill_mb: int = key(
+        1024,
+        "HEXMESH_SQL_RESULT_SPILL_MB",
+        "Megabytes of results one SQL session keeps in temporary files (in `<home>/tmp`, deleted as soon as "
+        "opened); past it and the memory, the engine waits for the client and keeps its turn.",
+        group="serving",
+    )
+    sql_result_spill_total_mb: int = key(
+        8192,
+        "HEXMESH_SQL_RESULT_SPILL_TOTAL_MB",
+        "Megabytes of results all SQL sessions together keep in temporary files.",
+        group="serving",
+    )
+    sql_client_write_timeout: float = key(
+        60.0,
+        "HEXMESH_SQL_CLIENT_WRITE_TIMEOUT",
+        "Seconds the SQL port waits for a client that reads none of what is sent to it before it closes the "
+        "connection (08006), giving back what its results held (0: waits as long as TCP does).",
+        group="serving",
+    )
+    sql_idle_in_transaction_timeout: float = key(
+        600.0,
+        "HEXMESH_SQL_IDLE_IN_TRANSACTION_TIMEOUT",
+        "Seconds a SQL session may stay idle inside a transaction block, where open cursors keep their "
+        "results, before it is closed with 25P03 as in PostgreSQL (0: no limit).",
+        group="serving",
+    )
 
     @property
     def files_cache_bytes(self) -> int:

@@ -8,8 +8,8 @@ answered them all; on 2 cores they finish no sooner together than in turns. So a
 running one does; past ``timeout`` seconds of waiting, or when the queue is full, it fails
 with 53000 and a message that says so (docs/adr/0039).
 
-A statement holds its slot until its result is sent (or fails, or is dropped): its rows are
-produced by the engine while the client reads them.
+A statement holds its slot while the engine works for it: its rows then wait for the client in
+the statement's spool (sql/spool.py, ADR 0045), so a slow client holds no slot.
 """
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ class Admission:
                 self._turn.notify_all()  # the next in line may now be at the head
 
     def leave(self) -> None:
-        """A statement that entered ended (its result was sent, failed or was dropped)."""
+        """A statement that entered ended (the engine produced its last row, failed or was stopped)."""
         with self._turn:
             self._running -= 1
             self._turn.notify_all()

@@ -6,6 +6,7 @@ import asyncio
 import ssl
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from hexmesh.infra.settings import Settings
@@ -23,6 +24,8 @@ from hexmesh.product.sql.snapshots import SnapshotSource
 from hexmesh.product.sql.statements import StatementCache
 
 __all__ = ["SqlPort", "SqlPortConfig", "sql_service", "start_sql_port"]
+
+_MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -52,7 +55,7 @@ class SqlPortConfig:
     running_statements: int = 4
     waiting_statements: int = 1024
     admission_timeout: float | None = 300.0
-    # Results produced but not read yet (sql/spool.py, ADR 0044): bytes kept in memory per session and in
+    # Results produced but not read yet (sql/spool.py, ADR 0045): bytes kept in memory per session and in
     # all, then bytes written to temporary files in ``spill_dir`` (None: the system's); past both, the
     # engine waits for the client. A client that reads nothing for ``client_write_timeout`` s is disconnected.
     result_memory: int = 16 * 1024 * 1024
@@ -76,6 +79,13 @@ class SqlPortConfig:
             statements_per_principal=settings.sql_statements_per_principal,
             running_statements=settings.sql_running_statements,
             admission_timeout=settings.sql_admission_timeout or None,
+            result_memory=settings.sql_result_memory_mb * _MiB,
+            result_memory_total=settings.sql_result_memory_total_mb * _MiB,
+            result_spill=settings.sql_result_spill_mb * _MiB,
+            result_spill_total=settings.sql_result_spill_total_mb * _MiB,
+            spill_dir=str(settings.home / "tmp"),
+            client_write_timeout=settings.sql_client_write_timeout or None,
+            idle_in_transaction_timeout=settings.sql_idle_in_transaction_timeout or None,
         )
 
 
@@ -102,6 +112,8 @@ class SqlPort:
         self.admission = Admission(
             self.config.running_statements, self.config.waiting_statements, self.config.admission_timeout
         )
+        if self.config.spill_dir is not None:
+            Path(self.config.spill_dir).mkdir(parents=True, exist_ok=True)
         self.result_memory = Budget(self.config.result_memory_total)
         self.result_spill = Budget(self.config.result_spill_total)
 

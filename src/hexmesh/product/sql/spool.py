@@ -4,7 +4,7 @@ A statement holds one of the engine's turns (sql/admission.py) while the engine 
 Before this, the engine produced the rows while the client read them, so four clients reading a
 big result slowly (or not at all) held all four turns and every other client waited. Now a
 thread of the statement's own drains the engine into the spool, and the statement gives its turn
-back as soon as the engine is done; the client reads the spool at its own pace (ADR 0044).
+back as soon as the engine is done; the client reads the spool at its own pace (ADR 0045).
 
 Rows wait in memory within the session's budget, itself within the port's (sql/budget.py);
 past them they are written to an unlinked temporary file, within a session's and the port's disk
