@@ -1,8 +1,9 @@
 """Local days and hours in a fixed-offset zone are integer arithmetic (sql/fixedzone.py): answered as PostgreSQL does.
 
-The instants lie on the edges that matter: Europe/Paris's daylight saving changes (where the
-arithmetic must *not* be used), days and weeks that start at another instant in UTC, +05:30
-and -7, instants before 1970, the last microsecond of a day, and NULL. PostgreSQL on this
+The instants lie on the edges that matter: daylight saving changes (where only the truncation to
+an hour or less may be arithmetic, and only in zones whose offsets are whole hours), days and
+weeks that start at another instant in UTC, +05:30 and -7, instants before 1970, the last
+microsecond of a day, and NULL. PostgreSQL on this
 machine answers the same statements over the same rows (the oracle).
 """
 
@@ -24,6 +25,7 @@ from hexmesh.product.sql import start_sql_port
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.fixedzone import fixed_offset_us, rewrite_fixed_zone
 from hexmesh.product.sql.rewrite import parse
+from hexmesh.product.sql.zoneoffsets import ALWAYS, congruent_since
 from tests.product.sql.conftest import Loop, Port, write_product
 from tests.product.sql.test_semantics import answers
 
@@ -48,6 +50,28 @@ outputPorts:
 INSTANTS_SQL = (
     "select cast(id as bigint) as id, cast(played_at as timestamp) as played_at, cast(n as bigint) as n from raw\n"
 )
+#: Zones with daylight saving time, whose offsets are whole hours (Paris since 1911, New York since 1883),
+#: or hours and a half (Adelaide), and one that moves by half an hour (Lord Howe: its hours are the engine's).
+DST_ZONES = [
+    "Europe/Paris",
+    "America/New_York",
+    "Australia/Adelaide",
+    "Europe/Dublin",
+    pytest.param(
+        "Australia/Lord_Howe",
+        marks=pytest.mark.xfail(strict=True, reason="the engine's date_trunc('hour') in the hour DST repeats"),
+    ),
+]
+#: Both DST edges of each, the last microseconds before them. (Until 1911, Paris Mean Time was +00:09:21:
+#: the port shows such an instant 21 s off, with or without the arithmetic, a difference of its own.)
+DST_EDGES = [
+    "2026-03-08 06:59:59.999999", "2026-03-08 07:30:00", "2026-11-01 05:59:59.999999", "2026-11-01 06:30:00",  # NY
+    "2026-04-04 16:29:59.999999", "2026-04-04 16:45:00", "2026-10-03 16:29:59", "2026-10-03 16:45:00",  # Adelaide
+    "2026-04-04 14:59:59", "2026-04-04 15:00:00", "2026-10-03 15:20:00.25", "2026-10-03 15:45:00",  # Lord Howe
+    "2026-10-25 00:30:00", "2026-10-25 01:30:00",  # Paris and Dublin: each pass of the repeated hour
+]  # fmt: skip
+
+
 #: UTC. Paris moves to summer time at 2026-03-29 01:00 UTC and back at 2026-10-25 01:00 UTC.
 INSTANTS = [
     "1960-06-15 12:34:56.789012",
@@ -69,6 +93,7 @@ INSTANTS = [
     "2026-12-31 18:30:00",  # +05:30: the first of the next
     "2027-01-01 06:59:59",  # -7: still 2026
     "",
+    *DST_EDGES,
 ]
 STATEMENTS = [
     "select id, date_trunc('day', played_at), date_trunc('hour', played_at), date_trunc('minute', played_at), "
@@ -129,19 +154,33 @@ def test_local_days_and_hours_answer_as_postgresql(
         got = answers(port, statement)
     want = answers(oracle, statement)
     oracle.execute("RESET ALL")
-    if zone == "'Europe/Paris'" and "date_trunc('hour'" in statement:
-        # A known difference of the engine's zone-aware function (test below), not of the arithmetic.
-        got, want = (got[0], got[1][:11] + got[1][12:]), (want[0], want[1][:11] + want[1][12:])
     assert got == want
 
 
-@pytest.mark.xfail(strict=True, reason="the engine's date_trunc picks the later offset of a repeated hour")
 def test_the_hour_of_a_repeated_local_hour_keeps_its_offset(instants: Port) -> None:
-    # 2026-10-25 00:59:59 UTC is 02:59:59+02 in Paris; the hour 02:00-03:00 comes twice that night.
-    statement = "select date_trunc('hour', played_at)::text from lab.instants__instants where id = 12"
+    # 2026-10-25 00:59:59 UTC is 02:59:59+02 in Paris, 01:45 UTC is 02:45+01: the hour 02:00-03:00 comes
+    # twice that night, and each pass truncates to its own 02:00 (the engine's function gave +01 to both).
+    statement = (
+        "select date_trunc('hour', played_at)::text from lab.instants__instants where id in (12, 14) order by id"
+    )
     with psycopg.connect(instants.dsn(), autocommit=True) as port:
         port.execute("SET TIME ZONE 'Europe/Paris'")
-        assert port.execute(statement).fetchone() == ("2026-10-25 02:00:00+02",)
+        assert port.execute(statement).fetchall() == [("2026-10-25 02:00:00+02",), ("2026-10-25 02:00:00+01",)]
+
+
+@pytest.mark.parametrize("zone", DST_ZONES)
+def test_truncating_to_an_hour_or_less_across_dst_edges_answers_as_postgresql(
+    instants: Port, oracle: psycopg.Connection[tuple[object, ...]], zone: str
+) -> None:
+    columns = ", ".join(f"date_trunc('{u}', played_at)::text" for u in ("hour", "minute", "second", "day"))
+    statement = f"select id, {columns} from lab.instants__instants order by id"
+    with psycopg.connect(instants.dsn(), autocommit=True) as port:
+        port.execute(f"SET TIME ZONE '{zone}'")
+        oracle.execute(f"SET TIME ZONE '{zone}'")
+        got = port.execute(statement).fetchall()
+    want = oracle.execute(statement).fetchall()
+    oracle.execute("RESET ALL")
+    assert got == want
 
 
 @pytest.mark.parametrize(
@@ -169,9 +208,9 @@ _PLAYS = cast(
 )
 
 
-def _rewritten(sql: str, redefined: frozenset[str] = frozenset()) -> str:
+def _rewritten(sql: str, redefined: frozenset[str] = frozenset(), zone: str = "UTC") -> str:
     tree = parse(sql)
-    rewrite_fixed_zone(tree, [_PLAYS], redefined, 0)
+    rewrite_fixed_zone(tree, [_PLAYS], redefined, zone)
     return tree.sql(dialect="duckdb")
 
 
@@ -190,6 +229,28 @@ def test_only_columns_surely_of_an_instant_type_become_arithmetic() -> None:
     assert "EPOCH_US" not in _rewritten("select date_trunc('day', played_at) from plays, pg_class")
     # Units whose length varies (months) keep the engine's function.
     assert "EPOCH_US" not in _rewritten("select date_trunc('month', played_at), extract(day from played_at) from plays")
+
+
+def test_a_named_zone_truncates_instants_only_from_when_its_offsets_are_multiples_of_the_unit() -> None:
+    statement = "select date_trunc('hour', played_at), date_trunc('second', played_at) from plays"
+    paris = _rewritten(statement, zone="Europe/Paris")
+    # Paris Mean Time (+00:09:21) ended at 1911-03-10 23:50:39 UTC: before, the engine's function answers.
+    # (from the next hour on: the hour its last instant was in began before it)
+    assert paris.count("EPOCH_US(played_at) >= -1855955361000000") == 1
+    assert paris.count("MAKE_TIMESTAMPTZ") == 2  # every offset was ever a whole number of seconds
+    assert congruent_since("Europe/Paris", 3600) == (-1855958961000000, 0)
+    adelaide, kolkata = congruent_since("Australia/Adelaide", 3600), congruent_since("Asia/Kolkata", 3600)
+    assert adelaide is not None and adelaide[1] == 1800  # +09:30 and +10:30: hours start at hh:30 UTC
+    assert kolkata is not None and kolkata[1] == 1800  # +05:30
+    assert congruent_since("Australia/Lord_Howe", 3600) is None  # +10:30, and +11:00 in summer
+    assert congruent_since("UTC", 3600) == (ALWAYS, 0)
+    assert congruent_since("Mars/Olympus_Mons", 1) is None
+    # Days, weeks and extract() in such a zone keep the engine's functions.
+    assert "EPOCH_US" not in _rewritten(
+        "select date_trunc('day', played_at), extract(hour from played_at), played_at::date from plays",
+        zone="Europe/Paris",
+    )
+    assert "EPOCH_US" not in _rewritten("select date_trunc('hour', played_at) from plays", zone="Australia/Lord_Howe")
 
 
 def test_infinite_instants_keep_the_engines_answer() -> None:

@@ -5,8 +5,14 @@ the session's TimeZone; so does the port's engine, with its zone-aware (ICU) fun
 cost 2.5–3.5× the rest of an aggregate over 11M rows (bench/sql/port.py, docs/sql.md). In a
 zone whose offset never changes (UTC, or hours east of UTC such as ``SET TIME ZONE -7``), local
 time is the instant plus a constant, so the same answers are integer arithmetic on the
-instant's microseconds: a day starts at ``us - floor_mod(us + offset, 1 day)``. Zones with
-daylight saving time (Europe/Paris) or a changing history keep the engine's functions.
+instant's microseconds: a day starts at ``us - floor_mod(us + offset, 1 day)``. In a zone with
+daylight saving time (Europe/Paris) or a changing history, a local hour, minute or second
+starts where ``us + r`` is a multiple of its length, once every offset the zone has leaves the
+remainder r by that length (zoneoffsets.py: Paris's hours since 1911, r = 0; Adelaide's, 30
+minutes), so ``date_trunc`` to them is arithmetic on the instant from then on, and keeps the
+offset of each pass of a repeated hour as PostgreSQL does (``02:00+02`` and ``02:00+01`` in the
+hour Paris repeats in autumn); days, weeks, ``extract`` and ``::date`` there keep the engine's
+functions.
 
 Only a column of a port table whose type is ``timestamptz`` in every table the statement
 reads, that nothing in the statement redefines, in a statement that reads nothing but port
@@ -24,6 +30,7 @@ from sqlglot import exp
 
 from hexmesh.product.sql.catalog import PortTable
 from hexmesh.product.sql.extract import typed_extract
+from hexmesh.product.sql.zoneoffsets import ALWAYS, congruent_since
 
 __all__ = ["fixed_offset_us", "rewrite_fixed_zone"]
 
@@ -57,20 +64,43 @@ def fixed_offset_us(zone: str) -> int | None:
     return offset if match["sign"] == "+" else -offset
 
 
-def rewrite_fixed_zone(tree: exp.Expr, tables: Iterable[PortTable], redefined: Collection[str], offset: int) -> None:
+def rewrite_fixed_zone(tree: exp.Expr, tables: Iterable[PortTable], redefined: Collection[str], zone: str) -> None:
     """Rewrite, in place, the zone-aware time functions of ``tree`` on ``timestamptz`` port columns.
 
     ``tables`` are the port tables the statement reads, ``redefined`` the column names a policy
-    rewrite computes (their type is the policy's). Does nothing when a column's type is not
-    known for sure (see the module's docstring).
+    rewrite computes (their type is the policy's), ``zone`` the session's canonical TimeZone. Does
+    nothing when a column's type is not known for sure (see the module's docstring).
     """
+    offset = fixed_offset_us(zone)
     columns = _instant_columns(tree, list(tables), redefined)
     if not columns:
         return
     for node in list(tree.find_all(exp.TimestampTrunc, exp.Extract, exp.Cast)):
-        replaced = _arithmetic(node, columns, offset)
+        replaced = _arithmetic(node, columns, offset) if offset is not None else _in_named_zone(node, columns, zone)
         if replaced is not None:
             node.replace(replaced)
+
+
+def _in_named_zone(node: exp.Expr, columns: frozenset[str], zone: str) -> exp.Expr | None:
+    """``date_trunc`` to the second, minute or hour in a zone whose offsets change: arithmetic on the
+    instant from when every offset of the zone leaves one remainder by the unit, the engine's before."""
+    if not isinstance(node, exp.TimestampTrunc) or node.args.get("zone") is not None:
+        return None
+    if not _instant(node.this, columns):
+        return None
+    size = _TRUNC.get(node.text("unit").upper(), (_DAY, 0))[0]
+    congruent = congruent_since(zone, size // _SECOND) if size <= _HOUR else None
+    if congruent is None:
+        return None
+    since, remainder = congruent
+    local = _plus(_us(node.this), remainder * _SECOND)
+    start = _call("make_timestamptz", _sub(_us(node.this), _floor_mod(local, size)))
+    if since == ALWAYS:
+        return exp.Coalesce(this=start, expressions=[node.copy()])
+    # From the unit after: the unit an instant is in must have begun after the change too. Infinite
+    # instants have no microseconds (NULL): not after it, so the engine's function answers them.
+    after = exp.GTE(this=_us(node.this), expression=_number(since + size))
+    return exp.Case(ifs=[exp.If(this=after, true=start)], default=node.copy())
 
 
 def _instant_columns(tree: exp.Expr, tables: list[PortTable], redefined: Collection[str]) -> frozenset[str]:

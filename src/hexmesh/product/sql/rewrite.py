@@ -19,7 +19,7 @@ from sqlglot.errors import SqlglotError
 from hexmesh.pgwire import PgError, SqlState
 from hexmesh.product.sql import vetted
 from hexmesh.product.sql.catalog import PortTable
-from hexmesh.product.sql.fixedzone import fixed_offset_us, rewrite_fixed_zone
+from hexmesh.product.sql.fixedzone import rewrite_fixed_zone
 from hexmesh.product.sql.interrupt import Reading
 from hexmesh.product.sql.pgcatalog import SHIM_SCHEMA, SHIMS, shim_name
 from hexmesh.product.sql.pgdialect import name_columns, to_duckdb
@@ -132,7 +132,8 @@ def apply(
     """DuckDB SQL with each use replaced by its registered source, and policy rewrites applied.
 
     ``zone`` is the session's canonical TimeZone: in a fixed-offset zone, local days and hours of
-    ``timestamptz`` columns become integer arithmetic (:mod:`.fixedzone`).
+    ``timestamptz`` columns become integer arithmetic, in other zones their truncation to an hour or
+    less where the zone allows it (:mod:`.fixedzone`).
     """
     for i, use in enumerate(uses):
         alias = use.node.alias or use.table.name
@@ -146,8 +147,7 @@ def apply(
                 alias=exp.TableAlias(this=exp.to_identifier(alias)),
             )
         use.node.replace(source)
-    offset = fixed_offset_us(zone)
-    if offset is not None and uses:
+    if uses:
         name_columns(tree)  # named as PostgreSQL names date_trunc(…) before it becomes arithmetic
         # (after the sources are in place: naming a subquery copies it)
         # What a policy computes, or serves from rows of its own, has the policy's types.
@@ -155,7 +155,7 @@ def apply(
         for use in uses:
             if getattr(rewrites.get(use.table.qualified), "source", None) is not None:
                 redefined.update(use.table.arrow_schema.names)
-        rewrite_fixed_zone(tree, [use.table for use in uses], redefined, offset)
+        rewrite_fixed_zone(tree, [use.table for use in uses], redefined, zone)
     return to_duckdb(tree)
 
 
