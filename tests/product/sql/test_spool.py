@@ -36,7 +36,7 @@ def _spool(memory: Budget, disk: Budget, cap: int | None = None) -> tuple[Spool,
     reader = con.sql(QUERY).to_arrow_reader(1000)
     ended = Ended()
     rows = StatementRows(reader, cap, ended)
-    return Spool(rows, con.interrupt, memory, disk), ended, con.close
+    return Spool(rows, con.interrupt, memory, disk, 1000), ended, con.close
 
 
 def _wait_until(condition: Callable[[], bool]) -> None:

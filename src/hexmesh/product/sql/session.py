@@ -193,7 +193,10 @@ class SqlSession:
             return self._plan(rows)
         # The engine fills the spool at its own pace and gives its turn back when done, however
         # slowly the client reads (sql/spool.py, ADR 0045).
-        spool = Spool(rows, lambda: self._interrupt(cursor), self._memory, self._disk, self.port.config.spill_dir)
+        config = self.port.config
+        spool = Spool(
+            rows, lambda: self._interrupt(cursor), self._memory, self._disk, config.batch_rows, config.spill_dir
+        )
         return RowsResult(self._typed(in_zone(reader.schema, zone), prepared.tree), spool.start())
 
     @contextmanager

@@ -6,11 +6,12 @@ big result slowly (or not at all) held all four turns and every other client wai
 thread of the statement's own drains the engine into the spool, and the statement gives its turn
 back as soon as the engine is done; the client reads the spool at its own pace (ADR 0045).
 
-Rows wait in memory within the session's budget, itself within the port's (sql/budget.py);
-past them they are written to an unlinked temporary file, within a session's and the port's disk
-budgets. When even those are full, the engine waits for the client, keeping its turn, as before
-(bounded by the client write timeout and the statement timeout). One batch in hand per running
-statement is never counted: it is the one the client reads next.
+Rows wait in memory within the session's budget, itself within the port's (sql/budget.py). While
+the client keeps reading, the engine waits for it, as it did before; once the client has read
+nothing for a second, the rows go to an unlinked temporary file, within a session's and the port's
+disk budgets, and the engine goes on. When even those are full, the engine waits for the client,
+keeping its turn (bounded by the client write timeout and the statement timeout). The batch the
+client reads next is always kept in memory, counted even past the budgets.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import contextlib
 import os
 import tempfile
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +34,9 @@ from hexmesh.product.sql.results import StatementRows
 __all__ = ["Spool"]
 
 _RECHECK = 0.05  # seconds between two looks at the budgets while the engine waits for the client
+#: Seconds a client may take to read its next batch before the engine stops waiting for it and writes
+#: to disk: a client reading at wire speed takes a fraction of that per batch, and then nothing spills.
+_PATIENCE = 1.0
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,7 @@ class Spool:
         interrupt: Callable[[], None],
         memory: Budget,
         disk: Budget,
+        batch_rows: int,
         folder: str | None = None,
     ) -> None:
         self.schema = rows.schema
@@ -67,11 +73,13 @@ class Spool:
         self._memory = memory
         self._disk = disk
         self._folder = folder
+        self._batch_rows = batch_rows  # what a full batch of the engine holds
         self._entries: deque[_Held | _Spilled] = deque()
         self._spilled = 0  # entries in the file not read yet
         self._file: IO[bytes] | None = None
         self._end = 0  # bytes written to the file since it was last emptied (all taken from ``disk``)
         self._error: BaseException | None = None
+        self._last_read = time.monotonic()
         self._produced = False
         self._closed = False
         self._ready = threading.Condition()
@@ -79,7 +87,10 @@ class Spool:
     # -- the engine's side -------------------------------------------------------------------
 
     def start(self) -> Spool:
-        """Produce the first batches in the calling thread (a short result needs no thread), the rest in one."""
+        """Produce the first batch in the calling thread, and the rest in a thread of their own.
+
+        A short first batch is most often the whole result (``select 1``, a catalog query): the next
+        read, in this thread too, says so and no thread is needed."""
         first = self._read()
         if first is None:
             if self._error is not None and not self._entries:
@@ -87,15 +98,17 @@ class Spool:
                 raise error  # nothing was sent yet: the statement fails as a whole
             return self
         self._keep(first, wait=False)
-        second = self._read()
-        if second is None:
+        following = self._read() if first.num_rows < self._batch_rows else first
+        if following is None:
             return self
-        thread = threading.Thread(target=self._produce, args=(second,), name="hexmesh-sql-result", daemon=True)
+        if following is first:
+            following = None
+        thread = threading.Thread(target=self._produce, args=(following,), name="hexmesh-sql-result", daemon=True)
         thread.start()
         return self
 
-    def _produce(self, batch: pa.RecordBatch) -> None:
-        current: pa.RecordBatch | None = batch
+    def _produce(self, batch: pa.RecordBatch | None) -> None:
+        current = self._read() if batch is None else batch
         while current is not None:
             if not self._keep(current, wait=True):
                 self._rows.close()  # the client went away: the engine stops, its turn is given back
@@ -120,19 +133,26 @@ class Spool:
             self._ready.notify_all()
 
     def _keep(self, batch: pa.RecordBatch, *, wait: bool) -> bool:
-        """Keep ``batch`` for the client: in memory, else in the file, else (``wait``) once the client has read.
+        """Keep ``batch`` for the client; False when the spool was closed meanwhile.
 
-        False when the spool was closed meanwhile. Without ``wait`` (before the client has the spool,
-        so nothing could be read) the batch is kept in hand, uncounted, if the budgets have no room."""
+        In memory when the budgets have room, or when the client has read all the rest (it reads this
+        batch next: counted, even past the budgets). While the client keeps reading, the engine waits
+        for it rather than write to disk; once it has read nothing for ``_PATIENCE``, the batch goes
+        to the file. With the disk budgets full too, the engine waits for the client (``wait``), or,
+        before the client has the spool, keeps the batch in memory past the budgets."""
         size = batch.nbytes
         data: pa.Buffer | None = None
         with self._ready:
             while True:
                 if self._closed:
                     return False
-                if self._memory.take(size):
+                if self._memory.take(size) or (not self._entries and self._memory.force(size)):
                     self._entries.append(_Held(batch, size))
                     break
+                idle = time.monotonic() - self._last_read
+                if wait and idle < _PATIENCE:
+                    self._ready.wait(_PATIENCE - idle)
+                    continue
                 if data is None:
                     self._ready.release()  # serializing may take a while: the client keeps reading meanwhile
                     try:
@@ -143,8 +163,8 @@ class Spool:
                 if self._disk.take(data.size):
                     self._write(data)
                     break
-                if not self._entries or not wait:
-                    self._entries.append(_Held(batch, 0))  # the batch in hand: the client reads it next
+                if not wait and self._memory.force(size):
+                    self._entries.append(_Held(batch, size))
                     break
                 self._ready.wait(_RECHECK)
             self._ready.notify_all()
@@ -176,6 +196,7 @@ class Spool:
                     raise StopIteration
                 self._ready.wait(_RECHECK)
             entry = self._entries.popleft()
+            self._last_read = time.monotonic()
             self._ready.notify_all()  # room for the engine, if it waits
             if isinstance(entry, _Held):
                 self._memory.give(entry.size)
