@@ -18,6 +18,7 @@ from hexmesh.product.sql.budget import Budget
 from hexmesh.product.sql.catalog import TableCatalog
 from hexmesh.product.sql.databases import Databases
 from hexmesh.product.sql.policy import AllowAll, QueryPolicy
+from hexmesh.product.sql.residual import Residuals
 from hexmesh.product.sql.running import RunningStatements
 from hexmesh.product.sql.session import SqlSession
 from hexmesh.product.sql.snapshots import SnapshotSource
@@ -101,6 +102,7 @@ class SqlPort:
         self.catalog = TableCatalog(runtime)
         self.snapshots = SnapshotSource(runtime, native=self.config.native_scans)
         self.opened = OpenedTables(runtime, self.config.opened_cache_bytes)
+        self.residuals = Residuals()
         self.databases = Databases(
             memory_limit=self.config.memory_limit,
             threads=self.config.threads,

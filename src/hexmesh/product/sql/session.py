@@ -6,7 +6,7 @@ import logging
 import re
 import secrets
 import threading
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -38,6 +38,7 @@ from hexmesh.product.sql.policy import (
     TableRewrite,
 )
 from hexmesh.product.sql.references import sql_references
+from hexmesh.product.sql.residual import Verdict
 from hexmesh.product.sql.results import StatementRows
 from hexmesh.product.sql.snapshots import ArrowSource, NativeScan, Source
 from hexmesh.product.sql.spool import Spool
@@ -313,10 +314,8 @@ class SqlSession:
             name = f"hexmesh_src_{secrets.token_hex(8)}_answer"
             answer = decision.answer
             return Prepared(f"SELECT * FROM {name}", {name: answer}, statement.tree, answer.schema, None)
-        with interruptible(self._stop):
-            duck = statement.duckdb_sql(decision.rewrites, self._lookup, self._zone)
-        log.debug("as DuckDB SQL: %s", duck)
         sources: dict[str, Source] = {}
+        stored: dict[str, list[tuple[TableAccess, Source | None]]] = {}
         for i, access in enumerate(accesses):
             replaced = decision.rewrites.get(access.table.qualified)
             if replaced is not None and replaced.source is not None:
@@ -326,13 +325,53 @@ class SqlSession:
             shown = _shown(access.table, statement.references, replaced)
             table = access.table
             if self.port.opened.needs_opening(table.port, shown):
-                stored = self.port.snapshots.dataset(table, access.snapshot_id)
+                dataset = self.port.snapshots.dataset(table, access.snapshot_id)
                 ident, snapshot = tuple(table.record.table_id), access.snapshot_id
-                sources[statement.names[i]] = self.port.opened.source(table.port, ident, snapshot, stored, shown)
+                sources[statement.names[i]] = self.port.opened.source(table.port, ident, snapshot, dataset, shown)
+                stored.setdefault(table.qualified, []).append((access, None))  # opened: the filter stays
             else:
                 sources[statement.names[i]] = self.port.snapshots.open(access.table, access.snapshot_id)
+                stored.setdefault(table.qualified, []).append((access, sources[statement.names[i]]))
+        rewrites = self._residual(decision.rewrites, stored)
+        with interruptible(self._stop):
+            duck = statement.duckdb_sql(rewrites, self._lookup, self._zone)
+        log.debug("as DuckDB SQL: %s", duck)
         fields = {f.name: f for a in accesses for f in a.table.arrow_schema}
         return Prepared(duck, sources, statement.tree, pa.schema(list(fields.values())), statement)
+
+    def _residual(
+        self, rewrites: Mapping[str, TableRewrite], reads: Mapping[str, list[tuple[TableAccess, Source | None]]]
+    ) -> Mapping[str, TableRewrite]:
+        """The policy's rewrites with each row filter reduced to what is left of it on the snapshots
+        read (sql/residual.py): none when every row passes, FALSE when none does."""
+        reduced = dict(rewrites)
+        for qualified, rewrite in rewrites.items():
+            if not rewrite.row_filter or rewrite.source is not None or qualified not in reads:
+                continue
+            verdicts = {self._verdict(access, source, rewrite.row_filter) for access, source in reads[qualified]}
+            if verdicts == {"all"}:
+                reduced[qualified] = replace(rewrite, row_filter=None)
+            elif verdicts == {"none"}:
+                reduced[qualified] = replace(rewrite, row_filter="FALSE")
+        return reduced
+
+    def _verdict(self, access: TableAccess, source: Source | None, row_filter: str) -> Verdict:
+        if source is None:
+            return "some"
+        snapshot = (tuple(access.table.record.table_id), access.snapshot_id)
+
+        def scan(sql: str) -> pa.Table:
+            cursor = self.con.cursor()
+            try:
+                if isinstance(source, NativeScan):
+                    return cursor.sql(sql.replace("{source}", source.sql)).to_arrow_table()
+                name = f"hexmesh_src_{secrets.token_hex(8)}_values"
+                cursor.register(name, source)
+                return cursor.sql(sql.replace("{source}", name)).to_arrow_table()
+            finally:
+                cursor.close()
+
+        return self.port.residuals.verdict(snapshot, row_filter, access.table.arrow_schema, scan)
 
     def _check(
         self, kind: StatementKind, sql: str, tree: exp.Expr | None, tables: tuple[TableAccess, ...]
