@@ -34,6 +34,10 @@ def still_serves(sql: Port) -> None:
         ),
         ("select * from read_csv('/etc/passwd')", psycopg.errors.UndefinedFunction, "read_csv"),
         ("select * from read_parquet('/tmp/x.parquet')", psycopg.errors.UndefinedFunction, "read_parquet"),
+        # A table function in a scalar position; one whose name is also an aggregate's, in FROM.
+        ("select read_csv('/etc/passwd')", psycopg.errors.UndefinedFunction, "read_csv"),
+        ("select * from histogram('sales.orders__orders', customer)", psycopg.errors.UndefinedFunction, "histogram"),
+        ("select * from repeat('x', 3)", psycopg.errors.UndefinedFunction, "repeat"),
         ("select * from '/tmp/x.parquet'", psycopg.errors.UndefinedTable, "x.parquet"),
         ('select * from "/tmp/x.parquet"', psycopg.errors.UndefinedTable, "x.parquet"),
         ("attach '/tmp/x.db' as x", psycopg.errors.InsufficientPrivilege, "ATTACH"),

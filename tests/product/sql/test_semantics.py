@@ -99,6 +99,20 @@ def test_a_time_zone_asked_for_at_startup_is_the_sessions_from_its_first_stateme
         psycopg.connect(sql.dsn(), options="-c TimeZone=Mars/Olympus_Mons")
 
 
+#: Functions whose names the engine also gives a table function: in a scalar position, the scalar one.
+FUNCTIONS = [
+    "select repeat('ab', 3), repeat('', 2), repeat(null, 2), repeat(customer, 2) from sales.orders__orders "
+    "order by order_id",
+]
+
+
+@pytest.mark.parametrize("statement", FUNCTIONS)
+def test_functions_answer_as_postgresql(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
+) -> None:
+    same(sql, twin, statement)
+
+
 #: extract() is a numeric (PostgreSQL 14+), date_part() a double precision named date_part; seconds keep
 #: their fraction, an epoch its microseconds (none for a date), an interval's year is 365.25 days.
 EXTRACT = [

@@ -78,6 +78,17 @@ def _engine_table_functions() -> frozenset[str]:
 
 
 @cache
+def _engine_row_functions() -> frozenset[str]:
+    """Every scalar or aggregate function (and macro) DuckDB knows: ``repeat`` and ``range`` are both."""
+    with duckdb.connect(":memory:") as con:
+        rows = con.sql(
+            "SELECT DISTINCT function_name FROM duckdb_functions() "
+            "WHERE function_type IN ('scalar', 'aggregate', 'macro')"
+        ).fetchall()
+    return frozenset(str(row[0]).lower() for row in rows)
+
+
+@cache
 def _engine_relations() -> frozenset[str]:
     """Names of the engine's own views (duckdb_settings, sqlite_master…): never a CTE's name."""
     with duckdb.connect(":memory:") as con:
@@ -118,11 +129,13 @@ def check_cte_name(name: str) -> None:
 
 
 def check_functions(tree: exp.Expr) -> None:
-    """Refuse calls of server functions, and of table functions anywhere (FROM, LATERAL, a scalar position)."""
+    """Refuse calls of server functions, and of table functions anywhere (FROM, LATERAL, a scalar
+    position); a scalar position calls the scalar function of a name that is both (``repeat('a', 3)``)."""
     table_functions = _engine_table_functions()
     for node in tree.find_all(exp.Func):
         name = function_name(node)
         if name in SERVER_FUNCTIONS:
             raise PgError("42501", f"permission denied for function {name}", hint="It shows or changes the server.")
-        if name in table_functions:
+        in_from = isinstance(node.parent, (exp.Table, exp.Lateral))
+        if name in table_functions and (in_from or name not in _engine_row_functions()):
             table_function(node)
