@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import psycopg
 import pytest
 
+from hexmesh.pgwire.server import Limits
+
+from .arrow_backend import ArrowBackend
 from .conftest import ServerThread
 from .rawclient import Raw, sqlstate
 
@@ -42,6 +46,35 @@ def test_named_portal_row_limit_suspends_and_resumes(duck: ServerThread) -> None
     assert [d[-1:] for d in seen[b"D"]] == [b"0", b"1", b"2", b"3", b"4"]
     assert len(seen[b"s"]) == 2
     assert seen[b"C"] == [b"SELECT 5\0"]
+    raw.close()
+
+
+def test_rows_cross_many_chunks_once_each_whole_or_suspended(make_server: Any) -> None:
+    # Chunks of 7 rows: the next chunk is encoded while one drains, and a row limit that ends
+    # mid-chunk must neither lose nor repeat a row.
+    server = make_server(ArrowBackend(), limits=Limits(batch_rows=7))
+    with psycopg.connect(server.dsn(), autocommit=True) as conn:
+        rows = conn.execute("select * from generate(1000)").fetchall()
+    assert [r[0] for r in rows] == list(range(1000))
+    assert rows[999] == (999, "row 999")
+    raw = Raw(server.port)
+    raw.startup()
+    raw.message(b"P", _parse("", "select * from generate(30)"))
+    raw.message(b"B", _bind("p", "", []))
+    for limit in (10, 11, 0):
+        raw.message(b"E", _execute("p", limit))
+    raw.message(b"S")
+    per_execute: list[list[int]] = [[]]
+    ends: list[bytes] = []
+    while (message := raw.read_message())[0] != b"Z":
+        kind, payload = message
+        if kind == b"D":
+            per_execute[-1].append(int(payload[6 : 6 + struct.unpack_from("!i", payload, 2)[0]]))
+        elif kind in (b"s", b"C"):
+            ends.append(kind if kind == b"s" else payload)
+            per_execute.append([])
+    assert per_execute == [list(range(10)), list(range(10, 21)), list(range(21, 30)), []]
+    assert ends == [b"s", b"s", b"SELECT 30\0"]
     raw.close()
 
 
