@@ -169,16 +169,79 @@ NUMERIC = [
     "select abs('-5.5'), abs('5'), floor('1.5'), round('2.567', 2), trunc('2.567', 1), sqrt('2.25')",
 ]
 
+#: PostgreSQL's display scale per value (select_div_scale: ADR 0042) for a quotient or an average in a
+#: result column: quotients whose first 4-digit group lies 3 groups below to 4 groups above the
+#: point, negative, zero, NULL, mixed scales, integers with numerics, and averages over groups.
+QUOTIENTS = [
+    "select 12.34 / 3, 1.0 / 3, 100000.0 / 3, 0.00000001 / 3, 0.000000000001 / 7, 10.0 / 4",
+    "select 123456789012.5 / 3, 1234567890123456.0 / 7, 99999.99 / 0.01, 1.0 / 99999999.99, 5 / 0.5",
+    "select -7.5 / 2, 7.5 / -2, -1.0 / -3, 0.0 / 3, 0 / 3.0, -0.00 / 7",
+    "select 3.00 / 3, 6.00 / 3, 9999.9999 / 9999.9999, 10000 / 9999.9999, 1 / 3.0, 2.50000 / 1.25",
+    "select 12.34::numeric(10,2) / 3, 12::int / 5::numeric(10,3), 7::bigint / 2, 1.5::numeric(4,1) / 0.25, 7 / 2",
+    "select null::numeric(10,2) / 3, 1.0 / null::int, 1.0 / 3 as third, (2.0 / 3) as two",
+    "select avg(x) from (values (0.5::numeric(10,2)), (0.25::numeric(10,2)), (0.25::numeric(10,2))) v(x)",
+    "select avg(x), avg(i) from (values (17.40::numeric(10,2), 1), (0::numeric(10,2), 3), (0, 3)) v(x, i)",
+    "select g, avg(x) from (values (1, 12.34::numeric(10,2)), (1, 0.01::numeric(10,2)), (2, 100000.00), "
+    "(2, 33333.33), (3, -1.5), (3, null), (4, null)) v(g, x) group by g order by g",
+    "select avg(x) from (values (3.00::numeric(10,2)), (3.00::numeric(10,2)), (3.00::numeric(10,2))) v(x)",
+    # Columns: the engine knows their types, the result shows PostgreSQL's (int / int stays integer
+    # division, a double stays a double, numerics get their display scale per row).
+    "select x / y, x / 3, 3 / x, x / i, i / 2, i / y, d / 2, d / x from (values "
+    "(12.34::numeric(10,2), 0.07::numeric(10,2), 7, 2.5::float8), (-100000.00, 3.00, -3, 1.0), "
+    "(0.01, 99999999.99, 5, 0.5), (null, 1.00, null, null)) v(x, y, i, d)",
+    "select x / y as q, x from (values (1.00::numeric(10,2), 3.00::numeric(10,2)), (5.00, 2.00), (-1.00, 7.00)) "
+    "v(x, y) order by q desc",
+    "select g, sum(x) / count(*), avg(x), avg(x)::numeric(10,3) from (values (1, 1.10::numeric(10,2)), (1, 2.25), "
+    "(2, 14.05), (2, 0.01), (2, 0.01)) v(g, x) group by g order by 2",
+    "select avg(x) from (values (1.2345678901::numeric(38,10)), (1), (1)) v(x)",
+    "select round(avg(x), 5), avg(x) from (values (1.23456::numeric(10,5)), (1.23456::numeric(10,5))) v(x)",
+    "select avg(amount), avg(order_id), sum(order_id) / 3, amount / 2 from sales.orders__orders group by amount "
+    "order by amount",
+]
+
+
+@pytest.mark.parametrize("statement", QUOTIENTS)
+def test_quotients_and_averages_show_postgresql_display_scale_per_value(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
+) -> None:
+    same(sql, twin, statement)
+
+
+def test_a_quotient_as_binary_numeric_carries_its_display_scale(sql: Port, postgres_twin: str) -> None:
+    statement = "select 1.0 / 3, 12.34 / 3, -7.5 / 2, null::numeric / 2"
+    with psycopg.connect(sql.dsn(), autocommit=True) as port:
+        got = port.cursor(binary=True).execute(statement).fetchone()
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={postgres_twin}", autocommit=True) as pg:
+        want = pg.cursor(binary=True).execute(statement).fetchone()
+    assert got == want
+    assert got is not None
+    assert [str(v) for v in got] == ["0.33333333333333333333", "4.1133333333333333", "-3.7500000000000000", "None"]
+
+
+def test_a_quotient_of_a_bound_numeric_parameter_shows_postgresql_display_scale(sql: Port, postgres_twin: str) -> None:
+    statement = "select %s / 3, %s / %s"
+    params = (Decimal("1.0"), Decimal("12.34"), 7)
+    with psycopg.connect(sql.dsn(), autocommit=True) as port:
+        got = port.execute(statement, params).fetchone()
+    with psycopg.connect(f"host=127.0.0.1 user=postgres dbname={postgres_twin}", autocommit=True) as pg:
+        want = pg.execute(statement, params).fetchone()
+    assert got is not None and want is not None
+    assert [str(v) for v in got] == [str(v) for v in want] == ["0.33333333333333333333", "1.7628571428571429"]
+
+
+def test_a_quotient_in_a_result_column_divides_by_zero_as_postgresql(sql: Port) -> None:
+    with (
+        psycopg.connect(sql.dsn(), autocommit=True) as port,
+        pytest.raises(psycopg.errors.DivisionByZero, match="division by zero"),
+    ):
+        port.execute("select 1.5 / 0.0")
+
+
 #: Where the port's answer differs from PostgreSQL's, and why (a fix, or a new difference, fails the test).
 KNOWN_NUMERIC = {
-    "select x / 3, x / 0.5 from (values (12.34::numeric(10,2))) v(x)": (
-        ("4.113333333333333", "24.68"),
-        "numeric / numeric is a double in the engine; PostgreSQL divides exactly to at least 16 decimals",
-    ),
-    "select 10.0 / 4, 1.0 / 3": (("2.5", "0.3333333333333333"), "the same: a double, not numeric"),
-    "select avg(x) from (values (0.5::numeric(10,2)), (0.25::numeric(10,2)), (0.25::numeric(10,2))) v(x)": (
-        ("0.3333333333333333",),
-        "avg() of a numeric has 16 decimals; PostgreSQL shows 20 when the average is below the count's first digit",
+    "select round(1.0 / 3, 18), (1.0 / 3) * 3": (
+        ("0.333333333333333312", "1.0"),
+        "a quotient inside an expression (not a whole result column) is the engine's double: ADR 0042",
     ),
 }
 

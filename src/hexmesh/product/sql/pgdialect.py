@@ -99,8 +99,13 @@ def _session(node: exp.Expr) -> exp.Expr:
         and not isinstance(node.this, exp.Distinct)
         and not isinstance(node.parent, (exp.Window, exp.Filter))
     ):
-        # avg() of an integer or numeric is an exact numeric (a shim picks by the argument's type).
-        return exp.Anonymous(this="hexmesh_avg", expressions=[node.this])
+        # avg() of an integer or numeric is an exact numeric (a shim picks by the argument's type);
+        # a result column's keeps PostgreSQL's display scale per value (sql/quotient.py).
+        shim = "hexmesh_shown_avg" if _is_result_column(node) else "hexmesh_avg"
+        return exp.Anonymous(this=shim, expressions=[node.this])
+    if isinstance(node, exp.Div) and _is_result_column(node):
+        _untyped_operand(node)  # '12' / 5 first reads '12' as an integer
+        return exp.Anonymous(this="hexmesh_shown_quotient", expressions=[node.left, node.right])
     if isinstance(node, _ARITHMETIC) and (typed := _untyped_operand(node)) is not None:
         return typed
     if isinstance(node, (exp.Sqrt, exp.Ln, exp.Log)) and not isinstance(node.parent, exp.Case):
@@ -131,6 +136,16 @@ def _session(node: exp.Expr) -> exp.Expr:
 
 def _extract(node: exp.Expr) -> exp.Expr:
     return typed_extract(node) if isinstance(node, exp.Extract) else node
+
+
+def _is_result_column(node: exp.Expr) -> bool:
+    """Whether ``node`` is a whole column of the statement's result (not inside a subquery or another expression)."""
+    parent = node.parent
+    while isinstance(parent, exp.Paren):
+        node, parent = parent, parent.parent
+    if isinstance(parent, exp.Alias):
+        node, parent = parent, parent.parent
+    return isinstance(parent, exp.Select) and parent.parent is None and node in parent.expressions
 
 
 def _element_scale(to: exp.DataType, elements: list[exp.Expr]) -> exp.DataType:

@@ -8,6 +8,7 @@ import duckdb
 import pyarrow as pa
 
 from hexmesh.pgwire import PgError, SqlState
+from hexmesh.product.sql.quotient import shown_batch, shown_schema
 from hexmesh.product.sql.sqlstate import translate
 from hexmesh.product.sql.zones import in_zone
 
@@ -26,7 +27,8 @@ class StatementRows:
     ) -> None:
         self.reader = reader
         self.cap = cap
-        self.schema = in_zone(reader.schema, zone)  # instants shown in the session's TimeZone
+        # Instants shown in the session's TimeZone; numerics with a scale per value as their text.
+        self.schema = shown_schema(in_zone(reader.schema, zone))
         self.sent = 0
         self._done: Callable[[], None] | None = done
 
@@ -51,7 +53,7 @@ class StatementRows:
             self.close()
             raise
         if self.schema is not self.reader.schema:
-            batch = batch.cast(self.schema)
+            batch = shown_batch(batch).cast(self.schema)
         self.sent += batch.num_rows
         if self.cap is not None and self.sent > self.cap:
             self.close()

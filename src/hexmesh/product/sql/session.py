@@ -37,6 +37,7 @@ from hexmesh.product.sql.policy import (
     TableAccess,
     TableRewrite,
 )
+from hexmesh.product.sql.quotient import shown_schema
 from hexmesh.product.sql.references import sql_references
 from hexmesh.product.sql.residual import Verdict
 from hexmesh.product.sql.results import StatementRows
@@ -112,7 +113,8 @@ class SqlSession:
             return described
         # Rows leave with their instants in the session's TimeZone (zones.py): so does their description.
         return Description(
-            described.param_types, in_zone(described.schema, arrow_zone(self.settings.values["timezone"]))
+            described.param_types,
+            shown_schema(in_zone(described.schema, arrow_zone(self.settings.values["timezone"]))),
         )
 
     def _describe(self, sql: str, param_types: Sequence[int]) -> Description:
@@ -198,7 +200,7 @@ class SqlSession:
         spool = Spool(
             rows, lambda: self._interrupt(cursor), self._memory, self._disk, config.batch_rows, config.spill_dir
         )
-        return RowsResult(self._typed(in_zone(reader.schema, zone), prepared.tree), spool.start())
+        return RowsResult(self._typed(rows.schema, prepared.tree), spool.start())
 
     @contextmanager
     def _guarded(self, sql: str) -> Iterator[None]:
