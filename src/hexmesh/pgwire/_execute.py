@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from ._connection import Connection
 
 _DEALLOCATE = re.compile(r"^\s*DEALLOCATE\s+(?:PREPARE\s+)?(\w+|\"[^\"]+\")\s*;?\s*$", re.I)
+#: The next chunk is encoded while this one drains only when this one is at most this big, so a
+#: connection streaming wide rows holds one chunk, not two.
+_AHEAD_BYTES = 16 * 1024 * 1024
 _COUNTED = {"SELECT", "FETCH", "MOVE", "COPY", "UPDATE", "DELETE", "MERGE"}
 
 
@@ -96,7 +99,8 @@ async def stream(conn: Connection, portal: Portal, limit: int) -> None:
     """Send DataRows chunk by chunk, draining the socket after each to bound memory.
 
     The next chunk is encoded in the worker pool while this one drains to the client, so the
-    encoding and the client's reading overlap; at most two chunks are held at a time.
+    encoding and the client's reading overlap; at most two chunks are held at a time, and only
+    one when a chunk passes ``_AHEAD_BYTES``.
     """
     assert isinstance(portal.result, RowsResult)
     remaining = limit if limit > 0 else math.inf
@@ -114,7 +118,7 @@ async def stream(conn: Connection, portal: Portal, limit: int) -> None:
                 break
             conn.chan.send(data)
             remaining -= count
-            if remaining > 0:
+            if remaining > 0 and len(data) <= _AHEAD_BYTES:
                 ahead = asyncio.ensure_future(conn.call(portal.fetch, int(min(remaining, chunk)), chunk))
             await conn.chan.flush()
     finally:

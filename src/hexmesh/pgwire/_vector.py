@@ -199,12 +199,26 @@ def _interleave(cols: Sequence[Piece]) -> Var:
     return Var(data, starts, ends - starts)
 
 
-@functools.lru_cache(maxsize=4)
+#: Indices kept for reuse are at most this many (4 bytes each); a wider result makes its own each time.
+_KEPT_INDEX = 1 << 21
+
+
 def _interleaving(n: int, strides: tuple[int, ...]) -> pa.Array:
     """Indices that take row 0 of every piece, then row 1 of every piece, ... (pieces laid end to end).
 
     Batches of one query have the same size and shape, so the index is made once per query.
     """
+    if n * len(strides) <= _KEPT_INDEX:
+        return _kept_interleaving(n, strides)
+    return _make_interleaving(n, strides)
+
+
+@functools.lru_cache(maxsize=4)
+def _kept_interleaving(n: int, strides: tuple[int, ...]) -> pa.Array:
+    return _make_interleaving(n, strides)
+
+
+def _make_interleaving(n: int, strides: tuple[int, ...]) -> pa.Array:
     lengths = np.array(strides, dtype=np.int64) * n
     bases = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     dtype = np.int32 if int(lengths.sum()) < 2**31 else np.int64
