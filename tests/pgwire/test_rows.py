@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -10,6 +11,7 @@ import pytest
 
 from hexmesh.pgwire import _vector as v
 from hexmesh.pgwire._binary import encode_binary
+from hexmesh.pgwire._numeric import numeric_to_bytes
 from hexmesh.pgwire._rows import Column, columns_of, encode_batch
 from hexmesh.pgwire._text import encode_text, encode_vector
 from hexmesh.pgwire.types import Oid
@@ -127,3 +129,28 @@ def test_columns_of_one_width_are_laid_as_a_matrix_and_still_match(fmt: int) -> 
         cols = columns_of(batch.schema)
         formats = [fmt] * batch.num_columns
         assert encode_batch(batch, cols, formats) == _one_by_one(batch, cols, formats)
+
+
+def test_binary_numerics_column_wise_are_numeric_send_bytes() -> None:
+    # Scales 0..15 whose unscaled values fit int64 are encoded column-wise; wider ones per value.
+    rng = np.random.default_rng(11)
+    for scale in (0, 1, 2, 3, 4, 5, 8, 12, 15, 16, 20):
+        unscaled: list[int | None] = [int(x) for x in rng.integers(-(10**17), 10**17, 300)]
+        unscaled += [0, 1, -1, 10**18 - 1, -(10**18) + 1, 10_000, 2**63 - 1, -(2**63) + 1, None]
+        values = [None if u is None else Decimal(u).scaleb(-scale) for u in unscaled]
+        wide = [Decimal(10**25).scaleb(-scale), None]  # beyond int64: the per-value path
+        for column in (values, values + wide):
+            arr = pa.array(column, pa.decimal128(38, scale)).slice(2)
+            batch = pa.record_batch({"n": arr})
+            cols = columns_of(batch.schema)
+            assert cols[0].pgtype.oid == Oid.NUMERIC
+            assert encode_batch(batch, cols, [1]) == _one_by_one_numeric(arr)
+
+
+def _one_by_one_numeric(arr: pa.Array) -> bytes:
+    out = bytearray()
+    for value in arr.to_pylist():
+        body = b"" if value is None else numeric_to_bytes(value)
+        field = struct.pack("!i", -1) if value is None else struct.pack("!i", len(body)) + body
+        out += b"D" + struct.pack("!ih", 4 + 2 + len(field), 1) + field
+    return bytes(out)
