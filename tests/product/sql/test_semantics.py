@@ -99,10 +99,13 @@ def test_a_time_zone_asked_for_at_startup_is_the_sessions_from_its_first_stateme
         psycopg.connect(sql.dsn(), options="-c TimeZone=Mars/Olympus_Mons")
 
 
-#: Functions whose names the engine also gives a table function: in a scalar position, the scalar one.
+#: Functions answered and named as PostgreSQL does: repeat(), which the engine also has as a table function
+#: (in a scalar position, the scalar one), aggregates under a FILTER, mod() as called.
 FUNCTIONS = [
     "select repeat('ab', 3), repeat('', 2), repeat(null, 2), repeat(customer, 2) from sales.orders__orders "
     "order by order_id",
+    "select max(order_id) filter (where order_id > 2), count(*) filter (where customer = 'c2'), mod(7, 2), 7 % 2 "
+    "from sales.orders__orders",
 ]
 
 
@@ -384,6 +387,7 @@ ERRORS = [
     "select 'a'::text + 1",
     "select abs('x'::text)",
     "select upper(customer) + 1 from sales.orders__orders",
+    "select 1 - ordered_at from sales.orders__orders",
     "select nosuchfn(1)",
     "select nosuchfn(customer, 1.5, 'a', true, null, order_id) from sales.orders__orders",
     # A quoted literal given to a math function is read as its number type.

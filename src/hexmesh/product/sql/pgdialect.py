@@ -411,8 +411,8 @@ def _figure(node: exp.Expr) -> tuple[str, int]:
         return "case", 1
     if isinstance(node, exp.Dot) and isinstance(node.expression, exp.Func):
         return _figure(node.expression)
-    if isinstance(node, exp.Window):
-        return _figure(node.this)  # row_number() over (...) is row_number
+    if isinstance(node, (exp.Window, exp.Filter)):
+        return _figure(node.this)  # row_number() over (...) is row_number, max(x) filter (…) is max
     if isinstance(node, exp.Anonymous):
         return str(node.name).lower(), 2
     if isinstance(node, exp.CurrentVersion):

@@ -211,7 +211,7 @@ def translate(exc: duckdb.Error, tree: exp.Expr | None = None, lookup: Lookup | 
 
 
 _CALL = re.compile(r"function (\w+)\((.*)\) does not exist")
-_OPERATOR_ERROR = re.compile(r"operator does not exist: (.+) (\S+) (.+)")
+_OPERATOR_ERROR = re.compile(r"operator does not exist: (.+?) ([-+*/%<>=~!@#^&|`?]+) (.+)")
 _BINARY: dict[str, type[exp.Binary]] = {
     "+": exp.Add, "-": exp.Sub, "*": exp.Mul, "/": exp.Div, "%": exp.Mod, "||": exp.DPipe, "=": exp.EQ,
     "<>": exp.NEQ, "<": exp.LT, ">": exp.GT, "<=": exp.LTE, ">=": exp.GTE,
