@@ -176,10 +176,13 @@ class SqlSession:
         cursor: duckdb.DuckDBPyConnection | None = None
 
         def done() -> None:
-            if cursor is not None:
-                self._release(cursor)
-            self.port.admission.leave()
-            self.port.running.end(who)
+            # Often run by the statement's spool thread: the turns go back even if the cursor's close fails.
+            try:
+                if cursor is not None:
+                    self._release(cursor)
+            finally:
+                self.port.admission.leave()
+                self.port.running.end(who)
 
         try:
             cursor, duck = self._cursor(prepared)

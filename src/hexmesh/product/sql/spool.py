@@ -98,12 +98,12 @@ class Spool:
                 raise error  # nothing was sent yet: the statement fails as a whole
             return self
         self._keep(first, wait=False)
-        following = self._read() if first.num_rows < self._batch_rows else first
-        if following is None:
-            return self
-        if following is first:
-            following = None
-        thread = threading.Thread(target=self._produce, args=(following,), name="hexmesh-sql-result", daemon=True)
+        second: pa.RecordBatch | None = None  # a full first batch: more is likely, read on in the thread
+        if first.num_rows < self._batch_rows:
+            second = self._read()
+            if second is None:
+                return self
+        thread = threading.Thread(target=self._produce, args=(second,), name="hexmesh-sql-result", daemon=True)
         thread.start()
         return self
 
