@@ -27,15 +27,12 @@ __all__ = ["MACROS", "shown_batch", "shown_schema"]
 VALUE, SHOWN, LEFT, RIGHT = "hexmesh_value", "hexmesh_shown", "hexmesh_left", "hexmesh_right"
 
 _POWERS = "[" + ", ".join(f"{10**i}::HUGEINT" for i in range(39)) + "]"
-# A DECIMAL's unscaled integer: a multiply by a literal power of ten for scales up to 18 (the
-# engine's fast path; the scale is a constant, so one branch remains), the digits beyond. TRY_CAST
-# binds for any type: a double or an interval operand binds here, and its text is not used.
-_UNSCALED = " ".join(
-    f"WHEN {i} THEN TRY_CAST(x * {10**i} AS HUGEINT)"
-    if i <= 18
-    else f"WHEN {i} THEN TRY_CAST(replace(CAST(x AS VARCHAR), '.', '') AS HUGEINT)"
-    for i in range(39)
-)
+# A DECIMAL's unscaled integer: a multiply by a literal power of ten where the product's unscaled
+# integer (U * 10^s, at scale s) stays within 18 digits, the engine's 64-bit fast path (precision
+# and scale are constants, so one branch remains); through the value's text beyond. TRY_CAST binds for any
+# type: a double or an interval operand binds here, and its text is not used.
+_UNSCALED = " ".join(f"WHEN {i} THEN TRY_CAST(x * {10**i} AS HUGEINT)" for i in range(19))
+_TEXT_UNSCALED = "TRY_CAST(replace(CAST(x AS VARCHAR), '.', '') AS HUGEINT)"
 # Sums at most this far from 10^38 keep the exact path: 2 * A * 10^k must fit in a HUGEINT.
 _FITS = 36
 
@@ -43,7 +40,9 @@ MACROS = [
     f"hexmesh_p10(n) AS {_POWERS}[n + 1]",
     # typeof() is folded to a constant when the statement is bound: the scale costs nothing per row.
     r"hexmesh_scale(x) AS coalesce(TRY_CAST(regexp_extract(typeof(x), ',(\d+)\)', 1) AS INTEGER), 0)",
-    f"hexmesh_unscaled(x) AS CASE hexmesh_scale(x) {_UNSCALED} END",
+    r"hexmesh_precision(x) AS coalesce(TRY_CAST(regexp_extract(typeof(x), '\((\d+),', 1) AS INTEGER), 18)",
+    "hexmesh_unscaled(x) AS CASE WHEN hexmesh_precision(x) + hexmesh_scale(x) <= 18 "
+    f"THEN CASE hexmesh_scale(x) {_UNSCALED} END ELSE {_TEXT_UNSCALED} END",
     "hexmesh_shift(u, k) AS CASE WHEN k >= 0 THEN u // hexmesh_p10(k) ELSE u * hexmesh_p10(-k) END",
     # The weight of |U| * 10^-s from the double's log10; next to a power of 10000 it is off by one,
     # and the first group then is 0 or has five digits, which the next macro corrects.
