@@ -134,6 +134,8 @@ EXTRACT = [
     "extract(epoch from interval '-1 year'), extract(second from interval '1 minute 3.5 seconds'), "
     "date_part('hour', interval '3 hours'), date_part('epoch', interval '1 month')",
     "select date_part('hour', ordered_at) as h, count(*) from sales.orders__orders group by 1 order by 1",
+    "select pg_catalog.date_part('minute', ordered_at), pg_catalog.date_part('epoch', ordered_at) "
+    "from sales.orders__orders order by order_id",
 ]
 
 

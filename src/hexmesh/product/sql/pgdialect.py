@@ -135,6 +135,14 @@ def _session(node: exp.Expr) -> exp.Expr:
 
 
 def _extract(node: exp.Expr) -> exp.Expr:
+    if isinstance(node, exp.Dot) and node.this.name.lower() == "pg_catalog":
+        # pg_catalog.date_part('hour', ts): sqlglot reads the qualified call as an unknown function.
+        call, args = node.expression, getattr(node.expression, "expressions", [])
+        named = isinstance(call, exp.Anonymous) and call.name.lower() == "date_part" and len(args) == 2
+        if named and isinstance(args[0], exp.Literal) and args[0].is_string:
+            extract = exp.Extract(this=exp.var(str(args[0].this).upper()), expression=args[1])
+            extract.meta[CALLED_AS] = "date_part"
+            return typed_extract(extract)
     return typed_extract(node) if isinstance(node, exp.Extract) else node
 
 
