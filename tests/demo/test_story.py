@@ -46,3 +46,17 @@ def test_the_scene_refuses_a_breaking_change_serves_two_majors_and_flows_a_day_d
         newest = pc.max(workspace.read("dp://podcasts/play-events/plays").column("played_at")).as_py()
         assert newest < datetime.combine(today, time(), tzinfo=UTC)
         assert tell_story(workspace, landing, said.append) is False  # told once per workspace
+
+
+def test_the_scene_lands_no_day_that_is_not_over(tmp_path: Path) -> None:
+    """History up to yesterday already (a demo without the scene): the scene lands nothing of today."""
+    today = datetime.now(UTC).date()
+    said: list[Any] = []
+    with Workspace.open(tmp_path / "home") as workspace:
+        run_demo(workspace, scale=SCALE, days=1, say=lambda _: None, today=today)
+        run_demo(workspace, scale=SCALE, days=1, say=said.append, story=True, today=today)
+        text = "\n".join(str(line) for line in said)
+        assert f"no new day to land: every day up to {today - timedelta(days=1)} has landed" in text
+        newest = pc.max(workspace.read("dp://podcasts/play-events/plays").column("played_at")).as_py()
+        assert newest < datetime.combine(today, time(), tzinfo=UTC)
+        assert "@2 serves" in text  # the rest of the scene played

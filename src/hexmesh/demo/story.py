@@ -83,7 +83,7 @@ def tell_story(
     """Play the lifecycle scene once per workspace; False when it was told already.
 
     ``day`` is the new day it lands (default: yesterday): a day that is over, so none of its plays
-    lies ahead of the clock; when the landing has it already, the day after its last one.
+    lies ahead of the clock. When the landing has it already, the scene lands no day.
     """
     if told(workspace):
         say("Lifecycle scene: already played in this workspace (podcasts/chart-titles@2 exists).")
@@ -115,8 +115,13 @@ def tell_story(
 
     day = day or datetime.now(UTC).date() - timedelta(days=1)
     last = landing.last_day
-    if last is not None and day <= last:
-        day = last + timedelta(days=1)
+    if last is not None and day <= last:  # the next day is not over: landing it would bring plays still to come
+        say(
+            f"  no new day to land: every day up to {last} has landed and {last + timedelta(days=1)} is not over; "
+            "hexmesh demo on a later day lands it and runs the mesh"
+        )
+        say(f"  see it again: hexmesh status {PRODUCT} · hexmesh read dp://{PRODUCT}@1/titles")
+        return True
     generate_day(landing.folder, scale=landing.scale, day=day, seed=landing.seed, start=landing.first_day or day)
     if registrations is not None:  # the registration service records the day's sign-ups too
         registrations.load(landing.folder / "registrations" / f"{day}.jsonl")
