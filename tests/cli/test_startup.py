@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -36,6 +37,21 @@ def test_help_and_version_import_no_engine(args: tuple[str, ...]) -> None:
     assert loaded == []
 
 
+#: What a command that only reads the state store needs none of: engines, table catalogs, parsers, web stacks.
+ENGINES = ("pyarrow", "pandas", "numpy", "pyiceberg", "duckdb", "sqlglot", "pyspark", "fastapi", "psycopg", "httpx")
+
+
+def test_list_reads_the_state_store_and_imports_no_engine(tmp_path: Path) -> None:
+    from hexmesh.lifecycle import Workspace, init_product
+
+    init_product(tmp_path / "shop", domain="sales", name="shop", owner="data-team@example.com")
+    with Workspace.open(tmp_path / "home") as workspace:
+        workspace.deploy([tmp_path / "shop"])
+    modules = _imported("list", "--home", str(tmp_path / "home"))
+    assert {"sqlalchemy", "hexmesh.lifecycle.deprecate", "hexmesh.spec.loader"} <= modules  # it read the product
+    assert sorted(m for m in modules if m.split(".")[0] in ENGINES) == []
+
+
 def test_the_export_help_lists_every_standard() -> None:
     assert FORMAT_NAMES == FORMATS
     output = CliRunner().invoke(app, ["export", "--help"], env={"COLUMNS": "200"}).output
@@ -43,8 +59,6 @@ def test_the_export_help_lists_every_standard() -> None:
 
 
 def test_the_cli_reference_page_is_current() -> None:
-    from pathlib import Path
-
     from hexmesh.cli.reference import exit_codes, reference
 
     page = Path(__file__).resolve().parents[2] / "docs" / "cli.md"

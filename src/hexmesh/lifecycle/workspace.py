@@ -9,41 +9,31 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from hexmesh.errors import HexmeshError, InputError, NotFoundError
 from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import Notice, Publication, RunRecord, VersionRecord, from_us
-from hexmesh.lifecycle.access import input_refusals
-from hexmesh.lifecycle.contracts import ContractReport, check_port
-from hexmesh.lifecycle.contracts import Publication as Publication_
-from hexmesh.lifecycle.dependencies import topological_order, upstreams
-from hexmesh.lifecycle.deploy import DeployOutcome, deploy_batch
 from hexmesh.lifecycle.deprecate import LifecycleState, deprecate, lifecycle_state
-from hexmesh.lifecycle.examples import run_examples
-from hexmesh.lifecycle.exporting import export_texts
-from hexmesh.lifecycle.importing import ImportOutcome, import_products
-from hexmesh.lifecycle.plan import Plan, plan_product
-from hexmesh.lifecycle.retire import retire
-from hexmesh.lifecycle.rules import RuleWarning, mesh_rules
-from hexmesh.lifecycle.scheduler import Scheduler
-from hexmesh.lifecycle.stewardship import Stewardship
-from hexmesh.lifecycle.validate import validate_specs
-from hexmesh.product import DeployedProduct, OutputPortReader, ReadRequest, RunResult, Runtime, run_product
-from hexmesh.product.authority import process_actor, workspace_root
-from hexmesh.product.backfill import EventWindow
-from hexmesh.product.control import AuditLog, ControlState, PausedError, UnauthorizedError
-from hexmesh.product.deployed import live_majors
-from hexmesh.product.observers import RunObserver
-from hexmesh.product.policy import PolicySidecar, PortRead, Window, shaped_table, unrestricted_table
-from hexmesh.product.remote import locate
-from hexmesh.product.runner import Progress
+from hexmesh.product.deployed import DeployedProduct, live_majors
+from hexmesh.product.runtime import Runtime
 from hexmesh.spec import DataProductSpec, InputPort, LoadedSpec, parse_address
-from hexmesh.standards import ExportFormat, Options
-from hexmesh.standards.datahub import mesh_proposals
-from hexmesh.standards.openmetadata import mesh_requests
+
+if TYPE_CHECKING:
+    # Each verb imports its module when called: `hexmesh list` loads no engine, catalog or SQL parser.
+    import pyarrow as pa
+
+    from hexmesh.lifecycle.contracts import ContractReport
+    from hexmesh.lifecycle.deploy import DeployOutcome
+    from hexmesh.lifecycle.importing import ImportOutcome
+    from hexmesh.lifecycle.plan import Plan
+    from hexmesh.lifecycle.rules import RuleWarning
+    from hexmesh.lifecycle.scheduler import Scheduler
+    from hexmesh.lifecycle.stewardship import Stewardship
+    from hexmesh.product.observers import RunObserver
+    from hexmesh.product.ports import OutputPortReader, ReadRequest
+    from hexmesh.product.runner import Progress, RunResult
+    from hexmesh.standards import ExportFormat
 
 __all__ = ["PortStatus", "ProductStatus", "Workspace"]
 
@@ -80,6 +70,8 @@ class Workspace:
     @cached_property
     def stewardship(self) -> Stewardship:
         """The governance facade: API tokens, access requests, the audit log, forgetting, rule sets."""
+        from hexmesh.lifecycle.stewardship import Stewardship
+
         return Stewardship(self)
 
     @classmethod
@@ -117,6 +109,10 @@ class Workspace:
 
     def validate(self, paths: list[Path]) -> list[LoadedSpec]:
         """Every spec under ``paths``, checked alone and against the deployed mesh."""
+        from hexmesh.lifecycle.rules import mesh_rules
+        from hexmesh.lifecycle.validate import validate_specs
+        from hexmesh.product.remote import locate
+
         settings = self.settings
 
         def elsewhere(spec: DataProductSpec, port: InputPort) -> str | None:
@@ -134,11 +130,17 @@ class Workspace:
 
     def rule_warnings(self, loaded: list[LoadedSpec]) -> list[RuleWarning]:
         """What the mesh's warning rules say about validated specs, each at its ``file:line:col``."""
+        from hexmesh.lifecycle.rules import mesh_rules
+
         rules = mesh_rules(self.settings)
         return [warning for item in loaded for warning in rules.located(item)]
 
     def plan(self, paths: list[Path]) -> list[Plan]:
         """What deploying ``paths`` would change, product by product, in dependency order."""
+        from hexmesh.lifecycle.access import input_refusals
+        from hexmesh.lifecycle.dependencies import topological_order, upstreams
+        from hexmesh.lifecycle.plan import plan_product
+
         loaded = {item.spec.key: item for item in self.validate(paths)}
         graph = {key: [u for u in upstreams(item.spec) if u in loaded] for key, item in loaded.items()}
         batch = {key: item.spec for key, item in loaded.items()}
@@ -161,6 +163,13 @@ class Workspace:
         acts with the state store's credentials, as ``process:<user>@<host>``. Every deploy is
         audited (``control.deploy``).
         """
+        from hexmesh.lifecycle.dependencies import topological_order, upstreams
+        from hexmesh.lifecycle.deploy import deploy_batch
+        from hexmesh.lifecycle.examples import run_examples
+        from hexmesh.lifecycle.rules import mesh_rules
+        from hexmesh.product.authority import process_actor
+        from hexmesh.product.control import AuditLog
+
         loaded = {item.spec.key: item for item in self.validate(paths)}
         specs = [item.spec for item in loaded.values()]
         actor = self.stewardship.administer_deploy(token, specs) if authorize or token else process_actor()
@@ -204,6 +213,8 @@ class Workspace:
         (earlier snapshots stay as they were). ``checked_at`` is the moment the quality gate's
         freshness checks judge against (default: now; the demo replays a past day as of its end).
         """
+        from hexmesh.product.runner import run_product
+
         if not force:
             self._refuse_paused(ref, "run")
         return run_product(
@@ -220,12 +231,17 @@ class Workspace:
 
     def paused(self, key: str) -> bool:
         """Whether the control port paused ``key`` (state under ``<home>/control``, shared with the node)."""
+        from hexmesh.product.control import ControlState
+
         return ControlState(self.runtime.state.db).paused(key)
 
     def run_all(
         self, *, progress: Progress | None = None, checked_at: datetime | None = None
     ) -> list[RunResult | HexmeshError]:
         """Run every product in dependency order; a failure skips only its dependents (``checked_at``: see run)."""
+        from hexmesh.lifecycle.dependencies import topological_order, upstreams
+        from hexmesh.product.runner import RunResult
+
         specs = self.deployed_specs()
         graph = {key: upstreams(spec) for key, spec in specs.items()}
         outcomes: list[RunResult | HexmeshError] = []
@@ -267,6 +283,8 @@ class Workspace:
                 log.exception("run observer %r failed in %s", observer, hook)
 
     def reader(self, address: str) -> OutputPortReader:
+        from hexmesh.product.ports import OutputPortReader
+
         parsed = parse_address(address)
         product = DeployedProduct.load(self.runtime, parsed.product_key, major=parsed.major)
         if parsed.port is None:
@@ -291,6 +309,11 @@ class Workspace:
         token and no root is an UnauthorizedError. ``purpose``: why the token's principal reads (an
         approved access request grants reads for its purpose only).
         """
+        from hexmesh.product.authority import process_actor, workspace_root
+        from hexmesh.product.control import UnauthorizedError
+        from hexmesh.product.policy import PolicySidecar, PortRead, Window, shaped_table, unrestricted_table
+        from hexmesh.product.ports import ReadRequest
+
         request = request or ReadRequest()
         reader = self.reader(address)
         sidecar = PolicySidecar(self.runtime)
@@ -325,6 +348,8 @@ class Workspace:
         return files.encode(files.check_format(fmt), table.schema, iter(table.to_batches()))
 
     def status(self, ref: str) -> ProductStatus:
+        from hexmesh.product.ports import OutputPortReader
+
         try:
             product = DeployedProduct.load(self.runtime, ref)
         except NotFoundError:
@@ -378,6 +403,8 @@ class Workspace:
         )
 
     def retire(self, ref: str, *, major: int | None = None, force: bool = False) -> LifecycleState:
+        from hexmesh.lifecycle.retire import retire
+
         return retire(self.runtime, ref, major=major, force=force)
 
     def notices(self, consumer: str | None = None) -> list[Notice]:
@@ -401,6 +428,9 @@ class Workspace:
         ``reason`` says why it started (observability shows it), as for :meth:`run`; a paused
         product is refused unless ``force`` (one backfill; it stays paused), as by :meth:`run`.
         """
+        from hexmesh.product.backfill import EventWindow
+        from hexmesh.product.runner import run_product
+
         window = EventWindow(since, until)
         if not force:
             self._refuse_paused(ref, "backfill")
@@ -417,6 +447,8 @@ class Workspace:
 
     def _refuse_paused(self, ref: str, what: str) -> None:
         """PausedError when ``ref``'s product is paused, saying how to resume it or ``what`` once anyway."""
+        from hexmesh.product.control import PausedError
+
         key = parse_address(ref).product_key
         if self.paused(key):
             raise PausedError(
@@ -426,6 +458,8 @@ class Workspace:
 
     def scheduler(self, **options: Any) -> Scheduler:
         """A :class:`Scheduler` for this workspace (not started); options as in its constructor."""
+        from hexmesh.lifecycle.scheduler import Scheduler
+
         return Scheduler(self.runtime, **options)
 
     # -- open standards: import, export, contracts that run (docs/standards.md) -----------------
@@ -441,11 +475,16 @@ class Workspace:
         force: bool = False,
     ) -> list[ImportOutcome]:
         """ODPS (with its ODCS contracts), ODCS, DPDS or DCS documents as validated product folders under ``out``."""
+        from hexmesh.lifecycle.importing import import_products
+        from hexmesh.standards import Options
+
         options = Options(domain=domain, owner=owner, server=server, base=Path.cwd())
         return import_products(paths, out, options, self.validate, force=force)
 
     def export_documents(self, ref: str | Path, fmt: ExportFormat, *, base_url: str | None = None) -> dict[str, str]:
         """A product folder, or a deployed ``domain/product``, as documents of ``fmt`` (name → text)."""
+        from hexmesh.lifecycle.exporting import export_texts
+
         path = Path(ref)
         if path.exists():
             spec = self.validate([path])[0].spec
@@ -458,6 +497,9 @@ class Workspace:
         """Every deployed product as a DataHub file-source document or OpenMetadata API requests (JSON)."""
         import json
 
+        from hexmesh.standards.datahub import mesh_proposals
+        from hexmesh.standards.openmetadata import mesh_requests
+
         specs = [product.spec for product in self.deployed().values()]
         if fmt == "datahub":
             return json.dumps(mesh_proposals(specs, base_url=base_url), indent=2) + "\n"
@@ -469,6 +511,10 @@ class Workspace:
         self, contract: Path, address: str, *, as_of: datetime | None = None, token: str | None = None
     ) -> ContractReport:
         """Run ``contract``'s checks on a live port's rows as of ``as_of``, read as the token's principal."""
+        from hexmesh.lifecycle.contracts import Publication as Publication_
+        from hexmesh.lifecycle.contracts import check_port
+        from hexmesh.product.policy import PolicySidecar, PortRead, shaped_table
+
         if not token:
             raise InputError(
                 "a contract is tested on what its reader sees: pass --token or set HEXMESH_TOKEN "

@@ -3,10 +3,37 @@
 Input ports, the transformation, the quality gate and output ports (with bitemporal reads).
 """
 
-from hexmesh.product.deployed import DeployedProduct, table_id
-from hexmesh.product.ports import OutputPortReader, ReadRequest
-from hexmesh.product.runner import ABANDONED, RunResult, run_product
-from hexmesh.product.runtime import Runtime
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from hexmesh.product.deployed import DeployedProduct, table_id
+    from hexmesh.product.ports import OutputPortReader, ReadRequest
+    from hexmesh.product.runner import ABANDONED, RunResult, run_product
+    from hexmesh.product.runtime import Runtime
+
+#: Where each name lives: imported when first used, so a command imports only what it calls
+#: (`hexmesh list` needs no engine; docs/adr/0011, STYLE.md 15).
+_WHERE = {
+    "ABANDONED": "hexmesh.product.runner",
+    "DeployedProduct": "hexmesh.product.deployed",
+    "OutputPortReader": "hexmesh.product.ports",
+    "ReadRequest": "hexmesh.product.ports",
+    "RunResult": "hexmesh.product.runner",
+    "Runtime": "hexmesh.product.runtime",
+    "run_product": "hexmesh.product.runner",
+    "table_id": "hexmesh.product.deployed",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "ABANDONED",

@@ -16,9 +16,8 @@ import hmac
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 import yaml
 from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +34,9 @@ from hexmesh.infra.state.operator_tokens import (
 )
 from hexmesh.infra.state.schema import control_state
 from hexmesh.spec import safe_yaml
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "TRANSITIONS",

@@ -6,13 +6,14 @@ import logging
 from functools import cached_property
 from typing import TYPE_CHECKING
 
-from hexmesh.infra.compute import Engine, LockedDuckDB, open_engine
 from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import StateStore
-from hexmesh.infra.storage import ObjectStore, open_store
-from hexmesh.infra.tables import IcebergTables
 
 if TYPE_CHECKING:
+    # Opened when first used: a command that only lists versions loads no engine, catalog or storage.
+    from hexmesh.infra.compute import Engine, LockedDuckDB
+    from hexmesh.infra.storage import ObjectStore
+    from hexmesh.infra.tables import IcebergTables
     from hexmesh.product.observers import RunObserver
 
 __all__ = ["Runtime"]
@@ -52,11 +53,15 @@ class Runtime:
 
     @cached_property
     def tables(self) -> IcebergTables:
+        from hexmesh.infra.tables import IcebergTables
+
         return IcebergTables(self.settings)
 
     @cached_property
     def storage(self) -> ObjectStore:
         """Object storage for what a product keeps besides its tables (reached once when first used)."""
+        from hexmesh.infra.storage import open_store
+
         return open_store(self.settings)
 
     @cached_property
@@ -66,6 +71,8 @@ class Runtime:
         Checks scan a run's candidate files (product/candidate.py): what does not fit in
         ``compute_memory_limit`` (a uniqueness check over many rows) spills to ``compute_spill``.
         """
+        from hexmesh.infra.compute import LockedDuckDB
+
         settings = self.settings
         return LockedDuckDB(
             memory_limit=settings.compute_memory_limit or None,
@@ -75,6 +82,8 @@ class Runtime:
 
     def compute(self, name: str | None) -> Engine:
         """The compute engine called ``name``, or the workspace's default (setting compute_engine)."""
+        from hexmesh.infra.compute import open_engine
+
         chosen = name or self.settings.compute_engine
         if chosen not in self._engines:
             self._engines[chosen] = open_engine(chosen, self.settings)

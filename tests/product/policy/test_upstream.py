@@ -19,7 +19,7 @@ from hexmesh.governance import AccessDeniedError, Principal
 from hexmesh.infra.settings import Settings
 from hexmesh.infra.state import audit
 from hexmesh.lifecycle import Workspace, stewardship
-from hexmesh.lifecycle import workspace as workspace_module
+from hexmesh.product import authority
 from hexmesh.product.control import UnauthorizedError
 from hexmesh.product.policy import tokens
 
@@ -233,7 +233,7 @@ def test_reading_a_port_from_the_workspace_goes_through_the_same_door(
     assert sorted(workspace.read("dp://podcasts/plays/plays").column("ip_address").to_pylist()) == sorted(IPS)
     assert audit.query(db, action="unrestricted.read")
     monkeypatch.setattr(stewardship, "workspace_root", lambda settings: None)
-    monkeypatch.setattr(workspace_module, "workspace_root", lambda settings: None)
+    monkeypatch.setattr(authority, "workspace_root", lambda settings: None)  # the workspace imports it per read
     with pytest.raises(UnauthorizedError, match="needs a token"):
         workspace.read("dp://podcasts/plays/plays", authorize=True)
 

@@ -11,14 +11,16 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
 from sqlalchemy import Engine, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from hexmesh.infra.state.records import now_us
 from hexmesh.infra.state.schema import audit_log
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["AuditEntry", "append", "audit_log", "query", "to_arrow", "verify"]
 
@@ -153,6 +155,8 @@ def query(
 
 def to_arrow(entries: Sequence[AuditEntry]) -> pa.Table:
     """Entries as an Arrow table, for owners who query the log as a table (SQL, files)."""
+    import pyarrow as pa  # only the audit view reads entries as Arrow
+
     return pa.table(
         {
             "seq": pa.array([e.seq for e in entries], pa.int64()),
