@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from psycopg.types.string import TextLoader
 
 from hexmesh.lifecycle import Workspace
 from hexmesh.product.sql import SqlPortConfig
@@ -114,6 +115,44 @@ def test_functions_answer_as_postgresql(
     sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
 ) -> None:
     same(sql, twin, statement)
+
+
+#: Functions whose results have PostgreSQL's types (RowDescription's OIDs), names and text: the json
+#: aggregates, string lengths and positions (int4), array_agg of a varchar column (varchar[]).
+TYPED_FUNCTIONS = [
+    "select json_agg(order_id order by order_id), jsonb_agg(order_id order by order_id desc), "
+    "json_agg(customer order by order_id desc), json_object_agg(order_id, customer order by order_id), "
+    "jsonb_object_agg(order_id, customer) from sales.orders__orders",
+    "select customer, json_agg(order_id order by order_id) filter (where order_id > 2), "
+    "jsonb_agg(distinct customer) from sales.orders__orders group by customer order by 1",
+    "select json_agg(x order by x), json_agg(x) filter (where x > 5), jsonb_agg(s order by s), "
+    "json_object_agg(s, x order by s) from (values (1.50, 'a\"b'), (null, 'é'), (12, null)) v(x, s) "
+    "where s is not null",
+    "select json_agg(d order by i), jsonb_object_agg(s, d) filter (where s is not null), json_agg(s order by i) "
+    "from lab.every_type__values",
+]
+
+
+def typed_same(sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str) -> None:
+    """``statement`` answers on the port with PostgreSQL's column names, type OIDs and text."""
+    twin.execute(EVERY_TYPE_DDL)
+    with psycopg.connect(sql.dsn(), autocommit=True) as port:
+        rows = port.execute("select * from lab.every_type__values").fetchall()
+        with twin.cursor() as cur:
+            cur.executemany("insert into lab.every_type__values values (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+        for con in (port, twin):  # json as its text: [1, 2] and [1,2] are not the same answer
+            for kind in ("json", "jsonb"):
+                con.adapters.register_loader(kind, TextLoader)
+        types = [(c.name, c.type_code) for c in port.execute(statement).description or []]
+        assert types == [(c.name, c.type_code) for c in twin.execute(statement).description or []]
+        assert answers(port, statement) == answers(twin, statement)
+
+
+@pytest.mark.parametrize("statement", TYPED_FUNCTIONS)
+def test_functions_have_postgresql_types(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
+) -> None:
+    typed_same(sql, twin, statement)
 
 
 #: extract() is a numeric (PostgreSQL 14+), date_part() a double precision named date_part; seconds keep
@@ -359,6 +398,8 @@ def test_result_columns_are_described_as_postgresql_describes_them(
 ERRORS = [
     "select 1 / 0",
     "select 1.5 / 0",
+    "select json_object_agg(k, 1) from (values ('a'), (null)) v(k)",
+    "select jsonb_object_agg(k, 1) from (values ('a'), (null)) v(k)",
     "select nope from sales.orders__orders",
     "select * from sales.nope",
     "select * from nope",

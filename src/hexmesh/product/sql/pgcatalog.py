@@ -11,6 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from hexmesh.product.sql.extract import EPOCH_MACRO
+from hexmesh.product.sql.jsonagg import MACROS as _JSON_MACROS
 from hexmesh.product.sql.pgtypes import settings_values, types_values
 from hexmesh.product.sql.quotient import MACROS as _QUOTIENT_MACROS
 
@@ -331,7 +332,7 @@ def install_pg_catalog(con: duckdb.DuckDBPyConnection) -> None:
 
 def _script() -> str:
     # One script, executed at once: every session creates these, so it must be quick.
-    statements = [f"CREATE MACRO {macro}" for macro in [*_QUOTIENT_MACROS, *_MACROS]]
+    statements = [f"CREATE MACRO {macro}" for macro in [*_QUOTIENT_MACROS, *_JSON_MACROS, *_MACROS]]
     statements.append(f"CREATE SCHEMA {SHIM_SCHEMA}")
     statements.append(_TYPMODS_TABLE)
     for (schema, name), query in _VIEWS.items():

@@ -16,6 +16,7 @@ from sqlglot import exp
 from hexmesh.pgwire import PgError, SqlState
 from hexmesh.product.sql.extract import typed_extract
 from hexmesh.product.sql.interrupt import CALLED_AS, REGTYPE_ARRAY, Writing
+from hexmesh.product.sql.jsonagg import json_aggregate
 
 __all__ = ["VERSION", "name_columns", "to_duckdb"]
 
@@ -60,6 +61,7 @@ def to_duckdb(tree: exp.Expr) -> str:
     """DuckDB SQL for a statement parsed in the PostgreSQL dialect."""
     name_columns(tree)
     tree = tree.transform(_session, copy=False).transform(_extract, copy=False).transform(_expandarray, copy=False)
+    tree = tree.transform(json_aggregate, copy=False)
     tree = tree.transform(_oid_cast, copy=False).transform(_unqualify, copy=False).transform(_operator, copy=False)
     return tree.sql(dialect=Writing)
 

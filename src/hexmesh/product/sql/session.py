@@ -28,6 +28,7 @@ from hexmesh.product.sql.columntypes import column_typed
 from hexmesh.product.sql.commands import QUERIES, SessionSettings, classify, run_command
 from hexmesh.product.sql.databases import catalog_key
 from hexmesh.product.sql.interrupt import StatementInterrupted, interruptible
+from hexmesh.product.sql.jsonagg import json_typed
 from hexmesh.product.sql.params import parameter_types
 from hexmesh.product.sql.policy import (
     CatalogFilter,
@@ -250,7 +251,7 @@ class SqlSession:
 
     def _typed(self, schema: pa.Schema, tree: exp.Expr) -> pa.Schema:
         """Result columns announced with PostgreSQL's types: catalog names, and port tables' varchar(n)."""
-        return column_typed(catalog_typed(schema, tree), tree, self._lookup)
+        return json_typed(column_typed(catalog_typed(schema, tree), tree, self._lookup), tree)
 
     def cancel(self) -> None:
         with self._lock:
