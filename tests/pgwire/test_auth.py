@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 import ssl
+import struct
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from hexmesh.pgwire import AuthenticationError, AuthMethod, PasswordAuthenticator, ScramVerifier
+from hexmesh.pgwire import AuthenticationError, AuthMethod, Limits, PasswordAuthenticator, ScramVerifier
 
 from .conftest import ServerThread
 
@@ -128,6 +130,41 @@ def test_tls_with_scram(make_server: Callable[..., ServerThread], tls_context: s
     with psycopg.connect(server.dsn("alice", "pw", sslmode="require"), autocommit=True) as conn:
         assert conn.pgconn.ssl_in_use
         assert conn.execute("select 5").fetchone() == (5,)
+
+
+def test_tls_connections_after_refused_ones_all_shake_hands(
+    make_server: Callable[..., ServerThread], tls_context: ssl.SSLContext
+) -> None:
+    # A turn of the event loop between the 'S' and the upgrade let the plain stream swallow the
+    # ClientHello of the connection after a refused one: its handshake hung until the startup timeout
+    # (a write timeout made every flush such a turn).
+    server = make_server(
+        authenticator=PasswordAuthenticator({"alice": "pw"}),
+        ssl_context=tls_context,
+        limits=Limits(client_write_timeout=60.0, startup_timeout=4.0),
+    )
+    for _ in range(8):
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(server.dsn("alice", "wrong", sslmode="require"), connect_timeout=5)
+        with psycopg.connect(server.dsn("alice", "pw", sslmode="require"), connect_timeout=5) as conn:
+            assert conn.pgconn.ssl_in_use
+            assert conn.execute("select 1").fetchone() == (1,)
+
+
+def test_unencrypted_bytes_after_the_ssl_request_are_refused(
+    make_server: Callable[..., ServerThread], tls_context: ssl.SSLContext
+) -> None:
+    # Bytes sent before the client could have seen the 'S' would be taken as if they came over TLS
+    # (PostgreSQL's CVE-2021-23214): the server says so and closes.
+    server = make_server(authenticator=PasswordAuthenticator({"alice": "pw"}), ssl_context=tls_context)
+    with socket.create_connection(("127.0.0.1", server.port), timeout=5) as raw:
+        raw.sendall(struct.pack("!ii", 8, 80877103) + b"Q\x00\x00\x00\x0dselect 1\x00")
+        answer = b""
+        while chunk := raw.recv(4096):
+            answer += chunk
+    assert answer[:1] == b"S"
+    assert answer[1:2] == b"E"
+    assert b"08P01" in answer and b"received unencrypted data after SSL request" in answer
 
 
 def test_ssl_request_without_tls_gets_n(duck: ServerThread) -> None:

@@ -123,10 +123,9 @@ class Channel:
             ) from None
 
     async def _drain(self) -> None:
-        if self.write_timeout is None:
+        # asyncio.timeout, not wait_for: no task per drain, and no turn of the loop when there is room.
+        async with asyncio.timeout(self.write_timeout):
             await self.writer.drain()
-        else:
-            await asyncio.wait_for(self.writer.drain(), self.write_timeout)
 
     async def maybe_flush(self) -> None:
         """Flush only when enough output has accumulated."""
@@ -134,12 +133,26 @@ class Channel:
             await self.flush()
 
     async def start_tls(self, context: ssl.SSLContext, timeout: float | None) -> None:
-        """Upgrade the connection to TLS after answering an SSLRequest with 'S'."""
-        await self.flush()
+        """Upgrade the connection to TLS after answering an SSLRequest with 'S' (queued by the caller).
+
+        Nothing may give the loop a turn between writing the 'S' and handing the socket to TLS: the
+        client's ClientHello, read in that turn by the plain stream, would never reach the handshake,
+        which would then hang until the startup timeout. So the 'S' is written without waiting for
+        the transport, and the handshake runs under asyncio.timeout (wait_for would start a task).
+        """
+        if getattr(self.reader, "_buffer", b""):  # no public way to ask a StreamReader what it holds
+            # Bytes the client sent before seeing the 'S' would be read as if they came over TLS
+            # (PostgreSQL refuses them too: CVE-2021-23214).
+            raise PgError(SqlState.PROTOCOL_VIOLATION, "received unencrypted data after SSL request", severity="FATAL")
+        queued, self._out, self._queued = self._out, [], 0
+        self.writer.write(b"".join(queued))
         try:
-            await asyncio.wait_for(self.writer.start_tls(context), timeout)
+            async with asyncio.timeout(timeout):
+                await self.writer.start_tls(context)
         except (ssl.SSLError, ConnectionError, OSError) as exc:
-            raise ClientGoneError(f"TLS handshake failed: {exc}") from exc
+            raise ClientGoneError(
+                f"TLS handshake failed: {str(exc) or 'no handshake within the startup timeout'}"
+            ) from exc
         self.tls = True
 
     async def close(self) -> None:
