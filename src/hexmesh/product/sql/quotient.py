@@ -34,8 +34,9 @@ _POWERS64 = "[" + ", ".join(f"{10**i}::BIGINT" for i in range(19)) + "]"
 # type: a double or an interval operand binds here, and its text is not used.
 _UNSCALED = " ".join(f"WHEN {i} THEN TRY_CAST(x * {10**i} AS HUGEINT)" for i in range(19))
 _TEXT_UNSCALED = "TRY_CAST(replace(CAST(x AS VARCHAR), '.', '') AS HUGEINT)"
-# Sums at most this far from 10^38 keep the exact path: 2 * A * 10^k must fit in a HUGEINT.
-_FITS = 36
+# A product the quotient builds has at most this many digits plus two (the log10 may be one low):
+# 2 * 10^37 is below a HUGEINT's 1.7 * 10^38.
+_FITS = 35
 
 MACROS = [
     f"hexmesh_p10(n) AS {_POWERS}[n + 1]",
@@ -73,19 +74,31 @@ MACROS = [
     # Half away from zero of u1 * 10^k / u2, for u1 >= 0 and u2 > 0.
     "hexmesh_quot(u1, u2, k) AS CASE WHEN k >= 0 THEN (2 * u1 * hexmesh_p10(k) + u2) // (2 * u2) "
     "ELSE (2 * u1 + u2 * hexmesh_p10(-k)) // (2 * u2 * hexmesh_p10(-k)) END",
-    # {q, r}: the quotient's unscaled integer at its display scale r; r is NULL where 2 * A * 10^k
-    # would not fit in a HUGEINT (the caller falls back to the engine's double). ``narrow``: both
-    # operands' unscaled integers have at most 18 digits (a constant).
+    # The same by two steps of long division, for u1 * 10^k past 128 bits: u1 * 10^k1 at most 37
+    # digits, then the remainder (below u2) times the rest of 10^k.
+    "hexmesh_quot2(u1, u2, k, k1) AS list_transform([u1 * hexmesh_p10(k1)], lambda n: (n // u2) * hexmesh_p10(k - k1) "
+    "+ (2 * (n % u2) * hexmesh_p10(k - k1) + u2) // (2 * u2))[1]",
+    "hexmesh_lg(u) AS CASE WHEN u = 0 THEN 0 ELSE CAST(floor(log10(u::DOUBLE)) AS INTEGER) END",
+    # {q, r}: the quotient's unscaled integer at its display scale r. The digit counts (from the
+    # double's log10, off by at most one) keep every product below 10^37: one step, two steps, or
+    # a NULL q where even two would not fit in a HUGEINT (the caller shows the engine's double).
+    # ``narrow``: both operands' unscaled integers have at most 18 digits (a constant).
     "hexmesh_quotient(u1, s1, u2, s2, narrow) AS "
     "list_transform([{'a': abs(u1), 'b': abs(u2), 'sg': sign(u1) * sign(u2)}], lambda o: list_transform(["
     "CASE WHEN narrow THEN hexmesh_brscale(TRY_CAST(o.a AS BIGINT), s1, TRY_CAST(o.b AS BIGINT), s2) "
-    "ELSE hexmesh_rscale(o.a, s1, o.b, s2) END], lambda r: CASE "
+    "ELSE hexmesh_rscale(o.a, s1, o.b, s2) END], lambda r: list_transform([{'k': r + s2 - s1, "
+    "'l1': hexmesh_lg(o.a), 'l2': hexmesh_lg(o.b)}], lambda v: CASE "
     "WHEN o.b = 0 THEN error('Division by zero') "
-    f"WHEN o.a > 0 AND floor(log10(o.a::DOUBLE)) + r + s2 - s1 > {_FITS} "
-    "THEN {'q': NULL::HUGEINT, 'r': NULL::INTEGER} "
-    "ELSE {'q': o.sg * hexmesh_quot(o.a, o.b, r + s2 - s1), 'r': r} END)[1])[1]",
+    "WHEN o.a = 0 THEN {'q': 0::HUGEINT, 'r': r} "
+    f"WHEN (v.k >= 0 AND v.l1 + v.k <= {_FITS}) OR (v.k < 0 AND v.l2 - v.k <= {_FITS}) "
+    "THEN {'q': o.sg * hexmesh_quot(o.a, o.b, v.k), 'r': r} "
+    f"WHEN v.k >= 0 AND v.l1 <= {_FITS} AND v.l2 + v.k - ({_FITS} - v.l1) <= {_FITS} AND v.l1 - v.l2 + v.k <= {_FITS} "
+    f"THEN {{'q': o.sg * hexmesh_quot2(o.a, o.b, v.k, {_FITS} - v.l1), 'r': r}} "
+    "ELSE {'q': NULL::HUGEINT, 'r': NULL::INTEGER} END)[1])[1])[1]",
+    # The text of q * 10^-r; past 38 decimals every digit of a HUGEINT is a decimal.
     "hexmesh_numeric_text(q, r) AS CASE WHEN r = 0 THEN q::VARCHAR ELSE (CASE WHEN q < 0 THEN '-' ELSE '' END) "
-    "|| (abs(q) // hexmesh_p10(r))::VARCHAR || '.' || lpad((abs(q) % hexmesh_p10(r))::VARCHAR, r, '0') END",
+    "|| CASE WHEN r > 38 THEN '0.' || lpad(abs(q)::VARCHAR, r, '0') ELSE (abs(q) // hexmesh_p10(r))::VARCHAR "
+    "|| '.' || lpad((abs(q) % hexmesh_p10(r))::VARCHAR, r, '0') END END",
     "hexmesh_exact_kind(x) AS typeof(x) LIKE 'DECIMAL%' "
     "OR typeof(x) IN ('TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT')",
     # A result column's quotient: the engine's own (integer / integer stays integer division, a
