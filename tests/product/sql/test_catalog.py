@@ -144,3 +144,30 @@ def test_a_retired_major_disappears_from_the_catalog_and_from_queries(
             loop.run(fresh.server.close())
     finally:
         loop.run(port.server.close())
+
+
+def test_the_next_connection_sees_a_new_major_and_a_retired_one_on_a_port_that_read_the_catalog(
+    workspace: Workspace, orders: Path, loop: Loop
+) -> None:
+    # The catalog is kept between connections and read again only when the state store changed:
+    # each change must reach the very next connection, however many connections came before it.
+    _retire_major_one(workspace, orders, retention="keep")
+    port = serve(workspace, loop)
+    tables = "select table_name from information_schema.tables where table_schema = 'sales' order by 1"
+    try:
+        for _ in range(3):
+            with psycopg.connect(port.dsn(), autocommit=True) as con:
+                assert con.execute(tables).fetchall() == [("orders__orders",), ("orders__orders_v1",)]
+        spec = orders / "dataproduct.yaml"
+        spec.write_text(spec.read_text().replace("version: 2.0.0", "version: 3.0.0"))
+        workspace.deploy([orders])
+        with psycopg.connect(port.dsn(), autocommit=True) as con:
+            names = [("orders__orders",), ("orders__orders_v1",), ("orders__orders_v2",)]
+            assert con.execute(tables).fetchall() == names
+        workspace.retire("sales/orders@1")
+        with psycopg.connect(port.dsn(), autocommit=True) as con:
+            assert con.execute(tables).fetchall() == [("orders__orders",), ("orders__orders_v2",)]
+            with pytest.raises(psycopg.errors.UndefinedTable):
+                con.execute("select count(*) from sales.orders__orders_v1")
+    finally:
+        loop.run(port.server.close())

@@ -119,6 +119,24 @@ class StateStore(LifecycleRecords, Leases):
             return found
         return [dataclasses.replace(record, bundle=self._bundles(record)) for record in found]
 
+    def deployments_generation(self) -> tuple[int, ...]:
+        """Changes whenever a version or a port is recorded: one cheap query for caches of what is deployed.
+
+        Both tables are only ever inserted into (never updated nor deleted), so their row counts
+        and highest ids move with every deployment. Majors' states are updated in place: a cache
+        compares :meth:`retired` itself.
+        """
+        query = select(
+            *(
+                select(aggregate).select_from(table).scalar_subquery()
+                for table in (t.versions, t.ports)
+                for aggregate in (func.count(), func.coalesce(func.max(table.c.id), 0))
+            )
+        )
+        with self.db.connect() as conn:
+            row = conn.execute(query).one()
+        return tuple(int(value) for value in row)
+
     def bundle_recorded(self, bundle: str) -> bool:
         """Whether any deployed version records ``bundle`` (a ``sha256:`` digest) as its own."""
         with self.db.connect() as conn:

@@ -66,15 +66,32 @@ class TableCatalog:
         self.runtime = runtime
         self._products: dict[tuple[str, str, str], DeployedProduct] = {}
         self._lock = threading.Lock()
+        # The tables of the last read, and what they were read at: the deployments' generation and the retired majors.
+        self._read: tuple[tuple[int, ...], frozenset[tuple[str, int]], list[PortTable]] | None = None
 
     def tables(self) -> list[PortTable]:
-        """Every port table of a major that serves, read fresh from the state store (new deployments show up).
+        """Every port table of a major that serves, as the state store says now (new deployments show up).
 
-        A retired major is not a table at all: the plain name goes to the newest major that
-        still serves, as ``dp://`` addresses without a major do.
+        Read on every connect: two small queries tell whether anything was deployed or retired
+        since the last read (``deployments_generation``, ``retired``); only then are the versions
+        and ports read again. A retired major is not a table at all: the plain name goes to the
+        newest major that still serves, as ``dp://`` addresses without a major do.
         """
+        state = self.runtime.state
+        generation = state.deployments_generation()
+        retired = frozenset(self.retired())
+        with self._lock:
+            if self._read is not None and self._read[:2] == (generation, retired):
+                return list(self._read[2])  # a copy: sessions share the tables, not the list
+        # Read outside the lock: what is recorded meanwhile has a newer generation, so the next connect reads again.
+        tables = self._read_tables(retired)
+        with self._lock:
+            self._read = (generation, retired, tables)
+        return list(tables)
+
+    def _read_tables(self, retired: frozenset[tuple[str, int]]) -> list[PortTable]:
         newest: dict[str, int] = {}
-        seen = set(self.retired())
+        seen = set(retired)
         out: list[PortTable] = []
         # versions() is ordered newest first, so the first record of a major is its newest.
         for record in self.runtime.state.versions():

@@ -391,6 +391,8 @@ class SqlSession:
 
     def _check_serving(self, tables: list[PortTable]) -> None:
         """A major retired since this session started is gone for it too (its data may be deleted)."""
+        if not tables:
+            return  # reads no port table (``select 1``, the catalog): nothing to ask the state store
         retired = self.port.catalog.retired()
         for table in tables:
             if (table.product.key, table.product.record.major) in retired:
