@@ -83,18 +83,18 @@ MACROS = [
     # double's log10, off by at most one) keep every product below 10^37: one step, two steps, or
     # a NULL q where even two would not fit in a HUGEINT (the caller shows the engine's double).
     # ``narrow``: both operands' unscaled integers have at most 18 digits (a constant).
-    "hexmesh_quotient(u1, s1, u2, s2, narrow) AS "
-    "list_transform([{'a': abs(u1), 'b': abs(u2), 'sg': sign(u1) * sign(u2)}], lambda o: list_transform(["
+    "hexmesh_quotient(u1, s1, u2, s2, narrow) AS list_transform([{'a': abs(u1), 'b': abs(u2), "
+    "'sg': sign(u1) * sign(u2), 'l1': hexmesh_lg(abs(u1)), 'l2': hexmesh_lg(abs(u2))}], lambda o: list_transform(["
     "CASE WHEN narrow THEN hexmesh_brscale(TRY_CAST(o.a AS BIGINT), s1, TRY_CAST(o.b AS BIGINT), s2) "
-    "ELSE hexmesh_rscale(o.a, s1, o.b, s2) END], lambda r: list_transform([{'k': r + s2 - s1, "
-    "'l1': hexmesh_lg(o.a), 'l2': hexmesh_lg(o.b)}], lambda v: CASE "
+    "ELSE hexmesh_rscale(o.a, s1, o.b, s2) END], lambda r: CASE "
     "WHEN o.b = 0 THEN error('Division by zero') "
     "WHEN o.a = 0 THEN {'q': 0::HUGEINT, 'r': r} "
-    f"WHEN (v.k >= 0 AND v.l1 + v.k <= {_FITS}) OR (v.k < 0 AND v.l2 - v.k <= {_FITS}) "
-    "THEN {'q': o.sg * hexmesh_quot(o.a, o.b, v.k), 'r': r} "
-    f"WHEN v.k >= 0 AND v.l1 <= {_FITS} AND v.l2 + v.k - ({_FITS} - v.l1) <= {_FITS} AND v.l1 - v.l2 + v.k <= {_FITS} "
-    f"THEN {{'q': o.sg * hexmesh_quot2(o.a, o.b, v.k, {_FITS} - v.l1), 'r': r}} "
-    "ELSE {'q': NULL::HUGEINT, 'r': NULL::INTEGER} END)[1])[1])[1]",
+    f"WHEN (r + s2 - s1 >= 0 AND o.l1 + r + s2 - s1 <= {_FITS}) OR (r + s2 - s1 < 0 AND o.l2 - r - s2 + s1 <= {_FITS}) "
+    "THEN {'q': o.sg * hexmesh_quot(o.a, o.b, r + s2 - s1), 'r': r} "
+    f"WHEN r + s2 - s1 >= 0 AND o.l1 <= {_FITS} AND o.l2 + r + s2 - s1 - ({_FITS} - o.l1) <= {_FITS} "
+    f"AND o.l1 - o.l2 + r + s2 - s1 <= {_FITS} "
+    f"THEN {{'q': o.sg * hexmesh_quot2(o.a, o.b, r + s2 - s1, {_FITS} - o.l1), 'r': r}} "
+    "ELSE {'q': NULL::HUGEINT, 'r': NULL::INTEGER} END)[1])[1]",
     # The text of q * 10^-r; past 38 decimals every digit of a HUGEINT is a decimal.
     "hexmesh_numeric_text(q, r) AS CASE WHEN r = 0 THEN q::VARCHAR ELSE (CASE WHEN q < 0 THEN '-' ELSE '' END) "
     "|| CASE WHEN r > 38 THEN '0.' || lpad(abs(q)::VARCHAR, r, '0') ELSE (abs(q) // hexmesh_p10(r))::VARCHAR "
