@@ -18,6 +18,14 @@ from hexmesh.infra.state.records import MajorState, Notice, now_us
 __all__ = ["LifecycleRecords"]
 
 
+#: Built once: the SQL port asks on every connect and every statement that reads a port table.
+_RETIRED = (
+    select(t.products.c.domain, t.products.c.name, t.majors.c.major)
+    .join(t.products, t.products.c.id == t.majors.c.product_id)
+    .where(t.majors.c.status == "retired")
+)
+
+
 class LifecycleRecords(ProductKeys):
     """Majors' lifecycle states, notices to consumers, and the upstream major of each input."""
 
@@ -69,13 +77,8 @@ class LifecycleRecords(ProductKeys):
 
     def retired(self) -> set[tuple[str, int]]:
         """Every retired (product, major)."""
-        query = (
-            select(t.products.c.domain, t.products.c.name, t.majors.c.major)
-            .join(t.products, t.products.c.id == t.majors.c.product_id)
-            .where(t.majors.c.status == "retired")
-        )
         with self.db.connect() as conn:
-            return {(f"{r.domain}/{r.name}", r.major) for r in conn.execute(query)}
+            return {(f"{r.domain}/{r.name}", r.major) for r in conn.execute(_RETIRED)}
 
     # -- notices ------------------------------------------------------------------------------
 

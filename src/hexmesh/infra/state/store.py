@@ -44,6 +44,16 @@ def _engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+#: Row count and highest id of versions and of ports, built once: it runs on every SQL connect.
+_DEPLOYMENTS_GENERATION = select(
+    *(
+        select(aggregate).select_from(table).scalar_subquery()
+        for table in (t.versions, t.ports)
+        for aggregate in (func.count(), func.coalesce(func.max(table.c.id), 0))
+    )
+)
+
+
 class StateStore(LifecycleRecords, Leases):
     """Products, versions, ports, runs, publications and locks of one workspace (and lifecycle records)."""
 
@@ -126,15 +136,8 @@ class StateStore(LifecycleRecords, Leases):
         and highest ids move with every deployment. Majors' states are updated in place: a cache
         compares :meth:`retired` itself.
         """
-        query = select(
-            *(
-                select(aggregate).select_from(table).scalar_subquery()
-                for table in (t.versions, t.ports)
-                for aggregate in (func.count(), func.coalesce(func.max(table.c.id), 0))
-            )
-        )
         with self.db.connect() as conn:
-            row = conn.execute(query).one()
+            row = conn.execute(_DEPLOYMENTS_GENERATION).one()
         return tuple(int(value) for value in row)
 
     def bundle_recorded(self, bundle: str) -> bool:
