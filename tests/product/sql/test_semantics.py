@@ -128,6 +128,9 @@ TYPED_FUNCTIONS = [
     "select json_agg(x order by x), json_agg(x) filter (where x > 5), jsonb_agg(s order by s), "
     "json_object_agg(s, x order by s) from (values (1.50, 'a\"b'), (null, 'é'), (12, null)) v(x, s) "
     "where s is not null",
+    "select length('abc'), length(customer), char_length(customer), character_length('ab'), octet_length(customer), "
+    "octet_length('é'::text), position('2' in customer), strpos(customer, '2'), length(null::text), "
+    "octet_length(customer::bytea), length(upper(customer)) + 1 from sales.orders__orders order by order_id",
     "select json_agg(d order by i), jsonb_object_agg(s, d) filter (where s is not null), json_agg(s order by i) "
     "from lab.every_type__values",
 ]

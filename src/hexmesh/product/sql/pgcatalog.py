@@ -245,6 +245,7 @@ _EXACT_AVG_TYPES = ("DECIMAL", "HUGEINT", "BIGINT", "INTEGER", "SMALLINT", "TINY
 _MACROS = [
     "hexmesh_avg" + ", ".join(f"(x {kind}) AS {_EXACT_AVG}" for kind in _EXACT_AVG_TYPES) + ", (x) AS avg(x)",
     EPOCH_MACRO,
+    "hexmesh_octet_length(x VARCHAR) AS strlen(x), (x BLOB) AS octet_length(x)",
     "pg_get_userbyid(oid) AS 'hexmesh'",
     "pg_encoding_to_char(enc) AS 'UTF8'",
     # The n-th column of a primary key's index (n > 0), or the index's definition (n = 0).

@@ -62,6 +62,7 @@ def to_duckdb(tree: exp.Expr) -> str:
     name_columns(tree)
     tree = tree.transform(_session, copy=False).transform(_extract, copy=False).transform(_expandarray, copy=False)
     tree = tree.transform(json_aggregate, copy=False)
+    _int4_results(tree)
     tree = tree.transform(_oid_cast, copy=False).transform(_unqualify, copy=False).transform(_operator, copy=False)
     return tree.sql(dialect=Writing)
 
@@ -134,6 +135,19 @@ def _session(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Cast) and array and isinstance(node.this, exp.Array):
         return exp.Cast(this=node.this, to=_element_scale(node.to, node.this.expressions))
     return node
+
+
+def _int4_results(tree: exp.Expr) -> None:
+    """``length``, ``char_length``, ``octet_length``, ``position`` and ``strpos`` are int4 in PostgreSQL
+    (the engine's are bigint); ``octet_length`` of a string counts its UTF-8 bytes (the engine's takes bytes only)."""
+    for node in list(tree.find_all(exp.Length, exp.StrPosition, exp.Anonymous)):
+        if isinstance(node, exp.Anonymous):
+            if node.name.lower() != "octet_length" or len(node.expressions) != 1:
+                continue
+            node.set("this", "hexmesh_octet_length")
+        cast = exp.Cast(to=exp.DataType.build("INT"))
+        node.replace(cast)
+        cast.set("this", node)
 
 
 def _extract(node: exp.Expr) -> exp.Expr:
