@@ -170,8 +170,10 @@ class Channel:
         self.writer.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.writer.wait_closed(), 2)
-        if self.writer.transport.get_write_buffer_size():
-            self.writer.transport.abort()  # still flushing to a peer that does not read: drop it
+        # A closed TLS transport has no protocol left to ask (AttributeError), and nothing to drop.
+        with contextlib.suppress(AttributeError):
+            if self.writer.transport.get_write_buffer_size():
+                self.writer.transport.abort()  # still flushing to a peer that does not read: drop it
 
 
 def _coalesced(queued: list[bytes | memoryview]) -> list[bytes | memoryview]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import time
+
 import psycopg
 import pytest
 
@@ -50,3 +53,17 @@ def test_cleartext_tokens_need_tls(governed: Governed) -> None:
     dsn = governed.dsn(governed.tokens["analyst"]).replace("sslmode=require", "sslmode=disable")
     with pytest.raises(psycopg.OperationalError, match="requires an SSL connection"):
         psycopg.connect(dsn)
+
+
+def test_a_tls_connection_closes_without_an_error(governed: Governed, caplog: pytest.LogCaptureFixture) -> None:
+    # Once the client has gone, the TLS transport has no protocol left to ask for its write buffer.
+    with caplog.at_level(logging.ERROR):
+        for _ in range(5):
+            with psycopg.connect(governed.dsn(governed.tokens["analyst"]), autocommit=True) as con:
+                assert con.execute("select 1").fetchone() == (1,)
+        deadline = time.monotonic() + 10
+        while governed.server.connections and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.5)  # the handler closes the socket after giving its slot back
+    assert governed.server.connections == 0
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
