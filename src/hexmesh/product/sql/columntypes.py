@@ -25,11 +25,13 @@ __all__ = ["check_comparisons", "column_typed"]
 Lookup = Callable[[str | None, str], PortTable | None]
 _DEPTH = 8  # derived tables followed, at most
 _UNCONSTRAINED = {PG_TYPMOD_METADATA_KEY: b"-1"}
+# array_agg of a varchar column is varchar[] in PostgreSQL (the engine's list of strings leaves as text[]).
+_VARCHAR_ARRAY = {PG_OID_METADATA_KEY: b"1015", PG_TYPMOD_METADATA_KEY: b"-1"}
 
 
 def column_typed(schema: pa.Schema, tree: exp.Expr, lookup: Lookup) -> pa.Schema:
     """``schema`` with the string columns read unchanged from a port table announced as varchar(n),
-    and computed numerics without a typmod."""
+    their array_agg as varchar[], and computed numerics without a typmod."""
     if not isinstance(tree, exp.Select):
         return schema
     ctes = {cte.alias_or_name.lower(): cte.this for cte in tree.find_all(exp.CTE)}
@@ -45,6 +47,8 @@ def column_typed(schema: pa.Schema, tree: exp.Expr, lookup: Lookup) -> pa.Schema
         if _is_string(field) and not (field.metadata or {}).get(PG_OID_METADATA_KEY):
             if isinstance(inner, exp.Column) and not isinstance(inner.this, exp.Star):
                 kind = resolver.column(inner, tree, 0)
+        elif _is_strings(field) and isinstance(column := _aggregated(inner), exp.Column):
+            kind = _VARCHAR_ARRAY if resolver.column(column, tree, 0) else None
         elif pa.types.is_decimal(field.type) and not isinstance(inner, (exp.Column, exp.Cast)):
             kind = _UNCONSTRAINED  # a computed numeric has no precision and scale of its own in PostgreSQL
         fields.append(field if kind is None else field.with_metadata({**(field.metadata or {}), **kind}))
@@ -95,6 +99,22 @@ def _number_type(node: exp.Expr) -> str | None:
 
 def _is_string(field: pa.Field) -> bool:
     return bool(pa.types.is_string(field.type) or pa.types.is_large_string(field.type))
+
+
+def _is_strings(field: pa.Field) -> bool:
+    return pa.types.is_list(field.type) and pa.types.is_string(field.type.value_type)
+
+
+def _aggregated(node: exp.Expr) -> exp.Expr | None:
+    """What ``array_agg(...)`` collects (through FILTER, DISTINCT and ORDER BY), or None for another expression."""
+    node = node.this if isinstance(node, exp.Filter) else node
+    if not isinstance(node, exp.ArrayAgg):
+        return None
+    collected = node.this
+    collected = collected.this if isinstance(collected, exp.Order) else collected
+    if isinstance(collected, exp.Distinct) and len(collected.expressions) == 1:
+        collected = collected.expressions[0]
+    return collected
 
 
 def _is_star(projection: exp.Expr) -> bool:
