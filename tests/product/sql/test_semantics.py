@@ -131,8 +131,8 @@ TYPED_FUNCTIONS = [
     "select length('abc'), length(customer), char_length(customer), character_length('ab'), octet_length(customer), "
     "octet_length('é'::text), position('2' in customer), strpos(customer, '2'), length(null::text), "
     "octet_length(customer::bytea), length(upper(customer)) + 1 from sales.orders__orders order by order_id",
-    "select array_agg(s order by i), array_agg(distinct s order by s), array_agg(upper(s) order by i), array_agg(i order by i), "
-    "array_agg(s order by i) filter (where i > 1) from lab.every_type__values",
+    "select array_agg(s order by i), array_agg(distinct s order by s), array_agg(upper(s) order by i), "
+    "array_agg(i order by i), array_agg(s order by i) filter (where i > 1) from lab.every_type__values",
     "select x.s, array_agg(customer order by order_id) from sales.orders__orders, "
     "(select s from lab.every_type__values where i = 1) x group by x.s",
     "select json_agg(d order by i), jsonb_object_agg(s, d) filter (where s is not null), json_agg(s order by i) "
