@@ -102,7 +102,7 @@ def _is_string(field: pa.Field) -> bool:
 
 
 def _is_strings(field: pa.Field) -> bool:
-    return pa.types.is_list(field.type) and pa.types.is_string(field.type.value_type)
+    return bool(pa.types.is_list(field.type) and pa.types.is_string(field.type.value_type))
 
 
 def _aggregated(node: exp.Expr) -> exp.Expr | None:
@@ -110,7 +110,7 @@ def _aggregated(node: exp.Expr) -> exp.Expr | None:
     node = node.this if isinstance(node, exp.Filter) else node
     if not isinstance(node, exp.ArrayAgg):
         return None
-    collected = node.this
+    collected: exp.Expr = node.this
     collected = collected.this if isinstance(collected, exp.Order) else collected
     if isinstance(collected, exp.Distinct) and len(collected.expressions) == 1:
         collected = collected.expressions[0]
