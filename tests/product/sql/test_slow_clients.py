@@ -6,6 +6,7 @@ result, read its first bytes (so the statement surely ran) and then read nothing
 
 from __future__ import annotations
 
+import select
 import socket
 import struct
 import threading
@@ -13,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
+from psycopg.pq.abc import PGconn, PGresult
 
 from hexmesh.lifecycle import Workspace
 from hexmesh.product.sql import SqlPortConfig
@@ -101,6 +103,15 @@ def _data_row(payload: bytes) -> tuple[str, ...]:
     return tuple(values)
 
 
+def _result(pgconn: PGconn) -> PGresult | None:
+    """libpq's next result, read without blocking: the server runs in this process and needs the GIL."""
+    while True:
+        pgconn.consume_input()
+        if not pgconn.is_busy():
+            return pgconn.get_result()
+        select.select([pgconn.socket], [], [], 1.0)
+
+
 def kill(raw: Raw) -> None:
     """Close as a killed process does: at once, with a reset, whatever the server was sending."""
     raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -122,6 +133,26 @@ def test_four_clients_that_stop_reading_do_not_block_a_fifth_clients_select_1(sl
     finally:
         for raw in readers:
             kill(raw)
+
+
+def test_libpq_clients_that_send_a_query_and_read_later_leave_the_engine_free(slow: Port) -> None:
+    # libpq reads a socket only when asked: four psycopg connections send a query and do not ask yet.
+    engine = _engine(slow)
+    clients = [psycopg.connect(slow.dsn(), autocommit=True) for _ in range(4)]
+    try:
+        for n, con in enumerate(clients):
+            con.pgconn.send_query(BIG.format(client=n).encode())
+        _eventually(lambda: engine.result_spill.taken > 0 and engine.admission.running == 0, "the engines finished")
+        with psycopg.connect(slow.dsn(), autocommit=True) as con:
+            assert con.execute("select 1").fetchone() == (1,)
+        for n, con in enumerate(clients):  # now they read: everything is there
+            result = _result(con.pgconn)
+            assert result is not None and result.ntuples == ROWS
+            assert {result.get_value(row, 0) for row in (0, ROWS // 2, ROWS - 1)} == {str(n).encode()}
+            assert _result(con.pgconn) is None
+    finally:
+        for con in clients:
+            con.close()
 
 
 def test_rows_read_late_are_all_there_in_order_and_each_clients_own(slow: Port) -> None:
