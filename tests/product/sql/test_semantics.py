@@ -251,6 +251,22 @@ QUOTIENTS = [
 ]
 
 
+# avg() inside an expression is an exact numeric at 16 decimals; its input keeps every digit (a
+# macro parameter typed DECIMAL had rounded numeric(10, 5) to 3 decimals: 3.235 for 3.23457).
+AVERAGES_IN_EXPRESSIONS = [
+    "select sum(x) from (select avg(x) as x from (values (1.23456::numeric(10,5)), (2.00001::numeric(10,5))) v(x)) s",
+    "select avg(x) * 2, avg(x) + 1 from (values (1.23456::numeric(10,5)), (2.00001::numeric(10,5))) v(x)",
+    "select round(avg(x), 7), avg(x) > 1.6172849 from (values (1.23456::numeric(10,5)), (2.00001::numeric(10,5))) v(x)",
+]
+
+
+@pytest.mark.parametrize("statement", AVERAGES_IN_EXPRESSIONS)
+def test_an_average_inside_an_expression_keeps_its_inputs_digits(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
+) -> None:
+    same(sql, twin, statement)
+
+
 @pytest.mark.parametrize("statement", QUOTIENTS)
 def test_quotients_and_averages_show_postgresql_display_scale_per_value(
     sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str

@@ -234,16 +234,27 @@ SHIMS = {*_VIEWS, *(("pg_catalog", name) for name in _EMPTY)}
 # avg() of an integer or numeric is numeric in PostgreSQL (the engine's is a double, so
 # round(avg(total), 2) printed 5.8 and avg(1, 2, 4) 2.3333333333333335): the exact sum over the
 # count, rounded half away from zero at 16 decimals (PostgreSQL's display scale when the sum's
-# first 4-digit group exceeds the count's; see docs/sql.md for when it shows more or fewer).
-# Sums past 10^21 fall back to the engine's average, as a numeric.
+# first 4-digit group exceeds the count's; a result column's avg shows PostgreSQL's scale per value,
+# sql/quotient.py). Sums past 10^21 fall back to the engine's average, as a numeric.
+# A macro parameter typed plain DECIMAL is DECIMAL(18, 3), which rounded numeric(10, 5) inputs to 3
+# decimals: decimals come in as DECIMAL(38, 10) (exact for scales up to 10 and 28 integer digits),
+# and their unscaled sum is built from its integer and fractional parts (x * 10^10 would overflow).
+_HALF_UP = "* 2 + sign(sum(x)) * count(x)) // (2 * count(x)) AS DECIMAL(38, 0)) * 0.0000000000000001"
+_FALLBACK = "ELSE CAST(avg(x) AS DECIMAL(38, 16)) END"
 _EXACT_AVG = (
-    "CASE WHEN abs(sum(x)) < 1000000000000000000000 THEN CAST(((sum(x) * 10000000000000000)::HUGEINT * 2 "
-    "+ sign(sum(x)) * count(x)) // (2 * count(x)) AS DECIMAL(38, 0)) * 0.0000000000000001 "
-    "ELSE CAST(avg(x) AS DECIMAL(38, 16)) END"
+    "CASE WHEN abs(sum(x)) < 1000000000000000000000 THEN CAST(((sum(x) * 10000000000000000)::HUGEINT "
+    f"{_HALF_UP} {_FALLBACK}"
 )
-_EXACT_AVG_TYPES = ("DECIMAL", "HUGEINT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT")
+_EXACT_DECIMAL_AVG = (
+    "CASE WHEN abs(sum(x)) < 1000000000000000000000 THEN CAST(((trunc(sum(x))::HUGEINT * 10000000000 "
+    "+ ((sum(x) - trunc(sum(x))) * 10000000000)::HUGEINT) * 1000000 "
+    f"{_HALF_UP} {_FALLBACK}"
+)
+_EXACT_AVG_TYPES = ("HUGEINT", "BIGINT", "INTEGER", "SMALLINT", "TINYINT")
 _MACROS = [
-    "hexmesh_avg" + ", ".join(f"(x {kind}) AS {_EXACT_AVG}" for kind in _EXACT_AVG_TYPES) + ", (x) AS avg(x)",
+    f"hexmesh_avg(x DECIMAL(38, 10)) AS {_EXACT_DECIMAL_AVG}, "
+    + ", ".join(f"(x {kind}) AS {_EXACT_AVG}" for kind in _EXACT_AVG_TYPES)
+    + ", (x) AS avg(x)",
     EPOCH_MACRO,
     "hexmesh_octet_length(x VARCHAR) AS strlen(x), (x BLOB) AS octet_length(x)",
     "pg_get_userbyid(oid) AS 'hexmesh'",
