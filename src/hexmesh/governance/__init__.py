@@ -4,8 +4,9 @@ The same code decides at deploy time and at query time; stores (tokens, audit, g
 budgets) live in :mod:`hexmesh.infra` and hand their records in.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hexmesh.lazy import lazy_names
 
 if TYPE_CHECKING:
     from hexmesh.governance.access import Decision, MeshPolicies, PolicyDecider
@@ -97,13 +98,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE)
 
 
 __all__ = [

@@ -5,8 +5,9 @@ facade) and nothing below it; the product types re-exported here are those the f
 methods take and return.
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hexmesh.lazy import lazy_names
 
 if TYPE_CHECKING:
     from hexmesh.lifecycle.breaking import Change, compare_specs
@@ -54,13 +55,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE)
 
 
 __all__ = [

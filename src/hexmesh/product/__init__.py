@@ -3,8 +3,9 @@
 Input ports, the transformation, the quality gate and output ports (with bitemporal reads).
 """
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hexmesh.lazy import lazy_names
 
 if TYPE_CHECKING:
     from hexmesh.product.deployed import DeployedProduct, table_id
@@ -26,13 +27,7 @@ _WHERE = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    module = _WHERE.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _WHERE)
 
 
 __all__ = [
