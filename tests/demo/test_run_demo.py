@@ -139,6 +139,7 @@ def test_the_summary_says_where_to_look_next(demo: Demo) -> None:
         assert f"hexmesh read {address} --home {result.home}" in text
     assert f"hexmesh status podcasts/top-podcasts-daily --home {result.home}" in text
     assert f"--as-of {result.checkpoint.isoformat() if result.checkpoint else ''}" in text
+    assert f"2 days of data ({result.days[0]} to {result.days[1]}) at scale" in text
 
 
 def test_hexmesh_home_is_restored(demo: Demo) -> None:
@@ -183,6 +184,7 @@ def test_one_day_explains_that_time_travel_needs_two(one_day: Demo) -> None:
     _, result, said = one_day
     assert result.checkpoint is None
     assert any("needs two days" in str(line) for line in said)
+    assert any(f"1 day of data ({result.days[0]}) at scale" in str(line) for line in said)
 
 
 def test_another_scale_on_the_same_workspace_is_refused(one_day: Demo) -> None:

@@ -43,6 +43,9 @@ def test_the_scene_refuses_a_breaking_change_serves_two_majors_and_flows_a_day_d
         # The scene's new day is yesterday, after the history: no play lies ahead of the clock.
         today = datetime.now(UTC).date()
         assert [date.fromisoformat(d.day) for d in landing.days] == [today - timedelta(days=n) for n in (3, 2, 1)]
+        # The summary, printed before the scene, counts the day the scene lands: what the user will have.
+        first, yesterday = today - timedelta(days=3), today - timedelta(days=1)
+        assert f"3 days of data ({first} to {yesterday}; the lifecycle scene below lands {yesterday})" in text
         newest = pc.max(workspace.read("dp://podcasts/play-events/plays").column("played_at")).as_py()
         assert newest < datetime.combine(today, time(), tzinfo=UTC)
         assert tell_story(workspace, landing, said.append) is False  # told once per workspace
@@ -57,6 +60,7 @@ def test_the_scene_lands_no_day_that_is_not_over(tmp_path: Path) -> None:
         run_demo(workspace, scale=SCALE, days=1, say=said.append, story=True, today=today)
         text = "\n".join(str(line) for line in said)
         assert f"no new day to land: every day up to {today - timedelta(days=1)} has landed" in text
+        assert "1 day of data" in text and "the lifecycle scene below lands" not in text
         newest = pc.max(workspace.read("dp://podcasts/play-events/plays").column("played_at")).as_py()
         assert newest < datetime.combine(today, time(), tzinfo=UTC)
         assert "@2 serves" in text  # the rest of the scene played

@@ -127,7 +127,9 @@ def run_demo(
         elif not todo:
             say(f"Every day up to {last} is generated and processed already; nothing to run.")
         _time_travel(workspace, landing, result)
-        show_summary(Summary.collect(workspace, landing, result), say)
+        # The scene lands yesterday after the summary, unless it landed already (tell_story decides the same).
+        coming = yesterday if story and (landing.last_day is None or yesterday > landing.last_day) else None
+        show_summary(Summary.collect(workspace, landing, result, coming=coming), say)
         if governance:
             governance_tour(workspace, say)
         if story:

@@ -6,6 +6,7 @@ import os
 import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -43,9 +44,13 @@ class Summary:
     ports: list[PortRow]
     landing: Landing
     result: DemoResult
+    #: The day the lifecycle scene lands after the summary, if it lands one: the user will have it too.
+    coming: date | None = None
 
     @classmethod
-    def collect(cls, workspace: Workspace, landing: Landing, result: DemoResult) -> Summary:
+    def collect(
+        cls, workspace: Workspace, landing: Landing, result: DemoResult, *, coming: date | None = None
+    ) -> Summary:
         rows = []
         for key, product in sorted(workspace.deployed().items()):
             kind = next((t for t in product.spec.tags if t.endswith("-aligned")), "")
@@ -55,7 +60,7 @@ class Summary:
                 # An append port serves every snapshot's rows; a replace port only the latest.
                 total = (served[-1].rows if served else 0) if spec.mode == "replace" else sum(p.rows for p in served)
                 rows.append(PortRow(key, port.address, kind, len(served), total))
-        return cls(workspace.settings.home, rows, landing, result)
+        return cls(workspace.settings.home, rows, landing, result, coming)
 
 
 def _home_option(home: Path) -> str:
@@ -81,10 +86,9 @@ def show_summary(summary: Summary, say: Say) -> None:
     for row in summary.ports:
         view.add_row(row.address, row.kind, str(row.snapshots), f"{row.rows:,}")
     say(view)
-    days = [d.day for d in summary.landing.days]
     say(
-        f"Workspace {summary.home}: {len(days)} day(s) of data ({days[0]} to {days[-1]}) at scale "
-        f"{summary.landing.scale}, operational files in {summary.landing.folder}."
+        f"Workspace {summary.home}: {_days(summary)} at scale {summary.landing.scale}, "
+        f"operational files in {summary.landing.folder}."
     )
     say("\n[bold]Where to look next[/]")
     _command(say, f"hexmesh list{home}")
@@ -95,6 +99,18 @@ def show_summary(summary: Summary, say: Say) -> None:
     _command(say, f"HEXMESH_HOME={shlex.quote(str(summary.home))} hexmesh run --all")
     _show_time_travel(summary, home, say)
     _show_serving(summary, home, say)
+
+
+def _days(summary: Summary) -> str:
+    """The days of data the user will have once the demo ends, counting the one the lifecycle scene lands."""
+    days = [d.day for d in summary.landing.days]
+    coming = summary.coming.isoformat() if summary.coming else None
+    if coming:
+        days.append(coming)
+    count = f"{len(days)} day{'s' if len(days) > 1 else ''} of data"
+    span = days[0] if len(days) == 1 else f"{days[0]} to {days[-1]}"
+    scene = f"; the lifecycle scene below lands {coming}" if coming else ""
+    return f"{count} ({span}{scene})"
 
 
 def _show_serving(summary: Summary, home: str, say: Say) -> None:
