@@ -63,6 +63,7 @@ def to_duckdb(tree: exp.Expr) -> str:
     tree = tree.transform(_session, copy=False).transform(_extract, copy=False).transform(_expandarray, copy=False)
     tree = tree.transform(json_aggregate, copy=False)
     _int4_results(tree)
+    _rounded_doubles(tree)
     tree = tree.transform(_oid_cast, copy=False).transform(_unqualify, copy=False).transform(_operator, copy=False)
     return tree.sql(dialect=Writing)
 
@@ -148,6 +149,20 @@ def _int4_results(tree: exp.Expr) -> None:
         cast = exp.Cast(to=exp.DataType.build("INT"))
         node.replace(cast)
         cast.set("this", node)
+
+
+def _rounded_doubles(tree: exp.Expr) -> None:
+    """``round(x::float8)`` rounds half to even, as PostgreSQL's ``rint``; the engine's round() rounds half
+    away from zero. Only where the argument is a cast to a float type: a double column or expression
+    keeps the engine's rounding (docs/sql.md)."""
+    for node in list(tree.find_all(exp.Round)):
+        argument = inner = node.this
+        while isinstance(inner, (exp.Neg, exp.Paren)):  # -2.5::float8 is -(2.5::float8)
+            inner = inner.this
+        floating = isinstance(inner, exp.Cast) and inner.to.is_type("double", "float")
+        if floating and node.args.get("decimals") is None:
+            double = exp.Cast(this=argument, to=exp.DataType.build("DOUBLE"))
+            node.replace(exp.Anonymous(this="roundbankers", expressions=[double, exp.Literal.number(0)]))
 
 
 def _extract(node: exp.Expr) -> exp.Expr:
