@@ -52,6 +52,18 @@ def test_list_reads_the_state_store_and_imports_no_engine(tmp_path: Path) -> Non
     assert sorted(m for m in modules if m.split(".")[0] in ENGINES) == []
 
 
+def test_status_reads_the_state_store_and_imports_no_engine(tmp_path: Path) -> None:
+    from hexmesh.lifecycle import Workspace, init_product
+
+    init_product(tmp_path / "shop", domain="sales", name="shop", owner="data-team@example.com")
+    with Workspace.open(tmp_path / "home") as workspace:
+        workspace.deploy([tmp_path / "shop"])
+    modules = _imported("status", "sales/shop", "--home", str(tmp_path / "home"))
+    assert {"sqlalchemy", "hexmesh.lifecycle.deprecate", "hexmesh.cli.status"} <= modules  # it read the product
+    assert "hexmesh.product.ports" not in modules  # the port reader brings the table engine
+    assert sorted(m for m in modules if m.split(".")[0] in ENGINES) == []
+
+
 def test_the_export_help_lists_every_standard() -> None:
     assert FORMAT_NAMES == FORMATS
     output = CliRunner().invoke(app, ["export", "--help"], env={"COLUMNS": "200"}).output

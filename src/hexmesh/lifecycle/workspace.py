@@ -348,8 +348,7 @@ class Workspace:
         return files.encode(files.check_format(fmt), table.schema, iter(table.to_batches()))
 
     def status(self, ref: str) -> ProductStatus:
-        from hexmesh.product.ports import OutputPortReader
-
+        # From the state store alone: no port reader (and so no table engine) for `hexmesh status`.
         try:
             product = DeployedProduct.load(self.runtime, ref)
         except NotFoundError:
@@ -360,8 +359,10 @@ class Workspace:
             product = DeployedProduct(records[0])
         ports = []
         for port in product.spec.output_ports:
-            reader = OutputPortReader(self.runtime, product, port.name)
-            ports.append(PortStatus(port.name, reader.address, ".".join(reader.record.table_id), reader.publications()))
+            record = product.port_record(self.runtime, port.name)
+            address = f"dp://{product.key}/{port.name}"
+            publications = self.runtime.state.publications(record.id)
+            ports.append(PortStatus(port.name, address, ".".join(record.table_id), publications))
         versions = self.runtime.state.versions(product.key)
         majors = sorted({v.major for v in versions}, reverse=True)
         return ProductStatus(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hexmesh.errors import NotFoundError
 from hexmesh.infra.settings import Settings
-from hexmesh.infra.state import VersionRecord
+from hexmesh.infra.state import PortRecord, VersionRecord
 from hexmesh.product.runtime import Runtime
 from hexmesh.spec import Confinement, DataProductSpec, OutputPort, parse_address, parse_spec
 
@@ -60,6 +60,13 @@ class DeployedProduct:
 
     def table_id(self, port: str) -> tuple[str, str, str, str]:
         return table_id(self.spec.domain, self.spec.name, self.record.major, port)
+
+    def port_record(self, runtime: Runtime, port: str) -> PortRecord:
+        """The state store's record of output port ``port`` of this major (its table, its id for publications)."""
+        record = runtime.state.port(self.key, self.record.major, self.output(port).name)
+        if record is None:
+            raise NotFoundError(f"port {port!r} of {self.key} has no table yet; run `hexmesh deploy` first")
+        return record
 
     @classmethod
     def load(cls, runtime: Runtime, ref: str, *, major: int | None = None) -> DeployedProduct:

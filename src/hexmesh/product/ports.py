@@ -20,7 +20,7 @@ from pyiceberg.expressions import (
 )
 from pyiceberg.expressions.visitors import bind
 
-from hexmesh.errors import NotFoundError, ReadError
+from hexmesh.errors import ReadError
 from hexmesh.infra.state import PortRecord, Publication, now_us, to_us
 from hexmesh.infra.tables import arrow_schema, iceberg_schema
 from hexmesh.product.deployed import DeployedProduct
@@ -55,10 +55,7 @@ class OutputPortReader:
         self.runtime = runtime
         self.product = product
         self.spec: OutputPort = product.output(port)
-        record = runtime.state.port(product.key, product.record.major, port)
-        if record is None:
-            raise NotFoundError(f"port {port!r} of {product.key} has no table yet; run `hexmesh deploy` first")
-        self.record: PortRecord = record
+        self.record: PortRecord = product.port_record(runtime, port)
 
     @property
     def address(self) -> str:
