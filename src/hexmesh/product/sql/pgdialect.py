@@ -64,6 +64,7 @@ def to_duckdb(tree: exp.Expr) -> str:
     tree = tree.transform(json_aggregate, copy=False)
     _int4_results(tree)
     _rounded_doubles(tree)
+    _typed_signs(tree)
     tree = tree.transform(_oid_cast, copy=False).transform(_unqualify, copy=False).transform(_operator, copy=False)
     return tree.sql(dialect=Writing)
 
@@ -163,6 +164,26 @@ def _rounded_doubles(tree: exp.Expr) -> None:
         if floating and node.args.get("decimals") is None:
             double = exp.Cast(this=argument, to=exp.DataType.build("DOUBLE"))
             node.replace(exp.Anonymous(this="roundbankers", expressions=[double, exp.Literal.number(0)]))
+
+
+def _typed_signs(tree: exp.Expr) -> None:
+    """``sign()`` of an integer or a double is a double in PostgreSQL, of a numeric a numeric (the
+    engine's is a small integer): where the argument is a literal or a cast, whose type is known."""
+    for node in list(tree.find_all(exp.Sign)):
+        inner = node.this
+        while isinstance(inner, (exp.Neg, exp.Paren)):
+            inner = inner.this
+        if isinstance(inner, exp.Literal) and not inner.is_string:
+            numeric = any(c in str(inner.this) for c in ".eE")
+        elif isinstance(inner, exp.Cast) and inner.to.is_type(*exp.DataType.INTEGER_TYPES, "double", "float"):
+            numeric = False
+        elif isinstance(inner, exp.Cast) and inner.to.is_type("decimal"):
+            numeric = True
+        else:
+            continue
+        cast = exp.Cast(to=exp.DataType.build("DECIMAL(38, 0)" if numeric else "DOUBLE"))
+        node.replace(cast)
+        cast.set("this", node)
 
 
 def _extract(node: exp.Expr) -> exp.Expr:
