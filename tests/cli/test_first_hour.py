@@ -108,6 +108,12 @@ def test_lists_print_full_names_and_json_with_stable_fields(cli: CliRunner, monk
     assert "a-long-domain-name/a-rather-long-product-name" in invoke(cli, "list")
     (product,) = json.loads(invoke(cli, "list", "--json"))
     assert set(product) == {"product", "version", "status", "lifecycle", "sunset", "owner", "output_ports", "deployed"}
+    # The table names the spec's status and the major's lifecycle for what they are: no "draft" beside "active".
+    monkeypatch.setenv("COLUMNS", "200")
+    header, row = [line for line in invoke(cli, "list").splitlines() if "│" in line or "┃" in line][:2]
+    cells = dict(zip((c.strip() for c in header.split("┃")), (c.strip() for c in row.split("│")), strict=True))
+    assert (cells["declared"], cells["serving"]) == (product["status"], product["lifecycle"]) == ("draft", "active")
+    assert "status" not in cells and "lifecycle" not in cells
     assert product["output_ports"] == ["dp://a-long-domain-name/a-rather-long-product-name/orders"]
     invoke(cli, "token", "create", "ana@example.com", "--ttl", "1d", "--quiet")
     (token,) = json.loads(invoke(cli, "token", "list", "--json"))

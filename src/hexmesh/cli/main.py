@@ -325,7 +325,10 @@ def list_products(
     home: Home = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (stable field names).")] = False,
 ) -> None:
-    """List deployed products, an older major that still serves as domain/product@major (full names)."""
+    """List deployed products, an older major that still serves as domain/product@major (full names).
+    "declared" is the status its spec gives (proposed, draft, active...; JSON "status"), "serving" the
+    major's lifecycle here (active, or deprecated with a sunset; JSON "lifecycle"): a draft serves too.
+    """
     with _errors():
         ws = _workspace(home)
         products = ws.served()  # every major that serves, as docs/lifecycle.md promises
@@ -346,7 +349,13 @@ def list_products(
                 "deployed": iso(product.record.deployed_us) if as_json else moment(product.record.deployed_us),
             }
         )
-    records(rows, as_json=as_json, full=("product",), empty="no products deployed yet; run `hexmesh deploy <folder>`")
+    records(
+        rows,
+        as_json=as_json,
+        full=("product",),
+        empty="no products deployed yet; run `hexmesh deploy <folder>`",
+        headers={"status": "declared", "lifecycle": "serving"},
+    )
 
 
 @app.command()

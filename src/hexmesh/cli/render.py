@@ -96,10 +96,18 @@ def iso(us: int | None) -> str | None:
     return None if us is None else datetime.fromtimestamp(us / 1e6, UTC).isoformat()
 
 
-def records(rows: list[dict[str, object]], *, as_json: bool, full: tuple[str, ...] = (), empty: str = "") -> None:
+def records(
+    rows: list[dict[str, object]],
+    *,
+    as_json: bool,
+    full: tuple[str, ...] = (),
+    empty: str = "",
+    headers: dict[str, str] | None = None,
+) -> None:
     """Print rows as a table, or with ``--json`` as one JSON array whose field names are the keys.
 
     Columns in ``full`` (ids and names later commands take) are never shortened or wrapped.
+    ``headers`` names a column for people where its JSON field name would mislead.
     """
     if as_json:
         import json
@@ -116,7 +124,8 @@ def records(rows: list[dict[str, object]], *, as_json: bool, full: tuple[str, ..
             width = max(len(str(row[name])) for row in rows)
         else:  # a narrow terminal wraps a cell at its spaces rather than cutting a word short
             width = min(16, max(len(word) for row in rows for word in [*str(row[name]).split(), "-"]))
-        view.add_column(name.replace("_", " "), no_wrap=name in full, min_width=width, overflow="fold")
+        header = (headers or {}).get(name, name.replace("_", " "))
+        view.add_column(header, no_wrap=name in full, min_width=width, overflow="fold")
     for row in rows:
         view.add_row(*("-" if value is None else str(value) for value in row.values()))
     console.print(view, crop=False)  # wider than the terminal: let it wrap, never hide a column
