@@ -305,6 +305,22 @@ def test_an_average_inside_an_expression_keeps_its_inputs_digits(
     same(sql, twin, statement)
 
 
+# A quoted literal cast to bytea in PostgreSQL's hex and escape formats (the engine read '\xffaa'
+# as three bytes: \xff, a, a).
+BYTEA_LITERALS = [
+    r"select '\xffaa'::bytea, octet_length('\xffaa'::bytea), '\x'::bytea, '\x 0a 0B'::bytea",
+    r"select 'abc'::bytea, 'ab\001\\c'::bytea, octet_length('ab\001'::bytea), cast('\x00ff' as bytea)",
+    r"select md5('\x6869'::bytea), '\xffaa'::bytea = '\xffaa'::bytea",
+]
+
+
+@pytest.mark.parametrize("statement", BYTEA_LITERALS)
+def test_bytea_literals_read_as_postgresql_reads_them(
+    sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
+) -> None:
+    same(sql, twin, statement)
+
+
 @pytest.mark.parametrize("statement", QUOTIENTS)
 def test_quotients_and_averages_show_postgresql_display_scale_per_value(
     sql: Port, twin: psycopg.Connection[tuple[object, ...]], statement: str
@@ -458,6 +474,9 @@ def test_result_columns_are_described_as_postgresql_describes_them(
 #: Errors as PostgreSQL reports them: the SQLSTATE, the message and the hint.
 ERRORS = [
     "select 1 / 0",
+    r"select '\xzz'::bytea",
+    r"select '\xfff'::bytea",
+    r"select 'a\q'::bytea",
     "select 1.5 / 0",
     "select json_object_agg(k, 1) from (values ('a'), (null)) v(k)",
     "select jsonb_object_agg(k, 1) from (values ('a'), (null)) v(k)",

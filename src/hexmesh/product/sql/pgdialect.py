@@ -14,6 +14,7 @@ import sqlglot
 from sqlglot import exp
 
 from hexmesh.pgwire import PgError, SqlState
+from hexmesh.product.sql.bytealiteral import bytea_literal
 from hexmesh.product.sql.extract import typed_extract
 from hexmesh.product.sql.interrupt import CALLED_AS, REGTYPE_ARRAY, Writing
 from hexmesh.product.sql.jsonagg import json_aggregate
@@ -61,7 +62,7 @@ def to_duckdb(tree: exp.Expr) -> str:
     """DuckDB SQL for a statement parsed in the PostgreSQL dialect."""
     name_columns(tree)
     tree = tree.transform(_session, copy=False).transform(_extract, copy=False).transform(_expandarray, copy=False)
-    tree = tree.transform(json_aggregate, copy=False)
+    tree = tree.transform(json_aggregate, copy=False).transform(bytea_literal, copy=False)
     _int4_results(tree)
     _rounded_doubles(tree)
     _typed_signs(tree)
