@@ -13,6 +13,7 @@ A new table needs only its definition in ``schema.py``. To change an existing ta
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 
 from sqlalchemy import JSON, Connection, Engine, insert, inspect, select, text, update
@@ -54,20 +55,26 @@ def stored_version(conn: Connection) -> int:
     return 0 if found is None else int(found)
 
 
+#: Tries at migrating a database other processes migrate at the same moment (SQLite).
+_ATTEMPTS = 8
+
+
 def migrate(db: Engine) -> int:
     """Bring the database to :data:`SCHEMA_VERSION`; returns the version it had before.
 
     Raises:
         WorkspaceError: the database was written by a newer hexmesh (its version is higher).
     """
-    for attempt in range(3):
+    for attempt in range(_ATTEMPTS):
         try:
             return _migrate(db)
         except DBAPIError:
-            # Another process created the same table a moment earlier (SQLite has no lock to take
-            # first): the next attempt finds it there.
-            if attempt == 2:
+            # Another process created the same table or version row a moment earlier (SQLite has no
+            # lock to take first): a later attempt finds them there. With several racing, the one
+            # that wins may not have committed by the next attempt, so wait a little longer each time.
+            if attempt == _ATTEMPTS - 1:
                 raise
+            time.sleep(0.05 * (attempt + 1))
     raise AssertionError("unreachable")
 
 
